@@ -1,0 +1,61 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+
+let package = Package(
+    name: "Vigil",
+    products: [
+        .executable(name: "vigild", targets: ["vigild"]),
+        .executable(name: "vigilctl", targets: ["vigilctl"]),
+        // Built only with `scripts/fuzz` (swift build --product ConfigFuzzer --sanitize=fuzzer).
+        .executable(name: "ConfigFuzzer", targets: ["ConfigFuzzer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // MARK: C libraries and the one C shim
+        .systemLibrary(
+            name: "CNetlink",
+            pkgConfig: "libnl-genl-3.0",
+            providers: [.apt(["libnl-3-dev", "libnl-route-3-dev", "libnl-genl-3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibcap",
+            pkgConfig: "libcap",
+            providers: [.apt(["libcap-dev"])]
+        ),
+        .target(name: "CVigilShim"),
+
+        // MARK: Pure cores and thin shells
+        /// The keepalived.conf(5) language: reader, preprocessor, schema, typed model.
+        .target(name: "Config"),
+        /// Netlink sockets (libnl) and the attribute codec shared by rtnetlink and generic netlink users.
+        .target(name: "Netlink", dependencies: ["CNetlink"]),
+        /// Messages between the watchdog and its workers, and of the control socket.
+        .target(name: "WorkerIPC", dependencies: ["Config"]),
+        /// Virtual services and real servers in the kernel's IPVS, over generic netlink.
+        .target(name: "IPVSShim", dependencies: ["Config", "Netlink"]),
+        /// VRRP (RFC 3768 / RFC 5798): codec, state machine, sockets, VIPs.
+        .target(name: "VRRPWorker", dependencies: ["Config", "Netlink", "WorkerIPC", "CVigilShim", logging]),
+        /// Health checkers driving the IPVS shim.
+        .target(name: "CheckerWorker", dependencies: ["Config", "IPVSShim", "WorkerIPC", "CVigilShim", logging]),
+        /// The parent process: spawns, supervises and restarts the workers.
+        .target(name: "Watchdog", dependencies: ["Config", "WorkerIPC", "CLibcap", "CVigilShim", logging]),
+
+        // MARK: Executables (thin: argument parsing and a call into a module)
+        .executableTarget(
+            name: "vigild",
+            dependencies: ["Config", "Watchdog", "VRRPWorker", "CheckerWorker", argumentParser, logging]
+        ),
+        .executableTarget(name: "vigilctl", dependencies: ["WorkerIPC", argumentParser]),
+        .executableTarget(name: "ConfigFuzzer", dependencies: ["Config"], path: "Fuzz/ConfigFuzzer"),
+
+        // MARK: Tests
+        .testTarget(name: "ConfigTests", dependencies: ["Config"], resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

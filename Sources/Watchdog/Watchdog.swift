@@ -1,0 +1,8 @@
+/// Default paths, chosen so Vigil can sit beside an installed keepalived.
+public enum DefaultPaths {
+    public static let configFile = "/etc/keepalived/keepalived.conf"
+    public static let pidFile = "/run/vigild.pid"
+    public static let vrrpPidFile = "/run/vigild_vrrp.pid"
+    public static let checkersPidFile = "/run/vigild_checkers.pid"
+    public static let controlSocket = "/run/vigil/vigild.sock"
+}
