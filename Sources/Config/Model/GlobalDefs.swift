@@ -1,0 +1,4 @@
+/// `global_defs { }`.
+public struct GlobalDefs: Sendable, Hashable {
+    public init() {}
+}

@@ -1,0 +1,22 @@
+/// Gives the statement tree meaning: every keyword of keepalived.conf(5), checked values, and the
+/// cross-checks between blocks (names that must exist, duplicate VRIDs, …).
+public enum ConfigSchema {
+    public static func check(_ nodes: [ConfigNode]) -> (KeepalivedConfig, [Diagnostic]) {
+        let context = SchemaContext()
+        var config = KeepalivedConfig()
+        topLevel.apply(nodes, to: &config, context)
+        GlobalSchema.crossCheck(config, context)
+        VRRPSchema.crossCheck(config, context)
+        LVSSchema.crossCheck(config, context)
+        return (config, context.diagnostics)
+    }
+
+    /// The top level of the file: each part of the schema contributes its blocks.
+    static let topLevel = KeywordTable<KeepalivedConfig>(
+        "the top level",
+        handlers: GlobalSchema.topLevelHandlers
+            .merging(VRRPSchema.topLevelHandlers) { first, _ in first }
+            .merging(LVSSchema.topLevelHandlers) { first, _ in first },
+        unsupported: GlobalSchema.unsupportedTopLevel
+    )
+}

@@ -1,0 +1,236 @@
+/// Collects diagnostics while the schema walks the tree, and turns the words of a statement into
+/// checked values. Every value helper reports its own error (naming the keyword and the line) and
+/// returns `nil`, so handlers read as `if let priority = context.integer(node, in: 1...255) { … }`.
+public final class SchemaContext {
+    public private(set) var diagnostics: [Diagnostic] = []
+
+    public init() {}
+
+    public func error(_ message: String, at node: ConfigNode) {
+        diagnostics.append(.error(message, at: node.location))
+    }
+
+    public func error(_ message: String, at location: SourceLocation?) {
+        diagnostics.append(.error(message, at: location))
+    }
+
+    public func warning(_ message: String, at node: ConfigNode) {
+        diagnostics.append(.warning(message, at: node.location))
+    }
+
+    public func warning(_ message: String, at location: SourceLocation?) {
+        diagnostics.append(.warning(message, at: location))
+    }
+
+    // MARK: Shape of a statement
+
+    /// The statement's arguments when their number is in `count`.
+    @discardableResult
+    public func arguments(_ node: ConfigNode, count: ClosedRange<Int>) -> [String]? {
+        guard count.contains(node.arguments.count) else {
+            let expected: String
+            if count.lowerBound == count.upperBound {
+                expected = count.lowerBound == 0 ? "no value" : "\(count.lowerBound) value\(count.lowerBound == 1 ? "" : "s")"
+            } else if count.upperBound >= Int.max / 2 {
+                expected = "at least \(count.lowerBound) value\(count.lowerBound == 1 ? "" : "s")"
+            } else {
+                expected = "\(count.lowerBound) to \(count.upperBound) values"
+            }
+            error("'\(node.keyword)' takes \(expected), got \(node.arguments.count)", at: node)
+            return nil
+        }
+        return node.arguments
+    }
+
+    /// The single argument of `keyword VALUE`.
+    public func single(_ node: ConfigNode) -> String? {
+        arguments(node, count: 1...1)?.first
+    }
+
+    /// The statements inside the block the statement opens; an error when it opens none.
+    public func block(_ node: ConfigNode) -> [ConfigNode]? {
+        guard let children = node.children else {
+            error("'\(node.keyword)' needs a { } block", at: node)
+            return nil
+        }
+        return children
+    }
+
+    /// Reports a block where none belongs; returns whether the statement is a plain line.
+    @discardableResult
+    public func noBlock(_ node: ConfigNode) -> Bool {
+        guard node.children == nil else {
+            error("'\(node.keyword)' does not take a { } block", at: node)
+            return false
+        }
+        return true
+    }
+
+    // MARK: Values
+
+    /// A whole number in `range`, from `text` (which names the keyword in errors).
+    public func integer(_ text: String, in range: ClosedRange<Int>, for node: ConfigNode, what: String? = nil) -> Int? {
+        guard let value = Int(text), range.contains(value) else {
+            let name = what ?? "'\(node.keyword)'"
+            error("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'", at: node)
+            return nil
+        }
+        return value
+    }
+
+    /// `keyword N` with N in `range`.
+    public func integer(_ node: ConfigNode, in range: ClosedRange<Int>) -> Int? {
+        guard let text = single(node) else { return nil }
+        return integer(text, in: range, for: node)
+    }
+
+    /// keepalived's `<BOOL>`: `on|off|true|false|yes|no`; a flag keyword alone means true.
+    public func flag(_ node: ConfigNode) -> Bool? {
+        guard let words = arguments(node, count: 0...1) else { return nil }
+        guard let word = words.first else { return true }
+        switch word.lowercased() {
+        case "on", "true", "yes": return true
+        case "off", "false", "no": return false
+        default:
+            error("'\(node.keyword)' takes on|off|true|false|yes|no, not '\(word)'", at: node)
+            return nil
+        }
+    }
+
+    /// keepalived's `<TIMER>`: seconds with an optional fraction, resolution a microsecond.
+    public func duration(_ text: String, in range: ClosedRange<Duration>, for node: ConfigNode) -> Duration? {
+        guard let microseconds = Self.microseconds(text) else {
+            error("'\(node.keyword)' takes a time in seconds (like 1 or 0.5), not '\(text)'", at: node)
+            return nil
+        }
+        let value = Duration.microseconds(microseconds)
+        guard range.contains(value) else {
+            error("'\(node.keyword)' must be from \(Self.seconds(range.lowerBound)) to \(Self.seconds(range.upperBound)) seconds, not \(text)", at: node)
+            return nil
+        }
+        return value
+    }
+
+    /// `keyword SECONDS`.
+    public func duration(_ node: ConfigNode, in range: ClosedRange<Duration>) -> Duration? {
+        guard let text = single(node) else { return nil }
+        return duration(text, in: range, for: node)
+    }
+
+    /// One of `choices` (case-sensitive unless `ignoringCase`).
+    public func choice(_ node: ConfigNode, _ choices: [String], ignoringCase: Bool = false) -> String? {
+        guard let text = single(node) else { return nil }
+        return choice(text, choices, for: node, ignoringCase: ignoringCase)
+    }
+
+    public func choice(_ text: String, _ choices: [String], for node: ConfigNode, ignoringCase: Bool = false) -> String? {
+        if let match = choices.first(where: { ignoringCase ? $0.lowercased() == text.lowercased() : $0 == text }) {
+            return match
+        }
+        error("'\(node.keyword)' takes one of \(choices.joined(separator: ", ")), not '\(text)'", at: node)
+        return nil
+    }
+
+    public func address(_ text: String, for node: ConfigNode, family: IPAddress.Family? = nil) -> IPAddress? {
+        guard let address = IPAddress(text) else {
+            error("'\(text)' is not an IPv4 or IPv6 address (in '\(node.keyword)')", at: node)
+            return nil
+        }
+        if let family, address.family != family {
+            error("'\(text)' is an \(address.family == .ipv4 ? "IPv4" : "IPv6") address where an \(family == .ipv4 ? "IPv4" : "IPv6") one is needed", at: node)
+            return nil
+        }
+        return address
+    }
+
+    public func prefix(_ text: String, for node: ConfigNode) -> IPPrefix? {
+        guard let prefix = IPPrefix(text) else {
+            error("'\(text)' is not an address or address/prefix-length (in '\(node.keyword)')", at: node)
+            return nil
+        }
+        return prefix
+    }
+
+    public func port(_ text: String, for node: ConfigNode, allowZero: Bool = false) -> Int? {
+        integer(text, in: (allowZero ? 0 : 1)...65535, for: node, what: "port in '\(node.keyword)'")
+    }
+
+    /// Reports a keyword this block does not have, with the nearest known one as a suggestion.
+    public func unknown(_ node: ConfigNode, in blockName: String, known: some Sequence<String>) {
+        var message = "unknown keyword '\(node.keyword)' in \(blockName)"
+        if let suggestion = Suggestion.nearest(to: node.keyword, in: known) {
+            message += "; did you mean '\(suggestion)'?"
+        }
+        error(message, at: node)
+    }
+
+    /// Reports a keyword Vigil recognises but does not implement; it is otherwise ignored.
+    public func unsupported(_ node: ConfigNode, in blockName: String) {
+        warning("'\(node.keyword)' in \(blockName) is recognised but not implemented by Vigil yet; ignored", at: node)
+    }
+
+    // MARK: Time helpers
+
+    static func microseconds(_ text: String) -> Int64? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+            !(parts[0].isEmpty && (parts.count == 1 || parts[1].isEmpty)), parts[0].count <= 9
+        else { return nil }
+        let whole = Int64(parts[0].isEmpty ? "0" : parts[0])!
+        var fraction: Int64 = 0
+        if parts.count == 2 {
+            let digits = String(parts[1].prefix(6))
+            fraction = Int64(digits.isEmpty ? "0" : digits)! * Int64([1, 100_000, 10_000, 1_000, 100, 10, 1][digits.count])
+        }
+        return whole * 1_000_000 + fraction
+    }
+
+    static func seconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let micro = attoseconds / 1_000_000_000_000
+        if micro == 0 { return "\(seconds)" }
+        var fraction = String(micro)
+        fraction = String(repeating: "0", count: 6 - fraction.count) + fraction
+        while fraction.hasSuffix("0") { fraction.removeLast() }
+        return "\(seconds).\(fraction)"
+    }
+}
+
+/// "Did you mean" for misspelt keywords: the nearest by edit distance, if near enough.
+public enum Suggestion {
+    public static func nearest(to word: String, in candidates: some Sequence<String>) -> String? {
+        let limit = max(2, word.count / 3)
+        var best: (String, Int)?
+        for candidate in candidates {
+            let distance = editDistance(word.lowercased(), candidate.lowercased(), limit: limit)
+            if distance <= limit, best == nil || distance < best!.1 || (distance == best!.1 && candidate < best!.0) {
+                best = (candidate, distance)
+            }
+        }
+        return best?.0
+    }
+
+    /// Levenshtein distance, with adjacent transpositions counted as one edit.
+    static func editDistance(_ a: String, _ b: String, limit: Int) -> Int {
+        let a = Array(a.utf8)
+        let b = Array(b.utf8)
+        if abs(a.count - b.count) > limit { return limit + 1 }
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previousPrevious = [Int](repeating: 0, count: b.count + 1)
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    current[j] = min(current[j], previousPrevious[j - 2] + 1)
+                }
+            }
+            (previousPrevious, previous, current) = (previous, current, previousPrevious)
+        }
+        return previous[b.count]
+    }
+}
