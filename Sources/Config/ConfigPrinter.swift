@@ -23,7 +23,7 @@ public enum ConfigPrinter {
     /// A word as the reader would read it back: plain when it can be, else in double quotes with
     /// `\`, `"` and control characters escaped.
     public static func quote(_ word: String) -> String {
-        let special: Set<UInt8> = Set("{}#!\"'\\$ \t".utf8)
+        let special: Set<UInt8> = Set("{}#!\"'\\ \t".utf8)
         let needsQuotes = word.isEmpty || word.utf8.contains { special.contains($0) || $0 < 0x20 || $0 == 0x7f }
         guard needsQuotes else { return word }
         var bytes: [UInt8] = [UInt8(ascii: "\"")]

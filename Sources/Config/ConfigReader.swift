@@ -460,11 +460,14 @@ private final class Preprocessor {
             return
         }
         let kind = IncludeKind(rawValue: words[0].text)!
-        guard words.count == 2 else {
+        // The pattern is the rest of the line as written: glob braces are not blocks here.
+        var rest = String(line.dropFirst(kind.rawValue.count).trimmingWhitespace())
+        if words.count == 2, words[1].quoted { rest = words[1].text }
+        guard !rest.isEmpty, !rest.contains(where: { $0 == " " || $0 == "\t" }) || words.count == 2 else {
             error("\(kind.rawValue) takes one file name or pattern", at: location)
             return
         }
-        let pattern = ConfigPath.resolve(substitute(words[1].text, directory: directory), relativeTo: directory)
+        let pattern = ConfigPath.resolve(substitute(rest, directory: directory), relativeTo: directory)
         let paths = source.expand(pattern)
         if paths.isEmpty {
             report(Diagnostic(kind.strict ? .error : .warning, "\(kind.rawValue): no file matches \(pattern)", at: location))
@@ -511,6 +514,12 @@ private final class Preprocessor {
                 quote = byte
                 inWord = true
                 quoted = true
+            case UInt8(ascii: "{") where current.last == UInt8(ascii: "$"):
+                // An undefined `${NAME}` stays one word rather than opening a block.
+                let close = bytes[index...].firstIndex(of: UInt8(ascii: "}")) ?? bytes.count - 1
+                current += bytes[index...close]
+                index = close + 1
+                continue
             case UInt8(ascii: "{"), UInt8(ascii: "}"):
                 flush()
                 tokens.append(ConfigToken(text: String(UnicodeScalar(byte)), quoted: false))
