@@ -56,6 +56,8 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "ConfigTests", dependencies: ["Config"], resources: [.copy("Fixtures")]),
+        /// Runs the built `vigild` and `vigilctl` binaries as an operator would.
+        .testTarget(name: "VigildTests", dependencies: ["vigild", "vigilctl"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,1 +1,11 @@
-print("vigilctl")
+import ArgumentParser
+
+/// `vigilctl`: the operator's client for a running `vigild`.
+struct VigilControlCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vigilctl",
+        abstract: "Control a running vigild over its control socket."
+    )
+}
+
+VigilControlCommand.main()

@@ -1,0 +1,38 @@
+import Config
+
+/// What `vigild`'s command line asks for; keepalived's flags with keepalived's meanings.
+public struct DaemonOptions: Sendable {
+    public var configFile = DefaultPaths.configFile
+    /// `-P`: run only the VRRP part.
+    public var vrrpOnly = false
+    /// `-C`: run only the checker (LVS) part.
+    public var checkOnly = false
+    public var dontFork = false
+    public var logConsole = false
+    public var logDetail = false
+    /// `-S`: syslog facility local0…local7.
+    public var logFacility = 0
+    public var configTest = false
+    public var dumpConfig = false
+    /// `-i`: compared with `@id` lines; defaults to the first part of the host name.
+    public var configID: String?
+    public var pidFile = DefaultPaths.pidFile
+    public var vrrpPidFile = DefaultPaths.vrrpPidFile
+    public var checkersPidFile = DefaultPaths.checkersPidFile
+    public var controlSocket = DefaultPaths.controlSocket
+    /// `-V`: leave VIPs in place on stop.
+    public var dontReleaseVRRP = false
+    /// `-I`: leave IPVS rules in place on stop.
+    public var dontReleaseIPVS = false
+
+    public init() {}
+
+    /// Reader options for this command line: the config id, and `${_INSTANCE}` as keepalived sets it.
+    public func readerOptions(hostName: String) -> ConfigReaderOptions {
+        let id = configID ?? String(hostName.prefix { $0 != "." })
+        return ConfigReaderOptions(configID: id, instanceName: configID ?? hostName)
+    }
+}
+
+/// Vigil's version, printed by `vigild -v` and sent in worker hellos.
+public let vigilVersion = "0.1.0"

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Watchdog
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `vigild`: keepalived's command line, Vigil's daemon.
+@main
+struct VigilDaemonCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vigild",
+        abstract: "Vigil: VRRP and LVS health checking, configured with keepalived.conf(5).",
+        discussion: """
+            Reads keepalived's configuration file as it is. Flags have keepalived's meanings.
+            """
+    )
+
+    @Option(name: [.customShort("f"), .customLong("use-file")], help: "Configuration file.")
+    var useFile: String = DefaultPaths.configFile
+
+    @Flag(name: [.customShort("P"), .customLong("vrrp")], help: "Run only the VRRP part.")
+    var vrrp = false
+
+    @Flag(name: [.customShort("C"), .customLong("check")], help: "Run only the health-checker (LVS) part.")
+    var check = false
+
+    @Flag(name: [.customShort("n"), .customLong("dont-fork")], help: "Stay in the foreground.")
+    var dontFork = false
+
+    @Flag(name: [.customShort("l"), .customLong("log-console")], help: "Log to the console as well.")
+    var logConsole = false
+
+    @Flag(name: [.customShort("D"), .customLong("log-detail")], help: "Detailed log messages.")
+    var logDetail = false
+
+    @Option(name: [.customShort("S"), .customLong("log-facility")], help: "Syslog facility local0 to local7 (0-7).")
+    var logFacility: Int = 0
+
+    @Flag(name: [.customShort("t"), .customLong("config-test")], help: "Check the configuration file and exit: 0 when it has no error.")
+    var configTest = false
+
+    @Flag(name: [.customShort("d"), .customLong("dump-conf")], help: "Print the resolved configuration (after includes, parameters and generators).")
+    var dumpConf = false
+
+    @Option(name: [.customShort("i"), .customLong("config-id")], help: "Config id for @id lines (default: the host name up to its first dot).")
+    var configID: String?
+
+    @Option(name: [.customShort("p"), .customLong("pid")], help: "Parent pid file.")
+    var pid: String = DefaultPaths.pidFile
+
+    @Option(name: [.customShort("r"), .customLong("vrrp_pid")], help: "VRRP worker pid file.")
+    var vrrpPid: String = DefaultPaths.vrrpPidFile
+
+    @Option(name: [.customShort("c"), .customLong("checkers_pid")], help: "Checker worker pid file.")
+    var checkersPid: String = DefaultPaths.checkersPidFile
+
+    @Flag(name: [.customShort("V"), .customLong("dont-release-vrrp")], help: "Leave VIPs in place when stopping.")
+    var dontReleaseVRRP = false
+
+    @Flag(name: [.customShort("I"), .customLong("dont-release-ipvs")], help: "Leave IPVS rules in place when stopping.")
+    var dontReleaseIPVS = false
+
+    @Option(name: .customLong("control-socket"), help: "vigilctl's socket.")
+    var controlSocket: String = DefaultPaths.controlSocket
+
+    @Flag(name: [.customShort("v"), .customLong("version")], help: "Print the version and exit.")
+    var version = false
+
+    func validate() throws {
+        guard (0...7).contains(logFacility) else {
+            throw ValidationError("-S/--log-facility takes 0 to 7 (local0 to local7), not \(logFacility)")
+        }
+    }
+
+    func run() throws {
+        if version {
+            print("Vigil \(vigilVersion) (keepalived.conf(5) as of keepalived 2.2.7)")
+            return
+        }
+        var options = DaemonOptions()
+        options.configFile = useFile
+        options.vrrpOnly = vrrp
+        options.checkOnly = check
+        options.dontFork = dontFork
+        options.logConsole = logConsole
+        options.logDetail = logDetail
+        options.logFacility = logFacility
+        options.configTest = configTest
+        options.dumpConfig = dumpConf
+        options.configID = configID
+        options.pidFile = pid
+        options.vrrpPidFile = vrrpPid
+        options.checkersPidFile = checkersPid
+        options.controlSocket = controlSocket
+        options.dontReleaseVRRP = dontReleaseVRRP
+        options.dontReleaseIPVS = dontReleaseIPVS
+
+        let status = ConfigTest.run(
+            options,
+            hostName: Self.hostName(),
+            output: { print($0, terminator: "") },
+            errors: { Self.printError($0) })
+        if configTest || dumpConf || status != 0 {
+            throw ExitCode(status)
+        }
+        Self.printError("vigild: the daemon itself is not built yet; use -t to check or -d to dump the configuration")
+        throw ExitCode(2)
+    }
+
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "" }
+        return String(cString: buffer)
+    }
+
+    static func printError(_ line: String) {
+        let text = line + "\n"
+        _ = text.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+    }
+}
