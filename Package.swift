@@ -58,6 +58,8 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"], resources: [.copy("Fixtures")]),
         /// Runs the built `vigild` and `vigilctl` binaries as an operator would.
         .testTarget(name: "VigildTests", dependencies: ["vigild", "vigilctl"]),
+        .testTarget(name: "IPVSShimTests", dependencies: ["IPVSShim", "Netlink"]),
+        .testTarget(name: "VRRPWorkerTests", dependencies: ["VRRPWorker"]),
     ],
     swiftLanguageModes: [.v6]
 )
