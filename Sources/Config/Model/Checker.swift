@@ -1,0 +1,256 @@
+/// One health checker of a real server (`TCP_CHECK { }`, `HTTP_GET { }`, …).
+public struct Checker: Sendable, Hashable, Codable {
+    public var kind: CheckerKind
+    /// Where and how to connect (`connect_ip`, `connect_port`, `bindto`, …); empty for
+    /// MISC_CHECK and FILE_CHECK.
+    public var connection = ConnectionOptions()
+    /// Timing written in the checker block itself; `nil` inherits from the real server.
+    public var overrides = CheckDefaults()
+    /// The timing in force: the checker's own, else the real server's, else the virtual server's,
+    /// else keepalived's default for the checker type.
+    public var timing = CheckTiming()
+    /// `log_all_failures`: log every failure, not only state changes.
+    public var logAllFailures = false
+    public var location: SourceLocation
+
+    public init(kind: CheckerKind, location: SourceLocation) {
+        self.kind = kind
+        self.location = location
+    }
+}
+
+/// The kinds of checker, each with its own settings.
+public enum CheckerKind: Sendable, Hashable, Codable {
+    case tcp
+    case http(HTTPCheck)
+    case ssl(HTTPCheck)
+    case smtp(SMTPCheck)
+    case dns(DNSCheck)
+    case misc(MiscCheck)
+    case udp(UDPCheck)
+    case ping
+    case file(FileCheck)
+
+    /// The block keyword, as in the configuration.
+    public var keyword: String {
+        switch self {
+        case .tcp: "TCP_CHECK"
+        case .http: "HTTP_GET"
+        case .ssl: "SSL_GET"
+        case .smtp: "SMTP_CHECK"
+        case .dns: "DNS_CHECK"
+        case .misc: "MISC_CHECK"
+        case .udp: "UDP_CHECK"
+        case .ping: "PING_CHECK"
+        case .file: "FILE_CHECK"
+        }
+    }
+
+    /// keepalived's `retry` when none is written: 3 for DNS_CHECK, 0 for MISC_CHECK, else 1.
+    public var defaultRetry: Int {
+        switch self {
+        case .dns: 3
+        case .misc: 0
+        default: 1
+        }
+    }
+}
+
+/// The connection settings common to the network checkers.
+public struct ConnectionOptions: Sendable, Hashable, Codable {
+    /// `connect_ip`; `nil` is the real server's address.
+    public var connectIP: IPAddress?
+    /// `connect_port`; `nil` is the real server's port.
+    public var connectPort: Int?
+    /// `bindto`: the source address.
+    public var bindTo: IPAddress?
+    /// `bind_port`: the source port.
+    public var bindPort: Int?
+    /// `bind_if`: needed when `bindto` is an IPv6 link-local address.
+    public var bindInterface: String?
+    /// `fwmark`: the mark (SO_MARK) put on the checker's packets.
+    public var fwmark: UInt32?
+
+    public init() {}
+}
+
+/// The resolved timing of a checker, keepalived's defaults filled in.
+public struct CheckTiming: Sendable, Hashable, Codable {
+    /// keepalived's defaults: `connect_timeout` 5 s, `delay_loop` 60 s.
+    public static let defaultConnectTimeout = Duration.seconds(5)
+    public static let defaultDelayLoop = Duration.seconds(60)
+
+    /// `connect_timeout`; for MISC_CHECK, see `MiscCheck.timeout`.
+    public var connectTimeout = defaultConnectTimeout
+    /// `retry` (old name `nb_get_retry`): extra attempts after a failure before the server is down.
+    public var retry = 1
+    /// `delay_before_retry`: 3 s for HTTP_GET/SSL_GET, `delay_loop` for DNS_CHECK, else 1 s.
+    public var delayBeforeRetry = Duration.seconds(1)
+    /// `warmup`: the most the first check is delayed at random; `delay_loop` unless written, 0 is none.
+    public var warmup = defaultDelayLoop
+    /// `delay_loop`: time between checks.
+    public var delayLoop = defaultDelayLoop
+    /// `alpha`: the server starts down until this checker succeeds.
+    public var alpha = false
+
+    public init() {}
+}
+
+/// `HTTP_GET { }` and `SSL_GET { }`.
+public struct HTTPCheck: Sendable, Hashable, Codable {
+    /// `http_protocol 1.0|1.0C|1.1` (1.0C adds `Connection: close`).
+    public enum ProtocolVersion: String, Sendable, Hashable, Codable, CaseIterable {
+        case http10 = "1.0"
+        case http10Close = "1.0C"
+        case http11 = "1.1"
+    }
+
+    public var urls: [HTTPURL] = []
+    /// `http_protocol`; keepalived sends 1.0 unless told.
+    public var protocolVersion: ProtocolVersion = .http10
+    /// `virtualhost`; `nil` follows the real server, then the virtual server.
+    public var virtualhost: String?
+    /// `enable_sni`: send the virtual host as TLS SNI.
+    public var enableSNI = false
+    /// `fast_recovery`: check every URL back to back on start-up and recovery.
+    public var fastRecovery = false
+
+    public init() {}
+}
+
+/// `url { }` of HTTP_GET/SSL_GET.
+public struct HTTPURL: Sendable, Hashable, Codable {
+    /// The status codes accepted when `status_code` is not written.
+    public static let defaultStatusCodes: [ClosedRange<Int>] = [200...299]
+
+    public var path: String
+    /// `digest`: the MD5 of the body, 32 lower-case hex digits (genhash computes it).
+    public var digest: String?
+    /// `status_code`: codes and ranges (`200-299 503`).
+    public var statusCodes: [ClosedRange<Int>] = defaultStatusCodes
+    /// `virtualhost`; `nil` follows the checker.
+    public var virtualhost: String?
+    public var regex: HTTPRegex?
+    public var location: SourceLocation
+
+    public init(path: String, location: SourceLocation) {
+        self.path = path
+        self.location = location
+    }
+}
+
+/// `regex` and its companions in a `url { }`: a PCRE2 pattern the body must (or must not) match.
+public struct HTTPRegex: Sendable, Hashable, Codable {
+    /// What `regex_options` may list (PCRE2 compile options).
+    public static let optionNames = [
+        "allow_empty_class", "alt_bsux", "auto_callout", "caseless", "dollar_endonly", "dotall", "dupnames",
+        "extended", "firstline", "match_unset_backref", "multiline", "never_ucp", "never_utf", "no_auto_capture",
+        "no_auto_possess", "no_dotstar_anchor", "no_start_optimize", "ucp", "ungreedy", "utf", "never_backslash_c",
+        "alt_circumflex", "alt_verbnames", "use_offset_limit",
+    ]
+
+    public var pattern: String
+    /// `regex_no_match`: a match fails the check.
+    public var failOnMatch = false
+    public var options: [String] = []
+    /// `regex_stack START MAX`: JIT stack sizes in bytes.
+    public var stack: ClosedRange<Int>?
+    public var minimumOffset: Int?
+    public var maximumOffset: Int?
+
+    public init(pattern: String) {
+        self.pattern = pattern
+    }
+}
+
+/// `SMTP_CHECK { }`.
+public struct SMTPCheck: Sendable, Hashable, Codable {
+    /// keepalived's HELO name when none is written.
+    public static let defaultHeloName = "smtpchecker.keepalived.org"
+
+    /// `helo_name`.
+    public var heloName = defaultHeloName
+    /// Legacy `host { }` blocks: more servers to check in the same dialogue, each with its own
+    /// connection options. keepalived still reads them; one SMTP_CHECK per host is the modern form.
+    public var hosts: [ConnectionOptions] = []
+
+    public init() {}
+}
+
+/// `DNS_CHECK { }`: a query over UDP.
+public struct DNSCheck: Sendable, Hashable, Codable {
+    public enum QueryType: String, Sendable, Hashable, Codable, CaseIterable {
+        case a = "A"
+        case ns = "NS"
+        case cname = "CNAME"
+        case soa = "SOA"
+        case mx = "MX"
+        case txt = "TXT"
+        case aaaa = "AAAA"
+    }
+
+    /// `type`; default SOA.
+    public var type: QueryType = .soa
+    /// `name`; default the root, `.`.
+    public var name = "."
+
+    public init() {}
+}
+
+/// `MISC_CHECK { }`: a program whose exit status is the result.
+public struct MiscCheck: Sendable, Hashable, Codable {
+    /// `misc_path`: the command line.
+    public var path: String
+    /// `misc_timeout`: how long the program may run; `nil` is the checker's `delay_loop`.
+    public var timeout: Duration?
+    /// `misc_dynamic`: exit status 2–255 sets the weight to status − 2.
+    public var dynamic = false
+    /// `user USER [GROUP]`; `nil` is `global_defs`' `script_user`.
+    public var user: ScriptUser?
+
+    public init(path: String) {
+        self.path = path
+    }
+}
+
+/// `UDP_CHECK { }`.
+public struct UDPCheck: Sendable, Hashable, Codable {
+    /// `payload`: the datagram to send; `nil` sends random bytes.
+    public var payload: [UInt8]?
+    /// `require_reply`: a reply must come; with a pattern, it must match.
+    public var requireReply: HexPattern?
+    public var requiresReply = false
+    /// `min_reply_length`; default 0.
+    public var minimumReplyLength = 0
+    /// `max_reply_length`; default 255.
+    public var maximumReplyLength = 255
+
+    public init() {}
+}
+
+/// Bytes with "don't care" nibbles (`x` in `require_reply`): a received byte `b` matches when
+/// `b & mask[i] == bytes[i]`.
+public struct HexPattern: Sendable, Hashable, Codable {
+    public var bytes: [UInt8]
+    public var mask: [UInt8]
+
+    public init(bytes: [UInt8], mask: [UInt8]) {
+        self.bytes = bytes
+        self.mask = mask
+    }
+}
+
+/// `FILE_CHECK { }`: the weight follows a number in a tracked file.
+public struct FileCheck: Sendable, Hashable, Codable {
+    /// `track_file`: the name of a top-level `track_file` block.
+    public var trackFile: String
+    /// `dynamic`: the file's value adjusts the weight instead of only up/down.
+    public var dynamic = false
+    /// `weight N [reverse]`: the multiplier; default 1.
+    public var weight = 1
+    public var reverse = false
+
+    public init(trackFile: String) {
+        self.trackFile = trackFile
+    }
+}

@@ -1,0 +1,108 @@
+/// Value helpers the LVS schema needs beyond the common ones; each reports its own error and
+/// returns `nil`, like those in `SchemaContext`.
+extension SchemaContext {
+    /// A 32-bit unsigned number (firewall marks, thresholds).
+    func uint32(_ text: String, for node: ConfigNode, what: String? = nil) -> UInt32? {
+        integer(text, in: 0...Int(UInt32.max), for: node, what: what).map(UInt32.init)
+    }
+
+    /// `keyword STRING`: one non-empty word.
+    func text(_ node: ConfigNode) -> String? {
+        guard let value = single(node) else { return nil }
+        guard !value.isEmpty else {
+            error("'\(node.keyword)' needs a non-empty value", at: node)
+            return nil
+        }
+        return value
+    }
+
+    /// keepalived's free-form hex (`Ab12f 3 456` is AB 12 0F 03 45 06): each word is read two
+    /// digits at a time and a lone last digit is a byte of its own. With `wildcards`, `x` or `X`
+    /// stands for a nibble whose value does not matter.
+    func hexPattern(_ words: [String], wildcards: Bool, for node: ConfigNode) -> HexPattern? {
+        var bytes: [UInt8] = []
+        var mask: [UInt8] = []
+        for word in words {
+            var nibbles: [(value: UInt8, mask: UInt8)] = []
+            for character in word {
+                if let value = character.hexDigitValue {
+                    nibbles.append((UInt8(value), 0xf))
+                } else if wildcards, character == "x" || character == "X" {
+                    nibbles.append((0, 0))
+                } else {
+                    error(
+                        "'\(word)' is not hex digits\(wildcards ? " (or x for any)" : "") in '\(node.keyword)'",
+                        at: node)
+                    return nil
+                }
+            }
+            var index = 0
+            while index < nibbles.count {
+                if index + 1 < nibbles.count {
+                    bytes.append(nibbles[index].value << 4 | nibbles[index + 1].value)
+                    mask.append(nibbles[index].mask << 4 | nibbles[index + 1].mask)
+                } else {
+                    bytes.append(nibbles[index].value)
+                    mask.append(nibbles[index].mask)
+                }
+                index += 2
+            }
+        }
+        return HexPattern(bytes: bytes, mask: mask)
+    }
+
+    /// `NAT|DR|TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]`, the arguments of `lvs_method`.
+    func forwarding(_ node: ConfigNode) -> ForwardingMethod? {
+        guard let words = arguments(node, count: 1...Int.max) else { return nil }
+        let methods = ["NAT", "DR", "TUN"]
+        guard let method = choice(words[0], methods, for: node) else { return nil }
+        guard method == "TUN" else {
+            guard words.count == 1 else {
+                error("'\(node.keyword) \(method)' takes no options; only TUN has them", at: node)
+                return nil
+            }
+            return method == "NAT" ? .nat : .directRouting
+        }
+        var options = TunnelOptions()
+        var rest = words.dropFirst()
+        if rest.first == "type" {
+            rest.removeFirst()
+            guard let type = rest.popFirst() else {
+                error("'\(node.keyword) TUN type' needs ipip, gue or gre", at: node)
+                return nil
+            }
+            switch choice(type, ["ipip", "gue", "gre"], for: node) {
+            case "ipip": options.encapsulation = .ipip
+            case "gre": options.encapsulation = .gre
+            case "gue":
+                guard rest.popFirst() == "port", let text = rest.popFirst() else {
+                    error("'\(node.keyword) TUN type gue' needs 'port NUM'", at: node)
+                    return nil
+                }
+                guard let port = port(text, for: node) else { return nil }
+                options.encapsulation = .gue(port: port)
+            default: return nil
+            }
+        }
+        if let word = rest.popFirst() {
+            guard let name = choice(word, TunnelOptions.Checksum.allCases.map(\.rawValue), for: node) else {
+                return nil
+            }
+            let checksum = TunnelOptions.Checksum(rawValue: name)!
+            switch options.encapsulation {
+            case .ipip:
+                error("'\(word)' needs tunnel type gue or gre in '\(node.keyword)'", at: node)
+                return nil
+            case .gre where checksum == .remoteChecksum:
+                error("'remcsum' is for tunnel type gue only, not gre", at: node)
+                return nil
+            default: options.checksum = checksum
+            }
+        }
+        if let extra = rest.first {
+            error("unexpected '\(extra)' in '\(node.keyword)'", at: node)
+            return nil
+        }
+        return .tunnel(options)
+    }
+}
