@@ -180,8 +180,14 @@ else
 fi
 echo "$listing"
 
-stats=$($D ipvsadm -Ln --stats -t 192.0.2.100:80)
-conns=$(awk '$1 == "->" && $2 ~ /^198\.51\.100\./ {print $2 "=" $3}' <<<"$stats" | sort | tr '\n' ' ')
+# The kernel folds its per-CPU counters into these stats every 2 s (the rate
+# estimator), so poll for a few seconds.
+for ((n = 0; n < 20; n++)); do
+  stats=$($D ipvsadm -Ln --stats -t 192.0.2.100:80)
+  conns=$(awk '$1 == "->" && $2 ~ /^198\.51\.100\./ {print $2 "=" $3}' <<<"$stats" | sort | tr '\n' ' ')
+  [[ "$conns" == "198.51.100.11:80=5 198.51.100.12:80=5 " ]] && break
+  sleep 0.5
+done
 if [[ "$conns" == "198.51.100.11:80=5 198.51.100.12:80=5 " ]]; then
   pass "IPVS stats count 5 connections per real server"
 else
