@@ -60,6 +60,7 @@ let package = Package(
         .testTarget(name: "VigildTests", dependencies: ["vigild", "vigilctl"]),
         .testTarget(name: "IPVSShimTests", dependencies: ["IPVSShim", "Netlink"]),
         .testTarget(name: "VRRPWorkerTests", dependencies: ["VRRPWorker"]),
+        .testTarget(name: "WorkerIPCTests", dependencies: ["WorkerIPC"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -12,18 +12,26 @@ func fixtureFiles(_ directory: String) -> [String] {
     return names.filter { $0.hasSuffix(".conf") }.sorted().map { path + "/" + $0 }
 }
 
-/// What an invalid fixture expects, from its `# expect-error: LINE: TEXT` header line: exactly one
-/// error, on that line of that file, whose message contains TEXT.
+/// What an invalid fixture expects, from its `# expect-error: [FILE:]LINE: TEXT` line: exactly one
+/// error, on that line of that file (the fixture itself, or FILE relative to it), whose message
+/// contains TEXT.
 struct ExpectedError {
+    var file: String?
     var line: Int
     var text: String
 
     init?(header: String) {
         guard let range = header.range(of: "# expect-error: ") else { return nil }
-        let rest = header[range.upperBound...]
-        guard let colon = rest.firstIndex(of: ":"), let line = Int(rest[..<colon]) else { return nil }
+        var parts = header[range.upperBound...].split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        if parts.count == 3, Int(parts[0]) == nil {
+            file = String(parts[0])
+            parts.removeFirst()
+        } else {
+            parts = header[range.upperBound...].split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        }
+        guard parts.count == 2, let line = Int(parts[0]) else { return nil }
         self.line = line
-        self.text = String(rest[rest.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+        self.text = parts[1].trimmingCharacters(in: .whitespaces)
     }
 }
 
@@ -45,7 +53,8 @@ struct FixtureTests {
         let errors = loaded.diagnostics.errors
         #expect(errors.count == 1, "\(errors.map(\.description))")
         let error = try #require(errors.first)
-        #expect(error.location == SourceLocation(file: path, line: expected.line), "\(error)")
+        let file = expected.file.map { ConfigPath.directory(of: path) + "/" + $0 } ?? path
+        #expect(error.location == SourceLocation(file: file, line: expected.line), "\(error)")
         #expect(error.message.contains(expected.text), "\(error)")
     }
 }
