@@ -1,6 +1,6 @@
 /// A place in a configuration file: the file that holds the line (also for included files) and its
 /// 1-based line number.
-public struct SourceLocation: Hashable, Sendable, CustomStringConvertible {
+public struct SourceLocation: Hashable, Sendable, Codable, CustomStringConvertible {
     public var file: String
     public var line: Int
 

@@ -1,4 +1,169 @@
-/// The VRRP half of a configuration.
-public struct VRRPConfig: Sendable, Hashable {
+/// The VRRP half of a configuration: static addresses, routes and rules, tracking scripts and files,
+/// sync groups and instances, in file order.
+public struct VRRPConfig: Sendable, Hashable, Codable {
+    /// `static_ipaddress { }`: configured at startup, never moved.
+    public var staticAddresses: [VirtualAddress] = []
+    /// `static_routes { }`.
+    public var staticRoutes: [VirtualRoute] = []
+    /// `static_rules { }`.
+    public var staticRules: [VirtualRule] = []
+    /// `vrrp_script NAME { }`.
+    public var scripts: [VRRPScript] = []
+    /// `track_file NAME { }` (or `vrrp_track_file`).
+    public var trackFiles: [TrackFile] = []
+    /// `vrrp_sync_group NAME { }`.
+    public var syncGroups: [SyncGroup] = []
+    /// `vrrp_instance NAME { }`.
+    public var instances: [VRRPInstance] = []
+
+    public init() {}
+
+    public func instance(named name: String) -> VRRPInstance? { instances.first { $0.name == name } }
+    public func script(named name: String) -> VRRPScript? { scripts.first { $0.name == name } }
+    public func trackFile(named name: String) -> TrackFile? { trackFiles.first { $0.name == name } }
+}
+
+/// `vrrp_script NAME { }`: a command run periodically whose exit status tracking instances follow.
+public struct VRRPScript: Sendable, Hashable, Codable {
+    public var name: String
+    /// `script`; `nil` when missing: keepalived then drops the script and its trackers ignore it.
+    public var script: ScriptCommand?
+    /// `interval` (default 1 s).
+    public var interval: Duration = .seconds(1)
+    /// `timeout`; `nil` means the interval.
+    public var timeout: Duration?
+    /// `weight N [reverse]` (−253…253, default 0: failure means FAULT).
+    public var weight = 0
+    public var reverse = false
+    /// `rise`: successes before OK (default 1).
+    public var rise = 1
+    /// `fall`: failures before KO (default 1).
+    public var fall = 1
+    /// `user USER [GROUP]`; `nil` means the global `script_user`.
+    public var user: ScriptUser?
+    /// `init_fail`: start in the failed state.
+    public var initFail = false
+    public var location: SourceLocation
+
+    public init(name: String, location: SourceLocation) {
+        self.name = name
+        self.location = location
+    }
+}
+
+/// `track_file NAME { }`: a file holding a number that adjusts the priority of tracking instances.
+public struct TrackFile: Sendable, Hashable, Codable {
+    public var name: String
+    /// `file`; `nil` when missing: keepalived then drops the track file.
+    public var file: String?
+    /// `weight N [reverse]` (default 1).
+    public var weight = 1
+    public var reverse = false
+    /// `init_file [VALUE] [overwrite]`.
+    public var initFile: InitFile?
+    public var location: SourceLocation
+
+    public init(name: String, location: SourceLocation) {
+        self.name = name
+        self.location = location
+    }
+
+    /// `init_file [VALUE] [overwrite]`: write VALUE at startup if the file is missing (or always).
+    public struct InitFile: Sendable, Hashable, Codable {
+        public var value = 0
+        public var overwrite = false
+
+        public init(value: Int = 0, overwrite: Bool = false) {
+            self.value = value
+            self.overwrite = overwrite
+        }
+    }
+}
+
+/// `vrrp_sync_group NAME { }`: instances that change state together.
+public struct SyncGroup: Sendable, Hashable, Codable {
+    public var name: String
+    /// `group { }`: the member instances' names.
+    public var members: [NameReference] = []
+    public var notify = NotifyScripts()
+    /// `notify_priority_changes <BOOL>`.
+    public var notifyPriorityChanges: Bool?
+    /// `smtp_alert <BOOL>`; `nil` means the global default.
+    public var smtpAlert: Bool?
+    /// `global_tracking` (deprecated).
+    public var globalTracking = false
+    /// `sync_group_tracking_weight`.
+    public var syncGroupTrackingWeight = false
+    public var trackInterfaces: [TrackedInterface] = []
+    public var trackScripts: [TrackReference] = []
+    public var trackFiles: [TrackReference] = []
+    public var location: SourceLocation
+
+    public init(name: String, location: SourceLocation) {
+        self.name = name
+        self.location = location
+    }
+}
+
+/// A name that refers to another block, with where it was written.
+public struct NameReference: Sendable, Hashable, Codable {
+    public var name: String
+    public var location: SourceLocation
+
+    public init(name: String, location: SourceLocation) {
+        self.name = name
+        self.location = location
+    }
+}
+
+/// A line of `track_script { }` or `track_file { }`: `NAME [weight N [reverse|noreverse]]`.
+public struct TrackReference: Sendable, Hashable, Codable {
+    public var name: String
+    /// `nil` means the weight configured in the script or file.
+    public var weight: Int?
+    public var reverse = false
+    public var location: SourceLocation
+
+    public init(name: String, weight: Int? = nil, reverse: Bool = false, location: SourceLocation) {
+        self.name = name
+        self.weight = weight
+        self.reverse = reverse
+        self.location = location
+    }
+}
+
+/// A line of `track_interface { }`: `IFACE [weight N [reverse]]`.
+public struct TrackedInterface: Sendable, Hashable, Codable {
+    public var name: String
+    /// −253…253; 0 (default) means the interface going down puts the instance in FAULT.
+    public var weight = 0
+    public var reverse = false
+
+    public init(name: String, weight: Int = 0, reverse: Bool = false) {
+        self.name = name
+        self.weight = weight
+        self.reverse = reverse
+    }
+}
+
+/// The notify scripts of an instance or sync group.
+public struct NotifyScripts: Sendable, Hashable, Codable {
+    /// `notify_master`.
+    public var master: ScriptCommand?
+    /// `notify_backup`.
+    public var backup: ScriptCommand?
+    /// `notify_fault`.
+    public var fault: ScriptCommand?
+    /// `notify_stop`.
+    public var stop: ScriptCommand?
+    /// `notify_deleted [SCRIPT]`: send DELETED rather than FAULT when removed on reload.
+    public var deleted = false
+    /// The script given to `notify_deleted`, if any.
+    public var deletedScript: ScriptCommand?
+    /// `notify`: every transition, with GROUP|INSTANCE NAME STATE PRIORITY appended.
+    public var any: ScriptCommand?
+    /// `notify_master_rx_lower_pri` (instances only).
+    public var masterRxLowerPri: ScriptCommand?
+
     public init() {}
 }

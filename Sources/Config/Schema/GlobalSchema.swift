@@ -1,8 +1,301 @@
-/// `global_defs` and the other top-level daemon settings.
+/// `global_defs`, `linkbeat_interfaces` and the daemon keywords written outside any block.
 enum GlobalSchema {
-    static let topLevelHandlers: [String: KeywordTable<KeepalivedConfig>.Handler] = [:]
-    /// Top-level blocks and keywords Vigil recognises but does not implement (a warning each).
-    static let unsupportedTopLevel: Set<String> = []
+    typealias Handler = KeywordTable<KeepalivedConfig>.Handler
+    typealias Global = Field<GlobalDefs>
 
-    static func crossCheck(_ config: KeepalivedConfig, _ context: SchemaContext) {}
+    static let topLevelHandlers: [String: Handler] = {
+        var handlers: [String: Handler] = [
+            "global_defs": { config, node, context in
+                guard let children = context.block(node) else { return }
+                context.arguments(node, count: 0...0)
+                globalDefs.apply(children, to: &config.globalDefs, context)
+            },
+            "linkbeat_interfaces": { config, node, context in
+                guard let lines = context.block(node) else { return }
+                for line in lines where context.noBlock(line) {
+                    guard let words = context.arguments(line, count: 0...1) else { continue }
+                    var interface = LinkbeatInterface(name: line.keyword)
+                    if let word = words.first {
+                        guard let polling = context.choice(word, ["MII", "ETHTOOL", "IOCTL"], for: line) else {
+                            continue
+                        }
+                        interface.polling = LinkbeatInterface.Polling(rawValue: polling)
+                    }
+                    config.globalDefs.linkbeatInterfaces.append(interface)
+                }
+            },
+        ]
+        for (keyword, handler) in daemonHandlers {
+            handlers[keyword] = { config, node, context in handler(&config.globalDefs, node, context) }
+        }
+        return handlers
+    }()
+
+    /// Top-level blocks and keywords Vigil recognises but does not implement (a warning each).
+    static let unsupportedTopLevel: Set<String> = [
+        "track_group", "vrrp_track_process", "garp_group", "bfd_instance", "interface_up_down_delays",
+    ]
+
+    /// The daemon settings keepalived takes outside `global_defs`.
+    static let daemonHandlers: [String: Global.Handler] = [
+        "net_namespace": Global.string(\.netNamespace),
+        "net_namespace_ipvs": { globals, node, context in
+            guard context.noBlock(node), let words = context.arguments(node, count: 0...1) else { return }
+            globals.netNamespaceIPVS = words.first ?? ""
+        },
+        "namespace_with_ipsets": Global.set(\.namespaceWithIPSets, to: true),
+        "instance": Global.string(\.instanceName),
+        "use_pid_dir": Global.set(\.usePIDDir, to: true),
+        "linkbeat_use_polling": Global.set(\.linkbeatUsePolling, to: true),
+        "child_wait_time": Global.duration(\.childWaitTime, .seconds(1) ... .seconds(1_000)),
+    ]
+
+    static let globalDefsHandlers: [String: Global.Handler] = [
+        "router_id": Global.string(\.routerID),
+        "notification_email": { globals, node, context in
+            globals.notificationEmail += context.names(node)?.map(\.name) ?? []
+        },
+        "notification_email_from": Global.string(\.notificationEmailFrom),
+        "smtp_server": smtpServer,
+        "smtp_helo_name": Global.string(\.smtpHeloName),
+        "smtp_connect_timeout": Global.duration(\.smtpConnectTimeout, .seconds(1) ... .seconds(86_400)),
+        "smtp_alert": Global.flag(\.smtpAlert),
+        "smtp_alert_vrrp": Global.flag(\.smtpAlertVRRP),
+        "smtp_alert_checker": Global.flag(\.smtpAlertChecker),
+        "no_email_faults": Global.set(\.noEmailFaults, to: true),
+        "checker_log_all_failures": Global.flag(\.checkerLogAllFailures),
+        "script_user": { globals, node, context in
+            if let user = context.scriptUser(node) { globals.scriptUser = user }
+        },
+        "enable_script_security": Global.set(\.enableScriptSecurity, to: true),
+        "startup_script": Global.script(\.startupScript),
+        "startup_script_timeout": Global.duration(\.startupScriptTimeout, .seconds(1) ... .seconds(1_000)),
+        "shutdown_script": Global.script(\.shutdownScript),
+        "shutdown_script_timeout": Global.duration(\.shutdownScriptTimeout, .seconds(1) ... .seconds(1_000)),
+        "notify_fifo": fifo(\.notifyFIFO),
+        "notify_fifo_script": fifoScript(\.notifyFIFO),
+        "vrrp_notify_fifo": fifo(\.vrrpNotifyFIFO),
+        "vrrp_notify_fifo_script": fifoScript(\.vrrpNotifyFIFO),
+        "lvs_notify_fifo": fifo(\.lvsNotifyFIFO),
+        "lvs_notify_fifo_script": fifoScript(\.lvsNotifyFIFO),
+        "fifo_write_vrrp_states_on_reload": Global.set(\.fifoWriteVRRPStatesOnReload, to: true),
+        "vrrp_mcast_group4": multicastGroup(\.vrrpMcastGroup4, .ipv4),
+        "vrrp_mcast_group6": multicastGroup(\.vrrpMcastGroup6, .ipv6),
+        "vrrp_garp_master_delay": Global.duration(\.vrrpGarpMasterDelay, .zero ... .seconds(86_400)),
+        "vrrp_garp_master_repeat": Global.integer(\.vrrpGarpMasterRepeat, 0...Int(Int32.max)),
+        "vrrp_garp_master_refresh": Global.duration(\.vrrpGarpMasterRefresh, .zero ... .seconds(86_400)),
+        "vrrp_garp_master_refresh_repeat": Global.integer(\.vrrpGarpMasterRefreshRepeat, 0...Int(Int32.max)),
+        "vrrp_garp_lower_prio_delay": Global.duration(\.vrrpGarpLowerPrioDelay, .zero ... .seconds(86_400)),
+        "vrrp_garp_lower_prio_repeat": Global.integer(\.vrrpGarpLowerPrioRepeat, 0...Int(Int32.max)),
+        "vrrp_garp_interval": Global.duration(\.vrrpGarpInterval, .zero ... .seconds(1)),
+        "vrrp_gna_interval": Global.duration(\.vrrpGnaInterval, .zero ... .seconds(1)),
+        "vrrp_min_garp": Global.flag(\.vrrpMinGarp),
+        "vrrp_down_timer_adverts": Global.integer(\.vrrpDownTimerAdverts, 1...100),
+        "vrrp_lower_prio_no_advert": Global.flag(\.vrrpLowerPrioNoAdvert),
+        "vrrp_higher_prio_send_advert": Global.flag(\.vrrpHigherPrioSendAdvert),
+        "vrrp_version": Global.integer(\.vrrpVersion, 2...3),
+        "vrrp_check_unicast_src": Global.set(\.vrrpCheckUnicastSrc, to: true),
+        "vrrp_skip_check_adv_addr": Global.flag(\.vrrpSkipCheckAdvAddr),
+        "vrrp_strict": Global.set(\.vrrpStrict, to: true),
+        "vrrp_notify_priority_changes": Global.flag(\.vrrpNotifyPriorityChanges),
+        "vrrp_startup_delay": Global.duration(\.vrrpStartupDelay, .zero ... .seconds(3_600)),
+        "default_interface": Global.string(\.defaultInterface),
+        "dynamic_interfaces": { globals, node, context in
+            guard context.noBlock(node), let words = context.arguments(node, count: 0...1) else { return }
+            guard let word = words.first else {
+                globals.dynamicInterfaces = .on
+                return
+            }
+            if context.choice(word, ["allow_if_changes"], for: node) != nil {
+                globals.dynamicInterfaces = .allowIfChanges
+            }
+        },
+        "vrrp_priority": Global.integer(\.vrrpPriority, -20...19),
+        "checker_priority": Global.integer(\.checkerPriority, -20...19),
+        "vrrp_no_swap": Global.set(\.vrrpNoSwap, to: true),
+        "checker_no_swap": Global.set(\.checkerNoSwap, to: true),
+        "max_auto_priority": { globals, node, context in
+            guard context.noBlock(node), let words = context.arguments(node, count: 0...1) else { return }
+            guard let word = words.first else {
+                globals.maxAutoPriority = 99
+                return
+            }
+            if let value = context.integer(word, in: -1...99, for: node) { globals.maxAutoPriority = value }
+        },
+        "random_seed": { globals, node, context in
+            if context.noBlock(node), let value = context.integer(node, in: 0...Int(UInt32.max)) {
+                globals.randomSeed = UInt32(value)
+            }
+        },
+        "lvs_sync_daemon": lvsSyncDaemon,
+        "lvs_timeouts": lvsTimeouts,
+        "lvs_flush": Global.set(\.lvsFlush, to: true),
+        "lvs_flush_on_stop": { globals, node, context in
+            guard context.noBlock(node), let words = context.arguments(node, count: 0...1) else { return }
+            guard let word = words.first else {
+                globals.lvsFlushOnStop = .all
+                return
+            }
+            if let choice = context.choice(word, ["VS", "ALL"], for: node, ignoringCase: true) {
+                globals.lvsFlushOnStop = choice == "VS" ? .virtualServers : .all
+            }
+        },
+    ]
+
+    static let globalDefs = KeywordTable<GlobalDefs>(
+        "global_defs",
+        handlers: globalDefsHandlers,
+        unsupported: [
+            "tmp_config_directory", "config_save_dir", "process_names", "process_name", "vrrp_process_name",
+            "checker_process_name", "bfd_process_name", "nftables", "nftables_priority", "nftables_counters",
+            "nftables_ifindex", "nftables_ipvs", "nftables_ipvs_priority", "nftables_ipvs_start_fwmark",
+            "vrrp_iptables", "vrrp_ipsets", "disable_local_igmp", "vrrp_garp_extra_if", "min_auto_priority_delay",
+            "bfd_priority", "bfd_no_swap", "vrrp_cpu_affinity", "checker_cpu_affinity", "bfd_cpu_affinity",
+            "vrrp_rt_priority", "checker_rt_priority", "bfd_rt_priority", "vrrp_rlimit_rttime",
+            "checker_rlimit_rttime", "bfd_rlimit_rttime", "snmp_socket", "enable_snmp_keepalived",
+            "enable_snmp_vrrp", "enable_snmp_checker", "enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3",
+            "enable_traps", "enable_dbus", "dbus_service_name", "vrrp_netlink_cmd_rcv_bufs",
+            "vrrp_netlink_cmd_rcv_bufs_force", "vrrp_netlink_monitor_rcv_bufs", "vrrp_netlink_monitor_rcv_bufs_force",
+            "lvs_netlink_cmd_rcv_bufs", "lvs_netlink_cmd_rcv_bufs_force", "lvs_netlink_monitor_rcv_bufs",
+            "lvs_netlink_monitor_rcv_bufs_force", "process_monitor_rcv_bufs", "process_monitor_rcv_bufs_force",
+            "vrrp_rx_bufs_policy", "vrrp_rx_bufs_multiplier", "rs_init_notifies", "no_checker_emails", "umask",
+            "log_unknown_vrids", "vmac_prefix", "vmac_addr_prefix", "reload_check_config", "include_check",
+            "reload_time_file", "reload_repeat", "reload_file", "data_use_instance", "lvs_sync_daemon_interface",
+        ],
+        aliases: [
+            "lvs_flush_onstop": "lvs_flush_on_stop",
+            "vrrp_rlimit_rtime": "vrrp_rlimit_rttime",
+            "checker_rlimit_rtime": "checker_rlimit_rttime",
+            "bfd_rlimit_rtime": "bfd_rlimit_rttime",
+        ]
+    )
+
+    // MARK: Keywords with structured values
+
+    /// `smtp_server HOST [PORT]`: an address or a host name.
+    static let smtpServer: Global.Handler = { globals, node, context in
+        guard context.noBlock(node), let words = context.arguments(node, count: 1...2) else { return }
+        let host = words[0]
+        let isHostName =
+            host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-._".contains($0)) }
+            && !host.hasPrefix("-") && !host.hasPrefix(".")
+        guard IPAddress(host) != nil || isHostName else {
+            context.error("'smtp_server' takes an address or a host name, not '\(host)'", at: node)
+            return
+        }
+        var server = SMTPServer(host: host)
+        if words.count == 2 {
+            guard let port = context.port(words[1], for: node) else { return }
+            server.port = port
+        }
+        globals.smtpServer = server
+    }
+
+    static func multicastGroup(
+        _ path: Global.Path<IPAddress>, _ family: IPAddress.Family
+    ) -> Global.Handler {
+        { globals, node, context in
+            guard context.noBlock(node), let text = context.single(node),
+                let address = context.address(text, for: node, family: family)
+            else { return }
+            guard address.isMulticast else {
+                context.error("'\(node.keyword)' must be a multicast address, not \(address)", at: node)
+                return
+            }
+            globals[keyPath: path] = address
+        }
+    }
+
+    /// `…_fifo PATH [USER [GROUP]]`.
+    static func fifo(_ path: Global.Path<NotifyFIFO?>) -> Global.Handler {
+        { globals, node, context in
+            guard context.noBlock(node), let words = context.arguments(node, count: 1...3) else { return }
+            var fifo = globals[keyPath: path] ?? NotifyFIFO()
+            fifo.path = words[0]
+            fifo.owner = words.count > 1 ? ScriptUser(user: words[1], group: words.dropFirst(2).first) : nil
+            globals[keyPath: path] = fifo
+        }
+    }
+
+    /// `…_fifo_script SCRIPT [USER [GROUP]]`.
+    static func fifoScript(_ path: Global.Path<NotifyFIFO?>) -> Global.Handler {
+        { globals, node, context in
+            guard let script = context.script(node) else { return }
+            var fifo = globals[keyPath: path] ?? NotifyFIFO()
+            fifo.script = script
+            globals[keyPath: path] = fifo
+        }
+    }
+
+    /// `lvs_sync_daemon IFACE [[inst] INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDR]`.
+    static let lvsSyncDaemon: Global.Handler = { globals, node, context in
+        guard context.noBlock(node), let words = context.arguments(node, count: 1...14) else { return }
+        var daemon = LVSSyncDaemon(interface: words[0], location: node.location)
+        var index = 1
+        while index < words.count {
+            let word = words[index]
+            let named = ["inst", "id", "maxlen", "port", "ttl", "group"].contains(word)
+            if !named {
+                guard daemon.instance == nil, index == 1 else {
+                    context.error(
+                        "unknown option '\(word)' in 'lvs_sync_daemon' (takes inst, id, maxlen, port, ttl, group)",
+                        at: node)
+                    return
+                }
+                daemon.instance = word
+                index += 1
+                continue
+            }
+            guard index + 1 < words.count else {
+                context.error("'\(word)' needs a value (in 'lvs_sync_daemon')", at: node)
+                return
+            }
+            let value = words[index + 1]
+            switch word {
+            case "inst": daemon.instance = value
+            case "id": daemon.syncID = context.integer(value, in: 0...255, for: node, what: "'id'")
+            case "maxlen": daemon.maxLength = context.integer(value, in: 1...65507, for: node, what: "'maxlen'")
+            case "port": daemon.port = context.port(value, for: node)
+            case "ttl": daemon.ttl = context.integer(value, in: 1...255, for: node, what: "'ttl'")
+            default: daemon.group = context.address(value, for: node)
+            }
+            index += 2
+        }
+        globals.lvsSyncDaemon = daemon
+    }
+
+    /// `lvs_timeouts [tcp S] [tcpfin S] [udp S]`: at least one.
+    static let lvsTimeouts: Global.Handler = { globals, node, context in
+        guard context.noBlock(node), let words = context.arguments(node, count: 2...6) else { return }
+        guard let pairs = context.options(words[...], valued: ["tcp", "tcpfin", "udp"], flags: [], for: node)
+        else { return }
+        var timeouts = LVSTimeouts()
+        for (name, text) in pairs {
+            guard let seconds = context.integer(text!, in: 1...Int(Int32.max), for: node, what: "'\(name)'") else {
+                return
+            }
+            switch name {
+            case "tcp": timeouts.tcp = .seconds(seconds)
+            case "tcpfin": timeouts.tcpFin = .seconds(seconds)
+            default: timeouts.udp = .seconds(seconds)
+            }
+        }
+        globals.lvsTimeouts = timeouts
+    }
+
+    // MARK: Cross-checks
+
+    static func crossCheck(_ config: KeepalivedConfig, _ context: SchemaContext) {
+        if let daemon = config.globalDefs.lvsSyncDaemon, let name = daemon.instance,
+            config.vrrp.instance(named: name) == nil
+        {
+            context.error(
+                "'lvs_sync_daemon' names vrrp_instance '\(name)', which is not defined", at: daemon.location)
+        }
+        let fifos = [config.globalDefs.notifyFIFO, config.globalDefs.vrrpNotifyFIFO, config.globalDefs.lvsNotifyFIFO]
+            .compactMap { $0?.path }
+        if Set(fifos).count != fifos.count {
+            context.warning("the notify FIFOs must all be different; keepalived ignores repeated ones", at: nil)
+        }
+    }
 }

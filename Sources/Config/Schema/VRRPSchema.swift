@@ -1,7 +1,292 @@
-/// `static_ipaddress`, `static_routes`, `static_rules`, `vrrp_script`, `vrrp_track_file`,
-/// `vrrp_sync_group`, `vrrp_instance`.
+/// `static_ipaddress`, `static_routes`, `static_rules`, `vrrp_script`, `track_file`,
+/// `vrrp_sync_group`, `vrrp_instance`, and the checks between them.
 enum VRRPSchema {
-    static let topLevelHandlers: [String: KeywordTable<KeepalivedConfig>.Handler] = [:]
+    typealias Handler = KeywordTable<KeepalivedConfig>.Handler
 
-    static func crossCheck(_ config: KeepalivedConfig, _ context: SchemaContext) {}
+    static let topLevelHandlers: [String: Handler] = [
+        "static_ipaddress": { config, node, context in
+            config.vrrp.staticAddresses += VRRPAddressSchema.addresses(node, context)
+        },
+        "static_routes": { config, node, context in
+            config.vrrp.staticRoutes += VRRPAddressSchema.routes(node, context)
+        },
+        "static_rules": { config, node, context in
+            config.vrrp.staticRules += VRRPAddressSchema.rules(node, context)
+        },
+        "vrrp_script": { config, node, context in
+            guard let (name, children) = namedBlock(node, context) else { return }
+            var script = VRRPScript(name: name, location: node.location)
+            scriptTable.apply(children, to: &script, context)
+            if script.script == nil, !children.contains(where: { $0.keyword == "script" }) {
+                // keepalived drops such a script, and instances tracking it ignore it.
+                context.warning("vrrp_script '\(name)' has no 'script'; it is ignored", at: node)
+            }
+            config.vrrp.scripts.append(script)
+        },
+        "track_file": trackFile,
+        "vrrp_track_file": trackFile,
+        "vrrp_sync_group": { config, node, context in
+            guard let (name, children) = namedBlock(node, context) else { return }
+            var group = SyncGroup(name: name, location: node.location)
+            // keepalived ignores bare words here (instance names written outside `group { }`).
+            let (strays, statements) = children.partitioned { line in
+                line.arguments.isEmpty && !line.hasBlock && syncGroupTable.handlers[line.keyword] == nil
+                    && !syncGroupTable.unsupported.contains(line.keyword)
+                    && Suggestion.nearest(to: line.keyword, in: syncGroupTable.knownKeywords) == nil
+            }
+            for stray in strays {
+                context.warning(
+                    "'\(stray.keyword)' is not a vrrp_sync_group keyword and is ignored; "
+                        + "list instances inside 'group { }'", at: stray)
+            }
+            syncGroupTable.apply(statements, to: &group, context)
+            config.vrrp.syncGroups.append(group)
+        },
+        "vrrp_instance": { config, node, context in
+            guard let (name, children) = namedBlock(node, context) else { return }
+            var instance = VRRPInstance(name: name, location: node.location)
+            VRRPInstanceSchema.table.apply(children, to: &instance, context)
+            VRRPInstanceSchema.finish(
+                &instance, block: node, children: children, globals: config.globalDefs, context)
+            config.vrrp.instances.append(instance)
+        },
+    ]
+
+    /// `KEYWORD NAME { … }`: the name and the statements inside.
+    static func namedBlock(_ node: ConfigNode, _ context: SchemaContext) -> (String, [ConfigNode])? {
+        guard let children = context.block(node), let name = context.single(node) else { return nil }
+        return (name, children)
+    }
+
+    // MARK: vrrp_script
+
+    static let scriptTable = KeywordTable<VRRPScript>(
+        "vrrp_script",
+        handlers: [
+            "script": { script, node, context in
+                guard context.noBlock(node), let words = context.arguments(node, count: 1...Int.max / 2) else {
+                    return
+                }
+                // One (quoted) string is split like a command line; several words are the argv as written.
+                script.script =
+                    words.count == 1
+                    ? ScriptCommand(text: words[0])
+                    : ScriptCommand(text: words.joined(separator: " "), arguments: words)
+            },
+            "interval": Field.duration(\.interval, .microseconds(1) ... .seconds(Int64(Int32.max))),
+            "timeout": Field.duration(\.timeout, .microseconds(1) ... .seconds(Int64(Int32.max))),
+            "weight": { script, node, context in
+                guard context.noBlock(node),
+                    let (weight, reverse) = context.weight(["weight"] + node.arguments[...], in: -253...253, for: node)
+                else { return }
+                script.weight = weight
+                script.reverse = reverse
+            },
+            "rise": Field.integer(\.rise, 1...Int(Int32.max)),
+            "fall": Field.integer(\.fall, 1...Int(Int32.max)),
+            "user": { script, node, context in
+                if let user = context.scriptUser(node) { script.user = user }
+            },
+            "init_fail": Field.set(\.initFail, to: true),
+        ]
+    )
+
+    // MARK: track_file
+
+    static let trackFile: Handler = { config, node, context in
+        guard let (name, children) = namedBlock(node, context) else { return }
+        var file = TrackFile(name: name, location: node.location)
+        trackFileTable.apply(children, to: &file, context)
+        if file.file == nil, !children.contains(where: { $0.keyword == "file" }) {
+            context.warning("\(node.keyword) '\(name)' has no 'file'; it is ignored", at: node)
+        }
+        config.vrrp.trackFiles.append(file)
+    }
+
+    static let trackFileTable = KeywordTable<TrackFile>(
+        "track_file",
+        handlers: [
+            "file": Field.string(\.file),
+            "weight": { file, node, context in
+                guard context.noBlock(node),
+                    let (weight, reverse) = context.weight(
+                        ["weight"] + node.arguments[...], in: -Int(Int32.max)...Int(Int32.max), for: node)
+                else { return }
+                file.weight = weight
+                file.reverse = reverse
+            },
+            "init_file": { file, node, context in
+                guard context.noBlock(node), let words = context.arguments(node, count: 0...2) else { return }
+                var initial = TrackFile.InitFile()
+                for word in words {
+                    if word == "overwrite" {
+                        initial.overwrite = true
+                    } else if let value = context.integer(
+                        word, in: -Int(Int32.max)...Int(Int32.max), for: node, what: "'init_file' value")
+                    {
+                        initial.value = value
+                    } else {
+                        return
+                    }
+                }
+                file.initFile = initial
+            },
+        ]
+    )
+
+    // MARK: vrrp_sync_group
+
+    static let syncGroupHandlers: [String: Field<SyncGroup>.Handler] = [
+        "group": { group, node, context in
+            context.arguments(node, count: 0...0)
+            group.members += context.names(node) ?? []
+        },
+        "notify_priority_changes": Field.flag(\.notifyPriorityChanges),
+        "smtp_alert": Field.flag(\.smtpAlert),
+        "global_tracking": { group, node, context in
+            guard context.noBlock(node), context.arguments(node, count: 0...0) != nil else { return }
+            context.warning("'global_tracking' is deprecated; track in the vrrp_sync_group instead", at: node)
+            group.globalTracking = true
+        },
+        "sync_group_tracking_weight": Field.set(\.syncGroupTrackingWeight, to: true),
+        "track_interface": Field.trackInterfaces(\.trackInterfaces),
+        "track_script": Field.trackReferences(\.trackScripts, weights: -253...253),
+        "track_file": Field.trackReferences(\.trackFiles, weights: -254...254),
+    ]
+
+    static let syncGroupTable = KeywordTable<SyncGroup>(
+        "vrrp_sync_group",
+        handlers: syncGroupHandlers.merging(notifyHandlers(\SyncGroup.notify, masterRxLowerPri: false)) { first, _ in
+            first
+        },
+        unsupported: ["track_process", "track_bfd"]
+    )
+
+    /// `notify_master`, `notify_backup`, `notify_fault`, `notify_stop`, `notify_deleted`, `notify`
+    /// (and for instances `notify_master_rx_lower_pri`).
+    static func notifyHandlers<Model>(
+        _ notify: WritableKeyPath<Model, NotifyScripts> & Sendable, masterRxLowerPri: Bool
+    ) -> [String: KeywordTable<Model>.Handler] {
+        func script(_ path: WritableKeyPath<NotifyScripts, ScriptCommand?> & Sendable) -> KeywordTable<Model>.Handler {
+            { model, node, context in
+                if let command = context.script(node) { model[keyPath: notify][keyPath: path] = command }
+            }
+        }
+        var handlers: [String: KeywordTable<Model>.Handler] = [
+            "notify_master": script(\.master),
+            "notify_backup": script(\.backup),
+            "notify_fault": script(\.fault),
+            "notify_stop": script(\.stop),
+            "notify": script(\.any),
+            "notify_deleted": { model, node, context in
+                guard context.noBlock(node) else { return }
+                if node.arguments.isEmpty {
+                    model[keyPath: notify].deleted = true
+                } else if let command = context.script(node) {
+                    model[keyPath: notify].deleted = true
+                    model[keyPath: notify].deletedScript = command
+                }
+            },
+        ]
+        if masterRxLowerPri { handlers["notify_master_rx_lower_pri"] = script(\.masterRxLowerPri) }
+        return handlers
+    }
+
+    // MARK: Cross-checks
+
+    static func crossCheck(_ config: KeepalivedConfig, _ context: SchemaContext) {
+        let vrrp = config.vrrp
+        reportDuplicates(vrrp.instances.map { ($0.name, $0.location) }, "vrrp_instance", context)
+        reportDuplicates(vrrp.scripts.map { ($0.name, $0.location) }, "vrrp_script", context)
+        reportDuplicates(vrrp.trackFiles.map { ($0.name, $0.location) }, "track_file", context)
+        reportDuplicates(vrrp.syncGroups.map { ($0.name, $0.location) }, "vrrp_sync_group", context)
+
+        let scripts = Set(vrrp.scripts.map(\.name))
+        let files = Set(vrrp.trackFiles.map(\.name))
+        func checkReferences(_ scriptReferences: [TrackReference], _ fileReferences: [TrackReference]) {
+            for reference in scriptReferences where !scripts.contains(reference.name) {
+                context.error(
+                    "track_script names vrrp_script '\(reference.name)', which is not defined", at: reference.location)
+            }
+            for reference in fileReferences where !files.contains(reference.name) {
+                context.error(
+                    "track_file names track_file '\(reference.name)', which is not defined", at: reference.location)
+            }
+        }
+        for instance in vrrp.instances { checkReferences(instance.trackScripts, instance.trackFiles) }
+        for group in vrrp.syncGroups { checkReferences(group.trackScripts, group.trackFiles) }
+
+        checkSyncGroups(vrrp, context)
+        checkVirtualRouterIDs(vrrp.instances, context)
+    }
+
+    /// Reports every name after its first definition.
+    static func reportDuplicates(_ entries: [(String, SourceLocation)], _ kind: String, _ context: SchemaContext) {
+        var first: [String: SourceLocation] = [:]
+        for (name, location) in entries {
+            if let earlier = first[name] {
+                context.error("\(kind) '\(name)' is already defined at \(earlier)", at: location)
+            } else {
+                first[name] = location
+            }
+        }
+    }
+
+    static func checkSyncGroups(_ vrrp: VRRPConfig, _ context: SchemaContext) {
+        var groupOf: [String: String] = [:]
+        for group in vrrp.syncGroups {
+            for member in group.members {
+                if vrrp.instance(named: member.name) == nil {
+                    context.error(
+                        "vrrp_sync_group '\(group.name)' lists vrrp_instance '\(member.name)', which is not defined",
+                        at: member.location)
+                } else if let other = groupOf[member.name] {
+                    context.error(
+                        "vrrp_instance '\(member.name)' is already in vrrp_sync_group '\(other)'; an instance can "
+                            + "be in only one", at: member.location)
+                } else {
+                    groupOf[member.name] = group.name
+                }
+            }
+            if group.members.count == 1 {
+                context.warning("vrrp_sync_group '\(group.name)' has only one instance", at: group.location)
+            } else if group.members.isEmpty {
+                context.warning(
+                    "vrrp_sync_group '\(group.name)' has no instances; keepalived removes it", at: group.location)
+            }
+        }
+    }
+
+    /// Two instances that would share an advert socket (same interface and family, RFC 5798 §5.2.3)
+    /// must not share a VRID — unless their multicast groups differ or their unicast peers are disjoint.
+    static func checkVirtualRouterIDs(_ instances: [VRRPInstance], _ context: SchemaContext) {
+        for (index, instance) in instances.enumerated() where instance.virtualRouterID != 0 {
+            let clash = instances[..<index].first { other in
+                other.virtualRouterID == instance.virtualRouterID && other.interface == instance.interface
+                    && other.family == instance.family && other.name != instance.name
+                    && other.isUnicast == instance.isUnicast
+                    && (instance.isUnicast
+                        ? !Set(other.unicastPeers.map(\.address)).isDisjoint(with: instance.unicastPeers.map(\.address))
+                        : other.multicastDestinationIP == instance.multicastDestinationIP)
+            }
+            if let other = clash {
+                context.error(
+                    "vrrp_instance '\(instance.name)' uses virtual_router_id \(instance.virtualRouterID) on "
+                        + "\(instance.interface ?? "the default interface") (\(VRRPInstanceSchema.name(instance.family))), "
+                        + "as '\(other.name)' at \(other.location) does", at: instance.location)
+            }
+        }
+    }
+}
+
+extension Array {
+    /// The elements that satisfy `predicate`, then the others, each in order.
+    fileprivate func partitioned(by predicate: (Element) -> Bool) -> ([Element], [Element]) {
+        var matching: [Element] = []
+        var others: [Element] = []
+        for element in self {
+            if predicate(element) { matching.append(element) } else { others.append(element) }
+        }
+        return (matching, others)
+    }
 }

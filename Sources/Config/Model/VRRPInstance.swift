@@ -1,0 +1,282 @@
+/// `vrrp_instance NAME { }`: one virtual router (RFC 5798 §1 / RFC 3768 §1) on one interface.
+///
+/// Settings that default to a `global_defs` value are optional here; the `effective…` accessors
+/// resolve them.
+public struct VRRPInstance: Sendable, Hashable, Codable {
+    /// The state an instance starts in.
+    public enum InitialState: String, Sendable, Hashable, Codable {
+        case master = "MASTER"
+        case backup = "BACKUP"
+    }
+
+    public var name: String
+    public var location: SourceLocation
+
+    // MARK: Protocol
+
+    /// `state` (default BACKUP; unknown states fall back to BACKUP as keepalived does).
+    public var initialState: InitialState = .backup
+    /// `interface`; may be omitted with unicast peers.
+    public var interface: String?
+    /// `virtual_router_id` (1–255).
+    public var virtualRouterID = 0
+    /// `priority` (1–255, 255 = address owner; default 100 as RFC 5798 §5.2.4 suggests).
+    public var priority = 100
+    /// `advert_int` (default 1 s, RFC 5798 §5.2.7). VRRPv2 uses whole seconds, VRRPv3 centiseconds.
+    public var advertInterval: Duration = .seconds(1)
+    /// `version`; `nil` means the global `vrrp_version` (IPv6 instances always use 3).
+    public var version: Int?
+    /// `authentication { }` (VRRPv2 only; RFC 3768 §5.3.6 removed it).
+    public var authentication: Authentication?
+    /// `nopreempt` (`preempt` clears it).
+    public var nopreempt = false
+    /// `preempt_delay` (0–1000 s).
+    public var preemptDelay: Duration = .zero
+    /// `accept` / `no_accept` (RFC 5798 §6.1 Accept_Mode); `nil` means accept unless strict.
+    public var accept: Bool?
+    /// `down_timer_adverts` (1–100); `nil` means the global value (3).
+    public var downTimerAdverts: Int?
+    /// `strict_mode [<BOOL>]`; `nil` means the global `vrrp_strict`.
+    public var strictMode: Bool?
+    /// `skip_check_adv_addr [<BOOL>]`; `nil` means the global value.
+    public var skipCheckAdvAddr: Bool?
+    /// `lower_prio_no_advert [<BOOL>]`; `nil` means the global value.
+    public var lowerPrioNoAdvert: Bool?
+    /// `higher_prio_send_advert [<BOOL>]`; `nil` means the global value.
+    public var higherPrioSendAdvert: Bool?
+
+    // MARK: Addresses
+
+    /// `virtual_ipaddress { }`: advertised, all of one family.
+    public var virtualAddresses: [VirtualAddress] = []
+    /// `virtual_ipaddress_excluded { }`: moved but not advertised, any family.
+    public var excludedVirtualAddresses: [VirtualAddress] = []
+    /// `virtual_routes { }`.
+    public var virtualRoutes: [VirtualRoute] = []
+    /// `virtual_rules { }`.
+    public var virtualRules: [VirtualRule] = []
+    /// `promote_secondaries`.
+    public var promoteSecondaries = false
+    /// `mcast_src_ip`.
+    public var multicastSourceIP: IPAddress?
+    /// `unicast_src_ip`.
+    public var unicastSourceIP: IPAddress?
+    /// `mcast_dst_ip`; `nil` means the global group.
+    public var multicastDestinationIP: IPAddress?
+    /// `track_src_ip`.
+    public var trackSourceIP = false
+    /// `unicast_peer { }`: when non-empty, adverts go to these instead of the multicast group.
+    public var unicastPeers: [UnicastPeer] = []
+    /// `unicast_ttl` (0–255).
+    public var unicastTTL: Int?
+    /// `unicast_fault_no_peer`.
+    public var unicastFaultNoPeer = false
+    /// `check_unicast_src`; `nil` means the global value.
+    public var checkUnicastSource: Bool?
+    /// `use_vmac [NAME] [MAC]`.
+    public var useVMAC: VirtualMAC?
+    /// `use_vmac_addr`.
+    public var useVMACAddr = false
+    /// `vmac_xmit_base`.
+    public var vmacXmitBase = false
+    /// `native_ipv6` (deprecated: the addresses decide).
+    public var nativeIPv6 = false
+    /// `dont_track_primary`.
+    public var dontTrackPrimary = false
+    /// `kernel_rx_buf_size`.
+    public var kernelRxBufSize: Int?
+    /// `linkbeat_use_polling` (deprecated here).
+    public var linkbeatUsePolling = false
+
+    // MARK: Tracking
+
+    public var trackInterfaces: [TrackedInterface] = []
+    public var trackScripts: [TrackReference] = []
+    public var trackFiles: [TrackReference] = []
+
+    // MARK: Gratuitous ARP (nil: the global vrrp_garp_… value)
+
+    public var garpMasterDelay: Duration?
+    public var garpMasterRepeat: Int?
+    public var garpLowerPrioDelay: Duration?
+    public var garpLowerPrioRepeat: Int?
+    public var garpMasterRefresh: Duration?
+    public var garpMasterRefreshRepeat: Int?
+
+    // MARK: Notification
+
+    public var notify = NotifyScripts()
+    /// `notify_priority_changes <BOOL>`; `nil` means the global value.
+    public var notifyPriorityChanges: Bool?
+    /// `smtp_alert <BOOL>`; `nil` means the global default.
+    public var smtpAlert: Bool?
+    /// `debug` (0–4; keepalived does nothing with it).
+    public var debug: Int?
+
+    public init(name: String, location: SourceLocation) {
+        self.name = name
+        self.location = location
+    }
+
+    /// The family of the advertised addresses (else of the source address, else IPv4).
+    public var family: IPAddress.Family {
+        virtualAddresses.first?.prefix.address.family ?? (unicastSourceIP ?? multicastSourceIP)?.family
+            ?? unicastPeers.first?.address.family ?? .ipv4
+    }
+
+    /// Whether adverts are sent unicast.
+    public var isUnicast: Bool { !unicastPeers.isEmpty }
+
+    /// The VRRP version: the instance's, else the global one; IPv6 always uses VRRPv3 (RFC 5798).
+    public func effectiveVersion(_ globals: GlobalDefs) -> Int {
+        family == .ipv6 ? 3 : (version ?? globals.vrrpVersion)
+    }
+}
+
+/// `authentication { auth_type PASS|AH  auth_pass SECRET }` (RFC 2338 §5.3.6).
+public struct Authentication: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable {
+        case pass = "PASS"
+        case ah = "AH"
+    }
+
+    public var type: Kind
+    /// At most 8 characters, as sent in a VRRPv2 advert.
+    public var password: String
+
+    public init(type: Kind, password: String) {
+        self.type = type
+        self.password = password
+    }
+}
+
+/// `use_vmac [NAME] [MAC]`: a macvlan carrying the virtual router MAC (RFC 5798 §7.3).
+public struct VirtualMAC: Sendable, Hashable, Codable {
+    /// `nil` means `vrrp.VRID`.
+    public var interfaceName: String?
+    /// A MAC (5 octets take the VRID as the sixth); `nil` means 00-00-5E-00-01-VRID.
+    public var address: String?
+
+    public init(interfaceName: String? = nil, address: String? = nil) {
+        self.interfaceName = interfaceName
+        self.address = address
+    }
+}
+
+/// A line of `unicast_peer { }`: `ADDR [min_ttl N] [max_ttl N]`.
+public struct UnicastPeer: Sendable, Hashable, Codable {
+    public var address: IPAddress
+    public var minTTL: Int?
+    public var maxTTL: Int?
+    public var location: SourceLocation
+
+    public init(address: IPAddress, minTTL: Int? = nil, maxTTL: Int? = nil, location: SourceLocation) {
+        self.address = address
+        self.minTTL = minTTL
+        self.maxTTL = maxTTL
+        self.location = location
+    }
+}
+
+/// A line of `virtual_ipaddress`, `virtual_ipaddress_excluded` or `static_ipaddress`, with the options
+/// of `ip address add`.
+public struct VirtualAddress: Sendable, Hashable, Codable {
+    /// `brd ADDR|+|-`.
+    public enum Broadcast: Sendable, Hashable, Codable {
+        case address(IPAddress)
+        /// `+`: host bits set.
+        case setHostBits
+        /// `-`: host bits cleared.
+        case clearHostBits
+    }
+
+    public var prefix: IPPrefix
+    public var broadcast: Broadcast?
+    /// `dev`; `nil` means the instance's interface (or `default_interface` for static addresses).
+    public var device: String?
+    /// `scope` (site|link|host|nowhere|global or a number).
+    public var scope: String?
+    public var label: String?
+    public var peer: IPPrefix?
+    public var home = false
+    /// `-nodad`.
+    public var noDAD = false
+    public var mngTmpAddr = false
+    public var noPrefixRoute = false
+    public var autoJoin = false
+    /// `no_track`: losing the address does not take the instance out of MASTER.
+    public var noTrack = false
+    /// `use_vmac [NAME]`: put the address on a VMAC.
+    public var useVMAC = false
+    public var vmacName: String?
+    /// `preferred_lft N|forever`; `nil` is the kernel's default (0 for a /128).
+    public var preferredLifetime: PreferredLifetime?
+    /// `track_group` (static addresses).
+    public var trackGroup: String?
+    public var location: SourceLocation
+
+    public init(prefix: IPPrefix, location: SourceLocation) {
+        self.prefix = prefix
+        self.location = location
+    }
+
+    public enum PreferredLifetime: Sendable, Hashable, Codable {
+        case seconds(Int)
+        case forever
+    }
+}
+
+/// A line of `virtual_routes` or `static_routes`, in `ip route add` syntax. The commonly used parts
+/// are parsed; everything else is kept in `options` in order.
+public struct VirtualRoute: Sendable, Hashable, Codable {
+    /// `blackhole`, `unreachable`, `prohibit`, `throw`, … before the destination; `nil` is unicast.
+    public var type: String?
+    public var destination: IPPrefix?
+    /// `src`.
+    public var source: IPAddress?
+    /// `via` / `gw`.
+    public var gateway: IPAddress?
+    /// `or`: a second gateway.
+    public var alternateGateway: IPAddress?
+    public var device: String?
+    public var table: String?
+    /// `metric` / `priority` / `preference`.
+    public var metric: Int?
+    public var scope: String?
+    public var noTrack = false
+    public var trackGroup: String?
+    /// Other `ip route` options, each as `[name, value…]`.
+    public var options: [[String]] = []
+    /// The whole line as written.
+    public var words: [String]
+    public var location: SourceLocation
+
+    public init(words: [String], location: SourceLocation) {
+        self.words = words
+        self.location = location
+    }
+}
+
+/// A line of `virtual_rules` or `static_rules`, in `ip rule add` syntax.
+public struct VirtualRule: Sendable, Hashable, Codable {
+    /// `from`; `nil` means all.
+    public var from: IPPrefix?
+    /// `to`; `nil` means all.
+    public var to: IPPrefix?
+    public var table: String?
+    /// `preference` / `priority` / `order`; keepalived assigns one when missing.
+    public var preference: Int?
+    /// `inet6`.
+    public var inet6 = false
+    public var noTrack = false
+    public var trackGroup: String?
+    /// Other `ip rule` options, each as `[name, value…]`.
+    public var options: [[String]] = []
+    public var words: [String]
+    public var location: SourceLocation
+
+    public init(words: [String], location: SourceLocation) {
+        self.words = words
+        self.location = location
+    }
+}

@@ -1,0 +1,252 @@
+/// `vrrp_instance NAME { }`: every keyword of keepalived.conf(5), and the checks within one instance.
+enum VRRPInstanceSchema {
+    typealias Instance = Field<VRRPInstance>
+
+    static let handlers: [String: Instance.Handler] = [
+        "state": { instance, node, context in
+            guard context.noBlock(node), let word = context.single(node) else { return }
+            guard let state = VRRPInstance.InitialState(rawValue: word) else {
+                context.warning("unknown state '\(word)' (MASTER or BACKUP); keepalived starts as BACKUP", at: node)
+                instance.initialState = .backup
+                return
+            }
+            instance.initialState = state
+        },
+        "interface": { instance, node, context in
+            if context.noBlock(node), let name = context.single(node) { instance.interface = name }
+        },
+        "virtual_router_id": Instance.integer(\.virtualRouterID, 1...255),
+        "priority": Instance.integer(\.priority, 1...255),
+        // The version-dependent limits are checked once the version is known (`finish`).
+        "advert_int": Instance.duration(\.advertInterval, .microseconds(1) ... .seconds(255)),
+        "version": Instance.integer(\.version, 2...3),
+        "authentication": authentication,
+        "virtual_ipaddress": { instance, node, context in
+            instance.virtualAddresses += VRRPAddressSchema.addresses(node, context)
+        },
+        "virtual_ipaddress_excluded": { instance, node, context in
+            instance.excludedVirtualAddresses += VRRPAddressSchema.addresses(node, context)
+        },
+        "virtual_routes": { instance, node, context in
+            instance.virtualRoutes += VRRPAddressSchema.routes(node, context)
+        },
+        "virtual_rules": { instance, node, context in
+            instance.virtualRules += VRRPAddressSchema.rules(node, context)
+        },
+        "promote_secondaries": Instance.set(\.promoteSecondaries, to: true),
+        "mcast_src_ip": Instance.address(\.multicastSourceIP),
+        "unicast_src_ip": Instance.address(\.unicastSourceIP),
+        "mcast_dst_ip": { instance, node, context in
+            guard context.noBlock(node), let text = context.single(node),
+                let address = context.address(text, for: node)
+            else { return }
+            guard address.isMulticast else {
+                context.error("'mcast_dst_ip' must be a multicast address, not \(address)", at: node)
+                return
+            }
+            instance.multicastDestinationIP = address
+        },
+        "track_src_ip": Instance.set(\.trackSourceIP, to: true),
+        "unicast_peer": unicastPeers,
+        "unicast_ttl": Instance.integer(\.unicastTTL, 0...255),
+        "unicast_fault_no_peer": Instance.set(\.unicastFaultNoPeer, to: true),
+        "check_unicast_src": Instance.flag(\.checkUnicastSource),
+        "use_vmac": { instance, node, context in
+            guard context.noBlock(node), let words = context.arguments(node, count: 0...2) else { return }
+            var vmac = VirtualMAC()
+            for word in words {
+                if isMAC(word) { vmac.address = word } else { vmac.interfaceName = word }
+            }
+            instance.useVMAC = vmac
+        },
+        "use_vmac_addr": Instance.set(\.useVMACAddr, to: true),
+        "vmac_xmit_base": Instance.set(\.vmacXmitBase, to: true),
+        "native_ipv6": Instance.set(\.nativeIPv6, to: true),
+        "dont_track_primary": Instance.set(\.dontTrackPrimary, to: true),
+        "track_interface": Instance.trackInterfaces(\.trackInterfaces),
+        "track_script": Instance.trackReferences(\.trackScripts, weights: -253...253),
+        "track_file": Instance.trackReferences(\.trackFiles, weights: -254...254),
+        "nopreempt": Instance.set(\.nopreempt, to: true),
+        "preempt": Instance.set(\.nopreempt, to: false),
+        "preempt_delay": Instance.duration(\.preemptDelay, .zero ... .seconds(1_000)),
+        "accept": Instance.set(\.accept, to: true),
+        "no_accept": Instance.set(\.accept, to: false),
+        "down_timer_adverts": Instance.integer(\.downTimerAdverts, 1...100),
+        "strict_mode": Instance.flag(\.strictMode),
+        "skip_check_adv_addr": Instance.flag(\.skipCheckAdvAddr),
+        "lower_prio_no_advert": Instance.flag(\.lowerPrioNoAdvert),
+        "higher_prio_send_advert": Instance.flag(\.higherPrioSendAdvert),
+        "garp_master_delay": Instance.duration(\.garpMasterDelay, .zero ... .seconds(86_400)),
+        "garp_master_repeat": Instance.integer(\.garpMasterRepeat, 0...Int(Int32.max)),
+        "garp_lower_prio_delay": Instance.duration(\.garpLowerPrioDelay, .zero ... .seconds(86_400)),
+        "garp_lower_prio_repeat": Instance.integer(\.garpLowerPrioRepeat, 0...Int(Int32.max)),
+        "garp_master_refresh": Instance.duration(\.garpMasterRefresh, .zero ... .seconds(86_400)),
+        "garp_master_refresh_repeat": Instance.integer(\.garpMasterRefreshRepeat, 0...Int(Int32.max)),
+        "notify_priority_changes": Instance.flag(\.notifyPriorityChanges),
+        "smtp_alert": Instance.flag(\.smtpAlert),
+        "debug": Instance.integer(\.debug, 0...4),
+        "kernel_rx_buf_size": Instance.integer(\.kernelRxBufSize, 0...Int(Int32.max)),
+        "linkbeat_use_polling": { instance, node, context in
+            guard context.noBlock(node), context.arguments(node, count: 0...0) != nil else { return }
+            context.warning("'linkbeat_use_polling' in vrrp_instance is deprecated; use linkbeat_interfaces", at: node)
+            instance.linkbeatUsePolling = true
+        },
+        "lvs_sync_daemon_interface": { _, node, context in
+            context.warning(
+                "'lvs_sync_daemon_interface' in vrrp_instance is deprecated and ignored; use global lvs_sync_daemon",
+                at: node)
+        },
+    ]
+
+    static let table = KeywordTable<VRRPInstance>(
+        "vrrp_instance",
+        handlers: handlers.merging(VRRPSchema.notifyHandlers(\VRRPInstance.notify, masterRxLowerPri: true)) {
+            first, _ in first
+        },
+        unsupported: ["vrf", "use_ipvlan", "track_process", "track_bfd", "garp_extra_if", "old_unicast_checksum"]
+    )
+
+    /// `authentication { auth_type PASS|AH  auth_pass SECRET }`.
+    static let authentication: Instance.Handler = { instance, node, context in
+        guard let lines = context.block(node) else { return }
+        var type: Authentication.Kind?
+        var password = ""
+        for line in lines {
+            switch line.keyword {
+            case "auth_type":
+                if context.noBlock(line), let word = context.choice(line, ["PASS", "AH"]) {
+                    type = Authentication.Kind(rawValue: word)
+                }
+            case "auth_pass":
+                guard context.noBlock(line), let secret = context.single(line) else { continue }
+                // A VRRPv2 advert has 8 octets for the password (RFC 2338 §5.3.10); keepalived truncates.
+                if secret.utf8.count > 8 {
+                    context.warning("'auth_pass' is longer than 8 characters; only the first 8 are used", at: line)
+                }
+                password = String(decoding: secret.utf8.prefix(8), as: UTF8.self)
+            default:
+                context.unknown(line, in: "authentication", known: ["auth_type", "auth_pass"])
+            }
+        }
+        guard let type else {
+            if !lines.contains(where: { $0.keyword == "auth_type" }) {
+                context.error("'authentication' needs an 'auth_type' (PASS or AH)", at: node)
+            }
+            return
+        }
+        instance.authentication = Authentication(type: type, password: password)
+    }
+
+    /// `unicast_peer { ADDR [min_ttl N] [max_ttl N] }`.
+    static let unicastPeers: Instance.Handler = { instance, node, context in
+        guard let lines = context.block(node) else { return }
+        for line in lines where context.noBlock(line) {
+            guard let address = context.address(line.keyword, for: line),
+                let options = context.options(
+                    line.arguments[...], valued: ["min_ttl", "max_ttl"], flags: [], for: line)
+            else { continue }
+            var peer = UnicastPeer(address: address, location: line.location)
+            for (name, text) in options {
+                let ttl = context.integer(text!, in: 0...255, for: line, what: "'\(name)'")
+                if name == "min_ttl" { peer.minTTL = ttl } else { peer.maxTTL = ttl }
+            }
+            instance.unicastPeers.append(peer)
+        }
+    }
+
+    /// Five or six hexadecimal octets separated by colons.
+    static func isMAC(_ text: String) -> Bool {
+        let octets = text.split(separator: ":", omittingEmptySubsequences: false)
+        return (5...6).contains(octets.count)
+            && octets.allSatisfy { (1...2).contains($0.count) && $0.allSatisfy(\.isHexDigit) }
+    }
+
+    // MARK: Checks within one instance
+
+    /// Requirements and version-dependent limits, once the whole block is read. Defaults come from
+    /// `global_defs`, which keepalived configurations put first.
+    static func finish(
+        _ instance: inout VRRPInstance, block node: ConfigNode, children: [ConfigNode], globals: GlobalDefs,
+        _ context: SchemaContext
+    ) {
+        func statement(_ keyword: String) -> ConfigNode? { children.last { $0.keyword == keyword } }
+        if statement("virtual_router_id") == nil {
+            context.error("vrrp_instance '\(instance.name)' has no 'virtual_router_id'", at: node)
+        }
+        if statement("interface") == nil && statement("unicast_peer") == nil {
+            context.error(
+                "vrrp_instance '\(instance.name)' has no 'interface' (only instances with unicast_peer may omit it)",
+                at: node)
+        }
+
+        if instance.virtualAddresses.isEmpty {
+            context.warning("vrrp_instance '\(instance.name)' has no virtual_ipaddress", at: node)
+        }
+        // keepalived ignores a VIP whose family differs from the first; the address would never be set.
+        if let family = instance.virtualAddresses.first?.prefix.address.family {
+            for address in instance.virtualAddresses where address.prefix.address.family != family {
+                context.error(
+                    "\(address.prefix.address) is not \(name(family)) like the first virtual_ipaddress; put "
+                        + "addresses of the other family in virtual_ipaddress_excluded", at: address.location)
+            }
+            instance.virtualAddresses.removeAll { $0.prefix.address.family != family }
+        }
+        let family = instance.family
+        if let source = instance.unicastSourceIP ?? instance.multicastSourceIP, source.family != family {
+            let keyword = instance.unicastSourceIP != nil ? "unicast_src_ip" : "mcast_src_ip"
+            context.error(
+                "'\(keyword)' \(source) is not \(name(family)) like the instance's addresses",
+                at: statement(keyword)?.location ?? node.location)
+        }
+        for peer in instance.unicastPeers where peer.address.family != family {
+            context.error(
+                "unicast peer \(peer.address) is not \(name(family)) like the instance's source and addresses",
+                at: peer.location)
+        }
+        instance.unicastPeers.removeAll { $0.address.family != family }
+
+        // RFC 5798 §1: IPv6 needs VRRPv3; keepalived upgrades the instance with a warning.
+        if family == .ipv6, instance.version == 2 {
+            context.warning("VRRPv2 cannot carry IPv6 addresses; using version 3", at: statement("version")?.location)
+            instance.version = 3
+        }
+        checkAdvertInterval(&instance, version: instance.effectiveVersion(globals), statement("advert_int"), context)
+
+        if instance.priority == 255, instance.nopreempt, let nopreempt = statement("nopreempt") {
+            context.warning(
+                "'nopreempt' does nothing with priority 255 (the address owner always preempts)", at: nopreempt)
+            instance.nopreempt = false
+        } else if instance.initialState == .master, instance.nopreempt, let nopreempt = statement("nopreempt") {
+            context.warning("'nopreempt' only works when the initial state is BACKUP", at: nopreempt)
+        }
+        if instance.authentication != nil, instance.effectiveVersion(globals) == 3 {
+            context.warning(
+                "VRRPv3 has no authentication (RFC 5798 §9); it is ignored", at: statement("authentication")?.location)
+            instance.authentication = nil
+        }
+    }
+
+    /// VRRPv2 counts whole seconds (RFC 3768 §5.3.7), VRRPv3 centiseconds up to 40.95 s (RFC 5798 §5.2.7).
+    static func checkAdvertInterval(
+        _ instance: inout VRRPInstance, version: Int, _ statement: ConfigNode?, _ context: SchemaContext
+    ) {
+        guard let statement else { return }
+        let interval = instance.advertInterval
+        let microseconds = interval.components.seconds * 1_000_000 + interval.components.attoseconds / 1_000_000_000_000
+        if version == 3 {
+            if microseconds % 10_000 != 0 || microseconds < 10_000 || microseconds > 40_950_000 {
+                context.error(
+                    "'advert_int' for VRRPv3 must be a multiple of 0.01 from 0.01 to 40.95 seconds, not "
+                        + SchemaContext.seconds(interval), at: statement)
+            }
+        } else if microseconds % 1_000_000 != 0 {
+            let rounded = max(1, (microseconds + 500_000) / 1_000_000)
+            context.warning(
+                "'advert_int' for VRRPv2 is whole seconds; \(SchemaContext.seconds(interval)) is rounded to \(rounded)",
+                at: statement)
+            instance.advertInterval = .seconds(rounded)
+        }
+    }
+
+    static func name(_ family: IPAddress.Family) -> String { family == .ipv4 ? "IPv4" : "IPv6" }
+}

@@ -1,0 +1,567 @@
+import Foundation
+import Testing
+
+@testable import Config
+
+/// Loads configuration text; the schema's diagnostics come with it.
+func loadVRRP(_ text: String) -> LoadedConfig {
+    ConfigLoader.load(text: text)
+}
+
+/// A minimal valid instance around `body`.
+func instanceText(_ body: String, name: String = "VI_1", interface: String = "eth0", vrid: Int = 51) -> String {
+    """
+    vrrp_instance \(name) {
+        interface \(interface)
+        virtual_router_id \(vrid)
+    \(body)
+    }
+    """
+}
+
+/// One keyword case: a snippet inside an instance, and what the model must then hold.
+struct InstanceCase: Sendable, CustomTestStringConvertible {
+    var snippet: String
+    var check: @Sendable (VRRPInstance) -> Bool
+    var testDescription: String { snippet.replacingOccurrences(of: "\n", with: " ⏎ ") }
+
+    init(_ snippet: String, _ check: @escaping @Sendable (VRRPInstance) -> Bool) {
+        self.snippet = snippet
+        self.check = check
+    }
+}
+
+let peerCase: @Sendable (VRRPInstance) -> Bool = {
+    $0.unicastPeers.map(\.address) == [IPAddress("192.0.2.3")!] && $0.unicastPeers[0].minTTL == 1
+        && $0.unicastPeers[0].maxTTL == 64
+}
+
+let instanceCases: [InstanceCase] = [
+    InstanceCase("state MASTER") { $0.initialState == .master },
+    InstanceCase("state BACKUP") { $0.initialState == .backup },
+    InstanceCase("priority 150") { $0.priority == 150 },
+    InstanceCase("priority 255") { $0.priority == 255 },
+    InstanceCase("advert_int 3") { $0.advertInterval == .seconds(3) },
+    InstanceCase("version 3\nadvert_int 0.05") { $0.advertInterval == .milliseconds(50) && $0.version == 3 },
+    InstanceCase("version 2") { $0.version == 2 },
+    InstanceCase("authentication {\nauth_type PASS\nauth_pass secret\n}") {
+        $0.authentication == Authentication(type: .pass, password: "secret")
+    },
+    InstanceCase("authentication {\nauth_type AH\nauth_pass x\n}") { $0.authentication?.type == .ah },
+    InstanceCase("virtual_ipaddress {\n192.0.2.10/24 dev eth1 label eth1:1\n}") {
+        $0.virtualAddresses.first?.prefix == IPPrefix("192.0.2.10/24") && $0.virtualAddresses[0].device == "eth1"
+            && $0.virtualAddresses[0].label == "eth1:1"
+    },
+    InstanceCase("virtual_ipaddress {\n192.0.2.10 brd 192.0.2.255 scope link no_track home\n}") {
+        let address = $0.virtualAddresses[0]
+        return address.prefix.length == 32 && address.broadcast == .address(IPAddress("192.0.2.255")!)
+            && address.scope == "link" && address.noTrack && address.home
+    },
+    InstanceCase("virtual_ipaddress {\n192.0.2.10/24 brd + -nodad mngtmpaddr noprefixroute autojoin\n}") {
+        let address = $0.virtualAddresses[0]
+        return address.broadcast == .setHostBits && address.noDAD && address.mngTmpAddr && address.noPrefixRoute
+            && address.autoJoin
+    },
+    InstanceCase("virtual_ipaddress {\n192.0.2.10/24 peer 192.0.2.20 use_vmac vm1 preferred_lft forever\n}") {
+        let address = $0.virtualAddresses[0]
+        return address.peer == IPPrefix("192.0.2.20") && address.useVMAC && address.vmacName == "vm1"
+            && address.preferredLifetime == .forever
+    },
+    InstanceCase("virtual_ipaddress {\n2001:db8::10/64 preferred_lft 0\n}") {
+        $0.virtualAddresses[0].preferredLifetime == .seconds(0) && $0.family == .ipv6
+    },
+    InstanceCase("virtual_ipaddress_excluded {\n192.0.2.11\n2001:db8::11\n}") {
+        $0.excludedVirtualAddresses.count == 2
+    },
+    InstanceCase("virtual_routes {\nsrc 192.0.2.1 to 198.51.100.0/24 via 192.0.2.254 dev eth1 table 100 no_track\n}") {
+        let route = $0.virtualRoutes[0]
+        return route.source == IPAddress("192.0.2.1") && route.destination == IPPrefix("198.51.100.0/24")
+            && route.gateway == IPAddress("192.0.2.254") && route.device == "eth1" && route.table == "100"
+            && route.noTrack
+    },
+    InstanceCase("virtual_routes {\nblackhole 198.51.100.0/24\n}") {
+        $0.virtualRoutes[0].type == "blackhole" && $0.virtualRoutes[0].destination == IPPrefix("198.51.100.0/24")
+    },
+    InstanceCase("virtual_routes {\n0.0.0.0/0 gw 192.0.2.1 or 192.0.2.2 metric 5 mtu 1400\n}") {
+        let route = $0.virtualRoutes[0]
+        return route.alternateGateway == IPAddress("192.0.2.2") && route.metric == 5
+            && route.options == [["mtu", "1400"]]
+    },
+    InstanceCase("virtual_rules {\nfrom 192.0.2.0/24 to 198.51.100.0/24 table 1 preference 100 no_track\n}") {
+        let rule = $0.virtualRules[0]
+        return rule.from == IPPrefix("192.0.2.0/24") && rule.to == IPPrefix("198.51.100.0/24") && rule.table == "1"
+            && rule.preference == 100 && rule.noTrack
+    },
+    InstanceCase("virtual_rules {\nfrom all fwmark 24 table 2\n}") {
+        $0.virtualRules[0].from == nil && $0.virtualRules[0].options == [["fwmark", "24"]]
+    },
+    InstanceCase("promote_secondaries") { $0.promoteSecondaries },
+    InstanceCase("mcast_src_ip 192.0.2.2") { $0.multicastSourceIP == IPAddress("192.0.2.2") },
+    InstanceCase("unicast_src_ip 192.0.2.2") { $0.unicastSourceIP == IPAddress("192.0.2.2") },
+    InstanceCase("mcast_dst_ip 224.0.0.19") { $0.multicastDestinationIP == IPAddress("224.0.0.19") },
+    InstanceCase("track_src_ip") { $0.trackSourceIP },
+    InstanceCase("unicast_peer {\n192.0.2.3 min_ttl 1 max_ttl 64\n}", peerCase),
+    InstanceCase("unicast_ttl 10") { $0.unicastTTL == 10 },
+    InstanceCase("unicast_fault_no_peer") { $0.unicastFaultNoPeer },
+    InstanceCase("check_unicast_src") { $0.checkUnicastSource == true },
+    InstanceCase("use_vmac") { $0.useVMAC == VirtualMAC() },
+    InstanceCase("use_vmac vrrp51 00:00:5e:00:01") {
+        $0.useVMAC == VirtualMAC(interfaceName: "vrrp51", address: "00:00:5e:00:01")
+    },
+    InstanceCase("use_vmac_addr") { $0.useVMACAddr },
+    InstanceCase("vmac_xmit_base") { $0.vmacXmitBase },
+    InstanceCase("native_ipv6") { $0.nativeIPv6 },
+    InstanceCase("dont_track_primary") { $0.dontTrackPrimary },
+    InstanceCase("track_interface {\neth1\neth2 weight -20 reverse\n}") {
+        $0.trackInterfaces == [
+            TrackedInterface(name: "eth1"), TrackedInterface(name: "eth2", weight: -20, reverse: true),
+        ]
+    },
+    InstanceCase("nopreempt") { $0.nopreempt },
+    InstanceCase("nopreempt\npreempt") { !$0.nopreempt },
+    InstanceCase("preempt_delay 4.12") { $0.preemptDelay == .milliseconds(4120) },
+    InstanceCase("accept") { $0.accept == true },
+    InstanceCase("no_accept") { $0.accept == false },
+    InstanceCase("down_timer_adverts 5") { $0.downTimerAdverts == 5 },
+    InstanceCase("strict_mode") { $0.strictMode == true },
+    InstanceCase("strict_mode off") { $0.strictMode == false },
+    InstanceCase("skip_check_adv_addr on") { $0.skipCheckAdvAddr == true },
+    InstanceCase("lower_prio_no_advert") { $0.lowerPrioNoAdvert == true },
+    InstanceCase("higher_prio_send_advert false") { $0.higherPrioSendAdvert == false },
+    InstanceCase("garp_master_delay 10") { $0.garpMasterDelay == .seconds(10) },
+    InstanceCase("garp_master_repeat 1") { $0.garpMasterRepeat == 1 },
+    InstanceCase("garp_lower_prio_delay 2") { $0.garpLowerPrioDelay == .seconds(2) },
+    InstanceCase("garp_lower_prio_repeat 3") { $0.garpLowerPrioRepeat == 3 },
+    InstanceCase("garp_master_refresh 60") { $0.garpMasterRefresh == .seconds(60) },
+    InstanceCase("garp_master_refresh_repeat 2") { $0.garpMasterRefreshRepeat == 2 },
+    InstanceCase("notify_master /bin/master.sh") { $0.notify.master?.arguments == ["/bin/master.sh"] },
+    InstanceCase("notify_backup \"/bin/vrrp.sh BACKUP 'VI 1'\" nobody nogroup") {
+        $0.notify.backup
+            == ScriptCommand(
+                text: "/bin/vrrp.sh BACKUP 'VI 1'", arguments: ["/bin/vrrp.sh", "BACKUP", "VI 1"], user: "nobody",
+                group: "nogroup")
+    },
+    InstanceCase("notify_fault /bin/fault") { $0.notify.fault?.text == "/bin/fault" },
+    InstanceCase("notify_stop /bin/stop") { $0.notify.stop?.text == "/bin/stop" },
+    InstanceCase("notify_deleted") { $0.notify.deleted && $0.notify.deletedScript == nil },
+    InstanceCase("notify_deleted /bin/deleted") {
+        $0.notify.deleted && $0.notify.deletedScript?.text == "/bin/deleted"
+    },
+    InstanceCase("notify /bin/any") { $0.notify.any?.text == "/bin/any" },
+    InstanceCase("notify_master_rx_lower_pri /bin/rx") { $0.notify.masterRxLowerPri?.text == "/bin/rx" },
+    InstanceCase("notify_priority_changes yes") { $0.notifyPriorityChanges == true },
+    InstanceCase("smtp_alert") { $0.smtpAlert == true },
+    InstanceCase("debug 2") { $0.debug == 2 },
+    InstanceCase("kernel_rx_buf_size 65536") { $0.kernelRxBufSize == 65536 },
+]
+
+@Suite("VRRP schema")
+struct VRRPSchemaTests {
+    @Test("Each vrrp_instance keyword lands in the model", arguments: instanceCases)
+    func instanceKeyword(_ testCase: InstanceCase) throws {
+        let loaded = loadVRRP(instanceText(testCase.snippet))
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics.errors)")
+        let instance = try #require(loaded.config.vrrp.instances.first)
+        #expect(testCase.check(instance))
+    }
+
+    @Test("An instance's defaults are keepalived's")
+    func instanceDefaults() throws {
+        let loaded = loadVRRP(instanceText(""))
+        #expect(loaded.diagnostics.map(\.message) == ["vrrp_instance 'VI_1' has no virtual_ipaddress"])
+        let instance = try #require(loaded.config.vrrp.instances.first)
+        #expect(instance.name == "VI_1")
+        #expect(instance.interface == "eth0")
+        #expect(instance.virtualRouterID == 51)
+        #expect(instance.initialState == .backup)
+        #expect(instance.priority == 100)
+        #expect(instance.advertInterval == .seconds(1))
+        #expect(instance.version == nil)
+        #expect(instance.effectiveVersion(loaded.config.globalDefs) == 2)
+        #expect(instance.preemptDelay == .zero)
+        #expect(!instance.nopreempt)
+        #expect(instance.accept == nil)
+        #expect(instance.authentication == nil)
+        #expect(instance.location.line == 1)
+    }
+
+    @Test(
+        "Out-of-range and malformed values are errors naming the keyword and line",
+        arguments: [
+            ("virtual_router_id 0", "'virtual_router_id' must be a whole number from 1 to 255"),
+            ("priority 0", "'priority' must be a whole number from 1 to 255"),
+            ("priority 256", "'priority'"),
+            ("advert_int fast", "'advert_int' takes a time in seconds"),
+            ("version 4", "'version' must be a whole number from 2 to 3"),
+            ("preempt_delay 1001", "'preempt_delay' must be from 0 to 1000 seconds"),
+            ("down_timer_adverts 101", "'down_timer_adverts'"),
+            ("unicast_ttl 256", "'unicast_ttl'"),
+            ("mcast_src_ip 192.0.2", "'192.0.2' is not an IPv4 or IPv6 address"),
+            ("mcast_dst_ip 192.0.2.1", "must be a multicast address"),
+            ("track_interface {\neth1 weight 254\n}", "weight must be a whole number from -253 to 253"),
+            ("track_interface {\neth1 weight 10 sideways\n}", "takes one of reverse, noreverse"),
+            ("strict_mode maybe", "'strict_mode' takes on|off"),
+            ("virtual_ipaddress {\n192.0.2.300\n}", "'192.0.2.300' is not an address"),
+            ("virtual_ipaddress {\n192.0.2.1 dve eth0\n}", "unknown option 'dve' in '192.0.2.1'; did you mean 'dev'?"),
+            ("virtual_ipaddress {\n192.0.2.1 scope galaxy\n}", "'scope' takes site, link"),
+            ("virtual_ipaddress {\n192.0.2.1 dev\n}", "'dev' needs a value"),
+            ("unicast_peer {\n192.0.2.3 min_ttl 300\n}", "'min_ttl' must be a whole number from 0 to 255"),
+            ("authentication {\nauth_type MD5\n}", "'auth_type' takes one of PASS, AH"),
+            ("authentication {\nauth_pass x\n}", "'authentication' needs an 'auth_type'"),
+            ("debug 5", "'debug'"),
+            ("nopreempt now", "'nopreempt' takes no value"),
+            ("interface", "'interface' takes 1 value, got 0"),
+        ])
+    func valueErrors(_ snippet: String, _ message: String) {
+        let loaded = loadVRRP(instanceText(snippet))
+        let errors = loaded.diagnostics.errors
+        #expect(errors.count == 1, "\(errors)")
+        #expect(errors.first?.message.contains(message) == true, "\(errors)")
+        // The snippet starts on line 4; the offending statement is its first or last line.
+        #expect((4...(4 + snippet.filter { $0 == "\n" }.count)).contains(errors.first?.location?.line ?? 0))
+    }
+
+    @Test("A misspelt keyword suggests the right one")
+    func suggestion() {
+        let errors = loadVRRP(instanceText("priorty 100")).diagnostics.errors
+        #expect(errors.count == 1)
+        #expect(
+            errors.first?.message.contains("unknown keyword 'priorty' in vrrp_instance; did you mean 'priority'?")
+                == true)
+        #expect(errors.first?.location?.line == 4)
+    }
+
+    @Test(
+        "Unimplemented instance keywords warn and are skipped",
+        arguments: ["vrf blue", "use_ipvlan", "track_process {\np1\n}", "track_bfd {\nb1\n}", "garp_extra_if 100"])
+    func unsupportedKeyword(_ snippet: String) {
+        let diagnostics = loadVRRP(instanceText(snippet)).diagnostics
+        #expect(diagnostics.errors.isEmpty, "\(diagnostics)")
+        #expect(diagnostics.warnings.contains { $0.message.contains("recognised but not implemented") })
+    }
+
+    @Test("auth_pass longer than 8 characters is truncated with a warning")
+    func longPassword() throws {
+        let loaded = loadVRRP(instanceText("authentication {\nauth_type PASS\nauth_pass 1234567890\n}"))
+        #expect(loaded.diagnostics.errors.isEmpty)
+        #expect(loaded.diagnostics.warnings.first?.message.contains("longer than 8") == true)
+        #expect(loaded.diagnostics.warnings.first?.location?.line == 6)
+        #expect(try #require(loaded.config.vrrp.instances.first).authentication?.password == "12345678")
+    }
+
+    @Test("An unknown state warns and starts as BACKUP, as keepalived does")
+    func unknownState() throws {
+        let loaded = loadVRRP(instanceText("state EQUAL"))
+        #expect(loaded.diagnostics.errors.isEmpty)
+        #expect(loaded.diagnostics.warnings.first?.message.contains("unknown state 'EQUAL'") == true)
+        #expect(try #require(loaded.config.vrrp.instances.first).initialState == .backup)
+    }
+
+    // MARK: Advert interval and version
+
+    @Test("VRRPv2 rounds a fractional advert_int with a warning")
+    func advertIntervalV2() throws {
+        let loaded = loadVRRP(instanceText("advert_int 1.5"))
+        #expect(loaded.diagnostics.errors.isEmpty)
+        #expect(loaded.diagnostics.warnings.first?.message.contains("rounded to 2") == true)
+        #expect(try #require(loaded.config.vrrp.instances.first).advertInterval == .seconds(2))
+    }
+
+    @Test(
+        "VRRPv3 advert_int must be whole centiseconds up to 40.95 s",
+        arguments: [("0.015", false), ("0.01", true), ("40.95", true), ("41", false), ("0.005", false), ("12", true)])
+    func advertIntervalV3(_ value: String, _ valid: Bool) {
+        let errors = loadVRRP(instanceText("version 3\nadvert_int \(value)")).diagnostics.errors
+        #expect(errors.isEmpty == valid, "\(errors)")
+        if !valid { #expect(errors.first?.location?.line == 5) }
+    }
+
+    @Test("The global vrrp_version applies to instances without their own")
+    func globalVersion() {
+        let loaded = loadVRRP("global_defs {\nvrrp_version 3\n}\n" + instanceText("advert_int 0.015"))
+        #expect(loaded.diagnostics.errors.first?.message.contains("VRRPv3") == true)
+        #expect(loaded.config.vrrp.instances.first?.effectiveVersion(loaded.config.globalDefs) == 3)
+    }
+
+    @Test("version 2 with IPv6 addresses switches to version 3 with a warning")
+    func ipv6ForcesVersion3() throws {
+        let loaded = loadVRRP(instanceText("version 2\nvirtual_ipaddress {\n2001:db8::1\n}"))
+        #expect(loaded.diagnostics.errors.isEmpty)
+        #expect(loaded.diagnostics.warnings.first?.message.contains("using version 3") == true)
+        #expect(try #require(loaded.config.vrrp.instances.first).version == 3)
+    }
+
+    @Test("Authentication with VRRPv3 warns and is dropped")
+    func authenticationV3() throws {
+        let loaded = loadVRRP(instanceText("version 3\nauthentication {\nauth_type PASS\nauth_pass x\n}"))
+        #expect(loaded.diagnostics.errors.isEmpty)
+        #expect(loaded.diagnostics.warnings.contains { $0.message.contains("VRRPv3 has no authentication") })
+        #expect(try #require(loaded.config.vrrp.instances.first).authentication == nil)
+    }
+
+    // MARK: Within one instance
+
+    @Test("An instance needs virtual_router_id")
+    func missingVRID() {
+        let errors = loadVRRP("vrrp_instance VI_1 {\ninterface eth0\n}").diagnostics.errors
+        #expect(errors.map(\.message) == ["vrrp_instance 'VI_1' has no 'virtual_router_id'"])
+        #expect(errors.first?.location?.line == 1)
+    }
+
+    @Test("An instance needs an interface unless it uses unicast")
+    func missingInterface() {
+        let multicast = loadVRRP("vrrp_instance VI_1 {\nvirtual_router_id 1\n}").diagnostics.errors
+        #expect(multicast.first?.message.contains("has no 'interface'") == true)
+        let unicast = loadVRRP(
+            "vrrp_instance VI_1 {\nvirtual_router_id 1\nunicast_src_ip 192.0.2.1\nunicast_peer {\n192.0.2.2\n}\n}")
+        #expect(unicast.diagnostics.errors.isEmpty, "\(unicast.diagnostics)")
+    }
+
+    @Test("virtual_ipaddress mixing families is an error at the odd address")
+    func mixedFamilies() throws {
+        let loaded = loadVRRP(instanceText("virtual_ipaddress {\n192.0.2.1\n2001:db8::1\n}"))
+        #expect(loaded.diagnostics.errors.count == 1)
+        #expect(loaded.diagnostics.errors.first?.location?.line == 6)
+        #expect(try #require(loaded.config.vrrp.instances.first).virtualAddresses.count == 1)
+        // The excluded list may mix them.
+        #expect(loadVRRP(instanceText("virtual_ipaddress_excluded {\n192.0.2.1\n2001:db8::1\n}")).isValid)
+    }
+
+    @Test("A unicast peer of the other family is an error")
+    func peerFamily() {
+        let errors = loadVRRP(instanceText("unicast_src_ip 192.0.2.1\nunicast_peer {\n2001:db8::2\n}")).diagnostics
+            .errors
+        #expect(errors.count == 1)
+        #expect(errors.first?.message.contains("unicast peer 2001:db8::2 is not IPv4") == true)
+        #expect(errors.first?.location?.line == 6)
+    }
+
+    @Test("nopreempt with priority 255 warns and is cleared")
+    func ownerNopreempt() throws {
+        let loaded = loadVRRP(instanceText("priority 255\nnopreempt"))
+        #expect(loaded.diagnostics.errors.isEmpty)
+        #expect(loaded.diagnostics.warnings.first?.location?.line == 5)
+        #expect(try !#require(loaded.config.vrrp.instances.first).nopreempt)
+    }
+
+    @Test("nopreempt with state MASTER warns")
+    func masterNopreempt() {
+        let loaded = loadVRRP(instanceText("state MASTER\nnopreempt"))
+        #expect(loaded.diagnostics.errors.isEmpty)
+        #expect(loaded.diagnostics.warnings.first?.message.contains("initial state is BACKUP") == true)
+    }
+
+    // MARK: Scripts, files, groups, statics
+
+    @Test("vrrp_script keywords and defaults")
+    func vrrpScript() throws {
+        let loaded = loadVRRP(
+            """
+            vrrp_script chk {
+                script "/bin/check --port 80"
+                interval 2
+                timeout 3
+                weight -20 reverse
+                rise 2
+                fall 3
+                user nobody nogroup
+                init_fail
+            }
+            vrrp_script plain {
+                script /bin/true arg1
+            }
+            """)
+        #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics)")
+        let script = try #require(loaded.config.vrrp.script(named: "chk"))
+        #expect(script.script?.arguments == ["/bin/check", "--port", "80"])
+        #expect(script.interval == .seconds(2))
+        #expect(script.timeout == .seconds(3))
+        #expect(script.weight == -20 && script.reverse)
+        #expect(script.rise == 2 && script.fall == 3)
+        #expect(script.user == ScriptUser(user: "nobody", group: "nogroup"))
+        #expect(script.initFail)
+        #expect(script.location.line == 1)
+        let plain = try #require(loaded.config.vrrp.script(named: "plain"))
+        #expect(plain.script?.arguments == ["/bin/true", "arg1"])
+        #expect(plain.interval == .seconds(1) && plain.timeout == nil && plain.weight == 0)
+        #expect(plain.rise == 1 && plain.fall == 1 && !plain.initFail)
+    }
+
+    @Test("vrrp_script needs a script and a weight in range")
+    func vrrpScriptErrors() {
+        let missing = loadVRRP("vrrp_script s {\ninterval 1\n}\n" + instanceText("track_script {\ns\n}")).diagnostics
+        #expect(
+            missing.errors.isEmpty
+                && missing.warnings.first?.message == "vrrp_script 's' has no 'script'; it is ignored")
+        let weight = loadVRRP("vrrp_script s {\nscript /bin/true\nweight 254\n}").diagnostics.errors
+        #expect(weight.first?.message.contains("weight must be a whole number from -253 to 253") == true)
+        #expect(weight.first?.location?.line == 3)
+    }
+
+    @Test("track_file and its old name vrrp_track_file")
+    func trackFile() throws {
+        let loaded = loadVRRP(
+            """
+            track_file tf1 {
+                file "/run/tf1"
+                weight -10 reverse
+                init_file 5 overwrite
+            }
+            vrrp_track_file tf2 {
+                file /run/tf2
+                init_file
+            }
+            """)
+        #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics)")
+        let first = try #require(loaded.config.vrrp.trackFile(named: "tf1"))
+        #expect(first.file == "/run/tf1" && first.weight == -10 && first.reverse)
+        #expect(first.initFile == TrackFile.InitFile(value: 5, overwrite: true))
+        let second = try #require(loaded.config.vrrp.trackFile(named: "tf2"))
+        #expect(second.weight == 1 && second.initFile == TrackFile.InitFile())
+    }
+
+    @Test("vrrp_sync_group keywords")
+    func syncGroup() throws {
+        let loaded = loadVRRP(
+            """
+            vrrp_script chk {
+                script /bin/true
+            }
+            vrrp_sync_group G1 {
+                group {
+                    VI_1
+                    VI_2
+                }
+                notify_master "/bin/g master"
+                notify_backup /bin/gb
+                notify_fault /bin/gf
+                notify_stop /bin/gs
+                notify /bin/gn
+                smtp_alert
+                notify_priority_changes on
+                sync_group_tracking_weight
+                track_interface {
+                    eth2 weight 10
+                }
+                track_script {
+                    chk weight 5
+                }
+            }
+            """ + instanceText("", name: "VI_1", vrid: 1) + "\n" + instanceText("", name: "VI_2", vrid: 2))
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics)")
+        let group = try #require(loaded.config.vrrp.syncGroups.first)
+        #expect(group.members.map(\.name) == ["VI_1", "VI_2"])
+        #expect(group.notify.master?.arguments == ["/bin/g", "master"])
+        #expect(group.notify.backup != nil && group.notify.fault != nil && group.notify.stop != nil)
+        #expect(group.notify.any?.text == "/bin/gn")
+        #expect(group.smtpAlert == true && group.notifyPriorityChanges == true && group.syncGroupTrackingWeight)
+        #expect(group.trackInterfaces == [TrackedInterface(name: "eth2", weight: 10)])
+        #expect(group.trackScripts.map(\.weight) == [5])
+    }
+
+    @Test("Bare names in a sync group outside group { } warn, as keepalived ignores them")
+    func strayGroupNames() {
+        let loaded = loadVRRP("vrrp_sync_group G {\nVI_1\n}\n" + instanceText(""))
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics)")
+        #expect(loaded.diagnostics.warnings.contains { $0.message.contains("'VI_1' is not a vrrp_sync_group keyword") })
+    }
+
+    @Test("static_ipaddress, static_routes and static_rules")
+    func statics() {
+        let loaded = loadVRRP(
+            """
+            static_ipaddress {
+                192.0.2.1/24 dev eth0 scope global track_group G1
+            }
+            static_routes {
+                198.51.100.0/24 via 192.0.2.254 dev eth0
+            }
+            static_rules {
+                from 192.0.2.0/24 table 1 preference 10
+            }
+            """)
+        #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics)")
+        let vrrp = loaded.config.vrrp
+        #expect(vrrp.staticAddresses.first?.trackGroup == "G1")
+        #expect(vrrp.staticAddresses.first?.scope == "global")
+        #expect(vrrp.staticRoutes.first?.gateway == IPAddress("192.0.2.254"))
+        #expect(vrrp.staticRules.first?.preference == 10)
+    }
+
+    @Test("An invalid address in a rule or route warns: keepalived skips the line")
+    func invalidRuleAddress() {
+        let loaded = loadVRRP("static_rules {\nto 192.0.2./24 table 1\n}")
+        #expect(loaded.diagnostics.errors.isEmpty)
+        #expect(loaded.diagnostics.warnings.first?.location?.line == 2)
+    }
+
+    @Test(
+        "Unimplemented top-level blocks warn and are skipped",
+        arguments: ["track_group", "vrrp_track_process", "garp_group", "bfd_instance", "interface_up_down_delays"])
+    func unsupportedTopLevel(_ keyword: String) {
+        let diagnostics = loadVRRP("\(keyword) X {\nanything goes\n}").diagnostics
+        #expect(diagnostics.errors.isEmpty, "\(diagnostics)")
+        #expect(diagnostics.warnings.count == 1)
+    }
+
+    // MARK: Cross-checks
+
+    @Test("Duplicate VRIDs on one interface and family are an error; other families may share")
+    func duplicateVRID() {
+        let clash = loadVRRP(instanceText("", name: "A") + "\n" + instanceText("", name: "B")).diagnostics.errors
+        #expect(clash.count == 1)
+        #expect(clash.first?.message.contains("uses virtual_router_id 51 on eth0 (IPv4), as 'A'") == true)
+        #expect(clash.first?.location?.line == 6)
+        let v6 = "virtual_ipaddress {\n2001:db8::1\n}"
+        #expect(loadVRRP(instanceText("", name: "A") + "\n" + instanceText(v6, name: "B")).isValid)
+        #expect(loadVRRP(instanceText("", name: "A") + "\n" + instanceText("", name: "B", interface: "eth1")).isValid)
+        let otherGroup = "mcast_dst_ip 224.0.0.19"
+        #expect(loadVRRP(instanceText("", name: "A") + "\n" + instanceText(otherGroup, name: "B")).isValid)
+        let peers = { (peer: String) in "unicast_peer {\n\(peer)\n}" }
+        #expect(
+            loadVRRP(instanceText(peers("192.0.2.2"), name: "A") + "\n" + instanceText(peers("192.0.2.3"), name: "B"))
+                .isValid)
+        #expect(
+            !loadVRRP(instanceText(peers("192.0.2.2"), name: "A") + "\n" + instanceText(peers("192.0.2.2"), name: "B"))
+                .isValid)
+    }
+
+    @Test("Duplicate names are an error at the second definition")
+    func duplicateNames() {
+        let instances = loadVRRP(instanceText("", name: "A", vrid: 1) + "\n" + instanceText("", name: "A", vrid: 2))
+        #expect(
+            instances.diagnostics.errors.map(\.message).first?.contains("vrrp_instance 'A' is already defined") == true)
+        let scripts = loadVRRP("vrrp_script s {\nscript /bin/true\n}\nvrrp_script s {\nscript /bin/false\n}")
+        #expect(scripts.diagnostics.errors.first?.location?.line == 4)
+        let files = loadVRRP("track_file f {\nfile /a\n}\nvrrp_track_file f {\nfile /b\n}")
+        #expect(files.diagnostics.errors.first?.message.contains("track_file 'f' is already defined") == true)
+    }
+
+    @Test("track_script and track_file names must exist")
+    func missingTrackedNames() {
+        let errors = loadVRRP(instanceText("track_script {\nnope\n}\ntrack_file {\nnofile weight 3\n}")).diagnostics
+            .errors
+        #expect(errors.map(\.location?.line) == [5, 8])
+        #expect(errors.first?.message.contains("vrrp_script 'nope', which is not defined") == true)
+    }
+
+    @Test("Sync group members must exist and belong to one group only")
+    func syncGroupMembers() {
+        let text =
+            "vrrp_sync_group G1 {\ngroup {\nVI_1\nVI_2\n}\n}\nvrrp_sync_group G2 {\ngroup {\nVI_1\nGHOST\n}\n}\n"
+            + instanceText("", name: "VI_1", vrid: 1) + "\n" + instanceText("", name: "VI_2", vrid: 2)
+        let errors = loadVRRP(text).diagnostics.errors
+        #expect(errors.map(\.location?.line) == [9, 10])
+        #expect(errors.first?.message.contains("already in vrrp_sync_group 'G1'") == true)
+        #expect(errors.last?.message.contains("'GHOST', which is not defined") == true)
+    }
+
+    @Test("The model round-trips through JSON for the worker IPC")
+    func codable() throws {
+        let loaded = loadVRRP(
+            instanceText("virtual_ipaddress {\n192.0.2.1/24 brd +\n}\nauthentication {\nauth_type PASS\nauth_pass x\n}")
+        )
+        let data = try JSONEncoder().encode(loaded.config.vrrp)
+        #expect(try JSONDecoder().decode(VRRPConfig.self, from: data) == loaded.config.vrrp)
+    }
+}
