@@ -3,17 +3,7 @@ import Testing
 
 @testable import Config
 
-/// One `global_defs` keyword case: the statement and what the model must then hold.
-struct GlobalCase: Sendable, CustomTestStringConvertible {
-    var statement: String
-    var check: @Sendable (GlobalDefs) -> Bool
-    var testDescription: String { statement.replacingOccurrences(of: "\n", with: " ⏎ ") }
-
-    init(_ statement: String, _ check: @escaping @Sendable (GlobalDefs) -> Bool) {
-        self.statement = statement
-        self.check = check
-    }
-}
+typealias GlobalCase = ModelCase<GlobalDefs>
 
 let globalCases: [GlobalCase] = [
     GlobalCase("router_id LVS_DEVEL") { $0.routerID == "LVS_DEVEL" },
@@ -110,7 +100,7 @@ func globalText(_ body: String) -> String {
 struct GlobalSchemaTests {
     @Test("Each global_defs keyword lands in the model", arguments: globalCases)
     func globalKeyword(_ testCase: GlobalCase) {
-        let loaded = ConfigLoader.load(text: globalText(testCase.statement))
+        let loaded = ConfigLoader.load(text: globalText(testCase.snippet))
         #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics)")
         #expect(testCase.check(loaded.config.globalDefs))
     }

@@ -19,17 +19,19 @@ func instanceText(_ body: String, name: String = "VI_1", interface: String = "et
     """
 }
 
-/// One keyword case: a snippet inside an instance, and what the model must then hold.
-struct InstanceCase: Sendable, CustomTestStringConvertible {
+/// One keyword case: a snippet of configuration, and what the model must then hold.
+struct ModelCase<Model>: Sendable, CustomTestStringConvertible {
     var snippet: String
-    var check: @Sendable (VRRPInstance) -> Bool
+    var check: @Sendable (Model) -> Bool
     var testDescription: String { snippet.replacingOccurrences(of: "\n", with: " ⏎ ") }
 
-    init(_ snippet: String, _ check: @escaping @Sendable (VRRPInstance) -> Bool) {
+    init(_ snippet: String, _ check: @escaping @Sendable (Model) -> Bool) {
         self.snippet = snippet
         self.check = check
     }
 }
+
+typealias InstanceCase = ModelCase<VRRPInstance>
 
 let peerCase: @Sendable (VRRPInstance) -> Bool = {
     $0.unicastPeers.map(\.address) == [IPAddress("192.0.2.3")!] && $0.unicastPeers[0].minTTL == 1
@@ -244,7 +246,7 @@ struct VRRPSchemaTests {
     func longPassword() throws {
         let loaded = loadVRRP(instanceText("authentication {\nauth_type PASS\nauth_pass 1234567890\n}"))
         #expect(loaded.diagnostics.errors.isEmpty)
-        #expect(loaded.diagnostics.warnings.first?.message.contains("longer than 8") == true)
+        #expect(loaded.diagnostics.warnings.contains { $0.message.contains("longer than 8") })
         #expect(loaded.diagnostics.warnings.first?.location?.line == 6)
         #expect(try #require(loaded.config.vrrp.instances.first).authentication?.password == "12345678")
     }
@@ -253,7 +255,7 @@ struct VRRPSchemaTests {
     func unknownState() throws {
         let loaded = loadVRRP(instanceText("state EQUAL"))
         #expect(loaded.diagnostics.errors.isEmpty)
-        #expect(loaded.diagnostics.warnings.first?.message.contains("unknown state 'EQUAL'") == true)
+        #expect(loaded.diagnostics.warnings.contains { $0.message.contains("unknown state 'EQUAL'") })
         #expect(try #require(loaded.config.vrrp.instances.first).initialState == .backup)
     }
 
@@ -263,7 +265,7 @@ struct VRRPSchemaTests {
     func advertIntervalV2() throws {
         let loaded = loadVRRP(instanceText("advert_int 1.5"))
         #expect(loaded.diagnostics.errors.isEmpty)
-        #expect(loaded.diagnostics.warnings.first?.message.contains("rounded to 2") == true)
+        #expect(loaded.diagnostics.warnings.contains { $0.message.contains("rounded to 2") })
         #expect(try #require(loaded.config.vrrp.instances.first).advertInterval == .seconds(2))
     }
 
@@ -287,7 +289,7 @@ struct VRRPSchemaTests {
     func ipv6ForcesVersion3() throws {
         let loaded = loadVRRP(instanceText("version 2\nvirtual_ipaddress {\n2001:db8::1\n}"))
         #expect(loaded.diagnostics.errors.isEmpty)
-        #expect(loaded.diagnostics.warnings.first?.message.contains("using version 3") == true)
+        #expect(loaded.diagnostics.warnings.contains { $0.message.contains("using version 3") })
         #expect(try #require(loaded.config.vrrp.instances.first).version == 3)
     }
 
@@ -297,6 +299,20 @@ struct VRRPSchemaTests {
         #expect(loaded.diagnostics.errors.isEmpty)
         #expect(loaded.diagnostics.warnings.contains { $0.message.contains("VRRPv3 has no authentication") })
         #expect(try #require(loaded.config.vrrp.instances.first).authentication == nil)
+    }
+
+    @Test("Strict mode drops authentication and preempt_delay with warnings, as keepalived does")
+    func strictMode() throws {
+        let body = "authentication {\nauth_type PASS\nauth_pass x\n}\npreempt_delay 3"
+        for text in [
+            "global_defs {\nvrrp_strict\n}\n" + instanceText(body), instanceText("strict_mode\n" + body),
+        ] {
+            let loaded = loadVRRP(text)
+            #expect(loaded.diagnostics.errors.isEmpty)
+            #expect(loaded.diagnostics.warnings.filter { $0.message.contains("strict mode") }.count == 2)
+            let instance = try #require(loaded.config.vrrp.instances.first)
+            #expect(instance.authentication == nil && instance.preemptDelay == .zero)
+        }
     }
 
     // MARK: Within one instance
@@ -340,7 +356,7 @@ struct VRRPSchemaTests {
     func ownerNopreempt() throws {
         let loaded = loadVRRP(instanceText("priority 255\nnopreempt"))
         #expect(loaded.diagnostics.errors.isEmpty)
-        #expect(loaded.diagnostics.warnings.first?.location?.line == 5)
+        #expect(loaded.diagnostics.warnings.contains { $0.location?.line == 5 })
         #expect(try !#require(loaded.config.vrrp.instances.first).nopreempt)
     }
 
@@ -348,7 +364,7 @@ struct VRRPSchemaTests {
     func masterNopreempt() {
         let loaded = loadVRRP(instanceText("state MASTER\nnopreempt"))
         #expect(loaded.diagnostics.errors.isEmpty)
-        #expect(loaded.diagnostics.warnings.first?.message.contains("initial state is BACKUP") == true)
+        #expect(loaded.diagnostics.warnings.contains { $0.message.contains("initial state is BACKUP") })
     }
 
     // MARK: Scripts, files, groups, statics
@@ -490,9 +506,11 @@ struct VRRPSchemaTests {
 
     @Test("An invalid address in a rule or route warns: keepalived skips the line")
     func invalidRuleAddress() {
-        let loaded = loadVRRP("static_rules {\nto 192.0.2./24 table 1\n}")
+        let loaded = loadVRRP(
+            "static_rules {\nto 192.0.2./24 table 1\n}\nstatic_routes {\n198.51.100.0/24 via 192.0.2\n}")
         #expect(loaded.diagnostics.errors.isEmpty)
-        #expect(loaded.diagnostics.warnings.first?.location?.line == 2)
+        #expect(loaded.diagnostics.warnings.map(\.location?.line) == [2, 5])
+        #expect(loaded.config.vrrp.staticRules.isEmpty && loaded.config.vrrp.staticRoutes.isEmpty)
     }
 
     @Test(

@@ -68,8 +68,15 @@ enum VRRPAddressSchema {
 
     /// The lines of an address block.
     static func addresses(_ node: ConfigNode, _ context: SchemaContext) -> [VirtualAddress] {
+        lines(node, context, address)
+    }
+
+    /// The lines of a `{ }` block, each parsed by `parse` (which reports its own errors).
+    static func lines<Line>(
+        _ node: ConfigNode, _ context: SchemaContext, _ parse: (ConfigNode, SchemaContext) -> Line?
+    ) -> [Line] {
         context.arguments(node, count: 0...0)
-        return context.block(node)?.compactMap { address($0, context) } ?? []
+        return context.block(node)?.compactMap { parse($0, context) } ?? []
     }
 
     // MARK: Routes
@@ -105,15 +112,18 @@ enum VRRPAddressSchema {
             switch word {
             case "src":
                 guard let text = value() else { return nil }
-                route.source = routeAddress(text, line, context)
+                guard let address = routeAddress(text, line, context) else { return nil }
+                route.source = address
             case "via", "gw":
                 // `via inet6 ADDR` names the family first.
                 if index + 1 < words.count, ["inet", "inet6"].contains(words[index + 1]) { index += 1 }
                 guard let text = value() else { return nil }
-                route.gateway = routeAddress(text, line, context)
+                guard let address = routeAddress(text, line, context) else { return nil }
+                route.gateway = address
             case "or":
                 guard let text = value() else { return nil }
-                route.alternateGateway = routeAddress(text, line, context)
+                guard let address = routeAddress(text, line, context) else { return nil }
+                route.alternateGateway = address
             case "dev", "oif":
                 guard let text = value() else { return nil }
                 route.device = text
@@ -134,7 +144,8 @@ enum VRRPAddressSchema {
                 index += 1
             case "to":
                 guard let text = value() else { return nil }
-                route.destination = routePrefix(text, line, context)
+                guard let prefix = routePrefix(text, line, context) else { return nil }
+                route.destination = prefix ?? IPPrefix("0.0.0.0/0")
             case _ where routeTypes.contains(word) && route.destination == nil:
                 route.type = word
                 index += 1
@@ -155,27 +166,29 @@ enum VRRPAddressSchema {
         }
         if route.destination == nil {
             context.warning("a route without a destination; keepalived skips it", at: line)
+            return nil
         }
         return route
     }
 
-    /// An address inside a route or rule: keepalived skips the line when it is invalid, so a warning.
+    /// An address inside a route or rule; keepalived skips a line with an invalid one, so a warning
+    /// and `nil` (the caller drops the line).
     static func routeAddress(_ text: String, _ line: ConfigNode, _ context: SchemaContext) -> IPAddress? {
         if let address = IPAddress(text) { return address }
-        context.warning("'\(text)' is not a valid address; keepalived skips it", at: line)
+        context.warning("'\(text)' is not a valid address; keepalived skips this line", at: line)
         return nil
     }
 
-    static func routePrefix(_ text: String, _ line: ConfigNode, _ context: SchemaContext) -> IPPrefix? {
-        if text == "all" || text == "default" { return nil }
+    /// A prefix, or `all`/`default` (`.some(nil)`: no restriction); `nil` when invalid (warned).
+    static func routePrefix(_ text: String, _ line: ConfigNode, _ context: SchemaContext) -> IPPrefix?? {
+        if text == "all" || text == "default" { return .some(nil) }
         if let prefix = IPPrefix(text) { return prefix }
-        context.warning("'\(text)' is not a valid address or prefix; keepalived skips it", at: line)
+        context.warning("'\(text)' is not a valid address or prefix; keepalived skips this line", at: line)
         return nil
     }
 
     static func routes(_ node: ConfigNode, _ context: SchemaContext) -> [VirtualRoute] {
-        context.arguments(node, count: 0...0)
-        return context.block(node)?.compactMap { route($0, context) } ?? []
+        lines(node, context, route)
     }
 
     // MARK: Rules
@@ -213,8 +226,12 @@ enum VRRPAddressSchema {
             }
             let text = words[index + 1]
             switch word {
-            case "from": rule.from = routePrefix(text, line, context)
-            case "to": rule.to = routePrefix(text, line, context)
+            case "from":
+                guard let prefix = routePrefix(text, line, context) else { return nil }
+                rule.from = prefix
+            case "to":
+                guard let prefix = routePrefix(text, line, context) else { return nil }
+                rule.to = prefix
             case "table", "lookup": rule.table = text
             case "preference", "priority", "order", "pref":
                 rule.preference = context.integer(text, in: 0...Int(UInt32.max), for: line, what: "'\(word)'")
@@ -231,7 +248,6 @@ enum VRRPAddressSchema {
     }
 
     static func rules(_ node: ConfigNode, _ context: SchemaContext) -> [VirtualRule] {
-        context.arguments(node, count: 0...0)
-        return context.block(node)?.compactMap { rule($0, context) } ?? []
+        lines(node, context, rule)
     }
 }

@@ -219,6 +219,17 @@ enum VRRPInstanceSchema {
         } else if instance.initialState == .master, instance.nopreempt, let nopreempt = statement("nopreempt") {
             context.warning("'nopreempt' only works when the initial state is BACKUP", at: nopreempt)
         }
+        // vrrp_strict / strict_mode: keepalived drops what RFC 5798 does not have.
+        if instance.strictMode ?? globals.vrrpStrict {
+            if let statement = statement("authentication"), instance.authentication != nil {
+                context.warning("strict mode does not support authentication; it is ignored", at: statement)
+                instance.authentication = nil
+            }
+            if let statement = statement("preempt_delay"), instance.preemptDelay != .zero {
+                context.warning("strict mode does not support preempt_delay; it is reset to 0", at: statement)
+                instance.preemptDelay = .zero
+            }
+        }
         if instance.authentication != nil, instance.effectiveVersion(globals) == 3 {
             context.warning(
                 "VRRPv3 has no authentication (RFC 5798 §9); it is ignored", at: statement("authentication")?.location)

@@ -14,14 +14,10 @@ enum VRRPSchema {
             config.vrrp.staticRules += VRRPAddressSchema.rules(node, context)
         },
         "vrrp_script": { config, node, context in
-            guard let (name, children) = namedBlock(node, context) else { return }
-            var script = VRRPScript(name: name, location: node.location)
-            scriptTable.apply(children, to: &script, context)
-            if script.script == nil, !children.contains(where: { $0.keyword == "script" }) {
-                // keepalived drops such a script, and instances tracking it ignore it.
-                context.warning("vrrp_script '\(name)' has no 'script'; it is ignored", at: node)
+            // keepalived drops a script without `script`, and instances tracking it ignore it.
+            if let script = namedEntity(node, context, scriptTable, VRRPScript.init, required: "script") {
+                config.vrrp.scripts.append(script)
             }
-            config.vrrp.scripts.append(script)
         },
         "track_file": trackFile,
         "vrrp_track_file": trackFile,
@@ -56,6 +52,21 @@ enum VRRPSchema {
     static func namedBlock(_ node: ConfigNode, _ context: SchemaContext) -> (String, [ConfigNode])? {
         guard let children = context.block(node), let name = context.single(node) else { return nil }
         return (name, children)
+    }
+
+    /// `KEYWORD NAME { … }` read with `table`; a warning when the `required` keyword is missing, since
+    /// keepalived then ignores the block.
+    static func namedEntity<Model>(
+        _ node: ConfigNode, _ context: SchemaContext, _ table: KeywordTable<Model>,
+        _ make: (String, SourceLocation) -> Model, required: String
+    ) -> Model? {
+        guard let (name, children) = namedBlock(node, context) else { return nil }
+        var model = make(name, node.location)
+        table.apply(children, to: &model, context)
+        if !children.contains(where: { $0.keyword == required }) {
+            context.warning("\(node.keyword) '\(name)' has no '\(required)'; it is ignored", at: node)
+        }
+        return model
     }
 
     // MARK: vrrp_script
@@ -94,13 +105,9 @@ enum VRRPSchema {
     // MARK: track_file
 
     static let trackFile: Handler = { config, node, context in
-        guard let (name, children) = namedBlock(node, context) else { return }
-        var file = TrackFile(name: name, location: node.location)
-        trackFileTable.apply(children, to: &file, context)
-        if file.file == nil, !children.contains(where: { $0.keyword == "file" }) {
-            context.warning("\(node.keyword) '\(name)' has no 'file'; it is ignored", at: node)
+        if let file = namedEntity(node, context, trackFileTable, TrackFile.init, required: "file") {
+            config.vrrp.trackFiles.append(file)
         }
-        config.vrrp.trackFiles.append(file)
     }
 
     static let trackFileTable = KeywordTable<TrackFile>(
