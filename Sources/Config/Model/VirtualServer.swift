@@ -124,7 +124,7 @@ public struct TunnelOptions: Sendable, Hashable, Codable {
 
     /// `nocsum`, `csum` and `remcsum` (the last for GUE only).
     public enum Checksum: String, Sendable, Hashable, Codable, CaseIterable {
-        case none = "nocsum"
+        case noChecksum = "nocsum"
         case checksum = "csum"
         case remoteChecksum = "remcsum"
     }

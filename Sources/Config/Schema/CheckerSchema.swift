@@ -148,9 +148,9 @@ enum CheckerSchema {
                 context.error("'url' needs a 'path'", at: node)
             } else if let regex = url.regex, regex.pattern.isEmpty {
                 context.error("'url' has regex_* options but no 'regex'", at: node)
-            } else {
-                check.urls.append(url)
             }
+            // Kept even when wrong, so the checker does not also report "no url".
+            check.urls.append(url)
         },
     ]
 
