@@ -124,71 +124,55 @@ enum Field<Model> {
     typealias Handler = KeywordTable<Model>.Handler
     typealias Path<Value> = WritableKeyPath<Model, Value> & Sendable
 
-    /// `keyword [<BOOL>]`.
-    static func flag(_ path: Path<Bool>) -> Handler {
+    /// Stores what `parse` reads from a plain (block-less) statement; `parse` reports its own errors.
+    static func value<Value>(
+        _ path: Path<Value>, _ parse: @escaping @Sendable (ConfigNode, SchemaContext) -> Value?
+    ) -> Handler {
         { model, node, context in
-            if context.noBlock(node), let value = context.flag(node) { model[keyPath: path] = value }
+            if context.noBlock(node), let value = parse(node, context) { model[keyPath: path] = value }
         }
     }
 
-    static func flag(_ path: Path<Bool?>) -> Handler {
-        { model, node, context in
-            if context.noBlock(node), let value = context.flag(node) { model[keyPath: path] = value }
-        }
+    /// The same for an optional field: a parse failure leaves the field as it was.
+    static func value<Value>(
+        _ path: Path<Value?>, _ parse: @escaping @Sendable (ConfigNode, SchemaContext) -> Value?
+    ) -> Handler {
+        value(path) { node, context in parse(node, context).map(Optional.some) }
     }
+
+    /// `keyword [<BOOL>]`.
+    static func flag(_ path: Path<Bool>) -> Handler { value(path) { $1.flag($0) } }
+    static func flag(_ path: Path<Bool?>) -> Handler { value(path) { $1.flag($0) } }
 
     /// `keyword` alone (keepalived takes no value): sets `value`.
     static func set<Value: Sendable>(_ path: Path<Value>, to value: Value) -> Handler {
-        { model, node, context in
-            if context.noBlock(node), context.arguments(node, count: 0...0) != nil { model[keyPath: path] = value }
-        }
+        self.value(path) { node, context in context.arguments(node, count: 0...0).map { _ in value } }
     }
 
     static func integer(_ path: Path<Int>, _ range: ClosedRange<Int>) -> Handler {
-        { model, node, context in
-            if context.noBlock(node), let value = context.integer(node, in: range) { model[keyPath: path] = value }
-        }
+        value(path) { $1.integer($0, in: range) }
     }
 
     static func integer(_ path: Path<Int?>, _ range: ClosedRange<Int>) -> Handler {
-        { model, node, context in
-            if context.noBlock(node), let value = context.integer(node, in: range) { model[keyPath: path] = value }
-        }
+        value(path) { $1.integer($0, in: range) }
     }
 
     static func duration(_ path: Path<Duration>, _ range: ClosedRange<Duration>) -> Handler {
-        { model, node, context in
-            if context.noBlock(node), let value = context.duration(node, in: range) { model[keyPath: path] = value }
-        }
+        value(path) { $1.duration($0, in: range) }
     }
 
     static func duration(_ path: Path<Duration?>, _ range: ClosedRange<Duration>) -> Handler {
-        { model, node, context in
-            if context.noBlock(node), let value = context.duration(node, in: range) { model[keyPath: path] = value }
-        }
+        value(path) { $1.duration($0, in: range) }
     }
 
     /// `keyword WORD`.
-    static func string(_ path: Path<String?>) -> Handler {
-        { model, node, context in
-            if context.noBlock(node), let value = context.single(node) { model[keyPath: path] = value }
-        }
-    }
-
-    static func string(_ path: Path<String>) -> Handler {
-        { model, node, context in
-            if context.noBlock(node), let value = context.single(node) { model[keyPath: path] = value }
-        }
-    }
+    static func string(_ path: Path<String?>) -> Handler { value(path) { $1.single($0) } }
+    static func string(_ path: Path<String>) -> Handler { value(path) { $1.single($0) } }
 
     /// `keyword ADDRESS`.
     static func address(_ path: Path<IPAddress?>, family: IPAddress.Family? = nil) -> Handler {
-        { model, node, context in
-            if context.noBlock(node), let text = context.single(node),
-                let value = context.address(text, for: node, family: family)
-            {
-                model[keyPath: path] = value
-            }
+        value(path) { node, context in
+            context.single(node).flatMap { context.address($0, for: node, family: family) }
         }
     }
 
