@@ -1,0 +1,175 @@
+import Config
+
+/// A virtual service and its real servers.
+public struct IPVSVirtualServer: Hashable, Sendable {
+    public var service: IPVSService
+    public var destinations: [IPVSDestination]
+
+    public init(service: IPVSService, destinations: [IPVSDestination] = []) {
+        self.service = service
+        self.destinations = destinations
+    }
+
+    /// The real server at `address` and `port`, if present.
+    public func destination(at address: IPAddress, port: UInt16) -> IPVSDestination? {
+        destinations.first { $0.address == address && $0.port == port }
+    }
+}
+
+/// The kernel's IPVS rules, or the rules the configuration wants.
+public struct IPVSTable: Hashable, Sendable {
+    public var virtualServers: [IPVSVirtualServer]
+
+    public init(_ virtualServers: [IPVSVirtualServer] = []) {
+        self.virtualServers = virtualServers
+    }
+
+    /// The virtual server with `key`, if present.
+    public subscript(key: IPVSServiceKey) -> IPVSVirtualServer? {
+        virtualServers.first { $0.service.key == key }
+    }
+
+    /// Every real server's identity.
+    public var destinationKeys: Set<IPVSDestinationKey> {
+        Set(
+            virtualServers.flatMap { server in
+                server.destinations.map { IPVSDestinationKey(service: server.service.key, destination: $0) }
+            })
+    }
+}
+
+/// The rules Vigil added or adopted, so it removes those and nothing else.
+public struct IPVSOwnership: Hashable, Sendable {
+    public var services: Set<IPVSServiceKey>
+    public var destinations: Set<IPVSDestinationKey>
+
+    public init(services: Set<IPVSServiceKey> = [], destinations: Set<IPVSDestinationKey> = []) {
+        self.services = services
+        self.destinations = destinations
+    }
+}
+
+/// What to do with rules in the kernel that Vigil does not own.
+public enum IPVSForeignRulePolicy: Sendable, Hashable {
+    /// Leave them: another tool (or an operator with ipvsadm) put them there.
+    case leave
+    /// Remove them as if they were Vigil's (keepalived's `lvs_flush` at start, `lvs_flush_onstop` at stop).
+    case remove
+}
+
+/// The operations bringing the kernel to the desired state, and who owns what once they are applied.
+public struct IPVSPlan: Hashable, Sendable {
+    public var operations: [IPVSOperation]
+    /// The ownership to keep for the next plan, assuming every operation succeeds.
+    public var ownership: IPVSOwnership
+
+    public init(operations: [IPVSOperation], ownership: IPVSOwnership) {
+        self.operations = operations
+        self.ownership = ownership
+    }
+}
+
+/// Plans the smallest set of IPVS operations from the current to the desired table. Pure.
+///
+/// - A desired rule missing from the kernel is added; one present is adopted (owned from now on) and, if a setting
+///   differs, edited in place with `SET_SERVICE`/`SET_DEST`, never deleted and re-added.
+/// - A rule that is not desired is deleted only if owned, or if the policy says to remove foreign rules.
+/// - Order: deletions of real servers, deletions of services, service edits, then each new service followed by its
+///   real servers, then real server edits and additions in existing services. A deleted service takes its real
+///   servers with it in the kernel (`ip_vs_del_service`), so they get no operations of their own.
+public enum IPVSReconciler {
+    /// Plans the changes at start or reload.
+    public static func plan(
+        desired: IPVSTable, current: IPVSTable, ownership: IPVSOwnership, foreignRules: IPVSForeignRulePolicy = .leave
+    ) -> IPVSPlan {
+        var deletions: [IPVSOperation] = []
+        var serviceDeletions: [IPVSOperation] = []
+        var serviceEdits: [IPVSOperation] = []
+        var additions: [IPVSOperation] = []
+        var destinationChanges: [IPVSOperation] = []
+        var owned = ownership
+
+        let desiredDestinations = desired.destinationKeys
+
+        func removable(_ isOwned: Bool) -> Bool { isOwned || foreignRules == .remove }
+
+        for server in current.virtualServers {
+            let key = server.service.key
+            guard let wanted = desired[key] else {
+                if removable(owned.services.contains(key)) {
+                    serviceDeletions.append(.deleteService(key))
+                    owned.services.remove(key)
+                    owned.destinations = owned.destinations.filter { $0.service != key }
+                } else {
+                    // A foreign service keeps its real servers, even ones we once owned.
+                    for destination in server.destinations {
+                        let destinationKey = IPVSDestinationKey(service: key, destination: destination)
+                        if owned.destinations.contains(destinationKey) {
+                            deletions.append(.deleteDestination(destinationKey))
+                            owned.destinations.remove(destinationKey)
+                        }
+                    }
+                }
+                continue
+            }
+            for destination in server.destinations {
+                let destinationKey = IPVSDestinationKey(service: key, destination: destination)
+                if !desiredDestinations.contains(destinationKey), removable(owned.destinations.contains(destinationKey))
+                {
+                    deletions.append(.deleteDestination(destinationKey))
+                    owned.destinations.remove(destinationKey)
+                }
+            }
+        }
+
+        for server in desired.virtualServers {
+            let key = server.service.key
+            owned.services.insert(key)
+            guard let existing = current[key] else {
+                additions.append(.addService(server.service))
+                for destination in server.destinations {
+                    additions.append(.addDestination(destination, service: key))
+                    owned.destinations.insert(IPVSDestinationKey(service: key, destination: destination))
+                }
+                continue
+            }
+            if !server.service.hasSameSettings(as: existing.service) {
+                serviceEdits.append(.editService(server.service))
+            }
+            for destination in server.destinations {
+                owned.destinations.insert(IPVSDestinationKey(service: key, destination: destination))
+                if let present = existing.destination(at: destination.address, port: destination.port) {
+                    if !destination.hasSameSettings(as: present) {
+                        destinationChanges.append(.editDestination(destination, service: key))
+                    }
+                } else {
+                    destinationChanges.append(.addDestination(destination, service: key))
+                }
+            }
+        }
+
+        // Forget rules that vanished from the kernel behind our back and are not wanted any more.
+        let present = Set(current.virtualServers.map(\.service.key))
+        let presentDestinations = current.destinationKeys
+        owned.services = owned.services.filter { present.contains($0) || desired[$0] != nil }
+        owned.destinations = owned.destinations.filter {
+            presentDestinations.contains($0) || desiredDestinations.contains($0)
+        }
+
+        return IPVSPlan(
+            operations: deletions + serviceDeletions + serviceEdits + additions + destinationChanges,
+            ownership: owned)
+    }
+
+    /// Plans the changes at stop: remove what Vigil owns, or everything with `.remove` (`lvs_flush_onstop`),
+    /// which is one `FLUSH`.
+    public static func stop(current: IPVSTable, ownership: IPVSOwnership, foreignRules: IPVSForeignRulePolicy = .leave)
+        -> IPVSPlan
+    {
+        if foreignRules == .remove {
+            return IPVSPlan(operations: current.virtualServers.isEmpty ? [] : [.flush], ownership: IPVSOwnership())
+        }
+        let plan = plan(desired: IPVSTable(), current: current, ownership: ownership)
+        return IPVSPlan(operations: plan.operations, ownership: IPVSOwnership())
+    }
+}
