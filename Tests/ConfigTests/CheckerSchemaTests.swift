@@ -36,11 +36,21 @@ struct CheckerCommonTests {
 
     @Test("Connection options", arguments: networkCheckers, connectionCases)
     func connection(_ type: String, _ testCase: KeywordCase<ConnectionOptions>) throws {
+        try expectPart(type, testCase, from: ConnectionOptions(), \.connection)
+    }
+
+    /// Loads a `type` checker with the case's snippet; `part` of it must be `empty` changed by the case.
+    func expectPart<Part: Equatable>(
+        _ type: String, _ testCase: KeywordCase<Part>, from empty: Part, _ part: KeyPath<Checker, Part>,
+        sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) throws {
         let (checker, diagnostics) = loadChecker(type, minimalBody(type) + "\n" + testCase.snippet)
-        #expect(diagnostics.errors.isEmpty, "\(errorMessages(diagnostics))")
-        var expected = ConnectionOptions()
+        #expect(diagnostics.errors.isEmpty, "\(errorMessages(diagnostics))", sourceLocation: sourceLocation)
+        var expected = empty
         testCase.change(&expected)
-        #expect(try #require(checker).connection == expected)
+        #expect(
+            try #require(checker, sourceLocation: sourceLocation)[keyPath: part] == expected,
+            sourceLocation: sourceLocation)
     }
 
     static let overrideCases: [KeywordCase<CheckDefaults>] = [
@@ -56,11 +66,7 @@ struct CheckerCommonTests {
 
     @Test("Timing options, nb_get_retry included", arguments: timedCheckers, overrideCases)
     func overrides(_ type: String, _ testCase: KeywordCase<CheckDefaults>) throws {
-        let (checker, diagnostics) = loadChecker(type, minimalBody(type) + "\n" + testCase.snippet)
-        #expect(diagnostics.errors.isEmpty, "\(errorMessages(diagnostics))")
-        var expected = CheckDefaults()
-        testCase.change(&expected)
-        #expect(try #require(checker).overrides == expected)
+        try expectPart(type, testCase, from: CheckDefaults(), \.overrides)
     }
 
     @Test("log_all_failures", arguments: timedCheckers)

@@ -86,16 +86,12 @@ enum CheckerSchema {
     /// `connect_ip`, `connect_port`, `bindto`, `bind_port`, `bind_if`, `fwmark`.
     static let connectionHandlers: [String: KeywordTable<ConnectionOptions>.Handler] = [
         "connect_ip": Field.address(\.connectIP),
-        "connect_port": { options, node, context in
-            if let text = context.single(node) { options.connectPort = context.port(text, for: node) }
-        },
+        "connect_port": Field.value(\.connectPort) { $1.port($0) },
         "bindto": Field.address(\.bindTo),
-        "bind_port": { options, node, context in
-            if let text = context.single(node) { options.bindPort = context.port(text, for: node) }
-        },
+        "bind_port": Field.value(\.bindPort) { $1.port($0) },
         "bind_if": Field.string(\.bindInterface),
-        "fwmark": { options, node, context in
-            if let text = context.single(node) { options.fwmark = context.uint32(text, for: node) }
+        "fwmark": Field.value(\.fwmark) { node, context in
+            context.single(node).flatMap { context.uint32($0, for: node) }
         },
     ]
 
@@ -132,11 +128,7 @@ enum CheckerSchema {
     static let pingTable: KeywordTable<Block<Void>> = table("PING_CHECK")
 
     static let httpHandlers: [String: KeywordTable<HTTPCheck>.Handler] = [
-        "http_protocol": { check, node, context in
-            if let name = context.choice(node, HTTPCheck.ProtocolVersion.allCases.map(\.rawValue)) {
-                check.protocolVersion = HTTPCheck.ProtocolVersion(rawValue: name)!
-            }
-        },
+        "http_protocol": Field.value(\.protocolVersion) { $1.choice($0, of: HTTPCheck.ProtocolVersion.self) },
         "virtualhost": Field.string(\.virtualhost),
         "enable_sni": Field.flag(\.enableSNI),
         "fast_recovery": Field.flag(\.fastRecovery),
@@ -236,11 +228,7 @@ enum CheckerSchema {
     static let dnsTable: KeywordTable<Block<DNSCheck>> = table(
         "DNS_CHECK",
         [
-            "type": { check, node, context in
-                if let name = context.choice(node, DNSCheck.QueryType.allCases.map(\.rawValue), ignoringCase: true) {
-                    check.type = DNSCheck.QueryType(rawValue: name)!
-                }
-            },
+            "type": Field.value(\.type) { $1.choice($0, of: DNSCheck.QueryType.self, ignoringCase: true) },
             "name": Field.string(\.name),
         ])
 
@@ -250,7 +238,7 @@ enum CheckerSchema {
             "misc_path": Field.string(\.path),
             "misc_timeout": Field.duration(\.timeout, LVSSchema.positiveTime),
             "misc_dynamic": Field.flag(\.dynamic),
-            "user": { check, node, context in check.user = context.scriptUser(node) ?? check.user },
+            "user": Field.value(\.user) { $1.scriptUser($0) },
         ])
 
     static let udpTable: KeywordTable<Block<UDPCheck>> = table(

@@ -230,14 +230,8 @@ enum LVSSchema {
     }
 
     static let virtualServerHandlers: [String: KeywordTable<VirtualServer>.Handler] = [
-        "ip_family": { server, node, context in
-            if let name = context.choice(node, ["inet", "inet6"]) { server.ipFamily = name == "inet" ? .ipv4 : .ipv6 }
-        },
-        "lvs_sched": { server, node, context in
-            if let name = context.choice(node, IPVSScheduler.allCases.map(\.rawValue)) {
-                server.scheduler = IPVSScheduler(rawValue: name)!
-            }
-        },
+        "ip_family": Field.value(\.ipFamily) { $1.family($0) },
+        "lvs_sched": Field.value(\.scheduler) { $1.choice($0, of: IPVSScheduler.self) },
         "hashed": serviceFlag(.hashed),
         "ops": serviceFlag(.onePacket),
         "flag-1": serviceFlag(.scheduler1),
@@ -247,9 +241,7 @@ enum LVSSchema {
         "sh-port": serviceFlag(.scheduler2),
         "mh-fallback": serviceFlag(.scheduler1),
         "mh-port": serviceFlag(.scheduler2),
-        "lvs_method": { server, node, context in
-            if let method = context.forwarding(node) { server.forwarding = method }
-        },
+        "lvs_method": Field.value(\.forwarding) { $1.forwarding($0) },
         "persistence_engine": { server, node, context in
             guard let name = context.text(node) else { return }
             if name != "sip" {
@@ -265,14 +257,8 @@ enum LVSSchema {
             }
             if let value = context.integer(text, in: anyCount, for: node) { server.persistenceTimeout = value }
         },
-        "persistence_granularity": { server, node, context in
-            if let length = granularity(node, context) { server.persistenceGranularity = length }
-        },
-        "protocol": { server, node, context in
-            if let name = context.choice(node, IPVSProtocol.allCases.map(\.rawValue), ignoringCase: true) {
-                server.protocol = IPVSProtocol(rawValue: name)!
-            }
-        },
+        "persistence_granularity": Field.value(\.persistenceGranularity) { granularity($0, $1) },
+        "protocol": Field.value(\.protocol) { $1.choice($0, of: IPVSProtocol.self, ignoringCase: true) },
         "ha_suspend": Field.flag(\.haSuspend),
         "smtp_alert": Field.flag(\.smtpAlert),
         "virtualhost": Field.string(\.virtualhost),
@@ -356,9 +342,7 @@ enum LVSSchema {
 
     static let realServerHandlers: [String: KeywordTable<RealServer>.Handler] = [
         "weight": Field.integer(\.weight, 0...RealServer.maximumWeight),
-        "lvs_method": { server, node, context in
-            if let method = context.forwarding(node) { server.forwarding = method }
-        },
+        "lvs_method": Field.value(\.forwarding) { $1.forwarding($0) },
         "uthreshold": Field.integer(\.upperThreshold, anyCount),
         "lthreshold": Field.integer(\.lowerThreshold, anyCount),
         "inhibit_on_failure": Field.flag(\.inhibitOnFailure),

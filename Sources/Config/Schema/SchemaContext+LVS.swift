@@ -6,6 +6,23 @@ extension SchemaContext {
         integer(text, in: 0...Int(UInt32.max), for: node, what: what).map(UInt32.init)
     }
 
+    /// `keyword NAME` where the names are an enumeration's raw values (`lvs_sched rr`).
+    func choice<Name: RawRepresentable & CaseIterable>(
+        _ node: ConfigNode, of type: Name.Type, ignoringCase: Bool = false
+    ) -> Name? where Name.RawValue == String {
+        choice(node, Name.allCases.map(\.rawValue), ignoringCase: ignoringCase).flatMap(Name.init(rawValue:))
+    }
+
+    /// `keyword inet|inet6`.
+    func family(_ node: ConfigNode) -> IPAddress.Family? {
+        choice(node, ["inet", "inet6"]).map { $0 == "inet" ? .ipv4 : .ipv6 }
+    }
+
+    /// `keyword PORT`.
+    func port(_ node: ConfigNode) -> Int? {
+        single(node).flatMap { port($0, for: node) }
+    }
+
     /// `keyword STRING`: one non-empty word.
     func text(_ node: ConfigNode) -> String? {
         guard let value = single(node) else { return nil }
