@@ -195,6 +195,7 @@ struct CheckerKindTests {
         ("HTTP_GET", .init("url {\npath /\n}") { $0 = .http(HTTPCheck()) }),
         ("HTTP_GET", .init("url {\npath /\n}\nhttp_protocol 1.1", http { $0.protocolVersion = .http11 })),
         ("HTTP_GET", .init("url {\npath /\n}\nhttp_protocol 1.0C", http { $0.protocolVersion = .http10Close })),
+        ("HTTP_GET", .init("url {\npath /\n}\nhttp_protocol 1.0c", http { $0.protocolVersion = .http10Close })),
         ("HTTP_GET", .init("url {\npath /\n}\nvirtualhost www.example", http { $0.virtualhost = "www.example" })),
         ("HTTP_GET", .init("url {\npath /\n}\nfast_recovery", http { $0.fastRecovery = true })),
         ("HTTP_GET", .init("url {\npath /\n}\nenable_sni", http { $0.enableSNI = true })),
@@ -396,19 +397,21 @@ struct CheckerKindTests {
     }
 
     @Test(
-        "Required settings",
+        "Required and consistent settings (the error is on the checker's line, 3, or the url's, 4)",
         arguments: [
-            ("HTTP_GET", "", "HTTP_GET needs at least one 'url { path … }'"),
-            ("SSL_GET", "", "SSL_GET needs at least one 'url"),
-            ("HTTP_GET", "url {\ndigest 640205b7b0fc66c1ea91c463fac6334d\n}", "'url' needs a 'path'"),
-            ("HTTP_GET", "url {\npath /\nregex_no_match\n}", "regex_* options but no 'regex'"),
-            ("MISC_CHECK", "misc_timeout 3", "MISC_CHECK needs 'misc_path'"),
-            ("FILE_CHECK", "weight 2", "FILE_CHECK needs 'track_file'"),
+            ("HTTP_GET", "", 3, "HTTP_GET needs at least one 'url { path … }'"),
+            ("SSL_GET", "", 3, "SSL_GET needs at least one 'url"),
+            ("HTTP_GET", "url {\ndigest 640205b7b0fc66c1ea91c463fac6334d\n}", 4, "'url' needs a 'path'"),
+            ("HTTP_GET", "url {\npath /\nregex_no_match\n}", 4, "regex_* options but no 'regex'"),
+            (
+                "HTTP_GET", "url {\npath /\nregex x\nregex_min_offset 9\nregex_max_offset 3\n}", 4,
+                "regex_min_offset 9 beyond"
+            ),
+            ("MISC_CHECK", "misc_timeout 3", 3, "MISC_CHECK needs 'misc_path'"),
+            ("FILE_CHECK", "weight 2", 3, "FILE_CHECK needs 'track_file'"),
         ])
-    func required(_ type: String, _ body: String, _ message: String) {
-        let (_, diagnostics) = loadChecker(type, body)
-        let line = message.hasPrefix("'url'") || message.hasPrefix("regex") ? 4 : 3
-        expectOneError(diagnostics, line: line, containing: message)
+    func required(_ type: String, _ body: String, _ line: Int, _ message: String) {
+        expectOneError(loadChecker(type, body).diagnostics, line: line, containing: message)
     }
 
     @Test("Several checkers of each kind on one real server")

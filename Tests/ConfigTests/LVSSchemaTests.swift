@@ -106,6 +106,12 @@ struct LVSVirtualServerTests {
         .init("lvs_method TUN type gue port 6080 remcsum") {
             $0.forwarding = .tunnel(TunnelOptions(encapsulation: .gue(port: 6080), checksum: .remoteChecksum))
         },
+        .init("lvs_method TUN port 6080 csum type gue") {
+            $0.forwarding = .tunnel(TunnelOptions(encapsulation: .gue(port: 6080), checksum: .checksum))
+        },
+        .init("lvs_method TUN type ipip nocsum") {
+            $0.forwarding = .tunnel(TunnelOptions(encapsulation: .ipip, checksum: .noChecksum))
+        },
         .init("lvs_method TUN type gre csum") {
             $0.forwarding = .tunnel(TunnelOptions(encapsulation: .gre, checksum: .checksum))
         },
@@ -228,9 +234,11 @@ struct LVSVirtualServerTests {
         .init("lvs_method TUN type vxlan", "takes one of ipip, gue, gre"),
         .init("lvs_method TUN type ipip csum", "needs tunnel type gue or gre"),
         .init("lvs_method TUN type gre remcsum", "for tunnel type gue only"),
-        .init("lvs_method TUN type gre csum extra", "unexpected 'extra'"),
+        .init("lvs_method TUN type gre csum extra", "not 'extra'"),
+        .init("lvs_method TUN type gre port 80", "only a gue tunnel has a port"),
+        .init("lvs_method TUN port", "needs a port number"),
         .init("persistence_timeout -1", "'persistence_timeout' must be a whole number"),
-        .init("persistence_timeout 4294967296", "must be a whole number from 0 to 4294967295"),
+        .init("persistence_timeout 2678401", "must be a whole number from 0 to 2678400"),
         .init("persistence_timeout 60\npersistence_granularity 255.0.255.0", "contiguous bits"),
         .init("persistence_timeout 60\npersistence_granularity 129", "from 1 to 128"),
         .init("protocol ICMP", "takes one of TCP, UDP, SCTP"),
@@ -395,7 +403,7 @@ struct LVSGroupTests {
                 198.51.100.8/29 8080
                 2001:db8::2-9 80
                 203.0.113.1
-                fwmark 1
+                fwmark 1 inet
                 fwmark 2 inet6
             }
             """)
@@ -409,7 +417,7 @@ struct LVSGroupTests {
                 .addresses(first: ip("198.51.100.8"), last: ip("198.51.100.15"), port: 8080),
                 .addresses(first: ip("2001:db8::2"), last: ip("2001:db8::9"), port: 80),
                 .addresses(first: ip("203.0.113.1"), last: ip("203.0.113.1"), port: 0),
-                .fwmark(1, family: nil),
+                .fwmark(1, family: .ipv4),
                 .fwmark(2, family: .ipv6),
             ])
         #expect(group.entries.map(\.location.line) == Array(2...9))
@@ -432,6 +440,14 @@ struct LVSGroupTests {
     func badEntry(_ line: String, _ message: String) {
         let (_, diagnostics) = loadLVS("virtual_server_group G {\n\(line)\n}\n")
         expectOneError(diagnostics, line: 2, containing: message)
+    }
+
+    @Test("A group with both families needs the fwmarks' family")
+    func mixedFamilyFwmark() {
+        let (_, diagnostics) = loadLVS("virtual_server_group G {\n192.0.2.1 80\n2001:db8::1 80\nfwmark 3\n}\n")
+        expectOneError(diagnostics, line: 1, containing: "its fwmarks need 'inet' or 'inet6'")
+        let (_, withFamily) = loadLVS("virtual_server_group G {\n192.0.2.1 80\n2001:db8::1 80\nfwmark 3 inet\n}\n")
+        #expect(withFamily.errors.isEmpty)
     }
 
     @Test("An empty group is a warning")

@@ -155,6 +155,8 @@ public struct CheckDefaults: Sendable, Hashable, Codable {
 public struct VirtualServer: Sendable, Hashable, Codable {
     /// keepalived's persistence timeout for `persistence_timeout` without a value: 6 minutes.
     public static let defaultPersistenceTimeout = 360
+    /// keepalived's longest persistence timeout: 31 days.
+    public static let maximumPersistenceTimeout = 31 * 86400
 
     public var address: VirtualServerAddress
     /// `protocol`; TCP when not given.

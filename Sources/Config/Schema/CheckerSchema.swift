@@ -128,7 +128,9 @@ enum CheckerSchema {
     static let pingTable: KeywordTable<Block<Void>> = table("PING_CHECK")
 
     static let httpHandlers: [String: KeywordTable<HTTPCheck>.Handler] = [
-        "http_protocol": Field.value(\.protocolVersion) { $1.choice($0, of: HTTPCheck.ProtocolVersion.self) },
+        "http_protocol": Field.value(\.protocolVersion) {
+            $1.choice($0, of: HTTPCheck.ProtocolVersion.self, ignoringCase: true)
+        },
         "virtualhost": Field.string(\.virtualhost),
         "enable_sni": Field.flag(\.enableSNI),
         "fast_recovery": Field.flag(\.fastRecovery),
@@ -140,6 +142,10 @@ enum CheckerSchema {
                 context.error("'url' needs a 'path'", at: node)
             } else if let regex = url.regex, regex.pattern.isEmpty {
                 context.error("'url' has regex_* options but no 'regex'", at: node)
+            } else if let regex = url.regex, let minimum = regex.minimumOffset, let maximum = regex.maximumOffset,
+                minimum > maximum
+            {
+                context.error("'url' has regex_min_offset \(minimum) beyond regex_max_offset \(maximum)", at: node)
             }
             // Kept even when wrong, so the checker does not also report "no url".
             check.urls.append(url)

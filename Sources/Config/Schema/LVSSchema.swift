@@ -71,6 +71,12 @@ enum LVSSchema {
         }
         if group.entries.isEmpty {
             context.warning("virtual_server_group '\(name)' has no entries", at: node)
+        } else if group.addressFamilies.count == 2,
+            group.entries.contains(where: { if case .fwmark(_, nil) = $0.target { true } else { false } })
+        {
+            context.error(
+                "virtual_server_group '\(name)' has IPv4 and IPv6 addresses, so its fwmarks need 'inet' or 'inet6'",
+                at: node)
         }
         return group
     }
@@ -255,7 +261,9 @@ enum LVSSchema {
                 server.persistenceTimeout = VirtualServer.defaultPersistenceTimeout
                 return
             }
-            if let value = context.integer(text, in: anyCount, for: node) { server.persistenceTimeout = value }
+            if let value = context.integer(text, in: 0...VirtualServer.maximumPersistenceTimeout, for: node) {
+                server.persistenceTimeout = value
+            }
         },
         "persistence_granularity": Field.value(\.persistenceGranularity) { granularity($0, $1) },
         "protocol": Field.value(\.protocol) { $1.choice($0, of: IPVSProtocol.self, ignoringCase: true) },

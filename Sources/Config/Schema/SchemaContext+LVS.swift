@@ -68,11 +68,12 @@ extension SchemaContext {
         return HexPattern(bytes: bytes, mask: mask)
     }
 
-    /// `NAT|DR|TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]`, the arguments of `lvs_method`.
+    /// `NAT|DR|TUN [type ipip|gue|gre] [port N] [nocsum|csum|remcsum]`, the arguments of
+    /// `lvs_method`; like keepalived, the tunnel options may come in any order.
     func forwarding(_ node: ConfigNode) -> ForwardingMethod? {
-        guard let words = arguments(node, count: 1...Int.max) else { return nil }
-        let methods = ["NAT", "DR", "TUN"]
-        guard let method = choice(words[0], methods, for: node) else { return nil }
+        guard let words = arguments(node, count: 1...Int.max),
+            let method = choice(words[0], ["NAT", "DR", "TUN"], for: node)
+        else { return nil }
         guard method == "TUN" else {
             guard words.count == 1 else {
                 error("'\(node.keyword) \(method)' takes no options; only TUN has them", at: node)
@@ -80,46 +81,52 @@ extension SchemaContext {
             }
             return method == "NAT" ? .nat : .directRouting
         }
-        var options = TunnelOptions()
+        var type = "ipip"
+        var guePort: Int?
+        var checksum: TunnelOptions.Checksum?
         var rest = words.dropFirst()
-        if rest.first == "type" {
-            rest.removeFirst()
-            guard let type = rest.popFirst() else {
-                error("'\(node.keyword) TUN type' needs ipip, gue or gre", at: node)
-                return nil
-            }
-            switch choice(type, ["ipip", "gue", "gre"], for: node) {
-            case "ipip": options.encapsulation = .ipip
-            case "gre": options.encapsulation = .gre
-            case "gue":
-                guard rest.popFirst() == "port", let text = rest.popFirst() else {
-                    error("'\(node.keyword) TUN type gue' needs 'port NUM'", at: node)
+        while let word = rest.popFirst() {
+            switch word {
+            case "type":
+                guard let name = rest.popFirst() else {
+                    error("'\(node.keyword) TUN type' needs ipip, gue or gre", at: node)
                     return nil
                 }
-                guard let port = port(text, for: node) else { return nil }
-                options.encapsulation = .gue(port: port)
-            default: return nil
+                guard let known = choice(name, ["ipip", "gue", "gre"], for: node) else { return nil }
+                type = known
+            case "port":
+                guard let text = rest.popFirst() else {
+                    error("'\(node.keyword) TUN port' needs a port number", at: node)
+                    return nil
+                }
+                guard let value = port(text, for: node) else { return nil }
+                guePort = value
+            default:
+                guard let name = choice(word, TunnelOptions.Checksum.allCases.map(\.rawValue), for: node) else {
+                    return nil
+                }
+                checksum = TunnelOptions.Checksum(rawValue: name)
             }
         }
-        if let word = rest.popFirst() {
-            guard let name = choice(word, TunnelOptions.Checksum.allCases.map(\.rawValue), for: node) else {
-                return nil
-            }
-            let checksum = TunnelOptions.Checksum(rawValue: name)!
-            switch options.encapsulation {
-            case .ipip:
-                error("'\(word)' needs tunnel type gue or gre in '\(node.keyword)'", at: node)
-                return nil
-            case .gre where checksum == .remoteChecksum:
-                error("'remcsum' is for tunnel type gue only, not gre", at: node)
-                return nil
-            default: options.checksum = checksum
-            }
-        }
-        if let extra = rest.first {
-            error("unexpected '\(extra)' in '\(node.keyword)'", at: node)
+        guard (type == "gue") == (guePort != nil) else {
+            error("'\(node.keyword) TUN': a gue tunnel needs 'port NUM', and only a gue tunnel has a port", at: node)
             return nil
         }
-        return .tunnel(options)
+        switch (type, checksum) {
+        case ("ipip", .checksum), ("ipip", .remoteChecksum):
+            error("'\(checksum!.rawValue)' needs tunnel type gue or gre in '\(node.keyword)'", at: node)
+            return nil
+        case ("gre", .remoteChecksum):
+            error("'remcsum' is for tunnel type gue only, not gre", at: node)
+            return nil
+        default:
+            let encapsulation: TunnelOptions.Encapsulation =
+                switch type {
+                case "gue": .gue(port: guePort!)
+                case "gre": .gre
+                default: .ipip
+                }
+            return .tunnel(TunnelOptions(encapsulation: encapsulation, checksum: checksum))
+        }
     }
 }
