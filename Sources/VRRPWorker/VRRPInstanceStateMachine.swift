@@ -211,7 +211,6 @@ public struct VRRPInstanceStateMachine<Instant: InstantProtocol>: Sendable where
         let preemptDelayRunning = settings.preemptDelay > .zero && (preemptDeadline.map { now < $0 } ?? true)
         guard !settings.preempt || advertisement.priority >= priority || preemptDelayRunning else {
             // RFC 5798 §6.4.2: "Otherwise, discard the ADVERTISEMENT": the down timer runs on and we preempt.
-            masterAddress = source
             return
         }
         // RFC 5798 §6.4.2: "Set Master_Adver_Interval to Adver Interval contained in the ADVERTISEMENT,
