@@ -370,7 +370,7 @@ enum LVSSchema {
             .merging(lifted(checkDefaultsHandlers, \RealServer.checkDefaults)) { first, _ in first }
             .merging(CheckerSchema.realServerHandlers) { first, _ in first },
         unsupported: ["snmp_name", "BFD_CHECK"],
-        aliases: aliases
+        aliases: ["nb_get_retry": "retry"]
     )
 
     // MARK: Cross-checks
