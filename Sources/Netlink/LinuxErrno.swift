@@ -1,3 +1,6 @@
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
+// The errno names stay the C library's, so they can be grepped for next to kernel sources.
+
 /// The Linux errno values netlink replies carry, and their `strerror(3)` text.
 ///
 /// Kept as a table so the pure codec and the fake kernel explain errors without the C library; the values are

@@ -36,7 +36,9 @@ struct IPVSMessageTests {
             key: web, scheduler: "rr", flags: [.persistent, .hashed, .onePacket], timeout: 300, netmask: 0xffff_ff00)
         let bytes = IPVSMessage.newService(service, sequence: 9, family: testFamily)
         // 20 header bytes, the nest header, AF, PROTOCOL, ADDR, PORT, SCHED_NAME "rr": FLAGS start at 76.
-        #expect(Array(bytes[76...]) == hex("0c 00 07 00  05 00 00 00  ff ff ff ff  08 00 08 00  2c 01 00 00  08 00 09 00  ff ff ff 00"))
+        #expect(
+            Array(bytes[76...])
+                == hex("0c 00 07 00  05 00 00 00  ff ff ff ff  08 00 08 00  2c 01 00 00  08 00 09 00  ff ff ff 00"))
     }
 
     @Test("SET_SERVICE for FWM 7 IPv6: sh with sh-port, pe sip, prefix length in host order")
@@ -64,7 +66,11 @@ struct IPVSMessageTests {
     @Test("DEL_SERVICE carries only the key")
     func deleteService() {
         let bytes = IPVSMessage.deleteService(.firewallMark(1, family: .ipv4), sequence: 3, family: testFamily)
-        #expect(bytes == hex("28 00 00 00 1c 00 05 00 03 00 00 00 00 00 00 00  03 01 00 00  14 00 01 80  06 00 01 00 02 00 00 00  08 00 05 00 01 00 00 00"))
+        #expect(
+            bytes
+                == hex(
+                    "28 00 00 00 1c 00 05 00 03 00 00 00 00 00 00 00  03 01 00 00  14 00 01 80  06 00 01 00 02 00 00 00  08 00 05 00 01 00 00 00"
+                ))
     }
 
     @Test("NEW_DEST 192.0.2.11:80 DR weight 1 in TCP 192.0.2.100:80")
@@ -128,7 +134,8 @@ struct IPVSMessageTests {
         let key = IPVSDestinationKey(service: .firewallMark(1, family: .ipv4), address: ip("10.0.0.1"), port: 0)
         let bytes = IPVSMessage.deleteDestination(key, sequence: 6, family: testFamily)
         #expect(bytes.count == 16 + 4 + (4 + 8 + 8) + (4 + 20 + 8 + 8))
-        #expect(bytes[20...].starts(with: hex("14 00 01 80 06 00 01 00 02 00 00 00 08 00 05 00 01 00 00 00 28 00 02 80")))
+        #expect(
+            bytes[20...].starts(with: hex("14 00 01 80 06 00 01 00 02 00 00 00 08 00 05 00 01 00 00 00 28 00 02 80")))
         #expect(bytes.suffix(16) == hex("06 00 02 00 00 00 00 00 06 00 0b 00 02 00 00 00")[...])
     }
 
@@ -160,12 +167,16 @@ struct IPVSMessageTests {
         let bytes = IPVSMessage.newDaemon(daemon, sequence: 8, family: testFamily)
         #expect(bytes.suffix(20) == hex("14 00 06 00 ff 02 00 00 00 00 00 00 00 00 00 00 00 00 00 81")[...])
         let stop = IPVSMessage.deleteDaemon(.backup, sequence: 8, family: testFamily)
-        #expect(stop == hex("20 00 00 00 1c 00 05 00 08 00 00 00 00 00 00 00 0a 01 00 00 0c 00 03 80 08 00 01 00 02 00 00 00"))
+        #expect(
+            stop
+                == hex(
+                    "20 00 00 00 1c 00 05 00 08 00 00 00 00 00 00 00 0a 01 00 00 0c 00 03 80 08 00 01 00 02 00 00 00"))
     }
 
     @Test("SET_CONFIG with the three timeouts")
     func setConfig() {
-        let bytes = IPVSMessage.setConfig(IPVSTimeouts(tcp: 900, tcpFin: 120, udp: 300), sequence: 10, family: testFamily)
+        let bytes = IPVSMessage.setConfig(
+            IPVSTimeouts(tcp: 900, tcpFin: 120, udp: 300), sequence: 10, family: testFamily)
         let expected = hex(
             """
             2c 00 00 00  1c 00  05 00  0a 00 00 00  00 00 00 00
@@ -208,6 +219,8 @@ struct IPVSMessageTests {
         #expect(
             IPVSOperation.deleteService(.address(ip("2001:db8::1"), port: 53, protocol: .udp)).description
                 == "removing virtual server UDP [2001:db8::1]:53")
-        #expect(IPVSOperation.editService(IPVSService(key: .firewallMark(3, family: .ipv4), scheduler: "rr")).description == "updating virtual server FWM 3")
+        #expect(
+            IPVSOperation.editService(IPVSService(key: .firewallMark(3, family: .ipv4), scheduler: "rr")).description
+                == "updating virtual server FWM 3")
     }
 }

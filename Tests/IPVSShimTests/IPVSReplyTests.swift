@@ -92,7 +92,8 @@ struct IPVSReplyTests {
             let request = IPVSMessage.request(for: .addService(service), family: testFamily)
             let bytes = request.encode(sequence: 1)
             let reply = try GenericNetlinkReply(NetlinkMessage.parseAll(bytes)[0])
-            let nest = try #require(try reply.attributes.nested(IPVSGenericNetlink.CommandAttribute.service, context: "svc"))
+            let nest = try #require(
+                try reply.attributes.nested(IPVSGenericNetlink.CommandAttribute.service, context: "svc"))
             #expect(nest.context == "command 1 > svc")
             #expect(try IPVSReply.service(nest).hasSameSettings(as: service))
         }
@@ -101,7 +102,8 @@ struct IPVSReplyTests {
             lowerThreshold: 2, tunnel: IPVSTunnel(type: .gre, flags: .checksum))
         let bytes = IPVSMessage.newDestination(destination, service: dns.key, sequence: 1, family: testFamily)
         let reply = try GenericNetlinkReply(NetlinkMessage.parseAll(bytes)[0])
-        let nest = try #require(try reply.attributes.nested(IPVSGenericNetlink.CommandAttribute.destination, context: "dest"))
+        let nest = try #require(
+            try reply.attributes.nested(IPVSGenericNetlink.CommandAttribute.destination, context: "dest"))
         #expect(try IPVSReply.destination(nest, serviceFamily: .ipv6).hasSameSettings(as: destination))
     }
 
@@ -116,7 +118,8 @@ struct IPVSReplyTests {
                 .be32(A.multicastGroup, 0xe000_0051),
             ])
         let daemons = try IPVSReply.daemons(
-            collect([KernelReply.message(.newDaemon, [daemon], sequence: 3) + KernelReply.done(sequence: 3)], sequence: 3))
+            collect(
+                [KernelReply.message(.newDaemon, [daemon], sequence: 3) + KernelReply.done(sequence: 3)], sequence: 3))
         #expect(
             daemons == [
                 IPVSSyncDaemon(
@@ -129,11 +132,14 @@ struct IPVSReplyTests {
             KernelReply.message(
                 .setConfig, [.u32(C.timeoutTCP, 900), .u32(C.timeoutTCPFin, 120), .u32(C.timeoutUDP, 300)], sequence: 4,
                 flags: []) + KernelReply.error(errno: 0, sequence: 4)
-        #expect(try IPVSReply.timeouts(collect([config], sequence: 4, style: .acknowledged)) == IPVSTimeouts(tcp: 900, tcpFin: 120, udp: 300))
+        #expect(
+            try IPVSReply.timeouts(collect([config], sequence: 4, style: .acknowledged))
+                == IPVSTimeouts(tcp: 900, tcpFin: 120, udp: 300))
 
         typealias I = IPVSGenericNetlink.InfoAttribute
         let info =
-            KernelReply.message(.setInfo, [.u32(I.version, 0x01_0201), .u32(I.connectionTableSize, 4096)], sequence: 5, flags: [])
+            KernelReply.message(
+                .setInfo, [.u32(I.version, 0x01_0201), .u32(I.connectionTableSize, 4096)], sequence: 5, flags: [])
             + KernelReply.error(errno: 0, sequence: 5)
         let parsed = try IPVSReply.info(collect([info], sequence: 5, style: .acknowledged))
         #expect(parsed.versionString == "1.2.1")
@@ -161,7 +167,8 @@ struct IPVSReplyTests {
             try transaction.receive(
                 KernelReply.error(errno: 2, sequence: 8, request: request, extendedMessage: "Scheduler not found"))
         } throws: { error in
-            (error as? NetlinkError)?.message == "adding virtual server X: No such file or directory (Scheduler not found)"
+            (error as? NetlinkError)?.message
+                == "adding virtual server X: No such file or directory (Scheduler not found)"
         }
     }
 
@@ -179,11 +186,13 @@ struct IPVSReplyTests {
             try failing.receive(KernelReply.done(sequence: 1, status: -1))
         }
         var overrun = NetlinkTransaction(sequence: 1, style: .dump, operation: "listing")
-        let overrunMessage = NetlinkMessage.encode(type: NetlinkMessageType.overrun, flags: [], sequence: 1, payload: [])
+        let overrunMessage = NetlinkMessage.encode(
+            type: NetlinkMessageType.overrun, flags: [], sequence: 1, payload: [])
         #expect(throws: NetlinkError.self) { try overrun.receive(overrunMessage) }
 
         var interrupted = NetlinkTransaction(sequence: 1, style: .dump, operation: "listing")
-        let part = KernelReply.message(.newService, KernelReply.service(web), sequence: 1, flags: [.multi, .dumpInterrupted])
+        let part = KernelReply.message(
+            .newService, KernelReply.service(web), sequence: 1, flags: [.multi, .dumpInterrupted])
         #expect {
             try interrupted.receive(part + KernelReply.done(sequence: 1))
         } throws: { ($0 as? NetlinkError)?.errno == LinuxErrno.EINTR }
@@ -200,7 +209,10 @@ struct IPVSReplyTests {
     @Test("A reply with the wrong command is rejected")
     func wrongCommand() throws {
         let messages = try collect(
-            [KernelReply.message(.newDestination, KernelReply.service(web), sequence: 1) + KernelReply.done(sequence: 1)],
+            [
+                KernelReply.message(.newDestination, KernelReply.service(web), sequence: 1)
+                    + KernelReply.done(sequence: 1)
+            ],
             sequence: 1)
         #expect { try IPVSReply.services(messages) } throws: { ($0 as? NetlinkError)?.kind == .unexpectedMessage }
     }

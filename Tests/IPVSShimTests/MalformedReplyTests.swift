@@ -55,15 +55,20 @@ struct MalformedReplyTests {
     @Test("Garbage inside the service nest, missing attributes, bad family and protocol")
     func nestedGarbage() {
         func services(_ inner: [UInt8]) -> NetlinkError.Kind? {
-            let message = KernelReply.message(.newService, [.bytes(IPVSGenericNetlink.CommandAttribute.service, inner)], sequence: 1)
+            let message = KernelReply.message(
+                .newService, [.bytes(IPVSGenericNetlink.CommandAttribute.service, inner)], sequence: 1)
             return kind { _ = try IPVSReply.services(NetlinkMessage.parseAll(message)) }
         }
         #expect(services(hex("ff ff ff ff de ad be ef")) == .badLength)
         #expect(services([]) == .missingAttribute)
         #expect(services([NetlinkAttribute.u16(1, 99)].encoded()) == .badAttribute)
         #expect(services([NetlinkAttribute.u16(1, 2), .u16(2, 6)].encoded()) == .missingAttribute)
-        #expect(services([NetlinkAttribute.u16(1, 2), .u16(2, 47), .bytes(3, [1, 2, 3, 4]), .be16(4, 1)].encoded()) == .badAttribute)
-        #expect(services([NetlinkAttribute.u16(1, 10), .u16(2, 6), .bytes(3, [1, 2, 3, 4]), .be16(4, 1)].encoded()) == .badAttribute)
+        #expect(
+            services([NetlinkAttribute.u16(1, 2), .u16(2, 47), .bytes(3, [1, 2, 3, 4]), .be16(4, 1)].encoded())
+                == .badAttribute)
+        #expect(
+            services([NetlinkAttribute.u16(1, 10), .u16(2, 6), .bytes(3, [1, 2, 3, 4]), .be16(4, 1)].encoded())
+                == .badAttribute)
         let noNest = KernelReply.message(.newService, [], sequence: 1)
         #expect(kind { _ = try IPVSReply.services(NetlinkMessage.parseAll(noNest)) } == .missingAttribute)
         let noGenlHeader = NetlinkMessage.encode(type: testFamily, flags: [.multi], sequence: 1, payload: [1, 1])
@@ -72,7 +77,8 @@ struct MalformedReplyTests {
 
     @Test("NLMSG_ERROR shorter than its errno")
     func shortError() {
-        let message = NetlinkMessage.encode(type: NetlinkMessageType.error, flags: [], sequence: 1, payload: [0xff, 0xff])
+        let message = NetlinkMessage.encode(
+            type: NetlinkMessageType.error, flags: [], sequence: 1, payload: [0xff, 0xff])
         var transaction = NetlinkTransaction(sequence: 1, style: .acknowledged, operation: "op")
         #expect(kind { _ = try transaction.receive(message) } == .truncated)
     }
@@ -81,7 +87,8 @@ struct MalformedReplyTests {
     func fuzz() {
         var random = SeededGenerator(state: 0x5eed_1e55)
         let service = IPVSService(
-            key: .address(ip("2001:db8::1"), port: 443, protocol: .tcp), scheduler: "mh", flags: [.persistent, .mhPort],
+            key: .address(ip("2001:db8::1"), port: 443, protocol: .tcp), scheduler: "mh",
+            flags: [.persistent, .mhPort],
             timeout: 30, netmask: 48, persistenceEngine: "sip")
         let destination = IPVSDestination(
             address: ip("192.0.2.9"), port: 443, forwarding: .tunnel, tunnel: IPVSTunnel(type: .gue, port: 5555))
@@ -89,13 +96,17 @@ struct MalformedReplyTests {
             KernelReply.message(.newService, KernelReply.service(service), sequence: 1) + KernelReply.done(sequence: 1),
             KernelReply.message(.newDestination, KernelReply.destination(destination), sequence: 1)
                 + KernelReply.done(sequence: 1),
-            KernelReply.error(errno: 17, sequence: 1, request: IPVSMessage.flush(sequence: 1, family: testFamily), extendedMessage: "x"),
+            KernelReply.error(
+                errno: 17, sequence: 1, request: IPVSMessage.flush(sequence: 1, family: testFamily),
+                extendedMessage: "x"),
         ]
         var outcomes = [0, 0]
         for round in 0..<4000 {
             var bytes: [UInt8]
             if round % 4 == 0 {
-                bytes = (0..<Int.random(in: 0..<300, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+                bytes = (0..<Int.random(in: 0..<300, using: &random)).map { _ in
+                    UInt8.random(in: 0...255, using: &random)
+                }
             } else {
                 bytes = seeds[round % seeds.count]
                 for _ in 0..<Int.random(in: 1...6, using: &random) {

@@ -119,7 +119,8 @@ enum KernelReply {
         var flags: NetlinkMessageFlags = []
         let original =
             request
-            ?? NetlinkMessage.encode(type: testFamily, flags: [.request, .ack], sequence: sequence, payload: [1, 1, 0, 0])
+            ?? NetlinkMessage.encode(
+                type: testFamily, flags: [.request, .ack], sequence: sequence, payload: [1, 1, 0, 0])
         if request == nil {
             flags.insert(.capped)
             payload += original.prefix(NetlinkHeader.length)
