@@ -122,11 +122,8 @@ public final class IPVSFakeKernel: IPVSClient {
         if let engine = service.persistenceEngine, !engine.isEmpty, !persistenceEngines.contains(engine) {
             throw fail(LinuxErrno.ENOENT)
         }
-        if service.key.family == .ipv6, service.flags.contains(.persistent) || service.netmask != 128,
-            !(1...128).contains(service.netmask)
-        {
-            throw fail(LinuxErrno.EINVAL)
-        }
+        // ip_vs_add_service: an IPv6 persistence "netmask" is a prefix length, 1 to 128.
+        if service.key.family == .ipv6, !(1...128).contains(service.netmask) { throw fail(LinuxErrno.EINVAL) }
     }
 
     /// ip_vs_add_dest / ip_vs_edit_dest.
