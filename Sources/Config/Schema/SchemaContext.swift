@@ -3,23 +3,48 @@
 /// returns `nil`, so handlers read as `if let priority = context.integer(node, in: 1...255) { … }`.
 public final class SchemaContext {
     public private(set) var diagnostics: [Diagnostic] = []
+    /// After this many errors the rest are dropped (a file of junk would otherwise yield one per line).
+    public let maxErrors: Int
+    private var errorCount = 0
+    private var warningCount = 0
 
-    public init() {}
+    public init(maxErrors: Int = 200) {
+        self.maxErrors = maxErrors
+    }
+
+    /// Whether the error limit has been reached; callers may skip costly work (suggestions) then.
+    public var isSaturated: Bool { errorCount >= maxErrors }
+
+    private func record(_ diagnostic: Diagnostic) {
+        switch diagnostic.severity {
+        case .error:
+            guard errorCount < maxErrors else { return }
+            errorCount += 1
+            diagnostics.append(diagnostic)
+            if errorCount == maxErrors {
+                diagnostics.append(.error("too many errors (\(maxErrors)); stopped checking", at: diagnostic.location))
+            }
+        case .warning:
+            guard warningCount < maxErrors else { return }
+            warningCount += 1
+            diagnostics.append(diagnostic)
+        }
+    }
 
     public func error(_ message: String, at node: ConfigNode) {
-        diagnostics.append(.error(message, at: node.location))
+        record(.error(message, at: node.location))
     }
 
     public func error(_ message: String, at location: SourceLocation?) {
-        diagnostics.append(.error(message, at: location))
+        record(.error(message, at: location))
     }
 
     public func warning(_ message: String, at node: ConfigNode) {
-        diagnostics.append(.warning(message, at: node.location))
+        record(.warning(message, at: node.location))
     }
 
     public func warning(_ message: String, at location: SourceLocation?) {
-        diagnostics.append(.warning(message, at: location))
+        record(.warning(message, at: location))
     }
 
     // MARK: Shape of a statement
@@ -157,6 +182,7 @@ public final class SchemaContext {
 
     /// Reports a keyword this block does not have, with the nearest known one as a suggestion.
     public func unknown(_ node: ConfigNode, in blockName: String, known: some Sequence<String>) {
+        guard !isSaturated else { return }
         var message = "unknown keyword '\(node.keyword)' in \(blockName)"
         if let suggestion = Suggestion.nearest(to: node.keyword, in: known) {
             message += "; did you mean '\(suggestion)'?"
