@@ -16,19 +16,19 @@ public func fuzzConfig(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 #if !FUZZING
-/// Without libFuzzer (a plain `swift build`), the target replays inputs given as file paths, so a
-/// crash file from a fuzzing run can be re-run under a debugger.
-@main
-enum ReplayFuzzInputs {
-    static func main() {
-        for path in CommandLine.arguments.dropFirst() {
-            guard let bytes = try? DiskFileSource().read(path, limit: 64 << 20) else {
-                print("cannot read \(path)")
-                continue
+    /// Without libFuzzer (a plain `swift build`), the target replays inputs given as file paths, so a
+    /// crash file from a fuzzing run can be re-run under a debugger.
+    @main
+    enum ReplayFuzzInputs {
+        static func main() {
+            for path in CommandLine.arguments.dropFirst() {
+                guard let bytes = try? DiskFileSource().read(path, limit: 64 << 20) else {
+                    print("cannot read \(path)")
+                    continue
+                }
+                _ = bytes.withUnsafeBufferPointer { fuzzConfig($0.baseAddress!, $0.count) }
+                print("\(path): ok")
             }
-            _ = bytes.withUnsafeBufferPointer { fuzzConfig($0.baseAddress!, $0.count) }
-            print("\(path): ok")
         }
     }
-}
 #endif

@@ -28,6 +28,8 @@ public enum ConfigLoader {
         name: String = "<config>",
         options: ConfigReaderOptions = ConfigReaderOptions()
     ) -> LoadedConfig {
-        load(path: ConfigPath.normalize(name), from: InMemoryFileSource([ConfigPath.normalize(name): text]), options: options)
+        load(
+            path: ConfigPath.normalize(name), from: InMemoryFileSource([ConfigPath.normalize(name): text]),
+            options: options)
     }
 }

@@ -197,7 +197,8 @@ private final class Preprocessor {
     private func process(_ line: String, at location: SourceLocation, directory: String, depth: Int) {
         guard !aborted else { return }
         if depth > 64 {
-            error("parameter expansion nested more than 64 levels deep (does a parameter refer to itself?)", at: location)
+            error(
+                "parameter expansion nested more than 64 levels deep (does a parameter refer to itself?)", at: location)
             return
         }
         expandedLines += 1
@@ -293,7 +294,8 @@ private final class Preprocessor {
                 var end = index + 2
                 while end < bytes.count && isNameByte(bytes[end]) { end += 1 }
                 if end == bytes.count || isSpace(bytes[end]),
-                    let value = value(of: String(decoding: bytes[(index + 1)..<end], as: UTF8.self), directory: directory)
+                    let value = value(
+                        of: String(decoding: bytes[(index + 1)..<end], as: UTF8.self), directory: directory)
                 {
                     output += value.utf8
                     index = end
@@ -380,7 +382,8 @@ private final class Preprocessor {
             error("~SEQ step must not be 0", at: location)
             return nil
         }
-        let count = step > 0 ? (end >= start ? (end - start) / step + 1 : 0) : (start >= end ? (start - end) / -step + 1 : 0)
+        let count =
+            step > 0 ? (end >= start ? (end - start) / step + 1 : 0) : (start >= end ? (start - end) / -step + 1 : 0)
         guard count <= options.maxExpandedLines else {
             error("~SEQ produces \(count) values, more than \(options.maxExpandedLines)", at: location)
             return nil
@@ -470,7 +473,9 @@ private final class Preprocessor {
         let pattern = ConfigPath.resolve(substitute(rest, directory: directory), relativeTo: directory)
         let paths = source.expand(pattern)
         if paths.isEmpty {
-            report(Diagnostic(kind.strict ? .error : .warning, "\(kind.rawValue): no file matches \(pattern)", at: location))
+            report(
+                Diagnostic(
+                    kind.strict ? .error : .warning, "\(kind.rawValue): no file matches \(pattern)", at: location))
         }
         for path in paths {
             readFile(path, includedFrom: location, strict: kind.strict)
@@ -550,7 +555,9 @@ private final class Preprocessor {
         if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "7") {
             var value = 0
             var end = index
-            while end < bytes.count && end < index + 3 && bytes[end] >= UInt8(ascii: "0") && bytes[end] <= UInt8(ascii: "7") {
+            while end < bytes.count && end < index + 3 && bytes[end] >= UInt8(ascii: "0")
+                && bytes[end] <= UInt8(ascii: "7")
+            {
                 value = value * 8 + Int(bytes[end] - UInt8(ascii: "0"))
                 end += 1
             }
@@ -645,7 +652,8 @@ private struct TreeBuilder {
     private mutating func open(_ statement: inout [String], at location: SourceLocation) {
         if skippedDepth > 0 || frames.count > maxDepth {
             if skippedDepth == 0 {
-                diagnostics.append(.error("blocks nested more than \(maxDepth) deep; the block is ignored", at: location))
+                diagnostics.append(
+                    .error("blocks nested more than \(maxDepth) deep; the block is ignored", at: location))
             }
             skippedDepth += 1
             statement.removeAll()
@@ -676,7 +684,8 @@ private struct TreeBuilder {
             return
         }
         let frame = frames.removeLast()
-        let node = ConfigNode(keyword: frame.keyword, arguments: frame.arguments, children: frame.children, location: frame.location)
+        let node = ConfigNode(
+            keyword: frame.keyword, arguments: frame.arguments, children: frame.children, location: frame.location)
         if frame.keyword != "{" { frames[frames.count - 1].children.append(node) }
     }
 

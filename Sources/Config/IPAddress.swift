@@ -19,7 +19,8 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible, Codable {
     /// The address's bytes in network order (4 or 16).
     public var bytes: [UInt8] {
         switch self {
-        case .v4(let value): [UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff)]
+        case .v4(let value):
+            [UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff)]
         case .v6(let bytes): bytes
         }
     }
@@ -84,7 +85,8 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible, Codable {
         guard !text.contains("%"), text.count <= 45 else { return nil }
         let characters = Array(text)
         var halves: [String] = [String(text)]
-        if let gap = characters.indices.dropLast().first(where: { characters[$0] == ":" && characters[$0 + 1] == ":" }) {
+        if let gap = characters.indices.dropLast().first(where: { characters[$0] == ":" && characters[$0 + 1] == ":" })
+        {
             halves = [String(characters[..<gap]), String(characters[(gap + 2)...])]
             if halves[1].hasPrefix(":") || halves[1].contains("::") { return nil }
         }
@@ -98,7 +100,8 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible, Codable {
                     result += [UInt16(v4 >> 16), UInt16(v4 & 0xffff)]
                     continue
                 }
-                guard (1...4).contains(piece.count), piece.allSatisfy(\.isHexDigit), let group = UInt16(piece, radix: 16)
+                guard (1...4).contains(piece.count), piece.allSatisfy(\.isHexDigit),
+                    let group = UInt16(piece, radix: 16)
                 else { return nil }
                 result.append(group)
             }

@@ -14,7 +14,8 @@ public enum ConfigTest {
         output: (String) -> Void,
         errors: (String) -> Void
     ) -> Int32 {
-        let loaded = ConfigLoader.load(path: options.configFile, from: source, options: options.readerOptions(hostName: hostName))
+        let loaded = ConfigLoader.load(
+            path: options.configFile, from: source, options: options.readerOptions(hostName: hostName))
         for diagnostic in loaded.diagnostics {
             errors(diagnostic.description)
         }

@@ -98,7 +98,8 @@ public struct WorkerFrameReader: Sendable {
             }
             guard UInt64(count) * UInt64(WorkerFrame.maxChunk) <= UInt64(maxMessageSize) + UInt64(WorkerFrame.maxChunk)
             else {
-                throw FrameError(.tooLarge, "message \(id) announces \(count) chunks, more than \(maxMessageSize) bytes")
+                throw FrameError(
+                    .tooLarge, "message \(id) announces \(count) chunks, more than \(maxMessageSize) bytes")
             }
             if count == 1 { return Array(payload) }
             partial = (id, count, 1, Array(payload))

@@ -2,7 +2,7 @@ import ArgumentParser
 import Watchdog
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `vigild`: keepalived's command line, Vigil's daemon.
@@ -37,13 +37,19 @@ struct VigilDaemonCommand: ParsableCommand {
     @Option(name: [.customShort("S"), .customLong("log-facility")], help: "Syslog facility local0 to local7 (0-7).")
     var logFacility: Int = 0
 
-    @Flag(name: [.customShort("t"), .customLong("config-test")], help: "Check the configuration file and exit: 0 when it has no error.")
+    @Flag(
+        name: [.customShort("t"), .customLong("config-test")],
+        help: "Check the configuration file and exit: 0 when it has no error.")
     var configTest = false
 
-    @Flag(name: [.customShort("d"), .customLong("dump-conf")], help: "Print the resolved configuration (after includes, parameters and generators).")
+    @Flag(
+        name: [.customShort("d"), .customLong("dump-conf")],
+        help: "Print the resolved configuration (after includes, parameters and generators).")
     var dumpConf = false
 
-    @Option(name: [.customShort("i"), .customLong("config-id")], help: "Config id for @id lines (default: the host name up to its first dot).")
+    @Option(
+        name: [.customShort("i"), .customLong("config-id")],
+        help: "Config id for @id lines (default: the host name up to its first dot).")
     var configID: String?
 
     @Option(name: [.customShort("p"), .customLong("pid")], help: "Parent pid file.")
@@ -58,7 +64,8 @@ struct VigilDaemonCommand: ParsableCommand {
     @Flag(name: [.customShort("V"), .customLong("dont-release-vrrp")], help: "Leave VIPs in place when stopping.")
     var dontReleaseVRRP = false
 
-    @Flag(name: [.customShort("I"), .customLong("dont-release-ipvs")], help: "Leave IPVS rules in place when stopping.")
+    @Flag(
+        name: [.customShort("I"), .customLong("dont-release-ipvs")], help: "Leave IPVS rules in place when stopping.")
     var dontReleaseIPVS = false
 
     @Option(name: .customLong("control-socket"), help: "vigilctl's socket.")

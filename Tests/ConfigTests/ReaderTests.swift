@@ -89,7 +89,10 @@ struct ReaderSyntaxTests {
 
     @Test func unterminatedQuoteIsAnError() {
         let tree = readTree("a\nb \"open\n")
-        #expect(tree.diagnostics.map(\.description) == ["/etc/keepalived/keepalived.conf:2: error: unterminated quoted string"])
+        #expect(
+            tree.diagnostics.map(\.description) == [
+                "/etc/keepalived/keepalived.conf:2: error: unterminated quoted string"
+            ])
     }
 
     @Test func unclosedBlockNamesItsOpeningLine() {
@@ -102,7 +105,10 @@ struct ReaderSyntaxTests {
 
     @Test func strayClosingBrace() {
         let tree = readTree("a {\n}\n}\n")
-        #expect(tree.diagnostics.map(\.description) == ["/etc/keepalived/keepalived.conf:3: error: unexpected '}' with no open block"])
+        #expect(
+            tree.diagnostics.map(\.description) == [
+                "/etc/keepalived/keepalived.conf:3: error: unexpected '}' with no open block"
+            ])
     }
 
     @Test func deepNestingIsRefusedNotRecursed() {
@@ -127,7 +133,10 @@ struct ReaderSyntaxTests {
 
     @Test func nulByteIsNotText() {
         let tree = readTree("a 1\nb\u{0}junk\n")
-        #expect(tree.diagnostics.map(\.description) == ["/etc/keepalived/keepalived.conf:2: error: not a text file (NUL byte); nothing of it was read"])
+        #expect(
+            tree.diagnostics.map(\.description) == [
+                "/etc/keepalived/keepalived.conf:2: error: not a text file (NUL byte); nothing of it was read"
+            ])
     }
 
     @Test func printedTreeReadsBackTheSame() {
@@ -155,7 +164,8 @@ struct ReaderIncludeTests {
     }
 
     @Test func includeInsideABlock() {
-        let tree = readTree("vrrp_instance V {\ninclude vips.conf\n}\n", others: ["/etc/keepalived/vips.conf": "priority 100\n"])
+        let tree = readTree(
+            "vrrp_instance V {\ninclude vips.conf\n}\n", others: ["/etc/keepalived/vips.conf": "priority 100\n"])
         #expect(tree.diagnostics.isEmpty)
         #expect(outline(tree.nodes) == "vrrp_instance V {\n    priority 100\n}")
     }
@@ -163,7 +173,10 @@ struct ReaderIncludeTests {
     @Test func braceGlobs() {
         let tree = readTree(
             "include {one,two}.conf\n",
-            others: ["/etc/keepalived/one.conf": "a 1", "/etc/keepalived/two.conf": "b 2", "/etc/keepalived/three.conf": "c 3"])
+            others: [
+                "/etc/keepalived/one.conf": "a 1", "/etc/keepalived/two.conf": "b 2",
+                "/etc/keepalived/three.conf": "c 3",
+            ])
         #expect(outline(tree.nodes) == "a 1\nb 2")
     }
 
@@ -296,22 +309,30 @@ struct ReaderPreprocessorTests {
     }
 
     @Test func sequences() {
-        #expect(outline(readTree("~SEQ(SUBNET, 0, 3) ip_address 10.0.${SUBNET}.1").nodes) == (0...3).map { "ip_address 10.0.\($0).1" }.joined(separator: "\n"))
-        #expect(outline(readTree("~SEQx(S, 0x90, 0x10, 0xc0) a fe80::20:${S}:1").nodes) == ["90", "a0", "b0", "c0"].map { "a fe80::20:\($0):1" }.joined(separator: "\n"))
+        #expect(
+            outline(readTree("~SEQ(SUBNET, 0, 3) ip_address 10.0.${SUBNET}.1").nodes)
+                == (0...3).map { "ip_address 10.0.\($0).1" }.joined(separator: "\n"))
+        #expect(
+            outline(readTree("~SEQx(S, 0x90, 0x10, 0xc0) a fe80::20:${S}:1").nodes)
+                == ["90", "a0", "b0", "c0"].map { "a fe80::20:\($0):1" }.joined(separator: "\n"))
         #expect(outline(readTree("~SEQ(N, 3) n $N").nodes) == "n 1\nn 2\nn 3")
         #expect(outline(readTree("~SEQ(N, 3, 1) n $N").nodes) == "n 3\nn 2\nn 1")
         #expect(outline(readTree("~SEQ(A, 1, 2) ~SEQ(B, 5, 6) x ${A}.${B}").nodes) == "x 1.5\nx 1.6\nx 2.5\nx 2.6")
     }
 
     @Test func lists() {
-        #expect(outline(readTree("~LST({IP, IP1}, {10,1},{20,4}) a 192.168.${IP}.${IP1}").nodes) == "a 192.168.10.1\na 192.168.20.4")
+        #expect(
+            outline(readTree("~LST({IP, IP1}, {10,1},{20,4}) a 192.168.${IP}.${IP1}").nodes)
+                == "a 192.168.10.1\na 192.168.20.4")
         #expect(
             outline(readTree("~LST({IP, IP1}, {10,1},{20,4}) ~SEQ(IP2,168,2,170) a 192.${IP2}.${IP}.${IP1}").nodes)
                 == "a 192.168.10.1\na 192.170.10.1\na 192.168.20.4\na 192.170.20.4")
     }
 
     @Test func badGenerators() {
-        for text in ["~SEQ(N, 1, 0, 5) x", "~SEQ(N, a) x", "~SEQ(N, 1, 2", "~LST(N) x", "~LST({A,B}, {1}) x", "~SEQ(N, 3)"] {
+        for text in [
+            "~SEQ(N, 1, 0, 5) x", "~SEQ(N, a) x", "~SEQ(N, 1, 2", "~LST(N) x", "~LST({A,B}, {1}) x", "~SEQ(N, 3)",
+        ] {
             let tree = readTree(text)
             #expect(tree.diagnostics.count == 1, "\(text)")
             #expect(tree.diagnostics.first?.severity == .error, "\(text)")
@@ -320,7 +341,8 @@ struct ReaderPreprocessorTests {
 
     @Test func runawayGeneratorsStop() {
         let tree = ConfigReader.read(
-            text: "~SEQ(A, 1, 100000) ~SEQ(B, 1, 100000) x $A $B", options: ConfigReaderOptions(maxExpandedLines: 50_000))
+            text: "~SEQ(A, 1, 100000) ~SEQ(B, 1, 100000) x $A $B",
+            options: ConfigReaderOptions(maxExpandedLines: 50_000))
         #expect(tree.diagnostics.hasErrors)
         #expect(tree.nodes.count < 50_000)
     }

@@ -35,7 +35,9 @@ struct FrameTests {
         #expect(throws: FrameError.self) { try reader.receive([1, 2, 3]) }
         #expect(throws: FrameError.self) { try reader.receive(Array("XXXX".utf8) + [UInt8](repeating: 0, count: 12)) }
         // Chunk index past the count.
-        #expect(throws: FrameError.self) { try reader.receive(Array("VGL1".utf8) + [0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2]) }
+        #expect(throws: FrameError.self) {
+            try reader.receive(Array("VGL1".utf8) + [0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2])
+        }
         // A huge announced length is refused before anything is buffered.
         #expect(throws: FrameError.self) {
             try reader.receive(Array("VGL1".utf8) + [0, 0, 0, 1, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff])
@@ -66,7 +68,9 @@ struct FrameTests {
         for _ in 0..<5_000 {
             let length = Int(generator.next() % 64)
             var datagram = (0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
-            if generator.next() % 2 == 0, datagram.count >= 4 { datagram.replaceSubrange(0..<4, with: WorkerFrame.magic) }
+            if generator.next() % 2 == 0, datagram.count >= 4 {
+                datagram.replaceSubrange(0..<4, with: WorkerFrame.magic)
+            }
             _ = try? reader.receive(datagram)
         }
     }

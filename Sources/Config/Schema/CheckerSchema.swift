@@ -18,14 +18,14 @@ enum CheckerSchema {
         "DNS_CHECK": checker(dnsTable, payload: DNSCheck()) { .dns($0) },
         "MISC_CHECK": checker(
             miscTable, payload: MiscCheck(path: ""),
-            finish: { misc, node, context in required(misc.path, "misc_path", node, context) }
-        ) { .misc($0) },
+            finish: { misc, node, context in required(misc.path, "misc_path", node, context) },
+            kind: { .misc($0) }),
         "UDP_CHECK": checker(udpTable, payload: UDPCheck()) { .udp($0) },
         "PING_CHECK": checker(pingTable, payload: ()) { _ in .ping },
         "FILE_CHECK": checker(
             fileTable, payload: FileCheck(trackFile: ""),
-            finish: { file, node, context in required(file.trackFile, "track_file", node, context) }
-        ) { .file($0) },
+            finish: { file, node, context in required(file.trackFile, "track_file", node, context) },
+            kind: { .file($0) }),
     ]
 
     /// A handler that reads a checker block with `table` and appends the checker to the real server.

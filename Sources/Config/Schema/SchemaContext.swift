@@ -55,7 +55,8 @@ public final class SchemaContext {
         guard count.contains(node.arguments.count) else {
             let expected: String
             if count.lowerBound == count.upperBound {
-                expected = count.lowerBound == 0 ? "no value" : "\(count.lowerBound) value\(count.lowerBound == 1 ? "" : "s")"
+                expected =
+                    count.lowerBound == 0 ? "no value" : "\(count.lowerBound) value\(count.lowerBound == 1 ? "" : "s")"
             } else if count.upperBound >= Int.max / 2 {
                 expected = "at least \(count.lowerBound) value\(count.lowerBound == 1 ? "" : "s")"
             } else {
@@ -97,7 +98,9 @@ public final class SchemaContext {
     public func integer(_ text: String, in range: ClosedRange<Int>, for node: ConfigNode, what: String? = nil) -> Int? {
         guard let value = Int(text), range.contains(value) else {
             let name = what ?? "'\(node.keyword)'"
-            error("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'", at: node)
+            error(
+                "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'",
+                at: node)
             return nil
         }
         return value
@@ -130,7 +133,9 @@ public final class SchemaContext {
         }
         let value = Duration.microseconds(microseconds)
         guard range.contains(value) else {
-            error("'\(node.keyword)' must be from \(Self.seconds(range.lowerBound)) to \(Self.seconds(range.upperBound)) seconds, not \(text)", at: node)
+            error(
+                "'\(node.keyword)' must be from \(Self.seconds(range.lowerBound)) to \(Self.seconds(range.upperBound)) seconds, not \(text)",
+                at: node)
             return nil
         }
         return value
@@ -148,7 +153,8 @@ public final class SchemaContext {
         return choice(text, choices, for: node, ignoringCase: ignoringCase)
     }
 
-    public func choice(_ text: String, _ choices: [String], for node: ConfigNode, ignoringCase: Bool = false) -> String? {
+    public func choice(_ text: String, _ choices: [String], for node: ConfigNode, ignoringCase: Bool = false) -> String?
+    {
         if let match = choices.first(where: { ignoringCase ? $0.lowercased() == text.lowercased() : $0 == text }) {
             return match
         }
@@ -162,7 +168,9 @@ public final class SchemaContext {
             return nil
         }
         if let family, address.family != family {
-            error("'\(text)' is an \(address.family == .ipv4 ? "IPv4" : "IPv6") address where an \(family == .ipv4 ? "IPv4" : "IPv6") one is needed", at: node)
+            error(
+                "'\(text)' is an \(address.family == .ipv4 ? "IPv4" : "IPv6") address where an \(family == .ipv4 ? "IPv4" : "IPv6") one is needed",
+                at: node)
             return nil
         }
         return address
@@ -206,7 +214,8 @@ public final class SchemaContext {
         var fraction: Int64 = 0
         if parts.count == 2 {
             let digits = String(parts[1].prefix(6))
-            fraction = Int64(digits.isEmpty ? "0" : digits)! * Int64([1, 100_000, 10_000, 1_000, 100, 10, 1][digits.count])
+            fraction =
+                Int64(digits.isEmpty ? "0" : digits)! * Int64([1, 100_000, 10_000, 1_000, 100, 10, 1][digits.count])
         }
         return whole * 1_000_000 + fraction
     }
