@@ -164,3 +164,32 @@ struct ConfigTestCommandTests {
         #expect(bad.stderr.contains("local0 to local7"))
     }
 }
+
+@Suite("vigild -t on keepalived's samples and the tutorial", .serialized)
+struct ConfigTestAcceptanceTests {
+    static let samplesDirectory = "/usr/share/doc/keepalived/samples"
+
+    static var samples: [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: samplesDirectory)) ?? []
+        return names.filter { $0.hasPrefix("keepalived.conf") }.sorted().map { samplesDirectory + "/" + $0 }
+    }
+
+    @Test(
+        "Every sample Debian's keepalived installs passes vigild -t",
+        .enabled(if: FileManager.default.fileExists(atPath: samplesDirectory), "scripts/setup installs keepalived"),
+        arguments: samples)
+    func sample(_ path: String) throws {
+        let result = try run("vigild", ["-t", "-f", path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!result.stderr.contains(": error: "))
+    }
+
+    @Test("The tutorial's example configuration passes vigild -t")
+    func example() throws {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        let result = try run("vigild", ["-t", "-f", url.appendingPathComponent("examples/keepalived.conf").path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.hasSuffix("0 errors, 0 warnings in 1 file\n"))
+    }
+}
