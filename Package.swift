@@ -49,7 +49,9 @@ let package = Package(
         // MARK: Executables (thin: argument parsing and a call into a module)
         .executableTarget(
             name: "vigild",
-            dependencies: ["Config", "Watchdog", "VRRPWorker", "CheckerWorker", argumentParser, logging]
+            dependencies: [
+                "Config", "Watchdog", "WorkerIPC", "VRRPWorker", "CheckerWorker", argumentParser, logging,
+            ]
         ),
         .executableTarget(name: "vigilctl", dependencies: ["WorkerIPC", argumentParser]),
         .executableTarget(name: "ConfigFuzzer", dependencies: ["Config"], path: "Fuzz/ConfigFuzzer"),
@@ -61,6 +63,7 @@ let package = Package(
         .testTarget(name: "IPVSShimTests", dependencies: ["IPVSShim", "Netlink"]),
         .testTarget(name: "VRRPWorkerTests", dependencies: ["VRRPWorker"]),
         .testTarget(name: "WorkerIPCTests", dependencies: ["WorkerIPC"]),
+        .testTarget(name: "WatchdogTests", dependencies: ["Watchdog", "WorkerIPC", "vigild", "vigilctl"]),
     ],
     swiftLanguageModes: [.v6]
 )

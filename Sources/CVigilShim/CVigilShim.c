@@ -1,5 +1,13 @@
+#define _GNU_SOURCE
 #include "CVigilShim.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <string.h>
+#include <syslog.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 int cvigil_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0, 0, 0);
@@ -7,4 +15,37 @@ int cvigil_set_parent_death_signal(int signal) {
 
 int cvigil_set_keep_capabilities(int keep) {
     return prctl(PR_SET_KEEPCAPS, (unsigned long)(keep ? 1 : 0), 0, 0, 0);
+}
+
+void cvigil_openlog(int facility) {
+    openlog("vigild", LOG_PID | LOG_NDELAY, facility);
+}
+
+void cvigil_syslog(int priority, const char *message) {
+    syslog(priority, "%s", message);
+}
+
+int cvigil_lock_file(int fd) {
+    struct flock lock;
+    memset(&lock, 0, sizeof lock);
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    return fcntl(fd, F_OFD_SETLK, &lock);
+}
+
+short cvigil_spawn_setsid_flag(void) {
+    return POSIX_SPAWN_SETSID;
+}
+
+int cvigil_signalfd(const sigset_t *mask) {
+    return signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int cvigil_read_signal(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t count;
+    do {
+        count = read(fd, &info, sizeof info);
+    } while (count < 0 && errno == EINTR);
+    return count == (ssize_t)sizeof info ? (int)info.ssi_signo : -1;
 }

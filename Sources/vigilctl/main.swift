@@ -4,7 +4,8 @@ import ArgumentParser
 struct VigilControlCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigilctl",
-        abstract: "Control a running vigild over its control socket."
+        abstract: "Control a running vigild over its control socket.",
+        subcommands: [StatusCommand.self, ReloadCommand.self, StopCommand.self]
     )
 }
 

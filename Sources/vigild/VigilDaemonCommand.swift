@@ -1,5 +1,6 @@
 import ArgumentParser
 import Watchdog
+import WorkerIPC
 
 #if canImport(Glibc)
     import Glibc
@@ -74,9 +75,22 @@ struct VigilDaemonCommand: ParsableCommand {
     @Flag(name: [.customShort("v"), .customLong("version")], help: "Print the version and exit.")
     var version = false
 
+    // Hidden: how the watchdog starts its workers and its detached self, and test tuning.
+    @Option(name: .customLong("worker"), help: .hidden) var worker: WorkerRole?
+    @Option(name: .customLong("ipc-fd"), help: .hidden) var ipcFD: Int32 = 3
+    @Option(name: .customLong("parent-pid"), help: .hidden) var parentPID: Int32 = 0
+    @Flag(name: .customLong("detached"), help: .hidden) var detached = false
+    @Option(
+        name: .customLong("heartbeat-interval"),
+        help: "Milliseconds between the watchdog's heartbeats to its workers (default 1000).")
+    var heartbeatInterval: Int = 1000
+
     func validate() throws {
         guard (0...7).contains(logFacility) else {
             throw ValidationError("-S/--log-facility takes 0 to 7 (local0 to local7), not \(logFacility)")
+        }
+        guard (10...60_000).contains(heartbeatInterval) else {
+            throw ValidationError("--heartbeat-interval takes 10 to 60000 milliseconds, not \(heartbeatInterval)")
         }
     }
 
@@ -102,6 +116,11 @@ struct VigilDaemonCommand: ParsableCommand {
         options.controlSocket = controlSocket
         options.dontReleaseVRRP = dontReleaseVRRP
         options.dontReleaseIPVS = dontReleaseIPVS
+        options.heartbeatInterval = .milliseconds(heartbeatInterval)
+        options.detached = detached
+        if let worker {
+            WorkerRuntime.run(role: worker, fd: ipcFD, parentPID: parentPID, options: options)
+        }
 
         let status = ConfigTest.run(
             options,
@@ -111,8 +130,10 @@ struct VigilDaemonCommand: ParsableCommand {
         if configTest || dumpConf || status != 0 {
             throw ExitCode(status)
         }
-        Self.printError("vigild: the daemon itself is not built yet; use -t to check or -d to dump the configuration")
-        throw ExitCode(2)
+        let exitStatus = Daemon.run(
+            options, hostName: Self.hostName(), arguments: Array(CommandLine.arguments.dropFirst()),
+            errors: { Self.printError($0) })
+        throw ExitCode(exitStatus)
     }
 
     static func hostName() -> String {
@@ -126,3 +147,5 @@ struct VigilDaemonCommand: ParsableCommand {
         _ = text.withCString { write(STDERR_FILENO, $0, strlen($0)) }
     }
 }
+
+extension WorkerRole: ExpressibleByArgument {}

@@ -1,11 +1,33 @@
 #ifndef VIGIL_CVIGILSHIM_H
 #define VIGIL_CVIGILSHIM_H
 
+#include <signal.h>
+
 /// Asks the kernel to send `signal` to the calling process when its parent dies.
 /// glibc's prctl(2) is variadic and does not import into Swift. Returns 0 or -1 with errno set.
 int cvigil_set_parent_death_signal(int signal);
 
 /// Keeps permitted capabilities across setuid (PR_SET_KEEPCAPS). Returns 0 or -1 with errno set.
 int cvigil_set_keep_capabilities(int keep);
+
+/// Opens the connection to syslog with ident "vigild" and `facility` (LOG_LOCAL0…LOG_LOCAL7).
+void cvigil_openlog(int facility);
+
+/// Logs one message at `priority`; glibc's syslog(3) is variadic and does not import into Swift.
+void cvigil_syslog(int priority, const char *message);
+
+/// Takes a write lock on the whole file as an open file description lock (F_OFD_SETLK), which
+/// belongs to the descriptor, not the process. Returns 0, or -1 with errno set (EAGAIN: held elsewhere).
+int cvigil_lock_file(int fd);
+
+/// posix_spawn's POSIX_SPAWN_SETSID flag (a GNU extension that does not import into Swift).
+short cvigil_spawn_setsid_flag(void);
+
+/// A non-blocking, close-on-exec signalfd(2) for `mask` (the signals must be blocked already).
+/// Returns the descriptor, or -1 with errno set.
+int cvigil_signalfd(const sigset_t *mask);
+
+/// Reads one signal from a signalfd: its number, or -1 (errno EAGAIN when none is pending).
+int cvigil_read_signal(int fd);
 
 #endif

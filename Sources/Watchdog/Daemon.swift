@@ -1,0 +1,87 @@
+import Config
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `vigild` without `-t`/`-d`: detach unless `-n`, lock the pid file, then supervise the workers.
+public enum Daemon {
+    /// Runs the daemon; returns the process exit status.
+    /// - Parameters:
+    ///   - arguments: this process's command line (argv without argv[0]), re-used when detaching.
+    ///   - errors: where messages go before logging is set up (stderr).
+    public static func run(
+        _ options: DaemonOptions, hostName: String, arguments: [String], errors: (String) -> Void
+    ) -> Int32 {
+        let loaded = ConfigLoader.load(path: options.configFile, options: options.readerOptions(hostName: hostName))
+        guard loaded.isValid else {
+            for diagnostic in loaded.diagnostics.errors { errors(diagnostic.description) }
+            return 1
+        }
+        if !options.dontFork && !options.detached {
+            return detach(options, arguments: arguments, errors: errors)
+        }
+        DaemonLogging.bootstrap(options)
+        let logger = Logger(label: "watchdog")
+        let pidFile: PidFile
+        do {
+            pidFile = try PidFile(path: options.pidFile, pid: getpid())
+        } catch {
+            logger.critical("\(error)")
+            if !options.logConsole { errors("vigild: \(error)") }
+            return 1
+        }
+        defer { pidFile.remove() }
+        do {
+            return try Supervisor(options: options, hostName: hostName, loaded: loaded).run()
+        } catch {
+            logger.critical("\(error)")
+            if !options.logConsole { errors("vigild: \(error)") }
+            return 1
+        }
+    }
+
+    /// Re-spawns this binary in a new session with stdio on /dev/null (`posix_spawn` with
+    /// `POSIX_SPAWN_SETSID`, no fork), then waits until it has written its pid file and control socket,
+    /// so `vigild` returns to an init script with the daemon ready, or with its failure.
+    static func detach(_ options: DaemonOptions, arguments: [String], errors: (String) -> Void) -> Int32 {
+        do {
+            try PidFile.checkFree(options.pidFile)
+        } catch {
+            errors("vigild: \(error)")
+            return 1
+        }
+        let pid: pid_t
+        do {
+            pid = try Syscalls.spawn(
+                "/proc/self/exe", ["vigild"] + arguments + ["--detached"], newSession: true, nullStdio: true)
+        } catch {
+            errors("vigild: cannot start the daemon: \(error)")
+            return 1
+        }
+        let deadline = monotonicNanoseconds() + 10_000_000_000
+        while monotonicNanoseconds() < deadline {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                let code = (status >> 8) & 0xff
+                errors("vigild: the daemon (pid \(pid)) exited with status \(code) while starting; see syslog")
+                return code == 0 ? 1 : code
+            }
+            if readPid(options.pidFile) == pid && access(options.controlSocket, F_OK) == 0 { return 0 }
+            usleep(10_000)
+        }
+        errors("vigild: the daemon (pid \(pid)) did not become ready within 10 s; see syslog")
+        return 1
+    }
+
+    static func readPid(_ path: String) -> pid_t? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let count = read(fd, &buffer, buffer.count)
+        guard count > 0 else { return nil }
+        return pid_t(String(decoding: buffer.prefix(count), as: UTF8.self).filter(\.isNumber))
+    }
+}

@@ -1,0 +1,534 @@
+import Config
+import Logging
+import WorkerIPC
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// CLOCK_MONOTONIC in nanoseconds.
+func monotonicNanoseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+}
+
+/// One supervised worker role and what the watchdog knows of its current and past incarnations.
+struct WorkerSlot {
+    let role: WorkerRole
+    var pid: pid_t?
+    var socket: MessageSocket?
+    var startedAt: Int64 = 0
+    var helloAt: Int64?
+    var lastHeard: Int64 = 0
+    var lastPong: Int64?
+    var pingSequence: UInt64 = 0
+    var lastPing: Int64?
+    var restartCount = 0
+    var quickDeaths = 0
+    var diedAt: Int64?
+    var restartAt: Int64?
+    var lastRestartNanoseconds: Int64?
+    var heartbeatsSent = 0
+    var heartbeatsAnswered = 0
+    var hungKills = 0
+    /// The last state the worker reported; survives restarts and goes back in the next `configure`.
+    var state: WorkerState?
+    /// No longer needed after a reload: not restarted when it exits.
+    var retired = false
+
+    init(role: WorkerRole) {
+        self.role = role
+    }
+}
+
+/// The watchdog: spawns the workers, answers their heartbeats, restarts them, handles signals and the
+/// control socket. A single-threaded poll loop, like keepalived's scheduler.
+final class Supervisor {
+    let options: DaemonOptions
+    let hostName: String
+    let logger = Logger(label: "watchdog")
+    let policy: SupervisionPolicy
+    let heartbeat: HeartbeatPolicy
+    var loaded: LoadedConfig
+    var slots: [WorkerRole: WorkerSlot] = [:]
+    var signals: Int32 = -1
+    var listener: Int32 = -1
+    var clients: [MessageSocket] = []
+    var stopping = false
+    var stopDeadline: Int64 = 0
+    var exitStatus: Int32 = 0
+    var nextHeartbeat: Int64 = 0
+    let startedAt = monotonicNanoseconds()
+    var malformedMessages = 0
+    var nextCommandID: UInt32 = 1
+
+    init(options: DaemonOptions, hostName: String, loaded: LoadedConfig) {
+        self.options = options
+        self.hostName = hostName
+        self.loaded = loaded
+        var heartbeat = HeartbeatPolicy(interval: options.heartbeatInterval)
+        heartbeat.startupTimeout = max(.seconds(5), options.heartbeatInterval * 2)
+        self.heartbeat = heartbeat
+        self.policy = SupervisionPolicy()
+    }
+
+    /// Runs until stopped; returns the exit status.
+    func run() throws(WatchdogError) -> Int32 {
+        signals = try Syscalls.signalDescriptor([SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGCHLD])
+        listener = try ControlListener.open(options.controlSocket)
+        logger.info("vigild \(vigilVersion) started (pid \(getpid())), configuration \(options.configFile)")
+        for role in neededRoles() {
+            slots[role] = WorkerSlot(role: role)
+            start(role)
+        }
+        if slots.isEmpty {
+            logger.warning("the configuration has no vrrp_instance and no virtual_server: no worker to run")
+        }
+        nextHeartbeat = monotonicNanoseconds() + heartbeat.interval.nanoseconds
+        while true {
+            let now = monotonicNanoseconds()
+            if stopping && slots.values.allSatisfy({ $0.pid == nil }) { break }
+            var wake = nextHeartbeat
+            for slot in slots.values { if let at = slot.restartAt { wake = min(wake, at) } }
+            if stopping { wake = min(wake, stopDeadline) }
+            let timeout = Int32(clamping: max(0, (wake - now + 999_999) / 1_000_000))
+
+            var descriptors = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
+            if listener >= 0 { descriptors.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0)) }
+            let roles = Array(slots.keys).filter { slots[$0]?.socket != nil }
+            for role in roles {
+                descriptors.append(pollfd(fd: slots[role]!.socket!.fd, events: Int16(POLLIN), revents: 0))
+            }
+            let polledClients = clients
+            for client in polledClients {
+                descriptors.append(pollfd(fd: client.fd, events: Int16(POLLIN), revents: 0))
+            }
+            Syscalls.poll(&descriptors, timeoutMilliseconds: timeout)
+
+            var index = 1
+            if listener >= 0 {
+                if descriptors[index].revents != 0 { acceptClients() }
+                index += 1
+            }
+            for role in roles {
+                if descriptors[index].revents != 0 { drain(role) }
+                index += 1
+            }
+            let ready = polledClients.enumerated().filter { descriptors[index + $0.offset].revents != 0 }.map(\.element)
+            for client in ready { serve(client) }
+            handleSignals()
+            tick()
+        }
+        finish()
+        return exitStatus
+    }
+
+    // MARK: Workers
+
+    func neededRoles() -> [WorkerRole] {
+        let config = loaded.config
+        var roles: [WorkerRole] = []
+        if options.vrrpOnly || (!options.checkOnly && !config.vrrp.instances.isEmpty) { roles.append(.vrrp) }
+        if options.checkOnly || (!options.vrrpOnly && !config.lvs.virtualServers.isEmpty) { roles.append(.checker) }
+        return roles
+    }
+
+    func pidFilePath(_ role: WorkerRole) -> String {
+        role == .vrrp ? options.vrrpPidFile : options.checkersPidFile
+    }
+
+    func workerArguments(_ role: WorkerRole) -> [String] {
+        var arguments = [
+            "vigild", "--worker", role.rawValue, "--ipc-fd", "3", "--parent-pid", "\(getpid())",
+            "-S", "\(options.logFacility)",
+        ]
+        if options.logConsole { arguments.append("-l") }
+        if options.logDetail { arguments.append("-D") }
+        if options.dontReleaseVRRP { arguments.append("-V") }
+        if options.dontReleaseIPVS { arguments.append("-I") }
+        return arguments
+    }
+
+    /// Spawns a worker for `role` (re-executing this binary) with one end of a fresh socketpair as fd 3.
+    func start(_ role: WorkerRole) {
+        guard var slot = slots[role] else { return }
+        slot.restartAt = nil
+        do {
+            let (ours, theirs) = try MessageSocket.pair()
+            let high = try Syscalls.duplicateHigh(theirs)
+            close(theirs)
+            defer { close(high) }
+            let pid: pid_t
+            do {
+                pid = try Syscalls.spawn("/proc/self/exe", workerArguments(role), inherit: [(high, 3)])
+            } catch {
+                close(ours)
+                throw error
+            }
+            slot.pid = pid
+            slot.socket = MessageSocket(fd: ours)
+            slot.startedAt = monotonicNanoseconds()
+            slot.lastHeard = slot.startedAt
+            slot.helloAt = nil
+            slot.lastPong = nil
+            WorkerPidFile.write(pidFilePath(role), pid: pid)
+            logger.debug("started the \(role) worker (pid \(pid))")
+        } catch {
+            logger.error("cannot start the \(role) worker: \(error); retrying")
+            slot.quickDeaths += 1
+            slot.restartAt =
+                monotonicNanoseconds()
+                + max(policy.backoff(afterQuickDeaths: slot.quickDeaths), .milliseconds(100)).nanoseconds
+        }
+        slots[role] = slot
+    }
+
+    func configuration(for role: WorkerRole) -> WorkerConfiguration {
+        let config = loaded.config
+        switch role {
+        case .vrrp:
+            return WorkerConfiguration(
+                globalDefs: config.globalDefs, vrrp: config.vrrp, releaseOnStop: !options.dontReleaseVRRP,
+                savedState: slots[role]?.state)
+        case .checker:
+            return WorkerConfiguration(
+                globalDefs: config.globalDefs, lvs: config.lvs, releaseOnStop: !options.dontReleaseIPVS,
+                savedState: slots[role]?.state)
+        }
+    }
+
+    func send(_ message: WorkerMessage, to role: WorkerRole) {
+        guard let socket = slots[role]?.socket else { return }
+        do {
+            try socket.send(message, timeoutMilliseconds: 100)
+        } catch {
+            logger.warning("cannot send to the \(role) worker: \(error)")
+        }
+    }
+
+    func drain(_ role: WorkerRole) {
+        while let socket = slots[role]?.socket {
+            switch socket.receive(WorkerMessage.self) {
+            case .message(let message): handle(message, from: role)
+            case .malformed(let why):
+                malformedMessages += 1
+                logger.warning("dropped a malformed message from the \(role) worker: \(why)")
+            case .wouldBlock: return
+            case .closed:
+                // The process is reaped on SIGCHLD; stop polling its socket.
+                slots[role]?.socket = nil
+                socket.close()
+                return
+            }
+        }
+    }
+
+    func handle(_ message: WorkerMessage, from role: WorkerRole) {
+        guard var slot = slots[role] else { return }
+        let now = monotonicNanoseconds()
+        slot.lastHeard = now
+        switch message {
+        case .hello(let hello):
+            guard hello.role == role, hello.protocolVersion == workerProtocolVersion else {
+                logger.error(
+                    .init(
+                        stringLiteral:
+                            "the \(role) worker said hello as \(hello.role) with protocol \(hello.protocolVersion) "
+                            + "(expected \(workerProtocolVersion)); killing it"))
+                if let pid = slot.pid { kill(pid, SIGKILL) }
+                break
+            }
+            slot.helloAt = now
+            slot.lastPong = now
+            if let diedAt = slot.diedAt {
+                let latency = now - diedAt
+                slot.lastRestartNanoseconds = latency
+                slot.diedAt = nil
+                logger.notice(
+                    .init(
+                        stringLiteral:
+                            "\(role) worker restarted (pid \(hello.pid), restart \(slot.restartCount)): hello "
+                            + "\(Self.milliseconds(latency)) ms after the previous one died"))
+            } else {
+                logger.info("\(role) worker running (pid \(hello.pid), vigil \(hello.vigilVersion))")
+            }
+            slots[role] = slot
+            send(.configure(configuration(for: role)), to: role)
+            return
+        case .pong:
+            slot.lastPong = now
+            slot.heartbeatsAnswered += 1
+        case .state(let state):
+            slot.state = state
+        case .event(let event):
+            logger.info("\(role) worker: \(event.summary)")
+        case .ack(let id, let ok, let detail):
+            logger.debug("\(role) worker answered command \(id): \(ok ? "ok" : "failed") \(detail)")
+        case .configure, .ping, .command:
+            logger.warning("the \(role) worker sent a message only the watchdog sends; ignored")
+        }
+        slots[role] = slot
+    }
+
+    static func milliseconds(_ nanoseconds: Int64) -> String {
+        String(format: "%.1f", Double(nanoseconds) / 1e6)
+    }
+
+    func reap() {
+        while let (pid, exit) = Syscalls.reapChild() {
+            guard let role = slots.first(where: { $0.value.pid == pid })?.key, var slot = slots[role] else { continue }
+            let now = monotonicNanoseconds()
+            slot.socket?.close()
+            slot.socket = nil
+            slot.pid = nil
+            let uptime = Duration.nanoseconds(now - slot.startedAt)
+            if stopping || slot.retired {
+                logger.info("\(role) worker (pid \(pid)) \(exit)")
+                if slot.retired && !stopping {
+                    unlink(pidFilePath(role))
+                    slots[role] = nil
+                    continue
+                }
+                slots[role] = slot
+                continue
+            }
+            slot.diedAt = now
+            slot.restartCount += 1
+            switch policy.decide(role: role.rawValue, exit: exit, uptime: uptime, quickDeaths: &slot.quickDeaths) {
+            case .restart(let delay):
+                let after = delay == .zero ? "at once" : "in \(delay) (crash loop)"
+                logger.warning(
+                    .init(
+                        stringLiteral:
+                            "\(role) worker (pid \(pid)) \(exit) after \(Self.milliseconds(uptime.nanoseconds)) ms; "
+                            + "restarting \(after) (restart \(slot.restartCount))"))
+                slot.restartAt = now + delay.nanoseconds
+                slots[role] = slot
+                if delay == .zero { start(role) }
+            case .stopDaemon(let reason):
+                logger.critical("\(reason)")
+                slots[role] = slot
+                exitStatus = 1
+                beginStop()
+            }
+        }
+    }
+
+    // MARK: Timers
+
+    func tick() {
+        let now = monotonicNanoseconds()
+        for (role, slot) in slots where !stopping {
+            if let at = slot.restartAt, at <= now { start(role) }
+        }
+        if stopping {
+            if now >= stopDeadline {
+                for slot in slots.values {
+                    if let pid = slot.pid {
+                        logger.error("the \(slot.role) worker (pid \(pid)) did not stop in time; killing it")
+                        kill(pid, SIGKILL)
+                    }
+                }
+                stopDeadline = now + 1_000_000_000
+            }
+            return
+        }
+        guard now >= nextHeartbeat else { return }
+        nextHeartbeat = now + heartbeat.interval.nanoseconds / 4
+        for (role, slot) in slots {
+            guard let pid = slot.pid else { continue }
+            let silence = Duration.nanoseconds(now - (slot.lastPong ?? slot.lastHeard))
+            if heartbeat.isHung(silence: silence, helloReceived: slot.helloAt != nil) {
+                logger.error(
+                    .init(
+                        stringLiteral:
+                            "\(role) worker (pid \(pid)) missed its heartbeats for \(Self.milliseconds(silence.nanoseconds)) "
+                            + "ms; killing it"))
+                slots[role]?.hungKills += 1
+                kill(pid, SIGKILL)
+                continue
+            }
+            if slot.helloAt != nil, now - (slot.lastPing ?? 0) >= heartbeat.interval.nanoseconds {
+                slots[role]?.pingSequence += 1
+                slots[role]?.heartbeatsSent += 1
+                slots[role]?.lastPing = now
+                send(.ping(sequence: slots[role]!.pingSequence), to: role)
+            }
+        }
+    }
+
+    // MARK: Signals
+
+    func handleSignals() {
+        for signal in Syscalls.readSignals(signals) {
+            switch signal {
+            case SIGCHLD: reap()
+            case SIGHUP:
+                logger.info("SIGHUP: reloading \(options.configFile)")
+                _ = reload()
+            case SIGTERM, SIGINT:
+                logger.info("signal \(signal): stopping")
+                beginStop()
+            case SIGUSR1: writeDump(data: true)
+            case SIGUSR2: writeDump(data: false)
+            default: break
+            }
+        }
+        // A SIGCHLD may coalesce with one already read; reaping is idempotent.
+        reap()
+    }
+
+    /// Re-reads the configuration; keeps the running one when the new one has errors.
+    /// - Returns: nil on success, else the reason.
+    func reload() -> String? {
+        let candidate = ConfigLoader.load(
+            path: options.configFile, options: options.readerOptions(hostName: hostName))
+        guard candidate.isValid else {
+            let errors = candidate.diagnostics.errors
+            for diagnostic in errors { logger.error("\(diagnostic.description)") }
+            let reason =
+                "\(options.configFile) has \(errors.count) error\(errors.count == 1 ? "" : "s"); "
+                + "still running the previous configuration"
+            logger.error("reload refused: \(reason)")
+            return reason + (errors.first.map { ": \($0.description)" } ?? "")
+        }
+        loaded = candidate
+        let needed = neededRoles()
+        for role in needed {
+            if slots[role] == nil || slots[role]!.retired {
+                slots[role] = WorkerSlot(role: role)
+                start(role)
+            } else if slots[role]!.helloAt != nil {
+                nextCommandID += 1
+                send(.command(id: nextCommandID, .reload), to: role)
+                send(.configure(configuration(for: role)), to: role)
+            }
+        }
+        for role in slots.keys where !needed.contains(role) {
+            slots[role]?.retired = true
+            stopWorker(role)
+        }
+        logger.info("reloaded \(options.configFile)")
+        return nil
+    }
+
+    func stopWorker(_ role: WorkerRole) {
+        guard let slot = slots[role], let pid = slot.pid else { return }
+        if slot.socket != nil {
+            nextCommandID += 1
+            let release = role == .vrrp ? !options.dontReleaseVRRP : !options.dontReleaseIPVS
+            send(.command(id: nextCommandID, .stop(release: release)), to: role)
+        } else {
+            kill(pid, SIGTERM)
+        }
+    }
+
+    func beginStop() {
+        guard !stopping else { return }
+        stopping = true
+        // Stop taking control requests first: vigilctl then fails at once with a clear message.
+        ControlListener.close(listener, path: options.controlSocket)
+        listener = -1
+        for client in clients {
+            try? client.send(ControlResponse.refused("vigild is stopping"), timeoutMilliseconds: 10)
+            client.close()
+        }
+        clients = []
+        stopDeadline = monotonicNanoseconds() + 4_000_000_000
+        for role in slots.keys {
+            slots[role]?.restartAt = nil
+            stopWorker(role)
+        }
+    }
+
+    func finish() {
+        for role in WorkerRole.allCases { unlink(pidFilePath(role)) }
+        if listener >= 0 { ControlListener.close(listener, path: options.controlSocket) }
+        logger.info("vigild stopped")
+    }
+
+    // MARK: Control socket and dumps
+
+    func acceptClients() {
+        while true {
+            // Single-threaded: nothing can spawn between accept and F_SETFD.
+            let fd = accept(listener, nil, nil)
+            guard fd >= 0 else { return }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            clients.append(MessageSocket(fd: fd, version: controlProtocolVersion))
+        }
+    }
+
+    func serve(_ client: MessageSocket) {
+        var done = true
+        switch client.receive(ControlRequest.self) {
+        case .message(let request):
+            let response: ControlResponse
+            switch request {
+            case .status: response = .status(status())
+            case .reload: response = reload().map { .refused($0) } ?? .done("reloaded \(options.configFile)")
+            case .stop: response = .done("vigild (pid \(getpid())) is stopping")
+            }
+            try? client.send(response, timeoutMilliseconds: 100)
+            if request == .stop { beginStop() }
+        case .malformed(let why):
+            logger.warning("dropped a malformed control request: \(why)")
+            try? client.send(ControlResponse.refused("malformed request: \(why)"), timeoutMilliseconds: 100)
+        case .wouldBlock: done = false
+        case .closed: break
+        }
+        if done {
+            client.close()
+            clients.removeAll { $0 === client }
+        }
+    }
+
+    func status() -> DaemonStatus {
+        let now = monotonicNanoseconds()
+        let workers = WorkerRole.allCases.compactMap { slots[$0] }.map { slot in
+            WorkerStatus(
+                role: slot.role, pid: slot.pid,
+                uptimeSeconds: slot.pid == nil ? nil : Double(now - slot.startedAt) / 1e9,
+                restartCount: slot.restartCount,
+                lastHeartbeatSecondsAgo: slot.lastPong.map { Double(now - $0) / 1e9 },
+                lastRestartMilliseconds: slot.lastRestartNanoseconds.map { Double($0) / 1e6 },
+                state: slot.state)
+        }
+        return DaemonStatus(
+            pid: getpid(), version: vigilVersion, configFile: options.configFile,
+            uptimeSeconds: Double(now - startedAt) / 1e9, stopping: stopping, workers: workers)
+    }
+
+    /// `SIGUSR1` (data) and `SIGUSR2` (statistics): files beside the control socket, created
+    /// O_EXCL|O_NOFOLLOW mode 0600.
+    func writeDump(data: Bool) {
+        let path = directoryName(options.controlSocket) + (data ? "/vigild.data" : "/vigild.stats")
+        var text: String
+        if data {
+            text = status().rendered + "\n"
+        } else {
+            text = "malformed_messages \(malformedMessages)\n"
+            for slot in WorkerRole.allCases.compactMap({ slots[$0] }) {
+                text += "\(slot.role).restarts \(slot.restartCount)\n"
+                text += "\(slot.role).heartbeats_sent \(slot.heartbeatsSent)\n"
+                text += "\(slot.role).heartbeats_answered \(slot.heartbeatsAnswered)\n"
+                text += "\(slot.role).killed_for_missed_heartbeats \(slot.hungKills)\n"
+                text += "\(slot.role).malformed_messages \(slot.socket?.malformedCount ?? 0)\n"
+            }
+        }
+        do {
+            try Syscalls.writeNewFile(path, text)
+            logger.info("wrote \(data ? "data" : "statistics") dump to \(path)")
+        } catch {
+            logger.error("cannot write dump: \(error)")
+        }
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

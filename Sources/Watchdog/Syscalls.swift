@@ -1,0 +1,160 @@
+import CVigilShim
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A failed system call in the watchdog, naming what it was done to.
+public struct WatchdogError: Error, Sendable, CustomStringConvertible {
+    public var code: Int32
+    public var message: String
+
+    public init(code: Int32 = 0, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// `what: strerror(errno)`, reading errno now.
+    static func errno(_ what: String) -> WatchdogError {
+        let code = Glibc.errno
+        return WatchdogError(code: code, "\(what): \(String(cString: strerror(code)))")
+    }
+
+    public var description: String { message }
+}
+
+/// The raw calls of the watchdog's shell, each retried on EINTR.
+enum Syscalls {
+    /// Starts `path` with `arguments` (argv[0] included) via posix_spawn: no Swift runs in the child.
+    /// - Parameters:
+    ///   - inherit: descriptors to place at fixed numbers in the child (`source`, `target`); every
+    ///     other descriptor of ours is close-on-exec.
+    ///   - newSession: POSIX_SPAWN_SETSID (detaching).
+    ///   - nullStdio: stdin, stdout and stderr from /dev/null.
+    /// The child starts with an empty signal mask and default signal handlers.
+    static func spawn(
+        _ path: String, _ arguments: [String], inherit: [(source: Int32, target: Int32)] = [],
+        newSession: Bool = false, nullStdio: Bool = false
+    ) throws(WatchdogError) -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if nullStdio {
+            for fd: Int32 in 0...2 {
+                posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
+            }
+        }
+        for (source, target) in inherit {
+            // dup2 clears close-on-exec on the copy; sources are never below 10, so never equal.
+            posix_spawn_file_actions_adddup2(&actions, source, target)
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        var flags = Int16(POSIX_SPAWN_SETSIGMASK) | Int16(POSIX_SPAWN_SETSIGDEF)
+        if newSession { flags |= cvigil_spawn_setsid_flag() }
+        posix_spawnattr_setflags(&attributes, flags)
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { for argument in argv { free(argument) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
+        guard result == 0 else {
+            throw WatchdogError(code: result, "posix_spawn \(path): \(String(cString: strerror(result)))")
+        }
+        return pid
+    }
+
+    /// A copy of `fd` numbered at least 10, close-on-exec.
+    static func duplicateHigh(_ fd: Int32) throws(WatchdogError) -> Int32 {
+        let copy = fcntl(fd, F_DUPFD_CLOEXEC, Int32(10))
+        guard copy >= 0 else { throw .errno("fcntl F_DUPFD_CLOEXEC") }
+        return copy
+    }
+
+    /// Reaps one ended child without blocking.
+    static func reapChild() -> (pid: pid_t, exit: WorkerExit)? {
+        var status: Int32 = 0
+        while true {
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid < 0 && errno == EINTR { continue }
+            guard pid > 0 else { return nil }
+            // WIFEXITED / WTERMSIG by hand: the macros do not import.
+            let signal = status & 0x7f
+            if signal == 0 { return (pid, .exited((status >> 8) & 0xff)) }
+            if signal != 0x7f { return (pid, .signaled(signal)) }
+        }
+    }
+
+    /// Blocks `signals` and returns a signalfd that reports them (non-blocking, close-on-exec).
+    static func signalDescriptor(_ signals: [Int32]) throws(WatchdogError) -> Int32 {
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        for signal in signals { sigaddset(&mask, signal) }
+        guard sigprocmask(SIG_BLOCK, &mask, nil) == 0 else { throw .errno("sigprocmask") }
+        let fd = cvigil_signalfd(&mask)
+        guard fd >= 0 else { throw .errno("signalfd") }
+        return fd
+    }
+
+    /// The signals pending on a signalfd.
+    static func readSignals(_ fd: Int32) -> [Int32] {
+        var signals: [Int32] = []
+        while case let signal = cvigil_read_signal(fd), signal > 0 {
+            signals.append(signal)
+        }
+        return signals
+    }
+
+    /// poll(2) over `descriptors`, retried on EINTR by returning no events.
+    static func poll(_ descriptors: inout [pollfd], timeoutMilliseconds: Int32) {
+        _ = Glibc.poll(&descriptors, nfds_t(descriptors.count), timeoutMilliseconds)
+    }
+
+    /// Creates `path` (a directory for sockets and dumps) mode 0700 unless it is already a directory;
+    /// refuses a symlink in its place.
+    static func makePrivateDirectory(_ path: String) throws(WatchdogError) {
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFDIR else {
+                throw WatchdogError(code: ENOTDIR, "\(path) exists and is not a directory")
+            }
+            return
+        }
+        guard mkdir(path, 0o700) == 0 || errno == EEXIST else { throw .errno("mkdir \(path)") }
+    }
+
+    /// Writes `text` to a new file `path`, created O_EXCL|O_NOFOLLOW mode 0600 after removing an older
+    /// one: a symlink or file planted there is never followed (keepalived's CVE-2018-19044..19046).
+    static func writeNewFile(_ path: String, _ text: String) throws(WatchdogError) {
+        unlink(path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .errno("create \(path)") }
+        defer { close(fd) }
+        try writeAll(fd, text, path: path)
+    }
+
+    static func writeAll(_ fd: Int32, _ text: String, path: String) throws(WatchdogError) {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw .errno("write \(path)")
+            }
+            bytes = bytes.dropFirst(written)
+        }
+    }
+}
+
+/// Directory part of a path ("." for a bare name).
+func directoryName(_ path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    return slash == path.startIndex ? "/" : String(path[..<slash])
+}

@@ -1,0 +1,152 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A failed socket call, naming the operation and the peer.
+public struct SocketError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var code: Int32
+    public var message: String
+
+    public init(code: Int32, _ operation: String) {
+        self.code = code
+        self.message = "\(operation): \(String(cString: strerror(code)))"
+    }
+
+    public var description: String { message }
+}
+
+/// One end of a `SOCK_SEQPACKET` Unix socket carrying framed, versioned messages: a worker's IPC
+/// socket or a control-socket connection. Not thread-safe; one event loop owns it.
+public final class MessageSocket {
+    /// What one read from the socket gave.
+    public enum Received<Body> {
+        case message(Body)
+        /// A datagram or message that was dropped; the text says why (for the log).
+        case malformed(String)
+        /// Nothing more to read now.
+        case wouldBlock
+        /// The peer closed its end (or died).
+        case closed
+    }
+
+    public let fd: Int32
+    public let version: Int
+    private var reader = WorkerFrameReader()
+    private var nextID: UInt32 = 1
+    private var buffer = [UInt8](repeating: 0, count: WorkerFrame.headerSize + WorkerFrame.maxChunk)
+    public private(set) var malformedCount = 0
+
+    /// Takes ownership of `fd` (closed on `close()` or deinit).
+    public init(fd: Int32, version: Int = workerProtocolVersion) {
+        self.fd = fd
+        self.version = version
+    }
+
+    deinit { close() }
+
+    private var closed = false
+
+    public func close() {
+        if !closed {
+            closed = true
+            _ = Glibc.close(fd)
+        }
+    }
+
+    /// A connected pair (`socketpair(AF_UNIX, SOCK_SEQPACKET)`), both close-on-exec.
+    /// The corresponding C call is `socketpair`.
+    public static func pair() throws(SocketError) -> (Int32, Int32) {
+        var fds: [Int32] = [-1, -1]
+        let result = socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds)
+        guard result == 0 else { throw SocketError(code: errno, "socketpair") }
+        return (fds[0], fds[1])
+    }
+
+    /// Sends `body` as one message; waits up to `timeoutMilliseconds` for room in the socket buffer.
+    public func send<Body: Codable>(_ body: Body, timeoutMilliseconds: Int32 = 1000) throws(SocketError) {
+        let payload = MessageCodec.encode(body, version: version)
+        let id = nextID
+        nextID &+= 1
+        for datagram in WorkerFrame.datagrams(for: payload, id: id) {
+            try sendDatagram(datagram, timeoutMilliseconds: timeoutMilliseconds)
+        }
+    }
+
+    /// Sends raw bytes as one datagram (tests use it to play a misbehaving peer).
+    public func sendDatagram(_ datagram: [UInt8], timeoutMilliseconds: Int32 = 1000) throws(SocketError) {
+        while true {
+            let sent = datagram.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL))
+            }
+            if sent >= 0 { return }
+            let code = errno
+            if code == EINTR { continue }
+            guard code == EAGAIN || code == EWOULDBLOCK else { throw SocketError(code: code, "send") }
+            var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            let ready = poll(&descriptor, 1, timeoutMilliseconds)
+            if ready == 0 { throw SocketError(code: EAGAIN, "send (peer is not reading)") }
+            if ready < 0 && errno != EINTR { throw SocketError(code: errno, "poll") }
+        }
+    }
+
+    /// Reads one datagram without blocking and returns a message if it completes one.
+    /// A datagram longer than the largest frame is truncated by the kernel: it is counted as malformed.
+    public func receive<Body: Codable>(_ type: Body.Type) -> Received<Body> {
+        while true {
+            let count = buffer.withUnsafeMutableBytes {
+                recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_TRUNC))
+            }
+            if count < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                if code == EAGAIN || code == EWOULDBLOCK { return .wouldBlock }
+                return .closed
+            }
+            if count == 0 { return .closed }
+            guard count <= buffer.count else {
+                malformedCount += 1
+                return .malformed("datagram of \(count) bytes is larger than a frame (\(buffer.count)); dropped")
+            }
+            let payload: [UInt8]?
+            do {
+                payload = try reader.receive(Array(buffer[0..<count]))
+            } catch {
+                malformedCount += 1
+                return .malformed(error.message)
+            }
+            guard let payload else { continue }
+            do {
+                return .message(try MessageCodec.decode(type, from: payload, version: version))
+            } catch {
+                malformedCount += 1
+                return .malformed(error.message)
+            }
+        }
+    }
+
+    /// Waits up to `timeoutMilliseconds` for one whole message (`vigilctl`, tests).
+    public func receive<Body: Codable>(
+        _ type: Body.Type, timeoutMilliseconds: Int
+    ) -> Received<Body> {
+        let deadline = monotonicMilliseconds() + timeoutMilliseconds
+        while true {
+            let left = deadline - monotonicMilliseconds()
+            if left <= 0 { return .wouldBlock }
+            var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, Int32(left))
+            if ready < 0 && errno != EINTR { return .closed }
+            if ready <= 0 { continue }
+            switch receive(type) {
+            case .wouldBlock: continue
+            case let other: return other
+            }
+        }
+    }
+}
+
+/// CLOCK_MONOTONIC in milliseconds.
+public func monotonicMilliseconds() -> Int {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return now.tv_sec * 1000 + now.tv_nsec / 1_000_000
+}

@@ -1,0 +1,200 @@
+import Config
+import Foundation
+
+/// What a worker says first: who it is and which protocol it speaks.
+public struct WorkerHello: Codable, Sendable, Hashable {
+    public var role: WorkerRole
+    public var pid: Int32
+    public var protocolVersion: Int
+    public var vigilVersion: String
+
+    public init(role: WorkerRole, pid: Int32, protocolVersion: Int = workerProtocolVersion, vigilVersion: String) {
+        self.role = role
+        self.pid = pid
+        self.protocolVersion = protocolVersion
+        self.vigilVersion = vigilVersion
+    }
+}
+
+/// The part of the resolved configuration one worker runs, and what the watchdog remembers of it.
+public struct WorkerConfiguration: Codable, Sendable, Hashable {
+    public var globalDefs: GlobalDefs
+    /// Set for the VRRP worker.
+    public var vrrp: VRRPConfig?
+    /// Set for the checker worker.
+    public var lvs: LVSConfig?
+    /// False with `-V` (VRRP) or `-I` (checker): leave VIPs / IPVS rules in place on stop.
+    public var releaseOnStop: Bool
+    /// The state the previous incarnation of this worker last reported, so a restart does not flap.
+    public var savedState: WorkerState?
+
+    public init(
+        globalDefs: GlobalDefs, vrrp: VRRPConfig? = nil, lvs: LVSConfig? = nil, releaseOnStop: Bool = true,
+        savedState: WorkerState? = nil
+    ) {
+        self.globalDefs = globalDefs
+        self.vrrp = vrrp
+        self.lvs = lvs
+        self.releaseOnStop = releaseOnStop
+        self.savedState = savedState
+    }
+}
+
+/// One VRRP instance as the VRRP worker reports it.
+public struct VRRPInstanceReport: Codable, Sendable, Hashable {
+    public enum State: String, Codable, Sendable, Hashable {
+        case initializing = "INIT"
+        case backup = "BACKUP"
+        case master = "MASTER"
+        case fault = "FAULT"
+        case stopped = "STOP"
+    }
+
+    public var name: String
+    public var state: State
+    /// The virtual addresses this instance has configured on its interfaces right now.
+    public var heldAddresses: [String]
+
+    public init(name: String, state: State, heldAddresses: [String] = []) {
+        self.name = name
+        self.state = state
+        self.heldAddresses = heldAddresses
+    }
+}
+
+/// Health of a virtual or real server as the checker worker reports it.
+public enum ServerHealth: String, Codable, Sendable, Hashable {
+    case unknown
+    case up
+    case down
+}
+
+public struct RealServerReport: Codable, Sendable, Hashable {
+    public var address: String
+    public var health: ServerHealth
+
+    public init(address: String, health: ServerHealth = .unknown) {
+        self.address = address
+        self.health = health
+    }
+}
+
+public struct VirtualServerReport: Codable, Sendable, Hashable {
+    /// The virtual server as written in the configuration (`192.0.2.10 80`, `fwmark 5`, `group web`).
+    public var name: String
+    /// Whether the quorum of real servers is met.
+    public var health: ServerHealth
+    public var realServers: [RealServerReport]
+
+    public init(name: String, health: ServerHealth = .unknown, realServers: [RealServerReport] = []) {
+        self.name = name
+        self.health = health
+        self.realServers = realServers
+    }
+}
+
+/// Everything a worker owns, as last reported. The watchdog keeps it across worker restarts.
+public struct WorkerState: Codable, Sendable, Hashable {
+    public var vrrpInstances: [VRRPInstanceReport]
+    public var virtualServers: [VirtualServerReport]
+
+    public init(vrrpInstances: [VRRPInstanceReport] = [], virtualServers: [VirtualServerReport] = []) {
+        self.vrrpInstances = vrrpInstances
+        self.virtualServers = virtualServers
+    }
+}
+
+/// Something that happened in a worker that the watchdog logs (a state change, a checker result).
+public struct WorkerEvent: Codable, Sendable, Hashable {
+    public var summary: String
+
+    public init(summary: String) {
+        self.summary = summary
+    }
+}
+
+/// What the watchdog asks of a worker.
+public enum WorkerCommand: Codable, Sendable, Hashable {
+    /// Describe the worker's state as text (`SIGUSR1`).
+    case dump
+    /// Stop; release VIPs and IPVS rules unless `release` is false (`-V`, `-I`).
+    case stop(release: Bool)
+    /// A `configure` with the new configuration follows.
+    case reload
+}
+
+/// The messages on a watchdog ⇄ worker socket.
+public enum WorkerMessage: Codable, Sendable, Hashable {
+    case hello(WorkerHello)
+    case configure(WorkerConfiguration)
+    case ping(sequence: UInt64)
+    case pong(sequence: UInt64)
+    case state(WorkerState)
+    case event(WorkerEvent)
+    case command(id: UInt32, WorkerCommand)
+    /// Answers `command` with the same id; `detail` carries a dump's text or an error.
+    case ack(id: UInt32, ok: Bool, detail: String)
+}
+
+/// Why a message could not be decoded; the message is logged and dropped.
+public struct MessageError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Code: String, Hashable, Sendable {
+        case frame
+        case truncated
+        case notJSON
+        case wrongVersion
+        case badMessage
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// Versioned JSON payloads: `{"version": N, "body": …}`. The version is checked before the body is
+/// decoded, so a peer speaking another version is reported as such, not as a garbled message.
+public enum MessageCodec {
+    private struct Envelope<Body: Codable>: Codable {
+        var version: Int
+        var body: Body
+    }
+
+    private struct VersionOnly: Decodable {
+        var version: Int
+    }
+
+    public static func encode<Body: Codable>(_ body: Body, version: Int = workerProtocolVersion) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // Encoding our own Codable values cannot fail (no floats that are NaN, no custom encoders).
+        return Array((try? encoder.encode(Envelope(version: version, body: body))) ?? Data())
+    }
+
+    public static func decode<Body: Codable>(
+        _ type: Body.Type, from bytes: [UInt8], version: Int = workerProtocolVersion
+    ) throws(MessageError) -> Body {
+        let data = Data(bytes)
+        let decoder = JSONDecoder()
+        let found: VersionOnly
+        do {
+            found = try decoder.decode(VersionOnly.self, from: data)
+        } catch {
+            throw MessageError(.notJSON, "message of \(bytes.count) bytes is not a versioned JSON object")
+        }
+        guard found.version == version else {
+            throw MessageError(
+                .wrongVersion, "message has protocol version \(found.version); this vigild speaks \(version)")
+        }
+        do {
+            return try decoder.decode(Envelope<Body>.self, from: data).body
+        } catch {
+            throw MessageError(.badMessage, "message of \(bytes.count) bytes does not decode: \(error)")
+        }
+    }
+}

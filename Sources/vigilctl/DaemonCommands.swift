@@ -1,0 +1,83 @@
+import ArgumentParser
+import WorkerIPC
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Options every daemon subcommand shares.
+struct ControlSocketOptions: ParsableArguments {
+    @Option(name: .customLong("control-socket"), help: "vigild's control socket.")
+    var controlSocket = "/run/vigil/vigild.sock"
+
+    @Option(name: .customLong("timeout"), help: "Seconds to wait for vigild's answer.")
+    var timeout: Int = 5
+
+    /// Sends `request`; prints the failure and exits 1 when vigild cannot be reached.
+    func send(_ request: ControlRequest) throws -> ControlResponse {
+        do {
+            return try ControlClient.send(request, to: controlSocket, timeoutMilliseconds: timeout * 1000)
+        } catch {
+            printError("vigilctl: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+func printError(_ line: String) {
+    let text = line + "\n"
+    _ = text.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+}
+
+/// Prints a `done` answer, or a `refused` one on stderr with exit status 1.
+func report(_ response: ControlResponse) throws {
+    switch response {
+    case .done(let text): print(text)
+    case .refused(let text):
+        printError("vigilctl: \(text)")
+        throw ExitCode(1)
+    case .status: print("vigilctl: unexpected status answer")
+    }
+}
+
+/// `vigilctl status [--json]`.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the workers (pid, uptime, restarts, last heartbeat) and the VRRP and virtual server states.")
+
+    @OptionGroup var connection: ControlSocketOptions
+
+    @Flag(help: "Print the status as JSON.")
+    var json = false
+
+    func run() throws {
+        let response = try connection.send(.status)
+        guard case .status(let status) = response else { return try report(response) }
+        if json {
+            print(String(decoding: StatusJSON.encode(status), as: UTF8.self))
+        } else {
+            print(status.rendered)
+        }
+    }
+}
+
+/// `vigilctl reload`.
+struct ReloadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reload", abstract: "Re-read the configuration; an invalid one is refused and the old one kept.")
+
+    @OptionGroup var connection: ControlSocketOptions
+
+    func run() throws { try report(connection.send(.reload)) }
+}
+
+/// `vigilctl stop`.
+struct StopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stop", abstract: "Stop vigild and its workers (as SIGTERM does).")
+
+    @OptionGroup var connection: ControlSocketOptions
+
+    func run() throws { try report(connection.send(.stop)) }
+}
