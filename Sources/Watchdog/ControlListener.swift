@@ -1,3 +1,5 @@
+import WorkerIPC
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -18,24 +20,14 @@ enum ControlListener {
         let fd = socket(
             AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw .errno("socket") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+        // Mode 0600 from the start: no window in which another user could connect.
+        let oldMask = umask(0o177)
+        let result = withUnixSocketAddress(path) { bind(fd, $0, $1) }
+        umask(oldMask)
+        guard let bound = result else {
             Glibc.close(fd)
             throw WatchdogError(code: ENAMETOOLONG, "control socket path \(path) is too long")
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in bytes.enumerated() { raw[index] = byte }
-        }
-        // Mode 0600 from the start: no window in which another user could connect.
-        let oldMask = umask(0o177)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        umask(oldMask)
         guard bound == 0 else {
             let error = WatchdogError.errno("bind \(path)")
             Glibc.close(fd)

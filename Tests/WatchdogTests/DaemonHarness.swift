@@ -1,0 +1,180 @@
+import Foundation
+import Testing
+import WorkerIPC
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The directory holding the built `vigild` and `vigilctl` (beside the test bundle).
+let builtProducts: URL = {
+    var url = Bundle.main.bundleURL
+    while url.path != "/" {
+        if FileManager.default.isExecutableFile(atPath: url.appendingPathComponent("vigild").path) { return url }
+        url.deleteLastPathComponent()
+    }
+    return URL(fileURLWithPath: ".build/debug")
+}()
+
+let isRoot = geteuid() == 0
+
+/// A keepalived.conf with one VRRP instance and one virtual server, documentation addresses only.
+let twoWorkerConfig = """
+    vrrp_instance VI_1 {
+        state BACKUP
+        interface lo
+        virtual_router_id 51
+        priority 100
+        virtual_ipaddress {
+            192.0.2.10/24
+        }
+    }
+    virtual_server 192.0.2.10 80 {
+        lb_algo rr
+        lb_kind NAT
+        protocol TCP
+        real_server 198.51.100.1 80 {
+            TCP_CHECK {
+                connect_timeout 3
+            }
+        }
+    }
+
+    """
+
+/// One `vigild -n` in a private temporary directory; killed (with its workers) if a test forgets it.
+final class DaemonUnderTest {
+    let directory: URL
+    let process = Process()
+    let heartbeatMilliseconds: Int
+
+    var config: String { directory.appendingPathComponent("keepalived.conf").path }
+    var socket: String { directory.appendingPathComponent("run/vigild.sock").path }
+    var pidFile: String { directory.appendingPathComponent("vigild.pid").path }
+    var vrrpPidFile: String { directory.appendingPathComponent("vigild_vrrp.pid").path }
+    var checkersPidFile: String { directory.appendingPathComponent("vigild_checkers.pid").path }
+    var logFile: String { directory.appendingPathComponent("vigild.log").path }
+
+    var arguments: [String] {
+        [
+            "-f", config, "--control-socket", socket, "-p", pidFile, "-r", vrrpPidFile, "-c", checkersPidFile,
+            "--heartbeat-interval", "\(heartbeatMilliseconds)",
+        ]
+    }
+
+    init(config text: String = twoWorkerConfig, heartbeatMilliseconds: Int = 200) throws {
+        // Short: a Unix socket path holds at most 107 bytes.
+        directory = URL(fileURLWithPath: "/tmp/vgl-\(UUID().uuidString.prefix(8))")
+        self.heartbeatMilliseconds = heartbeatMilliseconds
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: config))
+    }
+
+    /// Starts `vigild -n -l -D` with its log in `logFile`, and waits for both workers' hellos.
+    func start(workers: Int = 2, extra: [String] = []) throws {
+        FileManager.default.createFile(atPath: logFile, contents: nil)
+        process.executableURL = builtProducts.appendingPathComponent("vigild")
+        process.arguments = ["-n", "-l", "-D"] + extra + arguments
+        process.standardOutput = FileHandle(forWritingAtPath: logFile)
+        process.standardError = FileHandle(forWritingAtPath: logFile)
+        try process.run()
+        try waitFor("\(workers) workers to say hello", seconds: 10) {
+            guard let status = self.status() else { return false }
+            return status.workers.count == workers && status.workers.allSatisfy { $0.lastHeartbeatSecondsAgo != nil }
+        }
+    }
+
+    func status() -> DaemonStatus? {
+        guard case .status(let status)? = try? ControlClient.send(.status, to: socket, timeoutMilliseconds: 2000)
+        else { return nil }
+        return status
+    }
+
+    func worker(_ role: WorkerRole) -> WorkerStatus? {
+        status()?.workers.first { $0.role == role }
+    }
+
+    var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
+
+    /// Stops the daemon and every process it started, whatever state the test left them in.
+    func tearDown() {
+        let workerPids = [vrrpPidFile, checkersPidFile].compactMap { readPid($0) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        for pid in workerPids where pid > 1 {
+            kill(pid, SIGCONT)
+            kill(pid, SIGKILL)
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    deinit { tearDown() }
+}
+
+func readPid(_ path: String) -> pid_t? {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+    return pid_t(text.filter(\.isNumber))
+}
+
+struct WaitTimeout: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Polls `condition` every 2 ms until it holds, for at most `seconds`.
+func waitFor(_ what: String, seconds: Double, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return }
+        usleep(2000)
+    }
+    throw WaitTimeout(description: "timed out after \(seconds) s waiting for \(what)")
+}
+
+func milliseconds(since start: Int) -> Int { monotonicMilliseconds() - start }
+
+func percentile(_ values: [Double], _ fraction: Double) -> Double {
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * fraction).rounded()))]
+}
+
+struct CommandResult {
+    var status: Int32
+    var output: String
+}
+
+/// Runs a command to completion with stdout and stderr together in a file (bounded by `timeout`).
+/// posix_spawn and waitpid directly: Foundation's Process did not always notice the exit of a shell
+/// whose grandchild detached.
+func runCommand(_ path: String, _ arguments: [String], environment: [String: String] = [:], timeout: Double = 30)
+    throws -> CommandResult
+{
+    let output = "/tmp/vigil-out-\(UUID().uuidString)"
+    defer { unlink(output) }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
+    let argv = ([path] + arguments).map { strdup($0) } + [nil]
+    let envp = variables.map { strdup($0) } + [nil]
+    defer { for pointer in argv + envp { free(pointer) } }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, path, &actions, nil, argv, envp)
+    guard spawned == 0 else { throw WaitTimeout(description: "cannot run \(path): error \(spawned)") }
+    var status: Int32 = 0
+    let deadline = Date().addingTimeInterval(timeout)
+    while waitpid(pid, &status, WNOHANG) == 0 {
+        if Date() > deadline {
+            kill(pid, SIGKILL)
+            waitpid(pid, &status, 0)
+            throw WaitTimeout(description: "\(path) \(arguments) did not finish in \(timeout) s")
+        }
+        usleep(2000)
+    }
+    let exitStatus = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return CommandResult(status: exitStatus, output: (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+}

@@ -1,0 +1,204 @@
+import Foundation
+import Testing
+import WorkerIPC
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The real `vigild` with real workers (which do not touch the network yet), as root.
+@Suite("vigild supervision", .serialized, .enabled(if: isRoot), .timeLimit(.minutes(3)))
+struct DaemonTests {
+    /// kill -9 each worker 20 times: every restart is logged and counted, and the new worker says hello
+    /// well under 100 ms after the old one died.
+    @Test func killedWorkersAreRestartedAtOnce() throws {
+        let daemon = try DaemonUnderTest()
+        defer { daemon.tearDown() }
+        try daemon.start()
+        var latencies: [WorkerRole: [Double]] = [:]
+        var observed: [Double] = []
+        for round in 1...20 {
+            let before = try #require(daemon.status())
+            let start = monotonicMilliseconds()
+            for worker in before.workers { kill(try #require(worker.pid), SIGKILL) }
+            try waitFor("restart \(round)", seconds: 5) {
+                guard let status = daemon.status() else { return false }
+                return status.workers.allSatisfy { worker in
+                    let old = before.workers.first { $0.role == worker.role }?.pid
+                    return worker.restartCount == round && worker.pid != old && worker.lastHeartbeatSecondsAgo != nil
+                }
+            }
+            observed.append(Double(milliseconds(since: start)))
+            for worker in try #require(daemon.status()).workers {
+                latencies[worker.role, default: []].append(try #require(worker.lastRestartMilliseconds))
+            }
+            // A worker that ran past the stable uptime (1 s) is not crash-looping: the next kill also
+            // restarts at once.
+            usleep(1_050_000)
+        }
+        let log = daemon.log
+        for role in WorkerRole.allCases {
+            let values = try #require(latencies[role])
+            #expect(values.count == 20)
+            let median = percentile(values, 0.5)
+            print(
+                "\(role) worker: death to hello over 20 kills: median \(String(format: "%.1f", median)) ms, "
+                    + "p99 \(String(format: "%.1f", percentile(values, 0.99))) ms, "
+                    + "max \(String(format: "%.1f", values.max()!)) ms; each: \(values.map { Int($0) })")
+            #expect(median < 100)
+            #expect(values.filter { $0 >= 100 }.count <= 1, "restarts over 100 ms: \(values.filter { $0 >= 100 })")
+            #expect(log.components(separatedBy: "\(role) worker restarted").count - 1 == 20)
+            #expect(daemon.worker(role)?.restartCount == 20)
+        }
+        print("kill to new worker visible in vigilctl status (polling): median \(percentile(observed, 0.5)) ms")
+        #expect(!log.contains("crash loop"))
+    }
+
+    /// A stopped worker misses its heartbeats and is replaced within 3 heartbeat periods.
+    @Test func aHungWorkerIsReplaced() throws {
+        let daemon = try DaemonUnderTest(heartbeatMilliseconds: 300)
+        defer { daemon.tearDown() }
+        try daemon.start()
+        for role in WorkerRole.allCases {
+            let old = try #require(daemon.worker(role)?.pid)
+            let start = monotonicMilliseconds()
+            kill(old, SIGSTOP)
+            try waitFor("the stopped \(role) worker to be replaced", seconds: 5) {
+                guard let worker = daemon.worker(role) else { return false }
+                return worker.pid != old && worker.lastHeartbeatSecondsAgo != nil
+            }
+            let elapsed = milliseconds(since: start)
+            print("SIGSTOPped \(role) worker replaced after \(elapsed) ms (heartbeat 300 ms)")
+            #expect(elapsed < 900)
+            #expect(kill(old, 0) != 0, "the hung worker must be gone")
+        }
+        #expect(daemon.log.contains("missed its heartbeats"))
+    }
+
+    /// SIGTERM: every process exits within 5 s; pid files and the control socket are removed.
+    @Test func sigtermStopsEverything() throws {
+        let daemon = try DaemonUnderTest()
+        defer { daemon.tearDown() }
+        try daemon.start()
+        let workers = try #require(daemon.status()).workers.compactMap(\.pid)
+        #expect(workers.count == 2)
+        let start = monotonicMilliseconds()
+        kill(daemon.process.processIdentifier, SIGTERM)
+        try waitFor("vigild to exit", seconds: 5) { !daemon.process.isRunning }
+        let elapsed = milliseconds(since: start)
+        print("SIGTERM to exit of every process: \(elapsed) ms")
+        #expect(daemon.process.terminationStatus == 0)
+        for pid in workers { #expect(kill(pid, 0) != 0) }
+        for path in [daemon.pidFile, daemon.vrrpPidFile, daemon.checkersPidFile, daemon.socket] {
+            #expect(!FileManager.default.fileExists(atPath: path), "\(path) left behind")
+        }
+        let log = daemon.log
+        #expect(log.contains("vigild stopped"))
+        #expect(log.contains("releasing what this worker owns"))
+    }
+
+    /// `-V` and `-I` reach the workers, which then leave VIPs and rules in place.
+    @Test func dontReleaseFlagsReachTheWorkers() throws {
+        let daemon = try DaemonUnderTest()
+        defer { daemon.tearDown() }
+        try daemon.start(extra: ["-V", "-I"])
+        kill(daemon.process.processIdentifier, SIGTERM)
+        try waitFor("vigild to exit", seconds: 5) { !daemon.process.isRunning }
+        #expect(daemon.log.components(separatedBy: "leaving VIPs and rules").count - 1 == 2)
+    }
+
+    @Test func aSecondInstanceWithTheSamePidFileRefusesToStart() throws {
+        let daemon = try DaemonUnderTest()
+        defer { daemon.tearDown() }
+        try daemon.start()
+        let vigild = builtProducts.appendingPathComponent("vigild").path
+        let other = daemon.arguments.map { $0 == daemon.socket ? daemon.socket + "2" : $0 }
+        for foreground in [true, false] {
+            let result = try runCommand(vigild, (foreground ? ["-n"] : []) + other, timeout: 10)
+            #expect(result.status == 1)
+            #expect(
+                result.output.contains(
+                    "another vigild (pid \(daemon.process.processIdentifier)) is running with pid file \(daemon.pidFile)"
+                ), "\(result.output)")
+        }
+        #expect(daemon.process.isRunning)
+        #expect(daemon.status() != nil)
+    }
+
+    /// SIGHUP and `vigilctl reload` re-validate; an invalid file is refused with FILE:LINE and the daemon
+    /// keeps running; SIGUSR1/SIGUSR2 write dumps beside the control socket, mode 0600.
+    @Test func reloadAndDumps() throws {
+        let daemon = try DaemonUnderTest()
+        defer { daemon.tearDown() }
+        try daemon.start()
+        let vigilctl = builtProducts.appendingPathComponent("vigilctl").path
+        var result = try runCommand(vigilctl, ["reload", "--control-socket", daemon.socket])
+        #expect(result.status == 0 && result.output.contains("reloaded"), "\(result.output)")
+
+        try Data((twoWorkerConfig + "vrrp_instance VI_2 {\n    priorty 5\n}\n").utf8)
+            .write(to: URL(fileURLWithPath: daemon.config))
+        result = try runCommand(vigilctl, ["reload", "--control-socket", daemon.socket])
+        #expect(result.status == 1)
+        #expect(result.output.contains("still running the previous configuration"), "\(result.output)")
+        kill(daemon.process.processIdentifier, SIGHUP)
+        try waitFor("the refused SIGHUP reload in the log", seconds: 5) {
+            daemon.log.components(separatedBy: "reload refused").count - 1 == 2
+        }
+        #expect(daemon.log.contains("\(daemon.config):21: error: unknown keyword 'priorty'"))
+        #expect(daemon.process.isRunning)
+        #expect(daemon.status()?.workers.count == 2)
+
+        kill(daemon.process.processIdentifier, SIGUSR1)
+        kill(daemon.process.processIdentifier, SIGUSR2)
+        let directory = daemon.directory.appendingPathComponent("run")
+        for name in ["vigild.data", "vigild.stats"] {
+            let path = directory.appendingPathComponent(name).path
+            try waitFor(name, seconds: 5) { FileManager.default.fileExists(atPath: path) }
+            var info = stat()
+            #expect(lstat(path, &info) == 0)
+            #expect(info.st_mode & 0o777 == 0o600)
+        }
+        let data = try String(contentsOfFile: directory.appendingPathComponent("vigild.data").path, encoding: .utf8)
+        #expect(data.contains("vrrp_instance VI_1: INIT"))
+    }
+
+    /// `vigilctl status` text and JSON; `vigilctl stop`; then vigilctl fails at once with a clear message.
+    @Test func vigilctlStatusStopAndMissingSocket() throws {
+        let daemon = try DaemonUnderTest()
+        defer { daemon.tearDown() }
+        try daemon.start()
+        let vigilctl = builtProducts.appendingPathComponent("vigilctl").path
+        var result = try runCommand(vigilctl, ["status", "--control-socket", daemon.socket])
+        #expect(result.status == 0)
+        #expect(result.output.contains("vrrp worker: pid "), "\(result.output)")
+        #expect(result.output.contains("vrrp_instance VI_1: INIT"))
+        #expect(result.output.contains("virtual_server 192.0.2.10 80: unknown"))
+        result = try runCommand(vigilctl, ["status", "--json", "--control-socket", daemon.socket])
+        let status = try JSONDecoder().decode(DaemonStatus.self, from: Data(result.output.utf8))
+        #expect(status.workers.map(\.role) == [.vrrp, .checker])
+
+        result = try runCommand(vigilctl, ["stop", "--control-socket", daemon.socket])
+        #expect(result.status == 0 && result.output.contains("is stopping"))
+        let start = monotonicMilliseconds()
+        result = try runCommand(vigilctl, ["status", "--control-socket", daemon.socket])
+        #expect(result.status == 1)
+        #expect(result.output.contains("cannot reach vigild at \(daemon.socket)"), "\(result.output)")
+        #expect(milliseconds(since: start) < 2000)
+        try waitFor("vigild to exit", seconds: 5) { !daemon.process.isRunning }
+    }
+}
+
+@Suite("vigilctl without a daemon", .timeLimit(.minutes(1)))
+struct VigilctlWithoutDaemonTests {
+    @Test func aMissingSocketFailsFast() throws {
+        let vigilctl = builtProducts.appendingPathComponent("vigilctl").path
+        let start = monotonicMilliseconds()
+        let result = try runCommand(vigilctl, ["status", "--control-socket", "/tmp/vigil-missing-\(getpid()).sock"])
+        #expect(result.status == 1)
+        #expect(
+            result.output
+                == "vigilctl: cannot reach vigild at /tmp/vigil-missing-\(getpid()).sock: no such socket; is vigild running?\n"
+        )
+        #expect(milliseconds(since: start) < 2000)
+    }
+}
