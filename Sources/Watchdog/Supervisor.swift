@@ -282,6 +282,8 @@ final class Supervisor {
             slot.socket?.close()
             slot.socket = nil
             slot.pid = nil
+            slot.helloAt = nil
+            slot.lastPong = nil
             let uptime = Duration.nanoseconds(now - slot.startedAt)
             if stopping || slot.retired {
                 logger.info("\(role) worker (pid \(pid)) \(exit)")

@@ -54,6 +54,41 @@ struct DaemonTests {
         #expect(!log.contains("crash loop"))
     }
 
+    /// Deaths within a second of starting are a crash loop: the restarts back off (0, 100 ms, 200 ms …).
+    @Test func aCrashLoopBacksOff() throws {
+        let daemon = try DaemonUnderTest()
+        defer { daemon.tearDown() }
+        try daemon.start()
+        for round in 1...3 {
+            let old = try #require(daemon.worker(.vrrp)?.pid)
+            kill(old, SIGKILL)
+            try waitFor("vrrp restart \(round)", seconds: 5) {
+                guard let worker = daemon.worker(.vrrp) else { return false }
+                return worker.restartCount == round && worker.pid != nil && worker.pid != old
+                    && worker.lastHeartbeatSecondsAgo != nil
+            }
+        }
+        let log = daemon.log
+        #expect(log.contains("restarting in 0.1 seconds (crash loop) (restart 2)"), "\(log)")
+        #expect(log.contains("restarting in 0.2 seconds (crash loop) (restart 3)"))
+    }
+
+    /// When the watchdog is killed outright, its workers follow (PR_SET_PDEATHSIG).
+    @Test func workersDieWithTheWatchdog() throws {
+        let daemon = try DaemonUnderTest()
+        defer { daemon.tearDown() }
+        try daemon.start()
+        let workers = try #require(daemon.status()).workers.compactMap(\.pid)
+        kill(daemon.process.processIdentifier, SIGKILL)
+        try waitFor("the workers to exit", seconds: 3) {
+            workers.allSatisfy { pid in
+                let state = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?
+                    .split(separator: " ").dropFirst(2).first
+                return state == nil || state == "Z"
+            }
+        }
+    }
+
     /// A stopped worker misses its heartbeats and is replaced within 3 heartbeat periods.
     @Test func aHungWorkerIsReplaced() throws {
         let daemon = try DaemonUnderTest(heartbeatMilliseconds: 300)
