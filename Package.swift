@@ -9,6 +9,8 @@ let package = Package(
     products: [
         .executable(name: "vigild", targets: ["vigild"]),
         .executable(name: "vigilctl", targets: ["vigilctl"]),
+        // Developer tool: programs IPVS from a keepalived.conf without vigild (the kernel lab uses it).
+        .executable(name: "vigil-ipvs", targets: ["vigil-ipvs"]),
         // Built only with `scripts/fuzz` (swift build --product ConfigFuzzer --sanitize=fuzzer).
         .executable(name: "ConfigFuzzer", targets: ["ConfigFuzzer"]),
     ],
@@ -53,7 +55,8 @@ let package = Package(
                 "Config", "Watchdog", "WorkerIPC", "VRRPWorker", "CheckerWorker", argumentParser, logging,
             ]
         ),
-        .executableTarget(name: "vigilctl", dependencies: ["WorkerIPC", argumentParser]),
+        .executableTarget(name: "vigilctl", dependencies: ["WorkerIPC", "IPVSShim", argumentParser]),
+        .executableTarget(name: "vigil-ipvs", dependencies: ["Config", "IPVSShim", argumentParser]),
         .executableTarget(name: "ConfigFuzzer", dependencies: ["Config"], path: "Fuzz/ConfigFuzzer"),
 
         // MARK: Tests

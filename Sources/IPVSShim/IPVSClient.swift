@@ -80,8 +80,32 @@ public final class IPVSNetlinkClient: IPVSClient {
     }
 
     public func apply(_ operation: IPVSOperation) throws(NetlinkError) {
-        _ = try transport.exchange(
-            IPVSMessage.request(for: operation, family: family), style: .acknowledged, operation: operation.description)
+        do {
+            _ = try transport.exchange(
+                IPVSMessage.request(for: operation, family: family), style: .acknowledged,
+                operation: operation.description)
+        } catch {
+            throw IPVSNetlinkClient.explained(error, operation)
+        }
+    }
+
+    /// The kernel answers `ENOENT` both for an unknown scheduler and an unknown persistence engine
+    /// (`ip_vs_scheduler_get`, `ip_vs_pe_getbyname`); name them so "twos" on a 6.1 kernel reads as what it is.
+    static func explained(_ error: NetlinkError, _ operation: IPVSOperation) -> NetlinkError {
+        guard error.errno == LinuxErrno.ENOENT else { return error }
+        switch operation {
+        case .addService(let service), .editService(let service):
+            var explained = error
+            explained.message +=
+                " (scheduler '\(service.scheduler)' not available: no ip_vs_\(service.scheduler) module in this kernel?"
+            if let engine = service.persistenceEngine, !engine.isEmpty {
+                explained.message += " Or persistence engine '\(engine)': no ip_vs_pe_\(engine)?"
+            }
+            explained.message += ")"
+            return explained
+        default:
+            return error
+        }
     }
 
     public func services() throws(NetlinkError) -> [IPVSService] {
