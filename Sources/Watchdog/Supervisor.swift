@@ -62,6 +62,9 @@ final class Supervisor {
     let startedAt = monotonicNanoseconds()
     var malformedMessages = 0
     var nextCommandID: UInt32 = 1
+    /// A `SIGUSR1` dump waiting for the workers' answers: command ids still due, their texts, and
+    /// when to write without the stragglers.
+    var pendingDump: (waiting: [UInt32: WorkerRole], sections: [String], deadline: Int64)?
 
     init(options: DaemonOptions, hostName: String, loaded: LoadedConfig) {
         self.options = options
@@ -263,6 +266,10 @@ final class Supervisor {
             slot.state = state
         case .event(let event):
             logger.info("\(role) worker: \(event.summary)")
+        case .ack(let id, _, let detail) where pendingDump?.waiting[id] != nil:
+            pendingDump?.waiting[id] = nil
+            pendingDump?.sections.append("\(role) worker:\n\(detail)")
+            if pendingDump?.waiting.isEmpty == true { finishDataDump() }
         case .ack(let id, let ok, let detail):
             logger.debug("\(role) worker answered command \(id): \(ok ? "ok" : "failed") \(detail)")
         case .configure, .ping, .command:
@@ -336,6 +343,10 @@ final class Supervisor {
             }
             return
         }
+        if let dump = pendingDump, now >= dump.deadline {
+            for role in dump.waiting.values { pendingDump?.sections.append("\(role) worker: no answer within 1 s") }
+            finishDataDump()
+        }
         guard now >= nextHeartbeat else { return }
         nextHeartbeat = now + heartbeat.interval.nanoseconds / 4
         for (role, slot) in slots {
@@ -372,7 +383,7 @@ final class Supervisor {
             case SIGTERM, SIGINT:
                 logger.info("signal \(signal): stopping")
                 beginStop()
-            case SIGUSR1: writeDump(data: true)
+            case SIGUSR1: requestDataDump()
             case SIGUSR2: writeDump(data: false)
             default: break
             }
@@ -504,11 +515,30 @@ final class Supervisor {
 
     /// `SIGUSR1` (data) and `SIGUSR2` (statistics): files beside the control socket, created
     /// O_EXCL|O_NOFOLLOW mode 0600.
-    func writeDump(data: Bool) {
+    /// Asks every running worker for its dump; the file is written when all have answered (or after 1 s).
+    func requestDataDump() {
+        guard pendingDump == nil else { return }
+        var waiting: [UInt32: WorkerRole] = [:]
+        for (role, slot) in slots where slot.helloAt != nil {
+            nextCommandID += 1
+            waiting[nextCommandID] = role
+            send(.command(id: nextCommandID, .dump), to: role)
+        }
+        pendingDump = (waiting, [], monotonicNanoseconds() + 1_000_000_000)
+        if waiting.isEmpty { finishDataDump() }
+    }
+
+    func finishDataDump() {
+        let sections = pendingDump?.sections.sorted() ?? []
+        pendingDump = nil
+        writeDump(data: true, workerSections: sections)
+    }
+
+    func writeDump(data: Bool, workerSections: [String] = []) {
         let path = directoryName(options.controlSocket) + (data ? "/vigild.data" : "/vigild.stats")
         var text: String
         if data {
-            text = status().rendered + "\n"
+            text = ([status().rendered] + workerSections).joined(separator: "\n\n") + "\n"
         } else {
             text = "malformed_messages \(malformedMessages)\n"
             for slot in WorkerRole.allCases.compactMap({ slots[$0] }) {

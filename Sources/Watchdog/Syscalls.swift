@@ -130,14 +130,27 @@ enum Syscalls {
         guard mkdir(path, 0o700) == 0 || errno == EEXIST else { throw .errno("mkdir \(path)") }
     }
 
-    /// Writes `text` to a new file `path`, created O_EXCL|O_NOFOLLOW mode 0600 after removing an older
-    /// one: a symlink or file planted there is never followed (keepalived's CVE-2018-19044..19046).
+    /// Writes `text` to `path` through a new file created O_EXCL|O_NOFOLLOW mode 0600 and renamed into
+    /// place, so a symlink or file planted there is never followed (keepalived's CVE-2018-19044..19046)
+    /// and a reader never sees half a dump.
     static func writeNewFile(_ path: String, _ text: String) throws(WatchdogError) {
-        unlink(path)
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .errno("create \(path)") }
-        defer { close(fd) }
-        try writeAll(fd, text, path: path)
+        let temporary = path + ".new"
+        unlink(temporary)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .errno("create \(temporary)") }
+        do {
+            try writeAll(fd, text, path: temporary)
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else {
+            let error = WatchdogError.errno("rename \(temporary) to \(path)")
+            unlink(temporary)
+            throw error
+        }
     }
 
     static func writeAll(_ fd: Int32, _ text: String, path: String) throws(WatchdogError) {

@@ -195,6 +195,9 @@ struct DaemonTests {
         }
         let data = try String(contentsOfFile: directory.appendingPathComponent("vigild.data").path, encoding: .utf8)
         #expect(data.contains("vrrp_instance VI_1: INIT"))
+        // The workers' own dumps follow the watchdog's view.
+        #expect(data.contains("vrrp worker:\nvrrp_instance VI_1 INIT"), "\(data)")
+        #expect(data.contains("checker worker:\nvirtual_server 192.0.2.10 80 unknown"))
     }
 
     /// `vigilctl status` text and JSON; `vigilctl stop`; then vigilctl fails at once with a clear message.
