@@ -40,14 +40,17 @@ public enum IPVSAdmRenderer {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// "TCP  192.0.2.100:80 wlc persistent 50 mask 255.255.255.0 pe sip ops".
+    /// "TCP  192.0.2.100:80 wlc persistent 50 mask 255.255.255.0 pe sip ops", "FWM  7 IPv6 mh".
     static func serviceLine(_ service: IPVSService) -> String {
         var line: String
         switch service.key {
         case .address(let address, let port, let proto):
-            line = "\(proto.name)  \(IPVSFormat.endpoint(address, port))"
-        case .firewallMark(let mark, _):
+            // "%-4s %s": "TCP  192.0.2.1:80" but "SCTP 192.0.2.1:80" (seen on the kernel lab's ipvsadm 1.31).
+            line = padded(proto.name, 4) + " " + IPVSFormat.endpoint(address, port)
+        case .firewallMark(let mark, .ipv4):
             line = "FWM  \(mark)"
+        case .firewallMark(let mark, .ipv6):
+            line = "FWM  \(mark) IPv6"
         }
         line += " \(service.scheduler)"
         let schedulerFlags = schedulerFlagWords(service)

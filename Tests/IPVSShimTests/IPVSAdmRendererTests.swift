@@ -33,7 +33,10 @@ struct IPVSAdmRendererTests {
                 key: .address(ip("2001:db8::2"), port: 443, protocol: .sctp), scheduler: "mh",
                 flags: [.persistent, .mhPort], timeout: 360, netmask: 64))
 
-        let text = IPVSAdmRenderer.render(IPVSTable([marked, dns, sip, six, web]))
+        // ipvsadm writes "FWM  7 IPv6" for an IPv6 mark (seen against the kernel lab's 6.1 kernel).
+        let sixMark = IPVSVirtualServer(service: IPVSService(key: .firewallMark(7, family: .ipv6), scheduler: "rr"))
+
+        let text = IPVSAdmRenderer.render(IPVSTable([sixMark, marked, dns, sip, six, web]))
         let expected = [
             "IP Virtual Server version 1.2.1 (size=4096)",
             "Prot LocalAddress:Port Scheduler Flags",
@@ -44,9 +47,10 @@ struct IPVSAdmRendererTests {
             "UDP  192.0.2.101:5060 wrr persistent 300 mask 255.255.255.0 pe sip",
             "UDP  [2001:db8::1]:53 rr",
             "  -> [2001:db8::53]:53            Masq    1      0          0         ",
-            "SCTP  [2001:db8::2]:443 mh (mh-port) persistent 360 mask 64",
+            "SCTP [2001:db8::2]:443 mh (mh-port) persistent 360 mask 64",
             "FWM  7 sh (sh-fallback,sh-port) ops",
             "  -> 10.0.0.1:0                   Tunnel  5      0          0         ",
+            "FWM  7 IPv6 rr",
         ]
         #expect(text == expected.joined(separator: "\n") + "\n")
     }
