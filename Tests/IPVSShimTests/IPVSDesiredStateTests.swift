@@ -337,6 +337,18 @@ struct IPVSDesiredStateTests {
         #expect(checked.table[web]?.destinations.count == 2)
     }
 
+    /// A VRRP instance `lvs_sync_daemon … VI_1` can name.
+    static let instance = """
+        vrrp_instance VI_1 {
+            interface eth0
+            virtual_router_id 51
+            priority 100
+            virtual_ipaddress {
+                192.0.2.100
+            }
+        }
+        """
+
     @Test("lvs_sync_daemon and lvs_timeouts")
     func globals() throws {
         let loaded = try config(
@@ -345,15 +357,7 @@ struct IPVSDesiredStateTests {
                 lvs_sync_daemon eth0 VI_1 id 5 maxlen 1400 port 8850 ttl 2 group 239.0.0.81
                 lvs_timeouts tcp 900 tcpfin 120 udp 300
             }
-            vrrp_instance VI_1 {
-                interface eth0
-                virtual_router_id 51
-                priority 100
-                virtual_ipaddress {
-                    192.0.2.100
-                }
-            }
-            """)
+            """ + "\n" + Self.instance)
         let backup = IPVSDesiredState.from(loaded)
         #expect(
             backup.syncDaemons == [
@@ -380,15 +384,7 @@ struct IPVSDesiredStateTests {
             global_defs {
                 lvs_sync_daemon eth0 VI_1
             }
-            vrrp_instance VI_1 {
-                interface eth0
-                virtual_router_id 51
-                priority 100
-                virtual_ipaddress {
-                    192.0.2.100
-                }
-            }
-            """)
+            """ + "\n" + Self.instance)
         #expect(vrid.syncDaemons.map(\.syncID) == [51])
     }
 

@@ -10,41 +10,33 @@ same_server() { # NAME REPLIES: every reply from one real server
   fi
 }
 
-test_persistence() {
-  local file urls
-  clear_ipvs
-  file=$(conf ppc <<'CONF'
-virtual_server 192.0.2.100 80 {
+# persistent_conf NAME SERVICE REAL_PORT: rr over both real servers, NAT, persistence_timeout 300.
+# SERVICE is what follows "virtual_server" ("192.0.2.100 80", "fwmark 8"); REAL_PORT may be empty.
+persistent_conf() {
+  conf "$1" <<CONF
+virtual_server $2 {
     lb_algo rr
     lb_kind NAT
     persistence_timeout 300
-    real_server 198.51.100.11 80 {
+    real_server 198.51.100.11 $3 {
     }
-    real_server 198.51.100.12 80 {
+    real_server 198.51.100.12 $3 {
     }
 }
 CONF
-)
-  apply "$file"
+}
+
+test_persistence() {
+  local file urls
+  clear_ipvs
+  apply "$(persistent_conf ppc "192.0.2.100 80" 80)"
   ((applyStatus == 0)) || fail "PPC: apply failed: $applied"
   same_server "PPC rr port 80 persistence_timeout 300" "$(fetch_n 10 http://192.0.2.100/)"
   listing | grep -q '^TCP  192.0.2.100:80 rr persistent 300$' && pass "PPC: ipvsadm shows persistent 300" ||
     fail "PPC: ipvsadm -Ln: $(listing)"
 
   clear_ipvs
-  file=$(conf pcc <<'CONF'
-virtual_server 192.0.2.101 0 {
-    lb_algo rr
-    lb_kind NAT
-    persistence_timeout 300
-    real_server 198.51.100.11 0 {
-    }
-    real_server 198.51.100.12 0 {
-    }
-}
-CONF
-)
-  apply "$file"
+  apply "$(persistent_conf pcc "192.0.2.101 0" 0)"
   ((applyStatus == 0)) || fail "PCC: apply failed: $applied"
   urls=()
   for _ in 1 2 3 4 5; do urls+=(http://192.0.2.101/ http://192.0.2.101:8080/); done
@@ -55,18 +47,7 @@ CONF
   clear_ipvs
   $D iptables -t mangle -A PREROUTING -d 192.0.2.102/32 -p tcp -m multiport --dports 80,443 \
     -j MARK --set-mark 8 || fail "iptables -t mangle MARK failed"
-  file=$(conf fwm <<'CONF'
-virtual_server fwmark 8 {
-    lb_algo rr
-    lb_kind NAT
-    persistence_timeout 300
-    real_server 198.51.100.11 {
-    }
-    real_server 198.51.100.12 {
-    }
-}
-CONF
-)
+  file=$(persistent_conf fwm "fwmark 8" "")
   apply "$file"
   ((applyStatus == 0)) || fail "fwmark: apply failed: $applied"
   urls=()
