@@ -12,9 +12,9 @@ struct VigilIPVSCommand: ParsableCommand {
         commandName: "vigil-ipvs",
         abstract: "Program the kernel's IPVS from a keepalived.conf, without vigild (developer tool).",
         discussion: """
-            Rules of the services the file names are adopted as Vigil's: apply edits them in place and removes
-            their unconfigured real servers; remove deletes those services. Services the file does not name are
-            left alone unless --flush-foreign (or lvs_flush) is given. Health checks do not run: every real server
+            Rules of the services the file names are adopted as Vigil's: apply edits them in place and removes \
+            their unconfigured real servers; remove deletes those services. Services the file does not name are \
+            left alone unless --flush-foreign (or lvs_flush) is given. Health checks do not run: every real server \
             is up, except those with an alpha checker.
             """,
         subcommands: [Apply.self, Show.self, Remove.self]
