@@ -31,8 +31,10 @@ public struct IPVSDesiredState: Hashable, Sendable {
     /// - A real server is up unless `health` says otherwise; with no entry it is up, except when one of its checkers
     ///   has `alpha` (it starts down until a check succeeds). A down real server is left out, or kept with weight 0
     ///   under `inhibit_on_failure`.
-    /// - The `sorry_server` is added (weight 1) when no real server is up; with `sorry_server_inhibit` it stays in
-    ///   with weight 0 otherwise.
+    /// - The `sorry_server` is added (weight 1) when the quorum is lost: the weights of the real servers that are up
+    ///   add up to less than `quorum` (default 1, so: no real server up). With `sorry_server_inhibit` it stays in
+    ///   with weight 0 otherwise. `hysteresis` needs the previous verdict and is the checker's business, not this
+    ///   snapshot's.
     /// - `virtual_server group NAME` expands to one service per address of each range and per firewall mark.
     /// - Parameters:
     ///   - health: checker verdicts, true for up.
@@ -169,7 +171,7 @@ public struct IPVSDesiredState: Hashable, Sendable {
         of server: VirtualServer, index: Int, servicePort: UInt16, health: [IPVSRealServerID: Bool]
     ) -> [IPVSDestination] {
         var result: [IPVSDestination] = []
-        var anyUp = false
+        var liveWeight = 0
         for (realIndex, real) in server.realServers.enumerated() {
             let id = IPVSRealServerID(virtualServer: index, realServer: realIndex)
             let isUp = health[id] ?? !real.checkers.contains { $0.timing.alpha }
@@ -179,7 +181,7 @@ public struct IPVSDesiredState: Hashable, Sendable {
             destination.upperThreshold = UInt32(real.upperThreshold)
             destination.lowerThreshold = UInt32(real.lowerThreshold)
             if isUp {
-                anyUp = true
+                liveWeight += real.weight
             } else if server.inhibitsOnFailure(real) {
                 destination.weight = 0
             } else {
@@ -189,10 +191,11 @@ public struct IPVSDesiredState: Hashable, Sendable {
                 result.append(destination)
             }
         }
-        if let sorry = server.sorryServer, !anyUp || sorry.inhibit {
+        let quorumLost = liveWeight < server.quorum
+        if let sorry = server.sorryServer, quorumLost || sorry.inhibit {
             let destination = destination(
                 address: sorry.address, port: sorry.port.map(UInt16.init) ?? servicePort,
-                forwarding: sorry.forwarding ?? server.forwarding, weight: anyUp ? 0 : 1)
+                forwarding: sorry.forwarding ?? server.forwarding, weight: quorumLost ? 1 : 0)
             if !result.contains(where: { $0.address == destination.address && $0.port == destination.port }) {
                 result.append(destination)
             }

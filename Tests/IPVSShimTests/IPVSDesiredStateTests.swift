@@ -468,4 +468,45 @@ struct IPVSDesiredStateTests {
                 .setTimeouts(IPVSTimeouts(tcp: 900)),
             ])
     }
+
+    @Test("quorum: the sorry server comes in when the live weight drops below it")
+    func quorum() throws {
+        let text = """
+            virtual_server 192.0.2.100 80 {
+                quorum 4
+                sorry_server 203.0.113.9 80
+                real_server 198.51.100.11 80 {
+                    weight 3
+                }
+                real_server 198.51.100.12 80 {
+                    weight 2
+                }
+            }
+            """
+        #expect(try desired(text).table[web]?.destinations.count == 2)
+        let lost = try desired(text, health: [IPVSRealServerID(virtualServer: 0, realServer: 1): false])
+        #expect(
+            lost.table[web]?.destinations == [
+                destination("198.51.100.11", 80, weight: 3), destination("203.0.113.9", 80),
+            ])
+    }
+
+    @Test("JSON: services in ipvsadm's order, settings and counters, escaped strings")
+    func json() {
+        var real = destination("198.51.100.11", 80, .directRouting, weight: 3)
+        real.activeConnections = 2
+        let table = IPVSTable([
+            IPVSVirtualServer(
+                service: IPVSService(key: .firewallMark(8, family: .ipv6), scheduler: "sh", flags: .shPort)),
+            IPVSVirtualServer(
+                service: IPVSService(
+                    key: web, scheduler: "wrr", flags: .persistent, timeout: 50, persistenceEngine: "sip"),
+                destinations: [real]),
+        ])
+        #expect(
+            IPVSTableJSON.render(table)
+                == #"{"version":"1.2.1","connectionTableSize":4096,"virtualServers":[{"protocol":"TCP","address":"192.0.2.100","port":80,"scheduler":"wrr","flags":[],"onePacket":false,"persistent":true,"timeout":50,"netmask":4294967295,"persistenceEngine":"sip","realServers":[{"address":"198.51.100.11","port":80,"forward":"Route","weight":3,"upperThreshold":0,"lowerThreshold":0,"activeConnections":2,"inactiveConnections":0,"connections":0}]},{"fwmark":8,"family":"inet6","scheduler":"sh","flags":["sh-port"],"onePacket":false,"persistent":false,"realServers":[]}]}"#
+                + "\n")
+        #expect(IPVSTableJSON.string("a\"b\\c\u{1}") == #""a\"b\\c\u0001""#)
+    }
 }
