@@ -1,5 +1,5 @@
 # shellcheck shell=bash disable=SC2015,SC2154,SC2034
-# Shared by the IPVS kernel-lab tests (sourced by run-all.sh): checks, the namespace topology, real servers,
+# Shared by the kernel-lab tests (sourced by ipvs/run-all.sh and smoke.sh): checks, the namespace topology, real servers,
 # and helpers around vigil-ipvs. Documentation addresses only; every packet stays in these namespaces.
 #
 #   netns lab-c (client)        netns lab-d (director, IPVS)             netns lab-r1 / lab-r2
@@ -129,6 +129,21 @@ fetch_n() {
 
 count() { # WORD LINES -> how many lines equal WORD
   grep -cx "$1" <<<"$2"
+}
+
+# check_alternates NAME REPLIES: every reply from rs1/rs2, strictly alternating, both equally often.
+check_alternates() { # NAME REPLIES
+  local name=$1 replies=$2 prev="" r ok=1
+  while read -r r; do
+    [[ $r == rs1 || $r == rs2 ]] || ok=0
+    [[ $r == "$prev" ]] && ok=0
+    prev=$r
+  done <<<"$replies"
+  if ((ok)) && (($(count rs1 "$replies") == $(count rs2 "$replies"))); then
+    pass "$name: $(wc -l <<<"$replies") requests alternate rs1/rs2"
+  else
+    fail "$name: replies do not alternate: $(tr '\n' ' ' <<<"$replies")"
+  fi
 }
 
 # Configuration files: conf NAME <<EOF ... EOF writes $WORK/NAME.conf and prints its path.

@@ -41,20 +41,6 @@ virtual_server 192.0.2.100 80 {
 CONF
 }
 
-check_alternates() { # NAME REPLIES
-  local name=$1 replies=$2 prev="" r ok=1
-  while read -r r; do
-    [[ $r == rs1 || $r == rs2 ]] || ok=0
-    [[ $r == "$prev" ]] && ok=0
-    prev=$r
-  done <<<"$replies"
-  if ((ok)) && (($(count rs1 "$replies") == $(count rs2 "$replies"))); then
-    pass "$name: $(wc -l <<<"$replies") requests alternate rs1/rs2"
-  else
-    fail "$name: replies do not alternate: $(tr '\n' ' ' <<<"$replies")"
-  fi
-}
-
 check_wrr() { # NAME
   local replies n1 n2
   replies=$(fetch_n 100 http://192.0.2.100/)
