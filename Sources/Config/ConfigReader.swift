@@ -592,10 +592,6 @@ private struct TokenizeError: Error {
     init(_ message: String) { self.message = message }
 }
 
-extension Result where Failure == TokenizeError {
-    fileprivate static func failure(_ message: String) -> Self { .failure(TokenizeError(message)) }
-}
-
 /// `include` and its checking variants (keepalived.conf(5)).
 private enum IncludeKind: String {
     case include, includer, includem, includew, includeb, includea
