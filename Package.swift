@@ -63,9 +63,11 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"], resources: [.copy("Fixtures")]),
         /// Runs the built `vigild` and `vigilctl` binaries as an operator would.
         .testTarget(name: "VigildTests", dependencies: ["vigild", "vigilctl"]),
-        .testTarget(name: "IPVSShimTests", dependencies: ["IPVSShim", "Netlink"]),
-        .testTarget(name: "VRRPWorkerTests", dependencies: ["VRRPWorker"]),
-        .testTarget(name: "WorkerIPCTests", dependencies: ["WorkerIPC"]),
+        /// Helpers shared by the unit-test targets (a seeded generator for fuzz-style loops).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "IPVSShimTests", dependencies: ["IPVSShim", "Netlink", "TestSupport"]),
+        .testTarget(name: "VRRPWorkerTests", dependencies: ["VRRPWorker", "TestSupport"]),
+        .testTarget(name: "WorkerIPCTests", dependencies: ["WorkerIPC", "TestSupport"]),
         .testTarget(name: "WatchdogTests", dependencies: ["Watchdog", "WorkerIPC", "vigild", "vigilctl"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 import Config
 import Netlink
+import TestSupport
 import Testing
 
 @testable import IPVSShim
@@ -85,7 +86,7 @@ struct MalformedReplyTests {
 
     @Test("Seeded fuzz: random bytes and mutated kernel replies")
     func fuzz() {
-        var random = SeededGenerator(state: 0x5eed_1e55)
+        var random = SplitMix64(seed: 0x5eed_1e55)
         let service = IPVSService(
             key: .address(ip("2001:db8::1"), port: 443, protocol: .tcp), scheduler: "mh",
             flags: [.persistent, .mhPort],

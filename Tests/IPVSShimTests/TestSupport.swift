@@ -13,18 +13,6 @@ func ip(_ text: String) -> IPAddress { IPAddress(text)! }
 /// The family id used in tests; the kernel assigns one at module load.
 let testFamily: UInt16 = 0x1c
 
-/// A deterministic generator (SplitMix64) for the fuzz loops, so failures reproduce.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
-
 /// Builds replies the way the kernel's `ip_vs_genl_fill_*` does: nests without `NLA_F_NESTED`
 /// (`nla_nest_start_noflag`), addresses in 16 bytes, flags with mask ~0, both STATS and STATS64.
 enum KernelReply {

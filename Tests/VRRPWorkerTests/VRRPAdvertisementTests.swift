@@ -1,4 +1,5 @@
 import Config
+import TestSupport
 import Testing
 import VRRPWorker
 
@@ -230,7 +231,7 @@ struct VRRPAdvertisementTests {
     // MARK: Fuzz
 
     @Test func neverTrapsOnRandomOrDamagedBytes() throws {
-        var generator = SplitMix64(state: 0x5652_5250)  // "VRRP"
+        var generator = SplitMix64(seed: 0x5652_5250)  // "VRRP"
         let filter = VRRPReceiveFilter(version: .v2, virtualRouterID: 51, virtualAddresses: [ip("10.0.0.1")])
         let samples: [([UInt8], VRRPPacketInfo)] = [
             (Self.v2Password, Self.v2Packet), (Self.v3IPv4, Self.v3IPv4Packet), (Self.v3IPv6, Self.v3IPv6Packet),
