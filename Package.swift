@@ -3,6 +3,10 @@ import PackageDescription
 
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 
 let package = Package(
     name: "Vigil",
@@ -17,6 +21,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // MARK: C libraries and the one C shim
@@ -38,13 +45,25 @@ let package = Package(
         /// Netlink sockets (libnl) and the attribute codec shared by rtnetlink and generic netlink users.
         .target(name: "Netlink", dependencies: ["CNetlink"]),
         /// Messages between the watchdog and its workers, and of the control socket.
-        .target(name: "WorkerIPC", dependencies: ["Config"]),
+        .target(name: "WorkerIPC", dependencies: ["Config", logging]),
+        /// What both workers run outside themselves: notify scripts and MISC_CHECK / vrrp_script programs
+        /// (as `script_user`, with timeouts), `notify_fifo` lines and `smtp_alert` mail.
+        .target(name: "Notifier", dependencies: ["Config", "CVigilShim", logging, nioCore, nioPosix]),
         /// Virtual services and real servers in the kernel's IPVS, over generic netlink.
         .target(name: "IPVSShim", dependencies: ["Config", "Netlink"]),
         /// VRRP (RFC 3768 / RFC 5798): codec, state machine, sockets, VIPs.
-        .target(name: "VRRPWorker", dependencies: ["Config", "Netlink", "WorkerIPC", "CVigilShim", logging]),
+        .target(
+            name: "VRRPWorker",
+            dependencies: ["Config", "Netlink", "WorkerIPC", "Notifier", "CVigilShim", logging, nioCore, nioPosix]
+        ),
         /// Health checkers driving the IPVS shim.
-        .target(name: "CheckerWorker", dependencies: ["Config", "IPVSShim", "WorkerIPC", "CVigilShim", logging]),
+        .target(
+            name: "CheckerWorker",
+            dependencies: [
+                "Config", "IPVSShim", "Netlink", "WorkerIPC", "Notifier", "CVigilShim", logging, nioCore, nioPosix,
+                nioSSL, crypto,
+            ]
+        ),
         /// The parent process: spawns, supervises and restarts the workers.
         .target(name: "Watchdog", dependencies: ["Config", "WorkerIPC", "CLibcap", "CVigilShim", logging]),
 
@@ -67,6 +86,8 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "IPVSShimTests", dependencies: ["IPVSShim", "Netlink", "TestSupport"]),
         .testTarget(name: "VRRPWorkerTests", dependencies: ["VRRPWorker", "TestSupport"]),
+        .testTarget(name: "CheckerWorkerTests", dependencies: ["CheckerWorker", "IPVSShim", "TestSupport"]),
+        .testTarget(name: "NotifierTests", dependencies: ["Notifier", "TestSupport"]),
         .testTarget(name: "WorkerIPCTests", dependencies: ["WorkerIPC", "TestSupport"]),
         .testTarget(name: "WatchdogTests", dependencies: ["Watchdog", "WorkerIPC", "vigild", "vigilctl"]),
     ],

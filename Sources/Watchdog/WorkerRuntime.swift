@@ -8,14 +8,18 @@ import WorkerIPC
 #endif
 
 /// The worker side of supervision, shared by the VRRP and checker workers: hello, configuration,
-/// heartbeats, state reports and commands over the inherited IPC socket. The protocol engines plug
-/// in later; until then the worker reports the configured instances and servers in their initial state.
+/// heartbeats, state reports and commands over the inherited IPC socket. The main thread polls the
+/// socket and the signals; the role's `WorkerEngine` runs on its own event loop, and every message is
+/// handed to it there (heartbeats included, so a wedged engine is noticed).
 public enum WorkerRuntime {
     /// Runs a worker until the watchdog tells it to stop or goes away; never returns.
     /// - Parameters:
     ///   - fd: the inherited end of the watchdog's socketpair.
     ///   - parentPID: the watchdog's pid; the worker exits at once if it is already gone.
-    public static func run(role: WorkerRole, fd: Int32, parentPID: pid_t, options: DaemonOptions) -> Never {
+    ///   - makeEngine: builds the role's engine (`vigild` knows every engine module).
+    public static func run(
+        role: WorkerRole, fd: Int32, parentPID: pid_t, options: DaemonOptions, makeEngine: WorkerEngineFactory
+    ) -> Never {
         // PR_SET_PDEATHSIG first, then check the parent: it may have died before the prctl.
         _ = cvigil_set_parent_death_signal(SIGTERM)
         if getppid() != parentPID { exit(0) }
@@ -36,8 +40,10 @@ public enum WorkerRuntime {
             exit(WorkerExitCode.fatal)
         }
         let socket = MessageSocket(fd: fd)
-        var worker = WorkerLoop(role: role, socket: socket, logger: logger)
-        worker.send(.hello(WorkerHello(role: role, pid: getpid(), vigilVersion: vigilVersion)))
+        let reporter = WorkerReporter(socket: socket, logger: logger)
+        let engine = makeEngine(role, reporter, logger)
+        var worker = WorkerLoop(role: role, socket: socket, reporter: reporter, engine: engine, logger: logger)
+        reporter.send(.hello(WorkerHello(role: role, pid: getpid(), vigilVersion: vigilVersion)))
         while true {
             var descriptors = [
                 pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
@@ -45,8 +51,11 @@ public enum WorkerRuntime {
             ]
             Syscalls.poll(&descriptors, timeoutMilliseconds: -1)
             for signal in Syscalls.readSignals(signals) where signal == SIGTERM || signal == SIGINT {
+                // A signal from outside (or the watchdog's death through PR_SET_PDEATHSIG): stop as
+                // `vigild` was told to at start (`-V` / `-I` keep VIPs and rules).
+                let release = role == .vrrp ? !options.dontReleaseVRRP : !options.dontReleaseIPVS
                 logger.info("stopping on signal \(signal)")
-                exit(0)
+                worker.stop(release: release, reply: nil)
             }
             if descriptors[0].revents != 0 {
                 worker.drain()
@@ -55,26 +64,22 @@ public enum WorkerRuntime {
     }
 }
 
-/// One worker's message handling.
+/// One worker's message handling, on the main thread; the work itself is handed to the engine's loop.
 struct WorkerLoop {
     let role: WorkerRole
     let socket: MessageSocket
+    let reporter: WorkerReporter
+    let engine: WorkerEngine
     let logger: Logger
-    var configuration: WorkerConfiguration?
-    var state = WorkerState()
+    var configured = false
+    var stopping = false
 
-    init(role: WorkerRole, socket: MessageSocket, logger: Logger) {
+    init(role: WorkerRole, socket: MessageSocket, reporter: WorkerReporter, engine: WorkerEngine, logger: Logger) {
         self.role = role
         self.socket = socket
+        self.reporter = reporter
+        self.engine = engine
         self.logger = logger
-    }
-
-    func send(_ message: WorkerMessage) {
-        do {
-            try socket.send(message)
-        } catch {
-            logger.error("cannot send to the watchdog: \(error)")
-        }
     }
 
     mutating func drain() {
@@ -84,76 +89,62 @@ struct WorkerLoop {
             case .malformed(let why): logger.warning("dropped a malformed message from the watchdog: \(why)")
             case .wouldBlock: return
             case .closed:
-                logger.info("the watchdog closed the IPC socket; exiting")
-                exit(0)
+                // The watchdog is gone (PR_SET_PDEATHSIG also sends SIGTERM); stop as configured.
+                logger.info("the watchdog closed the IPC socket; stopping")
+                stop(release: true, reply: nil)
+                return
             }
         }
     }
 
+    /// Stops the engine once; the process exits when it is done (or after 3 s if it does not finish).
+    mutating func stop(release: Bool, reply: UInt32?) {
+        guard !stopping else { return }
+        stopping = true
+        let engine = engine
+        let reporter = reporter
+        let logger = logger
+        engine.execute {
+            engine.stop(release: release) {
+                if let reply { reporter.send(.ack(id: reply, ok: true, detail: "stopped")) }
+                logger.info(release ? "stopped; released what this worker owned" : "stopped; left VIPs and rules")
+                exit(0)
+            }
+        }
+        Self.exitAfterThreeSeconds()
+    }
+
+    /// A last resort for an engine that never calls `done`: the watchdog would kill it anyway.
+    static func exitAfterThreeSeconds() {
+        var thread = pthread_t()
+        _ = pthread_create(
+            &thread, nil,
+            { _ in
+                sleep(3)
+                _exit(WorkerExitCode.fatal)
+            }, nil)
+        _ = pthread_detach(thread)
+    }
+
     mutating func handle(_ message: WorkerMessage) {
+        let engine = engine
+        let reporter = reporter
         switch message {
         case .configure(let configuration):
-            self.configuration = configuration
-            state = Self.initialState(configuration)
-            logger.info(
-                "configured: \(state.vrrpInstances.count) VRRP instances, \(state.virtualServers.count) virtual servers"
-            )
-            send(.state(state))
+            let isReload = configured
+            configured = true
+            engine.execute { engine.apply(configuration, isReload: isReload) }
         case .ping(let sequence):
-            send(.pong(sequence: sequence))
+            engine.execute { reporter.send(.pong(sequence: sequence)) }
         case .command(let id, .stop(let release)):
             logger.info(release ? "stopping; releasing what this worker owns" : "stopping; leaving VIPs and rules")
-            send(.ack(id: id, ok: true, detail: "stopping"))
-            exit(0)
+            stop(release: release, reply: id)
         case .command(let id, .dump):
-            send(.ack(id: id, ok: true, detail: Self.dump(state)))
+            engine.execute { reporter.send(.ack(id: id, ok: true, detail: engine.dump())) }
         case .command(let id, .reload):
-            send(.ack(id: id, ok: true, detail: "reloading"))
+            reporter.send(.ack(id: id, ok: true, detail: "reloading"))
         case .hello, .pong, .state, .event, .ack:
             logger.warning("unexpected message from the watchdog; ignored")
-        }
-    }
-
-    /// What the worker owns before its engine runs: every instance and server from the configuration,
-    /// in the state the previous incarnation reported when there is one.
-    static func initialState(_ configuration: WorkerConfiguration) -> WorkerState {
-        let saved = configuration.savedState
-        let instances = (configuration.vrrp?.instances ?? []).map { instance in
-            saved?.vrrpInstances.first { $0.name == instance.name }
-                ?? VRRPInstanceReport(name: instance.name, state: .initializing)
-        }
-        let servers = (configuration.lvs?.virtualServers ?? []).map { server in
-            let name = VirtualServerNames.name(server.address)
-            return saved?.virtualServers.first { $0.name == name }
-                ?? VirtualServerReport(
-                    name: name,
-                    realServers: server.realServers.map {
-                        RealServerReport(address: "\($0.address)\($0.port.map { " \($0)" } ?? "")")
-                    })
-        }
-        return WorkerState(vrrpInstances: instances, virtualServers: servers)
-    }
-
-    static func dump(_ state: WorkerState) -> String {
-        var lines: [String] = []
-        for instance in state.vrrpInstances {
-            lines.append("vrrp_instance \(instance.name) \(instance.state.rawValue) \(instance.heldAddresses)")
-        }
-        for server in state.virtualServers {
-            lines.append("virtual_server \(server.name) \(server.health.rawValue)")
-            for real in server.realServers { lines.append("  real_server \(real.address) \(real.health.rawValue)") }
-        }
-        return lines.joined(separator: "\n")
-    }
-}
-
-/// Virtual servers as keepalived.conf writes them.
-enum VirtualServerNames {
-    static func name(_ address: VirtualServerAddress) -> String {
-        switch address {
-        case .endpoint(let ip, let port): "\(ip) \(port)"
-        case .fwmark(let mark): "fwmark \(mark)"
-        case .group(let group): "group \(group)"
         }
     }
 }

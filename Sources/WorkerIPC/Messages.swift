@@ -54,11 +54,34 @@ public struct VRRPInstanceReport: Codable, Sendable, Hashable {
     public var state: State
     /// The virtual addresses this instance has configured on its interfaces right now.
     public var heldAddresses: [String]
+    /// The configured priority and the one in effect after tracking weights.
+    public var priority: Int?
+    public var effectivePriority: Int?
+    /// Why the instance is in this state (`preempted by 192.0.2.2`, `interface eth0 down`, …).
+    public var reason: String?
+    /// CLOCK_MONOTONIC (ns) when the instance entered `state`; the clock is system-wide, so a restarted
+    /// worker can tell how old a saved MASTER state is.
+    public var since: Int64?
+    /// The Master_Adver_Interval in effect, in centiseconds (RFC 5798 §6.1).
+    public var masterAdvertIntervalCentiseconds: Int?
+    /// Receive-check and send counters (`ttl_errors`, `auth_errors`, `adverts_sent`, …), for `vigilctl
+    /// status` and the `SIGUSR2` dump.
+    public var counters: [String: UInt64]?
 
-    public init(name: String, state: State, heldAddresses: [String] = []) {
+    public init(
+        name: String, state: State, heldAddresses: [String] = [], priority: Int? = nil,
+        effectivePriority: Int? = nil, reason: String? = nil, since: Int64? = nil,
+        masterAdvertIntervalCentiseconds: Int? = nil, counters: [String: UInt64]? = nil
+    ) {
         self.name = name
         self.state = state
         self.heldAddresses = heldAddresses
+        self.priority = priority
+        self.effectivePriority = effectivePriority
+        self.reason = reason
+        self.since = since
+        self.masterAdvertIntervalCentiseconds = masterAdvertIntervalCentiseconds
+        self.counters = counters
     }
 }
 
@@ -70,12 +93,19 @@ public enum ServerHealth: String, Codable, Sendable, Hashable {
 }
 
 public struct RealServerReport: Codable, Sendable, Hashable {
+    /// `ADDRESS PORT` (or `ADDRESS` for a port-less fwmark real server), as in the configuration.
     public var address: String
     public var health: ServerHealth
+    /// The weight in effect (after `misc_dynamic` / FILE_CHECK changes), when known.
+    public var weight: Int?
+    /// The checkers failing now, or the last failure's reason (`TCP_CHECK: connection refused`).
+    public var detail: String?
 
-    public init(address: String, health: ServerHealth = .unknown) {
+    public init(address: String, health: ServerHealth = .unknown, weight: Int? = nil, detail: String? = nil) {
         self.address = address
         self.health = health
+        self.weight = weight
+        self.detail = detail
     }
 }
 

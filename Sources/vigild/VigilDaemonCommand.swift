@@ -119,7 +119,8 @@ struct VigilDaemonCommand: ParsableCommand {
         options.heartbeatInterval = .milliseconds(heartbeatInterval)
         options.detached = detached
         if let worker {
-            WorkerRuntime.run(role: worker, fd: ipcFD, parentPID: parentPID, options: options)
+            WorkerRuntime.run(
+                role: worker, fd: ipcFD, parentPID: parentPID, options: options, makeEngine: EngineFactory.make)
         }
 
         let status = ConfigTest.run(

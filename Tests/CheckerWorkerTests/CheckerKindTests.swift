@@ -1,0 +1,9 @@
+import CheckerWorker
+import Testing
+
+@Suite struct CheckerKindTests {
+    @Test func keywordsAreKeepalivedsNames() {
+        #expect(CheckerKind(rawValue: "TCP_CHECK") == .tcp)
+        #expect(CheckerKind.allCases.count == 9)
+    }
+}
