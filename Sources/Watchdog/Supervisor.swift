@@ -258,12 +258,14 @@ final class Supervisor {
             }
             slots[role] = slot
             send(.configure(configuration(for: role)), to: role)
+            if role == .checker, let vrrp = slots[.vrrp]?.state { send(.peerState(vrrp), to: .checker) }
             return
         case .pong:
             slot.lastPong = now
             slot.heartbeatsAnswered += 1
         case .state(let state):
             slot.state = state
+            if role == .vrrp, slots[.checker]?.helloAt != nil { send(.peerState(state), to: .checker) }
         case .event(let event):
             logger.info("\(role) worker: \(event.summary)")
         case .ack(let id, _, let detail) where pendingDump?.waiting[id] != nil:
@@ -272,7 +274,7 @@ final class Supervisor {
             if pendingDump?.waiting.isEmpty == true { finishDataDump() }
         case .ack(let id, let ok, let detail):
             logger.debug("\(role) worker answered command \(id): \(ok ? "ok" : "failed") \(detail)")
-        case .configure, .ping, .command:
+        case .configure, .ping, .command, .peerState:
             logger.warning("the \(role) worker sent a message only the watchdog sends; ignored")
         }
         slots[role] = slot

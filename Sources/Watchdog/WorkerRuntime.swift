@@ -143,6 +143,8 @@ struct WorkerLoop {
             engine.execute { reporter.send(.ack(id: id, ok: true, detail: engine.dump())) }
         case .command(let id, .reload):
             reporter.send(.ack(id: id, ok: true, detail: "reloading"))
+        case .peerState(let state):
+            engine.execute { engine.peerStateChanged(state) }
         case .hello, .pong, .state, .event, .ack:
             logger.warning("unexpected message from the watchdog; ignored")
         }

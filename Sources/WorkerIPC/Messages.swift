@@ -160,6 +160,9 @@ public enum WorkerMessage: Codable, Sendable, Hashable {
     case ping(sequence: UInt64)
     case pong(sequence: UInt64)
     case state(WorkerState)
+    /// From the watchdog to the checker worker: the VRRP worker's last state report, for `ha_suspend`
+    /// (checks paused while this director is not MASTER) and sorry-server decisions.
+    case peerState(WorkerState)
     case event(WorkerEvent)
     case command(id: UInt32, WorkerCommand)
     /// Answers `command` with the same id; `detail` carries a dump's text or an error.

@@ -23,6 +23,13 @@ public protocol WorkerEngine: AnyObject, Sendable {
     /// Stops the engine: releases VIPs / IPVS rules first when `release` is true, then calls `done`
     /// (the runtime exits right after). Must call `done` even when releasing fails.
     func stop(release: Bool, done: @escaping @Sendable () -> Void)
+    /// The other worker's last state report, relayed by the watchdog (the checker engine gets the VRRP
+    /// instances' states for `ha_suspend`).
+    func peerStateChanged(_ state: WorkerState)
+}
+
+extension WorkerEngine {
+    public func peerStateChanged(_ state: WorkerState) {}
 }
 
 /// How an engine talks back to the watchdog. Thread-safe: engines call it from their loop, the runtime
