@@ -43,7 +43,7 @@ let package = Package(
         /// The keepalived.conf(5) language: reader, preprocessor, schema, typed model.
         .target(name: "Config"),
         /// Netlink sockets (libnl) and the attribute codec shared by rtnetlink and generic netlink users.
-        .target(name: "Netlink", dependencies: ["CNetlink"]),
+        .target(name: "Netlink", dependencies: ["CNetlink", "Config"]),
         /// Messages between the watchdog and its workers, and of the control socket.
         .target(name: "WorkerIPC", dependencies: ["Config", logging]),
         /// What both workers run outside themselves: notify scripts and MISC_CHECK / vrrp_script programs

@@ -1,0 +1,317 @@
+import CNetlink
+import Config
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A `NETLINK_ROUTE` socket through libnl-route: links, addresses and routes, as the VRRP engine needs them.
+///
+/// Every call waits for the kernel's acknowledgement, retries `EINTR` (libnl's `NLE_INTR`) and turns negative libnl
+/// results into `NetlinkError` with `nl_geterror` text naming the object ("cannot add 192.0.2.100/32 to eth0: …").
+/// Blocking and not thread-safe: one per engine loop.
+public final class RouteNetlinkSocket {
+    private let socket: OpaquePointer
+
+    /// Opens and connects the socket.
+    /// The corresponding C calls are `nl_socket_alloc` and `nl_connect(NETLINK_ROUTE)`.
+    public init() throws(NetlinkError) {
+        guard let socket = nl_socket_alloc() else {
+            throw NetlinkError(libnlResult: -NLE_NOMEM, operation: "allocating a route netlink socket")
+        }
+        let result = Self.retryingInterrupts { nl_connect(socket, NETLINK_ROUTE) }
+        guard result >= 0 else {
+            nl_socket_free(socket)
+            throw NetlinkError(libnlResult: result, operation: "connecting a route netlink socket")
+        }
+        self.socket = socket
+    }
+
+    deinit {
+        nl_socket_free(socket)
+    }
+
+    // MARK: Links
+
+    /// The link called `name`, or nil when there is none; the caller must `rtnl_link_put` it.
+    /// The corresponding C call is `rtnl_link_get_kernel`.
+    private func link(named name: String?, index: Int32 = 0) throws(NetlinkError) -> OpaquePointer? {
+        var link: OpaquePointer?
+        let result = retryingInterrupts { rtnl_link_get_kernel(socket, index, name, &link) }
+        if result == -NLE_OBJ_NOTFOUND || result == -NLE_NODEV { return nil }
+        guard result >= 0 else {
+            throw NetlinkError(libnlResult: result, operation: "reading link \(name ?? "#\(index)")")
+        }
+        return link
+    }
+
+    /// The interface index of `named`, or nil when there is no such interface.
+    /// The corresponding C calls are `rtnl_link_get_kernel` and `rtnl_link_get_ifindex`.
+    public func interfaceIndex(named name: String) throws(NetlinkError) -> Int32? {
+        guard let link = try link(named: name) else { return nil }
+        defer { rtnl_link_put(link) }
+        return rtnl_link_get_ifindex(link)
+    }
+
+    /// The name of the interface with `index`, or nil when there is none.
+    /// The corresponding C calls are `rtnl_link_get_kernel` and `rtnl_link_get_name`.
+    public func interfaceName(index: Int32) throws(NetlinkError) -> String? {
+        guard index > 0, let link = try link(named: nil, index: index) else { return nil }
+        defer { rtnl_link_put(link) }
+        return rtnl_link_get_name(link).map { String(cString: $0) }
+    }
+
+    /// Whether `named` is up and has carrier (`IFF_UP` and `IFF_RUNNING`); nil when there is no such interface.
+    /// The corresponding C call is `rtnl_link_get_flags`.
+    public func isLinkUp(named name: String) throws(NetlinkError) -> Bool? {
+        guard let link = try link(named: name) else { return nil }
+        defer { rtnl_link_put(link) }
+        return LinkEvent.isUp(flags: rtnl_link_get_flags(link))
+    }
+
+    /// The link-layer address of `named` (6 bytes on Ethernet), or nil when there is no such interface or it has
+    /// none (loopback has six zeros, a tunnel may have none).
+    /// The corresponding C call is `rtnl_link_get_addr`.
+    public func hardwareAddress(named name: String) throws(NetlinkError) -> [UInt8]? {
+        guard let link = try link(named: name) else { return nil }
+        defer { rtnl_link_put(link) }
+        guard let address = rtnl_link_get_addr(link) else { return nil }
+        let bytes = Self.bytes(of: address)
+        return bytes.isEmpty ? nil : bytes
+    }
+
+    // MARK: Addresses
+
+    /// Every address on `interface` (every interface when nil), IPv4 and IPv6.
+    /// The corresponding C call is `rtnl_addr_alloc_cache`.
+    /// - Throws: `NetlinkError` when the dump fails or `interface` does not exist.
+    public func addresses(interface: String?) throws(NetlinkError) -> [InterfaceAddress] {
+        var wantedIndex: Int32?
+        if let interface {
+            guard let index = try interfaceIndex(named: interface) else {
+                throw .noSuchInterface(interface, operation: "cannot list the addresses of \(interface)")
+            }
+            wantedIndex = index
+        }
+        var cache: OpaquePointer?
+        let result = retryingInterrupts { rtnl_addr_alloc_cache(socket, &cache) }
+        guard result >= 0, let cache else {
+            throw NetlinkError(libnlResult: result, operation: "cannot list the addresses")
+        }
+        defer { nl_cache_free(cache) }
+        var names: [Int32: String] = [:]
+        var found: [InterfaceAddress] = []
+        var object = nl_cache_get_first(cache)
+        while let current = object {
+            defer { object = nl_cache_get_next(current) }
+            let index = rtnl_addr_get_ifindex(current)
+            if let wantedIndex, index != wantedIndex { continue }
+            guard let local = rtnl_addr_get_local(current), let address = IPAddress(bytes: Self.bytes(of: local))
+            else { continue }
+            let name: String
+            if let known = names[index] {
+                name = known
+            } else {
+                name = try interfaceName(index: index) ?? "#\(index)"
+                names[index] = name
+            }
+            let scope = UInt8(truncatingIfNeeded: rtnl_addr_get_scope(current))
+            let label = rtnl_addr_get_label(current).map { String(cString: $0) }
+            found.append(
+                InterfaceAddress(
+                    address: address, prefixLength: UInt8(truncatingIfNeeded: rtnl_addr_get_prefixlen(current)),
+                    interface: name, label: address.family == .ipv4 ? label : nil, scope: scope == 0 ? nil : scope,
+                    broadcast: rtnl_addr_get_broadcast(current).flatMap { IPAddress(bytes: Self.bytes(of: $0)) },
+                    noDAD: rtnl_addr_get_flags(current) & UInt32(IFA_F_NODAD) != 0))
+        }
+        return found
+    }
+
+    /// Adds `address`; an address that is already there is not an error.
+    /// The corresponding C call is `rtnl_addr_add` (with `NLM_F_EXCL`).
+    /// - Returns: true when added, false when it was already there.
+    /// - Throws: `NetlinkError` naming the address and interface, e.g. when the interface does not exist.
+    @discardableResult public func addAddress(_ address: InterfaceAddress) throws(NetlinkError) -> Bool {
+        let operation = "cannot add \(address.address)/\(address.prefixLength) to \(address.interface)"
+        let request = try addressRequest(address, operation: operation)
+        defer { rtnl_addr_put(request) }
+        let result = retryingInterrupts { rtnl_addr_add(socket, request, NLM_F_EXCL) }
+        if result == -NLE_EXIST { return false }
+        guard result >= 0 else { throw NetlinkError(libnlResult: result, operation: operation) }
+        return true
+    }
+
+    /// Deletes `address`; an address that is not there is not an error.
+    /// The corresponding C call is `rtnl_addr_delete`.
+    /// - Returns: true when deleted, false when it was not there.
+    @discardableResult public func deleteAddress(_ address: InterfaceAddress) throws(NetlinkError) -> Bool {
+        let operation = "cannot delete \(address.address)/\(address.prefixLength) from \(address.interface)"
+        let request = try addressRequest(address, operation: operation)
+        defer { rtnl_addr_put(request) }
+        let result = retryingInterrupts { rtnl_addr_delete(socket, request, 0) }
+        if result == -NLE_NOADDR || result == -NLE_OBJ_NOTFOUND { return false }
+        guard result >= 0 else { throw NetlinkError(libnlResult: result, operation: operation) }
+        return true
+    }
+
+    /// A `struct rtnl_addr` for `address`; the caller must `rtnl_addr_put` it.
+    private func addressRequest(_ address: InterfaceAddress, operation: String) throws(NetlinkError) -> OpaquePointer {
+        guard Int(address.prefixLength) <= address.address.maxPrefixLength else {
+            throw NetlinkError(
+                kind: .library, code: NLE_INVAL,
+                message: "\(operation): prefix length \(address.prefixLength) is too long")
+        }
+        guard let index = try interfaceIndex(named: address.interface) else {
+            throw .noSuchInterface(address.interface, operation: operation)
+        }
+        guard let request = rtnl_addr_alloc() else {
+            throw NetlinkError(libnlResult: -NLE_NOMEM, operation: operation)
+        }
+        rtnl_addr_set_ifindex(request, index)
+        var result = Self.withAddress(address.address, prefixLength: address.prefixLength) {
+            rtnl_addr_set_local(request, $0)
+        }
+        rtnl_addr_set_prefixlen(request, Int32(address.prefixLength))
+        if result >= 0, address.address.family == .ipv4, let label = address.label {
+            result = rtnl_addr_set_label(request, label)
+        }
+        if result >= 0, let broadcast = address.broadcast {
+            result = Self.withAddress(broadcast, prefixLength: nil) { rtnl_addr_set_broadcast(request, $0) }
+        }
+        guard result >= 0 else {
+            rtnl_addr_put(request)
+            throw NetlinkError(libnlResult: result, operation: operation)
+        }
+        rtnl_addr_set_scope(request, Int32(address.scope ?? 0))
+        if address.noDAD { rtnl_addr_set_flags(request, UInt32(IFA_F_NODAD)) }
+        return request
+    }
+
+    // MARK: Routes
+
+    /// Adds `route`; a route that is already there is not an error.
+    /// The corresponding C call is `rtnl_route_add` (with `NLM_F_EXCL`).
+    /// - Returns: true when added, false when it was already there.
+    @discardableResult public func addRoute(_ route: RouteSpec) throws(NetlinkError) -> Bool {
+        let operation = "cannot add route \(route)"
+        let request = try routeRequest(route, operation: operation)
+        defer { rtnl_route_put(request) }
+        let result = retryingInterrupts { rtnl_route_add(socket, request, NLM_F_EXCL) }
+        if result == -NLE_EXIST { return false }
+        guard result >= 0 else { throw NetlinkError(libnlResult: result, operation: operation) }
+        return true
+    }
+
+    /// Deletes `route`; a route that is not there is not an error.
+    /// The corresponding C call is `rtnl_route_delete`.
+    /// - Returns: true when deleted, false when it was not there.
+    @discardableResult public func deleteRoute(_ route: RouteSpec) throws(NetlinkError) -> Bool {
+        let operation = "cannot delete route \(route)"
+        let request = try routeRequest(route, operation: operation)
+        defer { rtnl_route_put(request) }
+        let result = retryingInterrupts { rtnl_route_delete(socket, request, 0) }
+        if result == -NLE_OBJ_NOTFOUND || result == -NLE_NOADDR { return false }
+        guard result >= 0 else { throw NetlinkError(libnlResult: result, operation: operation) }
+        return true
+    }
+
+    /// A `struct rtnl_route` for `route`; the caller must `rtnl_route_put` it.
+    private func routeRequest(_ route: RouteSpec, operation: String) throws(NetlinkError) -> OpaquePointer {
+        let family = route.destination.family
+        guard Int(route.prefixLength) <= route.destination.maxPrefixLength,
+            route.gateway.map({ $0.family == family }) ?? true, route.source.map({ $0.family == family }) ?? true
+        else {
+            throw NetlinkError(
+                kind: .library, code: NLE_INVAL,
+                message: "\(operation): prefix length or address families do not agree")
+        }
+        var index: Int32?
+        if let interface = route.interface {
+            guard let found = try interfaceIndex(named: interface) else {
+                throw .noSuchInterface(interface, operation: operation)
+            }
+            index = found
+        }
+        guard let request = rtnl_route_alloc() else {
+            throw NetlinkError(libnlResult: -NLE_NOMEM, operation: operation)
+        }
+        var result = rtnl_route_set_family(request, UInt8(family == .ipv4 ? AF_INET : AF_INET6))
+        if result >= 0 {
+            result = Self.withAddress(route.destination, prefixLength: route.prefixLength) {
+                rtnl_route_set_dst(request, $0)
+            }
+        }
+        if result >= 0, let source = route.source {
+            result = Self.withAddress(source, prefixLength: nil) { rtnl_route_set_pref_src(request, $0) }
+        }
+        guard result >= 0 else {
+            rtnl_route_put(request)
+            throw NetlinkError(libnlResult: result, operation: operation)
+        }
+        rtnl_route_set_table(request, route.table ?? RT_TABLE_MAIN.rawValue)
+        if let metric = route.metric { rtnl_route_set_priority(request, metric) }
+        if let scope = route.scope { rtnl_route_set_scope(request, scope) }
+        if route.blackhole {
+            _ = rtnl_route_set_type(request, UInt8(RTN_BLACKHOLE))
+        } else if index != nil || route.gateway != nil {
+            guard let hop = rtnl_route_nh_alloc() else {
+                rtnl_route_put(request)
+                throw NetlinkError(libnlResult: -NLE_NOMEM, operation: operation)
+            }
+            if let index { rtnl_route_nh_set_ifindex(hop, index) }
+            if let gateway = route.gateway {
+                _ = Self.withAddress(gateway, prefixLength: nil) { rtnl_route_nh_set_gateway(hop, $0) }
+            }
+            rtnl_route_add_nexthop(request, hop)  // the route owns the next hop from here
+        }
+        return request
+    }
+
+    // MARK: Helpers
+
+    /// Calls `body` with a fresh `struct nl_addr` for `address` (its prefix length defaults to the full width).
+    /// The corresponding C call is `nl_addr_build`.
+    private static func withAddress(
+        _ address: IPAddress, prefixLength: UInt8?, _ body: (OpaquePointer) -> Int32
+    ) -> Int32 {
+        let bytes = address.bytes
+        let family = address.family == .ipv4 ? AF_INET : AF_INET6
+        guard let built = bytes.withUnsafeBytes({ nl_addr_build(family, $0.baseAddress, $0.count) }) else {
+            return -NLE_NOMEM
+        }
+        defer { nl_addr_put(built) }
+        if let prefixLength { nl_addr_set_prefixlen(built, Int32(prefixLength)) }
+        return body(built)
+    }
+
+    private static func withAddress(_ address: IPAddress, prefixLength: UInt8?, _ body: (OpaquePointer) -> Void)
+        -> Int32
+    {
+        withAddress(address, prefixLength: prefixLength) { (pointer: OpaquePointer) -> Int32 in
+            body(pointer)
+            return 0
+        }
+    }
+
+    /// The bytes of a `struct nl_addr`.
+    private static func bytes(of address: OpaquePointer) -> [UInt8] {
+        let count = Int(nl_addr_get_len(address))
+        guard count > 0, let start = nl_addr_get_binary_addr(address) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: start, count: count))
+    }
+
+    private func retryingInterrupts(_ call: () -> Int32) -> Int32 { Self.retryingInterrupts(call) }
+
+    private static func retryingInterrupts(_ call: () -> Int32) -> Int32 {
+        var result: Int32
+        repeat { result = call() } while result == -NLE_INTR
+        return result
+    }
+}
+
+extension NetlinkError {
+    /// "cannot add 192.0.2.100/32 to eth9: no such interface".
+    static func noSuchInterface(_ name: String, operation: String) -> NetlinkError {
+        NetlinkError(kind: .library, code: NLE_OBJ_NOTFOUND, message: "\(operation): no such interface \(name)")
+    }
+}
