@@ -1,0 +1,152 @@
+import Config
+import Crypto
+import Foundation
+import NIOCore
+import NIOSSL
+
+/// HTTP_GET / SSL_GET: every `url` in turn (one connection each, each bounded by `connect_timeout`); all must
+/// pass: status within `status_code`, body MD5 equal to `digest`, body matching `regex` (or not, with
+/// `regex_no_match`).
+struct HTTPProbe: HealthProbe {
+    /// One `url { }`, resolved.
+    struct URLCheck: Sendable {
+        var path: String
+        var request: [UInt8]
+        var statusCodes: [ClosedRange<Int>]
+        var digest: String?
+        var regex: CompiledRegex?
+    }
+
+    let target: ProbeTarget
+    let keyword: String
+    let urls: [URLCheck]
+    let tls: (context: NIOSSLContext, serverName: String?)?
+
+    init(
+        check: HTTPCheck, secure: Bool, target: ProbeTarget, realServer: RealServer, virtualServer: VirtualServer,
+        sslContext: NIOSSLContext?
+    ) throws {
+        self.target = target
+        keyword = secure ? "SSL_GET" : "HTTP_GET"
+        let defaultPort = secure ? 443 : 80
+        let portSuffix = target.port.map { $0 == defaultPort ? "" : ":\($0)" } ?? ""
+        let addressHost = target.address.family == .ipv6 ? "[\(target.address)]" : "\(target.address)"
+        let checkerHost = check.virtualhost ?? realServer.virtualhost ?? virtualServer.virtualhost
+        urls = try check.urls.map { url in
+            let host = url.virtualhost ?? checkerHost
+            return URLCheck(
+                path: url.path,
+                request: HTTPProbe.request(
+                    path: url.path, host: (host ?? addressHost) + portSuffix, version: check.protocolVersion),
+                statusCodes: url.statusCodes, digest: url.digest?.lowercased(),
+                regex: try url.regex.map(CompiledRegex.init))
+        }
+        if secure {
+            let context = try sslContext ?? HTTPProbe.unverifiedContext()
+            tls = (context, check.enableSNI ? checkerHost : nil)
+        } else {
+            tls = nil
+        }
+    }
+
+    /// keepalived's request (check_http.c): `GET path HTTP/1.x`, its User-Agent, `Host`, and for 1.0C/1.1
+    /// `Connection: close`.
+    static func request(path: String, host: String, version: HTTPCheck.ProtocolVersion) -> [UInt8] {
+        let versionText = version == .http11 ? "1.1" : "1.0"
+        var text = "GET \(path) HTTP/\(versionText)\r\nUser-Agent: KeepAliveClient\r\nHost: \(host)\r\n"
+        if version != .http10 { text += "Connection: close\r\n" }
+        return Array((text + "\r\n").utf8)
+    }
+
+    /// SSL_GET's default: TLS without certificate verification, as keepalived.
+    static func unverifiedContext() throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.certificateVerification = .none
+        return try NIOSSLContext(configuration: configuration)
+    }
+
+    func run(on loop: any EventLoop) -> EventLoopFuture<ProbeOutcome> {
+        runURL(at: 0, on: loop)
+    }
+
+    private func runURL(at index: Int, on loop: any EventLoop) -> EventLoopFuture<ProbeOutcome> {
+        guard index < urls.count else { return loop.makeSucceededFuture(.success()) }
+        let url = urls[index]
+        let label = "\(keyword) \(target.endpointText)\(url.path)"
+        return StreamExchange.run(
+            HTTPDialogue(url: url, label: label), target: target, label: label, tls: tls, on: loop
+        )
+        .flatMap { outcome in
+            outcome.isSuccess ? runURL(at: index + 1, on: loop) : loop.makeSucceededFuture(outcome)
+        }
+    }
+}
+
+/// Sends the request, reads the reply, judges it.
+struct HTTPDialogue: StreamDialogue {
+    let url: HTTPProbe.URLCheck
+    let label: String
+    private var data: [UInt8] = []
+
+    init(url: HTTPProbe.URLCheck, label: String) {
+        self.url = url
+        self.label = label
+    }
+
+    mutating func connected() -> DialogueStep { .send(url.request) }
+
+    mutating func received(_ bytes: [UInt8], eof: Bool) -> DialogueStep {
+        data += bytes
+        let needBody = url.digest != nil || url.regex != nil
+        switch HTTPResponseParser.parse(data, eof: eof, needBody: needBody) {
+        case .incomplete: return .more
+        case .malformed(let why): return .finish(.failure("\(label): \(why)"))
+        case .complete(let status, let body):
+            return .finish(HTTPDialogue.judge(status: status, body: body, url: url, label: label))
+        }
+    }
+
+    static func judge(status: Int, body: [UInt8], url: HTTPProbe.URLCheck, label: String) -> ProbeOutcome {
+        guard StatusCodes.accepts(status, url.statusCodes) else { return .failure("\(label): status \(status)") }
+        if let digest = url.digest {
+            let actual = Insecure.MD5.hash(data: body).map { String(format: "%02x", $0) }.joined()
+            guard actual == digest else { return .failure("\(label): digest \(actual), expected \(digest)") }
+        }
+        if let regex = url.regex, !regex.passes(body) {
+            return .failure("\(label): body \(regex.failOnMatch ? "matches" : "does not match") regex \(regex.pattern)")
+        }
+        return .success()
+    }
+}
+
+/// `status_code` logic: a code passes when any range holds it.
+enum StatusCodes {
+    static func accepts(_ status: Int, _ ranges: [ClosedRange<Int>]) -> Bool {
+        ranges.contains { $0.contains(status) }
+    }
+}
+
+/// `regex`, compiled once. PCRE2 options with an NSRegularExpression equivalent are honoured
+/// (caseless, multiline, dotall, extended); offsets and the others are not.
+struct CompiledRegex: @unchecked Sendable {
+    let pattern: String
+    let failOnMatch: Bool
+    private let expression: NSRegularExpression
+
+    init(_ regex: HTTPRegex) throws {
+        pattern = regex.pattern
+        failOnMatch = regex.failOnMatch
+        var options: NSRegularExpression.Options = []
+        if regex.options.contains("caseless") { options.insert(.caseInsensitive) }
+        if regex.options.contains("multiline") { options.insert(.anchorsMatchLines) }
+        if regex.options.contains("dotall") { options.insert(.dotMatchesLineSeparators) }
+        if regex.options.contains("extended") { options.insert(.allowCommentsAndWhitespace) }
+        expression = try NSRegularExpression(pattern: regex.pattern, options: options)
+    }
+
+    func passes(_ body: [UInt8]) -> Bool {
+        let text = String(decoding: body, as: UTF8.self)
+        let matched = expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+        return matched != failOnMatch
+    }
+}
