@@ -7,6 +7,7 @@
 #include <syslog.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 int cvigil_set_parent_death_signal(int signal) {
@@ -48,4 +49,8 @@ int cvigil_read_signal(int fd) {
         count = read(fd, &info, sizeof info);
     } while (count < 0 && errno == EINTR);
     return count == (ssize_t)sizeof info ? (int)info.ssi_signo : -1;
+}
+
+int cvigil_pidfd_open(int pid) {
+    return (int)syscall(SYS_pidfd_open, pid, 0);
 }

@@ -30,4 +30,8 @@ int cvigil_signalfd(const sigset_t *mask);
 /// Reads one signal from a signalfd: its number, or -1 (errno EAGAIN when none is pending).
 int cvigil_read_signal(int fd);
 
+/// pidfd_open(2): a close-on-exec descriptor that becomes readable when child `pid` exits (kernel >= 5.3).
+/// glibc's wrapper is not visible to Swift. Returns the descriptor, or -1 with errno set.
+int cvigil_pidfd_open(int pid);
+
 #endif

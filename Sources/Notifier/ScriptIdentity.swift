@@ -1,0 +1,138 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The user and group a program runs as.
+public struct ScriptIdentity: Hashable, Sendable {
+    public var uid: UInt32
+    public var gid: UInt32
+    public var userName: String
+
+    public init(uid: UInt32, gid: UInt32, userName: String) {
+        self.uid = uid
+        self.gid = gid
+        self.userName = userName
+    }
+
+    /// root:root.
+    public static let root = ScriptIdentity(uid: 0, gid: 0, userName: "root")
+
+    /// The user keepalived runs scripts as when no `script_user` is configured, if it exists.
+    public static let defaultScriptUser = "keepalived_script"
+
+    /// `script_user` resolution as keepalived: the configured user (and group, else the user's own
+    /// group), else `keepalived_script` if that user exists, else root.
+    /// - Throws: `ScriptError` naming an unknown user or group.
+    public static func resolve(user: String?, group: String?) throws(ScriptError) -> ScriptIdentity {
+        guard let user else {
+            if let fallback = lookUpUser(defaultScriptUser) {
+                return try apply(group: group, to: fallback)
+            }
+            return try apply(group: group, to: .root)
+        }
+        guard let found = lookUpUser(user) else {
+            throw ScriptError(.unknownUser, "script user '\(user)' does not exist")
+        }
+        return try apply(group: group, to: found)
+    }
+
+    private static func apply(group: String?, to identity: ScriptIdentity) throws(ScriptError) -> ScriptIdentity {
+        guard let group else { return identity }
+        guard let gid = lookUpGroup(group) else {
+            throw ScriptError(.unknownGroup, "script group '\(group)' (for user '\(identity.userName)') does not exist")
+        }
+        var result = identity
+        result.gid = gid
+        return result
+    }
+
+    /// getpwnam_r(3), or a numeric uid.
+    static func lookUpUser(_ name: String) -> ScriptIdentity? {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let status = getpwnam_r(name, &entry, &buffer, buffer.count, &result)
+        if status == 0, let found = result?.pointee {
+            return ScriptIdentity(uid: found.pw_uid, gid: found.pw_gid, userName: String(cString: found.pw_name))
+        }
+        if let uid = UInt32(name) {
+            let status = getpwuid_r(uid, &entry, &buffer, buffer.count, &result)
+            if status == 0, let found = result?.pointee {
+                return ScriptIdentity(uid: found.pw_uid, gid: found.pw_gid, userName: String(cString: found.pw_name))
+            }
+        }
+        return nil
+    }
+
+    /// getgrnam_r(3), or a numeric gid.
+    static func lookUpGroup(_ name: String) -> UInt32? {
+        var entry = group()
+        var result: UnsafeMutablePointer<group>?
+        var buffer = [CChar](repeating: 0, count: 16384)
+        let status = getgrnam_r(name, &entry, &buffer, buffer.count, &result)
+        if status == 0, let found = result?.pointee { return found.gr_gid }
+        return UInt32(name)
+    }
+}
+
+/// `enable_script_security`: which scripts keepalived refuses to run.
+public enum ScriptSecurity {
+    /// What a path component looks like to the check.
+    public struct FileStatus: Hashable, Sendable {
+        public var uid: UInt32
+        public var gid: UInt32
+        public var mode: UInt32
+
+        public init(uid: UInt32, gid: UInt32, mode: UInt32) {
+            self.uid = uid
+            self.gid = gid
+            self.mode = mode
+        }
+    }
+
+    /// Why a script that runs as root is unsafe, or `nil`: the program file or any directory above it is
+    /// owned by a user other than root, group-writable by a group other than root, or world-writable —
+    /// the same test as keepalived's `check_script_secure`. Scripts run as another user are not checked.
+    public static func problem(with command: ScriptCommand, runningAs identity: ScriptIdentity) -> String? {
+        guard identity.uid == 0 else { return nil }
+        let path =
+            command.resolvedProgram(
+                searchPath: getenv("PATH").map { String(cString: $0) } ?? ScriptCommand.defaultSearchPath,
+                isExecutable: { access($0, X_OK) == 0 }) ?? command.program
+        return problem(withProgramAt: realPath(path) ?? path, status: fileStatus)
+    }
+
+    /// The pure check over an absolute `path` and each of its parent directories.
+    public static func problem(withProgramAt path: String, status: (String) -> FileStatus?) -> String? {
+        guard path.hasPrefix("/") else { return "script '\(path)': not found" }
+        var components = path.split(separator: "/").map(String.init)
+        while true {
+            let current = "/" + components.joined(separator: "/")
+            guard let info = status(current) else { return "script '\(path)': cannot stat '\(current)'" }
+            let what = current == path ? "the script" : "directory '\(current)'"
+            if info.uid != 0 {
+                return "unsafe permissions for script '\(path)': \(what) is owned by uid \(info.uid), not root"
+            }
+            if info.mode & 0o020 != 0 && info.gid != 0 {
+                return "unsafe permissions for script '\(path)': \(what) is writable by group \(info.gid)"
+            }
+            if info.mode & 0o002 != 0 {
+                return "unsafe permissions for script '\(path)': \(what) is world-writable"
+            }
+            if components.isEmpty { return nil }
+            components.removeLast()
+        }
+    }
+
+    static func fileStatus(_ path: String) -> FileStatus? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return FileStatus(uid: info.st_uid, gid: info.st_gid, mode: info.st_mode)
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}
