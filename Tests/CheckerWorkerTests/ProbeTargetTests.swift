@@ -5,7 +5,7 @@ import Testing
 
 /// Builds model objects the way the config reader would, for the probe tests.
 enum ProbeFixtures {
-    static let location = SourceLocation(file: "test.conf", line: 1)
+    static let location = Config.SourceLocation(file: "test.conf", line: 1)
 
     static func virtualServer(_ address: VirtualServerAddress = .endpoint(IPAddress("192.0.2.1")!, port: 80))
         -> VirtualServer

@@ -106,10 +106,15 @@ struct HTTPDialogue: StreamDialogue {
         }
     }
 
+    /// `digest`'s form: the body's MD5 in lower-case hex.
+    static func md5Hex(_ body: [UInt8]) -> String {
+        Insecure.MD5.hash(data: body).map { String(format: "%02x", $0) }.joined()
+    }
+
     static func judge(status: Int, body: [UInt8], url: HTTPProbe.URLCheck, label: String) -> ProbeOutcome {
         guard StatusCodes.accepts(status, url.statusCodes) else { return .failure("\(label): status \(status)") }
         if let digest = url.digest {
-            let actual = Insecure.MD5.hash(data: body).map { String(format: "%02x", $0) }.joined()
+            let actual = md5Hex(body)
             guard actual == digest else { return .failure("\(label): digest \(actual), expected \(digest)") }
         }
         if let regex = url.regex, !regex.passes(body) {

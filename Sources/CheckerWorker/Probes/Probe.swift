@@ -120,8 +120,24 @@ public enum HealthProbes {
                     ProbeTarget(connection: $0, checker: checker, realServer: realServer, virtualServer: virtualServer)
                 }
             return SMTPProbe(targets: targets, heloName: check.heloName)
-        default:
-            return UnavailableProbe(reason: "\(checker.kind.keyword) \(target.endpointText): not implemented")
+        case .dns(let check):
+            return DNSProbe(target: target, check: check)
+        case .udp(let check):
+            return UDPProbe(target: target, check: check)
+        case .ping:
+            PingProbe.allowPingSockets()
+            return PingProbe(target: target)
+        case .file(let check):
+            let label = "FILE_CHECK \(check.trackFile)"
+            guard let path = trackFiles.first(where: { $0.name == check.trackFile })?.file else {
+                return UnavailableProbe(reason: "\(label): no track_file block with a file of that name")
+            }
+            return FileProbe(path: path, check: check, baseWeight: realServer.weight, label: label)
+        case .misc(let check):
+            guard let scripts else { return UnavailableProbe(reason: "MISC_CHECK \(check.path): no script runner") }
+            let command = ScriptCommand(text: check.path, user: check.user?.user, group: check.user?.group)
+            return MiscProbe(
+                command: command, check: check, timeout: check.timeout ?? checker.timing.delayLoop, scripts: scripts)
         }
     }
 }
