@@ -61,6 +61,7 @@ final class Supervisor {
     var nextHeartbeat: Int64 = 0
     let startedAt = monotonicNanoseconds()
     var malformedMessages = 0
+    var lastReload: ReloadReport?
     var nextCommandID: UInt32 = 1
     /// A `SIGUSR1` dump waiting for the workers' answers: command ids still due, their texts, and
     /// when to write without the stragglers.
@@ -397,8 +398,8 @@ final class Supervisor {
     /// Re-reads the configuration; keeps the running one when the new one has errors.
     /// - Returns: nil on success, else the reason.
     func reload() -> String? {
-        let candidate = ConfigLoader.load(
-            path: options.configFile, options: options.readerOptions(hostName: hostName))
+        let candidate = loadCandidate()
+        let at = Double(monotonicNanoseconds() - startedAt) / 1e9
         guard candidate.isValid else {
             let errors = candidate.diagnostics.errors
             for diagnostic in errors { logger.error("\(diagnostic.description)") }
@@ -406,8 +407,15 @@ final class Supervisor {
                 "\(options.configFile) has \(errors.count) error\(errors.count == 1 ? "" : "s"); "
                 + "still running the previous configuration"
             logger.error("reload refused: \(reason)")
+            lastReload = ReloadReport(
+                atUptimeSeconds: at, succeeded: false, message: Self.errorText(candidate, file: options.configFile))
             return reason + (errors.first.map { ": \($0.description)" } ?? "")
         }
+        let diff = ConfigDiff(from: loaded.config, to: candidate.config)
+        for change in diff.changes { logger.info("reload: \(change)") }
+        lastReload = ReloadReport(
+            atUptimeSeconds: at, succeeded: true,
+            message: diff.isEmpty ? "no change" : "\(diff.changes.count) change\(diff.changes.count == 1 ? "" : "s")")
         loaded = candidate
         let needed = neededRoles()
         for role in needed {
@@ -426,6 +434,17 @@ final class Supervisor {
         }
         logger.info("reloaded \(options.configFile)")
         return nil
+    }
+
+    func loadCandidate() -> LoadedConfig {
+        ConfigLoader.load(path: options.configFile, options: options.readerOptions(hostName: hostName))
+    }
+
+    /// Every error of a refused configuration, one `FILE:LINE: message` a line.
+    static func errorText(_ candidate: LoadedConfig, file: String) -> String {
+        let errors = candidate.diagnostics.errors
+        return "\(file) has \(errors.count) error\(errors.count == 1 ? "" : "s"):\n"
+            + errors.map(\.description).joined(separator: "\n")
     }
 
     func stopWorker(_ role: WorkerRole) {
@@ -483,6 +502,17 @@ final class Supervisor {
             switch request {
             case .status: response = .status(status())
             case .reload: response = reload().map { .refused($0) } ?? .done("reloaded \(options.configFile)")
+            case .reloadCheck, .reloadDiff:
+                let candidate = loadCandidate()
+                if !candidate.isValid {
+                    response = .refused(Self.errorText(candidate, file: options.configFile))
+                } else if request == .reloadCheck {
+                    response = .done(
+                        "\(options.configFile) is valid: \(candidate.config.vrrp.instances.count) VRRP instances, "
+                            + "\(candidate.config.lvs.virtualServers.count) virtual servers")
+                } else {
+                    response = .done(ConfigDiff(from: loaded.config, to: candidate.config).rendered)
+                }
             case .stop: response = .done("vigild (pid \(getpid())) is stopping")
             }
             try? client.send(response, timeoutMilliseconds: 100)
@@ -512,7 +542,7 @@ final class Supervisor {
         }
         return DaemonStatus(
             pid: getpid(), version: vigilVersion, configFile: options.configFile,
-            uptimeSeconds: Double(now - startedAt) / 1e9, stopping: stopping, workers: workers)
+            uptimeSeconds: Double(now - startedAt) / 1e9, stopping: stopping, workers: workers, lastReload: lastReload)
     }
 
     /// `SIGUSR1` (data) and `SIGUSR2` (statistics): files beside the control socket, created

@@ -7,7 +7,26 @@ public let controlProtocolVersion = 1
 public enum ControlRequest: Codable, Sendable, Hashable {
     case status
     case reload
+    /// `vigilctl reload --check`: validate the file as a reload would, change nothing.
+    case reloadCheck
+    /// `vigilctl reload --diff`: what a reload would change, change nothing.
+    case reloadDiff
     case stop
+}
+
+/// The last reload, as `vigilctl status` reports it.
+public struct ReloadReport: Codable, Sendable, Hashable {
+    /// Seconds since the daemon started when the reload was asked for.
+    public var atUptimeSeconds: Double
+    public var succeeded: Bool
+    /// "reloaded /etc/keepalived/keepalived.conf" or the errors with file and line.
+    public var message: String
+
+    public init(atUptimeSeconds: Double, succeeded: Bool, message: String) {
+        self.atUptimeSeconds = atUptimeSeconds
+        self.succeeded = succeeded
+        self.message = message
+    }
 }
 
 /// What `vigild` answers.
@@ -55,9 +74,12 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
     public var uptimeSeconds: Double
     public var stopping: Bool
     public var workers: [WorkerStatus]
+    /// The last reload (SIGHUP or `vigilctl reload`), nil before the first.
+    public var lastReload: ReloadReport?
 
     public init(
-        pid: Int32, version: String, configFile: String, uptimeSeconds: Double, stopping: Bool, workers: [WorkerStatus]
+        pid: Int32, version: String, configFile: String, uptimeSeconds: Double, stopping: Bool, workers: [WorkerStatus],
+        lastReload: ReloadReport? = nil
     ) {
         self.pid = pid
         self.version = version
@@ -65,6 +87,7 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
         self.uptimeSeconds = uptimeSeconds
         self.stopping = stopping
         self.workers = workers
+        self.lastReload = lastReload
     }
 
     /// The operator's view, as `vigilctl status` prints it.
@@ -73,6 +96,15 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
             "vigild \(version), pid \(pid), up \(Self.seconds(uptimeSeconds)), config \(configFile)"
                 + (stopping ? " (stopping)" : "")
         ]
+        if let reload = lastReload {
+            let ago = Self.seconds(max(0, uptimeSeconds - reload.atUptimeSeconds))
+            lines.append(
+                "last reload \(ago) ago: "
+                    + (reload.succeeded
+                        ? "applied"
+                        : "REFUSED, still running the previous "
+                            + "configuration: \(reload.message)"))
+        }
         for worker in workers {
             let pid = worker.pid.map { "pid \($0)" } ?? "not running"
             let uptime = worker.uptimeSeconds.map { ", up \(Self.seconds($0))" } ?? ""
@@ -81,12 +113,27 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
             for instance in worker.state?.vrrpInstances ?? [] {
                 let held =
                     instance.heldAddresses.isEmpty ? "" : " holding \(instance.heldAddresses.joined(separator: ", "))"
-                lines.append("  vrrp_instance \(instance.name): \(instance.state.rawValue)\(held)")
+                var detail = ""
+                if let priority = instance.effectivePriority ?? instance.priority {
+                    detail += ", priority \(priority)"
+                    if let base = instance.priority, base != priority { detail += " (configured \(base))" }
+                }
+                if let reason = instance.reason { detail += " (\(reason))" }
+                lines.append("  vrrp_instance \(instance.name): \(instance.state.rawValue)\(held)\(detail)")
+                let errors = (instance.counters ?? [:]).filter { $0.key.hasSuffix("_errors") && $0.value > 0 }
+                if !errors.isEmpty {
+                    lines.append(
+                        "    dropped: "
+                            + errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+                            .joined(separator: ", "))
+                }
             }
             for server in worker.state?.virtualServers ?? [] {
                 lines.append("  virtual_server \(server.name): \(server.health.rawValue)")
                 for real in server.realServers {
-                    lines.append("    real_server \(real.address): \(real.health.rawValue)")
+                    let weight = real.weight.map { ", weight \($0)" } ?? ""
+                    let detail = real.detail.map { " (\($0))" } ?? ""
+                    lines.append("    real_server \(real.address): \(real.health.rawValue)\(weight)\(detail)")
                 }
             }
         }

@@ -69,7 +69,17 @@ struct ReloadCommand: ParsableCommand {
 
     @OptionGroup var connection: ControlSocketOptions
 
-    func run() throws { try report(connection.send(.reload)) }
+    @Flag(help: "Only validate the configuration file as a reload would; change nothing.")
+    var check = false
+
+    @Flag(help: "Print what a reload would change (VRRP instances, VIPs, virtual and real servers); change nothing.")
+    var diff = false
+
+    func validate() throws {
+        if check && diff { throw ValidationError("--check and --diff are alternatives") }
+    }
+
+    func run() throws { try report(connection.send(check ? .reloadCheck : diff ? .reloadDiff : .reload)) }
 }
 
 /// `vigilctl stop`.

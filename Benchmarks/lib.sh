@@ -1,0 +1,61 @@
+# shellcheck shell=bash
+# Shared by the benchmark scripts: clocks, statistics, memory and CPU readings, and results as markdown rows.
+# Every figure is measured for Vigil and for Debian's keepalived in the same run.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${VIGIL_BIN:-$ROOT/.build/release}
+KEEPALIVED=${KEEPALIVED:-/usr/sbin/keepalived}
+RESULTS=${BENCH_RESULTS:-/dev/stdout}
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=$(command -v python3)
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# median N...: the middle value (the lower middle for an even count).
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]; else print "n/a"}'; }
+# p99 N...
+p99() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {i=int(NR*0.99+0.999); if (i<1) i=1; if (NR) print v[i]; else print "n/a"}'; }
+
+# row FIGURE VIGIL KEEPALIVED UNIT COMMAND: one markdown table row into $RESULTS.
+row() {
+  printf '| %s | %s | %s | %s | `%s` |\n' "$1" "$2" "$3" "$4" "$5" >>"$RESULTS"
+  printf 'bench: %s: vigil %s, keepalived %s\n' "$1" "$2" "$3" >&2
+}
+
+# descendants PID: the pid and every descendant's.
+descendants() {
+  local pid=$1 child
+  echo "$pid"
+  for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do descendants "$child"; done
+}
+
+# pss_kib PID: total PSS in KiB of the process tree (smaps_rollup).
+pss_kib() {
+  local total=0 p kib
+  for p in $(descendants "$1"); do
+    kib=$(awk '/^Pss:/ {print $2}' /proc/"$p"/smaps_rollup 2>/dev/null)
+    total=$((total + ${kib:-0}))
+  done
+  echo "$total"
+}
+
+# cpu_ticks PID: utime+stime of one process, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' /proc/"$1"/stat 2>/dev/null || echo 0; }
+
+# wait_until SECONDS COMMAND...: polls every 10 ms; fails after SECONDS.
+wait_until() {
+  local deadline=$(($(now_ms) + $1 * 1000)); shift
+  until "$@"; do
+    (($(now_ms) > deadline)) && return 1
+    sleep 0.01
+  done
+}
+
+# child_of PARENT NAME_PATTERN: the first child pid of PARENT whose command line matches.
+child_of() {
+  local child
+  for child in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    if tr '\0' ' ' </proc/"$child"/cmdline 2>/dev/null | grep -qE "$2"; then echo "$child"; return 0; fi
+  done
+  return 1
+}

@@ -1,0 +1,210 @@
+import Foundation
+
+/// What a reload would change, computed from two loaded configurations (`vigilctl reload --diff`).
+///
+/// Objects are matched by identity as the reload applies them: VRRP instances by (VRID, address family,
+/// interface, unicast source), virtual servers by address/fwmark/group and protocol, real servers by
+/// address and port. A moved or reformatted block is not a change; source locations are ignored.
+public struct ConfigDiff: Sendable, Hashable {
+    public enum Change: Sendable, Hashable, CustomStringConvertible {
+        case added(String)
+        case removed(String)
+        case changed(String, detail: String)
+
+        public var description: String {
+            switch self {
+            case .added(let what): "+ \(what)"
+            case .removed(let what): "- \(what)"
+            case .changed(let what, let detail): "~ \(what): \(detail)"
+            }
+        }
+    }
+
+    public var changes: [Change]
+
+    public var isEmpty: Bool { changes.isEmpty }
+
+    /// One line per change; "no change" when there is none.
+    public var rendered: String {
+        changes.isEmpty ? "no change" : changes.map(\.description).joined(separator: "\n")
+    }
+
+    public init(from old: KeepalivedConfig, to new: KeepalivedConfig) {
+        var changes: [Change] = []
+        Self.diffInstances(old.vrrp.instances, new.vrrp.instances, into: &changes)
+        Self.diffVirtualServers(old.lvs.virtualServers, new.lvs.virtualServers, into: &changes)
+        if !Self.sameIgnoringLocations(old.globalDefs, new.globalDefs) {
+            changes.append(.changed("global_defs", detail: "settings changed"))
+        }
+        self.changes = changes
+    }
+
+    // MARK: VRRP
+
+    /// The identity a reload matches VRRP instances by.
+    public struct InstanceKey: Hashable, Sendable, CustomStringConvertible {
+        public var virtualRouterID: Int
+        public var family: IPAddress.Family
+        public var interface: String?
+        public var unicastSource: IPAddress?
+
+        public init(_ instance: VRRPInstance) {
+            virtualRouterID = instance.virtualRouterID
+            family = instance.virtualAddresses.first?.prefix.address.family ?? .ipv4
+            interface = instance.interface
+            unicastSource = instance.unicastSourceIP
+        }
+
+        public var description: String {
+            "VRID \(virtualRouterID) \(family == .ipv4 ? "IPv4" : "IPv6") on \(interface ?? "default interface")"
+                + (unicastSource.map { " from \($0)" } ?? "")
+        }
+    }
+
+    static func diffInstances(_ old: [VRRPInstance], _ new: [VRRPInstance], into changes: inout [Change]) {
+        let before = Dictionary(old.map { (InstanceKey($0), $0) }, uniquingKeysWith: { first, _ in first })
+        let after = Dictionary(new.map { (InstanceKey($0), $0) }, uniquingKeysWith: { first, _ in first })
+        for instance in old where after[InstanceKey(instance)] == nil {
+            changes.append(.removed("vrrp_instance \(instance.name) (\(InstanceKey(instance)))"))
+        }
+        for instance in new {
+            let key = InstanceKey(instance)
+            guard let previous = before[key] else {
+                changes.append(.added("vrrp_instance \(instance.name) (\(key))"))
+                continue
+            }
+            var details: [String] = []
+            if previous.name != instance.name { details.append("renamed from \(previous.name)") }
+            if previous.priority != instance.priority {
+                details.append("priority \(previous.priority) → \(instance.priority)")
+            }
+            if previous.advertInterval != instance.advertInterval {
+                details.append("advert_int \(previous.advertInterval) → \(instance.advertInterval)")
+            }
+            let oldVIPs = Set(previous.virtualAddresses.map(\.prefix.description))
+            let newVIPs = Set(instance.virtualAddresses.map(\.prefix.description))
+            for vip in newVIPs.subtracting(oldVIPs).sorted() { details.append("+ VIP \(vip)") }
+            for vip in oldVIPs.subtracting(newVIPs).sorted() { details.append("- VIP \(vip)") }
+            var rest = previous
+            rest.name = instance.name
+            rest.priority = instance.priority
+            rest.advertInterval = instance.advertInterval
+            rest.virtualAddresses = instance.virtualAddresses
+            if !sameIgnoringLocations(rest, instance) { details.append("other settings changed") }
+            if !details.isEmpty {
+                changes.append(.changed("vrrp_instance \(instance.name)", detail: details.joined(separator: ", ")))
+            }
+        }
+    }
+
+    // MARK: LVS
+
+    /// The identity a reload matches virtual servers by.
+    public struct VirtualServerKey: Hashable, Sendable, CustomStringConvertible {
+        public var address: VirtualServerAddress
+        public var proto: IPVSProtocol
+        public var family: IPAddress.Family?
+
+        public init(_ server: VirtualServer) {
+            address = server.address
+            proto = server.protocol
+            family = server.ipFamily
+        }
+
+        public var description: String {
+            switch address {
+            case .endpoint(let ip, let port): "\(ip) \(port) \(proto.rawValue.uppercased())"
+            case .fwmark(let mark): "fwmark \(mark)" + (family == .ipv6 ? " IPv6" : "")
+            case .group(let name): "group \(name) \(proto.rawValue.uppercased())"
+            }
+        }
+    }
+
+    static func realServerName(_ server: RealServer) -> String {
+        "\(server.address)" + (server.port.map { " \($0)" } ?? "")
+    }
+
+    static func diffVirtualServers(_ old: [VirtualServer], _ new: [VirtualServer], into changes: inout [Change]) {
+        let before = Dictionary(old.map { (VirtualServerKey($0), $0) }, uniquingKeysWith: { first, _ in first })
+        let after = Dictionary(new.map { (VirtualServerKey($0), $0) }, uniquingKeysWith: { first, _ in first })
+        for server in old where after[VirtualServerKey(server)] == nil {
+            changes.append(.removed("virtual_server \(VirtualServerKey(server))"))
+        }
+        for server in new {
+            let key = VirtualServerKey(server)
+            guard let previous = before[key] else {
+                changes.append(.added("virtual_server \(key) (\(server.realServers.count) real servers)"))
+                continue
+            }
+            var details: [String] = []
+            if previous.scheduler != server.scheduler {
+                details.append("lb_algo \(previous.scheduler.rawValue) → \(server.scheduler.rawValue)")
+            }
+            if previous.persistenceTimeout != server.persistenceTimeout {
+                details.append(
+                    "persistence_timeout \(previous.persistenceTimeout ?? 0) → \(server.persistenceTimeout ?? 0)")
+            }
+            var rest = previous
+            rest.scheduler = server.scheduler
+            rest.persistenceTimeout = server.persistenceTimeout
+            rest.realServers = server.realServers
+            if !sameIgnoringLocations(rest, server) { details.append("other settings changed") }
+            if !details.isEmpty {
+                changes.append(.changed("virtual_server \(key)", detail: details.joined(separator: ", ")))
+            }
+            diffRealServers(previous.realServers, server.realServers, of: key, into: &changes)
+        }
+    }
+
+    static func diffRealServers(
+        _ old: [RealServer], _ new: [RealServer], of service: VirtualServerKey, into changes: inout [Change]
+    ) {
+        let before = Dictionary(old.map { (realServerName($0), $0) }, uniquingKeysWith: { first, _ in first })
+        let after = Dictionary(new.map { (realServerName($0), $0) }, uniquingKeysWith: { first, _ in first })
+        for server in old where after[realServerName(server)] == nil {
+            changes.append(.removed("real_server \(realServerName(server)) of \(service)"))
+        }
+        for server in new {
+            let name = realServerName(server)
+            guard let previous = before[name] else {
+                changes.append(.added("real_server \(name) of \(service)"))
+                continue
+            }
+            var details: [String] = []
+            if previous.weight != server.weight { details.append("weight \(previous.weight) → \(server.weight)") }
+            var rest = previous
+            rest.weight = server.weight
+            if !sameIgnoringLocations(rest, server) { details.append("checkers or settings changed") }
+            if !details.isEmpty {
+                changes.append(.changed("real_server \(name) of \(service)", detail: details.joined(separator: ", ")))
+            }
+        }
+    }
+
+    // MARK: Comparison without source locations
+
+    /// Equal once every `location` (file and line) is taken out: moving a block is not a change.
+    static func sameIgnoringLocations<Value: Encodable & Equatable>(_ lhs: Value, _ rhs: Value) -> Bool {
+        if lhs == rhs { return true }
+        return withoutLocations(lhs) == withoutLocations(rhs)
+    }
+
+    static func withoutLocations<Value: Encodable>(_ value: Value) -> NSObject? {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(value),
+            let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        else { return nil }
+        return strip(object) as? NSObject
+    }
+
+    static func strip(_ object: Any) -> Any {
+        if let dictionary = object as? [String: Any] {
+            var result: [String: Any] = [:]
+            for (key, value) in dictionary where key != "location" { result[key] = strip(value) }
+            return result as NSDictionary
+        }
+        if let array = object as? [Any] { return array.map(strip) as NSArray }
+        return object
+    }
+}
