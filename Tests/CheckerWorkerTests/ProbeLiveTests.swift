@@ -2,6 +2,7 @@ import Config
 import Foundation
 import NIOCore
 import NIOPosix
+import Notifier
 import Synchronization
 import Testing
 
@@ -241,6 +242,29 @@ enum Live {
         try server.stop()
     }
 
+    @Test func miscCheckRunsRealPrograms() throws {
+        let runner = ScriptRunner(
+            identity: ScriptIdentity(uid: geteuid(), gid: getegid(), userName: "self"), logger: .init(label: "test"))
+        func run(_ path: String, dynamic: Bool = false, timeout: Duration = .seconds(5)) throws -> ProbeOutcome {
+            var misc = MiscCheck(path: path)
+            misc.dynamic = dynamic
+            misc.timeout = timeout
+            return try Live.run(
+                HealthProbes.make(
+                    checker: ProbeFixtures.checker(.misc(misc)), realServer: ProbeFixtures.realServer(),
+                    virtualServer: ProbeFixtures.virtualServer(), group: MultiThreadedEventLoopGroup.singleton,
+                    scripts: runner, sslContext: nil))
+        }
+        #expect(try run("/bin/true") == .success())
+        Live.expectFailure(try run("/bin/false"), containing: "MISC_CHECK /bin/false: exit status 1")
+        #expect(try run("/bin/sh -c 'exit 12'", dynamic: true) == .success(weight: 10))
+        Live.expectFailure(try run("/bin/sh -c 'exit 12'"), containing: "exit status 12")
+        let start = ContinuousClock.now
+        Live.expectFailure(try run("/bin/sleep 10", timeout: .seconds(1)), containing: "timed out after 1s")
+        #expect(ContinuousClock.now - start < .seconds(4))
+        Live.expectFailure(try run("/nonexistent/prb-check"), containing: "not found")
+    }
+
     @Test func fileCheckReadsTheTrackedFile() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("prb-file-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -253,13 +277,21 @@ enum Live {
             checker: ProbeFixtures.checker(.file(check)), realServer: ProbeFixtures.realServer(),
             virtualServer: ProbeFixtures.virtualServer(), group: MultiThreadedEventLoopGroup.singleton, scripts: nil,
             sslContext: nil, trackFiles: [trackFile])
-        Live.expectFailure(try Live.run(probe), containing: "cannot read")
+        #expect(try Live.run(probe) == .success(weight: 1))  // missing: 0, the weight stays 1
         try "5\n".write(toFile: path, atomically: true, encoding: .utf8)
         #expect(try Live.run(probe) == .success(weight: 11))
         try "-1\n".write(toFile: path, atomically: true, encoding: .utf8)
         Live.expectFailure(try Live.run(probe), containing: "makes the weight -1")
         try "junk".write(toFile: path, atomically: true, encoding: .utf8)
-        Live.expectFailure(try Live.run(probe), containing: "does not hold a number")
+        #expect(try Live.run(probe) == .success(weight: 1))  // no number: 0
+        check.weight = 0
+        let upDown = HealthProbes.make(
+            checker: ProbeFixtures.checker(.file(check)), realServer: ProbeFixtures.realServer(),
+            virtualServer: ProbeFixtures.virtualServer(), group: MultiThreadedEventLoopGroup.singleton, scripts: nil,
+            sslContext: nil, trackFiles: [trackFile])
+        #expect(try Live.run(upDown) == .success())
+        try "3".write(toFile: path, atomically: true, encoding: .utf8)
+        Live.expectFailure(try Live.run(upDown), containing: "FILE_CHECK tf: value 3")
     }
 }
 

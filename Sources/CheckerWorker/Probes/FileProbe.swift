@@ -21,11 +21,9 @@ struct FileProbe: HealthProbe {
         .recover { [label] error in .failure("\(label): \(error)") }
     }
 
+    /// keepalived reads a missing or unreadable file, or one without a leading integer, as 0.
     func judge(_ text: String?) -> ProbeOutcome {
-        guard let text else { return .failure("\(label): cannot read \(path)") }
-        guard let value = FileProbe.parseValue(text) else {
-            return .failure("\(label): \(path) does not hold a number")
-        }
+        let value = text.flatMap(FileProbe.parseValue) ?? 0
         if check.weight == 0 { return value == 0 ? .success() : .failure("\(label): value \(value)") }
         let delta = value * check.weight * (check.reverse ? -1 : 1)
         let weight = baseWeight + delta
@@ -34,7 +32,7 @@ struct FileProbe: HealthProbe {
     }
 
     /// The leading integer of the file, as keepalived reads it (strtol), bounded to ±2^31; `nil` when there is
-    /// none. (A small parser of our own: the Notifier module has no track-file reader yet.)
+    /// none. (Our own: Notifier's `TrackFile` limits values to VRRP's ±253, real servers take ±2^31.)
     static func parseValue(_ text: String) -> Int? {
         let trimmed = text.drop { $0 == " " || $0 == "\t" || $0 == "\n" }
         var digits = trimmed.prefix { $0 == "-" || $0 == "+" || $0.isASCII && $0.isNumber }
