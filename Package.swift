@@ -74,7 +74,8 @@ let package = Package(
                 "Config", "Watchdog", "WorkerIPC", "VRRPWorker", "CheckerWorker", argumentParser, logging,
             ]
         ),
-        .executableTarget(name: "vigilctl", dependencies: ["WorkerIPC", "IPVSShim", argumentParser]),
+        .executableTarget(
+            name: "vigilctl", dependencies: ["Config", "Netlink", "WorkerIPC", "IPVSShim", argumentParser]),
         .executableTarget(name: "vigil-ipvs", dependencies: ["Config", "IPVSShim", argumentParser]),
         .executableTarget(name: "ConfigFuzzer", dependencies: ["Config"], path: "Fuzz/ConfigFuzzer"),
 
@@ -86,6 +87,8 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "IPVSShimTests", dependencies: ["IPVSShim", "Netlink", "TestSupport"]),
         .testTarget(name: "VRRPWorkerTests", dependencies: ["VRRPWorker", "TestSupport"]),
+        /// Root: rtnetlink addresses, routes, link events and GARP/NA in namespaces the tests create.
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "VRRPWorker", "Config"]),
         .testTarget(name: "CheckerWorkerTests", dependencies: ["CheckerWorker", "IPVSShim", "TestSupport"]),
         .testTarget(name: "NotifierTests", dependencies: ["Notifier", "TestSupport"]),
         .testTarget(name: "WorkerIPCTests", dependencies: ["WorkerIPC", "TestSupport"]),

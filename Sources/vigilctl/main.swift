@@ -5,7 +5,9 @@ struct VigilControlCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigilctl",
         abstract: "Control a running vigild over its control socket.",
-        subcommands: [StatusCommand.self, ReloadCommand.self, StopCommand.self, IPVSCommand.self]
+        subcommands: [
+            StatusCommand.self, ReloadCommand.self, StopCommand.self, IPVSCommand.self, RealServerCommand.self,
+        ]
     )
 }
 
