@@ -19,10 +19,10 @@ public enum Announcement {
     public static func gratuitousARP(address: [UInt8], hardwareAddress: [UInt8]) -> [UInt8] {
         precondition(address.count == 4 && hardwareAddress.count == 6)
         var frame = broadcast + hardwareAddress + bigEndian(arpEthertype)
-        frame += bigEndian(1)  // ARPHRD_ETHER
-        frame += bigEndian(0x0800)  // ETH_P_IP
+        frame += bigEndian(UInt16(1))  // ARPHRD_ETHER
+        frame += bigEndian(UInt16(0x0800))  // ETH_P_IP
         frame += [6, 4]
-        frame += bigEndian(1)  // ARPOP_REQUEST
+        frame += bigEndian(UInt16(1))  // ARPOP_REQUEST
         frame += hardwareAddress + address + broadcast + address
         return frame
     }
