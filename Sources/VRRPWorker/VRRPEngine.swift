@@ -1,31 +1,77 @@
-import Dispatch
+import Config
 import Logging
+import NIOCore
+import NIOPosix
+import Netlink
 import WorkerIPC
 
-/// The VRRP worker's engine. Placeholder until the socket layer lands: reports every configured instance
-/// in its initial state.
+/// The VRRP worker's engine: every `vrrp_instance` on real sockets.
+///
+/// One single-threaded NIO event loop runs `VRRPEngineCore` (state machines, filters, addresses) and its
+/// timers; `VRRPReceiver`'s thread waits on the raw VRRP sockets and the link monitor and hands what arrives
+/// to that loop. Every `WorkerEngine` call arrives through `execute`, so everything below runs on the loop.
 public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
-    private let queue = DispatchQueue(label: "vrrp-engine")
+    private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private let loop: EventLoop
     private let reporter: WorkerReporter
     private let logger: Logger
-    private var state = WorkerState()
+    private let receiver: VRRPReceiver
+    private let system: LinuxVRRPSystem
+    private let core: VRRPEngineCore<LinuxVRRPSystem>
+    /// Built at the first `apply` (the script user is a global setting).
+    private var notifications: VRRPNotifications?
 
     public init(reporter: WorkerReporter, logger: Logger) {
         self.reporter = reporter
         self.logger = logger
+        loop = group.next()
+        receiver = VRRPReceiver(logger: logger)
+        system = LinuxVRRPSystem(loop: loop, logger: logger, receiver: receiver)
+        core = VRRPEngineCore(system: system)
+        core.onReport = { [reporter] in reporter.report($0) }
+        core.onEvent = { [reporter, logger] in
+            logger.info("\($0)")
+            reporter.event($0)
+        }
+        core.onLog = { [logger] in logger.info("\($0)") }
+        core.onNotify = { [unowned self] instance, state in notifications?.run(instance, entered: state) }
+        let loop = loop
+        system.onTimer = { [core] timer, instance in core.timerFired(timer, instance: instance) }
+        receiver.onPackets = { [core, loop, logger] packets in
+            loop.execute {
+                for (interface, received) in packets {
+                    switch received {
+                    case .packet(let message, let info): core.receive(message, packet: info, interface: interface)
+                    case .malformed(let failure): logger.debug("dropped on \(interface): \(failure)")
+                    }
+                }
+            }
+        }
+        receiver.onLinks = { [core, loop] events in
+            loop.execute {
+                for event in events { core.linkChanged(interface: event.name, isUp: event.isUp) }
+            }
+        }
+        receiver.start()
     }
 
-    public func execute(_ body: @escaping @Sendable () -> Void) { queue.async(execute: body) }
+    public func execute(_ body: @escaping @Sendable () -> Void) { loop.execute(body) }
 
     public func apply(_ configuration: WorkerConfiguration, isReload: Bool) {
-        state = WorkerState.initial(configuration)
-        logger.info("configured: \(state.vrrpInstances.count) VRRP instances")
-        reporter.report(state)
+        if notifications == nil {
+            notifications = VRRPNotifications(globals: configuration.globalDefs, loop: loop, logger: logger)
+        }
+        core.apply(configuration, isReload: isReload)
+        logger.info("configured: \(core.order.count) VRRP instances\(isReload ? " (reload)" : "")")
     }
 
-    public func dump() -> String { state.dumpText }
+    public func dump() -> String { core.dumpText }
 
-    public func statistics() -> String { "" }
+    public func statistics() -> String { core.statisticsText }
 
-    public func stop(release: Bool, done: @escaping @Sendable () -> Void) { done() }
+    public func stop(release: Bool, done: @escaping @Sendable () -> Void) {
+        core.stop(release: release)
+        receiver.stop()
+        done()
+    }
 }

@@ -1,0 +1,277 @@
+import Config
+import Logging
+import NIOCore
+import Netlink
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// An instant of CLOCK_MONOTONIC, in nanoseconds: the clock NIO's deadlines and the reports' `since` use.
+public struct MonotonicInstant: InstantProtocol, Sendable {
+    public var nanoseconds: Int64
+
+    public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+
+    public static var now: MonotonicInstant {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return MonotonicInstant(nanoseconds: Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec))
+    }
+
+    public func advanced(by duration: Duration) -> MonotonicInstant {
+        let (seconds, attoseconds) = duration.components
+        return MonotonicInstant(nanoseconds: nanoseconds + seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+
+    public func duration(to other: MonotonicInstant) -> Duration { .nanoseconds(other.nanoseconds - nanoseconds) }
+
+    public static func < (lhs: MonotonicInstant, rhs: MonotonicInstant) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
+}
+
+/// The kernel side of the engine: VRRP sockets (read by `VRRPReceiver`'s thread), addresses through
+/// rtnetlink, gratuitous ARP / NA through `Announcer`, timers on the engine's event loop.
+final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
+    typealias Instant = MonotonicInstant
+
+    let loop: EventLoop
+    let logger: Logger
+    let receiver: VRRPReceiver
+    /// Called on the loop when a timer fires.
+    var onTimer: (VRRPTimer, String) -> Void = { _, _ in }
+    private var timers: [String: Scheduled<Void>] = [:]
+    private var route: RouteNetlinkSocket?
+    private let announcer = Announcer()
+
+    init(loop: EventLoop, logger: Logger, receiver: VRRPReceiver) {
+        self.loop = loop
+        self.logger = logger
+        self.receiver = receiver
+        do {
+            route = try RouteNetlinkSocket()
+        } catch {
+            logger.error("cannot open rtnetlink: \(error)")
+        }
+    }
+
+    var now: MonotonicInstant { .now }
+
+    func monotonicNanoseconds(_ instant: MonotonicInstant) -> Int64 { instant.nanoseconds }
+
+    func instant(monotonicNanoseconds nanoseconds: Int64) -> MonotonicInstant {
+        MonotonicInstant(nanoseconds: nanoseconds)
+    }
+
+    func openSocket(family: IPAddress.Family, interface: String, group: IPAddress?) -> Bool {
+        do {
+            let socket = try receiver.socket(family: family, interface: interface)
+            if let group { try socket.join(group) }
+            return true
+        } catch {
+            logger.error("\(error)")
+            return false
+        }
+    }
+
+    func send(_ message: [UInt8], from source: IPAddress, to destination: IPAddress, interface: String) -> Bool {
+        do {
+            try receiver.socket(family: source.family, interface: interface).send(
+                message, from: source, to: destination
+            )
+            .get()
+            return true
+        } catch {
+            logger.debug("\(error)")
+            return false
+        }
+    }
+
+    func primaryAddress(interface: String, family: IPAddress.Family) -> IPAddress? {
+        let addresses = (try? route?.addresses(interface: interface)) ?? []
+        let candidates = addresses.filter { $0.address.family == family }
+        if family == .ipv6 {
+            return candidates.first { $0.address.isLinkLocalV6 }?.address ?? candidates.first?.address
+        }
+        return candidates.first { $0.label == nil || $0.label == interface }?.address ?? candidates.first?.address
+    }
+
+    func isLinkUp(interface: String) -> Bool { ((try? route?.isLinkUp(named: interface)) ?? nil) ?? false }
+
+    private func interfaceAddress(_ held: VRRPHeldAddress) -> InterfaceAddress {
+        let address = held.address
+        var broadcast: IPAddress?
+        switch address.broadcast {
+        case .address(let value): broadcast = value
+        case .setHostBits, .clearHostBits, nil: broadcast = nil
+        }
+        return InterfaceAddress(
+            address: address.prefix.address, prefixLength: UInt8(clamping: address.prefix.length),
+            interface: held.interface, label: address.label, scope: Self.scope(address.scope),
+            broadcast: broadcast, noDAD: address.noDAD || address.prefix.address.family == .ipv6)
+    }
+
+    /// `scope` as `ip address` spells it (rt_scope_t).
+    static func scope(_ text: String?) -> UInt8? {
+        switch text {
+        case nil: nil
+        case "global"?: 0
+        case "site"?: 200
+        case "link"?: 253
+        case "host"?: 254
+        case "nowhere"?: 255
+        case let other?: UInt8(other)
+        }
+    }
+
+    func addAddress(_ address: VRRPHeldAddress) -> Bool {
+        do {
+            guard let route else { return false }
+            try route.addAddress(interfaceAddress(address))
+            return true
+        } catch {
+            logger.error("\(error)")
+            return false
+        }
+    }
+
+    func removeAddress(_ address: VRRPHeldAddress) -> Bool {
+        do {
+            guard let route else { return false }
+            try route.deleteAddress(interfaceAddress(address))
+            return true
+        } catch {
+            logger.error("\(error)")
+            return false
+        }
+    }
+
+    func announce(_ addresses: [VRRPHeldAddress], count: Int) {
+        for _ in 0..<max(count, 0) {
+            for held in addresses {
+                let address = held.address.prefix.address
+                do {
+                    if address.family == .ipv4 {
+                        try announcer.sendGratuitousARP(for: address, on: held.interface)
+                    } else {
+                        try announcer.sendUnsolicitedNA(for: address, on: held.interface)
+                    }
+                } catch {
+                    logger.warning("\(error)")
+                }
+            }
+        }
+    }
+
+    func schedule(_ timer: VRRPTimer, instance: String, at deadline: MonotonicInstant) {
+        let key = "\(instance)/\(timer.rawValue)"
+        timers[key]?.cancel()
+        // Relative to our CLOCK_MONOTONIC reading, so NIO's own clock source does not matter.
+        let delay = max(deadline.nanoseconds - MonotonicInstant.now.nanoseconds, 0)
+        timers[key] = loop.scheduleTask(in: .nanoseconds(delay)) { [weak self] in
+            self?.timers[key] = nil
+            self?.onTimer(timer, instance)
+        }
+    }
+
+    func cancel(_ timer: VRRPTimer, instance: String) {
+        timers.removeValue(forKey: "\(instance)/\(timer.rawValue)")?.cancel()
+    }
+}
+
+/// The thread that waits on every VRRP socket and the link monitor and hands what arrives to the engine's
+/// loop: the engine runs on a NIO loop, which cannot watch these descriptors (see `VRRPSocket`).
+final class VRRPReceiver: @unchecked Sendable {
+    private var lock = pthread_mutex_t()
+    private var sockets: [String: VRRPSocket] = [:]
+    /// A pipe that interrupts the poll when a socket is added or on stop.
+    private let wake: Int32
+    private let wakeWriter: Int32
+    private var stopped = false
+    private var thread: pthread_t?
+    private let monitor: LinkMonitor?
+    /// Called on the poll thread with the packets of one wake-up, per interface.
+    var onPackets: @Sendable ([(String, VRRPSocket.Received)]) -> Void = { _ in }
+    /// Called on the poll thread with link changes.
+    var onLinks: @Sendable ([LinkEvent]) -> Void = { _ in }
+
+    init(logger: Logger) {
+        pthread_mutex_init(&lock, nil)
+        var ends: [Int32] = [-1, -1]
+        _ = pipe(&ends)
+        for end in ends {
+            _ = fcntl(end, F_SETFL, O_NONBLOCK)
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+        }
+        wake = ends[0]
+        wakeWriter = ends[1]
+        var monitor: LinkMonitor?
+        do {
+            monitor = try LinkMonitor()
+        } catch {
+            logger.error("cannot monitor links: \(error)")
+        }
+        self.monitor = monitor
+    }
+
+    /// The socket for (`family`, `interface`), opened on first use and shared by the instances there.
+    func socket(family: IPAddress.Family, interface: String) throws(VRRPSocketError) -> VRRPSocket {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        let key = "\(family)/\(interface)"
+        if let socket = sockets[key] { return socket }
+        let socket = try VRRPSocket(family: family, interface: interface)
+        sockets[key] = socket
+        var one: UInt8 = 1
+        _ = write(wakeWriter, &one, 1)
+        return socket
+    }
+
+    func start() {
+        var thread = pthread_t()
+        let box = Unmanaged.passRetained(self)
+        _ = pthread_create(
+            &thread, nil,
+            { argument in
+                let receiver = Unmanaged<VRRPReceiver>.fromOpaque(argument!).takeRetainedValue()
+                receiver.run()
+                return nil
+            }, box.toOpaque())
+        self.thread = thread
+    }
+
+    func stop() {
+        pthread_mutex_lock(&lock)
+        stopped = true
+        pthread_mutex_unlock(&lock)
+        var one: UInt8 = 1
+        _ = write(wakeWriter, &one, 1)
+    }
+
+    private func run() {
+        while true {
+            pthread_mutex_lock(&lock)
+            let current = Array(sockets.values)
+            let done = stopped
+            pthread_mutex_unlock(&lock)
+            if done { return }
+            var descriptors = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
+            descriptors += current.map { pollfd(fd: $0.fileDescriptor, events: Int16(POLLIN), revents: 0) }
+            if let monitor { descriptors.append(pollfd(fd: monitor.fileDescriptor, events: Int16(POLLIN), revents: 0)) }
+            let ready = poll(&descriptors, nfds_t(descriptors.count), -1)
+            guard ready > 0 else { continue }
+            if descriptors[0].revents != 0 {
+                var drained = [UInt8](repeating: 0, count: 64)
+                _ = read(wake, &drained, drained.count)
+            }
+            var packets: [(String, VRRPSocket.Received)] = []
+            for (index, socket) in current.enumerated() where descriptors[index + 1].revents != 0 {
+                while let received = socket.receive() { packets.append((socket.interface, received)) }
+            }
+            if !packets.isEmpty { onPackets(packets) }
+            if let monitor, descriptors[descriptors.count - 1].revents != 0 {
+                let events = monitor.drain()
+                if !events.isEmpty { onLinks(events) }
+            }
+        }
+    }
+}

@@ -1,0 +1,533 @@
+import Config
+import WorkerIPC
+
+/// What identifies an instance across a reload (keepalived matches the same way): VRID, family, interface and
+/// unicast source.
+struct VRRPInstanceKey: Hashable, Sendable {
+    var virtualRouterID: Int
+    var family: IPAddress.Family
+    var interface: String
+    var unicastSource: IPAddress?
+}
+
+/// One running instance: its configuration, state machine, receive filter and counters.
+struct VRRPRunningInstance<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
+    var configuration: VRRPInstance
+    var interface: String
+    var family: IPAddress.Family
+    var machine: VRRPInstanceStateMachine<Instant>
+    var filter: VRRPReceiveFilter
+    var source: IPAddress
+    /// The multicast group or the unicast peers.
+    var destinations: [IPAddress]
+    var held: [VRRPHeldAddress]
+    var holdsAddresses = false
+    var statistics = VRRPReceiveStatistics()
+    var advertisementsSent: UInt64 = 0
+    var priorityZeroSent: UInt64 = 0
+    var sendErrors: UInt64 = 0
+    var becameMaster: UInt64 = 0
+    var since: Instant
+    var reason = "startup"
+    /// The state last announced (the machine's own state has already moved on when its `notify` arrives).
+    var announcedState = VRRPState.initialize
+
+    var key: VRRPInstanceKey {
+        VRRPInstanceKey(
+            virtualRouterID: configuration.virtualRouterID, family: family, interface: interface,
+            unicastSource: configuration.unicastSourceIP)
+    }
+
+    /// The tracked-item name of an interface.
+    static func trackName(interface: String) -> String { "interface \(interface)" }
+
+    /// The counters of the reports and the `SIGUSR2` dump, keepalived's names where it has one.
+    var counters: [String: UInt64] {
+        var counters: [String: UInt64] = [
+            "adverts_received": statistics.received,
+            "adverts_accepted": statistics.accepted,
+            "priority_zero_received": statistics.priorityZeroReceived,
+            "adverts_sent": advertisementsSent,
+            "priority_zero_sent": priorityZeroSent,
+            "send_errors": sendErrors,
+            "became_master": becameMaster,
+        ]
+        for check in VRRPReceiveCheck.allCases {
+            counters["dropped_\(check)"] = statistics.dropped[check] ?? 0
+            if let warnings = statistics.warnings[check] { counters["warning_\(check)"] = warnings }
+        }
+        return counters
+    }
+}
+
+/// The VRRP engine's logic over a `VRRPSystem`: maps the configuration onto state machines, demultiplexes
+/// received packets by VRID through each instance's `VRRPReceiveFilter`, carries out the machines' actions
+/// (adverts, VIPs, announcements, timers), keeps sync groups together, and reports every state change.
+/// Single-threaded: the daemon calls it on the engine's event loop only (hence `@unchecked Sendable`: closures
+/// that carry it to the loop are the only way it crosses threads).
+final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
+    typealias Instant = System.Instant
+
+    let system: System
+    /// Called with the new report after every state change.
+    var onReport: (WorkerState) -> Void = { _ in }
+    /// Called with `VI_1: BACKUP -> MASTER (reason)` lines.
+    var onEvent: (String) -> Void = { _ in }
+    /// Called for each instance entering a state (`.initialize` is keepalived's STOP).
+    var onNotify: (VRRPInstance, VRRPState) -> Void = { _, _ in }
+    /// Log lines (warnings about dropped packets, failed address changes).
+    var onLog: (String) -> Void = { _ in }
+
+    private(set) var instances: [String: VRRPRunningInstance<Instant>] = [:]
+    /// Instance names in configuration order.
+    private(set) var order: [String] = []
+    private var syncGroups: [VRRPSyncGroup] = []
+    private var globals = GlobalDefs()
+    private var started = false
+    /// The last known state of each link, from startup checks and the link monitor.
+    private var linkIsUp: [String: Bool] = [:]
+
+    init(system: System) {
+        self.system = system
+    }
+
+    // MARK: Configuration
+
+    /// Starts the configuration (`isReload` false, resuming instances a crashed worker left as MASTER) or
+    /// applies the difference to a running one: unchanged instances run on, changed ones keep their state and
+    /// get their new addresses, removed ones stop (releasing), new ones start.
+    func apply(_ configuration: WorkerConfiguration, isReload: Bool) {
+        globals = configuration.globalDefs
+        let vrrp = configuration.vrrp ?? VRRPConfig()
+        let now = system.now
+        var running = instances
+        instances = [:]
+        let previousOrder = order
+        order = []
+        syncGroups = vrrp.syncGroups.map { VRRPSyncGroup(name: $0.name, memberNames: $0.members.map(\.name)) }
+        var fresh: [String] = []
+        for instance in vrrp.instances {
+            guard var built = build(instance, vrrp: vrrp, now: now) else { continue }
+            order.append(instance.name)
+            let match = running.first { $0.value.key == built.key }
+            if let (oldName, old) = match {
+                running[oldName] = nil
+                instances[instance.name] = reconcile(old: old, new: built, now: now)
+            } else {
+                built.reason = isReload ? "added by reload" : "startup"
+                instances[instance.name] = built
+                fresh.append(instance.name)
+            }
+        }
+        // Removed by a reload: resign and release.
+        for name in previousOrder where running[name] != nil {
+            if var gone = running[name] {
+                gone.reason = "removed by reload"
+                let actions = gone.machine.shutdown(at: now)
+                perform(actions, on: &gone, name: name)
+                cancelAll(name)
+            }
+        }
+        for name in fresh {
+            start(name, saved: isReload ? nil : configuration.savedState, now: now)
+        }
+        started = true
+        report()
+    }
+
+    private func build(_ instance: VRRPInstance, vrrp: VRRPConfig, now: Instant) -> VRRPRunningInstance<Instant>? {
+        guard let interface = instance.interface else {
+            onLog("\(instance.name): no interface; instance ignored")
+            return nil
+        }
+        let family = instance.family
+        let version: VRRPVersion = instance.effectiveVersion(globals) == 3 ? .v3 : .v2
+        let source =
+            instance.unicastSourceIP ?? instance.multicastSourceIP
+            ?? system.primaryAddress(interface: interface, family: family)
+            ?? (family == .ipv4 ? .v4(0) : .v6(Array(repeating: 0, count: 16)))
+        let group =
+            instance.multicastDestinationIP ?? (family == .ipv4 ? globals.vrrpMcastGroup4 : globals.vrrpMcastGroup6)
+        let destinations = instance.isUnicast ? instance.unicastPeers.map(\.address) : [group]
+        var tracked: [VRRPTrackedItem] = []
+        if !instance.dontTrackPrimary {
+            tracked.append(VRRPTrackedItem(name: VRRPRunningInstance<Instant>.trackName(interface: interface)))
+        }
+        for item in instance.trackInterfaces where item.name != interface || instance.dontTrackPrimary {
+            tracked.append(
+                VRRPTrackedItem(
+                    name: VRRPRunningInstance<Instant>.trackName(interface: item.name), weight: item.weight))
+        }
+        let minGarp = globals.vrrpMinGarp
+        let settings = VRRPInstanceSettings(
+            version: version,
+            priority: UInt8(clamping: instance.priority),
+            advertisementInterval: instance.advertInterval,
+            primaryAddress: source,
+            preempt: !instance.nopreempt,
+            preemptDelay: instance.preemptDelay,
+            downTimerAdverts: instance.downTimerAdverts ?? globals.vrrpDownTimerAdverts,
+            lowerPriorityNoAdvert: instance.lowerPrioNoAdvert ?? globals.vrrpLowerPrioNoAdvert,
+            higherPrioritySendAdvert: instance.higherPrioSendAdvert ?? globals.vrrpHigherPrioSendAdvert,
+            garpMasterDelay: minGarp ? .zero : instance.garpMasterDelay ?? globals.vrrpGarpMasterDelay,
+            garpMasterRepeat: minGarp ? 1 : instance.garpMasterRepeat ?? globals.vrrpGarpMasterRepeat,
+            garpMasterRefresh: instance.garpMasterRefresh ?? globals.vrrpGarpMasterRefresh,
+            garpMasterRefreshRepeat: instance.garpMasterRefreshRepeat ?? globals.vrrpGarpMasterRefreshRepeat,
+            trackedItems: tracked
+        )
+        let authentication: VRRPAuthentication =
+            switch instance.authentication?.type {
+            case .pass: .password(instance.authentication?.password ?? "")
+            case .ah: .ipAuthenticationHeader
+            case nil: .none
+            }
+        let filter = VRRPReceiveFilter(
+            version: version,
+            virtualRouterID: UInt8(clamping: instance.virtualRouterID),
+            authentication: version == .v2 ? authentication : .none,
+            advertisementInterval: instance.advertInterval,
+            virtualAddresses: instance.virtualAddresses.map(\.prefix.address).filter { $0.family == family },
+            isAddressOwner: instance.priority >= 255,
+            unicastPeers: instance.unicastPeers.map(\.address),
+            checkUnicastSource: instance.checkUnicastSource ?? globals.vrrpCheckUnicastSrc,
+            skipCheckAdvertisementAddresses: instance.skipCheckAdvAddr ?? globals.vrrpSkipCheckAdvAddr,
+            strict: instance.strictMode ?? globals.vrrpStrict
+        )
+        let held = (instance.virtualAddresses + instance.excludedVirtualAddresses).map {
+            VRRPHeldAddress(address: $0, interface: $0.device ?? interface)
+        }
+        return VRRPRunningInstance(
+            configuration: instance, interface: interface, family: family,
+            machine: VRRPInstanceStateMachine(settings: settings), filter: filter, source: source,
+            destinations: destinations, held: held, since: now)
+    }
+
+    /// A reloaded instance keeps its state machine; a changed priority goes through `priorityChanged`, and a
+    /// master swaps its addresses for the new list.
+    private func reconcile(
+        old: VRRPRunningInstance<Instant>, new: VRRPRunningInstance<Instant>, now: Instant
+    ) -> VRRPRunningInstance<Instant> {
+        var instance = old
+        let name = new.configuration.name
+        if instance.holdsAddresses {
+            for address in old.held where !new.held.contains(address) {
+                _ = system.removeAddress(address)
+            }
+            let added = new.held.filter { !old.held.contains($0) }
+            for address in added where !system.addAddress(address) {
+                onLog("\(name): cannot add \(address)")
+            }
+            if !added.isEmpty {
+                system.announce(added, count: max(new.machine.settings.garpMasterRepeat, 1))
+            }
+        }
+        instance.configuration = new.configuration
+        instance.filter = new.filter
+        instance.held = new.held
+        instance.destinations = new.destinations
+        if new.configuration.priority != old.configuration.priority {
+            instance.reason = "priority changed by reload"
+            let actions = instance.machine.priorityChanged(
+                to: UInt8(clamping: new.configuration.priority), at: now)
+            perform(actions, on: &instance, name: name)
+        }
+        return instance
+    }
+
+    private func start(_ name: String, saved: WorkerState?, now: Instant) {
+        guard var instance = instances[name] else { return }
+        let groupOpened = system.openSocket(
+            family: instance.family, interface: instance.interface,
+            group: instance.configuration.isUnicast ? nil : instance.destinations.first)
+        var actions: [VRRPAction<Instant>] = []
+        for item in instance.machine.settings.trackedItems {
+            let interface = String(item.name.dropFirst("interface ".count))
+            let isUp = system.isLinkUp(interface: interface) && (interface != instance.interface || groupOpened)
+            linkIsUp[interface] = system.isLinkUp(interface: interface)
+            if !isUp {
+                instance.reason = "interface \(interface) down"
+                actions += instance.machine.trackingChanged(item.name, isUp: false, at: now)
+            }
+        }
+        if let report = saved?.vrrpInstances.first(where: { $0.name == name }), report.state == .master,
+            let since = report.since
+        {
+            instance.reason = "resumed as master after a worker restart"
+            actions += instance.machine.resumeAsMaster(
+                lastAdvertisement: system.instant(monotonicNanoseconds: since), at: now)
+        } else {
+            actions += instance.machine.start(at: now)
+        }
+        perform(actions, on: &instance, name: name)
+        instances[name] = instance
+        followSyncGroup(of: name, now: now)
+    }
+
+    // MARK: Events
+
+    /// A received VRRP message (IPv4: after the IP header) on `interface`; `packet` has the IP facts.
+    func receive(_ message: ArraySlice<UInt8>, packet: VRRPPacketInfo, interface: String) {
+        let candidates = order.filter {
+            instances[$0]?.interface == interface && instances[$0]?.family == packet.family
+        }
+        guard !candidates.isEmpty else { return }
+        let vrid = message.count >= 2 ? Int(message[message.startIndex + 1]) : -1
+        let targets = candidates.filter { instances[$0]?.configuration.virtualRouterID == vrid }
+        // A packet no instance claims is checked (and counted) by every instance on the interface.
+        for name in targets.isEmpty ? candidates : targets {
+            guard var instance = instances[name] else { continue }
+            let result = instance.filter.check(message, packet: packet, currentMaster: instance.machine.masterAddress)
+            instance.statistics.record(result)
+            switch result {
+            case .dropped(let failure):
+                onLog("\(name): dropped: \(failure)")
+                instances[name] = instance
+            case .accepted(let advertisement, _):
+                let now = system.now
+                instance.reason =
+                    advertisement.priority == 0
+                    ? "master \(packet.source) resigned"
+                    : "advert with priority \(advertisement.priority) from \(packet.source)"
+                let actions = instance.machine.receive(advertisement, from: packet.source, at: now)
+                perform(actions, on: &instance, name: name)
+                instances[name] = instance
+                followSyncGroup(of: name, now: now)
+            }
+        }
+        reportIfChanged()
+    }
+
+    /// An armed timer fired.
+    func timerFired(_ timer: VRRPTimer, instance name: String) {
+        guard var instance = instances[name] else { return }
+        let now = system.now
+        if timer == .masterDown { instance.reason = "no advert for Master_Down_Interval" }
+        let actions = instance.machine.timerFired(timer, at: now)
+        perform(actions, on: &instance, name: name)
+        instances[name] = instance
+        followSyncGroup(of: name, now: now)
+        reportIfChanged()
+    }
+
+    /// A link went up or down.
+    func linkChanged(interface: String, isUp: Bool) {
+        // The link monitor repeats a link's state on unrelated changes; only a change counts.
+        guard linkIsUp[interface] != isUp else { return }
+        linkIsUp[interface] = isUp
+        let now = system.now
+        let item = VRRPRunningInstance<Instant>.trackName(interface: interface)
+        for name in order {
+            guard var instance = instances[name] else { continue }
+            if isUp && interface == instance.interface {
+                // The interface came back: rejoin the group (the kernel drops memberships of a downed link).
+                _ = system.openSocket(
+                    family: instance.family, interface: interface,
+                    group: instance.configuration.isUnicast ? nil : instance.destinations.first)
+            }
+            let previousReason = instance.reason
+            instance.reason = "interface \(interface) \(isUp ? "up" : "down")"
+            let actions = instance.machine.trackingChanged(item, isUp: isUp, at: now)
+            if actions.isEmpty { instance.reason = previousReason }
+            perform(actions, on: &instance, name: name)
+            instances[name] = instance
+            followSyncGroup(of: name, now: now)
+        }
+        reportIfChanged()
+    }
+
+    /// Stops every instance: masters resign with a priority-0 advert and remove their addresses when `release`,
+    /// else they stop quietly and leave the addresses in place.
+    func stop(release: Bool) {
+        let now = system.now
+        for name in order {
+            guard var instance = instances[name] else { continue }
+            instance.reason = "stopping"
+            if release {
+                perform(instance.machine.shutdown(at: now), on: &instance, name: name)
+            } else {
+                let actions = instance.machine.shutdown(at: now).filter {
+                    if case .sendAdvertisement = $0 { return false }
+                    if case .stop = $0 { return false }
+                    return true
+                }
+                perform(actions, on: &instance, name: name)
+            }
+            cancelAll(name)
+            instances[name] = instance
+        }
+        report()
+    }
+
+    // MARK: Actions
+
+    private var changed = false
+
+    private func perform(
+        _ actions: [VRRPAction<Instant>], on instance: inout VRRPRunningInstance<Instant>, name: String
+    ) {
+        for action in actions {
+            switch action {
+            case .sendAdvertisement(let priority):
+                sendAdvertisement(priority: priority, instance: &instance)
+            case .becomeMaster:
+                addAddresses(&instance, name: name)
+            case .becomeBackup, .enterFault, .stop:
+                removeAddresses(&instance)
+            case .sendGratuitousAnnouncements(let count):
+                system.announce(instance.held, count: count)
+            case .scheduleTimer(let timer, let deadline):
+                system.schedule(timer, instance: name, at: deadline)
+            case .cancelTimer(let timer):
+                system.cancel(timer, instance: name)
+            case .notify(let state):
+                transitioned(&instance, to: state, name: name)
+            }
+        }
+    }
+
+    private func sendAdvertisement(priority: UInt8, instance: inout VRRPRunningInstance<Instant>) {
+        let settings = instance.machine.settings
+        let advertisement = VRRPAdvertisement(
+            version: settings.version,
+            virtualRouterID: UInt8(clamping: instance.configuration.virtualRouterID),
+            priority: priority,
+            advertisementInterval: settings.advertisementInterval,
+            authentication: instance.filter.authentication,
+            addresses: instance.filter.virtualAddresses
+        )
+        for destination in instance.destinations {
+            do {
+                let message = try advertisement.encoded(source: instance.source, destination: destination)
+                if system.send(message, from: instance.source, to: destination, interface: instance.interface) {
+                    instance.advertisementsSent += 1
+                    if priority == 0 { instance.priorityZeroSent += 1 }
+                } else {
+                    instance.sendErrors += 1
+                }
+            } catch {
+                instance.sendErrors += 1
+                onLog("\(instance.configuration.name): cannot encode an advert: \(error)")
+            }
+        }
+    }
+
+    private func addAddresses(_ instance: inout VRRPRunningInstance<Instant>, name: String) {
+        for address in instance.held where !system.addAddress(address) {
+            onLog("\(name): cannot add \(address)")
+        }
+        instance.holdsAddresses = true
+    }
+
+    private func removeAddresses(_ instance: inout VRRPRunningInstance<Instant>) {
+        guard instance.holdsAddresses else { return }
+        for address in instance.held.reversed() {
+            _ = system.removeAddress(address)
+        }
+        instance.holdsAddresses = false
+    }
+
+    private func transitioned(_ instance: inout VRRPRunningInstance<Instant>, to state: VRRPState, name: String) {
+        let old = Self.reportState(instance.announcedState).rawValue
+        instance.announcedState = state
+        instance.since = system.now
+        if state == .master { instance.becameMaster += 1 }
+        onEvent("\(name): \(old) -> \(Self.reportState(state).rawValue) (\(instance.reason))")
+        onNotify(instance.configuration, state)
+        changed = true
+    }
+
+    private func cancelAll(_ name: String) {
+        for timer in VRRPTimer.allCases { system.cancel(timer, instance: name) }
+    }
+
+    // MARK: Sync groups
+
+    private func followSyncGroup(of name: String, now: Instant) {
+        guard let group = syncGroups.first(where: { $0.memberNames.contains(name) }),
+            let state = instances[name]?.machine.state
+        else { return }
+        let members = group.memberNames.compactMap { member in
+            instances[member].map { VRRPSyncGroup.Member(name: member, machine: $0.machine) }
+        }
+        for command in group.commands(members: members, transition: (name, state)) {
+            guard var other = instances[command.member] else { continue }
+            other.reason = "sync group \(group.name) follows \(name)"
+            let actions = other.machine.apply(command.command, at: now)
+            perform(actions, on: &other, name: command.member)
+            instances[command.member] = other
+        }
+    }
+
+    // MARK: Reports
+
+    static func reportState(_ state: VRRPState) -> VRRPInstanceReport.State {
+        switch state {
+        case .initialize: .stopped
+        case .backup: .backup
+        case .master: .master
+        case .fault: .fault
+        }
+    }
+
+    private func reportIfChanged() {
+        if changed { report() }
+    }
+
+    /// The state report of every instance.
+    var state: WorkerState {
+        WorkerState(
+            vrrpInstances: order.compactMap { name in
+                guard let instance = instances[name] else { return nil }
+                let machine = instance.machine
+                return VRRPInstanceReport(
+                    name: name,
+                    state: started ? Self.reportState(machine.state) : .initializing,
+                    heldAddresses: instance.holdsAddresses ? instance.held.map { "\($0.address.prefix)" } : [],
+                    priority: Int(machine.settings.priority),
+                    effectivePriority: Int(machine.effectivePriority),
+                    reason: instance.reason,
+                    since: system.monotonicNanoseconds(instance.since),
+                    masterAdvertIntervalCentiseconds: Int(
+                        machine.masterAdvertisementInterval.wholeMicroseconds / 10_000),
+                    counters: instance.counters
+                )
+            })
+    }
+
+    private func report() {
+        changed = false
+        onReport(state)
+    }
+
+    /// The `SIGUSR1` text: one block per instance.
+    var dumpText: String {
+        order.compactMap { name in
+            guard let instance = instances[name] else { return nil }
+            let machine = instance.machine
+            var lines = [
+                "VRRP Instance = \(name)",
+                "  State = \(Self.reportState(machine.state).rawValue) (\(instance.reason))",
+                "  Interface = \(instance.interface), VRID = \(instance.configuration.virtualRouterID), "
+                    + "version = \(machine.settings.version.rawValue)",
+                "  Priority = \(machine.settings.priority), effective = \(machine.effectivePriority)",
+                "  Source = \(instance.source), destinations = "
+                    + instance.destinations.map(\.description).joined(separator: " "),
+                "  Master = \(machine.masterAddress.map(\.description) ?? "none")"
+                    + (machine.masterPriority.map { " priority \($0)" } ?? ""),
+                "  Master_Adver_Interval = \(machine.masterAdvertisementInterval)",
+                "  Virtual addresses (\(instance.holdsAddresses ? "held" : "not held")) = "
+                    + instance.held.map(\.description).joined(separator: ", "),
+            ]
+            lines += instance.machine.settings.trackedItems.map { "  Tracking \($0.name) weight \($0.weight)" }
+            return lines.joined(separator: "\n")
+        }.joined(separator: "\n")
+    }
+
+    /// The `SIGUSR2` text: `instance.counter value` lines.
+    var statisticsText: String {
+        order.flatMap { name -> [String] in
+            guard let counters = instances[name]?.counters else { return [] }
+            return counters.keys.sorted().map { "\(name).\($0) \(counters[$0] ?? 0)" }
+        }.joined(separator: "\n")
+    }
+}
