@@ -50,7 +50,7 @@ extension LinkEvent {
 /// Not thread-safe: one per engine loop.
 public final class LinkMonitor {
     public let fileDescriptor: Int32
-    /// Messages that could not be decoded (counted and dropped).
+    /// Messages that could not be decoded, or did not come from the kernel (counted and dropped).
     public private(set) var malformedMessages = 0
     /// Times the kernel dropped notifications because the socket buffer was full (`ENOBUFS`): the engine should
     /// re-read the links it cares about (`RouteNetlinkSocket.isLinkUp`) when this grows.
@@ -85,12 +85,20 @@ public final class LinkMonitor {
     }
 
     /// Reads every pending notification; malformed messages are counted in `malformedMessages` and dropped.
-    /// The corresponding C call is `recv`.
+    /// The corresponding C call is `recvfrom`.
     public func drain() -> [LinkEvent] {
         var events: [LinkEvent] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            let count = buffer.withUnsafeMutableBytes { recv(fileDescriptor, $0.baseAddress, $0.count, 0) }
+            var sender = sockaddr_nl()
+            var senderLength = socklen_t(MemoryLayout<sockaddr_nl>.size)
+            let count = buffer.withUnsafeMutableBytes { bytes in
+                withUnsafeMutablePointer(to: &sender) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        recvfrom(fileDescriptor, bytes.baseAddress, bytes.count, 0, $0, &senderLength)
+                    }
+                }
+            }
             if count < 0 {
                 switch errno {
                 case EINTR: continue
@@ -101,6 +109,11 @@ public final class LinkMonitor {
                 }
             }
             if count == 0 { return events }
+            // Only the kernel (port 0) speaks for links; another process could send to this port id.
+            guard sender.nl_pid == 0 else {
+                malformedMessages += 1
+                continue
+            }
             let datagram = Array(buffer[0..<count])
             guard let messages = try? NetlinkMessage.parseAll(datagram) else {
                 malformedMessages += 1

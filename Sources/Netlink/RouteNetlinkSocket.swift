@@ -251,6 +251,7 @@ public final class RouteNetlinkSocket {
         rtnl_route_set_table(request, route.table ?? RT_TABLE_MAIN.rawValue)
         if let metric = route.metric { rtnl_route_set_priority(request, metric) }
         if let scope = route.scope { rtnl_route_set_scope(request, scope) }
+        rtnl_route_set_protocol(request, route.protocolNumber ?? RouteSpec.keepalivedProtocol)
         if route.blackhole {
             _ = rtnl_route_set_type(request, UInt8(RTN_BLACKHOLE))
         } else if index != nil || route.gateway != nil {

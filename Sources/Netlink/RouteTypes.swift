@@ -50,11 +50,17 @@ public struct RouteSpec: Hashable, Sendable, CustomStringConvertible {
     public var scope: UInt8?
     /// `blackhole`: drop silently (`RTN_BLACKHOLE`); no gateway or device.
     public var blackhole: Bool
+    /// `protocol` (`RTPROT_*`); nil means `RTPROT_KEEPALIVED` (18), keepalived's default, so `ip route show proto
+    /// keepalived` lists what Vigil added.
+    public var protocolNumber: UInt8?
+
+    /// `RTPROT_KEEPALIVED` (include/uapi/linux/rtnetlink.h).
+    public static let keepalivedProtocol: UInt8 = 18
 
     public init(
         destination: IPAddress, prefixLength: UInt8, gateway: IPAddress? = nil, source: IPAddress? = nil,
         interface: String? = nil, table: UInt32? = nil, metric: UInt32? = nil, scope: UInt8? = nil,
-        blackhole: Bool = false
+        blackhole: Bool = false, protocolNumber: UInt8? = nil
     ) {
         self.destination = destination
         self.prefixLength = prefixLength
@@ -65,6 +71,7 @@ public struct RouteSpec: Hashable, Sendable, CustomStringConvertible {
         self.metric = metric
         self.scope = scope
         self.blackhole = blackhole
+        self.protocolNumber = protocolNumber
     }
 
     /// `ip route` style: "blackhole 192.0.2.0/24 via 198.51.100.1 dev eth0 src 192.0.2.1 table 100 metric 5".
@@ -77,6 +84,7 @@ public struct RouteSpec: Hashable, Sendable, CustomStringConvertible {
         if let table { text += " table \(table)" }
         if let metric { text += " metric \(metric)" }
         if let scope { text += " scope \(scope)" }
+        if let protocolNumber { text += " proto \(protocolNumber)" }
         return text
     }
 }

@@ -1,3 +1,4 @@
+import CNetlink
 import Config
 import Foundation
 import Netlink
@@ -51,6 +52,9 @@ struct LinkMonitorAndAnnouncerTests {
             #expect(fcntl(monitor.fileDescriptor, F_GETFL) & O_NONBLOCK != 0)
             #expect(fcntl(monitor.fileDescriptor, F_GETFD) & FD_CLOEXEC != 0)
             #expect(monitor.drain().isEmpty)  // nothing yet, and drain does not block
+            try forgeLinkUp(to: monitor)
+            #expect(monitor.drain().isEmpty)  // a process is not the kernel: dropped and counted
+            #expect(monitor.malformedMessages == 1)
 
             /// Events for vio0 until one has `isUp == wanted` (polling the descriptor as the engine would).
             func waitFor(_ wanted: Bool) -> [LinkEvent] {
@@ -71,8 +75,32 @@ struct LinkMonitorAndAnnouncerTests {
             _ = namespace.ip("link", "set", "vio0", "up")
             let up = waitFor(true)
             #expect(up.contains(LinkEvent(name: "vio0", index: index, isUp: true)), "\(up)")
-            #expect(monitor.malformedMessages == 0)
+            #expect(monitor.malformedMessages == 1)
         }
+    }
+
+    /// Sends a well-formed `RTM_NEWLINK` for "vio0" from an ordinary netlink socket straight to the monitor's port.
+    func forgeLinkUp(to monitor: LinkMonitor) throws {
+        var own = sockaddr_nl()
+        var length = socklen_t(MemoryLayout<sockaddr_nl>.size)
+        _ = withUnsafeMutablePointer(to: &own) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(monitor.fileDescriptor, $0, &length) }
+        }
+        let forger = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue), NETLINK_ROUTE)
+        guard forger >= 0 else { throw SetupError(message: "netlink socket: errno \(errno)") }
+        defer { close(forger) }
+        var payload: [UInt8] = [0, 0, 1, 0, 3, 0, 0, 0, 0x41, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]
+        payload += [NetlinkAttribute.string(3, "vio0")].encoded()
+        let bytes = NetlinkMessage.encode(type: 16, flags: [], sequence: 1, payload: payload)
+        var target = sockaddr_nl()
+        target.nl_family = sa_family_t(AF_NETLINK)
+        target.nl_pid = own.nl_pid
+        let sent = withUnsafePointer(to: &target) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                sendto(forger, bytes, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
+            }
+        }
+        guard sent == bytes.count else { throw SetupError(message: "forged sendto: errno \(errno)") }
     }
 
     @Test func gratuitousARPLeavesTheInterface() throws {

@@ -115,7 +115,8 @@ struct RouteNetlinkSocketTests {
             #expect(try socket.addRoute(via))
             let main = namespace.ip("-4", "route", "show")
             #expect(
-                main.contains("198.51.100.0/24 via 192.0.2.254 dev vio0 proto static src 192.0.2.1 metric 7"), "\(main)"
+                main.contains("198.51.100.0/24 via 192.0.2.254 dev vio0 proto keepalived src 192.0.2.1 metric 7"),
+                "\(main)"
             )
             #expect(try socket.addRoute(via) == false)
 
@@ -124,7 +125,8 @@ struct RouteNetlinkSocketTests {
             let table = namespace.ip("-4", "route", "show", "table", "100")
             #expect(table.contains("blackhole 203.0.113.0/24"), "\(table)")
 
-            let device = RouteSpec(destination: ip("203.0.113.64"), prefixLength: 26, interface: "vio0", scope: 253)
+            let device = RouteSpec(
+                destination: ip("203.0.113.64"), prefixLength: 26, interface: "vio0", scope: 253, protocolNumber: 4)
             #expect(try socket.addRoute(device))
             #expect(namespace.ip("-4", "route", "show").contains("203.0.113.64/26 dev vio0 proto static scope link"))
 
