@@ -1,3 +1,5 @@
+import Config
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -34,6 +36,16 @@ public struct ScriptIdentity: Hashable, Sendable {
             throw ScriptError(.unknownUser, "script user '\(user)' does not exist")
         }
         return try apply(group: group, to: found)
+    }
+
+    /// The identity of a configured script: its own `USER [GROUP]` if written after it, else the global
+    /// `script_user` (`scriptUser`), else keepalived's default.
+    /// - Throws: `ScriptError` naming an unknown user or group.
+    public static func resolve(for command: Config.ScriptCommand, scriptUser: ScriptUser?) throws(ScriptError)
+        -> ScriptIdentity
+    {
+        if let user = command.user { return try resolve(user: user, group: command.group) }
+        return try resolve(user: scriptUser?.user, group: scriptUser?.group)
     }
 
     private static func apply(group: String?, to identity: ScriptIdentity) throws(ScriptError) -> ScriptIdentity {

@@ -54,6 +54,15 @@ public final class ScriptRunner: Sendable {
         _ command: ScriptCommand, environment: [String: String] = [:], timeout: Duration?,
         on loop: any EventLoop
     ) -> EventLoopFuture<ScriptResult> {
+        run(command, as: identity, environment: environment, timeout: timeout, on: loop)
+    }
+
+    /// Starts `command` as `identity` rather than the runner's (a script configured with its own
+    /// `USER [GROUP]`, see `ScriptIdentity.resolve(for:scriptUser:)`), and completes on `loop`.
+    public func run(
+        _ command: ScriptCommand, as identity: ScriptIdentity, environment: [String: String] = [:],
+        timeout: Duration?, on loop: any EventLoop
+    ) -> EventLoopFuture<ScriptResult> {
         let promise = loop.makePromise(of: ScriptResult.self)
         if isShutDown.withLock({ $0 }) {
             promise.succeed(.failedToStart("script '\(command.program)': runner shut down"))

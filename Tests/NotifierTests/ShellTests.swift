@@ -1,3 +1,4 @@
+import Config
 import Logging
 import NIOCore
 import NIOPosix
@@ -30,6 +31,16 @@ private func withScriptUser<T>(_ name: String, _ body: () async throws -> T) asy
             #expect(try ScriptIdentity.resolve(user: nil, group: nil) == .root)
         }
         #expect(try ScriptIdentity.resolve(user: "root", group: "daemon").gid == 1)
+    }
+
+    @Test func aScriptsOwnUserWins() throws {
+        let own = Config.ScriptCommand(text: "/bin/x", user: "root", group: "daemon")
+        #expect(try ScriptIdentity.resolve(for: own, scriptUser: ScriptUser(user: "ntf-nobody-here")).gid == 1)
+        let plain = Config.ScriptCommand(text: "/bin/x")
+        #expect(throws: ScriptError.self) {
+            try ScriptIdentity.resolve(for: plain, scriptUser: ScriptUser(user: "ntf-nobody-here"))
+        }
+        #expect(try ScriptIdentity.resolve(for: plain, scriptUser: ScriptUser(user: "root")) == .root)
     }
 
     @Test func unknownNamesAreErrors() {
@@ -85,15 +96,16 @@ private func withScriptUser<T>(_ name: String, _ body: () async throws -> T) asy
         shell("mkdir '\(directory.path)/open' && chmod 777 '\(directory.path)/open'")
         let script = directory.path + "/open/check.sh"
         shell("printf '#!/bin/sh\\nexit 0\\n' > '\(script)' && chmod 755 '\(script)'")
-        let problem = ScriptSecurity.problem(with: try ScriptCommand(script), runningAs: .root)
+        let problem = ScriptSecurity.problem(with: try Notifier.ScriptCommand(script), runningAs: .root)
         #expect(problem?.contains("world-writable") == true)
         #expect(problem?.contains("/open") == true)
         // Running as another user is not checked.
         #expect(
             ScriptSecurity.problem(
-                with: try ScriptCommand(script), runningAs: .init(uid: 65534, gid: 65534, userName: "nobody")) == nil)
+                with: try Notifier.ScriptCommand(script), runningAs: .init(uid: 65534, gid: 65534, userName: "nobody"))
+                == nil)
         // A root-owned program in root-owned directories is fine.
-        #expect(ScriptSecurity.problem(with: try ScriptCommand("true"), runningAs: .root) == nil)
+        #expect(ScriptSecurity.problem(with: try Notifier.ScriptCommand("true"), runningAs: .root) == nil)
     }
 }
 
@@ -105,7 +117,9 @@ private func withScriptUser<T>(_ name: String, _ body: () async throws -> T) asy
         -> ScriptResult
     {
         let runner = ScriptRunner(identity: .init(uid: geteuid(), gid: getegid(), userName: "self"), logger: log.logger)
-        return try await runner.run(try ScriptCommand(line), environment: environment, timeout: timeout, on: loop).get()
+        return try await runner.run(
+            try Notifier.ScriptCommand(line), environment: environment, timeout: timeout, on: loop
+        ).get()
     }
 
     @Test func exitStatuses() async throws {
@@ -168,7 +182,8 @@ private func withScriptUser<T>(_ name: String, _ body: () async throws -> T) asy
         let runner = ScriptRunner(identity: .init(uid: geteuid(), gid: getegid(), userName: "self"), logger: log.logger)
         let futures = try (0..<50).map { index in
             runner.run(
-                try ScriptCommand("sh -c 'sleep 0.$((\(index) % 3)); exit \(index % 5)'"), timeout: .seconds(20),
+                try Notifier.ScriptCommand("sh -c 'sleep 0.$((\(index) % 3)); exit \(index % 5)'"),
+                timeout: .seconds(20),
                 on: loop)
         }
         var results: [ScriptResult] = []
@@ -178,11 +193,13 @@ private func withScriptUser<T>(_ name: String, _ body: () async throws -> T) asy
 
     @Test func shutdownKillsWhatRuns() async throws {
         let runner = ScriptRunner(identity: .init(uid: geteuid(), gid: getegid(), userName: "self"), logger: log.logger)
-        let future = runner.run(try ScriptCommand("sleep 30"), timeout: nil, on: loop)
+        let future = runner.run(try Notifier.ScriptCommand("sleep 30"), timeout: nil, on: loop)
         try await Task.sleep(for: .milliseconds(100))
         runner.shutdown()
         #expect(try await future.get() == .signalled(SIGKILL))
-        guard case .failedToStart = try await runner.run(try ScriptCommand("true"), timeout: nil, on: loop).get() else {
+        guard
+            case .failedToStart = try await runner.run(try Notifier.ScriptCommand("true"), timeout: nil, on: loop).get()
+        else {
             Issue.record("a shut-down runner must not start programs")
             return
         }
@@ -196,10 +213,11 @@ private func withScriptUser<T>(_ name: String, _ body: () async throws -> T) asy
             defer { directory.remove() }
             chmod(directory.path, 0o777)
             let out = directory.file("id")
-            let runner = ScriptRunner(identity: identity, logger: log.logger)
+            // The runner's own identity is ours; the call overrides it.
+            let runner = ScriptRunner(identity: .root, logger: log.logger)
             let result = try await runner.run(
-                try ScriptCommand("sh -c 'id -u > \(out); id -g >> \(out); id -G >> \(out)'"), timeout: .seconds(10),
-                on: loop
+                try Notifier.ScriptCommand("sh -c 'id -u > \(out); id -g >> \(out); id -G >> \(out)'"), as: identity,
+                timeout: .seconds(10), on: loop
             ).get()
             #expect(result == .exited(0))
             #expect(directory.read("id") == "\(identity.uid)\n\(identity.gid)\n\(identity.gid)\n")
@@ -225,7 +243,7 @@ extension TemporaryDirectory {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let log = CapturedLog()
-        let fifo = NotifyFIFO(path: directory.file("fifo"), logger: log.logger)
+        let fifo = Notifier.NotifyFIFO(path: directory.file("fifo"), logger: log.logger)
         var info = stat()
         #expect(stat(directory.file("fifo"), &info) == 0 && info.st_mode & S_IFMT == S_IFIFO)
         fifo.write(NotifyFIFOLine.instance(name: "VI_1", state: .master, priority: 100))
@@ -235,11 +253,11 @@ extension TemporaryDirectory {
     }
 
     /// A FIFO in a fresh directory with a non-blocking reader already open.
-    func withReader(_ body: (NotifyFIFO, Int32, String) throws -> Void) throws {
+    func withReader(_ body: (Notifier.NotifyFIFO, Int32, String) throws -> Void) throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("fifo")
-        let fifo = NotifyFIFO(path: path, logger: CapturedLog().logger)
+        let fifo = Notifier.NotifyFIFO(path: path, logger: CapturedLog().logger)
         let reader = open(path, O_RDONLY | O_NONBLOCK)
         try #require(reader >= 0)
         try body(fifo, reader, path)
@@ -247,7 +265,7 @@ extension TemporaryDirectory {
 
     @Test func withAReaderLinesArrive() throws { try withReader(linesArrive) }
 
-    func linesArrive(fifo: NotifyFIFO, reader: Int32, path: String) {
+    func linesArrive(fifo: Notifier.NotifyFIFO, reader: Int32, path: String) {
         fifo.write(NotifyFIFOLine.instance(name: "VI_1", state: .master, priority: 100))
         fifo.write("VS [192.0.2.100]:tcp:80 UP")
         var buffer = [UInt8](repeating: 0, count: 256)
@@ -270,7 +288,7 @@ extension TemporaryDirectory {
 
     @Test func aFullPipeDropsInsteadOfBlocking() throws { try withReader(fullPipeDrops) }
 
-    func fullPipeDrops(fifo: NotifyFIFO, reader: Int32, path: String) {
+    func fullPipeDrops(fifo: Notifier.NotifyFIFO, reader: Int32, path: String) {
         defer { close(reader) }
         let line = String(repeating: "x", count: 999)
         for _ in 0..<200 { fifo.write(line) }  // 200 kB into a 64 kB pipe nobody reads
