@@ -74,3 +74,34 @@ public enum NotifyFIFOLine {
     /// A firewall-mark virtual server: `FWM:MARK`.
     public static func firewallMark(_ mark: UInt32) -> String { "FWM:\(mark)" }
 }
+
+/// The subjects and bodies of keepalived 2.2.7's `smtp_alert` mails.
+public enum SMTPAlertText {
+    /// `[ROUTER_ID] VRRP Instance VI_1 - Entering MASTER state`, with the body keepalived sends for it.
+    public static func instance(routerID: String, name: String, state: VRRPNotifyState) -> (
+        subject: String, body: String
+    ) {
+        let body =
+            state == .master
+            ? "=> VRRP Instance is now owning VRRP VIPs <=" : "=> VRRP Instance is no longer owning VRRP VIPs <="
+        return ("[\(routerID)] VRRP Instance \(name) - Entering \(state.rawValue) state", body)
+    }
+
+    /// `[ROUTER_ID] VRRP Group G1 - Entering BACKUP state`.
+    public static func group(routerID: String, name: String, state: VRRPNotifyState) -> (
+        subject: String, body: String
+    ) {
+        (
+            "[\(routerID)] VRRP Group \(name) - Entering \(state.rawValue) state",
+            "=> All VRRP group instances are now in \(state.rawValue) state <="
+        )
+    }
+
+    /// `[ROUTER_ID] Realserver [198.51.100.11]:tcp:80 - DOWN`, for a checker's verdict.
+    public static func realServer(routerID: String, realServer: String, up: Bool) -> (subject: String, body: String) {
+        (
+            "[\(routerID)] Realserver \(realServer) - \(up ? "UP" : "DOWN")",
+            up ? "=> CHECK succeed on service <=" : "=> CHECK failed on service <="
+        )
+    }
+}

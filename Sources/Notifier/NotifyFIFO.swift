@@ -17,13 +17,19 @@ public final class NotifyFIFO: Sendable {
     private let logger: Logger
     private let state = Mutex((fd: Int32(-1), written: 0, dropped: 0))
 
-    public init(path: String, logger: Logger) {
+    /// - Parameter owner: `notify_fifo FIFO [USER [GROUP]]`: who gets the FIFO when it is created here.
+    public init(path: String, owner: ScriptIdentity? = nil, logger: Logger) {
         self.path = path
         self.logger = logger
         signal(SIGPIPE, SIG_IGN)
         var info = stat()
-        if stat(path, &info) != 0 && errno == ENOENT && mkfifo(path, 0o600) != 0 {
+        guard stat(path, &info) != 0 && errno == ENOENT else { return }
+        guard mkfifo(path, 0o600) == 0 else {
             logger.error("notify fifo \(path): mkfifo: \(String(cString: strerror(errno)))")
+            return
+        }
+        if let owner, chown(path, owner.uid, owner.gid) != 0 {
+            logger.error("notify fifo \(path): chown to \(owner.userName): \(String(cString: strerror(errno)))")
         }
     }
 

@@ -128,6 +128,21 @@ import Testing
     }
 }
 
+@Suite struct SMTPAlertTextTests {
+    @Test func keepalivedWording() {
+        let master = SMTPAlertText.instance(routerID: "lb1", name: "VI_1", state: .master)
+        #expect(master.subject == "[lb1] VRRP Instance VI_1 - Entering MASTER state")
+        #expect(master.body == "=> VRRP Instance is now owning VRRP VIPs <=")
+        #expect(SMTPAlertText.instance(routerID: "lb1", name: "VI_1", state: .fault).body.contains("no longer owning"))
+        #expect(
+            SMTPAlertText.group(routerID: "lb1", name: "G1", state: .backup).subject
+                == "[lb1] VRRP Group G1 - Entering BACKUP state")
+        let down = SMTPAlertText.realServer(routerID: "lb1", realServer: "[198.51.100.11]:tcp:80", up: false)
+        #expect(down.subject == "[lb1] Realserver [198.51.100.11]:tcp:80 - DOWN")
+        #expect(down.body == "=> CHECK failed on service <=")
+    }
+}
+
 @Suite struct SMTPConversationTests {
     func converse(_ replies: [String], recipients: [String] = ["a@example.org", "b@example.org"]) -> [SMTPConversation
         .Action]

@@ -263,6 +263,17 @@ extension TemporaryDirectory {
         try body(fifo, reader, path)
     }
 
+    @Test(.enabled(if: isRoot)) func createdFIFOBelongsToItsOwner() {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let owner = ScriptIdentity(uid: 65534, gid: 65534, userName: "nobody")
+        _ = Notifier.NotifyFIFO(path: directory.file("fifo"), owner: owner, logger: CapturedLog().logger)
+        var info = stat()
+        #expect(stat(directory.file("fifo"), &info) == 0)
+        #expect(info.st_uid == 65534 && info.st_gid == 65534)
+        #expect(info.st_mode & 0o777 == 0o600)
+    }
+
     @Test func withAReaderLinesArrive() throws { try withReader(linesArrive) }
 
     func linesArrive(fifo: Notifier.NotifyFIFO, reader: Int32, path: String) {
