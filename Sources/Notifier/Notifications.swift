@@ -71,37 +71,58 @@ public enum NotifyFIFOLine {
         "[\(address)]:\(name.lowercased()):\(port)"
     }
 
-    /// A firewall-mark virtual server: `FWM:MARK`.
-    public static func firewallMark(_ mark: UInt32) -> String { "FWM:\(mark)" }
+    /// A firewall-mark virtual server: `FWM MARK` (keepalived's `format_vs`).
+    public static func firewallMark(_ mark: UInt32) -> String { "FWM \(mark)" }
+
+    /// A virtual server defined by a `virtual_server_group`: `[GROUP]:PORT` (keepalived's `format_vs`).
+    public static func virtualServerGroup(_ name: String, port: Int) -> String { "[\(name)]:\(port)" }
 }
 
-/// The subjects and bodies of keepalived 2.2.7's `smtp_alert` mails.
+/// The subjects and bodies of keepalived 2.2.7's `smtp_alert` mails (checked against the strings in
+/// Debian's keepalived 2.2.7 binary).
 public enum SMTPAlertText {
     /// `[ROUTER_ID] VRRP Instance VI_1 - Entering MASTER state`, with the body keepalived sends for it.
     public static func instance(routerID: String, name: String, state: VRRPNotifyState) -> (
         subject: String, body: String
     ) {
         let body =
-            state == .master
-            ? "=> VRRP Instance is now owning VRRP VIPs <=" : "=> VRRP Instance is no longer owning VRRP VIPs <="
-        return ("[\(routerID)] VRRP Instance \(name) - Entering \(state.rawValue) state", body)
+            switch state {
+            case .master: "=> VRRP Instance is now owning VRRP VIPs <="
+            case .stop: "=> VRRP Instance stopping <="
+            case .deleted: "=> VRRP Deleted at reload <="
+            default: "=> VRRP Instance is no longer owning VRRP VIPs <="
+            }
+        return ("[\(routerID)] VRRP Instance \(name) - \(entering(state))", body)
     }
 
     /// `[ROUTER_ID] VRRP Group G1 - Entering BACKUP state`.
     public static func group(routerID: String, name: String, state: VRRPNotifyState) -> (
         subject: String, body: String
     ) {
+        let body =
+            state == .stop
+            ? "=> All VRRP group instances are now stopping <="
+            : "=> All VRRP group instances are now in \(state.rawValue) state <="
+        return ("[\(routerID)] VRRP Group \(name) - \(entering(state))", body)
+    }
+
+    /// `[ROUTER_ID] Realserver [198.51.100.11]:tcp:80 of virtual server [192.0.2.100]:tcp:80 - DOWN`;
+    /// the body is the checker's (`=> TCP CHECK failed on service <=`), by default the generic one.
+    public static func realServer(
+        routerID: String, realServer: String, virtualServer: String, up: Bool, body: String? = nil
+    ) -> (subject: String, body: String) {
         (
-            "[\(routerID)] VRRP Group \(name) - Entering \(state.rawValue) state",
-            "=> All VRRP group instances are now in \(state.rawValue) state <="
+            "[\(routerID)] Realserver \(realServer) of virtual server \(virtualServer) - \(up ? "UP" : "DOWN")",
+            body ?? (up ? "=> CHECK succeed on service <=" : "=> CHECK failed on service <=")
         )
     }
 
-    /// `[ROUTER_ID] Realserver [198.51.100.11]:tcp:80 - DOWN`, for a checker's verdict.
-    public static func realServer(routerID: String, realServer: String, up: Bool) -> (subject: String, body: String) {
-        (
-            "[\(routerID)] Realserver \(realServer) - \(up ? "UP" : "DOWN")",
-            up ? "=> CHECK succeed on service <=" : "=> CHECK failed on service <="
-        )
+    /// `[ROUTER_ID] Virtualserver [192.0.2.100]:tcp:80 - DOWN` (quorum lost or gained).
+    public static func virtualServer(routerID: String, virtualServer: String, up: Bool, body: String) -> (
+        subject: String, body: String
+    ) {
+        ("[\(routerID)] Virtualserver \(virtualServer) - \(up ? "UP" : "DOWN")", body)
     }
+
+    private static func entering(_ state: VRRPNotifyState) -> String { "Entering \(state.rawValue) state" }
 }

@@ -124,7 +124,8 @@ import Testing
         #expect(
             NotifyFIFOLine.realServer(rs, of: vs, up: false) == "RS [198.51.100.11]:tcp:80 [192.0.2.100]:tcp:80 DOWN\n")
         #expect(NotifyFIFOLine.endpoint(address: "2001:db8::1", protocol: "udp", port: 53) == "[2001:db8::1]:udp:53")
-        #expect(NotifyFIFOLine.virtualServer(NotifyFIFOLine.firewallMark(7), up: false) == "VS FWM:7 DOWN\n")
+        #expect(NotifyFIFOLine.virtualServer(NotifyFIFOLine.firewallMark(7), up: false) == "VS FWM 7 DOWN\n")
+        #expect(NotifyFIFOLine.virtualServerGroup("web", port: 80) == "[web]:80")
     }
 }
 
@@ -137,9 +138,18 @@ import Testing
         #expect(
             SMTPAlertText.group(routerID: "lb1", name: "G1", state: .backup).subject
                 == "[lb1] VRRP Group G1 - Entering BACKUP state")
-        let down = SMTPAlertText.realServer(routerID: "lb1", realServer: "[198.51.100.11]:tcp:80", up: false)
-        #expect(down.subject == "[lb1] Realserver [198.51.100.11]:tcp:80 - DOWN")
+        #expect(
+            SMTPAlertText.instance(routerID: "lb1", name: "VI_1", state: .stop).body == "=> VRRP Instance stopping <=")
+        #expect(
+            SMTPAlertText.group(routerID: "lb1", name: "G1", state: .fault).body
+                == "=> All VRRP group instances are now in FAULT state <=")
+        let down = SMTPAlertText.realServer(
+            routerID: "lb1", realServer: "[198.51.100.11]:tcp:80", virtualServer: "[192.0.2.100]:tcp:80", up: false)
+        #expect(down.subject == "[lb1] Realserver [198.51.100.11]:tcp:80 of virtual server [192.0.2.100]:tcp:80 - DOWN")
         #expect(down.body == "=> CHECK failed on service <=")
+        #expect(
+            SMTPAlertText.virtualServer(routerID: "lb1", virtualServer: "FWM 7", up: true, body: "x").subject
+                == "[lb1] Virtualserver FWM 7 - UP")
     }
 }
 
