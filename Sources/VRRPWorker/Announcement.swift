@@ -61,7 +61,11 @@ public enum Announcement {
         return sum.value
     }
 
-    private static func bigEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
-        (0..<(T.bitWidth / 8)).reversed().map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) }
+    // Concrete overloads: with one generic function, `frame += bigEndian(UInt16(1))` was type-checked with
+    // T = Int and wrote 8 bytes (seen on the wire as "ARP, Unknown Hardware (0)").
+    private static func bigEndian(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xff)] }
+
+    private static func bigEndian(_ value: UInt32) -> [UInt8] {
+        [UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff)]
     }
 }
