@@ -34,7 +34,7 @@ check() {
 vre_pair vre
 
 capture_start() {
-    ip netns exec vre-a tcpdump -i eth0 -n -U -w "$VRE_TMP/$1.pcap" 'vrrp or arp' >/dev/null 2>&1 &
+    ip netns exec vre-a tcpdump -i eth0 -n -U -w "$VRE_TMP/$1.pcap" 'vrrp or ip6 proto 112 or arp or icmp6' >/dev/null 2>&1 &
     echo $! >"$VRE_TMP/tcpdump.daemon"
     sleep 0.5
 }
@@ -45,6 +45,8 @@ capture_stop() {
 }
 
 decoded() { grep -qF -- "$2" "$VRE_TMP/$1.txt"; }
+# A gratuitous ARP: tcpdump shows the all-ones target MAC keepalived (and Vigil) put in it.
+garp() { grep -qE "Request who-has $2 (\(ff:ff:ff:ff:ff:ff\) )?tell $2," "$VRE_TMP/$1.txt"; }
 
 # run_case NAME VERSION FAMILY MODE ADVERT VIGIL_PRIO KEEPALIVED_PRIO NOPREEMPT TIMEOUT [CAPTURE]
 run_case() {
@@ -60,8 +62,14 @@ run_case() {
     vre_config "$VRE_TMP/a.conf" "$version" "$family" "$mode" "$vprio" "$nopreempt" 192.0.2.1 192.0.2.2 "$advert"
     vre_config "$VRE_TMP/b.conf" "$version" "$family" "$mode" "$kprio" "$nopreempt" 192.0.2.2 192.0.2.1 "$advert"
     [ -n "$capture" ] && capture_start "$capture"
+    # With nopreempt the first master keeps the VIP, so the higher priority starts first there.
+    if [ "$nopreempt" = 1 ] && [ "$high" = b ]; then
+        vre_start keepalived vre-b "$VRE_TMP/b.conf"
+        vre_wait "$timeout" vre_has vre-b "$vip"
+    fi
     vre_start vigil vre-a "$VRE_TMP/a.conf"
-    vre_start keepalived vre-b "$VRE_TMP/b.conf"
+    if [ "$nopreempt" = 1 ] && [ "$high" = a ]; then vre_wait "$timeout" vre_has vre-a "$vip"; fi
+    [ "$nopreempt" = 1 ] && [ "$high" = b ] || vre_start keepalived vre-b "$VRE_TMP/b.conf"
     check "$name: only the $highname master holds the VIP" vre_wait "$timeout" vre_only vre "$vip" "$high"
     if [ -n "$capture" ]; then
         sleep 1
@@ -88,14 +96,18 @@ run_case() {
 run_case "v2 PASS IPv4 multicast" 2 ipv4 multicast 1 200 100 0 9 v2
 check "capture: Vigil's VRRPv2 advert decoded (vrid 51, prio 200, PASS, 192.0.2.100)" \
     decoded v2 'VRRPv2, Advertisement, vrid 51, prio 200, authtype simple, intvl 1s, length 20, addrs: 192.0.2.100 auth "vre-pass"'
-check "capture: gratuitous ARP for 192.0.2.100" decoded v2 'Request who-has 192.0.2.100 tell 192.0.2.100'
+check "capture: gratuitous ARP for 192.0.2.100" garp v2 192.0.2.100
 run_case "v2 PASS IPv4 multicast" 2 ipv4 multicast 1 100 200 0 9
 run_case "v3 IPv4 multicast" 3 ipv4 multicast 0.2 200 100 0 4 v3
 check "capture: Vigil's VRRPv3 advert decoded (vrid 51, prio 200, 20cs, 192.0.2.100)" \
     decoded v3 'VRRPv3, Advertisement, vrid 51, prio 200, intvl 20cs, length 12, addrs: 192.0.2.100'
-check "capture: gratuitous ARP for 192.0.2.100 (v3)" decoded v3 'Request who-has 192.0.2.100 tell 192.0.2.100'
+check "capture: gratuitous ARP for 192.0.2.100 (v3)" garp v3 192.0.2.100
 run_case "v3 IPv4 multicast" 3 ipv4 multicast 0.2 100 200 0 4
-run_case "v3 IPv6 multicast" 3 ipv6 multicast 0.2 200 100 0 4
+run_case "v3 IPv6 multicast" 3 ipv6 multicast 0.2 200 100 0 4 v6
+check "capture: Vigil's VRRPv3 IPv6 advert decoded (vrid 51, prio 200, 2001:db8:1::100)" \
+    decoded v6 'VRRPv3, Advertisement, vrid 51, prio 200, intvl 20cs, length 24, addrs: 2001:db8:1::100'
+check "capture: unsolicited neighbour advertisement for 2001:db8:1::100" \
+    decoded v6 'neighbor advertisement, length 32, tgt is 2001:db8:1::100'
 run_case "v3 IPv6 multicast" 3 ipv6 multicast 0.2 100 200 0 4
 run_case "v3 IPv4 unicast" 3 ipv4 unicast 0.2 200 100 0 4
 run_case "v3 IPv4 unicast" 3 ipv4 unicast 0.2 100 200 0 4
