@@ -265,6 +265,29 @@ enum Live {
         Live.expectFailure(try run("/nonexistent/prb-check"), containing: "not found")
     }
 
+    @Test(.enabled(if: geteuid() == 0, "switches user")) func miscCheckRunsAsItsUser() throws {
+        let runner = ScriptRunner(identity: .root, logger: .init(label: "test"))
+        var misc = MiscCheck(path: "/bin/sh -c 'test $(id -u) = 65534'")
+        misc.user = ScriptUser(user: "nobody")
+        misc.timeout = .seconds(5)
+        var checker = ProbeFixtures.checker(.misc(misc))
+        #expect(
+            try Live.run(
+                HealthProbes.make(
+                    checker: checker, realServer: ProbeFixtures.realServer(),
+                    virtualServer: ProbeFixtures.virtualServer(),
+                    group: MultiThreadedEventLoopGroup.singleton, scripts: runner, sslContext: nil)) == .success())
+        misc.user = nil
+        checker = ProbeFixtures.checker(.misc(misc))
+        Live.expectFailure(
+            try Live.run(
+                HealthProbes.make(
+                    checker: checker, realServer: ProbeFixtures.realServer(),
+                    virtualServer: ProbeFixtures.virtualServer(),
+                    group: MultiThreadedEventLoopGroup.singleton, scripts: runner, sslContext: nil)),
+            containing: "exit status 1")
+    }
+
     @Test func fileCheckReadsTheTrackedFile() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("prb-file-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: path) }
