@@ -100,6 +100,27 @@ struct ProbeNamespaceTests {
         _ = namespace
     }
 
+    @Test func bindInterfaceSteersTheProbe() throws {
+        let namespace = try ProbeNamespace()
+        let server = try namespace.serve(
+            ["python3", "-m", "http.server", "--bind", ProbeNamespace.there, "8081"], tcpPort: 8081)
+        func probe(_ kind: CheckerKind, interface: String) -> any HealthProbe {
+            var options = ConnectionOptions()
+            options.bindInterface = interface
+            return HealthProbes.make(
+                checker: ProbeFixtures.checker(kind, connection: options),
+                realServer: ProbeFixtures.realServer(ProbeNamespace.there, port: 8081),
+                virtualServer: ProbeFixtures.virtualServer(), group: MultiThreadedEventLoopGroup.singleton,
+                scripts: nil, sslContext: nil)
+        }
+        #expect(try Live.run(probe(.tcp, interface: "prb-h")) == .success())
+        Live.expectFailure(
+            try Live.run(probe(.tcp, interface: "lo")), containing: "TCP_CHECK \(ProbeNamespace.there):8081")
+        Live.expectFailure(try Live.run(probe(.tcp, interface: "prb-nonexistent")), containing: "TCP_CHECK")
+        ProbeNamespace.stop(server)
+        _ = namespace
+    }
+
     @Test func pingCheckIPv4AndIPv6() throws {
         let namespace = try ProbeNamespace()
         let saved = try ProbeNamespace.shell("cat /proc/sys/net/ipv4/ping_group_range")

@@ -36,7 +36,7 @@ enum DatagramExchange {
         let completion = ProbeCompletion(loop: loop, label: label)
         var bootstrap = DatagramBootstrap(group: loop)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                DeviceBinding.apply(target.bindInterface, to: channel).flatMapThrowing {
                     try channel.pipeline.syncOperations.addHandler(
                         DatagramDialogueHandler(dialogue: dialogue, completion: completion, remote: remote))
                 }

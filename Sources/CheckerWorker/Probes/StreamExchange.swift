@@ -49,7 +49,7 @@ enum StreamExchange {
             .connectTimeout(timeout)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                DeviceBinding.apply(target.bindInterface, to: channel).flatMapThrowing {
                     if let tls {
                         let handler = try NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverName)
                         try channel.pipeline.syncOperations.addHandler(handler)
@@ -197,4 +197,31 @@ extension Duration {
         if attoseconds == 0 { return "\(seconds)s" }
         return "\(Double(seconds) + Double(attoseconds) / 1e18)s"
     }
+}
+
+/// `bind_if`: SO_BINDTODEVICE on a probe's socket, before it binds or connects (socket(7)).
+enum DeviceBinding {
+    /// IFNAMSIZ bytes, NUL-padded, as the kernel reads the option.
+    typealias InterfaceName = (
+        UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+    )
+
+    static func apply(_ interface: String?, to channel: any Channel) -> EventLoopFuture<Void> {
+        guard let interface else { return channel.eventLoop.makeSucceededVoidFuture() }
+        guard let provider = channel as? any SocketOptionProvider, (1...15).contains(interface.utf8.count) else {
+            return channel.eventLoop.makeFailedFuture(ProbeSetupError(message: "bind_if \(interface): not usable"))
+        }
+        var name: InterfaceName = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &name) { buffer in
+            for (index, byte) in interface.utf8.enumerated() { buffer[index] = byte }
+        }
+        return provider.unsafeSetSocketOption(
+            level: .socket, name: NIOBSDSocket.Option(rawValue: SO_BINDTODEVICE), value: name)
+    }
+}
+
+/// A probe's socket could not be set up as configured.
+struct ProbeSetupError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
 }
