@@ -89,7 +89,12 @@ let package = Package(
         .testTarget(name: "VRRPWorkerTests", dependencies: ["VRRPWorker", "TestSupport"]),
         /// Root: rtnetlink addresses, routes, link events and GARP/NA in namespaces the tests create.
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "VRRPWorker", "Config"]),
-        .testTarget(name: "CheckerWorkerTests", dependencies: ["CheckerWorker", "IPVSShim", "TestSupport"]),
+        .testTarget(
+            name: "CheckerWorkerTests",
+            dependencies: [
+                "CheckerWorker", "IPVSShim", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "NotifierTests", dependencies: ["Notifier", "TestSupport"]),
         .testTarget(name: "WorkerIPCTests", dependencies: ["WorkerIPC", "TestSupport"]),
         .testTarget(name: "WatchdogTests", dependencies: ["Watchdog", "WorkerIPC", "vigild", "vigilctl"]),

@@ -1,0 +1,206 @@
+import Config
+
+/// The checker worker's pure core: when each check runs and what its results mean for the real servers.
+/// No clock, no sockets: the shell passes `now` (any monotonic origin) and the probe outcomes in, and acts on
+/// what comes back (start these checks, this real server changed, wake me at this time).
+///
+/// Per checker, keepalived's semantics (keepalived.conf(5), `check_*.c`):
+/// - the first check runs after a random delay in [0, `warmup`], plus a small jitter (at most a tenth of
+///   `delay_loop`, capped at 100 ms) so a thousand checks configured alike don't fire in the same millisecond;
+/// - then one check every `delay_loop`;
+/// - a failed attempt is tried again `retry` times, `delay_before_retry` apart, before the checker fails.
+///
+/// Vigil's `fall N` replaces `retry + 1` as the number of consecutive failed attempts that fail a passing
+/// checker, and `rise N` is the number of consecutive successes that make a failed checker pass again (1 in
+/// keepalived). A real server is up only while every one of its checkers passes. `alpha` starts a checker failed.
+public struct HealthScheduler: Sendable {
+    /// One check of one real server: indexes into `servers` and the server's `checkers`.
+    public struct CheckID: Hashable, Sendable, Comparable {
+        public var server: Int
+        public var checker: Int
+
+        public init(server: Int, checker: Int) {
+            self.server = server
+            self.checker = checker
+        }
+
+        public static func < (lhs: CheckID, rhs: CheckID) -> Bool {
+            (lhs.server, lhs.checker) < (rhs.server, rhs.checker)
+        }
+    }
+
+    /// How one checker is run: its resolved timing and the real server's `rise`/`fall`.
+    public struct CheckPlan: Hashable, Sendable {
+        public var keyword: String
+        public var timing: CheckTiming
+        /// Consecutive failed attempts that fail a passing checker: `fall`, else `retry + 1`.
+        public var fall: Int
+        /// Consecutive successes that make a failed checker pass: `rise`, else 1.
+        public var rise: Int
+
+        public init(keyword: String, timing: CheckTiming, rise: Int? = nil, fall: Int? = nil) {
+            self.keyword = keyword
+            self.timing = timing
+            self.fall = max(1, fall ?? timing.retry + 1)
+            self.rise = max(1, rise ?? 1)
+        }
+
+        public init(checker: Checker, realServer: RealServer) {
+            self.init(
+                keyword: checker.kind.keyword, timing: checker.timing, rise: realServer.rise, fall: realServer.fall)
+        }
+    }
+
+    /// One checker's state.
+    public struct CheckState: Hashable, Sendable {
+        public var plan: CheckPlan
+        public var passing: Bool
+        public var consecutiveFailures = 0
+        public var consecutiveSuccesses = 0
+        /// When the next attempt is due; meaningless while `inFlight`.
+        public var nextDue: Duration
+        public var inFlight = false
+        /// The last failure's reason, cleared when the checker passes again.
+        public var lastFailure: String?
+        public var runs = 0
+        public var failures = 0
+    }
+
+    /// One real server's state.
+    public struct ServerState: Hashable, Sendable {
+        public var checks: [CheckState]
+        /// The weight a `misc_dynamic` MISC_CHECK or FILE_CHECK set; `nil` is the configured one.
+        public var dynamicWeight: Int?
+        /// Checks paused (`ha_suspend` while no VRRP instance is MASTER).
+        public var suspended = false
+
+        /// Up while every checker passes (a real server without checkers is always up).
+        public var isUp: Bool { checks.allSatisfy(\.passing) }
+
+        /// The failing checkers' reasons, or nil when all pass.
+        public var detail: String? {
+            let reasons = checks.filter { !$0.passing }.map { $0.lastFailure ?? "\($0.plan.keyword): not yet passed" }
+            return reasons.isEmpty ? nil : reasons.joined(separator: "; ")
+        }
+    }
+
+    /// What one recorded outcome changed for its real server.
+    public struct Change: Hashable, Sendable {
+        public var server: Int
+        public var wasUp: Bool
+        public var isUp: Bool
+        public var weightChanged: Bool
+        /// The outcome's failure reason, when it was one.
+        public var reason: String?
+
+        public var healthChanged: Bool { wasUp != isUp }
+    }
+
+    public private(set) var servers: [ServerState] = []
+
+    public init() {}
+
+    /// Adds a real server whose checkers start at `now` (after their warm-up and jitter).
+    /// - Parameter initiallyUp: the saved or kept health; nil lets each checker's `alpha` decide.
+    /// - Returns: the server's index.
+    @discardableResult
+    public mutating func addServer(
+        _ plans: [CheckPlan], initiallyUp: Bool?, dynamicWeight: Int? = nil, now: Duration,
+        using random: inout some RandomNumberGenerator
+    ) -> Int {
+        let checks = plans.map { plan in
+            CheckState(
+                plan: plan, passing: initiallyUp ?? !plan.timing.alpha,
+                nextDue: now + Self.firstDelay(plan.timing, using: &random))
+        }
+        servers.append(ServerState(checks: checks, dynamicWeight: dynamicWeight))
+        return servers.count - 1
+    }
+
+    /// The first check's delay: random in [0, warmup] plus the jitter.
+    static func firstDelay(_ timing: CheckTiming, using random: inout some RandomNumberGenerator) -> Duration {
+        let warmup = nanoseconds(timing.warmup)
+        let jitterCap = min(nanoseconds(timing.delayLoop) / 10, 100_000_000)
+        let delay =
+            (warmup > 0 ? Int64.random(in: 0...warmup, using: &random) : 0)
+            + (jitterCap > 0 ? Int64.random(in: 0...jitterCap, using: &random) : 0)
+        return .nanoseconds(delay)
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return max(0, seconds) * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
+    /// Pauses or resumes a server's checks. Resumed checks run at once if their time has passed.
+    public mutating func setSuspended(_ suspended: Bool, server: Int) {
+        servers[server].suspended = suspended
+    }
+
+    /// The checks due at `now`, marked in flight; the shell starts one probe for each and calls `record`.
+    public mutating func due(now: Duration) -> [CheckID] {
+        var result: [CheckID] = []
+        for server in servers.indices where !servers[server].suspended {
+            for index in servers[server].checks.indices {
+                let check = servers[server].checks[index]
+                guard !check.inFlight, check.nextDue <= now else { continue }
+                servers[server].checks[index].inFlight = true
+                result.append(CheckID(server: server, checker: index))
+            }
+        }
+        return result
+    }
+
+    /// When the next check falls due, nil when none is waiting (all in flight, suspended, or none configured).
+    public var nextWakeup: Duration? {
+        servers.filter { !$0.suspended }.flatMap(\.checks).filter { !$0.inFlight }.map(\.nextDue).min()
+    }
+
+    /// Records one attempt's outcome and schedules the next attempt.
+    public mutating func record(_ outcome: ProbeOutcome, for id: CheckID, now: Duration) -> Change {
+        let wasUp = servers[id.server].isUp
+        let oldWeight = servers[id.server].dynamicWeight
+        var check = servers[id.server].checks[id.checker]
+        check.inFlight = false
+        check.runs += 1
+        var reason: String?
+        switch outcome {
+        case .success(let weight):
+            check.consecutiveFailures = 0
+            check.consecutiveSuccesses += 1
+            if !check.passing, check.consecutiveSuccesses >= check.plan.rise {
+                check.passing = true
+                check.lastFailure = nil
+            }
+            if let weight { servers[id.server].dynamicWeight = weight }
+            check.nextDue = now + check.plan.timing.delayLoop
+        case .failure(let text):
+            reason = text
+            check.failures += 1
+            check.consecutiveSuccesses = 0
+            check.consecutiveFailures += 1
+            check.lastFailure = text
+            if check.passing, check.consecutiveFailures >= check.plan.fall { check.passing = false }
+            // Retry while a passing checker has attempts left before it fails; otherwise the normal period.
+            let retrying = check.passing
+            check.nextDue = now + (retrying ? check.plan.timing.delayBeforeRetry : check.plan.timing.delayLoop)
+        }
+        servers[id.server].checks[id.checker] = check
+        return Change(
+            server: id.server, wasUp: wasUp, isUp: servers[id.server].isUp,
+            weightChanged: oldWeight != servers[id.server].dynamicWeight, reason: reason)
+    }
+}
+
+/// `quorum` with `hysteresis` (keepalived's `update_quorum_state`): the quorum is gained when the live weight
+/// reaches `quorum + hysteresis` and lost when it falls below `quorum - hysteresis`; in between it keeps its
+/// previous verdict.
+public enum QuorumRule {
+    public static func isMet(liveWeight: Int, quorum: Int, hysteresis: Int, wasMet: Bool?) -> Bool {
+        switch wasMet {
+        case nil: liveWeight >= quorum
+        case true?: liveWeight >= quorum - hysteresis
+        case false?: liveWeight >= quorum + hysteresis
+        }
+    }
+}

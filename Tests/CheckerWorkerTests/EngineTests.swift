@@ -1,0 +1,247 @@
+import Config
+import IPVSShim
+import Logging
+import NIOCore
+import NIOEmbedded
+import Netlink
+import Testing
+import WorkerIPC
+
+@testable import CheckerWorker
+
+/// Real servers the fake probes "reach": an address is up unless marked down. Single-threaded (the embedded loop).
+final class FakeNetwork: @unchecked Sendable {
+    var down: Set<String> = []
+    var attempts: [String: Int] = [:]
+}
+
+struct FakeProbe: HealthProbe {
+    let network: FakeNetwork
+    let address: String
+    let keyword: String
+
+    func run(on loop: any EventLoop) -> EventLoopFuture<ProbeOutcome> {
+        network.attempts[address, default: 0] += 1
+        return loop.makeSucceededFuture(
+            network.down.contains(address) ? .failure("\(keyword) \(address): connection refused") : .success())
+    }
+}
+
+/// One engine on an embedded loop (virtual time), fake probes and a fake kernel.
+final class EngineHarness {
+    let loop = EmbeddedEventLoop()
+    let network = FakeNetwork()
+    var kernel: IPVSFakeKernel? = IPVSFakeKernel()
+    var ipvsAvailable = true
+    var reports: [WorkerState] = []
+    var events: [String] = []
+    var engine: CheckerEngine!
+
+    init() {
+        engine = CheckerEngine(
+            group: nil, loop: loop,
+            sink: CheckerEngine.Sink(
+                report: { [unowned self] in reports.append($0) }, event: { [unowned self] in events.append($0) }),
+            logger: Logger(label: "test"),
+            makeProbe: { [network] checker, real, _, _ in
+                FakeProbe(network: network, address: "\(real.address)", keyword: checker.kind.keyword)
+            },
+            makeIPVSClient: { [unowned self] in
+                guard ipvsAvailable, let kernel else { throw NetlinkError(kernelErrno: 2, operation: "resolve IPVS") }
+                return kernel
+            })
+    }
+
+    func configuration(_ text: String, saved: WorkerState? = nil) throws -> WorkerConfiguration {
+        let loaded = ConfigLoader.load(text: text)
+        let errors = loaded.diagnostics.filter { $0.severity == .error }
+        #expect(errors.isEmpty, "\(errors)")
+        return WorkerConfiguration(globalDefs: loaded.config.globalDefs, lvs: loaded.config.lvs, savedState: saved)
+    }
+
+    func advance(seconds: Int64) { loop.advanceTime(by: .seconds(seconds)) }
+
+    /// The kernel's real servers of the first service, as `ADDRESS:PORT weight`.
+    var destinations: [String] {
+        (kernel?.state.virtualServers.first?.destinations ?? []).map { "\($0.address):\($0.port) w\($0.weight)" }
+            .sorted()
+    }
+
+    func health(_ address: String) -> ServerHealth? {
+        reports.last?.virtualServers.flatMap(\.realServers).first { $0.address == address }?.health
+    }
+}
+
+@Suite("Checker engine: probes, IPVS and reports on an embedded loop")
+struct EngineTests {
+    static let twoServers = """
+        virtual_server 192.0.2.100 80 {
+            delay_loop 2
+            lb_algo rr
+            lb_kind DR
+            protocol TCP
+            real_server 198.51.100.11 80 {
+                TCP_CHECK {
+                    connect_timeout 1
+                    retry 2
+                    delay_before_retry 1
+                    warmup 0
+                }
+            }
+            real_server 198.51.100.12 80 {
+                TCP_CHECK {
+                    connect_timeout 1
+                    retry 2
+                    delay_before_retry 1
+                    warmup 0
+                }
+            }
+        }
+        """
+
+    @Test("a failing real server leaves IPVS after its retries and comes back; reports and events follow")
+    func downAndUp() throws {
+        let harness = EngineHarness()
+        harness.engine.apply(try harness.configuration(Self.twoServers), isReload: false)
+        #expect(harness.destinations == ["198.51.100.11:80 w1", "198.51.100.12:80 w1"])
+        harness.advance(seconds: 1)
+        #expect(harness.network.attempts["198.51.100.11"] == 1)
+        harness.network.down = ["198.51.100.11"]
+        // Fails at ~2 s, retries at ~3 s and ~4 s: down after the third failed attempt.
+        harness.advance(seconds: 2)
+        #expect(harness.destinations.count == 2)
+        harness.advance(seconds: 2)
+        #expect(harness.destinations == ["198.51.100.12:80 w1"])
+        #expect(harness.health("198.51.100.11 80") == .down)
+        #expect(harness.health("198.51.100.12 80") == .up)
+        #expect(
+            harness.events.contains(
+                "RS 198.51.100.11:80 of 192.0.2.100:80 DOWN (TCP_CHECK 198.51.100.11: connection refused)"))
+        let detail = harness.reports.last?.virtualServers[0].realServers[0].detail
+        #expect(detail == "TCP_CHECK 198.51.100.11: connection refused")
+        harness.network.down = []
+        harness.advance(seconds: 2)
+        #expect(harness.destinations == ["198.51.100.11:80 w1", "198.51.100.12:80 w1"])
+        #expect(harness.events.last == "RS 198.51.100.11:80 of 192.0.2.100:80 UP")
+        #expect(harness.engine.statistics().contains("checks_failed_TCP_CHECK 3"))
+    }
+
+    @Test("inhibit_on_failure keeps a failed server with weight 0; a lost quorum brings in the sorry server")
+    func inhibitAndSorry() throws {
+        let harness = EngineHarness()
+        let text = """
+            virtual_server 192.0.2.100 80 {
+                delay_loop 1
+                lb_kind DR
+                quorum 2
+                sorry_server 203.0.113.5 80
+                real_server 198.51.100.11 80 {
+                    inhibit_on_failure
+                    TCP_CHECK {
+                        retry 0
+                        warmup 0
+                    }
+                }
+                real_server 198.51.100.12 80 {
+                    TCP_CHECK {
+                        retry 0
+                        warmup 0
+                    }
+                }
+            }
+            """
+        harness.engine.apply(try harness.configuration(text), isReload: false)
+        #expect(harness.destinations == ["198.51.100.11:80 w1", "198.51.100.12:80 w1"])
+        harness.network.down = ["198.51.100.11"]
+        harness.advance(seconds: 2)
+        #expect(harness.destinations == ["198.51.100.11:80 w0", "198.51.100.12:80 w1", "203.0.113.5:80 w1"])
+        #expect(harness.reports.last?.virtualServers[0].health == .down)
+        #expect(harness.events.contains { $0.hasPrefix("VS 192.0.2.100:80 quorum lost") })
+        harness.network.down = []
+        harness.advance(seconds: 2)
+        #expect(harness.destinations == ["198.51.100.11:80 w1", "198.51.100.12:80 w1"])
+        #expect(harness.reports.last?.virtualServers[0].health == .up)
+    }
+
+    @Test("ha_suspend: no checks while no VRRP instance is MASTER")
+    func haSuspend() throws {
+        let harness = EngineHarness()
+        let text = Self.twoServers.replacingOccurrences(of: "delay_loop 2", with: "delay_loop 2\n    ha_suspend")
+        harness.engine.apply(try harness.configuration(text), isReload: false)
+        harness.engine.peerStateChanged(
+            WorkerState(vrrpInstances: [VRRPInstanceReport(name: "VI_1", state: .backup)]))
+        harness.advance(seconds: 10)
+        #expect(harness.network.attempts.isEmpty)
+        harness.engine.peerStateChanged(
+            WorkerState(vrrpInstances: [VRRPInstanceReport(name: "VI_1", state: .master)]))
+        harness.advance(seconds: 1)
+        #expect(harness.network.attempts["198.51.100.11"] == 1)
+        #expect(harness.engine.dump().contains("real_server 198.51.100.11 80 up weight 1"))
+    }
+
+    @Test("a reload keeps the health of real servers that stay and checks new ones; only the difference is written")
+    func reloadKeepsHealth() throws {
+        let harness = EngineHarness()
+        harness.engine.apply(try harness.configuration(Self.twoServers), isReload: false)
+        harness.network.down = ["198.51.100.12"]
+        harness.advance(seconds: 6)
+        #expect(harness.destinations == ["198.51.100.11:80 w1"])
+        let added = Self.twoServers.replacingOccurrences(
+            of: "real_server 198.51.100.12 80 {",
+            with: "real_server 198.51.100.13 80 {\n TCP_CHECK {\nwarmup 0\n}\n}\nreal_server 198.51.100.12 80 {")
+        harness.kernel?.resetLog()
+        harness.engine.apply(try harness.configuration(added), isReload: true)
+        // .12 stays down (not re-added), .13 comes in; one write.
+        #expect(harness.destinations == ["198.51.100.11:80 w1", "198.51.100.13:80 w1"])
+        #expect(harness.kernel?.writeCount == 1)
+        #expect(harness.health("198.51.100.12 80") == .down)
+    }
+
+    @Test("a restarted worker adopts the kernel's rules and its saved health: zero writes")
+    func savedStateAdoption() throws {
+        let first = EngineHarness()
+        first.engine.apply(try first.configuration(Self.twoServers), isReload: false)
+        first.network.down = ["198.51.100.12"]
+        first.advance(seconds: 6)
+        let saved = try #require(first.reports.last)
+        // The next incarnation finds the rules the first left (stop without release) and the saved state.
+        first.engine.stop(release: false) {}
+        let second = EngineHarness()
+        second.kernel = first.kernel
+        second.kernel?.resetLog()
+        second.network.down = ["198.51.100.12"]
+        second.engine.apply(try second.configuration(Self.twoServers, saved: saved), isReload: false)
+        #expect(second.kernel?.writeCount == 0)
+        #expect(second.health("198.51.100.12 80") == .down)
+        second.advance(seconds: 10)
+        #expect(second.kernel?.writeCount == 0)
+    }
+
+    @Test("stop with release removes the configured services; without, leaves them")
+    func stopRelease() throws {
+        let harness = EngineHarness()
+        harness.engine.apply(try harness.configuration(Self.twoServers), isReload: false)
+        harness.engine.stop(release: true) {}
+        #expect(harness.kernel?.state.virtualServers.isEmpty == true)
+        let keeper = EngineHarness()
+        keeper.engine.apply(try keeper.configuration(Self.twoServers), isReload: false)
+        keeper.engine.stop(release: false) {}
+        #expect(keeper.kernel?.state.virtualServers.count == 1)
+    }
+
+    @Test("without IPVS the engine says so once, keeps checking and reporting, and programs IPVS when it appears")
+    func ipvsUnavailable() throws {
+        let harness = EngineHarness()
+        harness.ipvsAvailable = false
+        harness.engine.apply(try harness.configuration(Self.twoServers), isReload: false)
+        harness.network.down = ["198.51.100.11"]
+        harness.advance(seconds: 4)
+        #expect(harness.events.filter { $0 == "IPVS is not available: modprobe ip_vs" }.count == 1)
+        #expect(harness.health("198.51.100.11 80") == .down)
+        #expect(harness.kernel?.writeCount == 0)
+        harness.ipvsAvailable = true
+        harness.advance(seconds: 5)
+        #expect(harness.destinations == ["198.51.100.12:80 w1"])
+        #expect(harness.engine.dump().hasPrefix("ipvs available"))
+    }
+}

@@ -1,0 +1,168 @@
+#!/bin/bash
+# Checker engine on the host kernel (no IPVS here): vigild -C checks a real server in a namespace, reports it
+# up, down within keepalived's time bound after the web server is killed, up again after it restarts; the log
+# says IPVS is unavailable while the checks go on.
+#
+# Namespaces cke-dir (director, 198.51.100.1) and cke-rs (real server, 198.51.100.11, python3 http.server on 80).
+# Uses ${VIGIL_BIN:-.build/debug}/vigild and vigilctl (builds nothing). Prints PASS/FAIL lines; exits non-zero
+# on failure.
+set -u
+cd "$(dirname "$0")/../../.."
+[ "$(id -u)" = 0 ] || { echo "FAIL: checker-engine needs root"; exit 1; }
+BIN=${VIGIL_BIN:-.build/debug}
+VIGILD=$BIN/vigild
+VIGILCTL=$BIN/vigilctl
+[ -x "$VIGILD" ] && [ -x "$VIGILCTL" ] || { echo "FAIL: $VIGILD or $VIGILCTL not built"; exit 1; }
+TMP=$(mktemp -d /tmp/cke.XXXXXX)
+passed=0
+failed=0
+
+cleanup() {
+    for f in "$TMP"/*.daemon; do
+        [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
+    done
+    sleep 0.5
+    for f in "$TMP"/*.daemon; do
+        [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
+    done
+    ip netns del cke-dir 2>/dev/null
+    ip netns del cke-rs 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+check() {
+    local name=$1
+    shift
+    if "$@"; then
+        echo "PASS: $name"
+        passed=$((passed + 1))
+    else
+        echo "FAIL: $name"
+        failed=$((failed + 1))
+    fi
+}
+
+ip netns del cke-dir 2>/dev/null
+ip netns del cke-rs 2>/dev/null
+ip netns add cke-dir
+ip netns add cke-rs
+ip link add cke-d0 netns cke-dir type veth peer name cke-r0 netns cke-rs
+ip -n cke-dir link set lo up
+ip -n cke-rs link set lo up
+ip -n cke-dir addr add 198.51.100.1/24 dev cke-d0
+ip -n cke-rs addr add 198.51.100.11/24 dev cke-r0
+ip -n cke-dir link set cke-d0 up
+ip -n cke-rs link set cke-r0 up
+
+web_start() {
+    ip netns exec cke-rs python3 -m http.server 80 --bind 198.51.100.11 --directory "$TMP" >/dev/null 2>&1 &
+    echo $! >"$TMP/web.daemon"
+}
+web_stop() {
+    local pid
+    pid=$(cat "$TMP/web.daemon")
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    rm -f "$TMP/web.daemon"
+}
+echo hello >"$TMP/index.html"
+web_start
+
+cat >"$TMP/vigil.conf" <<CONF
+virtual_server 192.0.2.100 80 {
+    delay_loop 2
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    real_server 198.51.100.11 80 {
+        TCP_CHECK {
+            connect_timeout 1
+            retry 2
+            delay_before_retry 1
+            warmup 0
+        }
+    }
+}
+virtual_server 192.0.2.101 80 {
+    delay_loop 2
+    lb_kind DR
+    protocol TCP
+    real_server 198.51.100.11 80 {
+        HTTP_GET {
+            url {
+                path /index.html
+                status_code 200
+            }
+            connect_timeout 1
+            retry 2
+            delay_before_retry 1
+            warmup 0
+        }
+    }
+}
+CONF
+
+SOCK=$TMP/control.sock
+ip netns exec cke-dir "$VIGILD" -n -l -C -f "$TMP/vigil.conf" --control-socket "$SOCK" -p "$TMP/vigild.pid" \
+    -c "$TMP/checkers.pid" -r "$TMP/vrrp.pid" >"$TMP/vigild.log" 2>&1 &
+echo $! >"$TMP/vigild.daemon"
+
+# health VS: the health of the real server of virtual server VS ("192.0.2.100 80").
+health() {
+    "$VIGILCTL" status --json --control-socket "$SOCK" 2>/dev/null | python3 -c '
+import json, sys
+status = json.load(sys.stdin)
+for worker in status.get("workers", []):
+    for server in ((worker.get("state") or {}).get("virtualServers") or []):
+        if server["name"] == sys.argv[1]:
+            print(server["realServers"][0]["health"])
+' "$1"
+}
+
+# wait_health VS STATE SECONDS: polls every 0.1 s; prints the seconds it took.
+wait_health() {
+    local start now
+    start=$(date +%s.%N)
+    while true; do
+        [ "$(health "$1")" = "$2" ] && break
+        now=$(date +%s.%N)
+        if python3 -c "import sys; sys.exit(0 if $now - $start > $3 else 1)"; then return 1; fi
+        sleep 0.1
+    done
+    now=$(date +%s.%N)
+    python3 -c "print(round($now - $start, 2))" >"$TMP/elapsed"
+}
+
+check "TCP_CHECK: real server reported up" wait_health "192.0.2.100 80" up 15
+check "HTTP_GET: real server reported up" wait_health "192.0.2.101 80" up 15
+
+web_stop
+# keepalived's bound: delay_loop + retry × (connect_timeout + delay_before_retry), plus 2 s of slack.
+bound=$((2 + 2 * (1 + 1) + 2))
+check "TCP_CHECK: killed web server reported down within ${bound} s" wait_health "192.0.2.100 80" down $bound
+elapsed=$(cat "$TMP/elapsed" 2>/dev/null || echo 0)
+echo "  time to down (TCP_CHECK): $elapsed s"
+# Not faster than the retries allow: retry × delay_before_retry = 2 s (less 0.3 s for polling).
+not_too_soon() { python3 -c "import sys; sys.exit(0 if $elapsed >= 1.7 else 1)"; }
+check "TCP_CHECK: down no sooner than its 2 retries allow" not_too_soon
+check "HTTP_GET: killed web server reported down within ${bound} s" wait_health "192.0.2.101 80" down $bound
+web_start
+check "TCP_CHECK: restarted web server reported up within 6 s" wait_health "192.0.2.100 80" up 6
+check "HTTP_GET: restarted web server reported up within 6 s" wait_health "192.0.2.101 80" up 6
+
+no_ipvs() { grep -q "IPVS is not available: modprobe ip_vs" "$TMP/vigild.log"; }
+events() { grep -q "RS 198.51.100.11:80 of 192.0.2.100:80 DOWN (TCP_CHECK" "$TMP/vigild.log"; }
+if [ -d /proc/net/ip_vs ] || grep -q ip_vs /proc/modules 2>/dev/null; then
+    echo "SKIP: this kernel has IPVS; the unavailability message is not expected"
+else
+    check "the log says IPVS is unavailable" no_ipvs
+fi
+check "the log carries the DOWN event with its reason" events
+
+echo "checker-engine: $passed passed, $failed failed"
+if [ "$failed" -ne 0 ]; then
+    echo "--- vigild log (tail) ---"
+    tail -40 "$TMP/vigild.log"
+    exit 1
+fi
