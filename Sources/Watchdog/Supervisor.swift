@@ -36,6 +36,8 @@ struct WorkerSlot {
     var state: WorkerState?
     /// No longer needed after a reload: not restarted when it exits.
     var retired = false
+    /// Killed because it stopped answering heartbeats: it was last alive at `lastHeard`, not at its death.
+    var killedForHanging = false
 
     init(role: WorkerRole) {
         self.role = role
@@ -307,6 +309,9 @@ final class Supervisor {
             }
             slot.diedAt = now
             slot.restartCount += 1
+            // What the successor resumes from is as fresh as the last moment this worker was alive.
+            slot.state?.aliveAt = slot.killedForHanging ? slot.lastHeard : now
+            slot.killedForHanging = false
             switch policy.decide(role: role.rawValue, exit: exit, uptime: uptime, quickDeaths: &slot.quickDeaths) {
             case .restart(let delay):
                 let after = delay == .zero ? "at once" : "in \(delay) (crash loop)"
@@ -362,6 +367,7 @@ final class Supervisor {
                             "\(role) worker (pid \(pid)) missed its heartbeats for \(Self.milliseconds(silence.nanoseconds)) "
                             + "ms; killing it"))
                 slots[role]?.hungKills += 1
+                slots[role]?.killedForHanging = true
                 kill(pid, SIGKILL)
                 continue
             }

@@ -127,10 +127,17 @@ public struct VirtualServerReport: Codable, Sendable, Hashable {
 public struct WorkerState: Codable, Sendable, Hashable {
     public var vrrpInstances: [VRRPInstanceReport]
     public var virtualServers: [VirtualServerReport]
+    /// Set by the watchdog on a saved state: CLOCK_MONOTONIC (ns) of the last moment the worker that
+    /// reported it was known to be alive (its death, or its last message when it was killed for hanging).
+    /// A successor compares it with Master_Down_Interval to decide whether it may resume as MASTER.
+    public var aliveAt: Int64?
 
-    public init(vrrpInstances: [VRRPInstanceReport] = [], virtualServers: [VirtualServerReport] = []) {
+    public init(
+        vrrpInstances: [VRRPInstanceReport] = [], virtualServers: [VirtualServerReport] = [], aliveAt: Int64? = nil
+    ) {
         self.vrrpInstances = vrrpInstances
         self.virtualServers = virtualServers
+        self.aliveAt = aliveAt
     }
 }
 
