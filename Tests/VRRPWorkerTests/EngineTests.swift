@@ -176,6 +176,29 @@ struct EngineTests {
         #expect(harness.core.statisticsText.contains("VI_1.dropped_hopLimit 1"))
     }
 
+    @Test func aFailingTrackScriptLowersThePrioritySoAPeerTakesOver() {
+        let harness = EngineHarness()
+        var instance = engineInstance()
+        let location = SourceLocation(file: "test.conf", line: 1)
+        instance.trackScripts = [TrackReference(name: "chk", weight: -60, location: location)]
+        var script = VRRPScript(name: "chk", location: location)
+        script.script = Config.ScriptCommand(text: "/bin/true")
+        var configuration = engineConfiguration([instance])
+        configuration.vrrp?.scripts = [script]
+        harness.core.apply(configuration, isReload: false)
+        harness.system.advance(seconds: 3.7)
+        #expect(harness.last?.state == .master)
+        harness.core.trackedItemChanged("script chk", isUp: false, reason: "script chk failed")
+        #expect(harness.last?.effectivePriority == 40)
+        #expect(harness.last?.state == .master)
+        harness.system.advance(seconds: 1)
+        #expect(harness.system.sent.last?.advertisement.priority == 40)
+        // A peer at 50 now wins.
+        harness.receive(priority: 50)
+        #expect(harness.last?.state == .backup)
+        #expect(harness.system.addresses.isEmpty)
+    }
+
     @Test func syncGroupMembersFailOverTogether() {
         let harness = EngineHarness()
         let first = engineInstance("VI_1")

@@ -41,6 +41,9 @@ struct VRRPRunningInstance<Instant: InstantProtocol>: Sendable where Instant.Dur
     /// The tracked-item name of an interface.
     static func trackName(interface: String) -> String { "interface \(interface)" }
 
+    /// The tracked-item name of a `vrrp_script`.
+    static func trackName(script: String) -> String { "script \(script)" }
+
     /// The counters of the reports and the `SIGUSR2` dump, keepalived's names where it has one.
     var counters: [String: UInt64] {
         var counters: [String: UInt64] = [
@@ -158,6 +161,14 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
                 VRRPTrackedItem(
                     name: VRRPRunningInstance<Instant>.trackName(interface: item.name), weight: item.weight))
         }
+        // track_script: a script without a command is dropped, as keepalived does. The reference's weight wins.
+        for reference in instance.trackScripts {
+            guard let script = vrrp.script(named: reference.name), script.script != nil else { continue }
+            tracked.append(
+                VRRPTrackedItem(
+                    name: VRRPRunningInstance<Instant>.trackName(script: reference.name),
+                    weight: reference.weight ?? script.weight))
+        }
         let minGarp = globals.vrrpMinGarp
         let settings = VRRPInstanceSettings(
             version: version,
@@ -240,7 +251,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             family: instance.family, interface: instance.interface,
             group: instance.configuration.isUnicast ? nil : instance.destinations.first)
         var actions: [VRRPAction<Instant>] = []
-        for item in instance.machine.settings.trackedItems {
+        for item in instance.machine.settings.trackedItems where item.name.hasPrefix("interface ") {
             let interface = String(item.name.dropFirst("interface ".count))
             let isUp = system.isLinkUp(interface: interface) && (interface != instance.interface || groupOpened)
             linkIsUp[interface] = system.isLinkUp(interface: interface)
@@ -253,8 +264,9 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             let since = report.since
         {
             instance.reason = "resumed as master after a worker restart"
+            // The old worker advertised until it died: the watchdog's `aliveAt`, not when it became MASTER.
             actions += instance.machine.resumeAsMaster(
-                lastAdvertisement: system.instant(monotonicNanoseconds: since), at: now)
+                lastAdvertisement: system.instant(monotonicNanoseconds: saved?.aliveAt ?? since), at: now)
         } else {
             actions += instance.machine.start(at: now)
         }
@@ -314,20 +326,30 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         // The link monitor repeats a link's state on unrelated changes; only a change counts.
         guard linkIsUp[interface] != isUp else { return }
         linkIsUp[interface] = isUp
-        let now = system.now
         let item = VRRPRunningInstance<Instant>.trackName(interface: interface)
+        // The interface came back: rejoin the group (the kernel drops memberships of a downed link).
+        for name in order where isUp {
+            guard let instance = instances[name], instance.interface == interface else { continue }
+            _ = system.openSocket(
+                family: instance.family, interface: interface,
+                group: instance.configuration.isUnicast ? nil : instance.destinations.first)
+        }
+        trackedItemChanged(item, isUp: isUp, reason: "interface \(interface) \(isUp ? "up" : "down")")
+    }
+
+    /// A tracked item (`interface NAME`, `script NAME`) went up or down: FAULT or a new effective priority
+    /// for the instances tracking it.
+    func trackedItemChanged(_ item: String, isUp: Bool, reason: String) {
+        let now = system.now
         for name in order {
             guard var instance = instances[name] else { continue }
-            if isUp && interface == instance.interface {
-                // The interface came back: rejoin the group (the kernel drops memberships of a downed link).
-                _ = system.openSocket(
-                    family: instance.family, interface: interface,
-                    group: instance.configuration.isUnicast ? nil : instance.destinations.first)
-            }
             let previousReason = instance.reason
-            instance.reason = "interface \(interface) \(isUp ? "up" : "down")"
+            let previousPriority = instance.machine.effectivePriority
+            instance.reason = reason
             let actions = instance.machine.trackingChanged(item, isUp: isUp, at: now)
             if actions.isEmpty { instance.reason = previousReason }
+            // A new effective priority is news for the watchdog even without a state change.
+            if instance.machine.effectivePriority != previousPriority { changed = true }
             perform(actions, on: &instance, name: name)
             instances[name] = instance
             followSyncGroup(of: name, now: now)

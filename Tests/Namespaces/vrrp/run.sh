@@ -114,6 +114,29 @@ run_case "v3 IPv4 unicast" 3 ipv4 unicast 0.2 100 200 0 4
 run_case "v3 IPv4 nopreempt" 3 ipv4 multicast 0.2 200 100 1 4
 run_case "v3 IPv4 nopreempt" 3 ipv4 multicast 0.2 100 200 1 4
 
+# track_script: a failing vrrp_script (weight -150) drops the Vigil master from 200 to 50, below keepalived's
+# 100, which takes over; when it succeeds again Vigil preempts back.
+vre_config "$VRE_TMP/a.conf" 3 ipv4 multicast 200 0 192.0.2.1 192.0.2.2 0.2
+python3 - "$VRE_TMP/a.conf" "$VRE_TMP/fail" <<'PY'
+import sys
+path, flag = sys.argv[1], sys.argv[2]
+text = open(path).read()
+script = 'vrrp_script chk {\n    script "/usr/bin/test ! -e %s"\n    interval 0.2\n    weight -150\n}\n' % flag
+text = text.replace("vrrp_instance VI_1 {", script + "vrrp_instance VI_1 {\n    track_script {\n        chk\n    }", 1)
+open(path, "w").write(text)
+PY
+vre_config "$VRE_TMP/b.conf" 3 ipv4 multicast 100 0 192.0.2.2 192.0.2.1 0.2
+vre_start vigil vre-a "$VRE_TMP/a.conf"
+vre_start keepalived vre-b "$VRE_TMP/b.conf"
+check "track_script: Vigil (200) is master while its script succeeds" vre_wait 4 vre_only vre 192.0.2.100 a
+touch "$VRE_TMP/fail"
+check "track_script: the script fails (priority 50): keepalived (100) takes the VIP" \
+    vre_wait 4 vre_only vre 192.0.2.100 b
+rm -f "$VRE_TMP/fail"
+check "track_script: the script succeeds again: Vigil preempts back" vre_wait 4 vre_only vre 192.0.2.100 a
+vre_stop vre-a
+vre_stop vre-b
+
 # SIGTERM on a Vigil master: it resigns with priority 0, so keepalived takes over after Skew_Time
 # (0.6 s at priority 100, v2), well before Master_Down_Interval (3.6 s).
 vre_config "$VRE_TMP/a.conf" 2 ipv4 multicast 200 0 192.0.2.1 192.0.2.2 1
