@@ -15,15 +15,17 @@ final class CannedTCPServer: Sendable {
     let channel: any Channel
     var port: Int { channel.localAddress!.port! }
 
-    init(port: Int = 0, greeting: [UInt8] = [], respond: @escaping Responder) throws {
-        channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { child in
-                child.eventLoop.makeCompletedFuture {
-                    try child.pipeline.syncOperations.addHandler(Handler(greeting: greeting, respond: respond))
+    init(port: Int? = nil, greeting: [UInt8] = [], respond: @escaping Responder) throws {
+        channel = try TestPorts.bind(port) { port in
+            try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { child in
+                    child.eventLoop.makeCompletedFuture {
+                        try child.pipeline.syncOperations.addHandler(Handler(greeting: greeting, respond: respond))
+                    }
                 }
-            }
-            .bind(host: "127.0.0.1", port: port).wait()
+                .bind(host: "127.0.0.1", port: port).wait()
+        }
     }
 
     func stop() throws { try channel.close().wait() }
@@ -61,15 +63,17 @@ final class CannedUDPServer: Sendable {
     let channel: any Channel
     var port: Int { channel.localAddress!.port! }
 
-    init(port: Int = 0, respond: @escaping @Sendable ([UInt8]) -> [UInt8]?) throws {
-        channel = try DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(Handler(respond: respond))
+    init(port: Int? = nil, respond: @escaping @Sendable ([UInt8]) -> [UInt8]?) throws {
+        channel = try TestPorts.bind(port) { port in
+            try DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(Handler(respond: respond))
+                    }
                 }
-            }
-            .bind(host: "127.0.0.1", port: port).wait()
+                .bind(host: "127.0.0.1", port: port).wait()
+        }
     }
 
     func stop() throws { try channel.close().wait() }
@@ -88,6 +92,19 @@ final class CannedUDPServer: Sendable {
                 remoteAddress: envelope.remoteAddress, data: context.channel.allocator.buffer(bytes: reply))
             context.writeAndFlush(wrapOutboundOut(out), promise: nil)
         }
+    }
+}
+
+/// Test servers listen below the ephemeral range (32768+): a probe to a stopped server on an ephemeral port
+/// could otherwise pick that very port as its source and connect to itself (TCP simultaneous open).
+enum TestPorts {
+    static func bind(_ port: Int?, _ body: (Int) throws -> any Channel) throws -> any Channel {
+        if let port { return try body(port) }
+        var lastError: (any Error)?
+        for _ in 0..<50 {
+            do { return try body(Int.random(in: 20000..<30000)) } catch { lastError = error }
+        }
+        throw lastError!
     }
 }
 
