@@ -74,6 +74,34 @@ import Testing
         #expect(!StatusCodes.accepts(502, [200...299, 503...503]))
     }
 
+    @Test func judgeDigestAndRegex() throws {
+        var regex = HTTPRegex(pattern: "^status: ok$")
+        regex.options = ["multiline", "caseless"]
+        let body = Array("hello\nSTATUS: OK\n".utf8)
+        var url = HTTPProbe.URLCheck(
+            path: "/", request: [], statusCodes: HTTPURL.defaultStatusCodes, digest: HTTPDialogue.md5Hex(body),
+            regex: try CompiledRegex(regex))
+        #expect(HTTPDialogue.judge(status: 200, body: body, url: url, label: "L") == .success())
+        #expect(HTTPDialogue.judge(status: 201, body: body, url: url, label: "L") == .success())
+        #expect(HTTPDialogue.judge(status: 302, body: body, url: url, label: "L") == .failure("L: status 302"))
+        let other = Array("hello\n".utf8)
+        #expect(
+            HTTPDialogue.judge(status: 200, body: other, url: url, label: "L")
+                == .failure("L: digest \(HTTPDialogue.md5Hex(other)), expected \(HTTPDialogue.md5Hex(body))"))
+        url.digest = nil
+        #expect(
+            HTTPDialogue.judge(status: 200, body: other, url: url, label: "L")
+                == .failure("L: body does not match regex ^status: ok$"))
+        regex.failOnMatch = true
+        url.regex = try CompiledRegex(regex)
+        #expect(HTTPDialogue.judge(status: 200, body: other, url: url, label: "L") == .success())
+        #expect(
+            HTTPDialogue.judge(status: 200, body: body, url: url, label: "L")
+                == .failure("L: body matches regex ^status: ok$"))
+        #expect(HTTPDialogue.md5Hex([]) == "d41d8cd98f00b204e9800998ecf8427e")
+        #expect(throws: (any Error).self) { try CompiledRegex(HTTPRegex(pattern: "(unclosed")) }
+    }
+
     @Test func requestPerProtocolVersion() {
         #expect(
             String(decoding: HTTPProbe.request(path: "/a", host: "h", version: .http10), as: UTF8.self)
