@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Netlink
+import Notifier
 import WorkerIPC
 
 /// The checker worker's engine: runs every health checker on one event loop, keeps the real servers' health
@@ -13,8 +14,8 @@ import WorkerIPC
 /// All state lives on `loop`; every entry point is called through `execute`. A kernel without IPVS is logged
 /// once and tried again every `ipvsRetryInterval`; checks and reports go on meanwhile.
 public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
-    /// Builds the probe of one checker of one real server.
-    typealias ProbeFactory = (Checker, RealServer, VirtualServer, [TrackFile]) -> any HealthProbe
+    /// Builds the probe of one checker of one real server; MISC_CHECK programs run through the script runner.
+    typealias ProbeFactory = (Checker, RealServer, VirtualServer, [Config.TrackFile], ScriptRunner) -> any HealthProbe
     /// Where reports and events go (the watchdog in production, a recorder in tests).
     struct Sink {
         var report: (WorkerState) -> Void
@@ -55,6 +56,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     private var peerInstancesKnown = false
     private var stopped = false
     private var random = SystemRandomNumberGenerator()
+    private var scripts: ScriptRunner?
     private var counters = EngineCounters()
 
     public convenience init(reporter: WorkerReporter, logger: Logger) {
@@ -62,9 +64,9 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         self.init(
             group: group, loop: group.next(),
             sink: Sink(report: { reporter.report($0) }, event: { reporter.event($0) }), logger: logger,
-            makeProbe: { checker, real, virtual, trackFiles in
+            makeProbe: { checker, real, virtual, trackFiles, scripts in
                 HealthProbes.make(
-                    checker: checker, realServer: real, virtualServer: virtual, group: group, scripts: nil,
+                    checker: checker, realServer: real, virtualServer: virtual, group: group, scripts: scripts,
                     sslContext: nil, trackFiles: trackFiles)
             },
             makeIPVSClient: { try IPVSNetlinkClient() })
@@ -110,6 +112,17 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         scheduler = HealthScheduler()
         entries = []
         let trackFiles = configuration.vrrp?.trackFiles ?? []
+        let scriptUser = configuration.globalDefs.scriptUser
+        let identity: ScriptIdentity
+        do {
+            identity = try ScriptIdentity.resolve(user: scriptUser?.user, group: scriptUser?.group)
+        } catch {
+            logger.error("\(error.message); MISC_CHECK programs run as root")
+            identity = .root
+        }
+        scripts?.shutdown()
+        let scripts = ScriptRunner(identity: identity, logger: logger)
+        self.scripts = scripts
         let start = now
         for (virtualIndex, virtualServer) in lvs.virtualServers.enumerated() {
             let name = VirtualServerNames.name(virtualServer.address)
@@ -122,7 +135,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
                 entries.append(
                     Entry(
                         virtualServer: virtualIndex, realServer: realIndex, identity: identity,
-                        probes: real.checkers.map { makeProbe($0, real, virtualServer, trackFiles) }))
+                        probes: real.checkers.map { makeProbe($0, real, virtualServer, trackFiles, scripts) }))
             }
         }
         quorumMet = quorumMet.filter { $0.key < lvs.virtualServers.count }

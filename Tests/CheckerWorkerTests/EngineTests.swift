@@ -43,7 +43,7 @@ final class EngineHarness {
             sink: CheckerEngine.Sink(
                 report: { [unowned self] in reports.append($0) }, event: { [unowned self] in events.append($0) }),
             logger: Logger(label: "test"),
-            makeProbe: { [network] checker, real, _, _ in
+            makeProbe: { [network] checker, real, _, _, _ in
                 FakeProbe(network: network, address: "\(real.address)", keyword: checker.kind.keyword)
             },
             makeIPVSClient: { [unowned self] in

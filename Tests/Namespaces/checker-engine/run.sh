@@ -70,6 +70,21 @@ echo hello >"$TMP/index.html"
 web_start
 
 cat >"$TMP/vigil.conf" <<CONF
+global_defs {
+    script_user root
+}
+virtual_server 192.0.2.102 80 {
+    delay_loop 1
+    lb_kind DR
+    protocol TCP
+    real_server 198.51.100.11 80 {
+        MISC_CHECK {
+            misc_path "/usr/bin/test -f $TMP/up"
+            misc_timeout 2
+            warmup 0
+        }
+    }
+}
 virtual_server 192.0.2.100 80 {
     delay_loop 2
     lb_algo rr
@@ -134,6 +149,12 @@ wait_health() {
     python3 -c "print(round($now - $start, 2))" >"$TMP/elapsed"
 }
 
+touch "$TMP/up"
+check "MISC_CHECK: real server reported up" wait_health "192.0.2.102 80" up 15
+rm -f "$TMP/up"
+check "MISC_CHECK: reported down when its program fails" wait_health "192.0.2.102 80" down 6
+touch "$TMP/up"
+check "MISC_CHECK: reported up when it succeeds again" wait_health "192.0.2.102 80" up 6
 check "TCP_CHECK: real server reported up" wait_health "192.0.2.100 80" up 15
 check "HTTP_GET: real server reported up" wait_health "192.0.2.101 80" up 15
 
