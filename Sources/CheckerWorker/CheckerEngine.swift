@@ -193,6 +193,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
                     + (change.isUp ? "" : " (\(scheduler.servers[id.server].detail ?? change.reason ?? "failed"))")
                 logger.notice("\(text)")
                 sink.event(text)
+                runScript(change.isUp ? real.notifyUp : real.notifyDown)
             }
             updateQuorums(announce: true)
             syncIPVS()
@@ -267,6 +268,24 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
                 "VS \(Self.endpoint(server)) quorum \(met ? "gained" : "lost") (live weight \(live), quorum \(server.quorum), hysteresis \(server.hysteresis))"
             logger.notice("\(text)")
             sink.event(text)
+            runScript(met ? server.quorumUp : server.quorumDown)
+        }
+    }
+
+    /// Runs a `notify_up`/`notify_down`/`quorum_up`/`quorum_down` script as its user (else `script_user`),
+    /// without waiting for it; failures are logged.
+    private func runScript(_ command: Config.ScriptCommand?) {
+        guard let command, let scripts, let configuration else { return }
+        let logger = logger
+        do {
+            let runnable = try Notifier.ScriptCommand(command)
+            let identity = try ScriptIdentity.resolve(for: command, scriptUser: configuration.globalDefs.scriptUser)
+            scripts.run(runnable, as: identity, timeout: .seconds(30), on: loop).whenSuccess { result in
+                if case .exited(0) = result { return }
+                logger.warning("script '\(command.text)' ended with \(result)")
+            }
+        } catch {
+            logger.error("cannot run '\(command.text)': \(error.message)")
         }
     }
 

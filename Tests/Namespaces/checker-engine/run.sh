@@ -91,6 +91,8 @@ virtual_server 192.0.2.100 80 {
     lb_kind DR
     protocol TCP
     real_server 198.51.100.11 80 {
+        notify_down "/bin/sh -c 'echo down >>$TMP/notified'"
+        notify_up "/bin/sh -c 'echo up >>$TMP/notified'"
         TCP_CHECK {
             connect_timeout 1
             retry 2
@@ -172,6 +174,8 @@ web_start
 check "TCP_CHECK: restarted web server reported up within 6 s" wait_health "192.0.2.100 80" up 6
 check "HTTP_GET: restarted web server reported up within 6 s" wait_health "192.0.2.101 80" up 6
 
+notified() { [ "$(tr '\n' ' ' <"$TMP/notified" 2>/dev/null)" = "down up " ]; }
+check "notify_down then notify_up ran" notified
 no_ipvs() { grep -q "IPVS is not available: modprobe ip_vs" "$TMP/vigild.log"; }
 events() { grep -q "RS 198.51.100.11:80 of 192.0.2.100:80 DOWN (TCP_CHECK" "$TMP/vigild.log"; }
 if [ -d /proc/net/ip_vs ] || grep -q ip_vs /proc/modules 2>/dev/null; then
