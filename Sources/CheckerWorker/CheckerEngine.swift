@@ -7,6 +7,10 @@ import Netlink
 import Notifier
 import WorkerIPC
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The checker worker's engine: runs every health checker on one event loop, keeps the real servers' health
 /// (`HealthScheduler`), programs IPVS from it (`IPVSDesiredState` through `IPVSConfigApplier`, only the
 /// difference reaches the kernel) and reports every change to the watchdog.
@@ -57,6 +61,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     private var stopped = false
     private var random = SystemRandomNumberGenerator()
     private var scripts: ScriptRunner?
+    private var fifo: Notifier.NotifyFIFO?
+    private var alerter: SMTPAlerter?
     private var counters = EngineCounters()
 
     public convenience init(reporter: WorkerReporter, logger: Logger) {
@@ -120,6 +126,11 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
             logger.error("\(error.message); MISC_CHECK programs run as root")
             identity = .root
         }
+        let fifoPath = (configuration.globalDefs.lvsNotifyFIFO ?? configuration.globalDefs.notifyFIFO)?.path
+        if fifo?.path != fifoPath { fifo = fifoPath.map { Notifier.NotifyFIFO(path: $0, logger: logger) } }
+        alerter =
+            configuration.globalDefs.smtpServer == nil
+            ? nil : SMTPAlerter(settings: configuration.globalDefs, hostName: Self.hostName, logger: logger)
         scripts?.shutdown()
         let scripts = ScriptRunner(identity: identity, logger: logger)
         self.scripts = scripts
@@ -194,6 +205,19 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
                 logger.notice("\(text)")
                 sink.event(text)
                 runScript(change.isUp ? real.notifyUp : real.notifyDown)
+                let rs = Self.fifoEndpoint(real, of: virtualServer)
+                let vs = Self.fifoEndpoint(virtualServer)
+                fifo?.write(NotifyFIFOLine.realServer(rs, of: vs, up: change.isUp))
+                let globals = config.globalDefs
+                if let alerter,
+                    real.smtpAlert ?? virtualServer.smtpAlert ?? globals.smtpAlertChecker ?? globals.smtpAlert ?? false
+                {
+                    let state = change.isUp ? "UP" : "DOWN"
+                    _ = alerter.send(
+                        subject:
+                            "[\(globals.routerID ?? Self.hostName)] Realserver \(rs) of virtual server \(vs) - \(state)",
+                        body: "=> \(text) <=", on: loop)
+                }
             }
             updateQuorums(announce: true)
             syncIPVS()
@@ -269,6 +293,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
             logger.notice("\(text)")
             sink.event(text)
             runScript(met ? server.quorumUp : server.quorumDown)
+            fifo?.write(NotifyFIFOLine.virtualServer(Self.fifoEndpoint(server), up: met))
         }
     }
 
@@ -373,6 +398,28 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         if case .endpoint(let address, let port) = server.address { return endpoint(address, port: port) }
         return VirtualServerNames.name(server.address)
     }
+
+    /// keepalived's `[ADDRESS]:tcp:PORT`, `FWM N`, `[GROUP]:0` for `notify_fifo` lines and alerts.
+    static func fifoEndpoint(_ server: VirtualServer) -> String {
+        switch server.address {
+        case .endpoint(let address, let port):
+            NotifyFIFOLine.endpoint(address: "\(address)", protocol: server.protocol.rawValue, port: port)
+        case .fwmark(let mark): NotifyFIFOLine.firewallMark(mark)
+        case .group(let name): NotifyFIFOLine.virtualServerGroup(name, port: 0)
+        }
+    }
+
+    static func fifoEndpoint(_ real: RealServer, of server: VirtualServer) -> String {
+        var port = real.port ?? 0
+        if real.port == nil, case .endpoint(_, let servicePort) = server.address { port = servicePort }
+        return NotifyFIFOLine.endpoint(address: "\(real.address)", protocol: server.protocol.rawValue, port: port)
+    }
+
+    static let hostName: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
 
     public func dump() -> String {
         var lines: [String] = ["ipvs \(client == nil ? "unavailable" : "available")"]

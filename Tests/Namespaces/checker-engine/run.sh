@@ -72,6 +72,7 @@ web_start
 cat >"$TMP/vigil.conf" <<CONF
 global_defs {
     script_user root
+    lvs_notify_fifo $TMP/fifo
 }
 virtual_server 192.0.2.102 80 {
     delay_loop 1
@@ -151,6 +152,13 @@ wait_health() {
     python3 -c "print(round($now - $start, 2))" >"$TMP/elapsed"
 }
 
+fifo_reader() {
+    local n
+    for ((n = 0; n < 50; n++)); do [ -p "$TMP/fifo" ] && break; sleep 0.1; done
+    cat "$TMP/fifo" >"$TMP/fifo.out" 2>/dev/null &
+    echo $! >"$TMP/fifo.daemon"
+}
+fifo_reader
 touch "$TMP/up"
 check "MISC_CHECK: real server reported up" wait_health "192.0.2.102 80" up 15
 rm -f "$TMP/up"
@@ -176,6 +184,12 @@ check "HTTP_GET: restarted web server reported up within 6 s" wait_health "192.0
 
 notified() { [ "$(tr '\n' ' ' <"$TMP/notified" 2>/dev/null)" = "down up " ]; }
 check "notify_down then notify_up ran" notified
+fifo_lines() {
+    grep -qx 'RS \[198.51.100.11\]:tcp:80 \[192.0.2.100\]:tcp:80 DOWN' "$TMP/fifo.out" &&
+        grep -qx 'RS \[198.51.100.11\]:tcp:80 \[192.0.2.100\]:tcp:80 UP' "$TMP/fifo.out" &&
+        grep -qx 'VS \[192.0.2.100\]:tcp:80 DOWN' "$TMP/fifo.out"
+}
+check "lvs_notify_fifo carries the RS DOWN/UP and VS DOWN lines" fifo_lines
 no_ipvs() { grep -q "IPVS is not available: modprobe ip_vs" "$TMP/vigild.log"; }
 events() { grep -q "RS 198.51.100.11:80 of 192.0.2.100:80 DOWN (TCP_CHECK" "$TMP/vigild.log"; }
 if [ -d /proc/net/ip_vs ] || grep -q ip_vs /proc/modules 2>/dev/null; then
