@@ -111,6 +111,21 @@ struct EngineTests {
         #expect(harness.system.sent.isEmpty)
     }
 
+    @Test func resumesFromTheWatchdogsAliveAtNotFromWhenItBecameMaster() {
+        let harness = EngineHarness()
+        harness.system.now = at(100_000_000)
+        // MASTER for 90 s, and alive until 1 s ago: the backups cannot have taken over yet.
+        let saved = WorkerState(
+            vrrpInstances: [
+                VRRPInstanceReport(
+                    name: "VI_1", state: .master, since: harness.system.monotonicNanoseconds(at(10_000_000)))
+            ],
+            aliveAt: harness.system.monotonicNanoseconds(at(99_000_000)))
+        harness.core.apply(engineConfiguration([engineInstance()], savedState: saved), isReload: false)
+        #expect(harness.last?.state == .master)
+        #expect(harness.system.sent.first?.time == at(100_000_000))
+    }
+
     @Test func reloadAddsAndRemovesOnlyTheChangedAddresses() {
         let harness = Self.master()
         harness.core.apply(

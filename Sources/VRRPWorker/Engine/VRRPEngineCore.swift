@@ -313,7 +313,10 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     func timerFired(_ timer: VRRPTimer, instance name: String) {
         guard var instance = instances[name] else { return }
         let now = system.now
-        if timer == .masterDown { instance.reason = "no advert for Master_Down_Interval" }
+        // After a priority-0 advert the down timer runs only Skew_Time; keep "master … resigned" as the reason.
+        if timer == .masterDown && !instance.reason.hasSuffix("resigned") {
+            instance.reason = "no advert for Master_Down_Interval"
+        }
         let actions = instance.machine.timerFired(timer, at: now)
         perform(actions, on: &instance, name: name)
         instances[name] = instance
