@@ -445,7 +445,21 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
 
     public func statistics() -> String { counters.text }
 
+    /// `omega`: at shutdown, the `notify_down` of every real server that is up and the `quorum_down` of a
+    /// virtual server whose quorum is met, as keepalived runs them.
+    private func runOmegaScripts() {
+        guard !stopped else { return }
+        for (index, server) in config.lvs.virtualServers.enumerated() where server.omega {
+            for serverIndex in entries.indices
+            where entries[serverIndex].virtualServer == index && scheduler.servers[serverIndex].isUp {
+                runScript(server.realServers[entries[serverIndex].realServer].notifyDown)
+            }
+            if quorumMet[index] == true { runScript(server.quorumDown) }
+        }
+    }
+
     public func stop(release: Bool, done: @escaping @Sendable () -> Void) {
+        runOmegaScripts()
         stopped = true
         generation += 1
         timer?.cancel()

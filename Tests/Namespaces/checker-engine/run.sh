@@ -76,6 +76,8 @@ global_defs {
 }
 virtual_server 192.0.2.102 80 {
     delay_loop 1
+    omega
+    quorum_down "/bin/sh -c 'echo quorum_down >>$TMP/omega'"
     lb_kind DR
     protocol TCP
     real_server 198.51.100.11 80 {
@@ -121,6 +123,7 @@ virtual_server 192.0.2.101 80 {
 }
 CONF
 
+touch "$TMP/up"
 SOCK=$TMP/control.sock
 ip netns exec cke-dir "$VIGILD" -n -l -C -f "$TMP/vigil.conf" --control-socket "$SOCK" -p "$TMP/vigild.pid" \
     -c "$TMP/checkers.pid" -r "$TMP/vrrp.pid" >"$TMP/vigild.log" 2>&1 &
@@ -159,7 +162,6 @@ fifo_reader() {
     echo $! >"$TMP/fifo.daemon"
 }
 fifo_reader
-touch "$TMP/up"
 check "MISC_CHECK: real server reported up" wait_health "192.0.2.102 80" up 15
 rm -f "$TMP/up"
 check "MISC_CHECK: reported down when its program fails" wait_health "192.0.2.102 80" down 6
@@ -199,6 +201,17 @@ else
 fi
 check "the log carries the DOWN event with its reason" events
 
+# quorum_down ran once when the MISC_CHECK server went down; omega runs it again at shutdown (quorum met).
+quorum_downs() { grep -cx quorum_down "$TMP/omega" 2>/dev/null; }
+once() { [ "$(quorum_downs)" = 1 ]; }
+check "quorum_down ran when the quorum was lost" once
+kill "$(cat "$TMP/vigild.daemon")" 2>/dev/null
+omega_ran() {
+    local n
+    for ((n = 0; n < 50; n++)); do [ "$(quorum_downs)" = 2 ] && return 0; sleep 0.1; done
+    return 1
+}
+check "omega: quorum_down ran at shutdown" omega_ran
 echo "checker-engine: $passed passed, $failed failed"
 if [ "$failed" -ne 0 ]; then
     echo "--- vigild log (tail) ---"
