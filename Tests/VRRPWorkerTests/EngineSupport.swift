@@ -66,6 +66,23 @@ final class FakeVRRPSystem: VRRPSystem {
         return true
     }
 
+    /// Routes present, as their `virtual_routes` words, in the order added.
+    var routes: [String] = []
+
+    func addRoute(_ route: VirtualRoute) -> Bool {
+        let words = route.words.joined(separator: " ")
+        if !routes.contains(words) { routes.append(words) }
+        addCalls.append("route \(words)")
+        return true
+    }
+
+    func removeRoute(_ route: VirtualRoute) -> Bool {
+        let words = route.words.joined(separator: " ")
+        routes.removeAll { $0 == words }
+        removeCalls.append("route \(words)")
+        return true
+    }
+
     func announce(_ addresses: [VRRPHeldAddress], count: Int) {
         for address in addresses { announcements.append((now, address.description, count)) }
     }

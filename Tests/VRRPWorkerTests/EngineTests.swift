@@ -69,6 +69,22 @@ struct EngineTests {
         #expect(harness.last?.state == .backup)
     }
 
+    @Test func virtualRoutesFollowTheAddressesInAndOut() {
+        var instance = engineInstance()
+        let location = SourceLocation(file: "test.conf", line: 1)
+        var route = VirtualRoute(words: ["203.0.113.0/24", "via", "192.0.2.254"], location: location)
+        route.destination = IPPrefix("203.0.113.0/24")
+        route.gateway = ip("192.0.2.254")
+        instance.virtualRoutes = [route]
+        let harness = Self.master(instance)
+        // Added after the address (a route may use a VIP as src), removed before it.
+        #expect(harness.system.addCalls == [Self.vip, "route 203.0.113.0/24 via 192.0.2.254"])
+        #expect(harness.system.routes == ["203.0.113.0/24 via 192.0.2.254"])
+        harness.receive(priority: 150)
+        #expect(harness.system.removeCalls == ["route 203.0.113.0/24 via 192.0.2.254", Self.vip])
+        #expect(harness.system.routes.isEmpty)
+    }
+
     @Test func stopWithReleaseSendsPriorityZeroThenRemovesTheAddresses() {
         let harness = Self.master()
         harness.core.stop(release: true)

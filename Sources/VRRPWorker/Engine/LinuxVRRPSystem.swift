@@ -145,6 +145,51 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
         }
     }
 
+    /// A `virtual_routes` line as rtnetlink wants it; nil (logged) for what Vigil does not program: a route
+    /// without a destination, or a table given by name other than main/local/default.
+    private func routeSpec(_ route: VirtualRoute) -> RouteSpec? {
+        guard let destination = route.destination else {
+            logger.warning("virtual route '\(route.words.joined(separator: " "))': no destination; not programmed")
+            return nil
+        }
+        var table: UInt32?
+        if let name = route.table {
+            let named: [String: UInt32] = ["main": 254, "local": 255, "default": 253]
+            guard let number = named[name] ?? UInt32(name) else {
+                logger.warning("virtual route '\(route.words.joined(separator: " "))': table \(name) unknown")
+                return nil
+            }
+            table = number
+        }
+        return RouteSpec(
+            destination: destination.address, prefixLength: UInt8(clamping: destination.length),
+            gateway: route.gateway, source: route.source, interface: route.device, table: table,
+            metric: route.metric.map { UInt32(clamping: $0) }, scope: Self.scope(route.scope),
+            blackhole: route.type == "blackhole")
+    }
+
+    func addRoute(_ route: VirtualRoute) -> Bool {
+        guard let socket = self.route, let spec = routeSpec(route) else { return false }
+        do {
+            try socket.addRoute(spec)
+            return true
+        } catch {
+            logger.error("\(error)")
+            return false
+        }
+    }
+
+    func removeRoute(_ route: VirtualRoute) -> Bool {
+        guard let socket = self.route, let spec = routeSpec(route) else { return false }
+        do {
+            try socket.deleteRoute(spec)
+            return true
+        } catch {
+            logger.error("\(error)")
+            return false
+        }
+    }
+
     func announce(_ addresses: [VRRPHeldAddress], count: Int) {
         for _ in 0..<max(count, 0) {
             for held in addresses {

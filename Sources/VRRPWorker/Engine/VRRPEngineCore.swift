@@ -231,6 +231,13 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             if !added.isEmpty {
                 system.announce(added, count: max(new.machine.settings.garpMasterRepeat, 1))
             }
+            let (oldRoutes, newRoutes) = (old.configuration.virtualRoutes, new.configuration.virtualRoutes)
+            for route in oldRoutes where !newRoutes.contains(route) {
+                _ = system.removeRoute(route)
+            }
+            for route in newRoutes where !oldRoutes.contains(route) && !system.addRoute(route) {
+                onLog("\(name): cannot add route \(route.words.joined(separator: " "))")
+            }
         }
         instance.configuration = new.configuration
         instance.filter = new.filter
@@ -436,15 +443,23 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         }
     }
 
+    /// The addresses, then `virtual_routes` (a route may use a VIP as `src`).
     private func addAddresses(_ instance: inout VRRPRunningInstance<Instant>, name: String) {
         for address in instance.held where !system.addAddress(address) {
             onLog("\(name): cannot add \(address)")
         }
+        for route in instance.configuration.virtualRoutes where !system.addRoute(route) {
+            onLog("\(name): cannot add route \(route.words.joined(separator: " "))")
+        }
         instance.holdsAddresses = true
     }
 
+    /// The routes, then the addresses: the reverse of `addAddresses`.
     private func removeAddresses(_ instance: inout VRRPRunningInstance<Instant>) {
         guard instance.holdsAddresses else { return }
+        for route in instance.configuration.virtualRoutes.reversed() {
+            _ = system.removeRoute(route)
+        }
         for address in instance.held.reversed() {
             _ = system.removeAddress(address)
         }

@@ -42,6 +42,10 @@ public protocol VRRPSystem: AnyObject {
     func addAddress(_ address: VRRPHeldAddress) -> Bool
     /// Removes a virtual address; removing one that is absent is not an error.
     func removeAddress(_ address: VRRPHeldAddress) -> Bool
+    /// Adds a `virtual_routes` line (after the addresses, whose `src` it may name); false when the kernel refuses.
+    func addRoute(_ route: VirtualRoute) -> Bool
+    /// Removes a `virtual_routes` line; removing one that is absent is not an error.
+    func removeRoute(_ route: VirtualRoute) -> Bool
     /// Sends `count` gratuitous ARPs (IPv4) or unsolicited neighbour advertisements (IPv6) for each address.
     func announce(_ addresses: [VRRPHeldAddress], count: Int)
 

@@ -85,6 +85,7 @@ vrrp_instance VI_1 {
     virtual_ipaddress {
         $vip
     }
+    ${VRE_EXTRA:-}
 }
 EOF
 }

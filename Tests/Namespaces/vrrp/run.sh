@@ -137,6 +137,16 @@ check "track_script: the script succeeds again: Vigil preempts back" vre_wait 4 
 vre_stop vre-a
 vre_stop vre-b
 
+# virtual_routes: added with the VIP when Vigil becomes MASTER, removed when it stops.
+VRE_EXTRA="virtual_routes {
+        203.0.113.0/24 via 192.0.2.254 dev eth0
+    }" vre_config "$VRE_TMP/a.conf" 3 ipv4 multicast 200 0 192.0.2.1 192.0.2.2 0.2
+vre_start vigil vre-a "$VRE_TMP/a.conf"
+route_present() { ip -n vre-a route show 203.0.113.0/24 | grep -q "via 192.0.2.254 dev eth0"; }
+check "virtual_routes: the Vigil master adds 203.0.113.0/24 via 192.0.2.254" vre_wait 4 route_present
+vre_stop vre-a
+check "virtual_routes: removed when Vigil stops" eval '! route_present'
+
 # SIGTERM on a Vigil master: it resigns with priority 0, so keepalived takes over after Skew_Time
 # (0.6 s at priority 100, v2), well before Master_Down_Interval (3.6 s).
 vre_config "$VRE_TMP/a.conf" 2 ipv4 multicast 200 0 192.0.2.1 192.0.2.2 1
