@@ -6,6 +6,10 @@ import Netlink
 import Notifier
 import WorkerIPC
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The VRRP worker's engine: every `vrrp_instance` on real sockets.
 ///
 /// One single-threaded NIO event loop runs `VRRPEngineCore` (state machines, filters, addresses) and its
@@ -24,6 +28,9 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
     /// `vrrp_script` runs: one repeated task per tracked script, and its rise/fall state.
     private var scriptTasks: [String: RepeatedTask] = [:]
     private var scriptStates: [String: TrackedScriptState] = [:]
+    private var trackFileTask: RepeatedTask?
+    /// The last contents read of each tracked `track_file` (`.some(nil)`: missing).
+    private var trackFileContents: [String: String?] = [:]
 
     public init(reporter: WorkerReporter, logger: Logger) {
         self.reporter = reporter
@@ -38,7 +45,7 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
             reporter.event($0)
         }
         core.onLog = { [logger] in logger.info("\($0)") }
-        core.onNotify = { [unowned self] instance, state in notifications?.run(instance, entered: state) }
+        core.onNotify = { [unowned self] notice in notifications?.run(notice) }
         let loop = loop
         system.onTimer = { [core] timer, instance in core.timerFired(timer, instance: instance) }
         receiver.onPackets = { [core, loop, logger] packets in
@@ -62,17 +69,18 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
     public func execute(_ body: @escaping @Sendable () -> Void) { loop.execute(body) }
 
     public func apply(_ configuration: WorkerConfiguration, isReload: Bool) {
-        if notifications == nil {
-            notifications = VRRPNotifications(globals: configuration.globalDefs, loop: loop, logger: logger)
-        }
+        notifications = VRRPNotifications(
+            globals: configuration.globalDefs, hostName: Self.hostName, fifo: notifications?.fifo, loop: loop,
+            logger: logger)
         core.apply(configuration, isReload: isReload)
-        startScripts(configuration.vrrp ?? VRRPConfig())
+        startScripts(configuration.vrrp ?? VRRPConfig(), globals: configuration.globalDefs)
+        startTrackFiles(configuration.vrrp ?? VRRPConfig())
         logger.info("configured: \(core.order.count) VRRP instances\(isReload ? " (reload)" : "")")
     }
 
     /// Runs every `vrrp_script` some instance tracks, each `interval`, never two runs of one at once; a rise or
     /// fall that changes its state goes to the instances as a tracked item.
-    private func startScripts(_ vrrp: VRRPConfig) {
+    private func startScripts(_ vrrp: VRRPConfig, globals: GlobalDefs) {
         for task in scriptTasks.values { task.cancel() }
         scriptTasks = [:]
         guard let notifications else { return }
@@ -90,10 +98,19 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
             }
             let runner = notifications.runner
             let timeout = script.timeout ?? script.interval
+            // The script's own `user USER [GROUP]`, else the global script_user.
+            let identity: ScriptIdentity
+            do {
+                let user = script.user ?? globals.scriptUser
+                identity = try ScriptIdentity.resolve(user: user?.user, group: user?.group)
+            } catch {
+                logger.error("vrrp_script \(name): \(error); not run")
+                continue
+            }
             scriptTasks[name] = loop.scheduleRepeatedAsyncTask(
                 initialDelay: .zero, delay: .nanoseconds(Int64(script.interval.wholeMicroseconds * 1000))
             ) { [unowned self, loop] _ in
-                runner.run(command, timeout: timeout, on: loop).map { result in
+                runner.run(command, as: identity, timeout: timeout, on: loop).map { result in
                     guard var state = self.scriptStates[name] else { return }
                     if state.record(result) {
                         self.core.trackedItemChanged(
@@ -106,12 +123,71 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
         }
     }
 
+    /// `track_file`s some instance tracks: `init_file` written, then read now and every second (a poll:
+    /// keepalived watches them with inotify; a change is seen here within a second). Only a change of contents
+    /// goes to the core.
+    private func startTrackFiles(_ vrrp: VRRPConfig) {
+        trackFileTask?.cancel()
+        trackFileTask = nil
+        let tracked = Set(vrrp.instances.flatMap { $0.trackFiles.map(\.name) })
+        let files: [(name: String, path: String)] = vrrp.trackFiles.compactMap { file in
+            guard tracked.contains(file.name), let path = file.file else { return nil }
+            if let initial = file.initFile, initial.overwrite || access(path, F_OK) != 0 {
+                if !Self.writeFile(path, "\(initial.value)\n") {
+                    logger.error("track_file \(file.name): cannot write init_file \(path)")
+                }
+            }
+            return (file.name, path)
+        }
+        trackFileContents = trackFileContents.filter { tracked.contains($0.key) }
+        guard !files.isEmpty else { return }
+        let poll: @Sendable () -> Void = { [unowned self] in
+            for file in files {
+                let contents = Self.readFile(file.path, limit: 64)
+                // The first read always goes through: the core starts with every file at 0.
+                if let known = trackFileContents[file.name], known == contents { continue }
+                trackFileContents[file.name] = contents
+                core.trackFileRead(file.name, contents: contents)
+            }
+        }
+        trackFileContents = [:]
+        poll()
+        trackFileTask = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in poll() }
+    }
+
+    /// Up to `limit` bytes of `path` as text; `nil` when it cannot be read.
+    static func readFile(_ path: String, limit: Int) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: limit)
+        var count: Int
+        repeat { count = read(fd, &buffer, limit) } while count < 0 && errno == EINTR
+        return count < 0 ? nil : String(decoding: buffer[0..<count], as: UTF8.self)
+    }
+
+    /// Replaces the contents of `path` (created 0644); false on any error.
+    static func writeFile(_ path: String, _ text: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        return write(fd, bytes, bytes.count) == bytes.count
+    }
+
+    static let hostName: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
+
     public func dump() -> String { core.dumpText }
 
     public func statistics() -> String { core.statisticsText }
 
     public func stop(release: Bool, done: @escaping @Sendable () -> Void) {
         for task in scriptTasks.values { task.cancel() }
+        trackFileTask?.cancel()
         core.stop(release: release)
         receiver.stop()
         done()

@@ -7,17 +7,23 @@ import Config
 public struct VRRPTrackedItem: Hashable, Sendable {
     public var name: String
     public var weight: Int
+    /// `weight N reverse`: the change is negated (up lowers the priority); with weight 0, up means FAULT.
+    public var reverse: Bool
 
-    public init(name: String, weight: Int = 0) {
+    public init(name: String, weight: Int = 0, reverse: Bool = false) {
         self.name = name
         self.weight = weight
+        self.reverse = reverse
     }
 
     /// What the item adds to the base priority.
     func priorityContribution(isUp: Bool) -> Int {
-        if weight > 0 { return isUp ? weight : 0 }
-        return isUp ? 0 : weight
+        let delta = weight > 0 ? (isUp ? weight : 0) : (isUp ? 0 : weight)
+        return reverse ? -delta : delta
     }
+
+    /// Whether the item in this state puts the instance in FAULT (weight 0 only).
+    func causesFault(isUp: Bool) -> Bool { weight == 0 && isUp == reverse }
 }
 
 /// The settings of one VRRP instance's state machine, in keepalived's terms (defaults are keepalived's).

@@ -21,6 +21,8 @@ public struct VRRPInstanceStateMachine<Instant: InstantProtocol>: Sendable where
     /// Set by the sync group while another member is faulty.
     public private(set) var inGroupFault = false
     private var trackedItemIsUp: [String: Bool]
+    /// `track_file` values added to the priority, by item.
+    private var trackedOffsets: [String: Int] = [:]
     private var deadlines: [VRRPTimer: Instant] = [:]
     /// keepalived's `preempt_time`: until then a backup keeps following a lower-priority master.
     private var preemptDeadline: Instant?
@@ -40,12 +42,13 @@ public struct VRRPInstanceStateMachine<Instant: InstantProtocol>: Sendable where
         for item in settings.trackedItems {
             priority += item.priorityContribution(isUp: trackedItemIsUp[item.name] ?? true)
         }
+        priority += trackedOffsets.values.reduce(0, +)
         return UInt8(min(max(priority, 1), 254))
     }
 
     /// A tracked item with weight 0 is down.
     public var hasOwnFault: Bool {
-        settings.trackedItems.contains { $0.weight == 0 && trackedItemIsUp[$0.name] == false }
+        settings.trackedItems.contains { $0.causesFault(isUp: trackedItemIsUp[$0.name] ?? true) }
     }
 
     /// Skew_Time and Master_Down_Interval for the current priority and Master_Adver_Interval.
@@ -158,6 +161,15 @@ public struct VRRPInstanceStateMachine<Instant: InstantProtocol>: Sendable where
     public mutating func trackingChanged(_ name: String, isUp: Bool, at now: Instant) -> [Action] {
         guard trackedItemIsUp[name] != nil else { return [] }
         trackedItemIsUp[name] = isUp
+        return reevaluateFault(at: now)
+    }
+
+    /// A tracked item with a value (`track_file`) changed: `offset` is added to the priority, `nil` means FAULT.
+    /// The item must be tracked with weight 0 (its FAULT half).
+    public mutating func trackedValueChanged(_ name: String, offset: Int?, at now: Instant) -> [Action] {
+        guard trackedItemIsUp[name] != nil else { return [] }
+        trackedItemIsUp[name] = offset != nil
+        trackedOffsets[name] = offset ?? 0
         return reevaluateFault(at: now)
     }
 

@@ -117,12 +117,14 @@ final class EngineHarness {
     let core: VRRPEngineCore<FakeVRRPSystem>
     var reports: [WorkerState] = []
     var events: [String] = []
+    var notices: [VRRPNotice] = []
 
     init() {
         core = VRRPEngineCore(system: system)
         system.core = core
         core.onReport = { [unowned self] in reports.append($0) }
         core.onEvent = { [unowned self] in events.append($0) }
+        core.onNotify = { [unowned self] in notices.append($0) }
     }
 
     var last: VRRPInstanceReport? { reports.last?.vrrpInstances.first }

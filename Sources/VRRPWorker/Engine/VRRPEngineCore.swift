@@ -1,4 +1,5 @@
 import Config
+import Notifier
 import WorkerIPC
 
 /// What identifies an instance across a reload (keepalived matches the same way): VRID, family, interface and
@@ -31,6 +32,8 @@ struct VRRPRunningInstance<Instant: InstantProtocol>: Sendable where Instant.Dur
     var reason = "startup"
     /// The state last announced (the machine's own state has already moved on when its `notify` arrives).
     var announcedState = VRRPState.initialize
+    /// The `track_file`s tracked, by name, with the weight and `reverse` that apply here.
+    var trackFiles: [String: (weight: Int, reverse: Bool)] = [:]
 
     var key: VRRPInstanceKey {
         VRRPInstanceKey(
@@ -40,6 +43,9 @@ struct VRRPRunningInstance<Instant: InstantProtocol>: Sendable where Instant.Dur
 
     /// The tracked-item name of an interface.
     static func trackName(interface: String) -> String { "interface \(interface)" }
+
+    /// The tracked-item name of a `track_file`.
+    static func trackName(file: String) -> String { "file \(file)" }
 
     /// The tracked-item name of a `vrrp_script`.
     static func trackName(script: String) -> String { "script \(script)" }
@@ -76,8 +82,8 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     var onReport: (WorkerState) -> Void = { _ in }
     /// Called with `VI_1: BACKUP -> MASTER (reason)` lines.
     var onEvent: (String) -> Void = { _ in }
-    /// Called for each instance entering a state (`.initialize` is keepalived's STOP).
-    var onNotify: (VRRPInstance, VRRPState) -> Void = { _, _ in }
+    /// Called for each instance, and each sync group, entering a state (`.initialize` is keepalived's STOP).
+    var onNotify: (VRRPNotice) -> Void = { _ in }
     /// Log lines (warnings about dropped packets, failed address changes).
     var onLog: (String) -> Void = { _ in }
 
@@ -85,6 +91,9 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     /// Instance names in configuration order.
     private(set) var order: [String] = []
     private var syncGroups: [VRRPSyncGroup] = []
+    private var syncGroupConfigs: [String: SyncGroup] = [:]
+    /// The state each sync group last announced (`notify` with GROUP).
+    private var groupStates: [String: VRRPState] = [:]
     private var globals = GlobalDefs()
     private var started = false
     /// The last known state of each link, from startup checks and the link monitor.
@@ -108,6 +117,8 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         let previousOrder = order
         order = []
         syncGroups = vrrp.syncGroups.map { VRRPSyncGroup(name: $0.name, memberNames: $0.members.map(\.name)) }
+        syncGroupConfigs = Dictionary(vrrp.syncGroups.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        groupStates = groupStates.filter { syncGroupConfigs[$0.key] != nil }
         var fresh: [String] = []
         for instance in vrrp.instances {
             guard var built = build(instance, vrrp: vrrp, now: now) else { continue }
@@ -159,7 +170,8 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         for item in instance.trackInterfaces where item.name != interface || instance.dontTrackPrimary {
             tracked.append(
                 VRRPTrackedItem(
-                    name: VRRPRunningInstance<Instant>.trackName(interface: item.name), weight: item.weight))
+                    name: VRRPRunningInstance<Instant>.trackName(interface: item.name), weight: item.weight,
+                    reverse: item.reverse))
         }
         // track_script: a script without a command is dropped, as keepalived does. The reference's weight wins.
         for reference in instance.trackScripts {
@@ -167,7 +179,16 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             tracked.append(
                 VRRPTrackedItem(
                     name: VRRPRunningInstance<Instant>.trackName(script: reference.name),
-                    weight: reference.weight ?? script.weight))
+                    weight: reference.weight ?? script.weight,
+                    reverse: reference.weight == nil ? script.reverse : reference.reverse))
+        }
+        // track_file: a weight-0 item for its FAULT half; the value itself arrives through `trackFileRead`.
+        var trackFiles: [String: (weight: Int, reverse: Bool)] = [:]
+        for reference in instance.trackFiles {
+            guard let file = vrrp.trackFile(named: reference.name), file.file != nil else { continue }
+            tracked.append(VRRPTrackedItem(name: VRRPRunningInstance<Instant>.trackName(file: reference.name)))
+            trackFiles[reference.name] =
+                reference.weight.map { ($0, reference.reverse) } ?? (file.weight, file.reverse)
         }
         let minGarp = globals.vrrpMinGarp
         let settings = VRRPInstanceSettings(
@@ -207,10 +228,12 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         let held = (instance.virtualAddresses + instance.excludedVirtualAddresses).map {
             VRRPHeldAddress(address: $0, interface: $0.device ?? interface)
         }
-        return VRRPRunningInstance(
+        var running = VRRPRunningInstance(
             configuration: instance, interface: interface, family: family,
             machine: VRRPInstanceStateMachine(settings: settings), filter: filter, source: source,
             destinations: destinations, held: held, since: now)
+        running.trackFiles = trackFiles
+        return running
     }
 
     /// A reloaded instance keeps its state machine; a changed priority goes through `priorityChanged`, and a
@@ -367,6 +390,35 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         reportIfChanged()
     }
 
+    /// A `track_file`'s contents were read (`nil`: missing or unreadable): each tracking instance applies the
+    /// value under its weight (`TrackFile.weight`), a new effective priority or FAULT.
+    func trackFileRead(_ name: String, contents: String?) {
+        let now = system.now
+        let item = VRRPRunningInstance<Instant>.trackName(file: name)
+        for instanceName in order {
+            guard var instance = instances[instanceName], let tracking = instance.trackFiles[name] else { continue }
+            let value = Notifier.TrackFile.weight(
+                fromContents: contents, weight: tracking.weight, reverse: tracking.reverse)
+            let offset: Int? =
+                switch value {
+                case .weight(let weight): weight
+                case .fault: nil
+                }
+            let previousReason = instance.reason
+            let previousPriority = instance.machine.effectivePriority
+            instance.reason = offset.map { "track_file \(name) adds \($0)" } ?? "track_file \(name) fault"
+            let actions = instance.machine.trackedValueChanged(item, offset: offset, at: now)
+            if actions.isEmpty && instance.machine.effectivePriority == previousPriority {
+                instance.reason = previousReason
+            }
+            if instance.machine.effectivePriority != previousPriority { changed = true }
+            perform(actions, on: &instance, name: instanceName)
+            instances[instanceName] = instance
+            followSyncGroup(of: instanceName, now: now)
+        }
+        reportIfChanged()
+    }
+
     /// Stops every instance: masters resign with a priority-0 advert and remove their addresses when `release`,
     /// else they stop quietly and leave the addresses in place.
     func stop(release: Bool) {
@@ -472,7 +524,11 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         instance.since = system.now
         if state == .master { instance.becameMaster += 1 }
         onEvent("\(name): \(old) -> \(Self.reportState(state).rawValue) (\(instance.reason))")
-        onNotify(instance.configuration, state)
+        let configuration = instance.configuration
+        onNotify(
+            VRRPNotice(
+                subject: .instance, name: name, state: state, priority: Int(instance.machine.effectivePriority),
+                scripts: configuration.notify, smtpAlert: configuration.smtpAlert))
         changed = true
     }
 
@@ -536,7 +592,35 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
 
     private func report() {
         changed = false
+        announceGroups()
         onReport(state)
+    }
+
+    /// A sync group is in FAULT when a member is, else in the state all its members share (keepalived notifies
+    /// the group when the last member arrives); a new group state is announced once.
+    private func announceGroups() {
+        for group in syncGroups {
+            let states = group.memberNames.compactMap { instances[$0]?.machine.state }
+            guard let first = states.first, states.count == group.memberNames.count else { continue }
+            let state: VRRPState
+            if states.contains(.fault) {
+                state = .fault
+            } else if states.allSatisfy({ $0 == first }) {
+                state = first
+            } else {
+                continue
+            }
+            // A group starts in INIT like its members: nothing to say until it leaves it.
+            guard groupStates[group.name, default: .initialize] != state,
+                let configuration = syncGroupConfigs[group.name]
+            else { continue }
+            groupStates[group.name] = state
+            onEvent("sync group \(group.name): \(Self.reportState(state).rawValue)")
+            onNotify(
+                VRRPNotice(
+                    subject: .group, name: group.name, state: state, priority: 0, scripts: configuration.notify,
+                    smtpAlert: configuration.smtpAlert))
+        }
     }
 
     /// The `SIGUSR1` text: one block per instance.

@@ -138,3 +138,15 @@ vre_held_by() {
 }
 
 vre_only() { [ "$(vre_held_by "$1" "$2")" = "$3" ]; }
+
+# vre_insert FILE BLOCK INSTANCE_LINES: puts BLOCK (top-level text) before `vrrp_instance VI_1 {` and
+# INSTANCE_LINES at the start of that instance.
+vre_insert() {
+    python3 - "$@" <<'PY'
+import sys
+path, block, lines = sys.argv[1:4]
+text = open(path).read()
+text = text.replace("vrrp_instance VI_1 {", block + "\nvrrp_instance VI_1 {\n    " + lines, 1)
+open(path, "w").write(text)
+PY
+}

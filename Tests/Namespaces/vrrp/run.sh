@@ -31,6 +31,8 @@ check() {
     fi
 }
 
+# VRE_ONLY=extras runs only the sections in the sourced files below (for development).
+if [ "${VRE_ONLY:-}" != extras ]; then
 vre_pair vre
 
 capture_start() {
@@ -117,14 +119,13 @@ run_case "v3 IPv4 nopreempt" 3 ipv4 multicast 0.2 100 200 1 4
 # track_script: a failing vrrp_script (weight -150) drops the Vigil master from 200 to 50, below keepalived's
 # 100, which takes over; when it succeeds again Vigil preempts back.
 vre_config "$VRE_TMP/a.conf" 3 ipv4 multicast 200 0 192.0.2.1 192.0.2.2 0.2
-python3 - "$VRE_TMP/a.conf" "$VRE_TMP/fail" <<'PY'
-import sys
-path, flag = sys.argv[1], sys.argv[2]
-text = open(path).read()
-script = 'vrrp_script chk {\n    script "/usr/bin/test ! -e %s"\n    interval 0.2\n    weight -150\n}\n' % flag
-text = text.replace("vrrp_instance VI_1 {", script + "vrrp_instance VI_1 {\n    track_script {\n        chk\n    }", 1)
-open(path, "w").write(text)
-PY
+vre_insert "$VRE_TMP/a.conf" "vrrp_script chk {
+    script \"/usr/bin/test ! -e $VRE_TMP/fail\"
+    interval 0.2
+    weight -150
+}" "track_script {
+        chk
+    }"
 vre_config "$VRE_TMP/b.conf" 3 ipv4 multicast 100 0 192.0.2.2 192.0.2.1 0.2
 vre_start vigil vre-a "$VRE_TMP/a.conf"
 vre_start keepalived vre-b "$VRE_TMP/b.conf"
@@ -158,6 +159,10 @@ vre_stop vre-a
 check "stop: SIGTERM on the Vigil master: keepalived holds the VIP within 1.5 s (priority 0)" \
     vre_wait 1.5 vre_only vre 192.0.2.100 b
 vre_stop vre-b
+
+fi
+
+. Tests/Namespaces/vrrp/notify.sh
 
 echo "vrrp interop: $passed passed, $failed failed in $(($(date +%s) - started)) s"
 if [ "$failed" -ne 0 ]; then

@@ -1,0 +1,99 @@
+import Config
+import Notifier
+import Testing
+import WorkerIPC
+
+@testable import VRRPWorker
+
+/// What the engine tells the outside world: notices for instances and sync groups, and what keepalived does for
+/// each (scripts with their argv, FIFO lines, mails).
+@Suite("VRRP engine notifications")
+struct EngineNotifyTests {
+    static let location = SourceLocation(file: "test.conf", line: 1)
+
+    static func notices(_ harness: EngineHarness) -> [String] {
+        harness.notices.map { "\($0.subject.rawValue) \($0.name) \($0.notifyState.rawValue) \($0.priority)" }
+    }
+
+    @Test func anInstanceIsAnnouncedAtEveryTransitionWithItsEffectivePriority() {
+        let harness = EngineHarness()
+        harness.core.apply(engineConfiguration([engineInstance()]), isReload: false)
+        harness.system.advance(seconds: 3.7)
+        harness.receive(priority: 150)
+        harness.core.stop(release: true)
+        #expect(
+            Self.notices(harness) == [
+                "INSTANCE VI_1 BACKUP 100", "INSTANCE VI_1 MASTER 100", "INSTANCE VI_1 BACKUP 100",
+                "INSTANCE VI_1 STOP 100",
+            ])
+    }
+
+    @Test func aSyncGroupIsAnnouncedOnceWhenAllItsMembersAgree() {
+        let harness = EngineHarness()
+        let first = engineInstance("VI_1")
+        let second = engineInstance("VI_2", interface: "eth1", vrid: 52, addresses: ["198.51.100.100/24"])
+        var group = SyncGroup(name: "G", location: Self.location)
+        group.members = ["VI_1", "VI_2"].map { NameReference(name: $0, location: Self.location) }
+        harness.core.apply(engineConfiguration([first, second], syncGroups: [group]), isReload: false)
+        harness.system.advance(seconds: 3.7)
+        harness.core.linkChanged(interface: "eth1", isUp: false)
+        harness.core.stop(release: true)
+        let groupNotices = Self.notices(harness).filter { $0.hasPrefix("GROUP") }
+        #expect(groupNotices == ["GROUP G BACKUP 0", "GROUP G MASTER 0", "GROUP G FAULT 0", "GROUP G STOP 0"])
+        #expect(harness.events.contains("sync group G: MASTER"))
+    }
+
+    static func notice(_ subject: VRRPNotifySubject, _ state: VRRPState, scripts: NotifyScripts = NotifyScripts())
+        -> VRRPNotice
+    {
+        VRRPNotice(
+            subject: subject, name: subject == .group ? "G1" : "VI_1", state: state,
+            priority: subject == .group ? 0 : 150, scripts: scripts, smtpAlert: nil)
+    }
+
+    @Test func scriptsRunTheStatesOwnScriptThenNotifyWithFourWords() {
+        var scripts = NotifyScripts()
+        scripts.master = Config.ScriptCommand(text: "/bin/touch /tmp/m", user: "nobody")
+        scripts.backup = Config.ScriptCommand(text: "/bin/b")
+        scripts.any = Config.ScriptCommand(text: "/bin/n 'a b'")
+        let instance = VRRPNotificationPlan(
+            Self.notice(.instance, .master, scripts: scripts), globals: GlobalDefs(), routerID: "r1")
+        #expect(
+            instance.scripts.map(\.arguments) == [
+                ["/bin/touch", "/tmp/m"], ["/bin/n", "a b", "INSTANCE", "VI_1", "MASTER", "150"],
+            ])
+        #expect(instance.scripts.first?.user == "nobody")
+        #expect(instance.fifoLine == "INSTANCE \"VI_1\" MASTER 150\n")
+        #expect(instance.mail == nil)
+        let group = VRRPNotificationPlan(
+            Self.notice(.group, .initialize, scripts: scripts), globals: GlobalDefs(), routerID: "r1")
+        #expect(group.scripts.map(\.arguments) == [["/bin/n", "a b", "GROUP", "G1", "STOP", "0"]])
+        #expect(group.fifoLine == "GROUP \"G1\" STOP 0\n")
+    }
+
+    @Test func mailsFollowSmtpAlertAndNeedAServerAndRecipients() {
+        var globals = GlobalDefs()
+        globals.smtpServer = SMTPServer(host: "192.0.2.25")
+        globals.notificationEmail = ["ops@example.com"]
+        // Off by default.
+        #expect(VRRPNotificationPlan(Self.notice(.instance, .master), globals: globals, routerID: "r1").mail == nil)
+        globals.smtpAlert = true
+        let master = VRRPNotificationPlan(Self.notice(.instance, .master), globals: globals, routerID: "r1").mail
+        #expect(master?.subject == "[r1] VRRP Instance VI_1 - Entering MASTER state")
+        #expect(master?.body == "=> VRRP Instance is now owning VRRP VIPs <=")
+        // smtp_alert_vrrp wins over smtp_alert; the object's own setting over both.
+        globals.smtpAlertVRRP = false
+        #expect(VRRPNotificationPlan(Self.notice(.instance, .master), globals: globals, routerID: "r1").mail == nil)
+        var own = Self.notice(.group, .backup)
+        own.smtpAlert = true
+        #expect(
+            VRRPNotificationPlan(own, globals: globals, routerID: "r1").mail?.subject
+                == "[r1] VRRP Group G1 - Entering BACKUP state")
+        // no_email_faults; and no server means no mail.
+        globals.smtpAlertVRRP = true
+        globals.noEmailFaults = true
+        #expect(VRRPNotificationPlan(Self.notice(.instance, .fault), globals: globals, routerID: "r1").mail == nil)
+        globals.smtpServer = nil
+        #expect(VRRPNotificationPlan(Self.notice(.instance, .master), globals: globals, routerID: "r1").mail == nil)
+    }
+}

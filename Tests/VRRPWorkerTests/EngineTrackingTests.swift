@@ -1,0 +1,80 @@
+import Config
+import Testing
+import WorkerIPC
+
+@testable import VRRPWorker
+
+/// `track_file` values and `weight … reverse` on the engine core (fake system, virtual time).
+@Suite("VRRP engine tracking")
+struct EngineTrackingTests {
+    static let location = SourceLocation(file: "test.conf", line: 1)
+
+    /// One instance (priority 100) tracking `track_file F` (file weight `weight`), and a `vrrp_script S`.
+    static func configuration(
+        fileWeight: Int, reference: TrackReference? = nil, scriptWeight: Int = 20, scriptReverse: Bool = false
+    ) -> WorkerConfiguration {
+        var instance = engineInstance()
+        instance.trackFiles = [reference ?? TrackReference(name: "F", location: location)]
+        instance.trackScripts = [TrackReference(name: "S", location: location)]
+        var configuration = engineConfiguration([instance])
+        var file = Config.TrackFile(name: "F", location: location)
+        file.file = "/run/vigil-test/F"
+        file.weight = fileWeight
+        var script = VRRPScript(name: "S", location: location)
+        script.script = Config.ScriptCommand(text: "/bin/true")
+        script.weight = scriptWeight
+        script.reverse = scriptReverse
+        configuration.vrrp?.trackFiles = [file]
+        configuration.vrrp?.scripts = [script]
+        return configuration
+    }
+
+    @Test func aTrackFileValueTimesItsWeightMovesTheEffectivePriority() {
+        let harness = EngineHarness()
+        harness.core.apply(Self.configuration(fileWeight: 10), isReload: false)
+        harness.system.advance(seconds: 3.7)
+        #expect(harness.last?.state == .master)
+        #expect(harness.last?.effectivePriority == 120)  // the script (weight 20) is up
+        harness.core.trackFileRead("F", contents: "-9\n")
+        #expect(harness.last?.effectivePriority == 30)
+        #expect(harness.last?.reason == "track_file F adds -90")
+        // The next advert carries it, so a peer at 50 takes over.
+        harness.system.advance(seconds: 1)
+        #expect(harness.system.sent.last?.advertisement.priority == 30)
+        harness.receive(priority: 50)
+        #expect(harness.last?.state == .backup)
+        // Missing or garbage counts as 0.
+        harness.core.trackFileRead("F", contents: nil)
+        #expect(harness.last?.effectivePriority == 120)
+        harness.core.trackFileRead("F", contents: "x")
+        #expect(harness.last?.effectivePriority == 120)
+    }
+
+    @Test func aTrackFileBelowMinus253OrNonZeroAtWeightZeroIsAFault() {
+        let harness = EngineHarness()
+        harness.core.apply(Self.configuration(fileWeight: 0), isReload: false)
+        harness.system.advance(seconds: 3.7)
+        harness.core.trackFileRead("F", contents: "1")
+        #expect(harness.last?.state == .fault)
+        #expect(harness.system.addresses.isEmpty)
+        harness.core.trackFileRead("F", contents: "0")
+        #expect(harness.last?.state == .backup)
+        // The reference's weight and reverse win over the file's.
+        let reversed = EngineHarness()
+        let reference = TrackReference(name: "F", weight: 100, reverse: true, location: Self.location)
+        reversed.core.apply(Self.configuration(fileWeight: 0, reference: reference), isReload: false)
+        reversed.core.trackFileRead("F", contents: "3")
+        #expect(reversed.last?.state == .fault)
+        reversed.core.trackFileRead("F", contents: "-1")
+        #expect(reversed.last?.effectivePriority == 220)
+    }
+
+    @Test func reverseNegatesAScriptsWeight() {
+        let harness = EngineHarness()
+        harness.core.apply(Self.configuration(fileWeight: 1, scriptReverse: true), isReload: false)
+        // Up with weight 20 reverse: −20.
+        #expect(harness.last?.effectivePriority == 80)
+        harness.core.trackedItemChanged("script S", isUp: false, reason: "script S failed")
+        #expect(harness.last?.effectivePriority == 100)
+    }
+}
