@@ -173,6 +173,18 @@ public struct VRRPInstanceStateMachine<Instant: InstantProtocol>: Sendable where
         return reevaluateFault(at: now)
     }
 
+    /// Takes the tracked items' states (for the items both track) and the sync group's FAULT from `other`: a
+    /// machine rebuilt by a reload must not forget what is down. Call before `start` / `resumeAsMaster`.
+    public mutating func carryTracking(from other: Self) {
+        for (name, isUp) in other.trackedItemIsUp where trackedItemIsUp[name] != nil {
+            trackedItemIsUp[name] = isUp
+        }
+        for (name, offset) in other.trackedOffsets where trackedItemIsUp[name] != nil {
+            trackedOffsets[name] = offset
+        }
+        inGroupFault = other.inGroupFault
+    }
+
     /// The base priority changed (a reload).
     public mutating func priorityChanged(to priority: UInt8, at now: Instant) -> [Action] {
         let wasOwner = settings.isAddressOwner

@@ -236,8 +236,20 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         return running
     }
 
+    /// Whether a reload changed what the running state machine or receive filter cannot take in place:
+    /// advert_int, version, preempt/nopreempt, preempt_delay, garp settings, authentication, …
+    /// (priority and tracked items it can).
+    static func needsRestart(old: VRRPRunningInstance<Instant>, new: VRRPRunningInstance<Instant>) -> Bool {
+        var settings = old.machine.settings
+        settings.priority = new.machine.settings.priority
+        settings.trackedItems = new.machine.settings.trackedItems
+        return settings != new.machine.settings || old.filter.authentication != new.filter.authentication
+            || old.source != new.source
+    }
+
     /// A reloaded instance keeps its state machine; a changed priority goes through `priorityChanged`, and a
-    /// master swaps its addresses for the new list.
+    /// master swaps its addresses for the new list. Settings the machine cannot change in place restart it
+    /// (`restart`), a master resuming as master without dropping its addresses.
     private func reconcile(
         old: VRRPRunningInstance<Instant>, new: VRRPRunningInstance<Instant>, now: Instant
     ) -> VRRPRunningInstance<Instant> {
@@ -266,13 +278,36 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         instance.filter = new.filter
         instance.held = new.held
         instance.destinations = new.destinations
-        if new.configuration.priority != old.configuration.priority {
+        if Self.needsRestart(old: old, new: new) {
+            restart(&instance, into: new, name: name, now: now)
+        } else if new.configuration.priority != old.configuration.priority {
             instance.reason = "priority changed by reload"
             let actions = instance.machine.priorityChanged(
                 to: UInt8(clamping: new.configuration.priority), at: now)
             perform(actions, on: &instance, name: name)
         }
         return instance
+    }
+
+    /// Replaces the machine with the reloaded one, carrying the tracked items over: a MASTER (not faulted)
+    /// resumes as MASTER at once — its addresses stay, the new adverts go out now — anything else starts again.
+    private func restart(
+        _ instance: inout VRRPRunningInstance<Instant>, into new: VRRPRunningInstance<Instant>, name: String,
+        now: Instant
+    ) {
+        cancelAll(name)
+        let wasMaster = instance.machine.state == .master
+        var machine = new.machine
+        machine.carryTracking(from: instance.machine)
+        instance.machine = machine
+        instance.source = new.source
+        instance.reason = "restarted by reload"
+        let actions =
+            wasMaster
+            ? instance.machine.resumeAsMaster(lastAdvertisement: now, at: now) : instance.machine.start(at: now)
+        // Still MASTER: the addresses are in place; only a machine that did not resume gives them up.
+        if instance.machine.state != .master { removeAddresses(&instance) }
+        perform(actions, on: &instance, name: name)
     }
 
     private func start(_ name: String, saved: WorkerState?, now: Instant) {
