@@ -3,6 +3,7 @@ import IPVSShim
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Netlink
 import Notifier
 import WorkerIPC
@@ -19,7 +20,14 @@ import WorkerIPC
 /// once and tried again every `ipvsRetryInterval`; checks and reports go on meanwhile.
 public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     /// Builds the probe of one checker of one real server; MISC_CHECK programs run through the script runner.
-    typealias ProbeFactory = (Checker, RealServer, VirtualServer, [Config.TrackFile], ScriptRunner) -> any HealthProbe
+    typealias ProbeFactory = (Checker, RealServer, VirtualServer, ProbeContext) -> any HealthProbe
+    /// What every probe of one configuration shares: `track_file`s, the script runner, SSL_GET's TLS context
+    /// (built once per configuration from the `SSL { }` block).
+    struct ProbeContext {
+        var trackFiles: [Config.TrackFile]
+        var scripts: ScriptRunner
+        var sslContext: NIOSSLContext?
+    }
     /// Where reports and events go (the watchdog in production, a recorder in tests).
     struct Sink {
         var report: (WorkerState) -> Void
@@ -32,8 +40,35 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         var realServer: Int
         /// `vsName|rsAddress` — how a reload or a saved state recognises the same real server.
         var identity: String
+        /// What its probes were built from: a reload keeps the entry (timing, in-flight probes) while it is equal.
+        var signature: Signature
+        /// Names this entry across reloads: a probe's result finds its real server's current index through it.
+        var token: Int
         var probes: [any HealthProbe]
     }
+
+    /// The configuration one real server's probes depend on: the real server and its virtual server (without
+    /// the other real servers).
+    private struct Signature: Equatable {
+        var realServer: RealServer
+        var virtualServer: VirtualServer
+
+        init(_ real: RealServer, of server: VirtualServer) {
+            realServer = real
+            virtualServer = server
+            virtualServer.realServers = []
+        }
+    }
+
+    /// What all probes of a configuration share; a reload that changes it rebuilds every probe.
+    private struct SharedSignature: Equatable {
+        var trackFiles: [Config.TrackFile]
+        var ssl: SSLSettings?
+        var scriptIdentity: ScriptIdentity
+    }
+
+    /// How long `stop` waits for the `omega` scripts before it reports done.
+    static let omegaWait = TimeAmount.seconds(2)
 
     static let ipvsRetryInterval = TimeAmount.seconds(5)
 
@@ -48,8 +83,11 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     private var config = KeepalivedConfig()
     private var scheduler = HealthScheduler()
     private var entries: [Entry] = []
-    /// Bumped on reload and stop: results of probes started before are dropped.
-    private var generation = 0
+    /// The next `Entry.token`.
+    private var nextToken = 0
+    /// `Entry.token` → index in `entries` (and `scheduler.servers`).
+    private var tokenIndex: [Int: Int] = [:]
+    private var sharedSignature: SharedSignature?
     private var timer: Scheduled<Void>?
     private var wakeup: Duration?
     private var client: (any IPVSClient)?
@@ -57,6 +95,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     private var ipvsUnavailableReported = false
     private var quorumMet: [Int: Bool] = [:]
     private var masterInstances: Set<String> = []
+    /// Addresses (without prefix length) that a MASTER VRRP instance holds now.
+    private var masterAddresses: Set<String> = []
     private var peerInstancesKnown = false
     private var stopped = false
     private var random = SystemRandomNumberGenerator()
@@ -70,10 +110,10 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         self.init(
             group: group, loop: group.next(),
             sink: Sink(report: { reporter.report($0) }, event: { reporter.event($0) }), logger: logger,
-            makeProbe: { checker, real, virtual, trackFiles, scripts in
+            makeProbe: { checker, real, virtual, context in
                 HealthProbes.make(
-                    checker: checker, realServer: real, virtualServer: virtual, group: group, scripts: scripts,
-                    sslContext: nil, trackFiles: trackFiles)
+                    checker: checker, realServer: real, virtualServer: virtual, group: group,
+                    scripts: context.scripts, sslContext: context.sslContext, trackFiles: context.trackFiles)
             },
             makeIPVSClient: { try IPVSNetlinkClient() })
     }
@@ -99,9 +139,11 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     public func apply(_ configuration: WorkerConfiguration, isReload: Bool) {
         let lvs = configuration.lvs ?? LVSConfig()
         var kept: [String: (up: Bool, weight: Int?)] = [:]
+        var previous: [String: (entry: Entry, state: HealthScheduler.ServerState)] = [:]
         if isReload {
             for (index, entry) in entries.enumerated() {
                 kept[entry.identity] = (scheduler.servers[index].isUp, scheduler.servers[index].dynamicWeight)
+                previous[entry.identity] = (entry, scheduler.servers[index])
             }
         } else {
             for server in configuration.savedState?.virtualServers ?? [] {
@@ -114,9 +156,9 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         config = KeepalivedConfig()
         config.globalDefs = configuration.globalDefs
         config.lvs = lvs
-        generation += 1
         scheduler = HealthScheduler()
         entries = []
+        tokenIndex = [:]
         let trackFiles = configuration.vrrp?.trackFiles ?? []
         let scriptUser = configuration.globalDefs.scriptUser
         let identity: ScriptIdentity
@@ -131,22 +173,53 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         alerter =
             configuration.globalDefs.smtpServer == nil
             ? nil : SMTPAlerter(settings: configuration.globalDefs, hostName: Self.hostName, logger: logger)
-        scripts?.shutdown()
-        let scripts = ScriptRunner(identity: identity, logger: logger)
+        let shared = SharedSignature(trackFiles: trackFiles, ssl: lvs.ssl, scriptIdentity: identity)
+        // Real servers whose probes would be built the same keep their state and in-flight probes; the script
+        // runner (and the MISC_CHECK programs it runs) too, unless its identity changed.
+        if shared != sharedSignature { previous = [:] }
+        let scripts: ScriptRunner
+        if let current = self.scripts, sharedSignature?.scriptIdentity == identity {
+            scripts = current
+        } else {
+            self.scripts?.shutdown()
+            scripts = ScriptRunner(identity: identity, logger: logger)
+        }
         self.scripts = scripts
+        sharedSignature = shared
+        var sslContext: NIOSSLContext?
+        if lvs.virtualServers.contains(where: { $0.realServers.contains { $0.checkers.contains(where: \.isSSL) } }) {
+            do {
+                sslContext = try HTTPProbe.sslContext(lvs.ssl)
+            } catch {
+                logger.error("SSL { } block unusable (\(error)); SSL_GET uses the default context")
+                sink.event("SSL { } block unusable: \(error)")
+            }
+        }
+        let probeContext = ProbeContext(trackFiles: trackFiles, scripts: scripts, sslContext: sslContext)
         let start = now
         for (virtualIndex, virtualServer) in lvs.virtualServers.enumerated() {
             let name = VirtualServerNames.name(virtualServer.address)
             for (realIndex, real) in virtualServer.realServers.enumerated() {
                 let identity = "\(name)|\(Self.configName(real))"
-                let previous = kept[identity]
-                scheduler.addServer(
+                let signature = Signature(real, of: virtualServer)
+                if var same = previous.removeValue(forKey: identity), same.entry.signature == signature {
+                    same.entry.virtualServer = virtualIndex
+                    same.entry.realServer = realIndex
+                    tokenIndex[same.entry.token] = scheduler.adoptServer(same.state)
+                    entries.append(same.entry)
+                    continue
+                }
+                let kept = kept[identity]
+                let index = scheduler.addServer(
                     real.checkers.map { HealthScheduler.CheckPlan(checker: $0, realServer: real) },
-                    initiallyUp: previous?.up, dynamicWeight: previous?.weight, now: start, using: &random)
+                    initiallyUp: kept?.up, dynamicWeight: kept?.weight, now: start, using: &random)
+                nextToken += 1
+                tokenIndex[nextToken] = index
                 entries.append(
                     Entry(
-                        virtualServer: virtualIndex, realServer: realIndex, identity: identity,
-                        probes: real.checkers.map { makeProbe($0, real, virtualServer, trackFiles, scripts) }))
+                        virtualServer: virtualIndex, realServer: realIndex, identity: identity, signature: signature,
+                        token: nextToken,
+                        probes: real.checkers.map { makeProbe($0, real, virtualServer, probeContext) }))
             }
         }
         quorumMet = quorumMet.filter { $0.key < lvs.virtualServers.count }
@@ -172,16 +245,17 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         guard !stopped else { return }
         for id in scheduler.due(now: now) {
             let entry = entries[id.server]
-            let generation = generation
+            let token = entry.token
             counters.started(scheduler.servers[id.server].checks[id.checker].plan.keyword)
             entry.probes[id.checker].run(on: loop).hop(to: loop).whenComplete { [self] result in
-                guard generation == self.generation, !stopped else { return }
+                // A reload may have moved the real server (its index) or dropped it (its token).
+                guard !stopped, let server = tokenIndex[token] else { return }
                 let outcome: ProbeOutcome
                 switch result {
                 case .success(let value): outcome = value
                 case .failure(let error): outcome = .failure("\(error)")
                 }
-                completed(id, outcome)
+                completed(HealthScheduler.CheckID(server: server, checker: id.checker), outcome)
             }
         }
         scheduleWakeup()
@@ -247,7 +321,9 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     // MARK: ha_suspend
 
     public func peerStateChanged(_ state: WorkerState) {
-        masterInstances = Set(state.vrrpInstances.filter { $0.state == .master }.map(\.name))
+        let masters = state.vrrpInstances.filter { $0.state == .master }
+        masterInstances = Set(masters.map(\.name))
+        masterAddresses = Set(masters.flatMap(\.heldAddresses).map { String($0.prefix { $0 != "/" }) })
         peerInstancesKnown = !state.vrrpInstances.isEmpty
         guard configuration != nil, !stopped else { return }
         updateSuspension()
@@ -255,14 +331,29 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         runDueChecks()
     }
 
-    /// `ha_suspend` virtual servers check only while some VRRP instance is MASTER (or no VRRP runs at all).
+    /// `ha_suspend`: keepalived pauses a virtual server's checks while its address is not on this host. A
+    /// virtual server whose address is a VRRP `virtual_ipaddress` checks only while a MASTER instance holds
+    /// it; one whose address no VRRP instance manages is always on the host and checks. A firewall-mark or group
+    /// virtual server has no single address: it checks while some VRRP instance is MASTER (or no VRRP runs).
     private func updateSuspension() {
-        let suspend = peerInstancesKnown && masterInstances.isEmpty
+        let managed = Set(
+            (configuration?.vrrp?.instances ?? []).flatMap(\.virtualAddresses).map { "\($0.prefix.address)" })
         for (index, entry) in entries.enumerated() {
-            let wanted = suspend && config.lvs.virtualServers[entry.virtualServer].haSuspend
+            let server = config.lvs.virtualServers[entry.virtualServer]
+            var wanted = false
+            if server.haSuspend {
+                if case .endpoint(let address, _) = server.address {
+                    let text = "\(address)"
+                    wanted = managed.contains(text) && !masterAddresses.contains(text)
+                } else {
+                    wanted = peerInstancesKnown && masterInstances.isEmpty
+                }
+            }
             if scheduler.servers[index].suspended != wanted {
                 scheduler.setSuspended(wanted, server: index)
-                logger.info("checks of \(entry.identity) \(wanted ? "suspended (no VRRP MASTER)" : "resumed")")
+                logger.info(
+                    "checks of \(entry.identity) \(wanted ? "suspended (address not held by a VRRP MASTER)" : "resumed")"
+                )
             }
         }
     }
@@ -280,9 +371,19 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
             ?? config.lvs.virtualServers[entry.virtualServer].realServers[entry.realServer].weight
     }
 
+    /// Every virtual server's live weight, in one pass over the real servers.
+    private func liveWeights() -> [Int] {
+        var weights = [Int](repeating: 0, count: config.lvs.virtualServers.count)
+        for index in entries.indices where scheduler.servers[index].isUp {
+            weights[entries[index].virtualServer] += weight(ofServer: index)
+        }
+        return weights
+    }
+
     private func updateQuorums(announce: Bool) {
+        let weights = liveWeights()
         for (index, server) in config.lvs.virtualServers.enumerated() {
-            let live = liveWeight(ofVirtualServer: index)
+            let live = weights[index]
             let was = quorumMet[index]
             let met = QuorumRule.isMet(
                 liveWeight: live, quorum: server.quorum, hysteresis: server.hysteresis, wasMet: was)
@@ -299,18 +400,21 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
 
     /// Runs a `notify_up`/`notify_down`/`quorum_up`/`quorum_down` script as its user (else `script_user`),
     /// without waiting for it; failures are logged.
-    private func runScript(_ command: Config.ScriptCommand?) {
-        guard let command, let scripts, let configuration else { return }
+    /// - Returns: completes when the script has ended (nil when none was started).
+    @discardableResult
+    private func runScript(_ command: Config.ScriptCommand?) -> EventLoopFuture<Void>? {
+        guard let command, let scripts, let configuration else { return nil }
         let logger = logger
         do {
             let runnable = try Notifier.ScriptCommand(command)
             let identity = try ScriptIdentity.resolve(for: command, scriptUser: configuration.globalDefs.scriptUser)
-            scripts.run(runnable, as: identity, timeout: .seconds(30), on: loop).whenSuccess { result in
+            return scripts.run(runnable, as: identity, timeout: .seconds(30), on: loop).map { result in
                 if case .exited(0) = result { return }
                 logger.warning("script '\(command.text)' ended with \(result)")
             }
         } catch {
             logger.error("cannot run '\(command.text)': \(error.message)")
+            return nil
         }
     }
 
@@ -350,7 +454,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
                 weighted.lvs.virtualServers[entry.virtualServer].realServers[entry.realServer].weight = weight
             }
         }
-        return IPVSDesiredState.from(weighted, health: health, masterInstances: masterInstances)
+        return IPVSDesiredState.from(
+            weighted, health: health, masterInstances: masterInstances, quorumMet: quorumMet)
     }
 
     private func syncIPVS() {
@@ -358,6 +463,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         do {
             let outcome = try IPVSConfigApplier(client: client).apply(desiredState())
             counters.ipvsWrites += outcome.writes
+            if outcome.writes > 0 { logger.info("applied \(outcome.writes) IPVS changes") }
             for failure in outcome.failures { logger.error("IPVS refused: \(failure)") }
         } catch {
             logger.error("cannot read the kernel's IPVS state: \(error); reconnecting")
@@ -370,14 +476,17 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
 
     private func report() {
         var servers: [VirtualServerReport] = []
-        for (index, server) in config.lvs.virtualServers.enumerated() {
-            let reals = entries.indices.filter { entries[$0].virtualServer == index }.map { serverIndex in
-                let state = scheduler.servers[serverIndex]
-                let real = server.realServers[entries[serverIndex].realServer]
-                return RealServerReport(
+        var realsOf = [[RealServerReport]](repeating: [], count: config.lvs.virtualServers.count)
+        for (serverIndex, entry) in entries.enumerated() {
+            let state = scheduler.servers[serverIndex]
+            let real = config.lvs.virtualServers[entry.virtualServer].realServers[entry.realServer]
+            realsOf[entry.virtualServer].append(
+                RealServerReport(
                     address: Self.configName(real), health: state.isUp ? .up : .down,
-                    weight: weight(ofServer: serverIndex), detail: state.detail)
-            }
+                    weight: weight(ofServer: serverIndex), detail: state.detail))
+        }
+        for (index, server) in config.lvs.virtualServers.enumerated() {
+            let reals = realsOf[index]
             servers.append(
                 VirtualServerReport(
                     name: VirtualServerNames.name(server.address), health: quorumMet[index] == true ? .up : .down,
@@ -447,21 +556,25 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
 
     /// `omega`: at shutdown, the `notify_down` of every real server that is up and the `quorum_down` of a
     /// virtual server whose quorum is met, as keepalived runs them.
-    private func runOmegaScripts() {
-        guard !stopped else { return }
+    /// - Returns: the scripts' completions.
+    private func runOmegaScripts() -> [EventLoopFuture<Void>] {
+        guard !stopped else { return [] }
+        var running: [EventLoopFuture<Void>] = []
         for (index, server) in config.lvs.virtualServers.enumerated() where server.omega {
             for serverIndex in entries.indices
             where entries[serverIndex].virtualServer == index && scheduler.servers[serverIndex].isUp {
-                runScript(server.realServers[entries[serverIndex].realServer].notifyDown)
+                running += [runScript(server.realServers[entries[serverIndex].realServer].notifyDown)].compactMap { $0 }
             }
-            if quorumMet[index] == true { runScript(server.quorumDown) }
+            if quorumMet[index] == true { running += [runScript(server.quorumDown)].compactMap { $0 } }
         }
+        return running
     }
 
+    /// Stops checking, removes the rules when `release`, and calls `done` once the `omega` scripts ended (at most
+    /// `omegaWait` later).
     public func stop(release: Bool, done: @escaping @Sendable () -> Void) {
-        runOmegaScripts()
+        let omega = runOmegaScripts()
         stopped = true
-        generation += 1
         timer?.cancel()
         ipvsRetry?.cancel()
         if release, let client {
@@ -472,8 +585,24 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
                 logger.error("cannot remove the IPVS rules: \(error)")
             }
         }
-        done()
+        guard !omega.isEmpty else { return done() }
+        // Both run on `loop`: whichever comes first reports done.
+        let reported = NIOLoopBoundBox(false, eventLoop: loop)
+        let finish: @Sendable () -> Void = {
+            guard !reported.value else { return }
+            reported.value = true
+            done()
+        }
+        let deadline = loop.scheduleTask(in: Self.omegaWait) { finish() }
+        EventLoopFuture.andAllComplete(omega, on: loop).whenComplete { _ in
+            deadline.cancel()
+            finish()
+        }
     }
+}
+
+extension Checker {
+    var isSSL: Bool { kind.keyword == "SSL_GET" }
 }
 
 /// `SIGUSR2` counters: checks run and failed, in all and per checker type.

@@ -33,21 +33,25 @@ public struct IPVSDesiredState: Hashable, Sendable {
     ///   under `inhibit_on_failure`.
     /// - The `sorry_server` is added (weight 1) when the quorum is lost: the weights of the real servers that are up
     ///   add up to less than `quorum` (default 1, so: no real server up). With `sorry_server_inhibit` it stays in
-    ///   with weight 0 otherwise. `hysteresis` needs the previous verdict and is the checker's business, not this
-    ///   snapshot's.
+    ///   with weight 0 otherwise. `hysteresis` needs the previous verdict: the checker passes its verdicts in
+    ///   `quorumMet`, which then decides instead of the bare comparison.
     /// - `virtual_server group NAME` expands to one service per address of each range and per firewall mark.
     /// - Parameters:
     ///   - health: checker verdicts, true for up.
     ///   - masterInstances: VRRP instances in MASTER state; `lvs_sync_daemon … inst NAME` runs the master sync
     ///     daemon when NAME is among them, else the backup one. Without an instance both run.
+    ///   - quorumMet: per virtual server index, whether its quorum is met (the checker's verdict with
+    ///     `hysteresis`); a virtual server without an entry compares its live weight with `quorum`.
     public static func from(
-        _ config: KeepalivedConfig, health: [IPVSRealServerID: Bool] = [:], masterInstances: Set<String> = []
+        _ config: KeepalivedConfig, health: [IPVSRealServerID: Bool] = [:], masterInstances: Set<String> = [],
+        quorumMet: [Int: Bool] = [:]
     ) -> IPVSDesiredState {
         var table = IPVSTable()
         for (index, virtualServer) in config.lvs.virtualServers.enumerated() {
             for endpoint in serviceEndpoints(virtualServer, groups: config.lvs) {
                 let destinations = destinations(
-                    of: virtualServer, index: index, servicePort: endpoint.port, health: health)
+                    of: virtualServer, index: index, servicePort: endpoint.port, health: health,
+                    quorumMet: quorumMet[index])
                 let server = IPVSVirtualServer(service: service(virtualServer, key: endpoint.key), destinations: [])
                 // The same service twice (overlapping groups) merges into the first, as the kernel would refuse it.
                 if let existing = table.virtualServers.firstIndex(where: { $0.service.key == endpoint.key }) {
@@ -168,7 +172,8 @@ public struct IPVSDesiredState: Hashable, Sendable {
     // MARK: Real servers
 
     private static func destinations(
-        of server: VirtualServer, index: Int, servicePort: UInt16, health: [IPVSRealServerID: Bool]
+        of server: VirtualServer, index: Int, servicePort: UInt16, health: [IPVSRealServerID: Bool],
+        quorumMet: Bool?
     ) -> [IPVSDestination] {
         var result: [IPVSDestination] = []
         var liveWeight = 0
@@ -191,7 +196,7 @@ public struct IPVSDesiredState: Hashable, Sendable {
                 result.append(destination)
             }
         }
-        let quorumLost = liveWeight < server.quorum
+        let quorumLost = quorumMet.map { !$0 } ?? (liveWeight < server.quorum)
         if let sorry = server.sorryServer, quorumLost || sorry.inhibit {
             let destination = destination(
                 address: sorry.address, port: sorry.port.map(UInt16.init) ?? servicePort,

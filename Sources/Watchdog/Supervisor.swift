@@ -198,8 +198,10 @@ final class Supervisor {
                 globalDefs: config.globalDefs, vrrp: config.vrrp, releaseOnStop: !options.dontReleaseVRRP,
                 savedState: slots[role]?.state)
         case .checker:
+            // The VRRP part too: FILE_CHECK reads its `track_file`s there, ha_suspend the instances' addresses.
             return WorkerConfiguration(
-                globalDefs: config.globalDefs, lvs: config.lvs, releaseOnStop: !options.dontReleaseIPVS,
+                globalDefs: config.globalDefs, vrrp: config.vrrp, lvs: config.lvs,
+                releaseOnStop: !options.dontReleaseIPVS,
                 savedState: slots[role]?.state)
         }
     }

@@ -163,6 +163,40 @@ struct EngineSchedulerTests {
         #expect(scheduler.due(now: .seconds(100)).count == 1)
     }
 
+    @Test("the due queue: each check runs once per period in order; nextWakeup is the earliest waiting check")
+    func dueQueueMatchesAScan() {
+        var scheduler = HealthScheduler()
+        var random = SystemRandomNumberGenerator()
+        for index in 0..<200 {
+            scheduler.addServer(
+                [plan(delayLoop: 1 + index % 3, warmup: 2), plan(delayLoop: 2, warmup: 1)], initiallyUp: nil,
+                now: .zero, using: &random)
+        }
+        scheduler.setSuspended(true, server: 7)
+        var now = Duration.zero
+        var runs = 0
+        while now <= .seconds(12) {
+            // What a scan of every check would give.
+            let waiting = scheduler.servers.enumerated().filter { !$0.element.suspended }.flatMap { server in
+                server.element.checks.enumerated().filter { !$0.element.inFlight }.map {
+                    (HealthScheduler.CheckID(server: server.offset, checker: $0.offset), $0.element.nextDue)
+                }
+            }
+            #expect(scheduler.nextWakeup == waiting.map(\.1).min())
+            let due = scheduler.due(now: now)
+            #expect(due == waiting.filter { $0.1 <= now }.map(\.0).sorted())
+            for id in due {
+                // Every tenth attempt fails, so retries (delay_before_retry) mix with periods.
+                runs += 1
+                _ = scheduler.record(runs % 10 == 0 ? .failure("x") : .success(), for: id, now: now)
+            }
+            if now == .seconds(6) { scheduler.setSuspended(false, server: 7) }
+            now += .milliseconds(50)
+        }
+        #expect(scheduler.servers[7].checks[0].runs > 0)
+        #expect(runs > 2000)
+    }
+
     @Test("quorum with hysteresis keeps its verdict inside the band")
     func quorumHysteresis() {
         #expect(QuorumRule.isMet(liveWeight: 3, quorum: 3, hysteresis: 1, wasMet: nil))

@@ -13,6 +13,9 @@ import WorkerIPC
 final class FakeNetwork: @unchecked Sendable {
     var down: Set<String> = []
     var attempts: [String: Int] = [:]
+    /// Probes of these addresses do not answer until the test completes `pending`.
+    var hold: Set<String> = []
+    var pending: [String: EventLoopPromise<ProbeOutcome>] = [:]
 }
 
 struct FakeProbe: HealthProbe {
@@ -22,6 +25,11 @@ struct FakeProbe: HealthProbe {
 
     func run(on loop: any EventLoop) -> EventLoopFuture<ProbeOutcome> {
         network.attempts[address, default: 0] += 1
+        if network.hold.contains(address) {
+            let promise = loop.makePromise(of: ProbeOutcome.self)
+            network.pending[address] = promise
+            return promise.futureResult
+        }
         return loop.makeSucceededFuture(
             network.down.contains(address) ? .failure("\(keyword) \(address): connection refused") : .success())
     }
@@ -43,7 +51,7 @@ final class EngineHarness {
             sink: CheckerEngine.Sink(
                 report: { [unowned self] in reports.append($0) }, event: { [unowned self] in events.append($0) }),
             logger: Logger(label: "test"),
-            makeProbe: { [network] checker, real, _, _, _ in
+            makeProbe: { [network] checker, real, _, _ in
                 FakeProbe(network: network, address: "\(real.address)", keyword: checker.kind.keyword)
             },
             makeIPVSClient: { [unowned self] in
@@ -56,7 +64,8 @@ final class EngineHarness {
         let loaded = ConfigLoader.load(text: text)
         let errors = loaded.diagnostics.filter { $0.severity == .error }
         #expect(errors.isEmpty, "\(errors)")
-        return WorkerConfiguration(globalDefs: loaded.config.globalDefs, lvs: loaded.config.lvs, savedState: saved)
+        return WorkerConfiguration(
+            globalDefs: loaded.config.globalDefs, vrrp: loaded.config.vrrp, lvs: loaded.config.lvs, savedState: saved)
     }
 
     func advance(seconds: Int64) { loop.advanceTime(by: .seconds(seconds)) }
@@ -163,20 +172,117 @@ struct EngineTests {
         #expect(harness.reports.last?.virtualServers[0].health == .up)
     }
 
-    @Test("ha_suspend: no checks while no VRRP instance is MASTER")
+    static let instance = """
+        vrrp_instance VI_1 {
+            interface lo
+            virtual_router_id 51
+            priority 100
+            virtual_ipaddress {
+                192.0.2.100/24
+            }
+        }
+
+        """
+
+    @Test("ha_suspend: no checks while the virtual server's address is not held by a MASTER VRRP instance")
     func haSuspend() throws {
         let harness = EngineHarness()
-        let text = Self.twoServers.replacingOccurrences(of: "delay_loop 2", with: "delay_loop 2\n    ha_suspend")
+        let text =
+            Self.instance
+            + Self.twoServers.replacingOccurrences(of: "delay_loop 2", with: "delay_loop 2\n    ha_suspend")
         harness.engine.apply(try harness.configuration(text), isReload: false)
-        harness.engine.peerStateChanged(
-            WorkerState(vrrpInstances: [VRRPInstanceReport(name: "VI_1", state: .backup)]))
-        harness.advance(seconds: 10)
+        harness.advance(seconds: 5)
         #expect(harness.network.attempts.isEmpty)
         harness.engine.peerStateChanged(
-            WorkerState(vrrpInstances: [VRRPInstanceReport(name: "VI_1", state: .master)]))
+            WorkerState(vrrpInstances: [VRRPInstanceReport(name: "VI_1", state: .backup)]))
+        harness.advance(seconds: 5)
+        #expect(harness.network.attempts.isEmpty)
+        // MASTER, but holding another address: still suspended.
+        harness.engine.peerStateChanged(
+            WorkerState(
+                vrrpInstances: [VRRPInstanceReport(name: "VI_1", state: .master, heldAddresses: ["192.0.2.200/32"])]))
+        harness.advance(seconds: 5)
+        #expect(harness.network.attempts.isEmpty)
+        harness.engine.peerStateChanged(
+            WorkerState(
+                vrrpInstances: [VRRPInstanceReport(name: "VI_1", state: .master, heldAddresses: ["192.0.2.100/24"])]))
         harness.advance(seconds: 1)
         #expect(harness.network.attempts["198.51.100.11"] == 1)
         #expect(harness.engine.dump().contains("real_server 198.51.100.11 80 up weight 1"))
+        // Back to BACKUP: paused again.
+        harness.engine.peerStateChanged(
+            WorkerState(vrrpInstances: [VRRPInstanceReport(name: "VI_1", state: .backup)]))
+        harness.advance(seconds: 10)
+        #expect(harness.network.attempts["198.51.100.11"] == 1)
+        #expect(harness.engine.dump().contains("suspended"))
+    }
+
+    @Test("ha_suspend on an address no VRRP instance manages: always on this host, always checked")
+    func haSuspendStaticAddress() throws {
+        let harness = EngineHarness()
+        let text =
+            Self.instance.replacingOccurrences(of: "192.0.2.100/24", with: "192.0.2.200/24")
+            + Self.twoServers.replacingOccurrences(of: "delay_loop 2", with: "delay_loop 2\n    ha_suspend")
+        harness.engine.apply(try harness.configuration(text), isReload: false)
+        harness.engine.peerStateChanged(
+            WorkerState(vrrpInstances: [VRRPInstanceReport(name: "VI_1", state: .backup)]))
+        harness.advance(seconds: 1)
+        #expect(harness.network.attempts["198.51.100.11"] == 1)
+    }
+
+    @Test("a reload keeps the timing and in-flight checks of unchanged real servers; changed ones start fresh")
+    func reloadKeepsTiming() throws {
+        let harness = EngineHarness()
+        harness.engine.apply(try harness.configuration(Self.twoServers), isReload: false)
+        harness.advance(seconds: 1)
+        harness.network.hold = ["198.51.100.11"]
+        harness.advance(seconds: 2)
+        // Second attempts at ~2 s; .11's is still in flight.
+        #expect(harness.network.attempts["198.51.100.11"] == 2)
+        #expect(harness.network.pending["198.51.100.11"] != nil)
+        let changed = Self.twoServers.replacingOccurrences(
+            of: "real_server 198.51.100.12 80 {", with: "real_server 198.51.100.12 80 {\n weight 2")
+        harness.engine.apply(try harness.configuration(changed), isReload: true)
+        harness.advance(seconds: 1)
+        // .11 was not started again (its check is in flight); the changed .12 ran at once, fresh.
+        #expect(harness.network.attempts["198.51.100.11"] == 2)
+        #expect(harness.network.attempts["198.51.100.12"] == 3)
+        harness.network.hold = []
+        harness.network.pending.removeValue(forKey: "198.51.100.11")?.succeed(.failure("held check failed"))
+        let dump = harness.engine.dump()
+        // The in-flight result counted against the kept state: 2 runs (not a fresh 1), one failure.
+        #expect(dump.contains("TCP_CHECK passing runs 2 failures 1 last_failure \"held check failed\""), "\(dump)")
+        #expect(dump.contains("real_server 198.51.100.12 80 up weight 2"), "\(dump)")
+        #expect(dump.contains("TCP_CHECK passing runs 1 failures 0"), "\(dump)")
+        // The failure's retry runs delay_before_retry (1 s) later.
+        harness.advance(seconds: 1)
+        #expect(harness.network.attempts["198.51.100.11"] == 3)
+    }
+
+    @Test("hysteresis governs the sorry server: kept out within the band, kept in until the quorum is regained")
+    func hysteresisSorry() throws {
+        let harness = EngineHarness()
+        let text = Self.twoServers.replacingOccurrences(
+            of: "lb_algo rr",
+            with: "lb_algo rr\n    quorum 2\n    hysteresis 1\n    sorry_server 203.0.113.9 80"
+        ).replacingOccurrences(of: "real_server 198.51.100.11 80 {", with: "real_server 198.51.100.11 80 {\n weight 2")
+        harness.engine.apply(try harness.configuration(text), isReload: false)
+        harness.advance(seconds: 1)
+        #expect(harness.destinations == ["198.51.100.11:80 w2", "198.51.100.12:80 w1"])
+        // .11 (weight 2) fails: live weight 1 is below quorum 2 but not below 2 - 1: no sorry server.
+        harness.network.down = ["198.51.100.11"]
+        harness.advance(seconds: 4)
+        #expect(harness.destinations == ["198.51.100.12:80 w1"])
+        harness.network.down = ["198.51.100.11", "198.51.100.12"]
+        harness.advance(seconds: 4)
+        #expect(harness.destinations == ["203.0.113.9:80 w1"])
+        // .11 returns: live weight 2 reaches quorum 2 but not 2 + 1: the sorry server stays.
+        harness.network.down = ["198.51.100.12"]
+        harness.advance(seconds: 2)
+        #expect(harness.destinations == ["198.51.100.11:80 w2", "203.0.113.9:80 w1"])
+        harness.network.down = []
+        harness.advance(seconds: 2)
+        #expect(harness.destinations == ["198.51.100.11:80 w2", "198.51.100.12:80 w1"])
     }
 
     @Test("a reload keeps the health of real servers that stay and checks new ones; only the difference is written")

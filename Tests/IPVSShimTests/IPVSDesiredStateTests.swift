@@ -16,8 +16,10 @@ struct IPVSDesiredStateTests {
         return loaded.config
     }
 
-    func desired(_ text: String, health: [IPVSRealServerID: Bool] = [:]) throws -> IPVSDesiredState {
-        IPVSDesiredState.from(try config(text), health: health)
+    func desired(_ text: String, health: [IPVSRealServerID: Bool] = [:], quorumMet: [Int: Bool] = [:]) throws
+        -> IPVSDesiredState
+    {
+        IPVSDesiredState.from(try config(text), health: health, quorumMet: quorumMet)
     }
 
     func destination(_ address: String, _ port: UInt16, _ forwarding: IPVSForwardingMethod = .nat, weight: UInt32 = 1)
@@ -489,6 +491,34 @@ struct IPVSDesiredStateTests {
             lost.table[web]?.destinations == [
                 destination("198.51.100.11", 80, weight: 3), destination("203.0.113.9", 80),
             ])
+    }
+
+    @Test("hysteresis: the checker's quorum verdict decides the sorry server, not the bare live weight")
+    func quorumVerdict() throws {
+        let text = """
+            virtual_server 192.0.2.100 80 {
+                quorum 4
+                hysteresis 1
+                sorry_server 203.0.113.9 80
+                real_server 198.51.100.11 80 {
+                    weight 3
+                }
+                real_server 198.51.100.12 80 {
+                    weight 2
+                }
+            }
+            """
+        let oneDown = [IPVSRealServerID(virtualServer: 0, realServer: 1): false]
+        // Live weight 3 < quorum 4, but within the hysteresis band the quorum is still met: no sorry server.
+        let kept = try desired(text, health: oneDown, quorumMet: [0: true])
+        #expect(kept.table[web]?.destinations == [destination("198.51.100.11", 80, weight: 3)])
+        // All up (live weight 5) but the checker has not regained the quorum yet: the sorry server stays in.
+        let notRegained = try desired(text, quorumMet: [0: false])
+        #expect(notRegained.table[web]?.destinations.contains(destination("203.0.113.9", 80)) == true)
+        // Without a verdict the bare comparison still applies.
+        #expect(
+            try desired(text, health: oneDown).table[web]?.destinations.contains(destination("203.0.113.9", 80))
+                == true)
     }
 
     @Test("JSON: services in ipvsadm's order, settings and counters, escaped strings")

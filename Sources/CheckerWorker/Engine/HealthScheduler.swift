@@ -97,6 +97,11 @@ public struct HealthScheduler: Sendable {
     }
 
     public private(set) var servers: [ServerState] = []
+    /// Every waiting check by its due time: `due` and `nextWakeup` cost O(log n) per check, not a scan of all
+    /// of them (a thousand real servers checked every second would be a million visits a second). Entries go
+    /// stale when a check is rescheduled, started or its server suspended; stale ones are dropped when they
+    /// reach the top, which after every mutation is valid (or the queue empty).
+    private var queue = DueQueue()
 
     public init() {}
 
@@ -114,7 +119,36 @@ public struct HealthScheduler: Sendable {
                 nextDue: now + Self.firstDelay(plan.timing, using: &random))
         }
         servers.append(ServerState(checks: checks, dynamicWeight: dynamicWeight))
+        enqueueAll(server: servers.count - 1)
         return servers.count - 1
+    }
+
+    /// Adds a real server with the state it had (a reload that did not change its checkers): its timing, counters
+    /// and in-flight checks carry on.
+    /// - Returns: the server's index.
+    @discardableResult
+    public mutating func adoptServer(_ state: ServerState) -> Int {
+        servers.append(state)
+        enqueueAll(server: servers.count - 1)
+        return servers.count - 1
+    }
+
+    private mutating func enqueueAll(server: Int) {
+        for (index, check) in servers[server].checks.enumerated() where !check.inFlight {
+            queue.push(check.nextDue, CheckID(server: server, checker: index))
+        }
+        dropStale()
+    }
+
+    /// Whether a queued entry still stands for a waiting check due at `due`.
+    private func isCurrent(_ due: Duration, _ id: CheckID) -> Bool {
+        let server = servers[id.server]
+        let check = server.checks[id.checker]
+        return !server.suspended && !check.inFlight && check.nextDue == due
+    }
+
+    private mutating func dropStale() {
+        while let top = queue.top, !isCurrent(top.due, top.id) { queue.pop() }
     }
 
     /// The first check's delay: random in [0, warmup] plus the jitter.
@@ -134,27 +168,26 @@ public struct HealthScheduler: Sendable {
 
     /// Pauses or resumes a server's checks. Resumed checks run at once if their time has passed.
     public mutating func setSuspended(_ suspended: Bool, server: Int) {
+        guard servers[server].suspended != suspended else { return }
         servers[server].suspended = suspended
+        if suspended { dropStale() } else { enqueueAll(server: server) }
     }
 
     /// The checks due at `now`, marked in flight; the shell starts one probe for each and calls `record`.
     public mutating func due(now: Duration) -> [CheckID] {
         var result: [CheckID] = []
-        for server in servers.indices where !servers[server].suspended {
-            for index in servers[server].checks.indices {
-                let check = servers[server].checks[index]
-                guard !check.inFlight, check.nextDue <= now else { continue }
-                servers[server].checks[index].inFlight = true
-                result.append(CheckID(server: server, checker: index))
-            }
+        while let top = queue.top, top.due <= now {
+            queue.pop()
+            guard isCurrent(top.due, top.id) else { continue }
+            servers[top.id.server].checks[top.id.checker].inFlight = true
+            result.append(top.id)
         }
-        return result
+        dropStale()
+        return result.sorted()
     }
 
     /// When the next check falls due, nil when none is waiting (all in flight, suspended, or none configured).
-    public var nextWakeup: Duration? {
-        servers.filter { !$0.suspended }.flatMap(\.checks).filter { !$0.inFlight }.map(\.nextDue).min()
-    }
+    public var nextWakeup: Duration? { queue.top?.due }
 
     /// Records one attempt's outcome and schedules the next attempt.
     public mutating func record(_ outcome: ProbeOutcome, for id: CheckID, now: Duration) -> Change {
@@ -186,9 +219,52 @@ public struct HealthScheduler: Sendable {
             check.nextDue = now + (retrying ? check.plan.timing.delayBeforeRetry : check.plan.timing.delayLoop)
         }
         servers[id.server].checks[id.checker] = check
+        if !servers[id.server].suspended { queue.push(check.nextDue, id) }
+        dropStale()
         return Change(
             server: id.server, wasUp: wasUp, isUp: servers[id.server].isUp,
             weightChanged: oldWeight != servers[id.server].dynamicWeight, reason: reason)
+    }
+}
+
+/// A binary min-heap of (due time, check): the scheduler's queue.
+struct DueQueue: Sendable {
+    private var heap: [(due: Duration, id: HealthScheduler.CheckID)] = []
+
+    var top: (due: Duration, id: HealthScheduler.CheckID)? { heap.first }
+
+    private static func less(
+        _ a: (due: Duration, id: HealthScheduler.CheckID), _ b: (due: Duration, id: HealthScheduler.CheckID)
+    ) -> Bool {
+        a.due != b.due ? a.due < b.due : a.id < b.id
+    }
+
+    mutating func push(_ due: Duration, _ id: HealthScheduler.CheckID) {
+        heap.append((due, id))
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard Self.less(heap[child], heap[parent]) else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() {
+        guard !heap.isEmpty else { return }
+        heap.swapAt(0, heap.count - 1)
+        heap.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < heap.count, Self.less(heap[left], heap[smallest]) { smallest = left }
+            if right < heap.count, Self.less(heap[right], heap[smallest]) { smallest = right }
+            guard smallest != parent else { return }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
     }
 }
 

@@ -60,8 +60,34 @@ struct HTTPProbe: HealthProbe {
 
     /// SSL_GET's default: TLS without certificate verification, as keepalived.
     static func unverifiedContext() throws -> NIOSSLContext {
+        try sslContext(nil)
+    }
+
+    /// SSL_GET's client context from the top-level `SSL { }` block (keepalived's `build_ssl_ctx`): `ca` as the
+    /// trust roots, `certificate` (a PEM chain) and `key` (PEM, decrypted with `password`) presented to servers
+    /// that ask for a client certificate. As in keepalived, the server's certificate is not verified: the check
+    /// is about the service answering, and the `ca` is only offered to the TLS stack.
+    /// - Throws: `NIOSSLError`/`BoringSSLError` naming the file that cannot be read or parsed.
+    static func sslContext(_ settings: SSLSettings?) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.certificateVerification = .none
+        if let settings {
+            if let ca = settings.caFile { configuration.trustRoots = .file(ca) }
+            if let certificate = settings.certificateFile {
+                configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map {
+                    .certificate($0)
+                }
+            }
+            if let key = settings.keyFile {
+                if let password = settings.password {
+                    let bytes = Array(password.utf8)
+                    configuration.privateKey = .privateKey(
+                        try NIOSSLPrivateKey(file: key, format: .pem) { setter in setter(bytes) })
+                } else {
+                    configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+                }
+            }
+        }
         return try NIOSSLContext(configuration: configuration)
     }
 
