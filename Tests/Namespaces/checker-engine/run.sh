@@ -14,34 +14,15 @@ VIGILD=$BIN/vigild
 VIGILCTL=$BIN/vigilctl
 [ -x "$VIGILD" ] && [ -x "$VIGILCTL" ] || { echo "FAIL: $VIGILD or $VIGILCTL not built"; exit 1; }
 TMP=$(mktemp -d /tmp/cke.XXXXXX)
-passed=0
-failed=0
+. Tests/Namespaces/checker-engine/lib.sh
 
 cleanup() {
-    for f in "$TMP"/*.daemon; do
-        [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
-    done
-    sleep 0.5
-    for f in "$TMP"/*.daemon; do
-        [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
-    done
+    kill_daemons "$TMP"
     ip netns del cke-dir 2>/dev/null
     ip netns del cke-rs 2>/dev/null
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-
-check() {
-    local name=$1
-    shift
-    if "$@"; then
-        echo "PASS: $name"
-        passed=$((passed + 1))
-    else
-        echo "FAIL: $name"
-        failed=$((failed + 1))
-    fi
-}
 
 ip netns del cke-dir 2>/dev/null
 ip netns del cke-rs 2>/dev/null
@@ -77,7 +58,7 @@ global_defs {
 virtual_server 192.0.2.102 80 {
     delay_loop 1
     omega
-    quorum_down "/bin/sh -c 'echo quorum_down >>$TMP/omega'"
+    quorum_down "/bin/sh -c 'sleep 1; echo quorum_down >>$TMP/omega'"
     lb_kind DR
     protocol TCP
     real_server 198.51.100.11 80 {
@@ -205,13 +186,13 @@ check "the log carries the DOWN event with its reason" events
 quorum_downs() { grep -cx quorum_down "$TMP/omega" 2>/dev/null; }
 once() { [ "$(quorum_downs)" = 1 ]; }
 check "quorum_down ran when the quorum was lost" once
-kill "$(cat "$TMP/vigild.daemon")" 2>/dev/null
-omega_ran() {
-    local n
-    for ((n = 0; n < 50; n++)); do [ "$(quorum_downs)" = 2 ] && return 0; sleep 0.1; done
-    return 1
-}
-check "omega: quorum_down ran at shutdown" omega_ran
+# The script takes 1 s; stop waits for it (at most 2 s), so it has written its line when vigild has exited.
+vigild_pid=$(cat "$TMP/vigild.daemon")
+kill "$vigild_pid" 2>/dev/null
+wait "$vigild_pid" 2>/dev/null
+rm -f "$TMP/vigild.daemon"
+omega_ran() { [ "$(quorum_downs)" = 2 ]; }
+check "omega: quorum_down ran at shutdown, finished before vigild exited" omega_ran
 echo "checker-engine: $passed passed, $failed failed"
 if [ "$failed" -ne 0 ]; then
     echo "--- vigild log (tail) ---"
