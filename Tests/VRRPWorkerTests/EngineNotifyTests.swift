@@ -43,6 +43,23 @@ struct EngineNotifyTests {
         #expect(harness.events.contains("sync group G: MASTER"))
     }
 
+    @Test func countersAloneAreReportedAtMostOnceASecond() {
+        let harness = EngineTests.master()
+        let before = harness.reports.count
+        harness.receive(priority: 150, hopLimit: 64)
+        harness.receive(priority: 150, hopLimit: 64)
+        // Within the second of the last report (the advert timer's): nothing new yet.
+        #expect(harness.reports.count <= before + 1)
+        // The next advert timer, a second after the last report, carries them.
+        harness.system.advance(seconds: 1.1)
+        #expect(harness.last?.counters?["dropped_hopLimit"] == 2)
+        harness.receive(priority: 150, hopLimit: 64)
+        #expect(harness.last?.counters?["dropped_hopLimit"] == 2)
+        harness.system.advance(seconds: 1)
+        #expect(harness.last?.counters?["dropped_hopLimit"] == 3)
+        #expect(harness.last?.state == .master)
+    }
+
     static func notice(_ subject: VRRPNotifySubject, _ state: VRRPState, scripts: NotifyScripts = NotifyScripts())
         -> VRRPNotice
     {

@@ -600,8 +600,13 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         }
     }
 
+    /// When the last report went out: counters alone (packets received, dropped, adverts sent) are reported
+    /// at most once a second, with the next packet or timer.
+    private var lastReportAt: Instant?
+
     private func reportIfChanged() {
-        if changed { report() }
+        let countersDue = lastReportAt.map { $0.duration(to: system.now) >= .seconds(1) } ?? true
+        if changed || (started && countersDue) { report() }
     }
 
     /// The state report of every instance.
@@ -627,6 +632,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
 
     private func report() {
         changed = false
+        lastReportAt = system.now
         announceGroups()
         onReport(state)
     }

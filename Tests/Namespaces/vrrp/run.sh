@@ -162,7 +162,8 @@ vre_stop vre-b
 
 fi
 
-. Tests/Namespaces/vrrp/notify.sh
+[ -z "${VR2_DEBUG:-}" ] && . Tests/Namespaces/vrrp/notify.sh
+. Tests/Namespaces/vrrp/badpackets.sh
 
 echo "vrrp interop: $passed passed, $failed failed in $(($(date +%s) - started)) s"
 if [ "$failed" -ne 0 ]; then
