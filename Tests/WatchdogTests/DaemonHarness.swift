@@ -42,9 +42,13 @@ let twoWorkerConfig = """
 
     """
 
-/// One `vigild -n` in a private temporary directory; killed (with its workers) if a test forgets it.
+/// One `vigild -n` in a private temporary directory and, as root, a network namespace of its own (only `lo`,
+/// up): its VRRP worker advertises and adds VIPs there and its checks reach nothing outside. Killed (with its
+/// workers) and the namespace deleted if a test forgets it.
 final class DaemonUnderTest {
     let directory: URL
+    /// The network namespace vigild runs in (root only).
+    let namespace: String?
     let process = Process()
     let heartbeatMilliseconds: Int
 
@@ -64,8 +68,16 @@ final class DaemonUnderTest {
 
     init(config text: String = twoWorkerConfig, heartbeatMilliseconds: Int = 200) throws {
         // Short: a Unix socket path holds at most 107 bytes.
-        directory = URL(fileURLWithPath: "/tmp/vgl-\(UUID().uuidString.prefix(8))")
+        let id = UUID().uuidString.prefix(8).lowercased()
+        directory = URL(fileURLWithPath: "/tmp/vgl-\(id)")
         self.heartbeatMilliseconds = heartbeatMilliseconds
+        if isRoot {
+            namespace = "vgl-\(id)"
+            _ = try runCommand("/usr/sbin/ip", ["netns", "add", namespace!])
+            _ = try runCommand("/usr/sbin/ip", ["-n", namespace!, "link", "set", "lo", "up"])
+        } else {
+            namespace = nil
+        }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try Data(text.utf8).write(to: URL(fileURLWithPath: config))
     }
@@ -73,8 +85,16 @@ final class DaemonUnderTest {
     /// Starts `vigild -n -l -D` with its log in `logFile`, and waits for both workers' hellos.
     func start(workers: Int = 2, extra: [String] = []) throws {
         FileManager.default.createFile(atPath: logFile, contents: nil)
-        process.executableURL = builtProducts.appendingPathComponent("vigild")
-        process.arguments = ["-n", "-l", "-D"] + extra + arguments
+        let vigild = builtProducts.appendingPathComponent("vigild")
+        let arguments = ["-n", "-l", "-D"] + extra + self.arguments
+        if let namespace {
+            // `ip netns exec` execs vigild: the process's pid is vigild's.
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            process.arguments = ["netns", "exec", namespace, vigild.path] + arguments
+        } else {
+            process.executableURL = vigild
+            process.arguments = arguments
+        }
         process.standardOutput = FileHandle(forWritingAtPath: logFile)
         process.standardError = FileHandle(forWritingAtPath: logFile)
         try process.run()
@@ -107,6 +127,7 @@ final class DaemonUnderTest {
             kill(pid, SIGCONT)
             kill(pid, SIGKILL)
         }
+        if let namespace { _ = try? runCommand("/usr/sbin/ip", ["netns", "del", namespace]) }
         try? FileManager.default.removeItem(at: directory)
     }
 

@@ -29,8 +29,13 @@ struct InitScriptTests {
             "VIGIL_CONTROL_SOCKET": daemon.socket,
             "VIGIL_OPTS": "-r \(daemon.vrrpPidFile) -c \(daemon.checkersPidFile)",
         ]
+        // In the daemon's network namespace: its workers advertise and check there, not on the host.
         func initScript(_ action: String) throws -> CommandResult {
-            try runCommand("/bin/sh", [Self.script, action], environment: environment)
+            guard let namespace = daemon.namespace else {
+                return try runCommand("/bin/sh", [Self.script, action], environment: environment)
+            }
+            return try runCommand(
+                "/usr/sbin/ip", ["netns", "exec", namespace, "/bin/sh", Self.script, action], environment: environment)
         }
 
         var result = try initScript("status")
