@@ -12,9 +12,9 @@ PY=/usr/bin/python3
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # median N...: the middle value (the lower middle for an even count).
-median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]; else print "n/a"}'; }
+median() { printf '%s\n' "$@" | sort -n | awk 'NF {v[++n]=$1} END {if (n) print v[int((n+1)/2)]; else print "n/a"}'; }
 # p99 N...
-p99() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {i=int(NR*0.99+0.999); if (i<1) i=1; if (NR) print v[i]; else print "n/a"}'; }
+p99() { printf '%s\n' "$@" | sort -n | awk 'NF {v[++n]=$1} END {i=int(n*0.99+0.999); if (i<1) i=1; if (n) print v[i]; else print "n/a"}'; }
 
 # row FIGURE VIGIL KEEPALIVED UNIT COMMAND: one markdown table row into $RESULTS.
 row() {
@@ -42,12 +42,12 @@ pss_kib() {
 # cpu_ticks PID: utime+stime of one process, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' /proc/"$1"/stat 2>/dev/null || echo 0; }
 
-# wait_until SECONDS COMMAND...: polls every 10 ms; fails after SECONDS.
+# wait_until SECONDS COMMAND...: polls every $POLL seconds (default 0.01); fails after SECONDS.
 wait_until() {
   local deadline=$(($(now_ms) + $1 * 1000)); shift
   until "$@"; do
     (($(now_ms) > deadline)) && return 1
-    sleep 0.01
+    sleep "${POLL:-0.01}"
   done
 }
 
