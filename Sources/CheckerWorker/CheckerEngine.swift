@@ -99,6 +99,17 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     private var masterAddresses: Set<String> = []
     private var peerInstancesKnown = false
     private var stopped = false
+    /// IPVS services (descriptions) put in the kernel for a configuration that no longer names them: by this
+    /// worker before a reload, or by the worker it replaces. Deleted by the next sync.
+    private var retiredServices: Set<String> = []
+    /// The services of the last plan, reported so a successor knows what it owns.
+    private var ownedServices: [String] = []
+    /// The rest of the current plan, written a slice per turn of the loop.
+    private var pendingOperations: ArraySlice<IPVSOperation> = []
+    private var resyncAfterPending = false
+    private var writesInPlan = 0
+    /// Operations written per turn of the loop (about as many netlink round trips).
+    public static let operationsPerSlice = 256
     private var random = SystemRandomNumberGenerator()
     private var scripts: ScriptRunner?
     private var fifo: Notifier.NotifyFIFO?
@@ -140,6 +151,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         let lvs = configuration.lvs ?? LVSConfig()
         var kept: [String: (up: Bool, weight: Int?)] = [:]
         var previous: [String: (entry: Entry, state: HealthScheduler.ServerState)] = [:]
+        retiredServices.formUnion(isReload ? ownedServices : configuration.savedState?.ipvsServices ?? [])
         if isReload {
             for (index, entry) in entries.enumerated() {
                 kept[entry.identity] = (scheduler.servers[index].isUp, scheduler.servers[index].dynamicWeight)
@@ -460,15 +472,54 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
 
     private func syncIPVS() {
         guard let client, !stopped else { return }
+        // One plan at a time: a sync asked for while slices are still going out runs after them.
+        guard pendingOperations.isEmpty else {
+            resyncAfterPending = true
+            return
+        }
         do {
-            let outcome = try IPVSConfigApplier(client: client).apply(desiredState())
-            counters.ipvsWrites += outcome.writes
-            if outcome.writes > 0 { logger.info("applied \(outcome.writes) IPVS changes") }
-            for failure in outcome.failures { logger.error("IPVS refused: \(failure)") }
+            let desired = desiredState()
+            let keys = desired.table.virtualServers.map(\.service.key)
+            var retired: Set<IPVSServiceKey> = []
+            if !retiredServices.isEmpty {
+                retired = Set(
+                    try client.table().virtualServers.map(\.service.key).filter {
+                        retiredServices.contains($0.description)
+                    })
+            }
+            let operations = try IPVSConfigApplier(client: client).plan(desired, retired: retired)
+            retiredServices = []
+            ownedServices = keys.map(\.description)
+            pendingOperations = operations[...]
+            writeSlice()
         } catch {
             logger.error("cannot read the kernel's IPVS state: \(error); reconnecting")
             self.client = nil
             connectIPVS()
+        }
+    }
+
+    /// Writes the next slice of the plan; the rest follows on a later turn of the loop, so a plan of thousands of
+    /// operations (a first start with 1,000 services) never keeps heartbeats or checks waiting.
+    private func writeSlice() {
+        guard let client, !stopped else {
+            pendingOperations = []
+            return
+        }
+        let slice = Array(pendingOperations.prefix(Self.operationsPerSlice))
+        pendingOperations = pendingOperations.dropFirst(slice.count)
+        for failure in client.apply(slice) { logger.error("IPVS refused: \(failure)") }
+        counters.ipvsWrites += slice.count
+        writesInPlan += slice.count
+        guard pendingOperations.isEmpty else {
+            loop.execute { [self] in writeSlice() }
+            return
+        }
+        if writesInPlan > 0 { logger.info("applied \(writesInPlan) IPVS changes") }
+        writesInPlan = 0
+        if resyncAfterPending {
+            resyncAfterPending = false
+            syncIPVS()
         }
     }
 
@@ -492,7 +543,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
                     name: VirtualServerNames.name(server.address), health: quorumMet[index] == true ? .up : .down,
                     realServers: reals))
         }
-        sink.report(WorkerState(virtualServers: servers))
+        sink.report(WorkerState(virtualServers: servers, ipvsServices: ownedServices))
     }
 
     /// `198.51.100.11:80`, `[2001:db8::1]:80`, `fwmark 5`, `group web`.

@@ -25,11 +25,25 @@ public struct IPVSConfigApplier {
     public func apply(_ desired: IPVSDesiredState, foreignRules: IPVSForeignRulePolicy = .leave)
         throws(NetlinkError) -> Outcome
     {
+        let operations = try plan(desired, foreignRules: foreignRules)
+        return Outcome(operations: operations, failures: client.apply(operations))
+    }
+
+    /// The operations `apply` would send, without sending them (a caller may send them in slices).
+    /// - Parameter retired: services to delete if the kernel has them: ones this program put there for a
+    ///   configuration that no longer names them (a reload, or a worker restarted on a newer file).
+    public func plan(
+        _ desired: IPVSDesiredState, retired: Set<IPVSServiceKey> = [], foreignRules: IPVSForeignRulePolicy = .leave
+    ) throws(NetlinkError) -> [IPVSOperation] {
         let current = try client.table()
         let plan = desired.plan(
             current: current, currentSyncDaemons: try client.syncDaemons(), currentTimeouts: try client.timeouts(),
             ownership: .adopting(desired.table, current: current), foreignRules: foreignRules)
-        return Outcome(operations: plan.operations, failures: client.apply(plan.operations))
+        let wanted = Set(desired.table.virtualServers.map(\.service.key))
+        let deletions = current.virtualServers.map(\.service.key)
+            .filter { retired.contains($0) && !wanted.contains($0) }
+            .map { IPVSOperation.deleteService($0) }
+        return deletions + plan.operations
     }
 
     /// Removes the configured services present in the kernel, and nothing else (stop without `lvs_flush_onstop`).

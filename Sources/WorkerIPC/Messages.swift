@@ -131,13 +131,18 @@ public struct WorkerState: Codable, Sendable, Hashable {
     /// reported it was known to be alive (its death, or its last message when it was killed for hanging).
     /// A successor compares it with Master_Down_Interval to decide whether it may resume as MASTER.
     public var aliveAt: Int64?
+    /// The checker worker's IPVS services (`TCP 192.0.2.100:80`, `FWM 7`): what it owns in the kernel. A
+    /// successor started on a newer configuration deletes those the configuration no longer names.
+    public var ipvsServices: [String]?
 
     public init(
-        vrrpInstances: [VRRPInstanceReport] = [], virtualServers: [VirtualServerReport] = [], aliveAt: Int64? = nil
+        vrrpInstances: [VRRPInstanceReport] = [], virtualServers: [VirtualServerReport] = [], aliveAt: Int64? = nil,
+        ipvsServices: [String]? = nil
     ) {
         self.vrrpInstances = vrrpInstances
         self.virtualServers = virtualServers
         self.aliveAt = aliveAt
+        self.ipvsServices = ipvsServices
     }
 }
 

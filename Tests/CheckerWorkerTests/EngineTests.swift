@@ -323,6 +323,63 @@ struct EngineTests {
         #expect(second.kernel?.writeCount == 0)
     }
 
+    static let secondService = """
+
+        virtual_server 192.0.2.100 8080 {
+            lb_algo rr
+            lb_kind DR
+            real_server 198.51.100.11 8080 {
+            }
+        }
+        """
+
+    var services: (EngineHarness) -> [String] {
+        { harness in (harness.kernel?.state.virtualServers ?? []).map { "\($0.service.key)" }.sorted() }
+    }
+
+    @Test("a reload that drops a service deletes it from the kernel: one write")
+    func reloadRemovesService() throws {
+        let harness = EngineHarness()
+        harness.engine.apply(try harness.configuration(Self.twoServers + Self.secondService), isReload: false)
+        #expect(services(harness) == ["TCP 192.0.2.100:80", "TCP 192.0.2.100:8080"])
+        harness.kernel?.resetLog()
+        harness.engine.apply(try harness.configuration(Self.twoServers), isReload: true)
+        #expect(services(harness) == ["TCP 192.0.2.100:80"])
+        #expect(harness.kernel?.writeCount == 1)
+        #expect(harness.reports.last?.ipvsServices == ["TCP 192.0.2.100:80"])
+    }
+
+    @Test("a worker restarted on a newer file deletes the services its predecessor owned that the file dropped")
+    func restartedWorkerDeletesRetiredService() throws {
+        let first = EngineHarness()
+        first.engine.apply(try first.configuration(Self.twoServers + Self.secondService), isReload: false)
+        let saved = try #require(first.reports.last)
+        first.engine.stop(release: false) {}
+        // A foreign service (not Vigil's) must survive.
+        let second = EngineHarness()
+        second.kernel = first.kernel
+        try second.kernel?.apply(
+            .addService(IPVSService(key: .address(.v4(0xcb00_7101), port: 53, protocol: .udp), scheduler: "wlc")))
+        second.engine.apply(try second.configuration(Self.twoServers, saved: saved), isReload: false)
+        #expect(services(second) == ["TCP 192.0.2.100:80", "UDP 203.0.113.1:53"])
+    }
+
+    @Test("a plan of thousands of operations goes out in slices, a turn of the loop apart")
+    func largePlansAreSliced() throws {
+        var text = ""
+        for index in 0..<300 {
+            text += "virtual_server 192.0.2.\(index % 250 + 1) \(80 + index / 250) {\n lb_kind DR\n"
+            text += " real_server 198.51.100.11 80 {\n }\n}\n"
+        }
+        let harness = EngineHarness()
+        harness.engine.apply(try harness.configuration(text), isReload: false)
+        // 600 operations: the first slice now, the rest when the loop runs again.
+        #expect(harness.kernel?.writeCount == CheckerEngine.operationsPerSlice)
+        harness.loop.run()
+        #expect(harness.kernel?.writeCount == 600)
+        #expect(harness.kernel?.state.virtualServers.count == 300)
+    }
+
     @Test("stop with release removes the configured services; without, leaves them")
     func stopRelease() throws {
         let harness = EngineHarness()
