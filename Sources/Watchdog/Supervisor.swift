@@ -67,7 +67,8 @@ final class Supervisor {
     var nextCommandID: UInt32 = 1
     /// A `SIGUSR1` dump waiting for the workers' answers: command ids still due, their texts, and
     /// when to write without the stragglers.
-    var pendingDump: (waiting: [UInt32: WorkerRole], sections: [String], deadline: Int64)?
+    /// Dumps waiting for the workers' answers, by kind (true: `SIGUSR1` data, false: `SIGUSR2` statistics).
+    var pendingDumps: [Bool: (waiting: [UInt32: WorkerRole], sections: [String], deadline: Int64)] = [:]
 
     init(options: DaemonOptions, hostName: String, loaded: LoadedConfig) {
         self.options = options
@@ -273,10 +274,15 @@ final class Supervisor {
             if role == .vrrp, slots[.checker]?.helloAt != nil { send(.peerState(state), to: .checker) }
         case .event(let event):
             logger.info("\(role) worker: \(event.summary)")
-        case .ack(let id, _, let detail) where pendingDump?.waiting[id] != nil:
-            pendingDump?.waiting[id] = nil
-            pendingDump?.sections.append("\(role) worker:\n\(detail)")
-            if pendingDump?.waiting.isEmpty == true { finishDataDump() }
+        case .ack(let id, _, let detail) where pendingDumps.values.contains(where: { $0.waiting[id] != nil }):
+            let data = pendingDumps[true]?.waiting[id] != nil
+            pendingDumps[data]?.waiting[id] = nil
+            let section =
+                data
+                ? "\(role) worker:\n\(detail)"
+                : detail.split(separator: "\n").map { "\(role).\($0)" }.joined(separator: "\n")
+            pendingDumps[data]?.sections.append(section)
+            if pendingDumps[data]?.waiting.isEmpty == true { finishDataDump(data: data) }
         case .ack(let id, let ok, let detail):
             logger.debug("\(role) worker answered command \(id): \(ok ? "ok" : "failed") \(detail)")
         case .configure, .ping, .command, .peerState:
@@ -353,9 +359,11 @@ final class Supervisor {
             }
             return
         }
-        if let dump = pendingDump, now >= dump.deadline {
-            for role in dump.waiting.values { pendingDump?.sections.append("\(role) worker: no answer within 1 s") }
-            finishDataDump()
+        for (data, dump) in pendingDumps where now >= dump.deadline {
+            for role in dump.waiting.values {
+                pendingDumps[data]?.sections.append("\(role) worker: no answer within 1 s")
+            }
+            finishDataDump(data: data)
         }
         guard now >= nextHeartbeat else { return }
         nextHeartbeat = now + heartbeat.interval.nanoseconds / 4
@@ -394,8 +402,8 @@ final class Supervisor {
             case SIGTERM, SIGINT:
                 logger.info("signal \(signal): stopping")
                 beginStop()
-            case SIGUSR1: requestDataDump()
-            case SIGUSR2: writeDump(data: false)
+            case SIGUSR1: requestDataDump(data: true)
+            case SIGUSR2: requestDataDump(data: false)
             default: break
             }
         }
@@ -555,23 +563,24 @@ final class Supervisor {
 
     /// `SIGUSR1` (data) and `SIGUSR2` (statistics): files beside the control socket, created
     /// O_EXCL|O_NOFOLLOW mode 0600.
-    /// Asks every running worker for its dump; the file is written when all have answered (or after 1 s).
-    func requestDataDump() {
-        guard pendingDump == nil else { return }
+    /// Asks every running worker for its dump (`data`) or its statistics; the file is written when all have
+    /// answered (or after 1 s).
+    func requestDataDump(data: Bool) {
+        guard pendingDumps[data] == nil else { return }
         var waiting: [UInt32: WorkerRole] = [:]
         for (role, slot) in slots where slot.helloAt != nil {
             nextCommandID += 1
             waiting[nextCommandID] = role
-            send(.command(id: nextCommandID, .dump), to: role)
+            send(.command(id: nextCommandID, data ? .dump : .statistics), to: role)
         }
-        pendingDump = (waiting, [], monotonicNanoseconds() + 1_000_000_000)
-        if waiting.isEmpty { finishDataDump() }
+        pendingDumps[data] = (waiting, [], monotonicNanoseconds() + 1_000_000_000)
+        if waiting.isEmpty { finishDataDump(data: data) }
     }
 
-    func finishDataDump() {
-        let sections = pendingDump?.sections.sorted() ?? []
-        pendingDump = nil
-        writeDump(data: true, workerSections: sections)
+    func finishDataDump(data: Bool) {
+        let sections = pendingDumps[data]?.sections.sorted() ?? []
+        pendingDumps[data] = nil
+        writeDump(data: data, workerSections: sections)
     }
 
     func writeDump(data: Bool, workerSections: [String] = []) {
@@ -588,6 +597,8 @@ final class Supervisor {
                 text += "\(slot.role).killed_for_missed_heartbeats \(slot.hungKills)\n"
                 text += "\(slot.role).malformed_messages \(slot.socket?.malformedCount ?? 0)\n"
             }
+            // Each worker's own counters (VRRP receive-check drops per instance, checks run and failed, …).
+            for section in workerSections where !section.isEmpty { text += section + "\n" }
         }
         do {
             try Syscalls.writeNewFile(path, text)

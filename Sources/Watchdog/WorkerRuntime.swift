@@ -141,6 +141,8 @@ struct WorkerLoop {
             stop(release: release, reply: id)
         case .command(let id, .dump):
             engine.execute { reporter.send(.ack(id: id, ok: true, detail: engine.dump())) }
+        case .command(let id, .statistics):
+            engine.execute { reporter.send(.ack(id: id, ok: true, detail: engine.statistics())) }
         case .command(let id, .reload):
             reporter.send(.ack(id: id, ok: true, detail: "reloading"))
         case .peerState(let state):

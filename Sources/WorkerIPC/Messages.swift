@@ -159,6 +159,8 @@ public struct WorkerEvent: Codable, Sendable, Hashable {
 public enum WorkerCommand: Codable, Sendable, Hashable {
     /// Describe the worker's state as text (`SIGUSR1`).
     case dump
+    /// The worker's counters as `name value` lines (`SIGUSR2`).
+    case statistics
     /// Stop; release VIPs and IPVS rules unless `release` is false (`-V`, `-I`).
     case stop(release: Bool)
     /// A `configure` with the new configuration follows.

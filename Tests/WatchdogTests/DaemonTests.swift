@@ -200,6 +200,11 @@ struct DaemonTests {
         // The workers' own dumps follow the watchdog's view.
         #expect(data.contains("vrrp worker:\nVRRP Instance = VI_1"), "\(data)")
         #expect(data.contains("virtual_server 192.0.2.10 80 quorum"), "\(data)")
+        // SIGUSR2: the watchdog's counters, then each worker's own, prefixed with its role.
+        let stats = try String(contentsOfFile: directory.appendingPathComponent("vigild.stats").path, encoding: .utf8)
+        #expect(stats.contains("vrrp.restarts 0"), "\(stats)")
+        #expect(stats.contains("checker.checks_run "), "\(stats)")
+        #expect(stats.contains("vrrp.VI_1"), "\(stats)")
     }
 
     /// `vigilctl status` text and JSON; `vigilctl stop`; then vigilctl fails at once with a clear message.
