@@ -92,13 +92,19 @@ public struct HeartbeatPolicy: Hashable, Sendable {
     public var interval: Duration
     public var missedLimit: Int = 2
     public var startupTimeout: Duration = .seconds(5)
+    /// How long a worker may take to apply a configuration (its engine loop is busy and answers no ping) before
+    /// its first state report: a 1,000-service start on a slow machine takes seconds, not a hang.
+    public var configureTimeout: Duration = .seconds(60)
 
     public init(interval: Duration = .seconds(1)) {
         self.interval = interval
     }
 
     /// Whether a worker last heard from `silence` ago is hung.
-    public func isHung(silence: Duration, helloReceived: Bool) -> Bool {
-        helloReceived ? silence > interval * missedLimit : silence > max(startupTimeout, interval * missedLimit)
+    /// - Parameter configuring: a configuration was sent and the worker has not reported its state since.
+    public func isHung(silence: Duration, helloReceived: Bool, configuring: Bool = false) -> Bool {
+        if configuring { return silence > max(configureTimeout, interval * missedLimit) }
+        return helloReceived
+            ? silence > interval * missedLimit : silence > max(startupTimeout, interval * missedLimit)
     }
 }

@@ -38,6 +38,8 @@ struct WorkerSlot {
     var retired = false
     /// Killed because it stopped answering heartbeats: it was last alive at `lastHeard`, not at its death.
     var killedForHanging = false
+    /// A configuration was sent and no state report has come back since: the worker is applying it.
+    var configuring = false
 
     init(role: WorkerRole) {
         self.role = role
@@ -262,6 +264,7 @@ final class Supervisor {
             } else {
                 logger.info("\(role) worker running (pid \(hello.pid), vigil \(hello.vigilVersion))")
             }
+            slot.configuring = true
             slots[role] = slot
             send(.configure(configuration(for: role)), to: role)
             if role == .checker, let vrrp = slots[.vrrp]?.state { send(.peerState(vrrp), to: .checker) }
@@ -271,6 +274,7 @@ final class Supervisor {
             slot.heartbeatsAnswered += 1
         case .state(let state):
             slot.state = state
+            slot.configuring = false
             if role == .vrrp, slots[.checker]?.helloAt != nil { send(.peerState(state), to: .checker) }
         case .event(let event):
             logger.info("\(role) worker: \(event.summary)")
@@ -370,7 +374,7 @@ final class Supervisor {
         for (role, slot) in slots {
             guard let pid = slot.pid else { continue }
             let silence = Duration.nanoseconds(now - (slot.lastPong ?? slot.lastHeard))
-            if heartbeat.isHung(silence: silence, helloReceived: slot.helloAt != nil) {
+            if heartbeat.isHung(silence: silence, helloReceived: slot.helloAt != nil, configuring: slot.configuring) {
                 logger.error(
                     .init(
                         stringLiteral:
@@ -440,6 +444,7 @@ final class Supervisor {
                 start(role)
             } else if slots[role]!.helloAt != nil {
                 nextCommandID += 1
+                slots[role]?.configuring = true
                 send(.command(id: nextCommandID, .reload), to: role)
                 send(.configure(configuration(for: role)), to: role)
             }

@@ -82,7 +82,7 @@ final class DaemonUnderTest {
         try Data(text.utf8).write(to: URL(fileURLWithPath: config))
     }
 
-    /// Starts `vigild -n -l -D` with its log in `logFile`, and waits for both workers' hellos.
+    /// Starts `vigild -n -l -D` with its log in `logFile`, and waits for both workers' hellos and first reports.
     func start(workers: Int = 2, extra: [String] = []) throws {
         FileManager.default.createFile(atPath: logFile, contents: nil)
         let vigild = builtProducts.appendingPathComponent("vigild")
@@ -100,7 +100,9 @@ final class DaemonUnderTest {
         try process.run()
         try waitFor("\(workers) workers to say hello", seconds: 10) {
             guard let status = self.status() else { return false }
-            return status.workers.count == workers && status.workers.allSatisfy { $0.lastHeartbeatSecondsAgo != nil }
+            // Configured: each worker has reported its state (until then its heartbeats are not due).
+            return status.workers.count == workers
+                && status.workers.allSatisfy { $0.lastHeartbeatSecondsAgo != nil && $0.state != nil }
         }
     }
 

@@ -68,6 +68,10 @@ struct SupervisionPolicyTests {
         // Before the hello, the (longer) start-up timeout applies.
         #expect(!heartbeat.isHung(silence: .seconds(4), helloReceived: false))
         #expect(heartbeat.isHung(silence: .milliseconds(5001), helloReceived: false))
+        // While a configuration is being applied (no state report since it was sent), the engine's loop may be
+        // busy for seconds: only the configure timeout applies.
+        #expect(!heartbeat.isHung(silence: .seconds(30), helloReceived: true, configuring: true))
+        #expect(heartbeat.isHung(silence: .milliseconds(60_001), helloReceived: true, configuring: true))
     }
 
     @Test func durationsConvertToNanoseconds() {
