@@ -15,14 +15,14 @@
 #   scale:  a 1,000-service configuration, one weight changed by SIGHUP: exactly one IPVS write ("applied 1
 #           IPVS changes" in the checker's log); prints the time from SIGHUP to the weight in the kernel.
 #
-# Run: Tests/KernelLab/kernel-lab run --env VIGIL_BIN=$PWD/.build/debug Tests/KernelLab/resilience/acceptance.sh
+# Run: Tests/KernelLab/kernel-lab run --env VIGIL_BIN=$PWD/.build/debug Tests/KernelLab/resilience/run-all.sh
 # Not yet named run-all.sh (which scripts/test would run in CI): two findings still fail it on a loaded host: a
 # service removed by a reload stays in IPVS when the checker worker dies (heartbeat kill) before applying it, and
 # with 1,000 services the checker worker misses its heartbeats during the initial apply and is killed in a loop.
 set -uo pipefail
 
 if [[ "${KERNEL_LAB:-}" != 1 && "${1:-}" != --force ]]; then
-  echo "resilience/acceptance.sh: meant to run inside the kernel lab (or pass --force)" >&2
+  echo "resilience/run-all.sh: meant to run inside the kernel lab (or pass --force)" >&2
   exit 2
 fi
 
