@@ -158,7 +158,8 @@ private func withScriptUser<T>(_ name: String, _ body: () async throws -> T) asy
             "sh -c 'trap \"\" TERM; sleep 10 & echo $$ $! > \(pids); wait'", timeout: .milliseconds(200))
         let elapsed = clock.now - start
         #expect(result == .timedOut)
-        #expect(elapsed < .milliseconds(2500))
+        // TERM at 0.2 s, KILL one second later; the rest is slack for a loaded machine.
+        #expect(elapsed < .seconds(5))
         #expect(elapsed >= .seconds(1))
         let recorded = (directory.read("pids") ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" })
         #expect(recorded.count == 2)
