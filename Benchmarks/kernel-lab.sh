@@ -114,12 +114,15 @@ for daemon in ${BENCH_DAEMONS:-vigil keepalived}; do
     fi
     sleep 2
     memories+=($(($(pss_kib "$DAEMON") / 1024)))
+    ((run == 0)) && "$ROOT/Benchmarks/pss-breakdown.sh" "$DAEMON" >&2
     cp "$WORK/scale-reload.conf" "$WORK/active.conf"
     lines=$(wc -l <"$WORK/$daemon.log")
+    parent_ticks=$(cpu_ticks "$(cat "$WORK/d.pid")") checker_ticks=$(cpu_ticks "$(cat "$WORK/c.pid")")
     t0=$(now_ms)
     kill -HUP "$(cat "$WORK/d.pid")"
     if wait_until 120 bash -c "$D ipvsadm -Ln -t 192.0.2.1:80 2>/dev/null | grep -q '198.51.100.11:80 *Route *7 '"; then
       reloads+=($(($(now_ms) - t0)))
+      echo "bench: $daemon reload took ${reloads[-1]} ms; CPU ticks (1/$(getconf CLK_TCK) s) used meanwhile: parent $(($(cpu_ticks "$(cat "$WORK/d.pid")") - parent_ticks)), checker $(($(cpu_ticks "$(cat "$WORK/c.pid")") - checker_ticks))" >&2
     else
       echo "bench: $daemon did not apply the new weight; its log:" >&2
       tail -n 20 "$WORK/$daemon.log" >&2
