@@ -212,7 +212,9 @@ final class Supervisor {
     func send(_ message: WorkerMessage, to role: WorkerRole) {
         guard let socket = slots[role]?.socket else { return }
         do {
-            try socket.send(message, timeoutMilliseconds: 100)
+            // A configuration can be megabytes (1,000 services): give a busy worker time to drain each chunk.
+            let timeout: Int32 = if case .configure = message { 5000 } else { 100 }
+            try socket.send(message, timeoutMilliseconds: timeout)
         } catch {
             logger.warning("cannot send to the \(role) worker: \(error)")
         }
