@@ -120,7 +120,9 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
                 }
                 if let reason = instance.reason { detail += " (\(reason))" }
                 lines.append("  vrrp_instance \(instance.name): \(instance.state.rawValue)\(held)\(detail)")
-                let errors = (instance.counters ?? [:]).filter { $0.key.hasSuffix("_errors") && $0.value > 0 }
+                let errors = (instance.counters ?? [:]).filter {
+                    ($0.key.hasPrefix("dropped_") || $0.key.hasSuffix("_errors")) && $0.value > 0
+                }
                 if !errors.isEmpty {
                     lines.append(
                         "    dropped: "
