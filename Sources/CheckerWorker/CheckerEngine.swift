@@ -480,14 +480,9 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         do {
             let desired = desiredState()
             let keys = desired.table.virtualServers.map(\.service.key)
-            var retired: Set<IPVSServiceKey> = []
-            if !retiredServices.isEmpty {
-                retired = Set(
-                    try client.table().virtualServers.map(\.service.key).filter {
-                        retiredServices.contains($0.description)
-                    })
-            }
-            let operations = try IPVSConfigApplier(client: client).plan(desired, retired: retired)
+            let retired = retiredServices
+            let operations = try IPVSConfigApplier(client: client).plan(
+                desired, isRetired: { retired.contains($0.description) })
             retiredServices = []
             ownedServices = keys.map(\.description)
             pendingOperations = operations[...]

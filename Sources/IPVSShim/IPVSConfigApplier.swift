@@ -30,10 +30,12 @@ public struct IPVSConfigApplier {
     }
 
     /// The operations `apply` would send, without sending them (a caller may send them in slices).
-    /// - Parameter retired: services to delete if the kernel has them: ones this program put there for a
-    ///   configuration that no longer names them (a reload, or a worker restarted on a newer file).
+    /// - Parameter isRetired: picks, among the services the kernel has, those to delete: ones this program put
+    ///   there for a configuration that no longer names them (a reload, or a worker restarted on a newer file).
+    ///   Matched against the table read for the plan, so no second dump of the kernel's table.
     public func plan(
-        _ desired: IPVSDesiredState, retired: Set<IPVSServiceKey> = [], foreignRules: IPVSForeignRulePolicy = .leave
+        _ desired: IPVSDesiredState, isRetired: (IPVSServiceKey) -> Bool = { _ in false },
+        foreignRules: IPVSForeignRulePolicy = .leave
     ) throws(NetlinkError) -> [IPVSOperation] {
         let current = try client.table()
         let plan = desired.plan(
@@ -41,7 +43,7 @@ public struct IPVSConfigApplier {
             ownership: .adopting(desired.table, current: current), foreignRules: foreignRules)
         let wanted = Set(desired.table.virtualServers.map(\.service.key))
         let deletions = current.virtualServers.map(\.service.key)
-            .filter { retired.contains($0) && !wanted.contains($0) }
+            .filter { isRetired($0) && !wanted.contains($0) }
             .map { IPVSOperation.deleteService($0) }
         return deletions + plan.operations
     }
