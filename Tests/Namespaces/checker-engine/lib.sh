@@ -1,20 +1,6 @@
 # Shared by the checker-engine and checker-protocols suites (sourced, not run).
 
-passed=0
-failed=0
-
-# check NAME COMMAND...: runs COMMAND, prints PASS/FAIL NAME and counts it.
-check() {
-    local name=$1
-    shift
-    if "$@"; then
-        echo "PASS: $name"
-        passed=$((passed + 1))
-    else
-        echo "FAIL: $name"
-        failed=$((failed + 1))
-    fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 # kill_daemons DIR: SIGTERM, then after 0.5 s SIGKILL, every process whose pid is in DIR/*.daemon.
 kill_daemons() {

@@ -10,12 +10,10 @@ ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 BIN=${VIGIL_BIN:-$ROOT/.build/debug}
 WORK=$(mktemp -d /tmp/resilience.XXXXXX)
 VIP=192.0.2.100
-passed=0
-failed=0
 VIGIL=""
 KEEPALIVED_PID=""
-pass() { passed=$((passed + 1)); echo "PASS: $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+# shellcheck source=Tests/Namespaces/lib.sh
+. "$ROOT/Tests/Namespaces/lib.sh"
 
 cleanup() {
   [[ -n $VIGIL ]] && kill "$VIGIL" 2>/dev/null

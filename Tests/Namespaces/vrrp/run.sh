@@ -17,19 +17,7 @@ command -v tcpdump >/dev/null || { echo "FAIL: tcpdump is not installed"; exit 1
 trap vre_cleanup EXIT
 started=$(date +%s)
 
-passed=0
-failed=0
-check() {
-    local name=$1
-    shift
-    if "$@"; then
-        echo "PASS: $name"
-        passed=$((passed + 1))
-    else
-        echo "FAIL: $name"
-        failed=$((failed + 1))
-    fi
-}
+. Tests/Namespaces/lib.sh
 
 # VRE_ONLY=extras runs only the sections in the sourced files below (for development).
 if [ "${VRE_ONLY:-}" != extras ]; then
