@@ -212,7 +212,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         for (virtualIndex, virtualServer) in lvs.virtualServers.enumerated() {
             let name = VirtualServerNames.name(virtualServer.address)
             for (realIndex, real) in virtualServer.realServers.enumerated() {
-                let identity = "\(name)|\(Self.configName(real))"
+                let identity = "\(name)|\(real.configName)"
                 let signature = Signature(real, of: virtualServer)
                 if var same = previous.removeValue(forKey: identity), same.entry.signature == signature {
                     same.entry.virtualServer = virtualIndex
@@ -244,11 +244,6 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         syncIPVS()
         report()
         runDueChecks()
-    }
-
-    /// `ADDRESS PORT` as the configuration and the reports write a real server.
-    static func configName(_ real: RealServer) -> String {
-        "\(real.address)\(real.port.map { " \($0)" } ?? "")"
     }
 
     // MARK: Checks
@@ -528,7 +523,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
             let real = config.lvs.virtualServers[entry.virtualServer].realServers[entry.realServer]
             realsOf[entry.virtualServer].append(
                 RealServerReport(
-                    address: Self.configName(real), health: state.isUp ? .up : .down,
+                    address: real.configName, health: state.isUp ? .up : .down,
                     weight: weight(ofServer: serverIndex), detail: state.detail))
         }
         for (index, server) in config.lvs.virtualServers.enumerated() {
@@ -542,15 +537,10 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     }
 
     /// `198.51.100.11:80`, `[2001:db8::1]:80`, `fwmark 5`, `group web`.
-    static func endpoint(_ address: IPAddress, port: Int?) -> String {
-        let host = address.family == .ipv6 ? "[\(address)]" : "\(address)"
-        return port.map { "\(host):\($0)" } ?? host
-    }
-
-    static func endpoint(_ real: RealServer) -> String { endpoint(real.address, port: real.port) }
+    static func endpoint(_ real: RealServer) -> String { endpointText(real.address, port: real.port) }
 
     static func endpoint(_ server: VirtualServer) -> String {
-        if case .endpoint(let address, let port) = server.address { return endpoint(address, port: port) }
+        if case .endpoint(let address, let port) = server.address { return endpointText(address, port: port) }
         return VirtualServerNames.name(server.address)
     }
 
@@ -586,7 +576,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
                 let state = scheduler.servers[serverIndex]
                 let real = server.realServers[entries[serverIndex].realServer]
                 lines.append(
-                    "  real_server \(Self.configName(real)) \(state.isUp ? "up" : "down") weight \(weight(ofServer: serverIndex))\(state.suspended ? " suspended" : "")"
+                    "  real_server \(real.configName) \(state.isUp ? "up" : "down") weight \(weight(ofServer: serverIndex))\(state.suspended ? " suspended" : "")"
                 )
                 for check in state.checks {
                     lines.append(

@@ -120,10 +120,6 @@ public struct ConfigDiff: Sendable, Hashable {
         }
     }
 
-    static func realServerName(_ server: RealServer) -> String {
-        "\(server.address)" + (server.port.map { " \($0)" } ?? "")
-    }
-
     static func diffVirtualServers(_ old: [VirtualServer], _ new: [VirtualServer], into changes: inout [Change]) {
         let before = Dictionary(old.map { (VirtualServerKey($0), $0) }, uniquingKeysWith: { first, _ in first })
         let after = Dictionary(new.map { (VirtualServerKey($0), $0) }, uniquingKeysWith: { first, _ in first })
@@ -159,13 +155,13 @@ public struct ConfigDiff: Sendable, Hashable {
     static func diffRealServers(
         _ old: [RealServer], _ new: [RealServer], of service: VirtualServerKey, into changes: inout [Change]
     ) {
-        let before = Dictionary(old.map { (realServerName($0), $0) }, uniquingKeysWith: { first, _ in first })
-        let after = Dictionary(new.map { (realServerName($0), $0) }, uniquingKeysWith: { first, _ in first })
-        for server in old where after[realServerName(server)] == nil {
-            changes.append(.removed("real_server \(realServerName(server)) of \(service)"))
+        let before = Dictionary(old.map { ($0.configName, $0) }, uniquingKeysWith: { first, _ in first })
+        let after = Dictionary(new.map { ($0.configName, $0) }, uniquingKeysWith: { first, _ in first })
+        for server in old where after[server.configName] == nil {
+            changes.append(.removed("real_server \(server.configName) of \(service)"))
         }
         for server in new {
-            let name = realServerName(server)
+            let name = server.configName
             guard let previous = before[name] else {
                 changes.append(.added("real_server \(name) of \(service)"))
                 continue

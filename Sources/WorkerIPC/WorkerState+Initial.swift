@@ -15,7 +15,7 @@ extension WorkerState {
                 ?? VirtualServerReport(
                     name: name,
                     realServers: server.realServers.map {
-                        RealServerReport(address: "\($0.address)\($0.port.map { " \($0)" } ?? "")")
+                        RealServerReport(address: $0.configName)
                     })
         }
         return WorkerState(vrrpInstances: instances, virtualServers: servers)

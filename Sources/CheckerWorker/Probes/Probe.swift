@@ -50,10 +50,14 @@ public struct ProbeTarget: Hashable, Sendable {
     }
 
     /// `198.51.100.11:80` / `[2001:db8::1]:80`, as reasons print it.
-    public var endpointText: String {
-        let host = address.family == .ipv6 ? "[\(address)]" : "\(address)"
-        return port.map { "\(host):\($0)" } ?? host
-    }
+    public var endpointText: String { CheckerWorker.endpointText(address, port: port) }
+}
+
+/// `198.51.100.11:80` / `[2001:db8::1]:80` (just the address without a port): how reasons, events and notify
+/// lines name an endpoint.
+func endpointText(_ address: IPAddress, port: Int?) -> String {
+    let host = address.family == .ipv6 ? "[\(address)]" : "\(address)"
+    return port.map { "\(host):\($0)" } ?? host
 }
 
 /// The result of one probe attempt.

@@ -277,3 +277,9 @@ public struct RealServer: Sendable, Hashable, Codable {
         self.location = location
     }
 }
+
+extension RealServer {
+    /// `ADDRESS PORT` as keepalived.conf writes a real server (`ADDRESS` for a port-less fwmark real server):
+    /// how reports, dumps and reload diffs name it.
+    public var configName: String { "\(address)" + (port.map { " \($0)" } ?? "") }
+}
