@@ -32,6 +32,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     struct Sink {
         var report: (WorkerState) -> Void
         var event: (String) -> Void
+        /// Marks progress during long work on the loop (a large configuration), for the watchdog's liveness check.
+        var progress: () -> Void = {}
     }
 
     /// One real server under check: which virtual/real server it is and its probes.
@@ -120,7 +122,10 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.init(
             group: group, loop: group.next(),
-            sink: Sink(report: { reporter.report($0) }, event: { reporter.event($0) }), logger: logger,
+            sink: Sink(
+                report: { reporter.report($0) }, event: { reporter.event($0) },
+                progress: { reporter.progress.mark() }),
+            logger: logger,
             makeProbe: { checker, real, virtual, context in
                 HealthProbes.make(
                     checker: checker, realServer: real, virtualServer: virtual, group: group,
@@ -211,6 +216,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         let start = now
         for (virtualIndex, virtualServer) in lvs.virtualServers.enumerated() {
             let name = VirtualServerNames.name(virtualServer.address)
+            sink.progress()
             for (realIndex, real) in virtualServer.realServers.enumerated() {
                 let identity = "\(name)|\(real.configName)"
                 let signature = Signature(real, of: virtualServer)

@@ -48,6 +48,7 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
         core.onNotify = { [unowned self] notice in notifications?.run(notice) }
         let loop = loop
         system.onTimer = { [core] timer, instance in core.timerFired(timer, instance: instance) }
+        let progress = reporter.progress
         receiver.onPackets = { [core, loop, logger] packets in
             loop.execute {
                 for (interface, received) in packets {
@@ -56,6 +57,8 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
                     case .malformed(let failure): logger.debug("dropped on \(interface): \(failure)")
                     }
                 }
+                // A flood of packets queues batches ahead of the runtime's beacon: each batch is progress.
+                progress.mark()
             }
         }
         receiver.onLinks = { [core, loop] events in

@@ -1,5 +1,6 @@
 import Config
 import Logging
+import WorkerIPC
 
 #if canImport(Glibc)
     import Glibc

@@ -1,3 +1,5 @@
+import WorkerIPC
+
 /// Exit statuses a worker uses to tell the watchdog not to restart it; keepalived's values.
 public enum WorkerExitCode {
     /// KEEPALIVED_EXIT_FATAL.
@@ -31,28 +33,27 @@ public enum SupervisionDecision: Hashable, Sendable {
 
 /// Restart rules: at once, unless the worker is crash-looping (exponential backoff, capped), and never
 /// for a worker that says the configuration or its permissions are wrong (keepalived stops then too).
-/// Pure: the caller measures uptimes with its clock.
+/// A worker that reached its steady state (its first state report after a configuration) was healthy: however soon
+/// it dies after that (an operator's `kill -9` every second, an OOM kill), its successor starts at once. Only deaths
+/// before the first state report count towards a crash loop. Pure: the caller says what it saw.
 public struct SupervisionPolicy: Hashable, Sendable {
-    /// A worker that ran at least this long was healthy: its death does not count towards a crash loop.
-    public var stableUptime: Duration = .seconds(1)
     /// The delay after the second quick death in a row; it doubles with each further one.
     public var initialBackoff: Duration = .milliseconds(100)
     public var maximumBackoff: Duration = .seconds(30)
 
     public init() {}
 
-    public init(stableUptime: Duration, initialBackoff: Duration, maximumBackoff: Duration) {
-        self.stableUptime = stableUptime
+    public init(initialBackoff: Duration, maximumBackoff: Duration) {
         self.initialBackoff = initialBackoff
         self.maximumBackoff = maximumBackoff
     }
 
     /// Decides what to do about a worker that ended.
     /// - Parameters:
-    ///   - quickDeaths: how many deaths in a row, before this one, came sooner than `stableUptime`;
-    ///     updated for this death.
+    ///   - reportedState: the worker sent a state report before it died (it had applied its configuration).
+    ///   - quickDeaths: how many deaths in a row, before this one, came before a state report; updated.
     public func decide(
-        role: String, exit: WorkerExit, uptime: Duration, quickDeaths: inout Int
+        role: String, exit: WorkerExit, reportedState: Bool, quickDeaths: inout Int
     ) -> SupervisionDecision {
         switch exit {
         case .exited(WorkerExitCode.badConfig):
@@ -66,7 +67,7 @@ public struct SupervisionPolicy: Hashable, Sendable {
         default:
             break
         }
-        if uptime >= stableUptime {
+        if reportedState {
             quickDeaths = 0
             return .restart(after: .zero)
         }
@@ -86,25 +87,81 @@ public struct SupervisionPolicy: Hashable, Sendable {
     }
 }
 
-/// Heartbeats: the watchdog pings every `interval`; a worker silent for `missedLimit` intervals (or,
-/// before its hello, for `startupTimeout`) is considered hung and is killed.
+/// What the watchdog concludes about a worker's liveness.
+public enum LivenessVerdict: Hashable, Sendable {
+    case alive
+    /// No hello within the startup timeout after it was spawned.
+    case noHello(silence: Duration)
+    /// A ping has gone unanswered this long: the process is stopped, or its IPC thread is stuck.
+    case unanswered(for: Duration)
+    /// It answers, but its engine's loop has made no progress for this long: stuck in one task.
+    case stuck(for: Duration)
+
+    /// The log line's reason.
+    public var reason: String {
+        switch self {
+        case .alive: "alive"
+        case .noHello(let silence): "did not say hello within \(silence.millisecondsText) ms of its start"
+        case .unanswered(let age):
+            "answered no heartbeat for \(age.millisecondsText) ms (stopped, or its IPC thread is stuck)"
+        case .stuck(let age):
+            "its engine's loop made no progress for \(age.millisecondsText) ms (stuck in one task)"
+        }
+    }
+}
+
+/// Heartbeats: the watchdog pings its workers four times per `interval`; the worker's IPC thread answers with its
+/// engine's progress (`WorkerHeartbeat`). A worker is replaced when it has answered nothing for `missedLimit`
+/// intervals while a ping waits, or when its answers show its engine's loop without progress for `missedLimit`
+/// intervals — in every phase, applying a configuration included (an engine doing long work marks progress). A
+/// worker that is merely busy keeps making progress and is never replaced. Before its hello a worker has
+/// `startupTimeout` (exec and start-up).
+///
+/// Only what the worker could have answered counts: a ping must have waited a whole interval, and the engine's
+/// progress is measured when the worker answered, so a watchdog that was itself late (a long reload) blames nobody.
 public struct HeartbeatPolicy: Hashable, Sendable {
     public var interval: Duration
     public var missedLimit: Int = 2
     public var startupTimeout: Duration = .seconds(5)
-    /// How long a worker may take to apply a configuration (its engine loop is busy and answers no ping) before
-    /// its first state report: a 1,000-service start on a slow machine takes seconds, not a hang.
-    public var configureTimeout: Duration = .seconds(60)
 
     public init(interval: Duration = .seconds(1)) {
         self.interval = interval
     }
 
-    /// Whether a worker last heard from `silence` ago is hung.
-    /// - Parameter configuring: a configuration was sent and the worker has not reported its state since.
-    public func isHung(silence: Duration, helloReceived: Bool, configuring: Bool = false) -> Bool {
-        if configuring { return silence > max(configureTimeout, interval * missedLimit) }
-        return helloReceived
-            ? silence > interval * missedLimit : silence > max(startupTimeout, interval * missedLimit)
+    public var limit: Duration { interval * missedLimit }
+
+    /// How often the watchdog pings (and judges): a quarter interval, so a verdict comes within a quarter
+    /// interval of the limit.
+    public var pingPeriod: Duration { interval / 4 }
+
+    /// - Parameters:
+    ///   - sinceStart: how long ago the worker was spawned.
+    ///   - sinceLastAnswer: how long ago the worker last answered a ping (or said hello).
+    ///   - oldestUnanswered: how long ago the oldest ping still unanswered was sent (nil: all answered).
+    ///   - lastHeartbeat: the worker's last answer.
+    public func judge(
+        sinceStart: Duration, helloReceived: Bool, sinceLastAnswer: Duration, oldestUnanswered: Duration?,
+        lastHeartbeat: WorkerHeartbeat?
+    ) -> LivenessVerdict {
+        guard helloReceived else {
+            return sinceStart > max(startupTimeout, limit) ? .noHello(silence: sinceStart) : .alive
+        }
+        if let oldestUnanswered, oldestUnanswered > interval, sinceLastAnswer > limit {
+            return .unanswered(for: sinceLastAnswer)
+        }
+        if let lastHeartbeat, Duration.nanoseconds(lastHeartbeat.progressAge) > limit {
+            return .stuck(for: .nanoseconds(lastHeartbeat.progressAge))
+        }
+        return .alive
     }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
+    /// `2350.0`: milliseconds with one decimal, as the watchdog's log lines print them.
+    var millisecondsText: String { fixedPoint(Double(nanoseconds) / 1e6, digits: 1) }
 }

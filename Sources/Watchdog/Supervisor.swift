@@ -6,13 +6,6 @@ import WorkerIPC
     import Glibc
 #endif
 
-/// CLOCK_MONOTONIC in nanoseconds.
-func monotonicNanoseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
-}
-
 /// One supervised worker role and what the watchdog knows of its current and past incarnations.
 struct WorkerSlot {
     let role: WorkerRole
@@ -24,6 +17,12 @@ struct WorkerSlot {
     var lastPong: Int64?
     var pingSequence: UInt64 = 0
     var lastPing: Int64?
+    /// Pings sent and not answered yet, oldest first: (sequence, when sent).
+    var unanswered: [(sequence: UInt64, sentAt: Int64)] = []
+    /// The last answer: the engine's progress and loop lag.
+    var lastHeartbeat: WorkerHeartbeat?
+    /// Why the watchdog last killed this role's worker.
+    var lastKillReason: String?
     var restartCount = 0
     var quickDeaths = 0
     var diedAt: Int64?
@@ -36,10 +35,11 @@ struct WorkerSlot {
     var state: WorkerState?
     /// No longer needed after a reload: not restarted when it exits.
     var retired = false
-    /// Killed because it stopped answering heartbeats: it was last alive at `lastHeard`, not at its death.
-    var killedForHanging = false
-    /// A configuration was sent and no state report has come back since: the worker is applying it.
-    var configuring = false
+    /// Killed for hanging: the last moment it was known to do its work (its last answer, or its engine's last
+    /// progress), which is what a successor resumes from, not the moment of its death.
+    var killedAliveAt: Int64?
+    /// The current worker has sent a state report (it applied its configuration): its death is not a crash loop.
+    var reportedState = false
 
     init(role: WorkerRole) {
         self.role = role
@@ -76,9 +76,7 @@ final class Supervisor {
         self.options = options
         self.hostName = hostName
         self.loaded = loaded
-        var heartbeat = HeartbeatPolicy(interval: options.heartbeatInterval)
-        heartbeat.startupTimeout = max(.seconds(5), options.heartbeatInterval * 2)
-        self.heartbeat = heartbeat
+        self.heartbeat = HeartbeatPolicy(interval: options.heartbeatInterval)
         self.policy = SupervisionPolicy()
     }
 
@@ -150,7 +148,8 @@ final class Supervisor {
     func workerArguments(_ role: WorkerRole) -> [String] {
         var arguments = [
             "vigild", "--worker", role.rawValue, "--ipc-fd", "3", "--parent-pid", "\(getpid())",
-            "-S", "\(options.logFacility)",
+            "-S", "\(options.logFacility)", "--heartbeat-interval",
+            "\(options.heartbeatInterval.nanoseconds / 1_000_000)",
         ]
         if options.logConsole { arguments.append("-l") }
         if options.logDetail { arguments.append("-D") }
@@ -181,6 +180,9 @@ final class Supervisor {
             slot.lastHeard = slot.startedAt
             slot.helloAt = nil
             slot.lastPong = nil
+            slot.unanswered = []
+            slot.lastHeartbeat = nil
+            slot.reportedState = false
             WorkerPidFile.write(pidFilePath(role), pid: pid)
             logger.debug("started the \(role) worker (pid \(pid))")
         } catch {
@@ -266,17 +268,18 @@ final class Supervisor {
             } else {
                 logger.info("\(role) worker running (pid \(hello.pid), vigil \(hello.vigilVersion))")
             }
-            slot.configuring = true
             slots[role] = slot
             send(.configure(configuration(for: role)), to: role)
             if role == .checker, let vrrp = slots[.vrrp]?.state { send(.peerState(vrrp), to: .checker) }
             return
-        case .pong:
+        case .pong(let heartbeat):
             slot.lastPong = now
             slot.heartbeatsAnswered += 1
+            slot.unanswered.removeAll { $0.sequence <= heartbeat.sequence }
+            slot.lastHeartbeat = heartbeat
         case .state(let state):
             slot.state = state
-            slot.configuring = false
+            slot.reportedState = true
             if role == .vrrp, slots[.checker]?.helloAt != nil { send(.peerState(state), to: .checker) }
         case .event(let event):
             logger.info("\(role) worker: \(event.summary)")
@@ -298,7 +301,7 @@ final class Supervisor {
     }
 
     static func milliseconds(_ nanoseconds: Int64) -> String {
-        String(format: "%.1f", Double(nanoseconds) / 1e6)
+        fixedPoint(Double(nanoseconds) / 1e6, digits: 1)
     }
 
     func reap() {
@@ -310,6 +313,7 @@ final class Supervisor {
             slot.pid = nil
             slot.helloAt = nil
             slot.lastPong = nil
+            slot.unanswered = []
             let uptime = Duration.nanoseconds(now - slot.startedAt)
             if stopping || slot.retired {
                 logger.info("\(role) worker (pid \(pid)) \(exit)")
@@ -324,9 +328,11 @@ final class Supervisor {
             slot.diedAt = now
             slot.restartCount += 1
             // What the successor resumes from is as fresh as the last moment this worker was alive.
-            slot.state?.aliveAt = slot.killedForHanging ? slot.lastHeard : now
-            slot.killedForHanging = false
-            switch policy.decide(role: role.rawValue, exit: exit, uptime: uptime, quickDeaths: &slot.quickDeaths) {
+            slot.state?.aliveAt = slot.killedAliveAt ?? now
+            slot.killedAliveAt = nil
+            let decision = policy.decide(
+                role: role.rawValue, exit: exit, reportedState: slot.reportedState, quickDeaths: &slot.quickDeaths)
+            switch decision {
             case .restart(let delay):
                 let after = delay == .zero ? "at once" : "in \(delay) (crash loop)"
                 logger.warning(
@@ -372,26 +378,34 @@ final class Supervisor {
             finishDataDump(data: data)
         }
         guard now >= nextHeartbeat else { return }
-        nextHeartbeat = now + heartbeat.interval.nanoseconds / 4
+        nextHeartbeat = now + heartbeat.pingPeriod.nanoseconds
+        // Judge on what the workers could have said by now: read their answers first (this loop may have been
+        // busy, say with a reload, while they arrived).
+        for role in Array(slots.keys) { drain(role) }
+        let judged = monotonicNanoseconds()
         for (role, slot) in slots {
             guard let pid = slot.pid else { continue }
-            let silence = Duration.nanoseconds(now - (slot.lastPong ?? slot.lastHeard))
-            if heartbeat.isHung(silence: silence, helloReceived: slot.helloAt != nil, configuring: slot.configuring) {
-                logger.error(
-                    .init(
-                        stringLiteral:
-                            "\(role) worker (pid \(pid)) missed its heartbeats for \(Self.milliseconds(silence.nanoseconds)) "
-                            + "ms; killing it"))
+            let verdict = heartbeat.judge(
+                sinceStart: .nanoseconds(judged - slot.startedAt), helloReceived: slot.helloAt != nil,
+                sinceLastAnswer: .nanoseconds(judged - slot.lastHeard),
+                oldestUnanswered: slot.unanswered.first.map { .nanoseconds(judged - $0.sentAt) },
+                lastHeartbeat: slot.lastHeartbeat)
+            if verdict != .alive {
+                logger.error("\(role) worker (pid \(pid)) \(verdict.reason); killing it")
                 slots[role]?.hungKills += 1
-                slots[role]?.killedForHanging = true
+                slots[role]?.lastKillReason = verdict.reason
+                // Its state is as fresh as its engine's last progress, not its last word.
+                slots[role]?.killedAliveAt = min(slot.lastHeard, slot.lastHeartbeat?.progressAt ?? slot.lastHeard)
                 kill(pid, SIGKILL)
                 continue
             }
-            if slot.helloAt != nil, now - (slot.lastPing ?? 0) >= heartbeat.interval.nanoseconds {
-                slots[role]?.pingSequence += 1
+            if slot.helloAt != nil, judged - (slot.lastPing ?? 0) >= heartbeat.pingPeriod.nanoseconds {
+                let sequence = slot.pingSequence + 1
+                slots[role]?.pingSequence = sequence
                 slots[role]?.heartbeatsSent += 1
-                slots[role]?.lastPing = now
-                send(.ping(sequence: slots[role]!.pingSequence), to: role)
+                slots[role]?.lastPing = judged
+                slots[role]?.unanswered.append((sequence, judged))
+                send(.ping(sequence: sequence), to: role)
             }
         }
     }
@@ -446,7 +460,6 @@ final class Supervisor {
                 start(role)
             } else if slots[role]!.helloAt != nil {
                 nextCommandID += 1
-                slots[role]?.configuring = true
                 send(.command(id: nextCommandID, .reload), to: role)
                 send(.configure(configuration(for: role)), to: role)
             }
@@ -537,6 +550,18 @@ final class Supervisor {
                     response = .done(ConfigDiff(from: loaded.config, to: candidate.config).rendered)
                 }
             case .stop: response = .done("vigild (pid \(getpid())) is stopping")
+            case .debugStall(let role, let milliseconds, let slices):
+                #if DEBUG
+                    if slots[role]?.helloAt != nil {
+                        nextCommandID += 1
+                        send(.command(id: nextCommandID, .stall(milliseconds: milliseconds, slices: slices)), to: role)
+                        response = .done("the \(role) worker stalls for \(milliseconds) ms in \(slices) tasks")
+                    } else {
+                        response = .refused("no \(role) worker is running")
+                    }
+                #else
+                    response = .refused("debug-stall is available in debug builds only")
+                #endif
             }
             try? client.send(response, timeoutMilliseconds: 100)
             if request == .stop { beginStop() }
@@ -561,7 +586,9 @@ final class Supervisor {
                 restartCount: slot.restartCount,
                 lastHeartbeatSecondsAgo: slot.lastPong.map { Double(now - $0) / 1e9 },
                 lastRestartMilliseconds: slot.lastRestartNanoseconds.map { Double($0) / 1e6 },
-                state: slot.state)
+                loopLagMilliseconds: slot.lastHeartbeat.map { Double($0.maxLoopLag) / 1e6 },
+                progressAgeMilliseconds: slot.lastHeartbeat.map { Double($0.progressAge) / 1e6 },
+                lastKillReason: slot.lastKillReason, ready: slot.reportedState, state: slot.state)
         }
         return DaemonStatus(
             pid: getpid(), version: vigilVersion, configFile: options.configFile,
@@ -613,12 +640,5 @@ final class Supervisor {
         } catch {
             logger.error("cannot write dump: \(error)")
         }
-    }
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -1,6 +1,7 @@
 import CVigilShim
 import Config
 import Logging
+import Synchronization
 import WorkerIPC
 
 #if canImport(Glibc)
@@ -8,10 +9,17 @@ import WorkerIPC
 #endif
 
 /// The worker side of supervision, shared by the VRRP and checker workers: hello, configuration,
-/// heartbeats, state reports and commands over the inherited IPC socket. The main thread polls the
-/// socket and the signals; the role's `WorkerEngine` runs on its own event loop, and every message is
-/// handed to it there (heartbeats included, so a wedged engine is noticed).
+/// heartbeats, state reports and commands over the inherited IPC socket.
+///
+/// The main thread polls the socket and the signals and answers heartbeats itself, reporting the engine's
+/// `WorkerProgress`; every quarter heartbeat it sends a beacon through the engine's loop, which marks progress
+/// when it runs (and measures loop lag). Everything else is handed to the engine's loop, in order. A large
+/// message (a configuration) is decoded on the engine's loop too, marking progress as it goes, so the main thread
+/// never stops answering and a slow decode is not taken for a hang.
 public enum WorkerRuntime {
+    /// Messages up to this size are decoded on the main thread; larger ones on the engine's loop.
+    static let mainThreadDecodeLimit = 16 * 1024
+
     /// Runs a worker until the watchdog tells it to stop or goes away; never returns.
     /// - Parameters:
     ///   - fd: the inherited end of the watchdog's socketpair.
@@ -44,12 +52,14 @@ public enum WorkerRuntime {
         let engine = makeEngine(role, reporter, logger)
         var worker = WorkerLoop(role: role, socket: socket, reporter: reporter, engine: engine, logger: logger)
         reporter.send(.hello(WorkerHello(role: role, pid: getpid(), vigilVersion: vigilVersion)))
+        let beacon = Beacon(period: max(options.heartbeatInterval / 4, .milliseconds(5)).nanoseconds)
         while true {
             var descriptors = [
                 pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
             ]
-            Syscalls.poll(&descriptors, timeoutMilliseconds: -1)
+            Syscalls.poll(&descriptors, timeoutMilliseconds: beacon.millisecondsUntilDue())
+            beacon.sendIfDue(through: engine, progress: reporter.progress)
             for signal in Syscalls.readSignals(signals) where signal == SIGTERM || signal == SIGINT {
                 // A signal from outside (or the watchdog's death through PR_SET_PDEATHSIG): stop as
                 // `vigild` was told to at start (`-V` / `-I` keep VIPs and rules).
@@ -60,6 +70,34 @@ public enum WorkerRuntime {
             if descriptors[0].revents != 0 {
                 worker.drain()
             }
+        }
+    }
+}
+
+/// The runtime's beacon: one closure at a time through the engine's loop, every `period` nanoseconds. While one
+/// is waiting for the loop no other is sent, so a stuck loop does not pile them up.
+final class Beacon: Sendable {
+    let period: Int64
+    private let outstanding = Atomic<Bool>(false)
+    private let nextDue = Atomic<Int64>(0)
+
+    init(period: Int64) {
+        self.period = period
+    }
+
+    func millisecondsUntilDue() -> Int32 {
+        let left = nextDue.load(ordering: .relaxed) - monotonicNanoseconds()
+        return Int32(clamping: max(0, (left + 999_999) / 1_000_000))
+    }
+
+    func sendIfDue(through engine: any WorkerEngine, progress: WorkerProgress) {
+        let now = monotonicNanoseconds()
+        guard now >= nextDue.load(ordering: .relaxed) else { return }
+        nextDue.store(now + period, ordering: .relaxed)
+        guard !outstanding.exchange(true, ordering: .acquiring) else { return }
+        engine.execute { [self] in
+            progress.beaconRan(sentAt: now)
+            outstanding.store(false, ordering: .releasing)
         }
     }
 }
@@ -82,10 +120,20 @@ struct WorkerLoop {
         self.logger = logger
     }
 
+    /// Runs `body` on the engine's loop and marks progress when it is done: a loop working through a backlog of
+    /// tasks makes progress even while the beacon waits behind them.
+    func onLoop(_ body: @escaping @Sendable () -> Void) {
+        let progress = reporter.progress
+        engine.execute {
+            body()
+            progress.mark()
+        }
+    }
+
     mutating func drain() {
         while true {
-            switch socket.receive(WorkerMessage.self) {
-            case .message(let message): handle(message)
+            switch socket.receivePayload() {
+            case .message(let payload): receive(payload)
             case .malformed(let why): logger.warning("dropped a malformed message from the watchdog: \(why)")
             case .wouldBlock: return
             case .closed:
@@ -93,6 +141,40 @@ struct WorkerLoop {
                 logger.info("the watchdog closed the IPC socket; stopping")
                 stop(release: true, reply: nil)
                 return
+            }
+        }
+    }
+
+    /// Decodes a small message here and handles it; hands a large one (a configuration) to the engine's loop,
+    /// which decodes it marking progress.
+    mutating func receive(_ payload: [UInt8]) {
+        guard payload.count > WorkerRuntime.mainThreadDecodeLimit else {
+            do {
+                handle(try MessageCodec.decode(WorkerMessage.self, from: payload))
+            } catch {
+                socket.countMalformed()
+                logger.warning("dropped a malformed message from the watchdog: \(error)")
+            }
+            return
+        }
+        let isReload = configured
+        if MessageCodec.caseName(of: payload) == "configure" { configured = true }
+        let engine = engine
+        let logger = logger
+        let progress = reporter.progress
+        onLoop {
+            let message: WorkerMessage
+            do {
+                message = try MessageCodec.decode(WorkerMessage.self, from: payload, progress: { progress.mark() })
+            } catch {
+                logger.warning("dropped a malformed message from the watchdog: \(error)")
+                return
+            }
+            progress.mark()
+            switch message {
+            case .configure(let configuration): engine.apply(configuration, isReload: isReload)
+            case .peerState(let state): engine.peerStateChanged(state)
+            default: logger.warning("unexpected large message from the watchdog; ignored")
             }
         }
     }
@@ -133,22 +215,44 @@ struct WorkerLoop {
         case .configure(let configuration):
             let isReload = configured
             configured = true
-            engine.execute { engine.apply(configuration, isReload: isReload) }
+            onLoop { engine.apply(configuration, isReload: isReload) }
         case .ping(let sequence):
-            engine.execute { reporter.send(.pong(sequence: sequence)) }
+            // Answered here, not on the engine's loop: the answer carries the loop's progress instead.
+            reporter.send(.pong(reporter.progress.heartbeat(sequence: sequence)))
         case .command(let id, .stop(let release)):
             logger.info(release ? "stopping; releasing what this worker owns" : "stopping; leaving VIPs and rules")
             stop(release: release, reply: id)
         case .command(let id, .dump):
-            engine.execute { reporter.send(.ack(id: id, ok: true, detail: engine.dump())) }
+            onLoop { reporter.send(.ack(id: id, ok: true, detail: engine.dump())) }
         case .command(let id, .statistics):
-            engine.execute { reporter.send(.ack(id: id, ok: true, detail: engine.statistics())) }
+            onLoop { reporter.send(.ack(id: id, ok: true, detail: engine.statistics())) }
         case .command(let id, .reload):
             reporter.send(.ack(id: id, ok: true, detail: "reloading"))
+        case .command(let id, .stall(let milliseconds, let slices)):
+            stall(milliseconds: milliseconds, slices: slices, id: id)
         case .peerState(let state):
-            engine.execute { engine.peerStateChanged(state) }
+            onLoop { engine.peerStateChanged(state) }
         case .hello, .pong, .state, .event, .ack:
             logger.warning("unexpected message from the watchdog; ignored")
         }
+    }
+
+    /// Fault injection for the supervision tests (debug builds only): keeps the engine's loop busy for
+    /// `milliseconds`, in one task (`slices` 1: a loop stuck in a task) or in `slices` tasks one after the other (a
+    /// loop at full CPU that still turns).
+    func stall(milliseconds: Int, slices: Int, id: UInt32) {
+        #if DEBUG
+            let slices = max(1, slices)
+            let each = Int64(milliseconds) * 1_000_000 / Int64(slices)
+            for _ in 0..<slices {
+                onLoop {
+                    let end = monotonicNanoseconds() + each
+                    while monotonicNanoseconds() < end {}
+                }
+            }
+            reporter.send(.ack(id: id, ok: true, detail: "stalling \(milliseconds) ms in \(slices) tasks"))
+        #else
+            reporter.send(.ack(id: id, ok: false, detail: "stall is available in debug builds only"))
+        #endif
     }
 }

@@ -1,7 +1,5 @@
-import Foundation
-
 /// The version of the `vigilctl` ⇄ `vigild` control-socket protocol.
-public let controlProtocolVersion = 1
+public let controlProtocolVersion = 2
 
 /// What `vigilctl` asks.
 public enum ControlRequest: Codable, Sendable, Hashable {
@@ -12,6 +10,8 @@ public enum ControlRequest: Codable, Sendable, Hashable {
     /// `vigilctl reload --diff`: what a reload would change, change nothing.
     case reloadDiff
     case stop
+    /// Debug builds only (supervision tests): keep a worker's engine loop busy (`WorkerCommand.stall`).
+    case debugStall(role: WorkerRole, milliseconds: Int, slices: Int)
 }
 
 /// The last reload, as `vigilctl status` reports it.
@@ -49,12 +49,22 @@ public struct WorkerStatus: Codable, Sendable, Hashable {
     public var lastHeartbeatSecondsAgo: Double?
     /// Milliseconds from the last worker death to its replacement's hello.
     public var lastRestartMilliseconds: Double?
+    /// The longest the worker's engine loop made a beacon wait during the last heartbeat interval (loop lag), in
+    /// milliseconds; nil before the first heartbeat.
+    public var loopLagMilliseconds: Double?
+    /// How long the engine had made no progress when the worker last answered, in milliseconds.
+    public var progressAgeMilliseconds: Double?
+    /// Why the worker was last killed by the watchdog (missed heartbeats, or a loop stuck in one task).
+    public var lastKillReason: String?
+    /// The running worker has applied its configuration and reported its state (false while it starts up).
+    public var ready: Bool?
     /// The last state the worker reported (kept across restarts).
     public var state: WorkerState?
 
     public init(
         role: WorkerRole, pid: Int32?, uptimeSeconds: Double?, restartCount: Int, lastHeartbeatSecondsAgo: Double?,
-        lastRestartMilliseconds: Double?, state: WorkerState?
+        lastRestartMilliseconds: Double?, loopLagMilliseconds: Double? = nil, progressAgeMilliseconds: Double? = nil,
+        lastKillReason: String? = nil, ready: Bool? = nil, state: WorkerState?
     ) {
         self.role = role
         self.pid = pid
@@ -62,6 +72,10 @@ public struct WorkerStatus: Codable, Sendable, Hashable {
         self.restartCount = restartCount
         self.lastHeartbeatSecondsAgo = lastHeartbeatSecondsAgo
         self.lastRestartMilliseconds = lastRestartMilliseconds
+        self.loopLagMilliseconds = loopLagMilliseconds
+        self.progressAgeMilliseconds = progressAgeMilliseconds
+        self.lastKillReason = lastKillReason
+        self.ready = ready
         self.state = state
     }
 }
@@ -108,8 +122,12 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
         for worker in workers {
             let pid = worker.pid.map { "pid \($0)" } ?? "not running"
             let uptime = worker.uptimeSeconds.map { ", up \(Self.seconds($0))" } ?? ""
+            let starting = worker.pid != nil && worker.ready == false ? " (starting: applying its configuration)" : ""
             let heartbeat = worker.lastHeartbeatSecondsAgo.map { ", last heartbeat \(Self.seconds($0)) ago" } ?? ""
-            lines.append("\(worker.role) worker: \(pid)\(uptime), \(worker.restartCount) restarts\(heartbeat)")
+            let lag = worker.loopLagMilliseconds.map { ", loop lag \(fixedPoint($0, digits: 1)) ms" } ?? ""
+            lines.append(
+                "\(worker.role) worker: \(pid)\(uptime), \(worker.restartCount) restarts\(heartbeat)\(lag)\(starting)")
+            if let reason = worker.lastKillReason { lines.append("  last killed: \(reason)") }
             for instance in worker.state?.vrrpInstances ?? [] {
                 let held =
                     instance.heldAddresses.isEmpty ? "" : " holding \(instance.heldAddresses.joined(separator: ", "))"
@@ -143,15 +161,14 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
     }
 
     private static func seconds(_ value: Double) -> String {
-        value < 10 ? String(format: "%.2fs", value) : String(format: "%.0fs", value)
+        value < 10 ? fixedPoint(value, digits: 2) + "s" : fixedPoint(value, digits: 0) + "s"
     }
 }
 
 /// `vigilctl status --json`: the status alone, pretty-printed with sorted keys.
 public enum StatusJSON {
     public static func encode(_ status: DaemonStatus) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return Array((try? encoder.encode(status)) ?? Data())
+        // The status types encode without throwing (no custom encoders).
+        Array(((try? JSONText.encode(status)) ?? "{}").utf8)
     }
 }

@@ -92,6 +92,23 @@ public final class MessageSocket {
     /// Reads one datagram without blocking and returns a message if it completes one.
     /// A datagram longer than the largest frame is truncated by the kernel: it is counted as malformed.
     public func receive<Body: Codable>(_ type: Body.Type) -> Received<Body> {
+        switch receivePayload() {
+        case .message(let payload):
+            do {
+                return .message(try MessageCodec.decode(type, from: payload, version: version))
+            } catch {
+                malformedCount += 1
+                return .malformed(error.message)
+            }
+        case .malformed(let why): return .malformed(why)
+        case .wouldBlock: return .wouldBlock
+        case .closed: return .closed
+        }
+    }
+
+    /// Reads one datagram without blocking and returns a message's payload, still encoded, if it completes one:
+    /// a worker decodes a large message off its IPC thread.
+    public func receivePayload() -> Received<[UInt8]> {
         while true {
             let count = buffer.withUnsafeMutableBytes {
                 recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_TRUNC))
@@ -115,14 +132,12 @@ public final class MessageSocket {
                 return .malformed(error.message)
             }
             guard let payload else { continue }
-            do {
-                return .message(try MessageCodec.decode(type, from: payload, version: version))
-            } catch {
-                malformedCount += 1
-                return .malformed(error.message)
-            }
+            return .message(payload)
         }
     }
+
+    /// Counts a message that was received here and failed to decode elsewhere.
+    public func countMalformed() { malformedCount += 1 }
 
     /// Waits up to `timeoutMilliseconds` for one whole message (`vigilctl`, tests).
     public func receive<Body: Codable>(

@@ -1,5 +1,4 @@
 import Config
-import Foundation
 
 /// What a worker says first: who it is and which protocol it speaks.
 public struct WorkerHello: Codable, Sendable, Hashable {
@@ -165,6 +164,9 @@ public enum WorkerCommand: Codable, Sendable, Hashable {
     case stop(release: Bool)
     /// A `configure` with the new configuration follows.
     case reload
+    /// Debug builds only (supervision tests): keep the engine's loop busy for `milliseconds`, in one task
+    /// (`slices` 1) or in `slices` tasks in a row.
+    case stall(milliseconds: Int, slices: Int)
 }
 
 /// The messages on a watchdog ⇄ worker socket.
@@ -172,7 +174,8 @@ public enum WorkerMessage: Codable, Sendable, Hashable {
     case hello(WorkerHello)
     case configure(WorkerConfiguration)
     case ping(sequence: UInt64)
-    case pong(sequence: UInt64)
+    /// Answered from the worker's IPC thread, not its engine's loop: see `WorkerHeartbeat`.
+    case pong(WorkerHeartbeat)
     case state(WorkerState)
     /// From the watchdog to the checker worker: the VRRP worker's last state report, for `ha_suspend`
     /// (checks paused while this director is not MASTER) and sorry-server decisions.
@@ -183,12 +186,40 @@ public enum WorkerMessage: Codable, Sendable, Hashable {
     case ack(id: UInt32, ok: Bool, detail: String)
 }
 
+/// A worker's answer to a heartbeat. The worker's IPC thread answers at once, so a worker whose engine is busy
+/// still answers; what the engine's loop is doing travels in the answer. The watchdog tells a hung worker from a
+/// busy one by it:
+/// - no answer for two heartbeats: the process is stopped (SIGSTOP) or its IPC thread is stuck;
+/// - answers, but `answeredAt - progressAt` above two heartbeats: the engine's loop is stuck in one task (a
+///   deadlock, an endless loop) — a loop that is merely busy keeps running beacons or marking progress.
+public struct WorkerHeartbeat: Codable, Sendable, Hashable {
+    /// The ping's sequence.
+    public var sequence: UInt64
+    /// CLOCK_MONOTONIC (ns) when the worker answered.
+    public var answeredAt: Int64
+    /// CLOCK_MONOTONIC (ns) of the engine's last progress: a beacon that ran on its loop, or a mark from work
+    /// that runs long on purpose (decoding and applying a large configuration).
+    public var progressAt: Int64
+    /// The longest a beacon waited for the engine's loop since the previous answer, in nanoseconds (loop lag).
+    public var maxLoopLag: Int64
+
+    public init(sequence: UInt64, answeredAt: Int64, progressAt: Int64, maxLoopLag: Int64) {
+        self.sequence = sequence
+        self.answeredAt = answeredAt
+        self.progressAt = progressAt
+        self.maxLoopLag = maxLoopLag
+    }
+
+    /// How long the engine had made no progress when the worker answered, in nanoseconds.
+    public var progressAge: Int64 { max(0, answeredAt - progressAt) }
+}
+
 /// Why a message could not be decoded; the message is logged and dropped.
 public struct MessageError: Error, Hashable, Sendable, CustomStringConvertible {
     public enum Code: String, Hashable, Sendable {
         case frame
         case truncated
-        case notJSON
+        case malformed
         case wrongVersion
         case badMessage
     }
@@ -204,42 +235,51 @@ public struct MessageError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Versioned JSON payloads: `{"version": N, "body": …}`. The version is checked before the body is
-/// decoded, so a peer speaking another version is reported as such, not as a garbled message.
+/// Versioned binary payloads: the protocol version (2 bytes, big endian), then the body in `BinaryCodec`. The
+/// version is checked before the body is decoded, so a peer speaking another version is reported as such, not as a
+/// garbled message.
 public enum MessageCodec {
-    private struct Envelope<Body: Codable>: Codable {
-        var version: Int
-        var body: Body
+    public static let headerSize = 2
+
+    public static func encode<Body: Encodable>(_ body: Body, version: Int = workerProtocolVersion) -> [UInt8] {
+        let header = [UInt8(truncatingIfNeeded: version >> 8), UInt8(truncatingIfNeeded: version)]
+        // Our own message types encode without throwing (no custom encoders); an empty body would fail to decode.
+        return (try? BinaryCodec.encode(body, after: header)) ?? header
     }
 
-    private struct VersionOnly: Decodable {
-        var version: Int
+    /// The case name of an encoded enum message (`"ping"`, `"configure"`, …) without decoding it: the worker's IPC
+    /// thread answers pings itself and hands everything else to its engine. Nil when the bytes do not start a
+    /// keyed container with a new key (then decoding them fails anyway).
+    public static func caseName(of bytes: [UInt8]) -> String? {
+        // version (2) | tag keyed | count (4) | key: varint 0, varint length, UTF-8
+        let start = headerSize + 5
+        guard bytes.count > start + 2, bytes[headerSize] == BinaryCodec.Tag.keyed.rawValue, bytes[start] == 0 else {
+            return nil
+        }
+        let length = Int(bytes[start + 1])
+        guard length < 0x80, bytes.count >= start + 2 + length else { return nil }
+        return String(validating: bytes[(start + 2)..<(start + 2 + length)], as: UTF8.self)
     }
 
-    public static func encode<Body: Codable>(_ body: Body, version: Int = workerProtocolVersion) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        // Encoding our own Codable values cannot fail (no floats that are NaN, no custom encoders).
-        return Array((try? encoder.encode(Envelope(version: version, body: body))) ?? Data())
+    /// The protocol version `bytes` carry, nil when they are too short to carry one.
+    public static func version(of bytes: [UInt8]) -> Int? {
+        bytes.count >= headerSize ? Int(bytes[0]) << 8 | Int(bytes[1]) : nil
     }
 
-    public static func decode<Body: Codable>(
-        _ type: Body.Type, from bytes: [UInt8], version: Int = workerProtocolVersion
+    /// - Parameter progress: called now and then while a large body decodes (a worker's liveness mark).
+    public static func decode<Body: Decodable>(
+        _ type: Body.Type, from bytes: [UInt8], version: Int = workerProtocolVersion,
+        progress: (@Sendable () -> Void)? = nil
     ) throws(MessageError) -> Body {
-        let data = Data(bytes)
-        let decoder = JSONDecoder()
-        let found: VersionOnly
-        do {
-            found = try decoder.decode(VersionOnly.self, from: data)
-        } catch {
-            throw MessageError(.notJSON, "message of \(bytes.count) bytes is not a versioned JSON object")
+        guard let found = Self.version(of: bytes) else {
+            throw MessageError(.malformed, "message of \(bytes.count) bytes has no protocol version")
         }
-        guard found.version == version else {
+        guard found == version else {
             throw MessageError(
-                .wrongVersion, "message has protocol version \(found.version); this vigild speaks \(version)")
+                .wrongVersion, "message has protocol version \(found); this vigild speaks \(version)")
         }
         do {
-            return try decoder.decode(Envelope<Body>.self, from: data).body
+            return try BinaryCodec.decode(Body.self, from: bytes, offset: headerSize, progress: progress)
         } catch {
             throw MessageError(.badMessage, "message of \(bytes.count) bytes does not decode: \(error)")
         }

@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -7,9 +8,11 @@ import Logging
 /// What a worker role runs: the VRRP engine or the checker engine.
 ///
 /// The worker runtime owns the IPC socket and the signal descriptor on the process's main thread; the
-/// engine owns one event loop of its own. Every call below is made through `execute`, so it runs on
-/// the engine's loop, and heartbeats are answered from that loop too: a wedged engine stops answering
-/// and the watchdog kills and restarts it.
+/// engine owns one event loop of its own. Every call below is made through `execute`, so it runs on the
+/// engine's loop. Heartbeats are answered on the main thread, with the engine's progress (`WorkerProgress`): the
+/// runtime sends a beacon through `execute` every quarter heartbeat, and an engine doing long work on purpose
+/// (decoding or applying a large configuration, programming thousands of IPVS rules) marks progress as it goes.
+/// A loop that is busy keeps making progress; one stuck in a task does not, and the watchdog replaces it.
 public protocol WorkerEngine: AnyObject, Sendable {
     /// Runs `body` on the engine's event loop.
     func execute(_ body: @escaping @Sendable () -> Void)
@@ -34,28 +37,30 @@ extension WorkerEngine {
 
 /// How an engine talks back to the watchdog. Thread-safe: engines call it from their loop, the runtime
 /// from the main thread.
-public final class WorkerReporter: @unchecked Sendable {
-    private let socket: MessageSocket
+public final class WorkerReporter: Sendable {
+    /// The socket is used only under the mutex: one message's frames are never interleaved with another's.
+    private let socket: Mutex<MessageSocketBox>
     private let logger: Logger
-    private var lock = pthread_mutex_t()
+    /// The engine's liveness, read by the heartbeat answers.
+    public let progress: WorkerProgress
 
-    public init(socket: MessageSocket, logger: Logger) {
-        self.socket = socket
+    public init(socket: MessageSocket, logger: Logger, progress: WorkerProgress = WorkerProgress()) {
+        self.socket = Mutex(MessageSocketBox(socket))
         self.logger = logger
-        pthread_mutex_init(&lock, nil)
+        self.progress = progress
     }
-
-    deinit { pthread_mutex_destroy(&lock) }
 
     /// Sends one message (frames of one message are never interleaved with another's).
     public func send(_ message: WorkerMessage) {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        do {
-            try socket.send(message)
-        } catch {
-            logger.error("cannot send to the watchdog: \(error)")
+        let failure = socket.withLock { box -> SocketError? in
+            do throws(SocketError) {
+                try box.socket.send(message)
+                return nil
+            } catch {
+                return error
+            }
         }
+        if let failure { logger.error("cannot send to the watchdog: \(failure)") }
     }
 
     /// Everything the worker owns now; the watchdog keeps the last one across restarts.
@@ -67,3 +72,56 @@ public final class WorkerReporter: @unchecked Sendable {
 
 /// Makes the engine for a role; `vigild` passes one that knows every engine module.
 public typealias WorkerEngineFactory = @Sendable (WorkerRole, WorkerReporter, Logger) -> WorkerEngine
+
+/// A `MessageSocket` that only `WorkerReporter`'s mutex hands out: `MessageSocket` is a class with mutable frame
+/// state, safe to share because every use is under that one lock.
+struct MessageSocketBox: @unchecked Sendable {
+    let socket: MessageSocket
+    init(_ socket: MessageSocket) { self.socket = socket }
+}
+
+/// An engine's liveness as the heartbeat answers report it: when its loop last made progress, and how late its
+/// loop ran the runtime's beacons. Lock-free; written by the engine's loop (and long work on it), read by the
+/// worker's main thread.
+public final class WorkerProgress: Sendable {
+    private let progressAt = Atomic<Int64>(0)
+    private let maxLag = Atomic<Int64>(0)
+
+    public init() {
+        progressAt.store(monotonicNanoseconds(), ordering: .relaxed)
+    }
+
+    /// Long work that runs on purpose marks progress every few thousand items, so it is not taken for a hang.
+    public func mark() {
+        progressAt.store(monotonicNanoseconds(), ordering: .relaxed)
+    }
+
+    /// A beacon sent at `sentAt` ran on the engine's loop now.
+    public func beaconRan(sentAt: Int64) {
+        let now = monotonicNanoseconds()
+        progressAt.store(now, ordering: .relaxed)
+        let lag = now - sentAt
+        var current = maxLag.load(ordering: .relaxed)
+        while lag > current {
+            let (exchanged, original) = maxLag.compareExchange(
+                expected: current, desired: lag, ordering: .relaxed)
+            if exchanged { break }
+            current = original
+        }
+    }
+
+    /// The answer to ping `sequence`; starts a new loop-lag interval.
+    public func heartbeat(sequence: UInt64) -> WorkerHeartbeat {
+        WorkerHeartbeat(
+            sequence: sequence, answeredAt: monotonicNanoseconds(), progressAt: progressAt.load(ordering: .relaxed),
+            maxLoopLag: maxLag.exchange(0, ordering: .relaxed))
+    }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: one clock for every process on the host, so a worker's stamps mean the same to
+/// the watchdog.
+public func monotonicNanoseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+}

@@ -91,3 +91,23 @@ struct StopCommand: ParsableCommand {
 
     func run() throws { try report(connection.send(.stop)) }
 }
+
+/// `vigilctl debug-stall ROLE MILLISECONDS [--slices N]`: fault injection for the supervision tests, answered only
+/// by a debug build of vigild. Hidden from `--help`.
+struct DebugStallCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "debug-stall",
+        abstract: "Keep a worker's engine loop busy (debug builds of vigild only).", shouldDisplay: false)
+
+    @OptionGroup var connection: ControlSocketOptions
+
+    @Argument(help: "vrrp or checker.") var role: String
+    @Argument(help: "How long the loop stays busy.") var milliseconds: Int
+    @Option(help: "1: one task (a stuck loop); more: that many tasks in a row (a busy loop that turns).")
+    var slices = 1
+
+    func run() throws {
+        guard let role = WorkerRole(rawValue: role) else { throw ValidationError("no worker role '\(role)'") }
+        try report(connection.send(.debugStall(role: role, milliseconds: milliseconds, slices: slices)))
+    }
+}

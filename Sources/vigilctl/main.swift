@@ -7,6 +7,7 @@ struct VigilControlCommand: ParsableCommand {
         abstract: "Control a running vigild over its control socket.",
         subcommands: [
             StatusCommand.self, ReloadCommand.self, StopCommand.self, IPVSCommand.self, RealServerCommand.self,
+            DebugStallCommand.self,
         ]
     )
 }

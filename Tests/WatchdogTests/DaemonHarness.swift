@@ -50,7 +50,8 @@ final class DaemonUnderTest {
     /// The network namespace vigild runs in (root only).
     let namespace: String?
     let process = Process()
-    let heartbeatMilliseconds: Int
+    /// nil: vigild's default (1000 ms). Tests run with the daemon's defaults.
+    let heartbeatMilliseconds: Int?
 
     var config: String { directory.appendingPathComponent("keepalived.conf").path }
     var socket: String { directory.appendingPathComponent("run/vigild.sock").path }
@@ -62,11 +63,10 @@ final class DaemonUnderTest {
     var arguments: [String] {
         [
             "-f", config, "--control-socket", socket, "-p", pidFile, "-r", vrrpPidFile, "-c", checkersPidFile,
-            "--heartbeat-interval", "\(heartbeatMilliseconds)",
-        ]
+        ] + (heartbeatMilliseconds.map { ["--heartbeat-interval", "\($0)"] } ?? [])
     }
 
-    init(config text: String = twoWorkerConfig, heartbeatMilliseconds: Int = 200) throws {
+    init(config text: String = twoWorkerConfig, heartbeatMilliseconds: Int? = nil) throws {
         // Short: a Unix socket path holds at most 107 bytes.
         let id = UUID().uuidString.prefix(8).lowercased()
         directory = URL(fileURLWithPath: "/tmp/vgl-\(id)")
@@ -100,9 +100,9 @@ final class DaemonUnderTest {
         try process.run()
         try waitFor("\(workers) workers to say hello", seconds: 10) {
             guard let status = self.status() else { return false }
-            // Configured: each worker has reported its state (until then its heartbeats are not due).
+            // Configured: each worker has answered a heartbeat and reported its state.
             return status.workers.count == workers
-                && status.workers.allSatisfy { $0.lastHeartbeatSecondsAgo != nil && $0.state != nil }
+                && status.workers.allSatisfy { $0.lastHeartbeatSecondsAgo != nil && $0.ready == true }
         }
     }
 

@@ -1,17 +1,18 @@
 import Testing
+import WorkerIPC
 
 @testable import Watchdog
 
 @Suite("Supervision decisions")
 struct SupervisionPolicyTests {
-    let policy = SupervisionPolicy(
-        stableUptime: .seconds(1), initialBackoff: .milliseconds(100), maximumBackoff: .seconds(30))
+    let policy = SupervisionPolicy(initialBackoff: .milliseconds(100), maximumBackoff: .seconds(30))
 
-    @Test func aHealthyWorkerIsRestartedAtOnceEveryTime() {
+    @Test("a worker that reported its state is restarted at once, however soon it died (killed every 2 s)")
+    func aHealthyWorkerIsRestartedAtOnceEveryTime() {
         var quick = 0
         for _ in 0..<50 {
             #expect(
-                policy.decide(role: "vrrp", exit: .signaled(9), uptime: .seconds(2), quickDeaths: &quick)
+                policy.decide(role: "vrrp", exit: .signaled(9), reportedState: true, quickDeaths: &quick)
                     == .restart(after: .zero))
         }
         #expect(quick == 0)
@@ -23,7 +24,7 @@ struct SupervisionPolicyTests {
         for _ in 0..<12 {
             guard
                 case .restart(let delay) = policy.decide(
-                    role: "checker", exit: .signaled(11), uptime: .milliseconds(20), quickDeaths: &quick)
+                    role: "checker", exit: .signaled(11), reportedState: false, quickDeaths: &quick)
             else {
                 Issue.record("expected a restart")
                 return
@@ -36,13 +37,13 @@ struct SupervisionPolicyTests {
                 .milliseconds(1600), .milliseconds(3200), .milliseconds(6400), .milliseconds(12800),
                 .milliseconds(25600), .seconds(30), .seconds(30),
             ])
-        // One healthy run resets the loop.
+        // One run that reached its steady state resets the loop.
         #expect(
-            policy.decide(role: "checker", exit: .exited(1), uptime: .seconds(5), quickDeaths: &quick)
+            policy.decide(role: "checker", exit: .exited(1), reportedState: true, quickDeaths: &quick)
                 == .restart(after: .zero))
         #expect(quick == 0)
         #expect(
-            policy.decide(role: "checker", exit: .exited(1), uptime: .zero, quickDeaths: &quick)
+            policy.decide(role: "checker", exit: .exited(1), reportedState: false, quickDeaths: &quick)
                 == .restart(after: .zero))
     }
 
@@ -51,7 +52,7 @@ struct SupervisionPolicyTests {
         var quick = 0
         guard
             case .stopDaemon(let line) = policy.decide(
-                role: "vrrp", exit: .exited(status), uptime: .seconds(100), quickDeaths: &quick)
+                role: "vrrp", exit: .exited(status), reportedState: true, quickDeaths: &quick)
         else {
             Issue.record("expected the daemon to stop")
             return
@@ -60,18 +61,70 @@ struct SupervisionPolicyTests {
             line.contains("vrrp worker") && line.contains("exit status \(status)") && line.hasSuffix("vigild stops"))
     }
 
-    @Test func heartbeatsDeclareAWorkerHungAfterTwoSilentPeriods() {
-        var heartbeat = HeartbeatPolicy(interval: .milliseconds(200))
-        heartbeat.startupTimeout = .seconds(5)
-        #expect(!heartbeat.isHung(silence: .milliseconds(400), helloReceived: true))
-        #expect(heartbeat.isHung(silence: .milliseconds(401), helloReceived: true))
-        // Before the hello, the (longer) start-up timeout applies.
-        #expect(!heartbeat.isHung(silence: .seconds(4), helloReceived: false))
-        #expect(heartbeat.isHung(silence: .milliseconds(5001), helloReceived: false))
-        // While a configuration is being applied (no state report since it was sent), the engine's loop may be
-        // busy for seconds: only the configure timeout applies.
-        #expect(!heartbeat.isHung(silence: .seconds(30), helloReceived: true, configuring: true))
-        #expect(heartbeat.isHung(silence: .milliseconds(60_001), helloReceived: true, configuring: true))
+    static func answer(progressAge milliseconds: Int64) -> WorkerHeartbeat {
+        WorkerHeartbeat(
+            sequence: 1, answeredAt: 10_000_000_000, progressAt: 10_000_000_000 - milliseconds * 1_000_000,
+            maxLoopLag: 0)
+    }
+
+    @Test("a ping unanswered for two heartbeats means a stopped worker or a stuck IPC thread")
+    func unansweredPings() {
+        let heartbeat = HeartbeatPolicy(interval: .milliseconds(200))
+        let fresh = Self.answer(progressAge: 10)
+        #expect(
+            heartbeat.judge(
+                sinceStart: .seconds(60), helloReceived: true, sinceLastAnswer: .milliseconds(400),
+                oldestUnanswered: .milliseconds(350), lastHeartbeat: fresh) == .alive)
+        #expect(
+            heartbeat.judge(
+                sinceStart: .seconds(60), helloReceived: true, sinceLastAnswer: .milliseconds(401),
+                oldestUnanswered: .milliseconds(350), lastHeartbeat: fresh) == .unanswered(for: .milliseconds(401)))
+        // All answered: however long ago the last answer came (a watchdog busy with a reload sent no ping).
+        #expect(
+            heartbeat.judge(
+                sinceStart: .seconds(60), helloReceived: true, sinceLastAnswer: .seconds(8), oldestUnanswered: nil,
+                lastHeartbeat: fresh) == .alive)
+        // A ping sent just now (the watchdog is back from a long reload) has not had its chance yet.
+        #expect(
+            heartbeat.judge(
+                sinceStart: .seconds(60), helloReceived: true, sinceLastAnswer: .seconds(8),
+                oldestUnanswered: .milliseconds(150), lastHeartbeat: fresh) == .alive)
+    }
+
+    @Test("answers without engine progress for two heartbeats mean a loop stuck in one task; a busy loop is alive")
+    func stuckLoops() {
+        let heartbeat = HeartbeatPolicy(interval: .milliseconds(200))
+        #expect(
+            heartbeat.judge(
+                sinceStart: .seconds(60), helloReceived: true, sinceLastAnswer: .zero, oldestUnanswered: nil,
+                lastHeartbeat: Self.answer(progressAge: 400)) == .alive)
+        #expect(
+            heartbeat.judge(
+                sinceStart: .seconds(60), helloReceived: true, sinceLastAnswer: .zero, oldestUnanswered: nil,
+                lastHeartbeat: Self.answer(progressAge: 401)) == .stuck(for: .milliseconds(401)))
+        // In every phase: a worker applying a configuration gets no more time than any other.
+        #expect(
+            heartbeat.judge(
+                sinceStart: .milliseconds(900), helloReceived: true, sinceLastAnswer: .zero, oldestUnanswered: nil,
+                lastHeartbeat: Self.answer(progressAge: 500)) == .stuck(for: .milliseconds(500)))
+    }
+
+    @Test("before its hello a worker has the start-up timeout")
+    func startup() {
+        let heartbeat = HeartbeatPolicy(interval: .milliseconds(200))
+        #expect(
+            heartbeat.judge(
+                sinceStart: .seconds(4), helloReceived: false, sinceLastAnswer: .seconds(4), oldestUnanswered: nil,
+                lastHeartbeat: nil)
+                == .alive)
+        #expect(
+            heartbeat.judge(
+                sinceStart: .milliseconds(5001), helloReceived: false, sinceLastAnswer: .milliseconds(5001),
+                oldestUnanswered: nil, lastHeartbeat: nil)
+                == .noHello(silence: .milliseconds(5001)))
+        #expect(
+            LivenessVerdict.stuck(for: .milliseconds(2350)).reason
+                == "its engine's loop made no progress for 2350.0 ms (stuck in one task)")
     }
 
     @Test func durationsConvertToNanoseconds() {

@@ -17,7 +17,7 @@ struct MessageTests {
                 globalDefs: GlobalDefs(), lvs: LVSConfig(),
                 savedState: WorkerState(vrrpInstances: [VRRPInstanceReport(name: "VI_1", state: .master)]))),
         .ping(sequence: 7),
-        .pong(sequence: 7),
+        .pong(WorkerHeartbeat(sequence: 7, answeredAt: 1_000, progressAt: 900, maxLoopLag: 12)),
         .state(
             WorkerState(
                 vrrpInstances: [VRRPInstanceReport(name: "VI_1", state: .master, heldAddresses: ["192.0.2.10/24"])],
@@ -41,7 +41,10 @@ struct MessageTests {
 
     @Test func anotherProtocolVersionIsNamed() {
         let bytes = MessageCodec.encode(WorkerMessage.ping(sequence: 1), version: 99)
-        #expect(throws: MessageError(.wrongVersion, "message has protocol version 99; this vigild speaks 1")) {
+        #expect(
+            throws: MessageError(
+                .wrongVersion, "message has protocol version 99; this vigild speaks \(workerProtocolVersion)")
+        ) {
             try MessageCodec.decode(WorkerMessage.self, from: bytes)
         }
     }
@@ -52,7 +55,8 @@ struct MessageTests {
             let junk = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
             #expect(throws: MessageError.self) { try MessageCodec.decode(WorkerMessage.self, from: junk) }
         }
-        let unknownCase = Array(#"{"version":1,"body":{"explode":{}}}"#.utf8)
+        struct Explode: Codable { var explode: [String: Int] }
+        let unknownCase = MessageCodec.encode(Explode(explode: [:]))
         #expect(throws: MessageError.self) { try MessageCodec.decode(WorkerMessage.self, from: unknownCase) }
         let truncated = Array(MessageCodec.encode(MessageTests.samples[5]).dropLast(10))
         #expect(throws: MessageError.self) { try MessageCodec.decode(WorkerMessage.self, from: truncated) }
@@ -121,13 +125,13 @@ struct MessageSocketTests {
         let huge = WorkerFrame.magic + [0, 0, 0, 9, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff] + [1, 2, 3]
         let oversized = [UInt8](repeating: 0x41, count: WorkerFrame.headerSize + WorkerFrame.maxChunk + 100)
         for datagram in [random, truncated, huge, oversized, [1, 2, 3]] { try a.sendDatagram(datagram) }
-        try a.send(WorkerMessage.pong(sequence: 5))
+        try a.send(WorkerMessage.pong(WorkerHeartbeat(sequence: 5, answeredAt: 1, progressAt: 1, maxLoopLag: 0)))
         var malformed: [String] = []
         while true {
             switch b.receive(WorkerMessage.self, timeoutMilliseconds: 1000) {
             case .malformed(let why): malformed.append(why)
             case .message(let message):
-                #expect(message == .pong(sequence: 5))
+                #expect(message == .pong(WorkerHeartbeat(sequence: 5, answeredAt: 1, progressAt: 1, maxLoopLag: 0)))
                 #expect(malformed.count == 5, "\(malformed)")
                 #expect(b.malformedCount == 5)
                 return

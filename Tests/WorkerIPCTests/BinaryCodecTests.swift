@@ -1,0 +1,194 @@
+import Config
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import WorkerIPC
+
+@Suite("Binary codec")
+struct BinaryCodecTests {
+    static let fixtures = repositoryRoot + "/Tests/ConfigTests/Fixtures/valid"
+
+    /// Every fixture's resolved configuration, as the watchdog sends it to each worker.
+    static func configurations() -> [WorkerConfiguration] {
+        ["lvs-everything.conf", "vrrp-full.conf", "seed-master.conf"].map { name in
+            let loaded = ConfigLoader.load(path: fixtures + "/" + name)
+            return WorkerConfiguration(
+                globalDefs: loaded.config.globalDefs, vrrp: loaded.config.vrrp, lvs: loaded.config.lvs,
+                savedState: WorkerState(
+                    vrrpInstances: [VRRPInstanceReport(name: "VI_1", state: .master, counters: ["adverts_sent": 3])],
+                    aliveAt: -5, ipvsServices: ["TCP 192.0.2.1:80"]))
+        }
+    }
+
+    @Test("real configurations round-trip exactly")
+    func configurationsRoundTrip() throws {
+        for configuration in Self.configurations() {
+            #expect(
+                configuration.lvs?.virtualServers.isEmpty == false || configuration.vrrp?.instances.isEmpty == false)
+            let bytes = MessageCodec.encode(WorkerMessage.configure(configuration))
+            #expect(try MessageCodec.decode(WorkerMessage.self, from: bytes) == .configure(configuration))
+            #expect(MessageCodec.caseName(of: bytes) == "configure")
+        }
+    }
+
+    struct Primitives: Codable, Equatable {
+        var int = -123_456_789
+        var int8: Int8 = -128
+        var uint64 = UInt64.max
+        var int64 = Int64.min
+        var double = -0.125
+        var float: Float = 3.5
+        var bool = true
+        var text = "grüße \u{1F600}"
+        var missing: Int? = nil
+        var present: String? = "x"
+        var list = [1, 2, 3]
+        var nested = [["a": 1], [:]]
+        var byInt = [7: "seven", -1: "minus one"]
+        var duration = Duration.milliseconds(1500)
+        var set: Set<String> = ["b", "a"]
+    }
+
+    @Test func primitivesRoundTrip() throws {
+        let value = Primitives()
+        #expect(try BinaryCodec.decode(Primitives.self, from: BinaryCodec.encode(value)) == value)
+    }
+
+    /// Writes its keys in the opposite order from the one `Primitives` reads them in, plus one unknown key.
+    struct Reversed: Encodable {
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: BinaryCodingKey.self)
+            let value = Primitives()
+            try container.encode(value.set, forKey: .init("set"))
+            try container.encode(value.duration, forKey: .init("duration"))
+            try container.encode(value.byInt, forKey: .init("byInt"))
+            try container.encode(value.nested, forKey: .init("nested"))
+            try container.encode(value.list, forKey: .init("list"))
+            try container.encode(["deep": [1, 2]], forKey: .init("unknown"))
+            try container.encode(value.present, forKey: .init("present"))
+            try container.encode(value.text, forKey: .init("text"))
+            try container.encode(value.bool, forKey: .init("bool"))
+            try container.encode(value.float, forKey: .init("float"))
+            try container.encode(value.double, forKey: .init("double"))
+            try container.encode(value.int64, forKey: .init("int64"))
+            try container.encode(value.uint64, forKey: .init("uint64"))
+            try container.encode(value.int8, forKey: .init("int8"))
+            try container.encode(value.int, forKey: .init("int"))
+        }
+    }
+
+    @Test("keys out of order and unknown keys are found and skipped through the container's index")
+    func outOfOrder() throws {
+        #expect(try BinaryCodec.decode(Primitives.self, from: BinaryCodec.encode(Reversed())) == Primitives())
+        // Inside an array too: the reader continues after each element whatever order it read it in.
+        let pair = try BinaryCodec.encode([AnyReversed(), AnyReversed()])
+        #expect(try BinaryCodec.decode([Primitives].self, from: pair) == [Primitives(), Primitives()])
+    }
+
+    struct AnyReversed: Encodable {
+        func encode(to encoder: any Encoder) throws { try Reversed().encode(to: encoder) }
+    }
+
+    /// Reads only one of the keys written: the rest must be skipped, not read by the next value.
+    struct Partial: Decodable, Equatable {
+        var text: String
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: BinaryCodingKey.self)
+            text = try container.decode(String.self, forKey: .init("text"))
+        }
+    }
+
+    @Test("a container left half-read is skipped to its end")
+    func halfRead() throws {
+        let bytes = try BinaryCodec.encode([Primitives(), Primitives()])
+        #expect(
+            try BinaryCodec.decode([Partial].self, from: bytes).map(\.text) == ["grüße \u{1F600}", "grüße \u{1F600}"])
+    }
+
+    @Test("a wrong type, a value out of range and bytes left over are errors, not crashes")
+    func wrongTypes() throws {
+        #expect(throws: BinaryCodecError.self) { try BinaryCodec.decode(String.self, from: BinaryCodec.encode(5)) }
+        #expect(throws: BinaryCodecError.self) { try BinaryCodec.decode(UInt8.self, from: BinaryCodec.encode(300)) }
+        #expect(throws: BinaryCodecError.self) { try BinaryCodec.decode(Int.self, from: BinaryCodec.encode(-1) + [0]) }
+        #expect(throws: BinaryCodecError.self) {
+            try BinaryCodec.decode(
+                UInt64.self, from: [BinaryCodec.Tag.unsigned.rawValue] + [UInt8](repeating: 0xff, count: 11))
+        }
+    }
+
+    @Test("every truncation and thousands of corruptions of a real configuration are rejected without a crash")
+    func hostileBytes() throws {
+        let bytes = MessageCodec.encode(WorkerMessage.configure(Self.configurations()[0]))
+        for length in stride(from: 0, to: bytes.count, by: max(1, bytes.count / 400)) {
+            #expect(throws: MessageError.self) {
+                try MessageCodec.decode(WorkerMessage.self, from: Array(bytes[..<length]))
+            }
+        }
+        var random = SplitMix64(seed: 7)
+        var decoded = 0
+        for _ in 0..<3000 {
+            var corrupt = bytes
+            for _ in 0..<Int.random(in: 1...4, using: &random) {
+                corrupt[Int.random(in: MessageCodec.headerSize..<corrupt.count, using: &random)] = UInt8.random(
+                    in: 0...255, using: &random)
+            }
+            if (try? MessageCodec.decode(WorkerMessage.self, from: corrupt)) != nil { decoded += 1 }
+        }
+        // Some corruptions land in strings or numbers and still decode; the point is that none traps.
+        #expect(decoded < 3000)
+    }
+
+    @Test("nesting is bounded and a peer's counts never size an allocation")
+    func bounds() {
+        let deep = [UInt8](repeating: BinaryCodec.Tag.unkeyed.rawValue, count: 1) + [1, 0, 0, 0]
+        var nested: [UInt8] = []
+        for _ in 0..<200 { nested += deep }
+        #expect(throws: BinaryCodecError.self) { try BinaryCodec.decode([[[[[[Int]]]]]].self, from: nested) }
+        let huge: [UInt8] = [BinaryCodec.Tag.unkeyed.rawValue, 0xff, 0xff, 0xff, 0x7f]
+        #expect(throws: BinaryCodecError.self) { try BinaryCodec.decode([Int].self, from: huge) }
+        let longString: [UInt8] = [BinaryCodec.Tag.string.rawValue, 0xff, 0xff, 0xff, 0xff, 0x0f, 65]
+        #expect(throws: BinaryCodecError.self) { try BinaryCodec.decode(String.self, from: longString) }
+    }
+
+    @Test("a large decode marks progress")
+    func progress() throws {
+        let marks = Atomic<Int>(0)
+        let bytes = MessageCodec.encode(WorkerMessage.configure(Self.configurations()[0]))
+        var many = [WorkerConfiguration](repeating: Self.configurations()[0], count: 50)
+        many[0].releaseOnStop = false
+        let big = try BinaryCodec.encode(many)
+        _ = try BinaryCodec.decode(
+            [WorkerConfiguration].self, from: big, progress: { marks.add(1, ordering: .relaxed) })
+        #expect(marks.load(ordering: .relaxed) > 0)
+        #expect(bytes.count > 1000)
+    }
+}
+
+@Suite("JSON text")
+struct JSONTextTests {
+    struct Sample: Encodable {
+        var name = "a \"quoted\"\nline\u{01}"
+        var counts = ["b": 2, "a": 1]
+        var empty: [Int] = []
+        var ratio = 0.5
+        var none: Int? = nil
+        var flag = false
+    }
+
+    @Test("sorted keys, escapes, pretty and compact")
+    func encodes() throws {
+        #expect(
+            try JSONText.encode(Sample(), pretty: false)
+                == #"{"counts":{"a":1,"b":2},"empty":[],"flag":false,"name":"a \"quoted\"\nline\u0001","ratio":0.5}"#)
+        #expect(try JSONText.encode(["x": [1]]) == "{\n  \"x\" : [\n    1\n  ]\n}")
+    }
+
+    @Test func fixedPointFormatting() {
+        #expect(fixedPoint(2.345, digits: 2) == "2.35")
+        #expect(fixedPoint(0.004, digits: 2) == "0.00")
+        #expect(fixedPoint(-1.5, digits: 0) == "-2")
+        #expect(fixedPoint(12, digits: 1) == "12.0")
+        #expect(fixedPoint(1234.5678, digits: 3) == "1234.568")
+    }
+}
