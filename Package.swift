@@ -15,6 +15,8 @@ let package = Package(
         .executable(name: "vigilctl", targets: ["vigilctl"]),
         // Developer tool: programs IPVS from a keepalived.conf without vigild (the kernel lab uses it).
         .executable(name: "vigil-ipvs", targets: ["vigil-ipvs"]),
+        // Developer tool: one step of the configuration path, in process, for timing and callgrind.
+        .executable(name: "vigil-microbench", targets: ["vigil-microbench"]),
         // Built only with `scripts/fuzz` (swift build --product ConfigFuzzer --sanitize=fuzzer).
         .executable(name: "ConfigFuzzer", targets: ["ConfigFuzzer"]),
     ],
@@ -78,6 +80,9 @@ let package = Package(
             name: "vigilctl", dependencies: ["Config", "Netlink", "WorkerIPC", "IPVSShim", argumentParser]),
         .executableTarget(name: "vigil-ipvs", dependencies: ["Config", "IPVSShim", argumentParser]),
         .executableTarget(name: "ConfigFuzzer", dependencies: ["Config"], path: "Fuzz/ConfigFuzzer"),
+        .executableTarget(
+            name: "vigil-microbench", dependencies: ["Config", "WorkerIPC", "CheckerWorker", "IPVSShim"],
+            path: "Benchmarks/Micro"),
 
         // MARK: Tests
         .testTarget(name: "ConfigTests", dependencies: ["Config"], resources: [.copy("Fixtures")]),
@@ -92,7 +97,7 @@ let package = Package(
         .testTarget(
             name: "CheckerWorkerTests",
             dependencies: [
-                "CheckerWorker", "IPVSShim", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
+                "CheckerWorker", "IPVSShim", "TestSupport", "CVigilShim",
             ]
         ),
         .testTarget(name: "NotifierTests", dependencies: ["Notifier", "TestSupport"]),

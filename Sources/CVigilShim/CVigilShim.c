@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CVigilShim.h"
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <string.h>
@@ -53,4 +54,8 @@ int cvigil_read_signal(int fd) {
 
 int cvigil_pidfd_open(int pid) {
     return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int cvigil_set_thread_name(const char *name) {
+    return pthread_setname_np(pthread_self(), name);
 }

@@ -23,6 +23,13 @@ public protocol IPVSClient: AnyObject {
 
     /// Version and connection table size.
     func info() throws(NetlinkError) -> IPVSInfo
+
+    /// Applies a plan: every operation is tried, and the failures come back in order (empty when everything was
+    /// applied). The netlink client sends many operations per system call.
+    func apply(_ operations: [IPVSOperation]) -> [NetlinkError]
+
+    /// The same, each operation's failure in the operation's place (nil where it was applied).
+    func applyEach(_ operations: [IPVSOperation]) -> [NetlinkError?]
 }
 
 extension IPVSClient {
@@ -36,26 +43,34 @@ extension IPVSClient {
         return table
     }
 
-    /// Applies a plan, going on past failures so one bad rule does not hold back the others; operations on a
-    /// service whose addition failed are skipped, as they could only fail too.
+    /// Applies a plan one operation at a time, going on past failures so one bad rule does not hold back the
+    /// others; operations on a service whose addition failed are skipped, as they could only fail too.
     /// - Returns: the failures, in order; empty when everything was applied.
     @discardableResult
     public func apply(_ operations: [IPVSOperation]) -> [NetlinkError] {
-        var failures: [NetlinkError] = []
+        eachApplied(operations).compactMap { $0.skipped ? nil : $0.failure }
+    }
+
+    /// The same, each operation's failure in its place; a skipped one fails with `ESRCH`, as it would have.
+    public func applyEach(_ operations: [IPVSOperation]) -> [NetlinkError?] {
+        eachApplied(operations).map(\.failure)
+    }
+
+    private func eachApplied(_ operations: [IPVSOperation]) -> [(failure: NetlinkError?, skipped: Bool)] {
         var failedServices: Set<IPVSServiceKey> = []
-        for operation in operations {
+        return operations.map { operation in
             if case .addService = operation {
             } else if let key = operation.serviceKey, failedServices.contains(key) {
-                continue
+                return (NetlinkError(kernelErrno: LinuxErrno.ESRCH, operation: operation.description), true)
             }
-            do {
+            do throws(NetlinkError) {
                 try apply(operation)
+                return (nil, false)
             } catch {
-                failures.append(error)
                 if case .addService(let service) = operation { failedServices.insert(service.key) }
+                return (error, false)
             }
         }
-        return failures
     }
 }
 
@@ -105,6 +120,28 @@ public final class IPVSNetlinkClient: IPVSClient {
             return explained
         default:
             return error
+        }
+    }
+
+    /// Many operations per `sendmsg` (`GenericNetlinkTransport.exchangeAcknowledged`), their acknowledgements
+    /// collected after: a 10,000-rule start is about a hundred system calls, not 20,000.
+    @discardableResult
+    public func apply(_ operations: [IPVSOperation]) -> [NetlinkError] {
+        applyEach(operations).compactMap { $0 }
+    }
+
+    public func applyEach(_ operations: [IPVSOperation]) -> [NetlinkError?] {
+        let requests = operations.map {
+            (message: IPVSMessage.request(for: $0, family: family), operation: $0.description)
+        }
+        do {
+            let results = try transport.exchangeAcknowledged(requests)
+            return zip(results, operations).map { failure, operation in
+                failure.map { IPVSNetlinkClient.explained($0, operation) }
+            }
+        } catch {
+            // The socket failed: every operation's fate is unknown.
+            return operations.map { _ in error }
         }
     }
 

@@ -46,24 +46,37 @@ public struct IPVSDesiredState: Hashable, Sendable {
         _ config: KeepalivedConfig, health: [IPVSRealServerID: Bool] = [:], masterInstances: Set<String> = [],
         quorumMet: [Int: Bool] = [:]
     ) -> IPVSDesiredState {
+        from(
+            config, health: { health[$0] }, weight: { _ in nil }, masterInstances: masterInstances,
+            quorumMet: { quorumMet[$0] })
+    }
+
+    /// The same, asking the checker for each real server's verdict and weight.
+    /// - Parameters:
+    ///   - health: a real server's verdict (true up), nil for none.
+    ///   - weight: a real server's weight in effect (`misc_dynamic`, FILE_CHECK), nil for the configured one.
+    ///   - quorumMet: a virtual server's quorum verdict, nil for the bare comparison.
+    public static func from(
+        _ config: KeepalivedConfig, health: (IPVSRealServerID) -> Bool?, weight: (IPVSRealServerID) -> Int?,
+        masterInstances: Set<String>, quorumMet: (Int) -> Bool?
+    ) -> IPVSDesiredState {
         var table = IPVSTable()
-        for (index, virtualServer) in config.lvs.virtualServers.enumerated() {
-            for endpoint in serviceEndpoints(virtualServer, groups: config.lvs) {
-                let destinations = destinations(
-                    of: virtualServer, index: index, servicePort: endpoint.port, health: health,
-                    quorumMet: quorumMet[index])
-                let server = IPVSVirtualServer(service: service(virtualServer, key: endpoint.key), destinations: [])
+        var position: [IPVSServiceKey: Int] = [:]
+        for index in config.lvs.virtualServers.indices {
+            for server in services(
+                of: index, in: config.lvs, health: { health(IPVSRealServerID(virtualServer: index, realServer: $0)) },
+                weight: { weight(IPVSRealServerID(virtualServer: index, realServer: $0)) }, quorumMet: quorumMet(index))
+            {
                 // The same service twice (overlapping groups) merges into the first, as the kernel would refuse it.
-                if let existing = table.virtualServers.firstIndex(where: { $0.service.key == endpoint.key }) {
-                    for destination in destinations
+                if let existing = position[server.service.key] {
+                    for destination in server.destinations
                     where table.virtualServers[existing].destination(at: destination.address, port: destination.port)
                         == nil
                     {
                         table.virtualServers[existing].destinations.append(destination)
                     }
                 } else {
-                    var server = server
-                    server.destinations = destinations
+                    position[server.service.key] = table.virtualServers.count
                     table.virtualServers.append(server)
                 }
             }
@@ -74,6 +87,26 @@ public struct IPVSDesiredState: Hashable, Sendable {
             timeouts: globals.lvsTimeouts.map {
                 IPVSTimeouts(tcp: seconds($0.tcp), tcpFin: seconds($0.tcpFin), udp: seconds($0.udp))
             })
+    }
+
+    /// The services one virtual server asks for (several for a group), with their real servers: what the checker
+    /// writes when a real server of it changes, without computing the rest of the table.
+    public static func services(
+        of index: Int, in lvs: LVSConfig, health: (Int) -> Bool?, weight: (Int) -> Int?, quorumMet: Bool?
+    ) -> [IPVSVirtualServer] {
+        let virtualServer = lvs.virtualServers[index]
+        return serviceEndpoints(virtualServer, groups: lvs).map { endpoint in
+            IPVSVirtualServer(
+                service: service(virtualServer, key: endpoint.key),
+                destinations: destinations(
+                    of: virtualServer, servicePort: endpoint.port, health: health, weight: weight,
+                    quorumMet: quorumMet))
+        }
+    }
+
+    /// The service keys of one virtual server (several for a group).
+    public static func serviceKeys(of virtualServer: VirtualServer, in lvs: LVSConfig) -> [IPVSServiceKey] {
+        serviceEndpoints(virtualServer, groups: lvs).map(\.key)
     }
 
     // MARK: Services
@@ -172,27 +205,28 @@ public struct IPVSDesiredState: Hashable, Sendable {
     // MARK: Real servers
 
     private static func destinations(
-        of server: VirtualServer, index: Int, servicePort: UInt16, health: [IPVSRealServerID: Bool],
+        of server: VirtualServer, servicePort: UInt16, health: (Int) -> Bool?, weight: (Int) -> Int?,
         quorumMet: Bool?
     ) -> [IPVSDestination] {
         var result: [IPVSDestination] = []
+        var present: Set<IPVSEndpoint> = []
         var liveWeight = 0
         for (realIndex, real) in server.realServers.enumerated() {
-            let id = IPVSRealServerID(virtualServer: index, realServer: realIndex)
-            let isUp = health[id] ?? !real.checkers.contains { $0.timing.alpha }
+            let isUp = health(realIndex) ?? !real.checkers.contains { $0.timing.alpha }
+            let inEffect = weight(realIndex) ?? real.weight
             var destination = destination(
                 address: real.address, port: real.port.map(UInt16.init) ?? servicePort,
-                forwarding: server.forwarding(of: real), weight: real.weight)
+                forwarding: server.forwarding(of: real), weight: inEffect)
             destination.upperThreshold = UInt32(real.upperThreshold)
             destination.lowerThreshold = UInt32(real.lowerThreshold)
             if isUp {
-                liveWeight += real.weight
+                liveWeight += inEffect
             } else if server.inhibitsOnFailure(real) {
                 destination.weight = 0
             } else {
                 continue
             }
-            if !result.contains(where: { $0.address == destination.address && $0.port == destination.port }) {
+            if present.insert(IPVSEndpoint(address: destination.address, port: destination.port)).inserted {
                 result.append(destination)
             }
         }
@@ -201,11 +235,17 @@ public struct IPVSDesiredState: Hashable, Sendable {
             let destination = destination(
                 address: sorry.address, port: sorry.port.map(UInt16.init) ?? servicePort,
                 forwarding: sorry.forwarding ?? server.forwarding, weight: quorumLost ? 1 : 0)
-            if !result.contains(where: { $0.address == destination.address && $0.port == destination.port }) {
+            if present.insert(IPVSEndpoint(address: destination.address, port: destination.port)).inserted {
                 result.append(destination)
             }
         }
         return result
+    }
+
+    /// A real server's address and port: what the kernel keys it by within a service.
+    struct IPVSEndpoint: Hashable {
+        var address: IPAddress
+        var port: UInt16
     }
 
     private static func destination(address: IPAddress, port: UInt16, forwarding: ForwardingMethod, weight: Int)
@@ -238,7 +278,8 @@ public struct IPVSDesiredState: Hashable, Sendable {
 
     // MARK: Globals
 
-    private static func syncDaemons(_ config: KeepalivedConfig, masterInstances: Set<String>) -> [IPVSSyncDaemon] {
+    /// The sync daemons `lvs_sync_daemon` asks for, given the VRRP instances in MASTER state.
+    public static func syncDaemons(_ config: KeepalivedConfig, masterInstances: Set<String>) -> [IPVSSyncDaemon] {
         guard let sync = config.globalDefs.lvsSyncDaemon else { return [] }
         let instance = sync.instance.flatMap { name in config.vrrp.instances.first { $0.name == name } }
         let syncID = UInt32(sync.syncID ?? instance?.virtualRouterID ?? 0)
@@ -267,7 +308,8 @@ extension IPVSOwnership {
     /// configuration does not name stay foreign.
     public static func adopting(_ desired: IPVSTable, current: IPVSTable) -> IPVSOwnership {
         var ownership = IPVSOwnership()
-        for server in current.virtualServers where desired[server.service.key] != nil {
+        let wanted = Set(desired.virtualServers.map(\.service.key))
+        for server in current.virtualServers where wanted.contains(server.service.key) {
             ownership.services.insert(server.service.key)
             for destination in server.destinations {
                 ownership.destinations.insert(IPVSDestinationKey(service: server.service.key, destination: destination))
@@ -306,7 +348,7 @@ extension IPVSDesiredState {
 extension IPVSSyncDaemon {
     /// Whether a daemon the kernel reports runs as `wanted` asks; settings left to the kernel's default (nil) match
     /// whatever the kernel reports.
-    func matches(_ wanted: IPVSSyncDaemon) -> Bool {
+    public func matches(_ wanted: IPVSSyncDaemon) -> Bool {
         state == wanted.state && interface == wanted.interface && syncID == wanted.syncID
             && (wanted.maximumLength == nil || wanted.maximumLength == maximumLength)
             && (wanted.group == nil || wanted.group == group) && (wanted.port == nil || wanted.port == port)

@@ -24,9 +24,14 @@ public struct IPVSTable: Hashable, Sendable {
         self.virtualServers = virtualServers
     }
 
-    /// The virtual server with `key`, if present.
+    /// The virtual server with `key`, if present. A linear search: planners over large tables use `byKey`.
     public subscript(key: IPVSServiceKey) -> IPVSVirtualServer? {
         virtualServers.first { $0.service.key == key }
+    }
+
+    /// Every virtual server by its key (the first one where a key repeats).
+    public var byKey: [IPVSServiceKey: IPVSVirtualServer] {
+        Dictionary(virtualServers.map { ($0.service.key, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Every real server's identity.
@@ -90,12 +95,14 @@ public enum IPVSReconciler {
         var owned = ownership
 
         let desiredDestinations = desired.destinationKeys
+        let desiredByKey = desired.byKey
+        let currentByKey = current.byKey
 
         func removable(_ isOwned: Bool) -> Bool { isOwned || foreignRules == .remove }
 
         for server in current.virtualServers {
             let key = server.service.key
-            guard let wanted = desired[key] else {
+            guard desiredByKey[key] != nil else {
                 if removable(owned.services.contains(key)) {
                     serviceDeletions.append(.deleteService(key))
                     owned.services.remove(key)
@@ -125,7 +132,7 @@ public enum IPVSReconciler {
         for server in desired.virtualServers {
             let key = server.service.key
             owned.services.insert(key)
-            guard let existing = current[key] else {
+            guard let existing = currentByKey[key] else {
                 additions.append(.addService(server.service))
                 for destination in server.destinations {
                     additions.append(.addDestination(destination, service: key))
@@ -136,9 +143,14 @@ public enum IPVSReconciler {
             if !server.service.hasSameSettings(as: existing.service) {
                 serviceEdits.append(.editService(server.service))
             }
+            let presentDestinations = Dictionary(
+                existing.destinations.map { (IPVSDesiredState.IPVSEndpoint(address: $0.address, port: $0.port), $0) },
+                uniquingKeysWith: { first, _ in first })
             for destination in server.destinations {
                 owned.destinations.insert(IPVSDestinationKey(service: key, destination: destination))
-                if let present = existing.destination(at: destination.address, port: destination.port) {
+                if let present = presentDestinations[
+                    IPVSDesiredState.IPVSEndpoint(address: destination.address, port: destination.port)]
+                {
                     if !destination.hasSameSettings(as: present) {
                         destinationChanges.append(.editDestination(destination, service: key))
                     }
@@ -151,7 +163,7 @@ public enum IPVSReconciler {
         // Forget rules that vanished from the kernel behind our back and are not wanted any more.
         let present = Set(current.virtualServers.map(\.service.key))
         let presentDestinations = current.destinationKeys
-        owned.services = owned.services.filter { present.contains($0) || desired[$0] != nil }
+        owned.services = owned.services.filter { present.contains($0) || desiredByKey[$0] != nil }
         owned.destinations = owned.destinations.filter {
             presentDestinations.contains($0) || desiredDestinations.contains($0)
         }
@@ -171,5 +183,50 @@ public enum IPVSReconciler {
         }
         let plan = plan(desired: IPVSTable(), current: current, ownership: ownership)
         return IPVSPlan(operations: plan.operations, ownership: IPVSOwnership())
+    }
+}
+
+extension IPVSTable {
+    /// The table after `operation` succeeded: how a program that holds the kernel's rules follows its own writes
+    /// without reading them back. Counters and connection figures of edited rules are kept.
+    public mutating func apply(_ operation: IPVSOperation) {
+        let index = operation.serviceKey.flatMap { key in virtualServers.firstIndex { $0.service.key == key } }
+        switch operation {
+        case .addService(let service):
+            if let index {
+                virtualServers[index].service = service
+            } else {
+                virtualServers.append(IPVSVirtualServer(service: service))
+            }
+        case .editService(let service):
+            guard let index else { return }
+            var edited = service
+            edited.statistics = virtualServers[index].service.statistics
+            virtualServers[index].service = edited
+        case .deleteService:
+            if let index { virtualServers.remove(at: index) }
+        case .addDestination(let destination, _), .editDestination(let destination, _):
+            guard let index else { return }
+            if let position = virtualServers[index].destinations.firstIndex(where: {
+                $0.address == destination.address && $0.port == destination.port
+            }) {
+                var edited = destination
+                let old = virtualServers[index].destinations[position]
+                (edited.activeConnections, edited.inactiveConnections) = (
+                    old.activeConnections, old.inactiveConnections
+                )
+                (edited.persistentConnections, edited.statistics) = (old.persistentConnections, old.statistics)
+                virtualServers[index].destinations[position] = edited
+            } else {
+                virtualServers[index].destinations.append(destination)
+            }
+        case .deleteDestination(let key):
+            guard let index else { return }
+            virtualServers[index].destinations.removeAll { $0.address == key.address && $0.port == key.port }
+        case .flush:
+            virtualServers = []
+        case .startSyncDaemon, .stopSyncDaemon, .setTimeouts, .zeroCounters:
+            return
+        }
     }
 }

@@ -1,5 +1,9 @@
 import CNetlink
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A `NETLINK_GENERIC` socket through libnl: the only place in Vigil's netlink code that makes system calls.
 ///
 /// Requests are built and replies parsed by the pure codec (`GenericNetlinkMessage`, `NetlinkTransaction`); this
@@ -23,7 +27,51 @@ public final class GenericNetlinkSocket: GenericNetlinkTransport {
         }
         // Peeking lets nl_recv size its buffer to the datagram, so large dump parts are never truncated.
         nl_socket_enable_msg_peek(socket)
+        // A batch of requests is acknowledged one skb per request: room for a whole batch's acknowledgements.
+        // SO_RCVBUFFORCE (CAP_NET_ADMIN) passes net.core.rmem_max; without the capability, SO_RCVBUF.
+        var size: Int32 = 4 << 20
+        let fd = nl_socket_get_fd(socket)
+        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, 4) != 0 {
+            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, 4)
+        }
         self.socket = socket
+    }
+
+    /// Requests per `sendmsg` in `exchangeAcknowledged`: their acknowledgements (an skb each, about 1 KiB of
+    /// receive buffer) must fit the socket's buffer.
+    public static let batchLimit = 128
+    /// Bytes per `sendmsg`, well under the socket's send buffer.
+    public static let batchBytes = 32 * 1024
+
+    public func exchangeAcknowledged(_ requests: [(message: GenericNetlinkMessage, operation: String)])
+        throws(NetlinkError) -> [NetlinkError?]
+    {
+        var failures: [NetlinkError?] = []
+        failures.reserveCapacity(requests.count)
+        var start = 0
+        while start < requests.count {
+            var bytes: [UInt8] = []
+            var operations: [String] = []
+            var firstSequence: UInt32 = 0
+            var end = start
+            while end < requests.count, operations.count < Self.batchLimit {
+                let sequence = nextSequence()
+                if operations.isEmpty { firstSequence = sequence }
+                let encoded = requests[end].message.encode(sequence: sequence)
+                if !operations.isEmpty, bytes.count + encoded.count > Self.batchBytes { break }
+                bytes += encoded
+                operations.append(requests[end].operation)
+                end += 1
+            }
+            // The batch's sequence numbers are consecutive (nl_socket_use_seq counts up by one); a request left out
+            // by the byte limit is encoded again, with a new number, in the next batch.
+            try send(bytes, operation: operations.count == 1 ? operations[0] : "\(operations.count) IPVS requests")
+            var batch = NetlinkBatch(firstSequence: firstSequence, operations: operations)
+            while !batch.isComplete { try batch.receive(receive(operation: operations[0])) }
+            failures += batch.failures
+            start = end
+        }
+        return failures
     }
 
     deinit {

@@ -12,4 +12,26 @@ public protocol GenericNetlinkTransport: AnyObject {
     /// - Throws: `NetlinkError`: the kernel's errno, libnl's failure, or a malformed reply.
     func exchange(_ request: GenericNetlinkMessage, style: NetlinkTransaction.Style, operation: String)
         throws(NetlinkError) -> [NetlinkMessage]
+
+    /// Sends acknowledged requests, several per `sendmsg`, and collects their acknowledgements after: each
+    /// request's failure, nil where the kernel applied it.
+    /// - Throws: `NetlinkError` when the socket fails (the requests' fate is then unknown).
+    func exchangeAcknowledged(_ requests: [(message: GenericNetlinkMessage, operation: String)])
+        throws(NetlinkError) -> [NetlinkError?]
+}
+
+extension GenericNetlinkTransport {
+    /// One request at a time, for transports that cannot batch (tests' scripted transports).
+    public func exchangeAcknowledged(_ requests: [(message: GenericNetlinkMessage, operation: String)])
+        throws(NetlinkError) -> [NetlinkError?]
+    {
+        requests.map { request -> NetlinkError? in
+            do throws(NetlinkError) {
+                _ = try exchange(request.message, style: .acknowledged, operation: request.operation)
+                return nil
+            } catch {
+                return error
+            }
+        }
+    }
 }

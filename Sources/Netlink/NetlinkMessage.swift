@@ -284,3 +284,49 @@ public struct NetlinkTransaction: Sendable {
         return .finished(collected)
     }
 }
+
+/// Collects the acknowledgements of several requests sent in one `sendmsg` (consecutive sequence numbers,
+/// `NLM_F_ACK` each): the kernel handles them one after the other and acknowledges each, an error included, then
+/// goes on with the next. Pure, like `NetlinkTransaction`.
+public struct NetlinkBatch: Sendable {
+    public let firstSequence: UInt32
+    public let operations: [String]
+    /// Per request: nil while unanswered, then 0 or the kernel's errno (with its extended text).
+    public private(set) var results: [(errno: Int32, text: String?)?]
+    private var answered = 0
+
+    public init(firstSequence: UInt32, operations: [String]) {
+        self.firstSequence = firstSequence
+        self.operations = operations
+        results = Array(repeating: nil, count: operations.count)
+    }
+
+    public var isComplete: Bool { answered == operations.count }
+
+    /// Feeds one datagram. Replies to other requests are dropped.
+    /// - Throws: a malformed reply, or `ENOBUFS` when the kernel says it dropped replies (`NLMSG_OVERRUN`).
+    public mutating func receive(_ datagram: [UInt8]) throws(NetlinkError) {
+        for message in try NetlinkMessage.parseAll(datagram) {
+            let offset = message.header.sequence &- firstSequence
+            guard offset < UInt32(operations.count) else { continue }
+            switch message.header.type {
+            case NetlinkMessageType.error:
+                let error = try NetlinkErrorMessage(message)
+                if results[Int(offset)] == nil { answered += 1 }
+                results[Int(offset)] = (error.errno, error.extendedMessage)
+            case NetlinkMessageType.overrun:
+                throw NetlinkError(kernelErrno: LinuxErrno.ENOBUFS, operation: operations[Int(offset)])
+            default:
+                continue
+            }
+        }
+    }
+
+    /// Each request's failure, nil where the kernel acknowledged it.
+    public var failures: [NetlinkError?] {
+        results.enumerated().map { index, result in
+            guard let result, result.errno != 0 else { return nil }
+            return NetlinkError(kernelErrno: result.errno, operation: operations[index], extendedMessage: result.text)
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import Config
+import Logging
 
 #if canImport(Glibc)
     import Glibc
@@ -21,6 +22,17 @@ public struct ScriptIdentity: Hashable, Sendable {
 
     /// The user keepalived runs scripts as when no `script_user` is configured, if it exists.
     public static let defaultScriptUser = "keepalived_script"
+
+    /// The identity scripts run as for a configuration's `script_user`, root (with the reason logged) when it
+    /// cannot be resolved: what the VRRP and the checker workers both start their script runner with.
+    public static func scriptUser(of globals: GlobalDefs, logger: Logger) -> ScriptIdentity {
+        do {
+            return try resolve(user: globals.scriptUser?.user, group: globals.scriptUser?.group)
+        } catch {
+            logger.error("\(error.message); scripts run as root")
+            return .root
+        }
+    }
 
     /// `script_user` resolution as keepalived: the configured user (and group, else the user's own
     /// group), else `keepalived_script` if that user exists, else root.

@@ -40,6 +40,8 @@ struct WorkerSlot {
     var killedAliveAt: Int64?
     /// The current worker has sent a state report (it applied its configuration): its death is not a crash loop.
     var reportedState = false
+    /// The checker worker's last statistics.
+    var checkerStatistics: CheckerStatistics?
 
     init(role: WorkerRole) {
         self.role = role
@@ -183,6 +185,7 @@ final class Supervisor {
             slot.unanswered = []
             slot.lastHeartbeat = nil
             slot.reportedState = false
+            slot.checkerStatistics = nil
             WorkerPidFile.write(pidFilePath(role), pid: pid)
             logger.debug("started the \(role) worker (pid \(pid))")
         } catch {
@@ -283,6 +286,8 @@ final class Supervisor {
             if role == .vrrp, slots[.checker]?.helloAt != nil { send(.peerState(state), to: .checker) }
         case .event(let event):
             logger.info("\(role) worker: \(event.summary)")
+        case .checkerStatistics(let statistics):
+            slot.checkerStatistics = statistics
         case .ack(let id, _, let detail) where pendingDumps.values.contains(where: { $0.waiting[id] != nil }):
             let data = pendingDumps[true]?.waiting[id] != nil
             pendingDumps[data]?.waiting[id] = nil
@@ -588,7 +593,8 @@ final class Supervisor {
                 lastRestartMilliseconds: slot.lastRestartNanoseconds.map { Double($0) / 1e6 },
                 loopLagMilliseconds: slot.lastHeartbeat.map { Double($0.maxLoopLag) / 1e6 },
                 progressAgeMilliseconds: slot.lastHeartbeat.map { Double($0.progressAge) / 1e6 },
-                lastKillReason: slot.lastKillReason, ready: slot.reportedState, state: slot.state)
+                lastKillReason: slot.lastKillReason, ready: slot.reportedState,
+                checker: slot.pid == nil ? nil : slot.checkerStatistics, state: slot.state)
         }
         return DaemonStatus(
             pid: getpid(), version: vigilVersion, configFile: options.configFile,

@@ -232,7 +232,7 @@ struct WorkerLoop {
             stall(milliseconds: milliseconds, slices: slices, id: id)
         case .peerState(let state):
             onLoop { engine.peerStateChanged(state) }
-        case .hello, .pong, .state, .event, .ack:
+        case .hello, .pong, .state, .event, .ack, .checkerStatistics:
             logger.warning("unexpected message from the watchdog; ignored")
         }
     }

@@ -58,13 +58,15 @@ public struct WorkerStatus: Codable, Sendable, Hashable {
     public var lastKillReason: String?
     /// The running worker has applied its configuration and reported its state (false while it starts up).
     public var ready: Bool?
+    /// The checker worker's last statistics (checks, lateness, IPVS writes and reads).
+    public var checker: CheckerStatistics?
     /// The last state the worker reported (kept across restarts).
     public var state: WorkerState?
 
     public init(
         role: WorkerRole, pid: Int32?, uptimeSeconds: Double?, restartCount: Int, lastHeartbeatSecondsAgo: Double?,
         lastRestartMilliseconds: Double?, loopLagMilliseconds: Double? = nil, progressAgeMilliseconds: Double? = nil,
-        lastKillReason: String? = nil, ready: Bool? = nil, state: WorkerState?
+        lastKillReason: String? = nil, ready: Bool? = nil, checker: CheckerStatistics? = nil, state: WorkerState?
     ) {
         self.role = role
         self.pid = pid
@@ -76,6 +78,7 @@ public struct WorkerStatus: Codable, Sendable, Hashable {
         self.progressAgeMilliseconds = progressAgeMilliseconds
         self.lastKillReason = lastKillReason
         self.ready = ready
+        self.checker = checker
         self.state = state
     }
 }
@@ -128,6 +131,7 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
             lines.append(
                 "\(worker.role) worker: \(pid)\(uptime), \(worker.restartCount) restarts\(heartbeat)\(lag)\(starting)")
             if let reason = worker.lastKillReason { lines.append("  last killed: \(reason)") }
+            if let checker = worker.checker { lines += Self.render(checker) }
             for instance in worker.state?.vrrpInstances ?? [] {
                 let held =
                     instance.heldAddresses.isEmpty ? "" : " holding \(instance.heldAddresses.joined(separator: ", "))"
@@ -158,6 +162,20 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    static func render(_ checker: CheckerStatistics) -> [String] {
+        func ms(_ value: Double?) -> String { value.map { fixedPoint($0, digits: 1) + " ms" } ?? "-" }
+        let rate = checker.checksPerSecond.map { fixedPoint($0, digits: 0) + "/s" } ?? "-"
+        return [
+            "  checks: \(rate), lateness p50 \(ms(checker.latenessP50Milliseconds)) p99 \(ms(checker.latenessP99Milliseconds)), "
+                + "duration p50 \(ms(checker.durationP50Milliseconds)) p99 \(ms(checker.durationP99Milliseconds)), "
+                + "in flight \(checker.inFlight) of \(checker.inFlightLimit); \(checker.checksStarted) started, "
+                + "\(checker.checksFailed) failed, \(checker.checksNotRun) not run",
+            "  ipvs: \(checker.ipvsAvailable ? "available" : "UNAVAILABLE"), \(checker.ipvsWrites) writes "
+                + "(\(checker.ipvsFailures) refused), \(checker.ipvsFullReads) full table reads, "
+                + "\(checker.ipvsVerifyDumps) drift-check dumps, \(checker.ipvsRepairs) repairs",
+        ]
     }
 
     private static func seconds(_ value: Double) -> String {

@@ -145,6 +145,43 @@ public struct WorkerState: Codable, Sendable, Hashable {
     }
 }
 
+/// How the checker worker keeps up: its checks, how late they start, and its IPVS writes and reads.
+public struct CheckerStatistics: Codable, Sendable, Hashable {
+    public var checksStarted: UInt64 = 0
+    public var checksSucceeded: UInt64 = 0
+    public var checksFailed: UInt64 = 0
+    /// Checks that could not run for a shortage of this host's (descriptors, buffers, local ports): not failures.
+    public var checksNotRun: UInt64 = 0
+    /// Checks in flight now, and the most it lets fly at once (from RLIMIT_NOFILE).
+    public var inFlight = 0
+    public var inFlightLimit = 0
+    /// Checks finished per second over the last 30 to 60 s.
+    public var checksPerSecond: Double?
+    /// How late checks started (due time to start), over the last 30 to 60 s.
+    public var latenessP50Milliseconds: Double?
+    public var latenessP99Milliseconds: Double?
+    /// How long checks took (start to outcome), over the last 30 to 60 s.
+    public var durationP50Milliseconds: Double?
+    public var durationP99Milliseconds: Double?
+    /// Since start, per bucket of the checker's histogram bounds (`latencyBucketBounds`, seconds; the last bucket
+    /// is everything above), and the sums: Prometheus histograms.
+    public var latenessBuckets: [UInt64] = []
+    public var latenessSumSeconds: Double = 0
+    public var durationBuckets: [UInt64] = []
+    public var durationSumSeconds: Double = 0
+    public var latencyBucketBounds: [Double] = []
+    public var ipvsAvailable = false
+    public var ipvsWrites: UInt64 = 0
+    public var ipvsFailures: UInt64 = 0
+    /// Whole-table reads (start, reload, recovery): a real server going up or down causes none.
+    public var ipvsFullReads: UInt64 = 0
+    /// Netlink dumps of the drift checks, and the writes that put drifted rules back.
+    public var ipvsVerifyDumps: UInt64 = 0
+    public var ipvsRepairs: UInt64 = 0
+
+    public init() {}
+}
+
 /// Something that happened in a worker that the watchdog logs (a state change, a checker result).
 public struct WorkerEvent: Codable, Sendable, Hashable {
     public var summary: String
@@ -181,6 +218,8 @@ public enum WorkerMessage: Codable, Sendable, Hashable {
     /// (checks paused while this director is not MASTER) and sorry-server decisions.
     case peerState(WorkerState)
     case event(WorkerEvent)
+    /// The checker worker's counters and latencies, every second (not kept across restarts).
+    case checkerStatistics(CheckerStatistics)
     case command(id: UInt32, WorkerCommand)
     /// Answers `command` with the same id; `detail` carries a dump's text or an error.
     case ack(id: UInt32, ok: Bool, detail: String)

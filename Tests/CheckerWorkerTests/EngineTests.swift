@@ -1,4 +1,5 @@
 import Config
+import Foundation
 import IPVSShim
 import Logging
 import NIOCore
@@ -23,7 +24,7 @@ struct FakeProbe: HealthProbe {
     let address: String
     let keyword: String
 
-    func run(on loop: any EventLoop) -> EventLoopFuture<ProbeOutcome> {
+    func run(on loop: CheckLoop) -> EventLoopFuture<ProbeOutcome> {
         network.attempts[address, default: 0] += 1
         if network.hold.contains(address) {
             let promise = loop.makePromise(of: ProbeOutcome.self)
@@ -35,9 +36,9 @@ struct FakeProbe: HealthProbe {
     }
 }
 
-/// One engine on an embedded loop (virtual time), fake probes and a fake kernel.
+/// One engine on a check loop in virtual time, fake probes and a fake kernel.
 final class EngineHarness {
-    let loop = EmbeddedEventLoop()
+    let loop = CheckLoop(virtualTimeFrom: .seconds(1000))
     let network = FakeNetwork()
     var kernel: IPVSFakeKernel? = IPVSFakeKernel()
     var ipvsAvailable = true
@@ -47,14 +48,14 @@ final class EngineHarness {
 
     init() {
         engine = CheckerEngine(
-            group: nil, loop: loop,
+            loop: loop,
             sink: CheckerEngine.Sink(
                 report: { [unowned self] in reports.append($0) }, event: { [unowned self] in events.append($0) }),
             logger: Logger(label: "test"),
             makeProbe: { [network] checker, real, _, _ in
                 FakeProbe(network: network, address: "\(real.address)", keyword: checker.kind.keyword)
             },
-            makeIPVSClient: { [unowned self] in
+            makeIPVSClient: { [unowned self] () throws(NetlinkError) -> any IPVSClient in
                 guard ipvsAvailable, let kernel else { throw NetlinkError(kernelErrno: 2, operation: "resolve IPVS") }
                 return kernel
             })
@@ -68,7 +69,7 @@ final class EngineHarness {
             globalDefs: loaded.config.globalDefs, vrrp: loaded.config.vrrp, lvs: loaded.config.lvs, savedState: saved)
     }
 
-    func advance(seconds: Int64) { loop.advanceTime(by: .seconds(seconds)) }
+    func advance(seconds: Int64) { loop.advance(by: .seconds(seconds)) }
 
     /// The kernel's real servers of the first service, as `ADDRESS:PORT weight`.
     var destinations: [String] {
@@ -364,20 +365,37 @@ struct EngineTests {
         #expect(services(second) == ["TCP 192.0.2.100:80", "UDP 203.0.113.1:53"])
     }
 
-    @Test("a plan of thousands of operations goes out in slices, a turn of the loop apart")
+    @Test("a large start reads and writes in slices, a turn of the loop apart")
     func largePlansAreSliced() throws {
         var text = ""
-        for index in 0..<300 {
+        for index in 0..<600 {
             text += "virtual_server 192.0.2.\(index % 250 + 1) \(80 + index / 250) {\n lb_kind DR\n"
             text += " real_server 198.51.100.11 80 {\n }\n}\n"
         }
         let harness = EngineHarness()
-        harness.engine.apply(try harness.configuration(text), isReload: false)
-        // 600 operations: the first slice now, the rest when the loop runs again.
-        #expect(harness.kernel?.writeCount == CheckerEngine.operationsPerSlice)
-        harness.loop.run()
-        #expect(harness.kernel?.writeCount == 600)
-        #expect(harness.kernel?.state.virtualServers.count == 300)
+        // The kernel already has the first 200 services: the read of their real servers is sliced too.
+        let warm = try harness.configuration(text)
+        var head = warm
+        head.lvs?.virtualServers = Array(warm.lvs!.virtualServers.prefix(200))
+        harness.engine.apply(head, isReload: false)
+        harness.loop.runQueued()
+        #expect(harness.kernel?.state.virtualServers.count == 200)
+        harness.engine.stop(release: false) {}
+        let other = EngineHarness()
+        other.kernel = harness.kernel
+        other.kernel?.resetLog()
+        other.engine.apply(warm, isReload: false)
+        // Nothing written in the applying task itself: the read (200 services, 64 a turn) is not finished.
+        #expect(other.kernel?.writeCount == 0)
+        var turns = 0
+        while other.kernel?.state.virtualServers.count != 600 && turns < 100 {
+            other.loop.runTurn()
+            turns += 1
+        }
+        // 200 services read 64 a turn (the first slice in `apply`, three more turns), then 800 operations at 512 a
+        // turn (the first in the turn that finished reading, the rest in the next).
+        #expect(turns == 4)
+        #expect(other.kernel?.writeCount == 800)
     }
 
     @Test("stop with release removes the configured services; without, leaves them")
@@ -406,5 +424,96 @@ struct EngineTests {
         harness.advance(seconds: 5)
         #expect(harness.destinations == ["198.51.100.12:80 w1"])
         #expect(harness.engine.dump().hasPrefix("ipvs available"))
+    }
+}
+
+@Suite("Checker engine: incremental IPVS writes and drift repair, in virtual time")
+struct EngineIPVSTests {
+    /// `services` × `reals` with TCP_CHECKs every 2 s.
+    static func farm(services: Int, reals: Int, extra: String = "") -> String {
+        var text = "global_defs {\n\(extra)\n}\n"
+        for service in 0..<services {
+            text += "virtual_server 192.0.2.\(service % 250 + 1) \(80 + service / 250) {\n delay_loop 2\n lb_kind DR\n"
+            for real in 0..<reals {
+                text += " real_server 198.51.100.\(real + 11) 80 {\n  TCP_CHECK {\n   connect_timeout 1\n   retry 0\n"
+                text += "   warmup 0\n  }\n }\n"
+            }
+            text += "}\n"
+        }
+        return text
+    }
+
+    @Test("a real server going down with 1,000 in the table: its virtual servers' writes only, no read of the table")
+    func incrementalWrites() throws {
+        let harness = EngineHarness()
+        harness.engine.apply(try harness.configuration(Self.farm(services: 100, reals: 10)), isReload: false)
+        harness.loop.runQueued()
+        #expect(harness.kernel?.state.destinationKeys.count == 1000)
+        let before = harness.engine.currentStatistics()
+        #expect(before.ipvsFullReads == 1)
+        harness.kernel?.resetLog()
+        // One real server address behind all 100 services goes down: 100 deletions, one per service.
+        harness.network.down = ["198.51.100.15"]
+        harness.advance(seconds: 3)
+        let after = harness.engine.currentStatistics()
+        #expect(harness.kernel?.writeCount == 100)
+        #expect(harness.kernel?.log.allSatisfy { if case .deleteDestination = $0 { true } else { false } } == true)
+        #expect(after.ipvsFullReads == 1, "no whole-table read for a health change")
+        #expect(harness.kernel?.state.destinationKeys.count == 900)
+    }
+
+    @Test("a reload changing one weight among 1,000 real servers: one write, no read of the kernel's table")
+    func reloadOneWeight() throws {
+        let harness = EngineHarness()
+        let text = Self.farm(services: 100, reals: 10)
+        harness.engine.apply(try harness.configuration(text), isReload: false)
+        harness.loop.runQueued()
+        harness.kernel?.resetLog()
+        let first = try #require(text.range(of: "real_server 198.51.100.11 80 {\n  TCP_CHECK"))
+        let changed = text.replacingCharacters(
+            in: first, with: "real_server 198.51.100.11 80 {\n  weight 7\n  TCP_CHECK")
+        harness.engine.apply(try harness.configuration(changed), isReload: true)
+        harness.loop.runQueued()
+        #expect(harness.kernel?.log.count == 1)
+        if case .editDestination(let destination, _)? = harness.kernel?.log.first {
+            #expect(destination.weight == 7)
+        } else {
+            Issue.record("expected one SET_DEST, got \(harness.kernel?.log ?? [])")
+        }
+        #expect(harness.engine.currentStatistics().ipvsFullReads == 1, "the reload read nothing")
+    }
+
+    @Test(
+        "rules changed behind Vigil's back come back within ipvs_repair_interval; when nothing drifted, nothing is written"
+    )
+    func driftRepair() throws {
+        let harness = EngineHarness()
+        harness.engine.apply(
+            try harness.configuration(Self.farm(services: 20, reals: 2, extra: "ipvs_repair_interval 10")),
+            isReload: false)
+        harness.loop.runQueued()
+        harness.kernel?.resetLog()
+        harness.advance(seconds: 60)
+        #expect(harness.kernel?.writeCount == 0, "a quiet minute of drift checks writes nothing")
+        // `ipvsadm -d` of one real server, and a service edited with ipvsadm -E.
+        let first = try #require(harness.kernel?.state.virtualServers.first)
+        try harness.kernel?.apply(
+            .deleteDestination(IPVSDestinationKey(service: first.service.key, destination: first.destinations[0])))
+        var edited = try #require(harness.kernel?.state.virtualServers.last?.service)
+        #expect(edited.scheduler == "wlc", "keepalived's default lb_algo")
+        edited.scheduler = "sh"
+        try harness.kernel?.apply(.editService(edited))
+        harness.kernel?.resetLog()
+        harness.advance(seconds: 11)
+        #expect(harness.kernel?.state.destinationKeys.count == 40)
+        #expect(harness.kernel?.state.virtualServers.last?.service.scheduler == "wlc")
+        #expect(harness.kernel?.writeCount == 2)
+        #expect(harness.engine.currentStatistics().ipvsRepairs == 2)
+        #expect(harness.events.contains { $0.contains("changed behind Vigil's back") })
+        // `ipvsadm -C`: everything back within a second (the services list is read every second).
+        try harness.kernel?.apply(.flush)
+        harness.advance(seconds: 2)
+        #expect(harness.kernel?.state.virtualServers.count == 20)
+        #expect(harness.kernel?.state.destinationKeys.count == 40)
     }
 }

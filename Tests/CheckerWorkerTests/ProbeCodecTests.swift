@@ -251,7 +251,7 @@ struct FakeScripts: ProbeScriptRunning {
             checker: ProbeFixtures.checker(.misc(misc)), realServer: ProbeFixtures.realServer(),
             virtualServer: ProbeFixtures.virtualServer(), group: MultiThreadedEventLoopGroup.singleton,
             scripts: FakeScripts(result: result), sslContext: nil)
-        return try probe.run(on: MultiThreadedEventLoopGroup.singleton.next()).wait()
+        return try probe.run(on: Live.loop).wait()
     }
 
     @Test func exitStatusRules() throws {
@@ -271,7 +271,7 @@ struct FakeScripts: ProbeScriptRunning {
             virtualServer: ProbeFixtures.virtualServer(), group: MultiThreadedEventLoopGroup.singleton, scripts: nil,
             sslContext: nil)
         #expect(
-            try probe.run(on: MultiThreadedEventLoopGroup.singleton.next()).wait()
+            try probe.run(on: Live.loop).wait()
                 == .failure("MISC_CHECK /bin/true: no script runner"))
     }
 }

@@ -109,7 +109,7 @@ enum TestPorts {
 }
 
 enum Live {
-    static let loop = MultiThreadedEventLoopGroup.singleton.next()
+    static let loop = CheckLoop(name: "probe-tests")
 
     static func probe(_ kind: CheckerKind, port: Int?, address: String = "127.0.0.1", timeout: Duration = .seconds(1))
         -> any HealthProbe

@@ -2,6 +2,8 @@
 #define VIGIL_CVIGILSHIM_H
 
 #include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 /// Asks the kernel to send `signal` to the calling process when its parent dies.
 /// glibc's prctl(2) is variadic and does not import into Swift. Returns 0 or -1 with errno set.
@@ -33,5 +35,9 @@ int cvigil_read_signal(int fd);
 /// pidfd_open(2): a close-on-exec descriptor that becomes readable when child `pid` exits (kernel >= 5.3).
 /// glibc's wrapper is not visible to Swift. Returns the descriptor, or -1 with errno set.
 int cvigil_pidfd_open(int pid);
+
+/// Names the calling thread (15 bytes at most), as `ps -L` and `top -H` show it: pthread_setname_np is a GNU
+/// extension. Returns 0 or an error number.
+int cvigil_set_thread_name(const char *name);
 
 #endif

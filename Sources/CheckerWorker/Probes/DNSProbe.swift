@@ -7,13 +7,16 @@ struct DNSProbe: HealthProbe {
     let target: ProbeTarget
     let check: DNSCheck
 
-    func run(on loop: any EventLoop) -> EventLoopFuture<ProbeOutcome> {
+    func run(on loop: CheckLoop) -> EventLoopFuture<ProbeOutcome> {
         let label = "DNS_CHECK \(target.endpointText) \(check.type.rawValue) \(check.name)"
-        guard let port = target.port else { return loop.makeSucceededFuture(.failure("\(label): no port")) }
+        guard target.port != nil else { return loop.makeSucceededFuture(.failure("\(label): no port")) }
         guard let query = DNSMessage.query(id: UInt16.random(in: .min ... .max), name: check.name, type: check.type)
         else { return loop.makeSucceededFuture(.failure("\(label): name \"\(check.name)\" is not a valid DNS name")) }
-        return DatagramExchange.run(
-            DNSDialogue(request: query, label: label), target: target, port: port, label: label, on: loop)
+        switch SocketPlan.make(target: target, port: target.port, label: label) {
+        case .failure(let failure): return loop.makeSucceededFuture(.failure(failure.message))
+        case .success(let plan):
+            return RawDatagramExchange.run(DNSDialogue(request: query, label: label), plan: plan, on: loop)
+        }
     }
 }
 

@@ -12,7 +12,7 @@ struct FileProbe: HealthProbe {
     let baseWeight: Int
     let label: String
 
-    func run(on loop: any EventLoop) -> EventLoopFuture<ProbeOutcome> {
+    func run(on loop: CheckLoop) -> EventLoopFuture<ProbeOutcome> {
         let path = path
         return NIOThreadPool.singleton.runIfActive(eventLoop: loop) {
             try? String(contentsOfFile: path, encoding: .utf8)
@@ -53,7 +53,7 @@ struct MiscProbe: HealthProbe {
 
     var label: String { "MISC_CHECK \(check.path)" }
 
-    func run(on loop: any EventLoop) -> EventLoopFuture<ProbeOutcome> {
+    func run(on loop: CheckLoop) -> EventLoopFuture<ProbeOutcome> {
         scripts.runCheckScript(command, timeout: timeout, on: loop).map { [self] in judge($0) }
     }
 

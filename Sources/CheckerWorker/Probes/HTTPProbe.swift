@@ -2,6 +2,7 @@ import Config
 import Crypto
 import Foundation
 import NIOCore
+import NIOPosix
 import NIOSSL
 
 /// HTTP_GET / SSL_GET: every `url` in turn (one connection each, each bounded by `connect_timeout`); all must
@@ -21,12 +22,19 @@ struct HTTPProbe: HealthProbe {
     let keyword: String
     let urls: [URLCheck]
     let tls: (context: NIOSSLContext, serverName: String?)?
+    /// SSL_GET runs on SwiftNIO (for NIOSSL) on this group, and hops back to the check loop.
+    let tlsGroup: (any EventLoopGroup)?
+    /// HTTP_GET's socket plan (one connection per url).
+    let plan: Result<SocketPlan, ProbeFailure>
 
     init(
         check: HTTPCheck, secure: Bool, target: ProbeTarget, realServer: RealServer, virtualServer: VirtualServer,
-        sslContext: NIOSSLContext?
+        sslContext: NIOSSLContext?, tlsGroup: (any EventLoopGroup)? = nil
     ) throws {
         self.target = target
+        self.tlsGroup = tlsGroup
+        plan = SocketPlan.make(
+            target: target, port: target.port, label: "\(secure ? "SSL_GET" : "HTTP_GET") \(target.endpointText)")
         keyword = secure ? "SSL_GET" : "HTTP_GET"
         let defaultPort = secure ? 443 : 80
         let portSuffix = target.port.map { $0 == defaultPort ? "" : ":\($0)" } ?? ""
@@ -91,18 +99,26 @@ struct HTTPProbe: HealthProbe {
         return try NIOSSLContext(configuration: configuration)
     }
 
-    func run(on loop: any EventLoop) -> EventLoopFuture<ProbeOutcome> {
+    func run(on loop: CheckLoop) -> EventLoopFuture<ProbeOutcome> {
         runURL(at: 0, on: loop)
     }
 
-    private func runURL(at index: Int, on loop: any EventLoop) -> EventLoopFuture<ProbeOutcome> {
+    private func runURL(at index: Int, on loop: CheckLoop) -> EventLoopFuture<ProbeOutcome> {
         guard index < urls.count else { return loop.makeSucceededFuture(.success()) }
         let url = urls[index]
         let label = "\(keyword) \(target.endpointText)\(url.path)"
-        return StreamExchange.run(
-            HTTPDialogue(url: url, label: label), target: target, label: label, tls: tls, on: loop
-        )
-        .flatMap { outcome in
+        let dialogue = HTTPDialogue(url: url, label: label)
+        let attempt: EventLoopFuture<ProbeOutcome>
+        if let tls {
+            let nio = tlsGroup?.next() ?? MultiThreadedEventLoopGroup.singleton.next()
+            attempt = StreamExchange.run(dialogue, target: target, label: label, tls: tls, on: nio).hop(to: loop)
+        } else {
+            switch plan {
+            case .failure(let failure): return loop.makeSucceededFuture(.failure(failure.message))
+            case .success(let plan): attempt = RawStreamExchange.run(dialogue, plan: plan.relabelled(label), on: loop)
+            }
+        }
+        return attempt.flatMap { outcome in
             outcome.isSuccess ? runURL(at: index + 1, on: loop) : loop.makeSucceededFuture(outcome)
         }
     }

@@ -10,14 +10,18 @@ import Synchronization
 struct PingProbe: HealthProbe {
     let target: ProbeTarget
 
-    func run(on loop: any EventLoop) -> EventLoopFuture<ProbeOutcome> {
+    func run(on loop: CheckLoop) -> EventLoopFuture<ProbeOutcome> {
         let label = "PING_CHECK \(target.address)"
         let dialogue = PingDialogue(
             family: target.address.family, sequence: UInt16.random(in: .min ... .max),
             payload: (0..<16).map { _ in UInt8.random(in: .min ... .max) }, label: label)
-        // IPPROTO_ICMP or IPPROTO_ICMPV6
-        let subtype = NIOBSDSocket.ProtocolSubtype(rawValue: target.address.family == .ipv4 ? 1 : 58)
-        return DatagramExchange.run(dialogue, target: target, port: 0, label: label, protocolSubtype: subtype, on: loop)
+        switch SocketPlan.make(target: target, port: 0, label: label) {
+        case .failure(let failure): return loop.makeSucceededFuture(.failure(failure.message))
+        case .success(let plan):
+            // IPPROTO_ICMP or IPPROTO_ICMPV6: an unprivileged ICMP datagram socket.
+            return RawDatagramExchange.run(
+                dialogue, plan: plan, protocol: target.address.family == .ipv4 ? 1 : 58, on: loop)
+        }
     }
 
     private static let pingRangeChecked = Mutex(false)

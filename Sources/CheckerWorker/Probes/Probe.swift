@@ -66,6 +66,9 @@ public enum ProbeOutcome: Hashable, Sendable {
     case success(weight: Int? = nil)
     /// The operator-facing reason, e.g. `HTTP_GET 198.51.100.11:80/: status 503`.
     case failure(String)
+    /// The check could not run for a reason of this host's, not the real server's (out of descriptors, buffers
+    /// or local ports): not a failure; it runs again shortly.
+    case notRun(String)
 
     public var isSuccess: Bool {
         if case .success = self { return true }
@@ -75,9 +78,9 @@ public enum ProbeOutcome: Hashable, Sendable {
 
 /// One health check of one real server.
 public protocol HealthProbe: Sendable {
-    /// One attempt (retries are the engine's job). Always completes, bounded by `connect_timeout`
-    /// (MISC_CHECK: `misc_timeout`), and never blocks the loop.
-    func run(on loop: any EventLoop) -> EventLoopFuture<ProbeOutcome>
+    /// One attempt (retries are the engine's job), on the checker's loop. Always completes, bounded by
+    /// `connect_timeout` (MISC_CHECK: `misc_timeout`), and never blocks the loop.
+    func run(on loop: CheckLoop) -> EventLoopFuture<ProbeOutcome>
 }
 
 /// How a MISC_CHECK program ended.
@@ -100,7 +103,7 @@ public enum HealthProbes {
     /// is SSL_GET's client context (default: no certificate verification, as keepalived);
     /// `trackFiles` resolves FILE_CHECK's `track_file` names.
     public static func make(
-        checker: Checker, realServer: RealServer, virtualServer: VirtualServer, group: any EventLoopGroup,
+        checker: Checker, realServer: RealServer, virtualServer: VirtualServer, group: (any EventLoopGroup)?,
         scripts: (any ProbeScriptRunning)?, sslContext: NIOSSLContext?, trackFiles: [TrackFile] = []
     ) -> any HealthProbe {
         let target = ProbeTarget(checker: checker, realServer: realServer, virtualServer: virtualServer)
@@ -112,7 +115,7 @@ public enum HealthProbes {
             do {
                 return try HTTPProbe(
                     check: check, secure: secure, target: target, realServer: realServer, virtualServer: virtualServer,
-                    sslContext: sslContext)
+                    sslContext: sslContext, tlsGroup: group)
             } catch {
                 return UnavailableProbe(reason: "\(checker.kind.keyword) \(target.endpointText): \(error)")
             }
@@ -150,7 +153,7 @@ public enum HealthProbes {
 struct UnavailableProbe: HealthProbe {
     let reason: String
 
-    func run(on loop: any EventLoop) -> EventLoopFuture<ProbeOutcome> {
+    func run(on loop: CheckLoop) -> EventLoopFuture<ProbeOutcome> {
         loop.makeSucceededFuture(.failure(reason))
     }
 }

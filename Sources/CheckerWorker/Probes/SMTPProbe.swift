@@ -5,21 +5,32 @@ import NIOCore
 struct SMTPProbe: HealthProbe {
     let targets: [ProbeTarget]
     let heloName: String
+    /// Each host's socket plan, or why it has none.
+    let plans: [Result<SocketPlan, ProbeFailure>]
 
-    func run(on loop: any EventLoop) -> EventLoopFuture<ProbeOutcome> {
+    init(targets: [ProbeTarget], heloName: String) {
+        self.targets = targets
+        self.heloName = heloName
+        plans = targets.map {
+            SocketPlan.make(target: $0, port: $0.port, label: "SMTP_CHECK \($0.endpointText)")
+        }
+    }
+
+    func run(on loop: CheckLoop) -> EventLoopFuture<ProbeOutcome> {
         runHost(at: 0, on: loop)
     }
 
-    private func runHost(at index: Int, on loop: any EventLoop) -> EventLoopFuture<ProbeOutcome> {
-        guard index < targets.count else { return loop.makeSucceededFuture(.success()) }
-        let target = targets[index]
-        let label = "SMTP_CHECK \(target.endpointText)"
-        return StreamExchange.run(
-            SMTPDialogue(heloName: heloName, label: label), target: target, label: label, on: loop
-        )
-        .flatMap { outcome in
-            outcome.isSuccess ? runHost(at: index + 1, on: loop) : loop.makeSucceededFuture(outcome)
+    private func runHost(at index: Int, on loop: CheckLoop) -> EventLoopFuture<ProbeOutcome> {
+        guard index < plans.count else { return loop.makeSucceededFuture(.success()) }
+        let plan: SocketPlan
+        switch plans[index] {
+        case .failure(let failure): return loop.makeSucceededFuture(.failure(failure.message))
+        case .success(let value): plan = value
         }
+        return RawStreamExchange.run(SMTPDialogue(heloName: heloName, label: plan.label), plan: plan, on: loop)
+            .flatMap { outcome in
+                outcome.isSuccess ? runHost(at: index + 1, on: loop) : loop.makeSucceededFuture(outcome)
+            }
     }
 }
 

@@ -1,16 +1,23 @@
 import NIOCore
 
-/// TCP_CHECK: success when the connection is established within `connect_timeout`.
+/// TCP_CHECK: success when the connection is established within `connect_timeout`. Runs on the check loop's lean
+/// connector (`TCPConnector`): the engine starts it without a future, tests and other callers through `run`.
 struct TCPProbe: HealthProbe {
     let target: ProbeTarget
+    /// The socket plan, or why there is none (no port).
+    let plan: Result<SocketPlan, ProbeFailure>
 
-    func run(on loop: any EventLoop) -> EventLoopFuture<ProbeOutcome> {
-        StreamExchange.run(ConnectOnly(), target: target, label: "TCP_CHECK \(target.endpointText)", on: loop)
+    init(target: ProbeTarget) {
+        self.target = target
+        plan = SocketPlan.make(target: target, port: target.port, label: "TCP_CHECK \(target.endpointText)")
     }
 
-    /// Decides on connect, before any byte.
-    struct ConnectOnly: StreamDialogue {
-        mutating func connected() -> DialogueStep { .finish(.success()) }
-        mutating func received(_ bytes: [UInt8], eof: Bool) -> DialogueStep { .more }
+    func run(on loop: CheckLoop) -> EventLoopFuture<ProbeOutcome> {
+        let promise = loop.makePromise(of: ProbeOutcome.self)
+        switch plan {
+        case .failure(let failure): promise.succeed(.failure(failure.message))
+        case .success(let plan): loop.execute { loop.connector.start(plan, .promise(promise)) }
+        }
+        return promise.futureResult
     }
 }

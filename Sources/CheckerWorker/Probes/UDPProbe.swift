@@ -8,13 +8,16 @@ struct UDPProbe: HealthProbe {
     let target: ProbeTarget
     let check: UDPCheck
 
-    func run(on loop: any EventLoop) -> EventLoopFuture<ProbeOutcome> {
+    func run(on loop: CheckLoop) -> EventLoopFuture<ProbeOutcome> {
         let label = "UDP_CHECK \(target.endpointText)"
-        guard let port = target.port else { return loop.makeSucceededFuture(.failure("\(label): no port")) }
-        let payload = check.payload ?? (0..<16).map { _ in UInt8.random(in: .min ... .max) }
-        return DatagramExchange.run(
-            UDPDialogue(request: payload, check: check, label: label), target: target, port: port, label: label,
-            on: loop)
+        guard target.port != nil else { return loop.makeSucceededFuture(.failure("\(label): no port")) }
+        switch SocketPlan.make(target: target, port: target.port, label: label) {
+        case .failure(let failure): return loop.makeSucceededFuture(.failure(failure.message))
+        case .success(let plan):
+            let payload = check.payload ?? (0..<16).map { _ in UInt8.random(in: .min ... .max) }
+            return RawDatagramExchange.run(
+                UDPDialogue(request: payload, check: check, label: label), plan: plan, on: loop)
+        }
     }
 }
 

@@ -140,6 +140,11 @@ public struct GlobalDefs: Sendable, Hashable, Codable {
     public var lvsTimeouts: LVSTimeouts?
     /// `lvs_flush`: flush IPVS at startup.
     public var lvsFlush = false
+    /// Vigil's `ipvs_repair_interval`: every IPVS rule of the configuration is compared with the kernel's at least
+    /// this often (spread over the interval), and what changed behind Vigil's back is put back; zero turns it off.
+    /// nil: `defaultIPVSRepairInterval`.
+    public var ipvsRepairInterval: Duration?
+    public static let defaultIPVSRepairInterval = Duration.seconds(30)
     /// `lvs_flush_on_stop [VS|ALL]`; `nil` removes each service one by one.
     public var lvsFlushOnStop: LVSFlushOnStop?
 

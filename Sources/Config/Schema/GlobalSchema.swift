@@ -130,6 +130,8 @@ enum GlobalSchema {
         "lvs_sync_daemon": lvsSyncDaemon,
         "lvs_timeouts": lvsTimeouts,
         "lvs_flush": Global.set(\.lvsFlush, to: true),
+        // Vigil only: how often every IPVS rule of the configuration is checked against the kernel's (0: never).
+        "ipvs_repair_interval": Global.duration(\.ipvsRepairInterval, .zero ... .seconds(86_400)),
         "lvs_flush_on_stop": { globals, node, context in
             guard context.noBlock(node), let words = context.arguments(node, count: 0...1) else { return }
             guard let word = words.first else {

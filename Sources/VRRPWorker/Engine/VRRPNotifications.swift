@@ -91,14 +91,7 @@ struct VRRPNotifications {
 
     /// - Parameter fifo: the FIFO already open, reused when its path did not change.
     init(globals: GlobalDefs, hostName: String, fifo: Notifier.NotifyFIFO?, loop: EventLoop, logger: Logger) {
-        let identity: ScriptIdentity
-        do {
-            identity = try ScriptIdentity.resolve(user: globals.scriptUser?.user, group: globals.scriptUser?.group)
-        } catch {
-            logger.warning("notify scripts run as root: \(error)")
-            identity = .root
-        }
-        runner = ScriptRunner(identity: identity, logger: logger)
+        runner = ScriptRunner(identity: ScriptIdentity.scriptUser(of: globals, logger: logger), logger: logger)
         self.globals = globals
         routerID = globals.routerID ?? hostName
         let configured = globals.vrrpNotifyFIFO ?? globals.notifyFIFO

@@ -64,6 +64,8 @@ public struct HealthScheduler: Sendable {
         public var lastFailure: String?
         public var runs = 0
         public var failures = 0
+        /// Attempts that could not run (a shortage of this host's), rescheduled without a verdict.
+        public var notRun = 0
     }
 
     /// One real server's state.
@@ -97,11 +99,13 @@ public struct HealthScheduler: Sendable {
     }
 
     public private(set) var servers: [ServerState] = []
+    /// Checks started and not recorded yet.
+    public private(set) var inFlight = 0
     /// Every waiting check by its due time: `due` and `nextWakeup` cost O(log n) per check, not a scan of all
     /// of them (a thousand real servers checked every second would be a million visits a second). Entries go
     /// stale when a check is rescheduled, started or its server suspended; stale ones are dropped when they
     /// reach the top, which after every mutation is valid (or the queue empty).
-    private var queue = DueQueue()
+    private var queue = MinHeap<DueEntry>()
 
     public init() {}
 
@@ -129,13 +133,14 @@ public struct HealthScheduler: Sendable {
     @discardableResult
     public mutating func adoptServer(_ state: ServerState) -> Int {
         servers.append(state)
+        inFlight += state.checks.filter(\.inFlight).count
         enqueueAll(server: servers.count - 1)
         return servers.count - 1
     }
 
     private mutating func enqueueAll(server: Int) {
         for (index, check) in servers[server].checks.enumerated() where !check.inFlight {
-            queue.push(check.nextDue, CheckID(server: server, checker: index))
+            queue.push(DueEntry(due: check.nextDue, id: CheckID(server: server, checker: index)))
         }
         dropStale()
     }
@@ -173,18 +178,34 @@ public struct HealthScheduler: Sendable {
         if suspended { dropStale() } else { enqueueAll(server: server) }
     }
 
-    /// The checks due at `now`, marked in flight; the shell starts one probe for each and calls `record`.
-    public mutating func due(now: Duration) -> [CheckID] {
-        var result: [CheckID] = []
-        while let top = queue.top, top.due <= now {
+    /// A check to start now, and how late it starts.
+    public struct DueCheck: Hashable, Sendable {
+        public var id: CheckID
+        /// How long after its due time it starts (zero when it starts early, within the caller's slack).
+        public var lateness: Duration
+    }
+
+    /// The checks due at `now`, earliest first, marked in flight; the shell starts one probe for each and calls
+    /// `record`. At most `limit` start: the rest wait in the queue (their lateness grows, and shows), so a host
+    /// that cannot keep up spreads the checks instead of opening more sockets than it has.
+    /// - Parameter started: the time the checks start (lateness is measured from it); `now` may lie a little
+    ///   ahead of it, to start checks due within the next few milliseconds in the same turn.
+    public mutating func due(now: Duration, started: Duration? = nil, limit: Int = .max) -> [DueCheck] {
+        let start = started ?? now
+        var result: [DueCheck] = []
+        while result.count < limit, let top = queue.top, top.due <= now {
             queue.pop()
             guard isCurrent(top.due, top.id) else { continue }
             servers[top.id.server].checks[top.id.checker].inFlight = true
-            result.append(top.id)
+            result.append(DueCheck(id: top.id, lateness: max(.zero, start - top.due)))
         }
+        inFlight += result.count
         dropStale()
-        return result.sorted()
+        return result
     }
+
+    /// How soon a check that could not run is tried again.
+    public static func notRunRetry(_ timing: CheckTiming) -> Duration { min(timing.delayLoop, .seconds(1)) }
 
     /// When the next check falls due, nil when none is waiting (all in flight, suspended, or none configured).
     public var nextWakeup: Duration? { queue.top?.due }
@@ -194,11 +215,20 @@ public struct HealthScheduler: Sendable {
         let wasUp = servers[id.server].isUp
         let oldWeight = servers[id.server].dynamicWeight
         var check = servers[id.server].checks[id.checker]
+        if check.inFlight { inFlight -= 1 }
         check.inFlight = false
-        check.runs += 1
         var reason: String?
         switch outcome {
+        case .notRun:
+            check.notRun += 1
+            check.nextDue = now + Self.notRunRetry(check.plan.timing)
+            servers[id.server].checks[id.checker] = check
+            if !servers[id.server].suspended { queue.push(DueEntry(due: check.nextDue, id: id)) }
+            dropStale()
+            let isUp = servers[id.server].isUp
+            return Change(server: id.server, wasUp: wasUp, isUp: isUp, weightChanged: false, reason: nil)
         case .success(let weight):
+            check.runs += 1
             check.consecutiveFailures = 0
             check.consecutiveSuccesses += 1
             if !check.passing, check.consecutiveSuccesses >= check.plan.rise {
@@ -208,6 +238,7 @@ public struct HealthScheduler: Sendable {
             if let weight { servers[id.server].dynamicWeight = weight }
             check.nextDue = now + check.plan.timing.delayLoop
         case .failure(let text):
+            check.runs += 1
             reason = text
             check.failures += 1
             check.consecutiveSuccesses = 0
@@ -219,7 +250,7 @@ public struct HealthScheduler: Sendable {
             check.nextDue = now + (retrying ? check.plan.timing.delayBeforeRetry : check.plan.timing.delayLoop)
         }
         servers[id.server].checks[id.checker] = check
-        if !servers[id.server].suspended { queue.push(check.nextDue, id) }
+        if !servers[id.server].suspended { queue.push(DueEntry(due: check.nextDue, id: id)) }
         dropStale()
         return Change(
             server: id.server, wasUp: wasUp, isUp: servers[id.server].isUp,
@@ -227,45 +258,11 @@ public struct HealthScheduler: Sendable {
     }
 }
 
-/// A binary min-heap of (due time, check): the scheduler's queue.
-struct DueQueue: Sendable {
-    private var heap: [(due: Duration, id: HealthScheduler.CheckID)] = []
-
-    var top: (due: Duration, id: HealthScheduler.CheckID)? { heap.first }
-
-    private static func less(
-        _ a: (due: Duration, id: HealthScheduler.CheckID), _ b: (due: Duration, id: HealthScheduler.CheckID)
-    ) -> Bool {
-        a.due != b.due ? a.due < b.due : a.id < b.id
-    }
-
-    mutating func push(_ due: Duration, _ id: HealthScheduler.CheckID) {
-        heap.append((due, id))
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard Self.less(heap[child], heap[parent]) else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func pop() {
-        guard !heap.isEmpty else { return }
-        heap.swapAt(0, heap.count - 1)
-        heap.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1
-            let right = left + 1
-            var smallest = parent
-            if left < heap.count, Self.less(heap[left], heap[smallest]) { smallest = left }
-            if right < heap.count, Self.less(heap[right], heap[smallest]) { smallest = right }
-            guard smallest != parent else { return }
-            heap.swapAt(parent, smallest)
-            parent = smallest
-        }
-    }
+/// One waiting check by its due time: the scheduler's queue entries (ties broken by server, then checker).
+struct DueEntry: Comparable, Sendable {
+    var due: Duration
+    var id: HealthScheduler.CheckID
+    static func < (a: DueEntry, b: DueEntry) -> Bool { a.due != b.due ? a.due < b.due : a.id < b.id }
 }
 
 /// `quorum` with `hysteresis` (keepalived's `update_quorum_state`): the quorum is gained when the live weight

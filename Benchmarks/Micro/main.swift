@@ -1,0 +1,82 @@
+import CheckerWorker
+import Config
+import IPVSShim
+import WorkerIPC
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `vigil-microbench STEP FILE [REPEAT]`: one step of what the watchdog and the checker worker do with a
+/// configuration, in process, timed (and instruction-counted under `valgrind --tool=callgrind`, which cannot follow
+/// vigild's re-executed workers). Steps: parse, encode, decode, configure, reload, desired, checks.
+@main
+struct MicroBenchmark {
+    static func main() throws {
+        let arguments = CommandLine.arguments
+        guard arguments.count >= 3 else {
+            print("usage: vigil-microbench parse|encode|decode|configure|reload|desired|checks FILE [REPEAT]")
+            exit(2)
+        }
+        let step = arguments[1]
+        let repeats = arguments.count > 3 ? Int(arguments[3]) ?? 1 : 1
+        let loaded = ConfigLoader.load(path: arguments[2])
+        guard loaded.isValid else {
+            print(loaded.diagnostics.errors.map(\.description).joined(separator: "\n"))
+            exit(1)
+        }
+        let configuration = WorkerConfiguration(
+            globalDefs: loaded.config.globalDefs, vrrp: loaded.config.vrrp, lvs: loaded.config.lvs)
+        let message = MessageCodec.encode(WorkerMessage.configure(configuration))
+        var random = SystemRandomNumberGenerator()
+        let start = monotonicNanoseconds()
+        var detail = ""
+        for _ in 0..<repeats {
+            switch step {
+            case "parse":
+                detail = "\(ConfigLoader.load(path: arguments[2]).config.lvs.virtualServers.count) virtual servers"
+            case "encode":
+                detail = "\(MessageCodec.encode(WorkerMessage.configure(configuration)).count) bytes"
+            case "decode":
+                let decoded = try MessageCodec.decode(WorkerMessage.self, from: message)
+                detail = "\(message.count) bytes, equal: \(decoded == .configure(configuration))"
+            case "configure":
+                var core = CheckerCore()
+                let change = core.configure(configuration, isReload: false, now: .zero, using: &random)
+                detail = "\(change.build.count) real servers"
+            case "reload":
+                var core = CheckerCore()
+                _ = core.configure(configuration, isReload: false, now: .zero, using: &random)
+                let change = core.configure(configuration, isReload: true, now: .seconds(1), using: &random)
+                detail = "\(change.changed.count) virtual servers changed"
+            case "desired":
+                var core = CheckerCore()
+                _ = core.configure(configuration, isReload: false, now: .zero, using: &random)
+                let desired = core.desiredState()
+                let plan = desired.plan(
+                    current: IPVSTable(), currentSyncDaemons: [],
+                    currentTimeouts: IPVSTimeouts(tcp: 900, tcpFin: 120, udp: 300),
+                    ownership: IPVSOwnership())
+                detail = "\(plan.operations.count) operations"
+            case "checks":
+                var core = CheckerCore()
+                _ = core.configure(configuration, isReload: false, now: .zero, using: &random)
+                var now = Duration.zero
+                var done = 0
+                while done < 100_000 {
+                    now += .milliseconds(10)
+                    for check in core.due(now: now) {
+                        _ = core.completed(check.ticket, .success(), now: now, duration: .milliseconds(1))
+                        done += 1
+                    }
+                }
+                detail = "\(done) checks"
+            default:
+                print("unknown step \(step)")
+                exit(2)
+            }
+        }
+        let elapsed = Double(monotonicNanoseconds() - start) / 1e6 / Double(repeats)
+        print("\(step): \(fixedPoint(elapsed, digits: 2)) ms each (\(detail))")
+    }
+}

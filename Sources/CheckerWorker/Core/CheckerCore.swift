@@ -1,0 +1,367 @@
+import Config
+import IPVSShim
+import WorkerIPC
+
+/// The checker worker's pure core: what the configuration asks for, when each check runs, what its outcome means
+/// for its real server, its virtual server's quorum and the IPVS rules. No clock, no sockets: the shell passes
+/// `now`, the configuration and the probes' outcomes in, and acts on what comes back — start these checks, these
+/// real servers and quorums changed (notify), these virtual servers' rules changed (write them), report.
+///
+/// Real servers are the scheduler's servers, in configuration order; each has a token that names it across
+/// reloads (a probe's outcome finds its real server through it, or is dropped when a reload removed it).
+public struct CheckerCore: Sendable {
+    /// One real server under check.
+    public struct Entry: Sendable {
+        public var virtualServer: Int
+        public var realServer: Int
+        /// `vsName|rsAddress`: how a reload or a saved state recognises the same real server.
+        public var identity: String
+        /// What its probes were built from: a reload keeps the entry (timing, in-flight checks) while it is equal.
+        var signature: Signature
+        public var token: Int
+    }
+
+    /// The configuration one real server's probes depend on: the real server and its virtual server (without the
+    /// other real servers).
+    struct Signature: Equatable, Sendable {
+        var realServer: RealServer
+        var virtualServer: VirtualServer
+
+        init(_ real: RealServer, of server: VirtualServer) {
+            realServer = real
+            virtualServer = server
+            virtualServer.realServers = []
+        }
+    }
+
+    /// What the shell must do after a (re)configuration.
+    public struct Reconfiguration: Sendable {
+        /// Entries (by token) whose probes must be built.
+        public var build: [Int] = []
+        /// Tokens whose probes are no longer used (in-flight outcomes for them are dropped).
+        public var dropped: [Int] = []
+        /// On a reload, the virtual servers whose IPVS rules may differ from before: new ones, changed ones, ones
+        /// with real servers new to checking.
+        public var changed: [Int] = []
+    }
+
+    /// Something the shell tells the world about: log, event, notify scripts, FIFO, mail.
+    public enum Event: Hashable, Sendable {
+        /// A real server went up or down; `reason` is the failing checkers' reasons when down.
+        case realServer(virtualServer: Int, realServer: Int, up: Bool, reason: String?)
+        /// A virtual server's quorum was gained or lost.
+        case quorum(virtualServer: Int, met: Bool, liveWeight: Int)
+        /// `ha_suspend`: a real server's checks paused or resumed.
+        case suspension(entry: Int, suspended: Bool)
+    }
+
+    /// What one outcome (or a change of the VRRP worker's state) changed.
+    public struct Update: Sendable {
+        public var events: [Event] = []
+        /// Virtual servers whose IPVS rules changed (a real server up/down, a weight, a quorum with sorry server).
+        public var dirty: Set<Int> = []
+        /// The sync daemons' wanted state may have changed (a VRRP instance's state).
+        public var syncDaemonsChanged = false
+        /// The worker's report changed.
+        public var report = false
+    }
+
+    public private(set) var lvs = LVSConfig()
+    public private(set) var globals = GlobalDefs()
+    public private(set) var vrrp = VRRPConfig()
+    public private(set) var scheduler = HealthScheduler()
+    public private(set) var entries: [Entry] = []
+    /// The entries of each virtual server.
+    public private(set) var entriesOf: [[Int]] = []
+    private var tokenIndex: [Int: Int] = [:]
+    private var nextToken = 0
+    public private(set) var quorumMet: [Bool?] = []
+    /// VRRP instances in MASTER state, and the addresses they hold, from the VRRP worker's last report.
+    public private(set) var masterInstances: Set<String> = []
+    private var masterAddresses: Set<IPAddress> = []
+    private var peerKnown = false
+    /// Addresses some VRRP instance manages (`ha_suspend` looks for a virtual server's address among them).
+    private var managedAddresses: Set<IPAddress> = []
+    public var lateness = LatencyHistogram()
+    public var durations = LatencyHistogram()
+    public private(set) var counters = CheckerCounters()
+
+    public init() {}
+
+    // MARK: Configuration
+
+    /// Takes a configuration: a first one (`savedState` seeds the health a previous worker reported) or a reload
+    /// (real servers whose probes would be built the same keep their state and in-flight checks).
+    /// - Parameter rebuildAll: a reload that changed what every probe shares (`SSL { }`, `track_file`s, the script
+    ///   user): every real server gets new probes, keeping its health.
+    public mutating func configure(
+        _ configuration: WorkerConfiguration, isReload: Bool, rebuildAll: Bool = false, now: Duration,
+        using random: inout some RandomNumberGenerator, progress: () -> Void = {}
+    ) -> Reconfiguration {
+        let newLVS = configuration.lvs ?? LVSConfig()
+        var kept: [String: (up: Bool, weight: Int?)] = [:]
+        var previous: [String: (entry: Entry, state: HealthScheduler.ServerState)] = [:]
+        if isReload {
+            for (index, entry) in entries.enumerated() {
+                kept[entry.identity] = (scheduler.servers[index].isUp, scheduler.servers[index].dynamicWeight)
+                previous[entry.identity] = (entry, scheduler.servers[index])
+            }
+        } else {
+            for server in configuration.savedState?.virtualServers ?? [] {
+                for real in server.realServers where real.health != .unknown {
+                    kept["\(server.name)|\(real.address)"] = (real.health == .up, nil)
+                }
+            }
+        }
+        let previousQuorum = Dictionary(
+            zip(lvs.virtualServers.map { VirtualServerNames.name($0.address) }, quorumMet),
+            uniquingKeysWith: { first, _ in first })
+        let previousServers = Dictionary(
+            lvs.virtualServers.map { (VirtualServerNames.name($0.address), $0) },
+            uniquingKeysWith: { first, _ in first })
+        lvs = newLVS
+        globals = configuration.globalDefs
+        vrrp = configuration.vrrp ?? VRRPConfig()
+        managedAddresses = Set(vrrp.instances.flatMap(\.virtualAddresses).map(\.prefix.address))
+        scheduler = HealthScheduler()
+        entries = []
+        entriesOf = Array(repeating: [], count: lvs.virtualServers.count)
+        tokenIndex = [:]
+        var result = Reconfiguration()
+        for (virtualIndex, virtualServer) in lvs.virtualServers.enumerated() {
+            let name = VirtualServerNames.name(virtualServer.address)
+            progress()
+            if previousServers[name] != virtualServer { result.changed.append(virtualIndex) }
+            for (realIndex, real) in virtualServer.realServers.enumerated() {
+                let identity = "\(name)|\(real.configName)"
+                let signature = Signature(real, of: virtualServer)
+                entriesOf[virtualIndex].append(entries.count)
+                if !rebuildAll, var same = previous.removeValue(forKey: identity), same.entry.signature == signature {
+                    same.entry.virtualServer = virtualIndex
+                    same.entry.realServer = realIndex
+                    tokenIndex[same.entry.token] = scheduler.adoptServer(same.state)
+                    entries.append(same.entry)
+                    continue
+                }
+                if let replaced = previous.removeValue(forKey: identity) { result.dropped.append(replaced.entry.token) }
+                let keep = kept[identity]
+                let index = scheduler.addServer(
+                    real.checkers.map { HealthScheduler.CheckPlan(checker: $0, realServer: real) },
+                    initiallyUp: keep?.up, dynamicWeight: keep?.weight, now: now, using: &random)
+                nextToken += 1
+                tokenIndex[nextToken] = index
+                entries.append(
+                    Entry(
+                        virtualServer: virtualIndex, realServer: realIndex, identity: identity, signature: signature,
+                        token: nextToken))
+                result.build.append(nextToken)
+            }
+        }
+        result.dropped += previous.values.map(\.entry.token)
+        // A reload keeps the quorum verdicts of the virtual servers it keeps (hysteresis needs them).
+        quorumMet = lvs.virtualServers.map { previousQuorum[VirtualServerNames.name($0.address)] ?? nil }
+        _ = updateSuspension()
+        for index in lvs.virtualServers.indices { _ = updateQuorum(index, announce: false) }
+        return result
+    }
+
+    /// The entry index of a token, nil when a reload dropped it.
+    public func entry(token: Int) -> Int? { tokenIndex[token] }
+
+    // MARK: Checks
+
+    /// The checks due by `now` (plus `slack`: checks due within it start in the same turn), at most `limit` of
+    /// them; the lateness of each is recorded.
+    public mutating func due(now: Duration, slack: Duration = .zero, limit: Int = .max) -> [(
+        ticket: CheckTicket, entry: Int
+    )] {
+        let due = scheduler.due(now: now + slack, started: now, limit: limit)
+        return due.map { check in
+            lateness.record(check.lateness, now: now)
+            counters.started += 1
+            return (CheckTicket(token: entries[check.id.server].token, checker: check.id.checker), check.id.server)
+        }
+    }
+
+    public var nextWakeup: Duration? { scheduler.nextWakeup }
+
+    /// Records one check's outcome.
+    /// - Parameter duration: how long the check took (for the duration histogram).
+    public mutating func completed(_ ticket: CheckTicket, _ outcome: ProbeOutcome, now: Duration, duration: Duration?)
+        -> Update
+    {
+        var update = Update()
+        guard let index = tokenIndex[ticket.token] else { return update }
+        if let duration { durations.record(duration, now: now) }
+        switch outcome {
+        case .success: counters.succeeded += 1
+        case .failure: counters.failed += 1
+        case .notRun: counters.notRun += 1
+        }
+        let keyword = scheduler.servers[index].checks[ticket.checker].plan.keyword
+        counters.count(keyword, outcome)
+        let change = scheduler.record(
+            outcome, for: HealthScheduler.CheckID(server: index, checker: ticket.checker), now: now)
+        guard change.healthChanged || change.weightChanged else { return update }
+        let entry = entries[index]
+        if change.healthChanged {
+            update.events.append(
+                .realServer(
+                    virtualServer: entry.virtualServer, realServer: entry.realServer, up: change.isUp,
+                    reason: change.isUp ? nil : scheduler.servers[index].detail ?? change.reason))
+        }
+        update.dirty.insert(entry.virtualServer)
+        update.report = true
+        if let quorum = updateQuorum(entry.virtualServer, announce: true) { update.events.append(quorum) }
+        return update
+    }
+
+    // MARK: Weights and quorum
+
+    /// A real server's weight in effect: a `misc_dynamic` / FILE_CHECK weight, else the configured one.
+    public func weight(ofEntry index: Int) -> Int {
+        let entry = entries[index]
+        return scheduler.servers[index].dynamicWeight
+            ?? lvs.virtualServers[entry.virtualServer].realServers[entry.realServer].weight
+    }
+
+    /// The weights of a virtual server's real servers that are up.
+    public func liveWeight(ofVirtualServer index: Int) -> Int {
+        entriesOf[index].filter { scheduler.servers[$0].isUp }.map { weight(ofEntry: $0) }.reduce(0, +)
+    }
+
+    /// Recomputes one virtual server's quorum (with `hysteresis`); the event when it changed and `announce`.
+    private mutating func updateQuorum(_ index: Int, announce: Bool) -> Event? {
+        let server = lvs.virtualServers[index]
+        let live = liveWeight(ofVirtualServer: index)
+        let was = quorumMet[index]
+        let met = QuorumRule.isMet(liveWeight: live, quorum: server.quorum, hysteresis: server.hysteresis, wasMet: was)
+        quorumMet[index] = met
+        guard announce, let was, was != met else { return nil }
+        return .quorum(virtualServer: index, met: met, liveWeight: live)
+    }
+
+    // MARK: The VRRP worker's state
+
+    /// The VRRP worker's last report: `ha_suspend` and `lvs_sync_daemon … inst` follow its MASTER instances.
+    public mutating func peerStateChanged(_ state: WorkerState) -> Update {
+        var update = Update()
+        let masters = state.vrrpInstances.filter { $0.state == .master }
+        let instances = Set(masters.map(\.name))
+        update.syncDaemonsChanged = instances != masterInstances
+        masterInstances = instances
+        masterAddresses = Set(
+            masters.flatMap(\.heldAddresses).compactMap { IPAddress($0.prefix { $0 != "/" }) })
+        peerKnown = !state.vrrpInstances.isEmpty
+        update.events = updateSuspension()
+        return update
+    }
+
+    /// `ha_suspend`: keepalived pauses a virtual server's checks while its address is not on this host. A virtual
+    /// server whose address is a VRRP `virtual_ipaddress` checks only while a MASTER instance holds it; one whose
+    /// address no VRRP instance manages is always on the host and checks. A firewall-mark or group virtual server
+    /// has no single address: it checks while some VRRP instance is MASTER (or no VRRP runs).
+    private mutating func updateSuspension() -> [Event] {
+        var events: [Event] = []
+        for (index, entry) in entries.enumerated() {
+            let server = lvs.virtualServers[entry.virtualServer]
+            var wanted = false
+            if server.haSuspend {
+                if case .endpoint(let address, _) = server.address {
+                    wanted = managedAddresses.contains(address) && !masterAddresses.contains(address)
+                } else {
+                    wanted = peerKnown && masterInstances.isEmpty
+                }
+            }
+            if scheduler.servers[index].suspended != wanted {
+                scheduler.setSuspended(wanted, server: index)
+                events.append(.suspension(entry: index, suspended: wanted))
+            }
+        }
+        return events
+    }
+
+    // MARK: IPVS
+
+    /// What the kernel should hold for one virtual server (several services for a group).
+    public func desiredServices(of index: Int) -> [IPVSVirtualServer] {
+        let entries = entriesOf[index]
+        return IPVSDesiredState.services(
+            of: index, in: lvs, health: { scheduler.servers[entries[$0]].isUp },
+            weight: { scheduler.servers[entries[$0]].dynamicWeight }, quorumMet: quorumMet[index])
+    }
+
+    /// What the kernel should hold: every service, the sync daemons, the timeouts.
+    public func desiredState() -> IPVSDesiredState {
+        var config = KeepalivedConfig()
+        config.globalDefs = globals
+        config.lvs = lvs
+        config.vrrp = vrrp
+        return IPVSDesiredState.from(
+            config,
+            health: { id in
+                entriesOf.indices.contains(id.virtualServer)
+                    ? scheduler.servers[entriesOf[id.virtualServer][id.realServer]].isUp : nil
+            },
+            weight: { id in
+                entriesOf.indices.contains(id.virtualServer)
+                    ? scheduler.servers[entriesOf[id.virtualServer][id.realServer]].dynamicWeight : nil
+            },
+            masterInstances: masterInstances, quorumMet: { quorumMet.indices.contains($0) ? quorumMet[$0] : nil })
+    }
+
+    // MARK: Reports
+
+    /// Everything the watchdog keeps: each virtual server's quorum and real servers' health and weight.
+    public func report(ipvsServices: [String]) -> WorkerState {
+        let servers = lvs.virtualServers.enumerated().map { index, server in
+            VirtualServerReport(
+                name: VirtualServerNames.name(server.address), health: quorumMet[index] == true ? .up : .down,
+                realServers: entriesOf[index].map { entryIndex in
+                    let state = scheduler.servers[entryIndex]
+                    let real = server.realServers[entries[entryIndex].realServer]
+                    return RealServerReport(
+                        address: real.configName, health: state.isUp ? .up : .down, weight: weight(ofEntry: entryIndex),
+                        detail: state.detail)
+                })
+        }
+        return WorkerState(virtualServers: servers, ipvsServices: ipvsServices)
+    }
+}
+
+/// Checks counted where the checker sees them: started, and their outcomes, in all and per checker type.
+public struct CheckerCounters: Sendable, Hashable {
+    public var started: UInt64 = 0
+    public var succeeded: UInt64 = 0
+    public var failed: UInt64 = 0
+    public var notRun: UInt64 = 0
+    public var perKind: [String: Kind] = [:]
+
+    public struct Kind: Sendable, Hashable {
+        public var run: UInt64 = 0
+        public var failed: UInt64 = 0
+        public var notRun: UInt64 = 0
+    }
+
+    mutating func count(_ keyword: String, _ outcome: ProbeOutcome) {
+        switch outcome {
+        case .success: perKind[keyword, default: Kind()].run += 1
+        case .failure:
+            perKind[keyword, default: Kind()].run += 1
+            perKind[keyword, default: Kind()].failed += 1
+        case .notRun: perKind[keyword, default: Kind()].notRun += 1
+        }
+    }
+}
+
+/// Which check of which real server an outcome belongs to: the engine's token for the real server (stable across
+/// reloads) and the checker's index.
+public struct CheckTicket: Hashable, Sendable {
+    public var token: Int
+    public var checker: Int
+
+    public init(token: Int, checker: Int) {
+        self.token = token
+        self.checker = checker
+    }
+}

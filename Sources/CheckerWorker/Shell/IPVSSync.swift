@@ -1,0 +1,445 @@
+import IPVSShim
+import Logging
+import Netlink
+
+/// Keeps the kernel's IPVS rules as the checker's core wants them, on the check loop.
+///
+/// - **Full sync** (start, reload, after a failed write): reads the kernel's table a slice of services per turn of
+///   the loop, plans the whole difference (adopting rules already there), and writes it a slice per turn, many
+///   operations per netlink system call. Counted in `fullReads`.
+/// - **Incremental** (a real server up or down, a weight, a quorum): the one virtual server's rules are planned
+///   against the rules this worker holds — what its own writes put there, no read of the kernel — and written.
+/// - **Drift repair** (`ipvs_repair_interval`): the services list is read every second and each service's real
+///   servers once per interval, a few per second; anything changed behind Vigil's back (`ipvsadm -C`, `-d`,
+///   another tool) is put back and counted. When nothing drifted, nothing is written.
+final class IPVSSync {
+    struct Counters: Sendable, Hashable {
+        /// Operations written, and those the kernel refused.
+        var writes: UInt64 = 0
+        var failures: UInt64 = 0
+        /// Whole-table reads (start, reload, recovery after an error).
+        var fullReads: UInt64 = 0
+        /// Netlink dump requests of the drift checks (the services list each second, a few services' real servers).
+        var verifyDumps: UInt64 = 0
+        /// Operations written to put back rules that were changed behind Vigil's back.
+        var repairs: UInt64 = 0
+    }
+
+    /// What the sync asks of the engine.
+    struct Desire {
+        /// Everything: every service, the sync daemons, the timeouts (full syncs).
+        var state: () -> IPVSDesiredState
+        /// One virtual server's services (incremental updates).
+        var services: (Int) -> [IPVSVirtualServer]
+        /// The sync daemons wanted now.
+        var syncDaemons: () -> [IPVSSyncDaemon]
+    }
+
+    /// Services whose real servers are read per turn of a full read.
+    static let servicesPerSlice = 64
+    /// Operations written per turn of the loop (each a few netlink batches).
+    static let operationsPerSlice = 512
+    static let retryInterval: Duration = .seconds(5)
+    static let verifyTick: Duration = .seconds(1)
+
+    private let loop: CheckLoop
+    private let logger: Logger
+    /// Events for the watchdog's log (IPVS unavailable, drift repaired).
+    private let event: (String) -> Void
+    private let makeClient: () throws(NetlinkError) -> any IPVSClient
+    private let desire: Desire
+    private let progress: () -> Void
+    private var client: (any IPVSClient)?
+    private var unavailableReported = false
+    private(set) var counters = Counters()
+
+    /// The rules of the services this worker manages, as the kernel holds them after this worker's writes.
+    private var held: [IPVSServiceKey: IPVSVirtualServer] = [:]
+    /// Which virtual server each service belongs to, and the services of each virtual server.
+    private var ownerOf: [IPVSServiceKey: Int] = [:]
+    private var keysOf: [[IPVSServiceKey]] = []
+    private var heldDaemons: [IPVSSyncDaemon] = []
+    /// Services put in the kernel for a configuration that no longer names them: deleted by the next full sync.
+    private var retired: Set<String> = []
+    /// A full sync under way (reading, then writing), and the virtual servers that changed meanwhile.
+    private var syncing = false
+    private var deferred: Set<Int> = []
+    private var resyncWanted = false
+    /// A full sync succeeded and every write since did too: `held` is what the kernel has (drift aside).
+    private var trusted = false
+    private var retryTimer: TimerID?
+    private var verifyTimer: TimerID?
+    private var verifyCursor = 0
+    private(set) var repairInterval: Duration?
+    private var stopped = false
+
+    init(
+        loop: CheckLoop, logger: Logger, event: @escaping (String) -> Void,
+        makeClient: @escaping () throws(NetlinkError) -> any IPVSClient, desire: Desire, progress: @escaping () -> Void
+    ) {
+        self.loop = loop
+        self.logger = logger
+        self.event = event
+        self.makeClient = makeClient
+        self.desire = desire
+        self.progress = progress
+    }
+
+    var isAvailable: Bool { client != nil }
+
+    /// The services this worker manages, as `TCP 192.0.2.1:80` (reported, so a successor knows what it owns).
+    var ownedServices: [String] { keysOf.flatMap { $0 }.map(\.description) }
+
+    // MARK: Configuration
+
+    /// A new configuration: `keys` are each virtual server's services; `retiring` services a previous
+    /// configuration (or worker) put in the kernel.
+    /// - Parameter changed: on a reload, the virtual servers whose rules may differ from the last ones (new, changed,
+    ///   or moved); nil for a first configuration. With a table this worker holds and trusts, a reload writes only
+    ///   those and deletes the services the file dropped, without reading the kernel's table; otherwise (a first
+    ///   start, a failed write, IPVS coming back) it starts a full sync.
+    func configure(keys: [[IPVSServiceKey]], retiring: [String], repairInterval: Duration?, changed: [Int]?) {
+        keysOf = keys
+        ownerOf = [:]
+        for (index, serviceKeys) in keys.enumerated() {
+            for key in serviceKeys where ownerOf[key] == nil { ownerOf[key] = index }
+        }
+        self.repairInterval = repairInterval.flatMap { $0 > .zero ? $0 : nil }
+        scheduleVerify()
+        guard let changed, trusted, client != nil, !syncing else {
+            retired.formUnion(retiring)
+            deferred = []
+            resync(reason: "configuration")
+            return
+        }
+        // The services the file dropped: this worker holds every service it manages.
+        let dropped = held.keys.filter { ownerOf[$0] == nil }.sorted()
+        if !dropped.isEmpty {
+            var table = IPVSTable(dropped.compactMap { held[$0] })
+            let failed = writeNow(dropped.map { .deleteService($0) }, into: &table)
+            for key in dropped where !table.virtualServers.contains(where: { $0.service.key == key }) {
+                held[key] = nil
+            }
+            if failed > 0 { scheduleRetry() }
+        }
+        for index in changed { update(virtualServer: index) }
+        updateSyncDaemons()
+    }
+
+    // MARK: Full sync
+
+    /// Reads the kernel's table (sliced), plans the whole difference and writes it (sliced).
+    func resync(reason: String) {
+        guard !stopped else { return }
+        guard !syncing else {
+            resyncWanted = true
+            return
+        }
+        guard connect() else { return }
+        syncing = true
+        resyncWanted = false
+        read { [self] result in
+            switch result {
+            case .failure(let error):
+                finishSync(failedWith: error)
+            case .success(let current):
+                counters.fullReads += 1
+                let desired = desire.state()
+                let operations = plan(desired, current: current)
+                held = [:]
+                heldDaemons = current.daemons
+                write(operations[...], into: current.table) { [self] table, failed in
+                    let wanted = Set(desired.table.virtualServers.map(\.service.key))
+                    held = Dictionary(
+                        table.virtualServers.filter { wanted.contains($0.service.key) }.map { ($0.service.key, $0) },
+                        uniquingKeysWith: { first, _ in first })
+                    heldDaemons = desired.syncDaemons
+                    if operations.count > 0 {
+                        logger.info("applied \(operations.count - failed) IPVS changes (\(reason))")
+                    }
+                    retired = []
+                    finishSync(failedWith: nil, failedWrites: failed)
+                }
+            }
+        }
+    }
+
+    private func plan(_ desired: IPVSDesiredState, current: KernelState) -> [IPVSOperation] {
+        let plan = desired.plan(
+            current: current.table, currentSyncDaemons: current.daemons, currentTimeouts: current.timeouts,
+            ownership: .adopting(desired.table, current: current.table))
+        let wanted = Set(desired.table.virtualServers.map(\.service.key))
+        let deletions = current.table.virtualServers.map(\.service.key)
+            .filter { retired.contains($0.description) && !wanted.contains($0) }
+            .map { IPVSOperation.deleteService($0) }
+        return deletions + plan.operations
+    }
+
+    private func finishSync(failedWith error: NetlinkError?, failedWrites: Int = 0) {
+        syncing = false
+        trusted = error == nil && failedWrites == 0
+        if let error {
+            logger.error("cannot read the kernel's IPVS state: \(error); reconnecting")
+            client = nil
+            scheduleRetry()
+            return
+        }
+        if failedWrites > 0 { scheduleRetry() }
+        let changed = deferred
+        deferred = []
+        for index in changed.sorted() { update(virtualServer: index) }
+        if resyncWanted { resync(reason: "changes during the last one") }
+    }
+
+    // MARK: Incremental
+
+    /// One virtual server's rules changed: plan them against what this worker holds and write the difference.
+    func update(virtualServer index: Int) {
+        guard !stopped, keysOf.indices.contains(index) else { return }
+        guard client != nil, !syncing else {
+            deferred.insert(index)
+            return
+        }
+        let desired = IPVSTable(desire.services(index))
+        let keys = Set(keysOf[index] + desired.virtualServers.map(\.service.key))
+        var current = IPVSTable(keys.sorted().compactMap { held[$0] })
+        let plan = IPVSReconciler.plan(
+            desired: desired, current: current, ownership: .adopting(desired, current: current))
+        guard !plan.operations.isEmpty else { return }
+        let failed = writeNow(plan.operations, into: &current)
+        for server in current.virtualServers where keys.contains(server.service.key) {
+            held[server.service.key] = server
+        }
+        if failed > 0 { scheduleRetry() }
+    }
+
+    /// The VRRP instances' states changed: start or stop sync daemons as `lvs_sync_daemon … inst` asks.
+    func updateSyncDaemons() {
+        guard !stopped, client != nil, !syncing else { return }
+        let wanted = desire.syncDaemons()
+        var operations: [IPVSOperation] = []
+        for daemon in wanted where !heldDaemons.contains(where: { $0.matches(daemon) }) {
+            if heldDaemons.contains(where: { $0.state == daemon.state }) {
+                operations.append(.stopSyncDaemon(daemon.state))
+            }
+            operations.append(.startSyncDaemon(daemon))
+        }
+        guard !operations.isEmpty else { return }
+        var table = IPVSTable()
+        if writeNow(operations, into: &table) == 0 { heldDaemons = wanted } else { scheduleRetry() }
+    }
+
+    // MARK: Drift repair
+
+    private func scheduleVerify() {
+        if let verifyTimer { loop.cancel(verifyTimer) }
+        verifyTimer = nil
+        guard repairInterval != nil, !stopped else { return }
+        verifyTimer = loop.at(deadline(after: Self.verifyTick)) { [self] in
+            verifyTimer = nil
+            verify()
+            scheduleVerify()
+        }
+    }
+
+    /// One drift check: the services list, and the real servers of the next few services, against what is held.
+    private func verify() {
+        guard let interval = repairInterval, let client, !syncing, !held.isEmpty else { return }
+        let services: [IPVSService]
+        do {
+            services = try client.services()
+        } catch {
+            return resync(reason: "the services list could not be read: \(error)")
+        }
+        counters.verifyDumps += 1
+        let present = Dictionary(services.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        var drifted: Set<Int> = []
+        for (key, server) in held {
+            guard let owner = ownerOf[key] else { continue }
+            if let service = present[key] {
+                if !server.service.hasSameSettings(as: service) { drifted.insert(owner) }
+            } else {
+                held[key] = nil
+                drifted.insert(owner)
+            }
+        }
+        // Each service's real servers once per interval, spread over the interval's ticks.
+        let keys = held.keys.sorted()
+        let ticks = max(1, Int(interval / Self.verifyTick))
+        let perTick = max(1, (keys.count + ticks - 1) / ticks)
+        for _ in 0..<min(perTick, keys.count) {
+            verifyCursor = verifyCursor % keys.count
+            let key = keys[verifyCursor]
+            verifyCursor += 1
+            guard present[key] != nil, let owner = ownerOf[key], let server = held[key] else { continue }
+            do {
+                let destinations = try client.destinations(of: key)
+                counters.verifyDumps += 1
+                if !Self.sameDestinations(destinations, server.destinations) {
+                    held[key]?.destinations = destinations
+                    drifted.insert(owner)
+                }
+            } catch {
+                return resync(reason: "real servers of \(key) could not be read: \(error)")
+            }
+        }
+        guard !drifted.isEmpty else { return }
+        for key in held.keys where present[key] != nil && drifted.contains(ownerOf[key] ?? -1) {
+            if held[key]?.service.hasSameSettings(as: present[key]!) == false { held[key]?.service = present[key]! }
+        }
+        let before = counters.writes
+        for index in drifted.sorted() { update(virtualServer: index) }
+        let written = counters.writes - before
+        counters.repairs += written
+        if written > 0 {
+            let text =
+                "IPVS rules of \(drifted.count) virtual servers were changed behind Vigil's back; \(written) changes put them back"
+            logger.warning("\(text)")
+            event(text)
+        }
+    }
+
+    private static func sameDestinations(_ kernel: [IPVSDestination], _ held: [IPVSDestination]) -> Bool {
+        guard kernel.count == held.count else { return false }
+        let byEndpoint = Dictionary(
+            held.map { ("\($0.address)|\($0.port)", $0) }, uniquingKeysWith: { first, _ in first })
+        return kernel.allSatisfy { destination in
+            byEndpoint["\(destination.address)|\(destination.port)"].map { destination.hasSameSettings(as: $0) }
+                ?? false
+        }
+    }
+
+    // MARK: Stop
+
+    /// Removes the rules of the configured services (and nothing else), as keepalived does at stop.
+    func removeAll() {
+        stopped = true
+        if let verifyTimer { loop.cancel(verifyTimer) }
+        if let retryTimer { loop.cancel(retryTimer) }
+        guard let client else { return }
+        do {
+            let outcome = try IPVSConfigApplier(client: client).remove(desire.state())
+            for failure in outcome.failures { logger.error("IPVS refused on stop: \(failure)") }
+        } catch {
+            logger.error("cannot remove the IPVS rules: \(error)")
+        }
+    }
+
+    func stop() {
+        stopped = true
+        if let verifyTimer { loop.cancel(verifyTimer) }
+        if let retryTimer { loop.cancel(retryTimer) }
+    }
+
+    // MARK: The kernel
+
+    private func connect() -> Bool {
+        if client != nil { return true }
+        do {
+            client = try makeClient()
+            if unavailableReported { logger.notice("IPVS is available now") }
+            unavailableReported = false
+            return true
+        } catch {
+            if !unavailableReported {
+                logger.error("IPVS is not available: modprobe ip_vs (\(error)); checking goes on, retrying every 5 s")
+                event("IPVS is not available: modprobe ip_vs")
+                unavailableReported = true
+            }
+            scheduleRetry()
+            return false
+        }
+    }
+
+    private func scheduleRetry() {
+        trusted = false
+        guard retryTimer == nil, !stopped else { return }
+        retryTimer = loop.at(deadline(after: Self.retryInterval)) { [self] in
+            retryTimer = nil
+            resync(reason: "retry")
+        }
+    }
+
+    private func deadline(after delay: Duration) -> UInt64 {
+        loop.now.uptimeNanoseconds + UInt64(HealthScheduler.nanoseconds(delay))
+    }
+
+    struct KernelState {
+        var table: IPVSTable
+        var daemons: [IPVSSyncDaemon]
+        var timeouts: IPVSTimeouts
+    }
+
+    /// Reads the whole table, `servicesPerSlice` services' real servers per turn of the loop.
+    private func read(_ done: @escaping (Result<KernelState, NetlinkError>) -> Void) {
+        guard let client else { return done(.failure(NetlinkError(kernelErrno: LinuxErrno.ENOENT, operation: "IPVS"))) }
+        let services: [IPVSService]
+        let daemons: [IPVSSyncDaemon]
+        let timeouts: IPVSTimeouts
+        do {
+            services = try client.services()
+            daemons = try client.syncDaemons()
+            timeouts = try client.timeouts()
+        } catch {
+            return done(.failure(error))
+        }
+        var table = IPVSTable()
+        table.virtualServers.reserveCapacity(services.count)
+        func slice(from start: Int) {
+            progress()
+            let end = min(services.count, start + Self.servicesPerSlice)
+            for service in services[start..<end] {
+                do {
+                    table.virtualServers.append(
+                        IPVSVirtualServer(service: service, destinations: try client.destinations(of: service.key)))
+                } catch {
+                    return done(.failure(error))
+                }
+            }
+            guard end < services.count else {
+                return done(.success(KernelState(table: table, daemons: daemons, timeouts: timeouts)))
+            }
+            loop.later { slice(from: end) }
+        }
+        slice(from: 0)
+    }
+
+    /// Writes a plan `operationsPerSlice` per turn of the loop, following it in `table`; then calls `done` with the
+    /// table and the number of refused operations.
+    private func write(
+        _ operations: ArraySlice<IPVSOperation>, into table: IPVSTable, _ done: @escaping (IPVSTable, Int) -> Void
+    ) {
+        var table = table
+        var failed = 0
+        func slice(_ rest: ArraySlice<IPVSOperation>) {
+            progress()
+            let now = rest.prefix(Self.operationsPerSlice)
+            failed += writeNow(Array(now), into: &table)
+            let remaining = rest.dropFirst(now.count)
+            guard !remaining.isEmpty, !stopped else { return done(table, failed) }
+            loop.later { slice(remaining) }
+        }
+        slice(operations)
+    }
+
+    /// Writes operations now (several netlink batches), following the successful ones in `table`.
+    /// - Returns: how many the kernel refused (each logged).
+    @discardableResult
+    private func writeNow(_ operations: [IPVSOperation], into table: inout IPVSTable) -> Int {
+        guard let client, !operations.isEmpty else { return 0 }
+        let results = client.applyEach(operations)
+        var failed = 0
+        for (operation, failure) in zip(operations, results) {
+            if let failure {
+                failed += 1
+                if failed <= 10 { logger.error("IPVS refused: \(failure)") }
+            } else {
+                table.apply(operation)
+            }
+        }
+        if failed > 10 { logger.error("IPVS refused \(failed - 10) more operations") }
+        counters.writes += UInt64(operations.count)
+        counters.failures += UInt64(failed)
+        return failed
+    }
+}
