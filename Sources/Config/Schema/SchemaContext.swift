@@ -8,6 +8,10 @@ public final class SchemaContext {
     private var errorCount = 0
     private var warningCount = 0
 
+    /// Called with each statement a `KeywordTable` dispatches, and the table's block name (tests use
+    /// it to learn which block each line of a file belongs to).
+    var observer: ((String, ConfigNode) -> Void)?
+
     public init(maxErrors: Int = 200) {
         self.maxErrors = maxErrors
     }
@@ -198,9 +202,14 @@ public final class SchemaContext {
         error(message, at: node)
     }
 
-    /// Reports a keyword Vigil recognises but does not implement; it is otherwise ignored.
+    /// Reports a keyword Vigil recognises that does not take effect, with the reason.
+    public func notInEffect(_ node: ConfigNode, in blockName: String, _ why: NotInEffect) {
+        warning("'\(node.keyword)' in \(blockName) does not take effect in Vigil (\(why.reason)); ignored", at: node)
+    }
+
+    /// Reports a keyword Vigil recognises but does not implement yet; it is otherwise ignored.
     public func unsupported(_ node: ConfigNode, in blockName: String) {
-        warning("'\(node.keyword)' in \(blockName) is recognised but not implemented by Vigil yet; ignored", at: node)
+        notInEffect(node, in: blockName, .notYetImplemented)
     }
 
     // MARK: Time helpers
