@@ -301,8 +301,18 @@ private final class Preprocessor {
             }
             if substituted != line {
                 for part in substituted.split(separator: "\n", omittingEmptySubsequences: true) {
-                    let text = part.trimmingWhitespace()
-                    if !text.isEmpty { process(String(text), at: location, directory: directory, depth: depth + 1) }
+                    // A `#` or `!` a value brings (`${_HASH}`) starts a comment, as keepalived strips
+                    // comments again after substitution: a line can be commented out that way.
+                    let bytes = Array(part.utf8)[...]
+                    let kept = stripComment(bytes)
+                    let text = trim(kept)
+                    if !text.isEmpty && kept.count < bytes.count {
+                        report(
+                            .warning(
+                                "parameter substitution put a comment character in this line; as keepalived does, "
+                                    + "the rest of it ('\(string(bytes[kept.endIndex...]))') is ignored", at: location))
+                    }
+                    if !text.isEmpty { process(string(text), at: location, directory: directory, depth: depth + 1) }
                 }
                 return
             }

@@ -211,7 +211,6 @@ struct VRRPSchemaTests {
             ("authentication {\nauth_type MD5\n}", "'auth_type' takes one of PASS, AH"),
             ("authentication {\nauth_pass x\n}", "'authentication' needs an 'auth_type'"),
             ("debug 5", "'debug'"),
-            ("nopreempt now", "'nopreempt' takes no value"),
             ("interface", "'interface' takes 1 value, got 0"),
         ])
     func valueErrors(_ snippet: String, _ message: String) {

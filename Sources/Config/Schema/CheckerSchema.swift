@@ -246,7 +246,12 @@ enum CheckerSchema {
     static let miscTable: KeywordTable<Block<MiscCheck>> = table(
         "MISC_CHECK", connection: false,
         [
-            "misc_path": Field.string(\.path),
+            // keepalived takes every word of the line as the command and its arguments.
+            "misc_path": Field.value(\.path) { node, context in
+                context.arguments(node, count: 1...Int.max / 2).map { words in
+                    words.count == 1 ? words[0] : words.map(ScriptCommand.quote).joined(separator: " ")
+                }
+            },
             "misc_timeout": Field.duration(\.timeout, LVSSchema.positiveTime),
             "misc_dynamic": Field.flag(\.dynamic),
             "user": Field.value(\.user) { $1.scriptUser($0) },

@@ -41,6 +41,13 @@ public enum KeywordCatalog {
         }
     }
 
+    /// The keywords of the block called `block` (empty for a block without a table).
+    static func keywords(of block: String) -> Set<String> { keywordsByBlock[block] ?? [] }
+
+    private static let keywordsByBlock: [String: Set<String>] = Dictionary(
+        tables.map { table in (table.blockName, Set(table.statuses.map(\.keyword))) }
+    ) { first, second in first.union(second) }
+
     /// The names of the blocks that have keyword tables, in catalog order.
     public static var blocks: [String] { tables.map(\.blockName) }
 

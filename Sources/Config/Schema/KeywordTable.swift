@@ -36,6 +36,8 @@ public struct KeywordTable<Model>: Sendable {
 
     /// Applies every statement of a block to `model`, in order.
     public func apply(_ nodes: [ConfigNode], to model: inout Model, _ context: SchemaContext) {
+        context.blocks.append(blockName)
+        defer { context.blocks.removeLast() }
         for node in nodes {
             let keyword = aliases[node.keyword] ?? node.keyword
             context.observer?(blockName, node)

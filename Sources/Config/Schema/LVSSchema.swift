@@ -213,6 +213,11 @@ enum LVSSchema {
                 context.warning("'\(keyword)' has no effect with persistence_timeout 0", at: child)
             }
         }
+        if case .endpoint = server.address, !children.contains(where: { $0.keyword == "protocol" }) {
+            context.warning(
+                "virtual server \(describe(server)) has no 'protocol'; Vigil uses TCP, where keepalived 2.2.7 "
+                    + "uses UDP (and reports it): say 'protocol TCP' or 'protocol UDP'", at: server.location)
+        }
         if case .endpoint(let ip, _) = server.address, let family = server.ipFamily, family != ip.family {
             context.error(
                 "'ip_family' \(family == .ipv4 ? "inet" : "inet6") conflicts with the virtual server address \(ip)",

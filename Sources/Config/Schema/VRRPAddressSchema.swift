@@ -26,7 +26,8 @@ enum VRRPAddressSchema {
             case ("brd", "+"?): address.broadcast = .setHostBits
             case ("brd", "-"?): address.broadcast = .clearHostBits
             case ("brd", let text?):
-                guard let broadcast = context.address(text, for: line, family: prefix.address.family) else {
+                guard let broadcast = context.address(text, for: line, family: prefix.address.family, exact: true)
+                else {
                     return nil
                 }
                 address.broadcast = .address(broadcast)
