@@ -119,6 +119,45 @@ public protocol KeywordTableDescription: Sendable {
     var blockName: String { get }
     /// Every keyword of the block, sorted, with its status.
     var statuses: [(keyword: String, status: KeywordStatus)] { get }
+    /// Whether the "keywords" are options on the lines of a list block (`dev`, `label` in
+    /// `virtual_ipaddress`), not statements of their own.
+    var isOptionList: Bool { get }
+}
+
+extension KeywordTableDescription {
+    public var isOptionList: Bool { false }
+}
+
+/// The options of the lines of a list block (`192.0.2.1/24 dev eth0 label eth0:1`), with the fate of
+/// each: they take effect unless `unsupported` names them, and then `warn` reports them at their line.
+public struct OptionTable: KeywordTableDescription {
+    /// What the lines are, as the catalog and warnings name them (`virtual_ipaddress line`).
+    public let blockName: String
+    public let options: Set<String>
+    public let unsupported: KeywordWarnings
+
+    public init(_ blockName: String, options: Set<String>, unsupported: KeywordWarnings = []) {
+        self.blockName = blockName
+        self.options = options
+        self.unsupported = unsupported
+    }
+
+    public var isOptionList: Bool { true }
+
+    public var statuses: [(keyword: String, status: KeywordStatus)] {
+        options.union(unsupported.reasons.keys).sorted().map { option in
+            (option, unsupported[option].map(KeywordStatus.warned) ?? .implemented)
+        }
+    }
+
+    /// Warns for each of `names` (options used on `line`) that does not take effect.
+    public func warn(_ names: some Sequence<String>, on line: ConfigNode, _ context: SchemaContext) {
+        for name in names {
+            guard let why = unsupported[name] else { continue }
+            context.warning(
+                "'\(name)' in a \(blockName) does not take effect in Vigil (\(why.reason)); ignored", at: line)
+        }
+    }
 }
 
 extension KeywordTable: KeywordTableDescription {

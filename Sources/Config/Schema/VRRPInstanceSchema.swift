@@ -144,6 +144,10 @@ enum VRRPInstanceSchema {
         ]
     )
 
+    /// The options of a `unicast_peer` line and their fate.
+    static let unicastPeerOptions = OptionTable(
+        "unicast_peer line", options: ["min_ttl", "max_ttl"], unsupported: ["min_ttl", "max_ttl"])
+
     /// `unicast_peer { ADDR [min_ttl N] [max_ttl N] }`.
     static let unicastPeers: Instance.Handler = { instance, node, context in
         guard let lines = context.block(node) else { return }
@@ -152,6 +156,7 @@ enum VRRPInstanceSchema {
                 let options = context.options(
                     line.arguments[...], valued: ["min_ttl", "max_ttl"], flags: [], for: line)
             else { continue }
+            unicastPeerOptions.warn(options.map(\.name), on: line, context)
             var peer = UnicastPeer(address: address, location: line.location)
             for (name, text) in options {
                 let ttl = context.integer(text!, in: 0...255, for: line, what: "'\(name)'")
