@@ -528,7 +528,13 @@ enum LVSSchema {
         for server in config.lvs.virtualServers {
             for realServer in server.realServers {
                 for checker in realServer.checkers {
-                    guard case .file(let file) = checker.kind, !known.contains(file.trackFile) else { continue }
+                    guard case .file(let file) = checker.kind else { continue }
+                    if let tracked = config.vrrp.trackFile(named: file.trackFile), tracked.initFile != nil {
+                        context.warning(
+                            "track_file '\(file.trackFile)' has init_file, which the checker worker does not apply "
+                                + "for FILE_CHECK (not implemented by Vigil yet)", at: checker.location)
+                    }
+                    guard !known.contains(file.trackFile) else { continue }
                     var message = "FILE_CHECK names track_file '\(file.trackFile)', which is not defined"
                     if let suggestion = Suggestion.nearest(to: file.trackFile, in: known) {
                         message += "; did you mean '\(suggestion)'?"
