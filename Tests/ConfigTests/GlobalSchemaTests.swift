@@ -105,6 +105,19 @@ struct GlobalSchemaTests {
         #expect(testCase.check(loaded.config.globalDefs))
     }
 
+    @Test("notify_fifo with a part's own FIFO warns that only the part's is written")
+    func bothFIFOs() {
+        let loaded = ConfigLoader.load(
+            text: "global_defs {\nnotify_fifo /run/all\nlvs_notify_fifo /run/lvs\nvrrp_notify_fifo /run/vrrp\n}")
+        #expect(
+            loaded.diagnostics.map(\.description) == [
+                "<config>:3: warning: with both notify_fifo and lvs_notify_fifo, Vigil writes those events to "
+                    + "lvs_notify_fifo only, not also to notify_fifo (not implemented by Vigil yet)",
+                "<config>:4: warning: with both notify_fifo and vrrp_notify_fifo, Vigil writes those events to "
+                    + "vrrp_notify_fifo only, not also to notify_fifo (not implemented by Vigil yet)",
+            ])
+    }
+
     @Test("The defaults are keepalived's")
     func defaults() {
         let globals = ConfigLoader.load(text: "global_defs {\n}").config.globalDefs

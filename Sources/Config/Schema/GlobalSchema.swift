@@ -246,6 +246,14 @@ enum GlobalSchema {
             fifo.path = words[0]
             fifo.owner = words.count > 1 ? ScriptUser(user: words[1], group: words.dropFirst(2).first) : nil
             globals[keyPath: path] = fifo
+            // keepalived writes each event to notify_fifo and to the part's own FIFO; the workers write one.
+            let parts = [("vrrp_notify_fifo", globals.vrrpNotifyFIFO), ("lvs_notify_fifo", globals.lvsNotifyFIFO)]
+            for (part, partFIFO) in parts where partFIFO?.path != nil && globals.notifyFIFO?.path != nil {
+                guard node.keyword == "notify_fifo" || node.keyword == part else { continue }
+                context.warning(
+                    "with both notify_fifo and \(part), Vigil writes those events to \(part) only, not also to "
+                        + "notify_fifo (not implemented by Vigil yet)", at: node)
+            }
         }
     }
 
