@@ -85,7 +85,10 @@ let package = Package(
             path: "Benchmarks/Micro"),
 
         // MARK: Tests
-        .testTarget(name: "ConfigTests", dependencies: ["Config"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "CIndexStore"], resources: [.copy("Fixtures")]),
+        /// The compiler's index store read through libIndexStore (loaded at run time): the keyword guard
+        /// test finds who reads each model field with it.
+        .target(name: "CIndexStore", path: "Tests/CIndexStore"),
         /// Runs the built `vigild` and `vigilctl` binaries as an operator would.
         .testTarget(name: "VigildTests", dependencies: ["vigild", "vigilctl"]),
         /// Helpers shared by the unit-test targets (a seeded generator for fuzz-style loops).

@@ -6,8 +6,17 @@ public struct ConfigReaderOptions: Sendable {
     /// The value of `${_INSTANCE}` (keepalived: the `-i` value, else the host name).
     public var instanceName: String
     public var maxFileSize: Int
+    /// Bytes of all files read together (an include fan-out reads files many times).
+    public var maxTotalFileBytes: Int
+    /// Files read, counting a file included twice twice.
+    public var maxFiles: Int
     /// Logical lines after includes, parameters and generators.
     public var maxExpandedLines: Int
+    /// A line as written, or as parameter substitution makes it.
+    public var maxLineLength: Int
+    /// Text produced by parameter substitution and generators, all lines together: nested parameters
+    /// grow exponentially, so this bounds the work as well as the memory.
+    public var maxExpansionBytes: Int
     public var maxIncludeDepth: Int
     public var maxBlockDepth: Int
     /// Reading stops after this many errors.
@@ -19,7 +28,11 @@ public struct ConfigReaderOptions: Sendable {
         configID: String? = nil,
         instanceName: String? = nil,
         maxFileSize: Int = 64 << 20,
-        maxExpandedLines: Int = 4_000_000,
+        maxTotalFileBytes: Int = 128 << 20,
+        maxFiles: Int = 1_000,
+        maxExpandedLines: Int = 1_000_000,
+        maxLineLength: Int = 64 << 10,
+        maxExpansionBytes: Int = 32 << 20,
         maxIncludeDepth: Int = 32,
         maxBlockDepth: Int = 16,
         maxErrors: Int = 200,
@@ -28,7 +41,11 @@ public struct ConfigReaderOptions: Sendable {
         self.configID = configID
         self.instanceName = instanceName ?? configID ?? ""
         self.maxFileSize = maxFileSize
+        self.maxTotalFileBytes = maxTotalFileBytes
+        self.maxFiles = maxFiles
         self.maxExpandedLines = maxExpandedLines
+        self.maxLineLength = maxLineLength
+        self.maxExpansionBytes = maxExpansionBytes
         self.maxIncludeDepth = maxIncludeDepth
         self.maxBlockDepth = maxBlockDepth
         self.maxErrors = maxErrors
@@ -85,6 +102,9 @@ private final class Preprocessor {
     private var files: [String] = []
     private var includeStack: [String] = []
     private var expandedLines = 0
+    /// Bytes produced by substitution and generators so far.
+    private var expansionBytes = 0
+    private var fileBytes = 0
     private var aborted = false
     private var tree: TreeBuilder
 
@@ -116,6 +136,12 @@ private final class Preprocessor {
         report(.error(message, at: location))
     }
 
+    /// Reports a limit reached and stops reading: what follows would only repeat the work.
+    private func stop(_ message: String, at location: SourceLocation?) {
+        error(message + "; stopped reading", at: location)
+        aborted = true
+    }
+
     // MARK: Files
 
     /// Reads one file. `strict` makes an unreadable file an error rather than a warning.
@@ -130,11 +156,20 @@ private final class Preprocessor {
             error("includes nested more than \(options.maxIncludeDepth) deep at \(path)", at: includedFrom)
             return
         }
+        if files.count >= options.maxFiles {
+            stop("more than \(options.maxFiles) files read (includes of includes?) at \(path)", at: includedFrom)
+            return
+        }
         let bytes: [UInt8]
         do {
             bytes = try source.read(path, limit: options.maxFileSize)
         } catch {
             report(Diagnostic(strict ? .error : .warning, "cannot read \(error.message)", at: includedFrom))
+            return
+        }
+        fileBytes += bytes.count
+        if fileBytes > options.maxTotalFileBytes {
+            stop("the files read come to more than \(options.maxTotalFileBytes) bytes at \(path)", at: includedFrom)
             return
         }
         files.append(path)
@@ -160,6 +195,11 @@ private final class Preprocessor {
             start = end + 1
             if raw.last == UInt8(ascii: "\r") { raw = raw.dropLast() }
             let location = SourceLocation(file: file, line: lineNumber)
+            if raw.count > options.maxLineLength {
+                error(
+                    "line is \(raw.count) bytes long, more than \(options.maxLineLength); it is not read", at: location)
+                continue
+            }
             let text = trim(stripComment(raw))
 
             if var definition = multiline {
@@ -203,9 +243,17 @@ private final class Preprocessor {
         }
         expandedLines += 1
         if expandedLines > options.maxExpandedLines {
-            error("configuration expands to more than \(options.maxExpandedLines) lines; stopped reading", at: location)
-            aborted = true
+            stop("configuration expands to more than \(options.maxExpandedLines) lines", at: location)
             return
+        }
+        if depth > 0 {
+            expansionBytes += line.utf8.count
+            if expansionBytes > options.maxExpansionBytes {
+                stop(
+                    "parameters and generators expand to more than \(options.maxExpansionBytes) bytes "
+                        + "(nested parameters?)", at: location)
+                return
+            }
         }
         var line = Substring(line)
 
@@ -237,11 +285,34 @@ private final class Preprocessor {
         }
 
         if line.contains("$") {
-            let substituted = substitute(String(line), directory: directory)
+            let substituted: String
+            switch substitute(String(line), directory: directory) {
+            case .text(let text): substituted = text
+            case .lineTooLong:
+                error(
+                    "parameter substitution makes this line longer than \(options.maxLineLength) bytes "
+                        + "(nested parameters?); it is not read", at: location)
+                return
+            case .overBudget:
+                stop(
+                    "parameters and generators expand to more than \(options.maxExpansionBytes) bytes "
+                        + "(nested parameters?)", at: location)
+                return
+            }
             if substituted != line {
                 for part in substituted.split(separator: "\n", omittingEmptySubsequences: true) {
-                    let text = part.trimmingWhitespace()
-                    if !text.isEmpty { process(String(text), at: location, directory: directory, depth: depth + 1) }
+                    // A `#` or `!` a value brings (`${_HASH}`) starts a comment, as keepalived strips
+                    // comments again after substitution: a line can be commented out that way.
+                    let bytes = Array(part.utf8)[...]
+                    let kept = stripComment(bytes)
+                    let text = trim(kept)
+                    if !text.isEmpty && kept.count < bytes.count {
+                        report(
+                            .warning(
+                                "parameter substitution put a comment character in this line; as keepalived does, "
+                                    + "the rest of it ('\(string(bytes[kept.endIndex...]))') is ignored", at: location))
+                    }
+                    if !text.isEmpty { process(string(text), at: location, directory: directory, depth: depth + 1) }
                 }
                 return
             }
@@ -267,12 +338,33 @@ private final class Preprocessor {
 
     // MARK: Parameters
 
+    /// What substituting parameters in a line gave.
+    private enum Substitution {
+        case text(String)
+        /// A line of the result is longer than `maxLineLength`.
+        case lineTooLong
+        /// The result would exceed what is left of `maxExpansionBytes`.
+        case overBudget
+    }
+
     /// Replaces `${NAME}` anywhere and `$NAME` before white space or the end, for defined names and
-    /// keepalived's built-ins; undefined ones stay as they are.
-    private func substitute(_ line: String, directory: String) -> String {
+    /// keepalived's built-ins; undefined ones stay as they are. The result is bounded: no line of it
+    /// longer than `maxLineLength`, all of it within the expansion budget.
+    private func substitute(_ line: String, directory: String) -> Substitution {
         let bytes = Array(line.utf8)
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
+        let budget = options.maxExpansionBytes - expansionBytes
+        var lineStart = 0
+        func append(_ value: String) -> Substitution? {
+            for byte in value.utf8 {
+                output.append(byte)
+                if byte == UInt8(ascii: "\n") { lineStart = output.count }
+            }
+            if output.count - lineStart > options.maxLineLength { return .lineTooLong }
+            if output.count > budget { return .overBudget }
+            return nil
+        }
         var index = 0
         while index < bytes.count {
             let byte = bytes[index]
@@ -286,7 +378,7 @@ private final class Preprocessor {
             {
                 let inner = String(decoding: bytes[(index + 2)..<close], as: UTF8.self)
                 if let value = value(of: inner, directory: directory) {
-                    output += value.utf8
+                    if let failure = append(value) { return failure }
                     index = close + 1
                     continue
                 }
@@ -297,7 +389,7 @@ private final class Preprocessor {
                     let value = value(
                         of: String(decoding: bytes[(index + 1)..<end], as: UTF8.self), directory: directory)
                 {
-                    output += value.utf8
+                    if let failure = append(value) { return failure }
                     index = end
                     continue
                 }
@@ -305,7 +397,7 @@ private final class Preprocessor {
             output.append(byte)
             index += 1
         }
-        return String(decoding: output, as: UTF8.self)
+        return .text(String(decoding: output, as: UTF8.self))
     }
 
     private func value(of reference: String, directory: String) -> String? {
@@ -344,15 +436,15 @@ private final class Preprocessor {
             error("\(kind)(…) has nothing after it to repeat", at: location)
             return
         }
-        let bindings: [[(String, String)]]
+        let bindings: AnySequence<[(String, String)]>
         switch kind {
         case "~SEQ", "~SEQx":
             guard let values = sequence(arguments, hex: kind == "~SEQx", at: location) else { return }
             let name = arguments[0]
-            bindings = values.map { [(name, $0)] }
+            bindings = AnySequence(values.lazy.map { [(name, $0)] })
         case "~LST":
             guard let lists = list(arguments, at: location) else { return }
-            bindings = lists
+            bindings = AnySequence(lists)
         default:
             error("unknown generator '\(kind)' (expected ~SEQ, ~SEQx or ~LST)", at: location)
             return
@@ -364,7 +456,10 @@ private final class Preprocessor {
         }
     }
 
-    private func sequence(_ arguments: [String], hex: Bool, at location: SourceLocation) -> [String]? {
+    /// The values of a `~SEQ`, made one at a time (a long sequence stops at the line limit).
+    private func sequence(
+        _ arguments: [String], hex: Bool, at location: SourceLocation
+    ) -> LazyMapSequence<Range<Int>, String>? {
         guard (2...4).contains(arguments.count), isName(arguments[0]) else {
             error("~SEQ takes (variable, [start, [step,]] end)", at: location)
             return nil
@@ -388,7 +483,7 @@ private final class Preprocessor {
             error("~SEQ produces \(count) values, more than \(options.maxExpandedLines)", at: location)
             return nil
         }
-        return (0..<count).map { index in
+        return (0..<count).lazy.map { index in
             let value = start + index * step
             return hex ? (value < 0 ? "-" + String(-value, radix: 16) : String(value, radix: 16)) : String(value)
         }
@@ -470,7 +565,11 @@ private final class Preprocessor {
             error("\(kind.rawValue) takes one file name or pattern", at: location)
             return
         }
-        let pattern = ConfigPath.resolve(substitute(rest, directory: directory), relativeTo: directory)
+        guard case .text(let expanded) = substitute(rest, directory: directory) else {
+            error("parameter substitution makes the \(kind.rawValue) pattern too long", at: location)
+            return
+        }
+        let pattern = ConfigPath.resolve(expanded, relativeTo: directory)
         let paths = source.expand(pattern)
         if paths.isEmpty {
             report(

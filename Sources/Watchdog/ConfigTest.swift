@@ -28,8 +28,10 @@ public enum ConfigTest {
             let files = loaded.tree.files.count
             errors(
                 "\(options.configFile): \(errorCount) error\(errorCount == 1 ? "" : "s"), "
-                    + "\(warningCount) warning\(warningCount == 1 ? "" : "s") in \(files) file\(files == 1 ? "" : "s")")
+                    + "\(warningCount) warning\(warningCount == 1 ? "" : "s") in \(files) file\(files == 1 ? "" : "s")"
+                    + (options.strict && warningCount > 0 ? " (--strict: warnings are errors)" : ""))
         }
+        if options.strict && warningCount > 0 { return 1 }
         return errorCount == 0 ? 0 : 1
     }
 }

@@ -13,6 +13,8 @@ public struct DaemonOptions: Sendable {
     /// `-S`: syslog facility local0…local7.
     public var logFacility = 0
     public var configTest = false
+    /// `--strict` (with `-t`): warnings count as errors.
+    public var strict = false
     public var dumpConfig = false
     /// `-i`: compared with `@id` lines; defaults to the first part of the host name.
     public var configID: String?

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Config
 import Watchdog
 import WorkerIPC
 
@@ -42,6 +43,16 @@ struct VigilDaemonCommand: ParsableCommand {
         name: [.customShort("t"), .customLong("config-test")],
         help: "Check the configuration file and exit: 0 when it has no error.")
     var configTest = false
+
+    @Flag(
+        name: .customLong("strict"),
+        help: "With -t: warnings count as errors (exit 1), for CI pipelines.")
+    var strict = false
+
+    @Flag(
+        name: .customLong("keywords"),
+        help: "Print every keyword Vigil knows, its block and what it does in Vigil (Markdown), and exit.")
+    var keywords = false
 
     @Flag(
         name: [.customShort("d"), .customLong("dump-conf")],
@@ -99,6 +110,10 @@ struct VigilDaemonCommand: ParsableCommand {
             print("Vigil \(vigilVersion) (keepalived.conf(5) as of keepalived 2.2.7)")
             return
         }
+        if keywords {
+            print(KeywordCatalog.markdown(), terminator: "")
+            return
+        }
         var options = DaemonOptions()
         options.configFile = useFile
         options.vrrpOnly = vrrp
@@ -108,6 +123,7 @@ struct VigilDaemonCommand: ParsableCommand {
         options.logDetail = logDetail
         options.logFacility = logFacility
         options.configTest = configTest
+        options.strict = strict
         options.dumpConfig = dumpConf
         options.configID = configID
         options.pidFile = pid

@@ -170,6 +170,18 @@ struct CheckerCommonTests {
         expectOneError(diagnostics, line: 4, containing: "unknown keyword 'retry' in FILE_CHECK")
     }
 
+    @Test("FILE_CHECK on a track_file with init_file warns that the checker does not apply init_file yet")
+    func fileCheckInitFile() {
+        let (_, diagnostics) = loadRealServer(
+            "FILE_CHECK {\ntrack_file f\n}", after: "track_file f {\nfile /run/f\ninit_file 5\n}")
+        #expect(diagnostics.errors.isEmpty, "\(diagnostics)")
+        #expect(
+            diagnostics.warnings.map(\.description) == [
+                "<config>:3: warning: track_file 'f' has init_file, which the checker worker does not apply for "
+                    + "FILE_CHECK (not implemented by Vigil yet)"
+            ])
+    }
+
     @Test("A checker needs a block")
     func needsBlock() {
         expectOneError(loadRealServer("TCP_CHECK").diagnostics, line: 3, containing: "'TCP_CHECK' needs a { } block")

@@ -85,3 +85,8 @@ struct KeepalivedSampleTests {
         #expect(Self.samples.count >= 20)
     }
 }
+
+extension Array where Element == Diagnostic {
+    /// The diagnostics other than the warnings for keywords that do not take effect in Vigil.
+    var besidesNotInEffect: [Diagnostic] { filter { !$0.message.contains("does not take effect in Vigil") } }
+}

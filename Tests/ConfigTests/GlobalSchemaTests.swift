@@ -101,8 +101,21 @@ struct GlobalSchemaTests {
     @Test("Each global_defs keyword lands in the model", arguments: globalCases)
     func globalKeyword(_ testCase: GlobalCase) {
         let loaded = ConfigLoader.load(text: globalText(testCase.snippet))
-        #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics)")
+        #expect(loaded.diagnostics.besidesNotInEffect.isEmpty, "\(loaded.diagnostics)")
         #expect(testCase.check(loaded.config.globalDefs))
+    }
+
+    @Test("notify_fifo with a part's own FIFO warns that only the part's is written")
+    func bothFIFOs() {
+        let loaded = ConfigLoader.load(
+            text: "global_defs {\nnotify_fifo /run/all\nlvs_notify_fifo /run/lvs\nvrrp_notify_fifo /run/vrrp\n}")
+        #expect(
+            loaded.diagnostics.map(\.description) == [
+                "<config>:3: warning: with both notify_fifo and lvs_notify_fifo, Vigil writes those events to "
+                    + "lvs_notify_fifo only, not also to notify_fifo (not implemented by Vigil yet)",
+                "<config>:4: warning: with both notify_fifo and vrrp_notify_fifo, Vigil writes those events to "
+                    + "vrrp_notify_fifo only, not also to notify_fifo (not implemented by Vigil yet)",
+            ])
     }
 
     @Test("The defaults are keepalived's")
@@ -142,7 +155,7 @@ struct GlobalSchemaTests {
                     enp2s0 ETHTOOL
                 }
                 """)
-        #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics)")
+        #expect(loaded.diagnostics.besidesNotInEffect.isEmpty, "\(loaded.diagnostics)")
         let globals = loaded.config.globalDefs
         #expect(globals.netNamespace == "blue" && globals.netNamespaceIPVS == "")
         #expect(globals.namespaceWithIPSets && globals.usePIDDir && globals.linkbeatUsePolling)

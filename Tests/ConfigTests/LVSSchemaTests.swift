@@ -11,11 +11,12 @@ func loadLVS(_ text: String) -> (lvs: LVSConfig, diagnostics: [Diagnostic]) {
     return (loaded.config.lvs, loaded.diagnostics)
 }
 
-/// `virtual_server 192.0.2.1 80 { BODY }`: the body starts on line 2.
+/// `virtual_server 192.0.2.1 80 { BODY }`: the body starts on line 2. `protocol TCP` comes first, on the
+/// header's line (without it, Vigil warns that keepalived would use UDP); the body may set another.
 func loadVirtualServer(
     _ body: String, header: String = "192.0.2.1 80", after: String = ""
 ) -> (server: VirtualServer?, diagnostics: [Diagnostic]) {
-    let (lvs, diagnostics) = loadLVS("virtual_server \(header) {\n\(body)\n}\n\(after)")
+    let (lvs, diagnostics) = loadLVS("virtual_server \(header) { protocol TCP\n\(body)\n}\n\(after)")
     return (lvs.virtualServers.first, diagnostics)
 }
 
@@ -552,6 +553,17 @@ struct LVSCrossCheckTests {
         #expect(loadVirtualServer("", header: "fwmark 3").diagnostics.errors.isEmpty)
         let (_, diagnostics) = loadLVS("virtual_server_group G {\n192.0.2.1\n}\nvirtual_server group G {\n}\n")
         expectOneError(diagnostics, line: 4, containing: "entry without a port (line 2)")
+    }
+
+    @Test("A virtual server without 'protocol' is TCP, with a warning that keepalived uses UDP")
+    func missingProtocol() throws {
+        let (lvs, diagnostics) = loadLVS("virtual_server 192.0.2.1 80 {\nlb_algo rr\n}\nvirtual_server fwmark 1 {\n}")
+        #expect(lvs.virtualServers.first?.protocol == .tcp)
+        #expect(
+            diagnostics.map(\.description) == [
+                "<config>:1: warning: virtual server 192.0.2.1:80 TCP has no 'protocol'; Vigil uses TCP, where "
+                    + "keepalived 2.2.7 uses UDP (and reports it): say 'protocol TCP' or 'protocol UDP'"
+            ])
     }
 
     @Test("Quorum above the total weight is a warning")

@@ -52,6 +52,13 @@ public struct ScriptCommand: Sendable, Hashable, Codable {
         if inWord { words.append(current) }
         return words
     }
+
+    /// A word as `split` reads it back: as is when it has no space, quote or backslash, else in single
+    /// quotes (a single quote inside written as `'\''`).
+    public static func quote(_ word: String) -> String {
+        guard word.isEmpty || word.contains(where: { " \t'\"\\".contains($0) }) else { return word }
+        return "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+    }
 }
 
 /// `USER [GROUP]`: whom a script or FIFO belongs to.

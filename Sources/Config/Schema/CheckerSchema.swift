@@ -111,13 +111,16 @@ enum CheckerSchema {
         connection: Bool = true,
         common: Bool = true,
         _ own: [String: KeywordTable<Payload>.Handler] = [:],
-        unsupported: Set<String> = []
+        unsupported: KeywordWarnings = []
     ) -> KeywordTable<Block<Payload>> {
         KeywordTable(
             name,
             handlers: LVSSchema.lifted(own, \Block<Payload>.payload)
                 .merging(common ? commonHandlers(connection: connection) : [:]) { first, _ in first },
-            unsupported: unsupported,
+            // The checker worker does not act on them yet.
+            unsupported: KeywordWarnings.notYetImplemented(
+                (common ? ["log_all_failures"] : []) + (name.hasSuffix("_GET") ? ["fast_recovery"] : [])
+            ).merging(unsupported),
             aliases: common ? ["nb_get_retry": "retry"] : [:]
         )
     }
@@ -212,7 +215,9 @@ enum CheckerSchema {
             "regex_max_offset": { url, node, context in
                 if let value = context.integer(node, in: 1...Int(Int32.max)) { url.regexSettings.maximumOffset = value }
             },
-        ]
+        ],
+        // The checker worker does not apply them yet.
+        unsupported: ["regex_stack", "regex_min_offset", "regex_max_offset"]
     )
 
     static let smtpTable: KeywordTable<Block<SMTPCheck>> = table(
@@ -241,7 +246,12 @@ enum CheckerSchema {
     static let miscTable: KeywordTable<Block<MiscCheck>> = table(
         "MISC_CHECK", connection: false,
         [
-            "misc_path": Field.string(\.path),
+            // keepalived takes every word of the line as the command and its arguments.
+            "misc_path": Field.value(\.path) { node, context in
+                context.arguments(node, count: 1...Int.max / 2).map { words in
+                    words.count == 1 ? words[0] : words.map(ScriptCommand.quote).joined(separator: " ")
+                }
+            },
             "misc_timeout": Field.duration(\.timeout, LVSSchema.positiveTime),
             "misc_dynamic": Field.flag(\.dynamic),
             "user": Field.value(\.user) { $1.scriptUser($0) },

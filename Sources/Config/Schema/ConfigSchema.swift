@@ -2,7 +2,11 @@
 /// cross-checks between blocks (names that must exist, duplicate VRIDs, …).
 public enum ConfigSchema {
     public static func check(_ nodes: [ConfigNode]) -> (KeepalivedConfig, [Diagnostic]) {
-        let context = SchemaContext()
+        check(nodes, context: SchemaContext())
+    }
+
+    /// The same with a context of the caller's (tests observe which block each statement is in).
+    static func check(_ nodes: [ConfigNode], context: SchemaContext) -> (KeepalivedConfig, [Diagnostic]) {
         var config = KeepalivedConfig()
         topLevel.apply(nodes, to: &config, context)
         GlobalSchema.crossCheck(config, context)
@@ -17,6 +21,6 @@ public enum ConfigSchema {
         handlers: GlobalSchema.topLevelHandlers
             .merging(VRRPSchema.topLevelHandlers) { first, _ in first }
             .merging(LVSSchema.topLevelHandlers) { first, _ in first },
-        unsupported: GlobalSchema.unsupportedTopLevel
+        unsupported: GlobalSchema.unsupportedTopLevel.merging(VRRPSchema.unsupportedTopLevel)
     )
 }

@@ -31,10 +31,58 @@ enum GlobalSchema {
         return handlers
     }()
 
-    /// Top-level blocks and keywords Vigil recognises but does not implement (a warning each).
-    static let unsupportedTopLevel: Set<String> = [
+    /// Top-level blocks and keywords that do not take effect (a warning each). The daemon settings
+    /// among them are checked by their handlers first.
+    static let unsupportedTopLevel: KeywordWarnings = [
         "track_group", "vrrp_track_process", "garp_group", "bfd_instance", "interface_up_down_delays",
+        "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets", "instance", "use_pid_dir",
+        "linkbeat_use_polling", "child_wait_time", "linkbeat_interfaces",
     ]
+
+    /// The `global_defs` keywords that do not take effect, with the reason `vigild -t` gives.
+    static let globalDefsWarnings = KeywordWarnings(
+        Dictionary(
+            uniqueKeysWithValues: [
+                // Process, life cycle and scheduling settings (issue 15): not built yet.
+                "tmp_config_directory", "config_save_dir", "process_names", "process_name", "vrrp_process_name",
+                "checker_process_name", "lvs_process_name", "bfd_process_name", "vrrp_priority",
+                "checker_priority", "bfd_priority", "vrrp_no_swap", "checker_no_swap", "bfd_no_swap",
+                "vrrp_cpu_affinity", "checker_cpu_affinity", "bfd_cpu_affinity", "vrrp_rt_priority",
+                "checker_rt_priority", "bfd_rt_priority", "vrrp_rlimit_rttime", "checker_rlimit_rttime",
+                "bfd_rlimit_rttime", "umask", "startup_script", "startup_script_timeout", "shutdown_script",
+                "shutdown_script_timeout", "vrrp_startup_delay", "random_seed", "reload_check_config",
+                "include_check", "reload_time_file", "reload_repeat", "reload_file", "dynamic_interfaces",
+                "default_interface", "enable_script_security", "max_auto_priority", "min_auto_priority_delay",
+                // VRRP defaults the VRRP worker does not use yet.
+                "vrrp_garp_interval", "vrrp_gna_interval", "vrrp_garp_lower_prio_delay",
+                "vrrp_garp_lower_prio_repeat", "vrrp_notify_priority_changes", "fifo_write_vrrp_states_on_reload",
+                "vrrp_garp_extra_if", "vrrp_vmac_garp_intvl", "disable_local_igmp", "log_unknown_vrids",
+                "nftables", "nftables_priority", "nftables_counters", "nftables_ifindex", "nftables_ipvs",
+                "nftables_ipvs_priority", "nftables_ipvs_start_fwmark", "vrrp_iptables", "vrrp_ipsets",
+                // Notification and checker settings the workers do not use yet.
+                "notify_fifo_script", "vrrp_notify_fifo_script", "lvs_notify_fifo_script",
+                "checker_log_all_failures", "rs_init_notifies", "no_checker_emails", "lvs_flush",
+                "lvs_flush_on_stop", "lvs_sync_daemon_interface",
+            ].map { ($0, NotInEffect.notYetImplemented) }
+                + [
+                    "snmp_socket", "enable_snmp_keepalived", "enable_snmp_vrrp", "enable_snmp_checker",
+                    "enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_traps",
+                ].map { ($0, NotInEffect.notBuilt("Vigil has no SNMP agent; it exports Prometheus metrics")) }
+                + ["enable_dbus", "dbus_service_name"].map {
+                    ($0, NotInEffect.notBuilt("Vigil has no DBus interface; vigilctl does its work"))
+                }
+                + [
+                    "vrrp_netlink_cmd_rcv_bufs", "vrrp_netlink_cmd_rcv_bufs_force", "vrrp_netlink_monitor_rcv_bufs",
+                    "vrrp_netlink_monitor_rcv_bufs_force", "lvs_netlink_cmd_rcv_bufs",
+                    "lvs_netlink_cmd_rcv_bufs_force", "lvs_netlink_monitor_rcv_bufs",
+                    "lvs_netlink_monitor_rcv_bufs_force", "process_monitor_rcv_bufs",
+                    "process_monitor_rcv_bufs_force", "vrrp_rx_bufs_policy", "vrrp_rx_bufs_multiplier",
+                ].map { ($0, NotInEffect.notBuilt("Vigil sizes its socket buffers itself")) }
+                + [
+                    ("vmac_prefix", .notBuilt("Vigil's VMAC interface names are not configurable")),
+                    ("vmac_addr_prefix", .notBuilt("Vigil's VMAC interface names are not configurable")),
+                    ("data_use_instance", .notBuilt("vigild.data is written beside the control socket")),
+                ]))
 
     /// The daemon settings keepalived takes outside `global_defs`.
     static let daemonHandlers: [String: Global.Handler] = [
@@ -147,23 +195,7 @@ enum GlobalSchema {
     static let globalDefs = KeywordTable<GlobalDefs>(
         "global_defs",
         handlers: globalDefsHandlers,
-        unsupported: [
-            "tmp_config_directory", "config_save_dir", "process_names", "process_name", "vrrp_process_name",
-            "checker_process_name", "bfd_process_name", "nftables", "nftables_priority", "nftables_counters",
-            "nftables_ifindex", "nftables_ipvs", "nftables_ipvs_priority", "nftables_ipvs_start_fwmark",
-            "vrrp_iptables", "vrrp_ipsets", "disable_local_igmp", "vrrp_garp_extra_if", "min_auto_priority_delay",
-            "bfd_priority", "bfd_no_swap", "vrrp_cpu_affinity", "checker_cpu_affinity", "bfd_cpu_affinity",
-            "vrrp_rt_priority", "checker_rt_priority", "bfd_rt_priority", "vrrp_rlimit_rttime",
-            "checker_rlimit_rttime", "bfd_rlimit_rttime", "snmp_socket", "enable_snmp_keepalived",
-            "enable_snmp_vrrp", "enable_snmp_checker", "enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3",
-            "enable_traps", "enable_dbus", "dbus_service_name", "vrrp_netlink_cmd_rcv_bufs",
-            "vrrp_netlink_cmd_rcv_bufs_force", "vrrp_netlink_monitor_rcv_bufs", "vrrp_netlink_monitor_rcv_bufs_force",
-            "lvs_netlink_cmd_rcv_bufs", "lvs_netlink_cmd_rcv_bufs_force", "lvs_netlink_monitor_rcv_bufs",
-            "lvs_netlink_monitor_rcv_bufs_force", "process_monitor_rcv_bufs", "process_monitor_rcv_bufs_force",
-            "vrrp_rx_bufs_policy", "vrrp_rx_bufs_multiplier", "rs_init_notifies", "no_checker_emails", "umask",
-            "log_unknown_vrids", "vmac_prefix", "vmac_addr_prefix", "reload_check_config", "include_check",
-            "reload_time_file", "reload_repeat", "reload_file", "data_use_instance", "lvs_sync_daemon_interface",
-        ],
+        unsupported: globalDefsWarnings,
         aliases: [
             "lvs_flush_onstop": "lvs_flush_on_stop",
             "vrrp_rlimit_rtime": "vrrp_rlimit_rttime",
@@ -216,6 +248,14 @@ enum GlobalSchema {
             fifo.path = words[0]
             fifo.owner = words.count > 1 ? ScriptUser(user: words[1], group: words.dropFirst(2).first) : nil
             globals[keyPath: path] = fifo
+            // keepalived writes each event to notify_fifo and to the part's own FIFO; the workers write one.
+            let parts = [("vrrp_notify_fifo", globals.vrrpNotifyFIFO), ("lvs_notify_fifo", globals.lvsNotifyFIFO)]
+            for (part, partFIFO) in parts where partFIFO?.path != nil && globals.notifyFIFO?.path != nil {
+                guard node.keyword == "notify_fifo" || node.keyword == part else { continue }
+                context.warning(
+                    "with both notify_fifo and \(part), Vigil writes those events to \(part) only, not also to "
+                        + "notify_fifo (not implemented by Vigil yet)", at: node)
+            }
         }
     }
 

@@ -1,20 +1,27 @@
 /// The keywords of one kind of block and what each does to the block's model. The known names
 /// double as the candidates for "did you mean" suggestions.
+///
+/// Every keyword declares its fate (`KeywordStatus`): a handler alone means it takes effect (a test
+/// checks that some code outside `Config` reads what the handler writes); an entry in `unsupported`
+/// means it does not, and `vigild -t` warns at its line with the reason; an alias is an old
+/// spelling of another keyword. A keyword may have both a handler and an `unsupported` entry: its
+/// value is checked, then the warning is given.
 public struct KeywordTable<Model>: Sendable {
     public typealias Handler = @Sendable (inout Model, ConfigNode, SchemaContext) -> Void
 
     /// The block's name as errors show it (`vrrp_instance`, `real_server`, …).
     public let blockName: String
     public var handlers: [String: Handler]
-    /// Keywords Vigil recognises but does not implement yet: a warning, then skipped.
-    public var unsupported: Set<String>
+    /// Keywords Vigil recognises that do not take effect, each with its reason: a warning, then skipped
+    /// (or checked by its handler, when it has one).
+    public var unsupported: KeywordWarnings
     /// Old spellings keepalived still accepts, mapped to the current keyword.
     public var aliases: [String: String]
 
     public init(
         _ blockName: String,
         handlers: [String: Handler],
-        unsupported: Set<String> = [],
+        unsupported: KeywordWarnings = [],
         aliases: [String: String] = [:]
     ) {
         self.blockName = blockName
@@ -23,19 +30,142 @@ public struct KeywordTable<Model>: Sendable {
         self.aliases = aliases
     }
 
-    public var knownKeywords: [String] { Array(handlers.keys) + Array(unsupported) + Array(aliases.keys) }
+    public var knownKeywords: [String] {
+        Array(handlers.keys) + unsupported.reasons.keys.filter { handlers[$0] == nil } + Array(aliases.keys)
+    }
 
     /// Applies every statement of a block to `model`, in order.
     public func apply(_ nodes: [ConfigNode], to model: inout Model, _ context: SchemaContext) {
+        context.blocks.append(blockName)
+        defer { context.blocks.removeLast() }
         for node in nodes {
             let keyword = aliases[node.keyword] ?? node.keyword
+            context.observer?(blockName, node)
+            let reason = unsupported[keyword]
+            if let reason { context.notInEffect(node, in: blockName, reason) }
             if let handler = handlers[keyword] {
                 handler(&model, node, context)
-            } else if unsupported.contains(keyword) {
-                context.unsupported(node, in: blockName)
-            } else {
+            } else if reason == nil {
                 context.unknown(node, in: blockName, known: knownKeywords)
             }
         }
+    }
+}
+
+/// Why a keyword Vigil recognises does not take effect; `vigild -t` prints it at the keyword's line.
+public enum NotInEffect: Sendable, Hashable {
+    /// Planned, not built yet.
+    case notYetImplemented
+    /// A part of keepalived Vigil does not have; the text says which ("Vigil has no SNMP agent").
+    case notBuilt(String)
+    /// keepalived 2.2.7 ignores it too (an obsolete keyword); the text says what to use instead.
+    case ignoredByKeepalived(String)
+
+    /// The reason as `vigild -t` and the keyword table give it.
+    public var reason: String {
+        switch self {
+        case .notYetImplemented: "not implemented by Vigil yet"
+        case .notBuilt(let why): "not built: \(why)"
+        case .ignoredByKeepalived(let why): "ignored, as keepalived 2.2.7 ignores it: \(why)"
+        }
+    }
+}
+
+/// The `unsupported` keywords of a table with their reasons. A list literal of names means "not
+/// implemented yet" (`["vrf", "use_ipvlan"]`); a dictionary literal gives each its reason
+/// (`["enable_dbus": .notBuilt("Vigil has no DBus interface")]`).
+public struct KeywordWarnings: Sendable, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
+    public var reasons: [String: NotInEffect]
+
+    public init(_ reasons: [String: NotInEffect]) {
+        self.reasons = reasons
+    }
+
+    public init(arrayLiteral keywords: String...) {
+        reasons = Dictionary(keywords.map { ($0, .notYetImplemented) }) { first, _ in first }
+    }
+
+    public init(dictionaryLiteral elements: (String, NotInEffect)...) {
+        reasons = Dictionary(elements) { first, _ in first }
+    }
+
+    /// `keywords`, each not implemented yet.
+    public static func notYetImplemented(_ keywords: [String]) -> KeywordWarnings {
+        KeywordWarnings(Dictionary(keywords.map { ($0, .notYetImplemented) }) { first, _ in first })
+    }
+
+    public subscript(keyword: String) -> NotInEffect? { reasons[keyword] }
+
+    public func contains(_ keyword: String) -> Bool { reasons[keyword] != nil }
+
+    /// Both sets of warnings; `other` wins where both name a keyword.
+    public func merging(_ other: KeywordWarnings) -> KeywordWarnings {
+        KeywordWarnings(reasons.merging(other.reasons) { _, second in second })
+    }
+}
+
+/// What a keyword does in Vigil, as the keyword table (`vigild --keywords`, docs/keywords.md) shows it.
+public enum KeywordStatus: Sendable, Hashable {
+    /// It takes effect.
+    case implemented
+    /// It is recognised (and its value checked when it has a handler) but does not take effect.
+    case warned(NotInEffect)
+    /// An old spelling of another keyword of the same block.
+    case alias(of: String)
+}
+
+/// A table's keywords with their status, without its model type: what the keyword catalog lists.
+public protocol KeywordTableDescription: Sendable {
+    var blockName: String { get }
+    /// Every keyword of the block, sorted, with its status.
+    var statuses: [(keyword: String, status: KeywordStatus)] { get }
+    /// Whether the "keywords" are options on the lines of a list block (`dev`, `label` in
+    /// `virtual_ipaddress`), not statements of their own.
+    var isOptionList: Bool { get }
+}
+
+extension KeywordTableDescription {
+    public var isOptionList: Bool { false }
+}
+
+/// The options of the lines of a list block (`192.0.2.1/24 dev eth0 label eth0:1`), with the fate of
+/// each: they take effect unless `unsupported` names them, and then `warn` reports them at their line.
+public struct OptionTable: KeywordTableDescription {
+    /// What the lines are, as the catalog and warnings name them (`virtual_ipaddress line`).
+    public let blockName: String
+    public let options: Set<String>
+    public let unsupported: KeywordWarnings
+
+    public init(_ blockName: String, options: Set<String>, unsupported: KeywordWarnings = []) {
+        self.blockName = blockName
+        self.options = options
+        self.unsupported = unsupported
+    }
+
+    public var isOptionList: Bool { true }
+
+    public var statuses: [(keyword: String, status: KeywordStatus)] {
+        options.union(unsupported.reasons.keys).sorted().map { option in
+            (option, unsupported[option].map(KeywordStatus.warned) ?? .implemented)
+        }
+    }
+
+    /// Warns for each of `names` (options used on `line`) that does not take effect.
+    public func warn(_ names: some Sequence<String>, on line: ConfigNode, _ context: SchemaContext) {
+        for name in names {
+            guard let why = unsupported[name] else { continue }
+            context.warning(
+                "'\(name)' in a \(blockName) does not take effect in Vigil (\(why.reason)); ignored", at: line)
+        }
+    }
+}
+
+extension KeywordTable: KeywordTableDescription {
+    public var statuses: [(keyword: String, status: KeywordStatus)] {
+        var result: [String: KeywordStatus] = [:]
+        for keyword in handlers.keys { result[keyword] = .implemented }
+        for (keyword, reason) in unsupported.reasons { result[keyword] = .warned(reason) }
+        for (keyword, target) in aliases { result[keyword] = .alias(of: target) }
+        return result.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 }

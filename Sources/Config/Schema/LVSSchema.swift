@@ -213,6 +213,11 @@ enum LVSSchema {
                 context.warning("'\(keyword)' has no effect with persistence_timeout 0", at: child)
             }
         }
+        if case .endpoint = server.address, !children.contains(where: { $0.keyword == "protocol" }) {
+            context.warning(
+                "virtual server \(describe(server)) has no 'protocol'; Vigil uses TCP, where keepalived 2.2.7 "
+                    + "uses UDP (and reports it): say 'protocol TCP' or 'protocol UDP'", at: server.location)
+        }
         if case .endpoint(let ip, _) = server.address, let family = server.ipFamily, family != ip.family {
             context.error(
                 "'ip_family' \(family == .ipv4 ? "inet" : "inet6") conflicts with the virtual server address \(ip)",
@@ -523,7 +528,13 @@ enum LVSSchema {
         for server in config.lvs.virtualServers {
             for realServer in server.realServers {
                 for checker in realServer.checkers {
-                    guard case .file(let file) = checker.kind, !known.contains(file.trackFile) else { continue }
+                    guard case .file(let file) = checker.kind else { continue }
+                    if let tracked = config.vrrp.trackFile(named: file.trackFile), tracked.initFile != nil {
+                        context.warning(
+                            "track_file '\(file.trackFile)' has init_file, which the checker worker does not apply "
+                                + "for FILE_CHECK (not implemented by Vigil yet)", at: checker.location)
+                    }
+                    guard !known.contains(file.trackFile) else { continue }
                     var message = "FILE_CHECK names track_file '\(file.trackFile)', which is not defined"
                     if let suggestion = Suggestion.nearest(to: file.trackFile, in: known) {
                         message += "; did you mean '\(suggestion)'?"

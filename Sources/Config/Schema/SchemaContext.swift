@@ -8,6 +8,10 @@ public final class SchemaContext {
     private var errorCount = 0
     private var warningCount = 0
 
+    /// Called with each statement a `KeywordTable` dispatches, and the table's block name (tests use
+    /// it to learn which block each line of a file belongs to).
+    var observer: ((String, ConfigNode) -> Void)?
+
     public init(maxErrors: Int = 200) {
         self.maxErrors = maxErrors
     }
@@ -49,9 +53,15 @@ public final class SchemaContext {
 
     // MARK: Shape of a statement
 
-    /// The statement's arguments when their number is in `count`.
+    /// The statement's arguments when their number is in `count`. Words beyond the most it takes are
+    /// ignored with a warning, as keepalived ignores them without a word (`preempt delay 300`, or
+    /// `TCP_CHECK { connect_timeout 1 retry 1 }`, where keepalived reads `connect_timeout 1` only).
     @discardableResult
     public func arguments(_ node: ConfigNode, count: ClosedRange<Int>) -> [String]? {
+        if node.arguments.count > count.upperBound {
+            ignoreSurplus(node, keeping: count.upperBound)
+            return Array(node.arguments.prefix(count.upperBound))
+        }
         guard count.contains(node.arguments.count) else {
             let expected: String
             if count.lowerBound == count.upperBound {
@@ -67,6 +77,30 @@ public final class SchemaContext {
         }
         return node.arguments
     }
+
+    /// Warns that the words after the first `kept` are ignored, with what was used, and a guess at
+    /// what was meant: an underscore keyword (`preempt delay` → `preempt_delay`), or a second
+    /// statement on the same line.
+    func ignoreSurplus(_ node: ConfigNode, keeping kept: Int) {
+        let extra = node.arguments.dropFirst(kept).joined(separator: " ")
+        var message =
+            kept == 0
+            ? "'\(node.keyword)' takes no value; ignored '\(extra)'"
+            : "'\(node.keyword)' takes \(kept) value\(kept == 1 ? "" : "s"); used '\(node.arguments.prefix(kept).joined(separator: " "))' and ignored '\(extra)'"
+        let known = KeywordCatalog.keywords(of: blocks.last ?? "")
+        let next = node.arguments[kept]
+        if known.contains(node.keyword + "_" + next) {
+            message += " — did you mean '\(node.keyword)_\(extra)'?"
+        } else if known.contains(next) {
+            message += " — keepalived reads one statement per line: put '\(extra)' on a line of its own"
+        } else {
+            message += ", as keepalived does"
+        }
+        warning(message, at: node)
+    }
+
+    /// The blocks being read, innermost last (`KeywordTable.apply` keeps it).
+    var blocks: [String] = []
 
     /// The single argument of `keyword VALUE`.
     public func single(_ node: ConfigNode) -> String? {
@@ -162,7 +196,19 @@ public final class SchemaContext {
         return nil
     }
 
-    public func address(_ text: String, for node: ConfigNode, family: IPAddress.Family? = nil) -> IPAddress? {
+    /// An IPv4 or IPv6 address. Unless `exact`, a `/LEN` or `-RANGE` after it is ignored with a warning,
+    /// as keepalived ignores it (`unicast_src_ip 192.0.2.1/24`): its inet_stosockaddr cuts it off.
+    public func address(
+        _ text: String, for node: ConfigNode, family: IPAddress.Family? = nil, exact: Bool = false
+    ) -> IPAddress? {
+        if !exact, IPAddress(text) == nil, let cut = text.firstIndex(where: { $0 == "/" || $0 == "-" }),
+            IPAddress(text[..<cut]) != nil
+        {
+            warning(
+                "'\(text)' in '\(node.keyword)': the '\(text[cut...])' is ignored, as keepalived ignores it; "
+                    + "using \(text[..<cut])", at: node)
+            return address(String(text[..<cut]), for: node, family: family, exact: true)
+        }
         guard let address = IPAddress(text) else {
             error("'\(text)' is not an IPv4 or IPv6 address (in '\(node.keyword)')", at: node)
             return nil
@@ -198,9 +244,14 @@ public final class SchemaContext {
         error(message, at: node)
     }
 
-    /// Reports a keyword Vigil recognises but does not implement; it is otherwise ignored.
+    /// Reports a keyword Vigil recognises that does not take effect, with the reason.
+    public func notInEffect(_ node: ConfigNode, in blockName: String, _ why: NotInEffect) {
+        warning("'\(node.keyword)' in \(blockName) does not take effect in Vigil (\(why.reason)); ignored", at: node)
+    }
+
+    /// Reports a keyword Vigil recognises but does not implement yet; it is otherwise ignored.
     public func unsupported(_ node: ConfigNode, in blockName: String) {
-        warning("'\(node.keyword)' in \(blockName) is recognised but not implemented by Vigil yet; ignored", at: node)
+        notInEffect(node, in: blockName, .notYetImplemented)
     }
 
     // MARK: Time helpers

@@ -21,12 +21,14 @@ enum VRRPAddressSchema {
         guard let options = context.options(words, valued: addressValued, flags: addressFlags, for: line) else {
             return nil
         }
+        addressOptions.warn(options.map(\.name) + (address.useVMAC ? ["use_vmac"] : []), on: line, context)
         for (name, value) in options {
             switch (name, value) {
             case ("brd", "+"?): address.broadcast = .setHostBits
             case ("brd", "-"?): address.broadcast = .clearHostBits
             case ("brd", let text?):
-                guard let broadcast = context.address(text, for: line, family: prefix.address.family) else {
+                guard let broadcast = context.address(text, for: line, family: prefix.address.family, exact: true)
+                else {
                     return nil
                 }
                 address.broadcast = .address(broadcast)
@@ -57,6 +59,24 @@ enum VRRPAddressSchema {
 
     static let addressValued: Set<String> = ["brd", "dev", "scope", "label", "peer", "preferred_lft", "track_group"]
     static let addressFlags: Set<String> = ["home", "-nodad", "mngtmpaddr", "noprefixroute", "autojoin", "no_track"]
+
+    /// The address options and their fate (the VRRP worker does not apply the `unsupported` ones yet).
+    static let addressOptions = OptionTable(
+        "virtual_ipaddress line", options: addressValued.union(addressFlags).union(["use_vmac"]),
+        unsupported: [
+            "home", "mngtmpaddr", "noprefixroute", "autojoin", "no_track", "peer", "preferred_lft", "track_group",
+            "use_vmac",
+        ])
+
+    /// The route options and their fate; every option kept "as written" (`mtu`, `tos`, …) is among them.
+    static let routeOptions = OptionTable(
+        "virtual_routes line",
+        options: routeValued.union(routeFlags).union(routeTypes).union([
+            "src", "via", "gw", "or", "dev", "oif", "table", "metric", "priority", "preference", "scope", "to",
+            "no_track", "track_group",
+        ]),
+        unsupported: KeywordWarnings.notYetImplemented(
+            Array(routeValued.union(routeFlags)) + ["or", "no_track", "track_group"]))
 
     /// `ip`'s scope names or a number 0–255.
     static func scope(_ text: String, for node: ConfigNode, _ context: SchemaContext) -> String? {
@@ -168,6 +188,7 @@ enum VRRPAddressSchema {
             context.warning("a route without a destination; keepalived skips it", at: line)
             return nil
         }
+        routeOptions.warn(words.filter { routeOptions.unsupported.contains($0) }, on: line, context)
         return route
     }
 

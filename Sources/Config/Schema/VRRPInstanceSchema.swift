@@ -86,16 +86,8 @@ enum VRRPInstanceSchema {
         "smtp_alert": Instance.flag(\.smtpAlert),
         "debug": Instance.integer(\.debug, 0...4),
         "kernel_rx_buf_size": Instance.integer(\.kernelRxBufSize, 0...Int(Int32.max)),
-        "linkbeat_use_polling": { instance, node, context in
-            guard context.noBlock(node), context.arguments(node, count: 0...0) != nil else { return }
-            context.warning("'linkbeat_use_polling' in vrrp_instance is deprecated; use linkbeat_interfaces", at: node)
-            instance.linkbeatUsePolling = true
-        },
-        "lvs_sync_daemon_interface": { _, node, context in
-            context.warning(
-                "'lvs_sync_daemon_interface' in vrrp_instance is deprecated and ignored; use global lvs_sync_daemon",
-                at: node)
-        },
+        // Deprecated in keepalived (linkbeat_interfaces replaces it).
+        "linkbeat_use_polling": Instance.set(\.linkbeatUsePolling, to: true),
     ]
 
     static let table = KeywordTable<VRRPInstance>(
@@ -103,39 +95,58 @@ enum VRRPInstanceSchema {
         handlers: handlers.merging(VRRPSchema.notifyHandlers(\VRRPInstance.notify, masterRxLowerPri: true)) {
             first, _ in first
         },
-        unsupported: ["vrf", "use_ipvlan", "track_process", "track_bfd", "garp_extra_if", "old_unicast_checksum"]
+        unsupported: KeywordWarnings.notYetImplemented([
+            "vrf", "use_ipvlan", "track_process", "track_bfd", "garp_extra_if", "old_unicast_checksum",
+            // Parsed and checked; the VRRP worker does not act on them yet.
+            "state", "accept", "no_accept", "garp_lower_prio_delay", "garp_lower_prio_repeat", "kernel_rx_buf_size",
+            "linkbeat_use_polling", "native_ipv6", "notify_deleted", "notify_master_rx_lower_pri",
+            "notify_priority_changes", "promote_secondaries", "track_src_ip", "unicast_fault_no_peer", "unicast_ttl",
+            "use_vmac", "use_vmac_addr", "vmac_xmit_base", "virtual_rules", "lvs_sync_daemon_interface",
+        ]).merging(["debug": .ignoredByKeepalived("keepalived only prints it in its data dump")])
     )
 
     /// `authentication { auth_type PASS|AH  auth_pass SECRET }`.
     static let authentication: Instance.Handler = { instance, node, context in
         guard let lines = context.block(node) else { return }
-        var type: Authentication.Kind?
-        var password = ""
-        for line in lines {
-            switch line.keyword {
-            case "auth_type":
-                if context.noBlock(line), let word = context.choice(line, ["PASS", "AH"]) {
-                    type = Authentication.Kind(rawValue: word)
-                }
-            case "auth_pass":
-                guard context.noBlock(line), let secret = context.single(line) else { continue }
-                // A VRRPv2 advert has 8 octets for the password (RFC 2338 §5.3.10); keepalived truncates.
-                if secret.utf8.count > 8 {
-                    context.warning("'auth_pass' is longer than 8 characters; only the first 8 are used", at: line)
-                }
-                password = String(decoding: secret.utf8.prefix(8), as: UTF8.self)
-            default:
-                context.unknown(line, in: "authentication", known: ["auth_type", "auth_pass"])
-            }
-        }
-        guard let type else {
+        var block = AuthenticationBlock()
+        authenticationTable.apply(lines, to: &block, context)
+        guard let type = block.type else {
             if !lines.contains(where: { $0.keyword == "auth_type" }) {
                 context.error("'authentication' needs an 'auth_type' (PASS or AH)", at: node)
             }
             return
         }
-        instance.authentication = Authentication(type: type, password: password)
+        instance.authentication = Authentication(type: type, password: block.password)
     }
+
+    /// The `authentication` block while it is read.
+    struct AuthenticationBlock {
+        var type: Authentication.Kind?
+        var password = ""
+    }
+
+    static let authenticationTable = KeywordTable<AuthenticationBlock>(
+        "authentication",
+        handlers: [
+            "auth_type": { block, line, context in
+                if context.noBlock(line), let word = context.choice(line, ["PASS", "AH"]) {
+                    block.type = Authentication.Kind(rawValue: word)
+                }
+            },
+            "auth_pass": { block, line, context in
+                guard context.noBlock(line), let secret = context.single(line) else { return }
+                // A VRRPv2 advert has 8 octets for the password (RFC 2338 §5.3.10); keepalived truncates.
+                if secret.utf8.count > 8 {
+                    context.warning("'auth_pass' is longer than 8 characters; only the first 8 are used", at: line)
+                }
+                block.password = String(decoding: secret.utf8.prefix(8), as: UTF8.self)
+            },
+        ]
+    )
+
+    /// The options of a `unicast_peer` line and their fate.
+    static let unicastPeerOptions = OptionTable(
+        "unicast_peer line", options: ["min_ttl", "max_ttl"], unsupported: ["min_ttl", "max_ttl"])
 
     /// `unicast_peer { ADDR [min_ttl N] [max_ttl N] }`.
     static let unicastPeers: Instance.Handler = { instance, node, context in
@@ -145,6 +156,7 @@ enum VRRPInstanceSchema {
                 let options = context.options(
                     line.arguments[...], valued: ["min_ttl", "max_ttl"], flags: [], for: line)
             else { continue }
+            unicastPeerOptions.warn(options.map(\.name), on: line, context)
             var peer = UnicastPeer(address: address, location: line.location)
             for (name, text) in options {
                 let ttl = context.integer(text!, in: 0...255, for: line, what: "'\(name)'")

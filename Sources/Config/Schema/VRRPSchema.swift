@@ -3,6 +3,9 @@
 enum VRRPSchema {
     typealias Handler = KeywordTable<KeepalivedConfig>.Handler
 
+    /// Top-level keywords the VRRP worker does not act on yet (checked by their handlers, then warned).
+    static let unsupportedTopLevel: KeywordWarnings = ["static_ipaddress", "static_routes", "static_rules"]
+
     static let topLevelHandlers: [String: Handler] = [
         "static_ipaddress": { config, node, context in
             config.vrrp.staticAddresses += VRRPAddressSchema.addresses(node, context)
@@ -166,7 +169,12 @@ enum VRRPSchema {
         handlers: syncGroupHandlers.merging(notifyHandlers(\SyncGroup.notify, masterRxLowerPri: false)) { first, _ in
             first
         },
-        unsupported: ["track_process", "track_bfd"]
+        unsupported: [
+            "track_process", "track_bfd",
+            // Parsed and checked; the VRRP worker does not act on them yet.
+            "notify_deleted", "notify_priority_changes", "global_tracking", "sync_group_tracking_weight",
+            "track_interface", "track_script", "track_file",
+        ]
     )
 
     /// `notify_master`, `notify_backup`, `notify_fault`, `notify_stop`, `notify_deleted`, `notify`
