@@ -77,11 +77,16 @@ enum DatagramExchange {
     }
 }
 
-/// Hands datagrams from the target to the dialogue; ICMP errors fail the check.
+/// Hands datagrams from the target to the dialogue; ICMP errors fail the check, and so do more than
+/// `maxDatagrams` datagrams none of which decides (a server flooding replies with the wrong id).
 final class DatagramDialogueHandler<D: DatagramDialogue>: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
+    /// Datagrams one check reads before it gives up on the target.
+    static var maxDatagrams: Int { 100 }
+
     private var dialogue: D
+    private var datagrams = 0
     private let completion: ProbeCompletion
     private let remote: SocketAddress
 
@@ -93,8 +98,12 @@ final class DatagramDialogueHandler<D: DatagramDialogue>: ChannelInboundHandler 
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
+        datagrams += 1
         if let outcome = dialogue.received(Array(envelope.data.readableBytesView)) {
             completion.finish(outcome)
+        } else if datagrams >= Self.maxDatagrams {
+            completion.finish(
+                .failure("\(completion.label): \(datagrams) datagrams from the target, none an answer"))
         }
     }
 
