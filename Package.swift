@@ -15,8 +15,15 @@ let package = Package(
         .executable(name: "vigilctl", targets: ["vigilctl"]),
         // Developer tool: programs IPVS from a keepalived.conf without vigild (the kernel lab uses it).
         .executable(name: "vigil-ipvs", targets: ["vigil-ipvs"]),
-        // Built only with `scripts/fuzz` (swift build --product ConfigFuzzer --sanitize=fuzzer).
+        // libFuzzer targets, built only with `scripts/fuzz` (swift build --product X --sanitize=fuzzer); a plain
+        // build replays inputs given as files.
         .executable(name: "ConfigFuzzer", targets: ["ConfigFuzzer"]),
+        .executable(name: "VRRPFuzzer", targets: ["VRRPFuzzer"]),
+        .executable(name: "NetlinkFuzzer", targets: ["NetlinkFuzzer"]),
+        .executable(name: "HTTPFuzzer", targets: ["HTTPFuzzer"]),
+        .executable(name: "DNSFuzzer", targets: ["DNSFuzzer"]),
+        .executable(name: "SMTPFuzzer", targets: ["SMTPFuzzer"]),
+        .executable(name: "FrameFuzzer", targets: ["FrameFuzzer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -77,7 +84,21 @@ let package = Package(
         .executableTarget(
             name: "vigilctl", dependencies: ["Config", "Netlink", "WorkerIPC", "IPVSShim", argumentParser]),
         .executableTarget(name: "vigil-ipvs", dependencies: ["Config", "IPVSShim", argumentParser]),
-        .executableTarget(name: "ConfigFuzzer", dependencies: ["Config"], path: "Fuzz/ConfigFuzzer"),
+
+        // MARK: Fuzz targets (scripts/fuzz)
+        /// Replaying inputs outside libFuzzer, and splitting one input into datagrams.
+        .target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"),
+        .executableTarget(name: "ConfigFuzzer", dependencies: ["Config", "FuzzSupport"], path: "Fuzz/ConfigFuzzer"),
+        .executableTarget(
+            name: "VRRPFuzzer", dependencies: ["Config", "VRRPWorker", "FuzzSupport"], path: "Fuzz/VRRPFuzzer"),
+        .executableTarget(
+            name: "NetlinkFuzzer", dependencies: ["Config", "Netlink", "IPVSShim", "FuzzSupport"],
+            path: "Fuzz/NetlinkFuzzer"),
+        .executableTarget(name: "HTTPFuzzer", dependencies: ["CheckerWorker", "FuzzSupport"], path: "Fuzz/HTTPFuzzer"),
+        .executableTarget(
+            name: "DNSFuzzer", dependencies: ["Config", "CheckerWorker", "FuzzSupport"], path: "Fuzz/DNSFuzzer"),
+        .executableTarget(name: "SMTPFuzzer", dependencies: ["CheckerWorker", "FuzzSupport"], path: "Fuzz/SMTPFuzzer"),
+        .executableTarget(name: "FrameFuzzer", dependencies: ["WorkerIPC", "FuzzSupport"], path: "Fuzz/FrameFuzzer"),
 
         // MARK: Tests
         .testTarget(name: "ConfigTests", dependencies: ["Config"], resources: [.copy("Fixtures")]),
