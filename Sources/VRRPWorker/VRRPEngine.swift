@@ -49,12 +49,12 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
         let loop = loop
         system.onTimer = { [core] timer, instance in core.timerFired(timer, instance: instance) }
         let progress = reporter.progress
-        receiver.onPackets = { [core, loop, logger] packets in
+        receiver.onPackets = { [core, loop] packets in
             loop.execute {
                 for (interface, received) in packets {
                     switch received {
                     case .packet(let message, let info): core.receive(message, packet: info, interface: interface)
-                    case .malformed(let failure): logger.debug("dropped on \(interface): \(failure)")
+                    case .malformed(let failure): core.dropMalformed(failure, interface: interface)
                     }
                 }
                 // A flood of packets queues batches ahead of the runtime's beacon: each batch is progress.
