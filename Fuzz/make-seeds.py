@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
 """Writes each fuzz target's seed corpus into DIR/<Target>/ (scripts/fuzz calls it): the vectors of the unit
 tests (Tests/VRRPWorkerTests/VRRPAdvertisementTests, Tests/IPVSShimTests, Tests/CheckerWorkerTests/ProbeCodecTests
-and ProbeHostileTests, Tests/WorkerIPCTests/FrameTests), in each target's input format. Usage: make-seeds.py DIR"""
-import json
+and ProbeHostileTests), in each target's input format. Usage: make-seeds.py DIR"""
 import os
 import struct
 import sys
@@ -104,17 +103,5 @@ seeds("SMTPFuzzer", {
     "endless": pieces(b"220-hostile banner line\r\n" * 40),
 })
 
-
-# Frames (FrameTests): a control request in one datagram, and a worker message in two chunks.
-def frames(payload, message_id=1, chunk=60 * 1024):
-    count = max(1, -(-len(payload) // chunk))
-    return [b"VGL1" + struct.pack(">III", message_id, i, count) + payload[i * chunk:(i + 1) * chunk] for i in range(count)]
-
-
-status = json.dumps({"version": 1, "body": {"status": {}}}).encode()
-pong = json.dumps({"version": 1, "body": {"pong": {"sequence": 7}}}).encode()
-seeds("FrameFuzzer", {
-    "status": pieces(*frames(status)),
-    "pong-in-chunks": pieces(*frames(pong, chunk=8)),
-    "cut-off": pieces(frames(pong, chunk=8)[0], *frames(status, message_id=2)),
-})
+# FrameFuzzer's seeds are written by the target itself (FrameFuzzer --write-seeds DIR): the IPC messages are in the
+# binary codec, which the Swift encoder writes best.

@@ -31,6 +31,14 @@ public enum FuzzReplay {
         }
     }
 
+    /// Writes `bytes` to a new file at `path` (seeds), replacing it.
+    public static func write(_ bytes: [UInt8], to path: String) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+    }
+
     /// The input as `[UInt8]`.
     public static func bytes(_ data: UnsafePointer<UInt8>, _ size: Int) -> [UInt8] {
         Array(UnsafeBufferPointer(start: data, count: size))
