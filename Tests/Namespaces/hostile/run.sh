@@ -3,9 +3,9 @@
 # answer HTTP_GET normally and four that attack the checker: endless 1-byte chunks to an HTTP_GET with `digest`,
 # an endless `220-` SMTP banner, an HTTP header dripped one byte per segment, and a DNS server answering with a
 # compression-pointer loop after a burst of replies with the wrong id. For 30 s, the healthy real servers must stay
-# up at every look, be checked on schedule (each check's arrival at the server is logged), and the checker worker
-# must not be restarted (a stalled loop misses its heartbeats); the hostile ones must be down, each with a reason
-# saying which bound it broke.
+# up at every look and be checked throughout (each check's arrival at the server is logged, and the gaps printed
+# with the checker's loop lag), and the checker worker must not be restarted (a stalled loop misses its
+# heartbeats); the hostile ones must be down, each with a reason saying which bound it broke.
 #
 # Namespaces hx-dir (director, 198.51.100.1) and hx-rs (real servers, 198.51.100.11). Uses
 # ${VIGIL_BIN:-.build/debug}/vigild and vigilctl (builds nothing). Prints PASS/FAIL lines; exits non-zero on failure.
@@ -156,7 +156,7 @@ while time.time() - start < 30:
         break
     time.sleep(0.2)
 results["up_after"] = None if up_at is None else round(up_at - start, 2)
-not_up, looks, status = set(), 0, None
+not_up, looks, status, lags = set(), 0, None, []
 if up_at is not None:
     with open(f"{tmp}/observe.begin", "w") as f:
         print(time.monotonic(), file=f)
@@ -164,6 +164,9 @@ if up_at is not None:
         status = look()
         if status is not None:
             looks += 1
+            lag = (checker(status) or {}).get("loopLagMilliseconds")
+            if lag is not None:
+                lags.append(lag)
             for real in servers(status).get("192.0.2.50 80", []):
                 if real["health"] != "up":
                     not_up.add(f'{real["address"]} {real["health"]} {real.get("detail")}')
@@ -177,7 +180,8 @@ for name, kind in HOSTILE.items():
     reals = servers(status).get(name, [])
     if reals:
         results["hostile"][kind] = [reals[0]["health"], reals[0].get("detail") or ""]
-results["lateness"] = (worker.get("state") or {}).get("checkLateness")
+lags.sort()
+results["loop_lag"] = [lags[len(lags) // 2], lags[min(len(lags) - 1, int(0.99 * len(lags)))], lags[-1]] if lags else None
 with open(f"{tmp}/results.json", "w") as f:
     json.dump(results, f)
 PY
@@ -223,11 +227,9 @@ read -r servers_seen gaps p50 p99 worst <"$TMP/gaps.txt"
 echo "healthy checks' lateness at the real servers: $gaps gaps over $servers_seen servers, p50 $p50 ms, p99 $p99 ms, max $worst ms"
 check "every healthy real server was checked during the observation ($servers_seen of $HEALTHY)" \
     test "$servers_seen" -eq "$HEALTHY"
-# The engine's own lateness statistics, when the worker reports them: p99 under 100 ms.
-if result 'sys.exit(0 if r["lateness"] else 1)'; then
-    check "the engine's check lateness p99 < 100 ms ($(result 'print(r["lateness"])'))" \
-        result 'l = r["lateness"]; sys.exit(0 if l.get("p99Milliseconds", 1e9) < 100 else 1)'
-fi
+# The checker's loop lag as the watchdog reports it (the largest per heartbeat interval), for the record: the
+# engine has no per-check lateness statistics yet, so the bounds asserted are the restarts and states above.
+echo "checker loop lag during the attack (ms, per look): $(result 'l = r["loop_lag"]; print("p50 %.1f, p99 %.1f, max %.1f" % tuple(l) if l else "not reported")')"
 
 echo "hostile: $passed passed, $failed failed"
 if [ "$failed" -ne 0 ]; then
