@@ -12,6 +12,21 @@ import Testing
     static let chunkedHead = Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
 
     /// Any split of a reply into reads gives the result of the whole reply at once.
+    /// HTTPFuzzer's finding, as it was found: two reads of 57 and 30 bytes. Cut there it was "not an HTTP reply"
+    /// (no end of head in the first read), whole a "bad status line"; now both are the first.
+    @Test func fuzzerFindingSplitAfterTheFirstRead() {
+        let reads = [
+            Array("HTT\u{0}9HTTP/1.1 2\r\n5;x=y\r\nhe\n world\r\n0\r\n\rrld\r\n0\r\n\rP/1.1 2\r\n".utf8),
+            Array("x=y\r\nhe\n world\r\n0\r\n\rrld\r\n0\r\n\r\n".utf8),
+        ]
+        var parser = HTTPResponseParser(needBody: true)
+        var result = parser.feed(reads[0][...], eof: false)
+        if result == .incomplete { result = parser.feed(reads[1][...], eof: false) }
+        if result == .incomplete { result = parser.feed([], eof: true) }
+        #expect(result == .malformed("not an HTTP reply"))
+        #expect(HTTPResponseParser.parse(reads[0] + reads[1], eof: true, needBody: true) == result)
+    }
+
     @Test func splitsDoNotChangeTheResult() {
         let replies = [
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
@@ -20,6 +35,10 @@ import Testing
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n",
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\nabc\r\n",
             "HTTP/1.1 200 OK\r\n\r\r\n\r\nx",
+            // HTTPFuzzer's first finding: cut after "HTT", it was "not an HTTP reply"; whole, a "bad status line".
+            "HTT\u{0}9HTTP/1.1 2\r\n5;x=y\r\nhe\n world\r\n0\r\n\rrld\r\n0\r\n\r\r\n",
+            "HTT\r\n\r\n",
+            "\r\n\r\n",
         ]
         var random = SplitMix64(seed: 19)
         for reply in replies {

@@ -71,16 +71,17 @@ struct HTTPResponseParser {
                     index += 1
                 }
                 head += bytes[start..<index]
+                // Reject non-HTTP early rather than waiting for the timeout; checked whether or not the head ended
+                // in these bytes, so the verdict does not depend on how the reply was cut into reads.
+                if head.count >= 5, !head.starts(with: Self.httpPrefix) {
+                    return finish(.malformed("not an HTTP reply"))
+                }
                 if matched == 4 {
                     head.removeLast(4)
                     phase = parseHead()
                     continue
                 }
                 phase = .head(matched: matched)
-                // Reject non-HTTP early rather than waiting for the timeout.
-                if head.count >= 5, !head.starts(with: Self.httpPrefix) {
-                    return finish(.malformed("not an HTTP reply"))
-                }
                 if head.count > Self.headLimit {
                     return finish(.malformed("header larger than \(Self.headLimit) bytes"))
                 }
