@@ -3,7 +3,8 @@
 ///
 /// Incremental: `feed` looks at each byte a bounded number of times whatever the pieces the reply arrives in
 /// (a hostile server's endless 1-byte chunks cost the same per byte as one large body), and every part of the
-/// reply is bounded: the head by `headLimit`, a chunk-size line by `lineLimit`, the body by `bodyLimit`.
+/// reply is bounded: the head by `headLimit`, a chunk-size line by `lineLimit`, the body by `bodyLimit` and its
+/// chunks by `chunkLimit`.
 struct HTTPResponseParser {
     /// The largest body read (for `digest`/`regex`); keepalived likewise reads a bounded amount.
     static let bodyLimit = 4 << 20
@@ -11,6 +12,9 @@ struct HTTPResponseParser {
     static let headLimit = 64 << 10
     /// The longest chunk-size line (with its extensions).
     static let lineLimit = 4096
+    /// The most chunks in one body: real servers send chunks of kilobytes (a 4 MiB body in 1 KiB chunks is 4,096);
+    /// endless 1-byte chunks cost a parsing step per body byte, so they are cut off here, after 384 KiB.
+    static let chunkLimit = 65536
 
     enum Result: Equatable {
         /// More bytes are needed.
@@ -44,6 +48,7 @@ struct HTTPResponseParser {
     private var line: [UInt8] = []
     private var status = 0
     private var body: [UInt8] = []
+    private var chunks = 0
 
     init(needBody: Bool) {
         self.needBody = needBody
@@ -109,6 +114,8 @@ struct HTTPResponseParser {
                 }
                 line.removeAll(keepingCapacity: true)
                 if size == 0 { return finish(.complete(status: status, body: body)) }
+                chunks += 1
+                if chunks > Self.chunkLimit { return finish(.malformed("more than \(Self.chunkLimit) chunks")) }
                 if body.count + size > Self.bodyLimit {
                     return finish(.malformed("body larger than \(Self.bodyLimit) bytes"))
                 }
