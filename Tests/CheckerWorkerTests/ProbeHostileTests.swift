@@ -35,7 +35,7 @@ import Testing
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n",
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\nabc\r\n",
             "HTTP/1.1 200 OK\r\n\r\r\n\r\nx",
-            // HTTPFuzzer's first finding: cut after "HTT", it was "not an HTTP reply"; whole, a "bad status line".
+            // Like HTTPFuzzer's first finding: a head that is not HTTP and ends in the same read.
             "HTT\u{0}9HTTP/1.1 2\r\n5;x=y\r\nhe\n world\r\n0\r\n\rrld\r\n0\r\n\r\r\n",
             "HTT\r\n\r\n",
             "\r\n\r\n",

@@ -187,7 +187,7 @@ enum Live {
         Live.expectFailure(try Live.run(probe), containing: "HTTP_GET 127.0.0.1:\(port)/health: status 503")
         try server.stop()
         server = try CannedTCPServer(port: port, respond: Live.httpResponder("SSH-2.0-OpenSSH\r\n\r\n"))
-        Live.expectFailure(try Live.run(probe), containing: "bad status line \"SSH-2.0")
+        Live.expectFailure(try Live.run(probe), containing: "/health: not an HTTP reply")
         try server.stop()
     }
 
