@@ -17,8 +17,15 @@ let package = Package(
         .executable(name: "vigil-ipvs", targets: ["vigil-ipvs"]),
         // Developer tool: one step of the configuration path, in process, for timing and callgrind.
         .executable(name: "vigil-microbench", targets: ["vigil-microbench"]),
-        // Built only with `scripts/fuzz` (swift build --product ConfigFuzzer --sanitize=fuzzer).
+        // libFuzzer targets, built only with `scripts/fuzz` (swift build --product X --sanitize=fuzzer); a plain
+        // build replays inputs given as files.
         .executable(name: "ConfigFuzzer", targets: ["ConfigFuzzer"]),
+        .executable(name: "VRRPFuzzer", targets: ["VRRPFuzzer"]),
+        .executable(name: "NetlinkFuzzer", targets: ["NetlinkFuzzer"]),
+        .executable(name: "HTTPFuzzer", targets: ["HTTPFuzzer"]),
+        .executable(name: "DNSFuzzer", targets: ["DNSFuzzer"]),
+        .executable(name: "SMTPFuzzer", targets: ["SMTPFuzzer"]),
+        .executable(name: "FrameFuzzer", targets: ["FrameFuzzer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -79,10 +86,24 @@ let package = Package(
         .executableTarget(
             name: "vigilctl", dependencies: ["Config", "Netlink", "WorkerIPC", "IPVSShim", argumentParser]),
         .executableTarget(name: "vigil-ipvs", dependencies: ["Config", "IPVSShim", argumentParser]),
-        .executableTarget(name: "ConfigFuzzer", dependencies: ["Config"], path: "Fuzz/ConfigFuzzer"),
         .executableTarget(
             name: "vigil-microbench", dependencies: ["Config", "WorkerIPC", "CheckerWorker", "IPVSShim"],
             path: "Benchmarks/Micro"),
+
+        // MARK: Fuzz targets (scripts/fuzz)
+        /// Replaying inputs outside libFuzzer, and splitting one input into datagrams.
+        .target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"),
+        .executableTarget(name: "ConfigFuzzer", dependencies: ["Config", "FuzzSupport"], path: "Fuzz/ConfigFuzzer"),
+        .executableTarget(
+            name: "VRRPFuzzer", dependencies: ["Config", "VRRPWorker", "FuzzSupport"], path: "Fuzz/VRRPFuzzer"),
+        .executableTarget(
+            name: "NetlinkFuzzer", dependencies: ["Config", "Netlink", "IPVSShim", "FuzzSupport"],
+            path: "Fuzz/NetlinkFuzzer"),
+        .executableTarget(name: "HTTPFuzzer", dependencies: ["CheckerWorker", "FuzzSupport"], path: "Fuzz/HTTPFuzzer"),
+        .executableTarget(
+            name: "DNSFuzzer", dependencies: ["Config", "CheckerWorker", "FuzzSupport"], path: "Fuzz/DNSFuzzer"),
+        .executableTarget(name: "SMTPFuzzer", dependencies: ["CheckerWorker", "FuzzSupport"], path: "Fuzz/SMTPFuzzer"),
+        .executableTarget(name: "FrameFuzzer", dependencies: ["WorkerIPC", "FuzzSupport"], path: "Fuzz/FrameFuzzer"),
 
         // MARK: Tests
         .testTarget(name: "ConfigTests", dependencies: ["Config", "CIndexStore"], resources: [.copy("Fixtures")]),

@@ -1,4 +1,5 @@
 import Config
+import FuzzSupport
 
 /// libFuzzer's entry point: the bytes become a configuration file and go through the whole reader
 /// and schema. Any crash, hang or sanitizer report is a bug.
@@ -16,19 +17,8 @@ public func fuzzConfig(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 #if !FUZZING
-    /// Without libFuzzer (a plain `swift build`), the target replays inputs given as file paths, so a
-    /// crash file from a fuzzing run can be re-run under a debugger.
     @main
     enum ReplayFuzzInputs {
-        static func main() {
-            for path in CommandLine.arguments.dropFirst() {
-                guard let bytes = try? DiskFileSource().read(path, limit: 64 << 20) else {
-                    print("cannot read \(path)")
-                    continue
-                }
-                _ = bytes.withUnsafeBufferPointer { fuzzConfig($0.baseAddress!, $0.count) }
-                print("\(path): ok")
-            }
-        }
+        static func main() { FuzzReplay.run(Array(CommandLine.arguments.dropFirst()), fuzzConfig) }
     }
 #endif

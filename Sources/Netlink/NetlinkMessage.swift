@@ -189,8 +189,9 @@ public struct NetlinkErrorMessage: Hashable, Sendable {
         guard let error = message.payload.loadHostOrder(Int32.self) else {
             throw .malformed(.truncated, "netlink: NLMSG_ERROR with \(message.payload.count) bytes, needs 4")
         }
-        // The kernel sends -errno; an ACK is 0. A positive value is not errno-shaped; keep it as is.
-        errno = error <= 0 ? -error : error
+        // The kernel sends -errno; an ACK is 0. A positive value is not errno-shaped; keep it as is. Int32.min has
+        // no negation (NetlinkFuzzer trapped on it).
+        errno = error == .min ? .max : error <= 0 ? -error : error
         guard message.header.flags.contains(.acknowledgementTLVs) else { return }
         // The original request follows: the header only if capped, otherwise the whole message.
         let body = message.payload.dropFirst(4)
@@ -257,7 +258,8 @@ public struct NetlinkTransaction: Sendable {
             case NetlinkMessageType.done:
                 // The payload is an int: 0, or -errno when the dump failed part way.
                 if let status = message.payload.loadHostOrder(Int32.self), status < 0 {
-                    throw NetlinkError(kernelErrno: -status, operation: operation)
+                    // Int32.min has no negation (NetlinkFuzzer trapped on it): not an errno either way.
+                    throw NetlinkError(kernelErrno: status == .min ? .max : -status, operation: operation)
                 }
                 guard style == .dump else {
                     throw .malformed(

@@ -40,10 +40,17 @@ public final class ScriptRunner: Sendable {
     private let logger: Logger
     private let children = Mutex<[Int32: RunningScript]>([:])
     private let isShutDown = Mutex(false)
+    /// The thread that waits for children, or why it could not be started (then no script can run).
+    private let reaper: Result<ChildReaper, ScriptRunnerError>
 
-    public init(identity: ScriptIdentity, logger: Logger) {
+    public convenience init(identity: ScriptIdentity, logger: Logger) {
+        self.init(identity: identity, logger: logger, reaper: ChildReaper.shared)
+    }
+
+    init(identity: ScriptIdentity, logger: Logger, reaper: Result<ChildReaper, ScriptRunnerError>) {
         self.identity = identity
         self.logger = logger
+        self.reaper = reaper
     }
 
     /// Starts `command` and completes on `loop` when it ends.
@@ -66,6 +73,15 @@ public final class ScriptRunner: Sendable {
         let promise = loop.makePromise(of: ScriptResult.self)
         if isShutDown.withLock({ $0 }) {
             promise.succeed(.failedToStart("script '\(command.program)': runner shut down"))
+            return promise.futureResult
+        }
+        let reaper: ChildReaper
+        switch self.reaper {
+        case .success(let running): reaper = running
+        case .failure(let error):
+            let reason = "script '\(command.program)': \(error)"
+            logger.error("\(reason)")
+            promise.succeed(.failedToStart(reason))
             return promise.futureResult
         }
         let searchPath =
@@ -124,7 +140,7 @@ public final class ScriptRunner: Sendable {
         }
         let logger = self.logger
         let program0 = command.program
-        ChildReaper.shared.watch(pidfd: pidfd) { [self] in
+        reaper.watch(pidfd: pidfd) { [self] in
             let result = child.reap()
             self.children.withLock { _ = $0.removeValue(forKey: pid) }
             timer?.cancel()
@@ -222,18 +238,29 @@ final class RunningScript: Sendable {
     }
 }
 
+/// Why scripts cannot run at all in this process.
+public struct ScriptRunnerError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
 /// The process-wide thread that waits, in poll(2), for the pidfds of running scripts.
 final class ChildReaper: Sendable {
-    static let shared = ChildReaper()
+    /// Started on first use; a failure (no descriptors for its pipe, no thread) fails every script run with the
+    /// reason instead of stopping the worker.
+    static let shared = Result { () throws(ScriptRunnerError) in try ChildReaper() }
 
     private let watched = Mutex<[Int32: @Sendable () -> Void]>([:])
     /// The pipe that wakes poll when a pidfd is added.
     private let wakeRead: Int32
     private let wakeWrite: Int32
 
-    private init() {
+    /// - Throws: `ScriptRunnerError` naming the call that failed (`pipe`, `pthread_create`).
+    init(pipe makePipe: (inout [Int32]) -> Int32 = { pipe(&$0) }) throws(ScriptRunnerError) {
         var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { fatalError("ChildReaper: pipe: \(String(cString: strerror(errno)))") }
+        guard makePipe(&fds) == 0 else {
+            throw ScriptRunnerError(message: "cannot wait for scripts: pipe: \(String(cString: strerror(errno)))")
+        }
         for fd in fds {
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             _ = fcntl(fd, F_SETFL, O_NONBLOCK)
@@ -241,14 +268,20 @@ final class ChildReaper: Sendable {
         wakeRead = fds[0]
         wakeWrite = fds[1]
         var thread = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()
+        let context = Unmanaged.passRetained(self)
         let status = pthread_create(
             &thread, nil,
             { context in
                 Unmanaged<ChildReaper>.fromOpaque(context!).takeRetainedValue().loop()
                 return nil
-            }, context)
-        guard status == 0 else { fatalError("ChildReaper: pthread_create: \(String(cString: strerror(status)))") }
+            }, context.toOpaque())
+        guard status == 0 else {
+            context.release()
+            close(wakeRead)
+            close(wakeWrite)
+            throw ScriptRunnerError(
+                message: "cannot wait for scripts: pthread_create: \(String(cString: strerror(status)))")
+        }
         pthread_detach(thread)
     }
 

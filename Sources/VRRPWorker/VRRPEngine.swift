@@ -15,6 +15,10 @@ import WorkerIPC
 /// One single-threaded NIO event loop runs `VRRPEngineCore` (state machines, filters, addresses) and its
 /// timers; `VRRPReceiver`'s thread waits on the raw VRRP sockets and the link monitor and hands what arrives
 /// to that loop. Every `WorkerEngine` call arrives through `execute`, so everything below runs on the loop.
+///
+/// `@unchecked Sendable` (the `WorkerEngine` protocol asks for `Sendable`): its mutable state (notifications,
+/// script tasks, track files) is touched only on `loop`, which `apply`, `dump`, `statistics` and `stop` assert
+/// (`preconditionInEventLoop`), as the namespace suites that run the worker exercise.
 public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let loop: EventLoop
@@ -49,12 +53,12 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
         let loop = loop
         system.onTimer = { [core] timer, instance in core.timerFired(timer, instance: instance) }
         let progress = reporter.progress
-        receiver.onPackets = { [core, loop, logger] packets in
+        receiver.onPackets = { [core, loop] packets in
             loop.execute {
                 for (interface, received) in packets {
                     switch received {
                     case .packet(let message, let info): core.receive(message, packet: info, interface: interface)
-                    case .malformed(let failure): logger.debug("dropped on \(interface): \(failure)")
+                    case .malformed(let failure): core.dropMalformed(failure, interface: interface)
                     }
                 }
                 // A flood of packets queues batches ahead of the runtime's beacon: each batch is progress.
@@ -72,6 +76,7 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
     public func execute(_ body: @escaping @Sendable () -> Void) { loop.execute(body) }
 
     public func apply(_ configuration: WorkerConfiguration, isReload: Bool) {
+        loop.preconditionInEventLoop()
         notifications = VRRPNotifications(
             globals: configuration.globalDefs, hostName: Self.hostName, fifo: notifications?.fifo, loop: loop,
             logger: logger)
@@ -184,11 +189,18 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }()
 
-    public func dump() -> String { core.dumpText }
+    public func dump() -> String {
+        loop.preconditionInEventLoop()
+        return core.dumpText
+    }
 
-    public func statistics() -> String { core.statisticsText }
+    public func statistics() -> String {
+        loop.preconditionInEventLoop()
+        return core.statisticsText
+    }
 
     public func stop(release: Bool, done: @escaping @Sendable () -> Void) {
+        loop.preconditionInEventLoop()
         for task in scriptTasks.values { task.cancel() }
         trackFileTask?.cancel()
         core.stop(release: release)

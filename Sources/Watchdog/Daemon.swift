@@ -49,6 +49,7 @@ public enum Daemon {
     static func detach(_ options: DaemonOptions, arguments: [String], errors: (String) -> Void) -> Int32 {
         do {
             try PidFile.checkFree(options.pidFile)
+            try ControlListener.checkAvailable(options.controlSocket)
         } catch {
             errors("vigild: \(error)")
             return 1
@@ -69,20 +70,15 @@ public enum Daemon {
                 errors("vigild: the daemon (pid \(pid)) exited with status \(code) while starting; see syslog")
                 return code == 0 ? 1 : code
             }
-            if readPid(options.pidFile) == pid && access(options.controlSocket, F_OK) == 0 { return 0 }
+            // Ready once its pid file and its control socket's lock name it (the lock after the socket listens).
+            if readPid(options.pidFile) == pid && readPid(ControlListener.lockPath(options.controlSocket)) == pid {
+                return 0
+            }
             usleep(10_000)
         }
         errors("vigild: the daemon (pid \(pid)) did not become ready within 10 s; see syslog")
         return 1
     }
 
-    static func readPid(_ path: String) -> pid_t? {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 32)
-        let count = read(fd, &buffer, buffer.count)
-        guard count > 0 else { return nil }
-        return pid_t(String(decoding: buffer.prefix(count), as: UTF8.self).filter(\.isNumber))
-    }
+    static func readPid(_ path: String) -> pid_t? { readPidFile(path) }
 }

@@ -12,17 +12,23 @@ public final class PidFile {
 
     /// Opens (O_NOFOLLOW) and locks `path`, then writes `pid` into it.
     /// - Throws: a `WatchdogError` naming the running daemon when another process holds the lock.
-    public init(path: String, pid: pid_t) throws(WatchdogError) {
+    public convenience init(path: String, pid: pid_t) throws(WatchdogError) {
+        try self.init(locking: path)
+        try write(pid)
+    }
+
+    /// Opens (O_NOFOLLOW) and locks `path`, leaving its contents alone until `write`.
+    /// - Throws: a `WatchdogError` (code `EAGAIN` or `EACCES`) when another process holds the lock.
+    public init(locking path: String) throws(WatchdogError) {
         self.path = path
         fd = try Self.lock(path)
+    }
+
+    /// Replaces the file's contents with `pid`.
+    public func write(_ pid: pid_t) throws(WatchdogError) {
         _ = ftruncate(fd, 0)
-        do {
-            _ = lseek(fd, 0, SEEK_SET)
-            try Syscalls.writeAll(fd, "\(pid)\n", path: path)
-        } catch {
-            close(fd)
-            throw error
-        }
+        _ = lseek(fd, 0, SEEK_SET)
+        try Syscalls.writeAll(fd, "\(pid)\n", path: path)
     }
 
     /// Checks that `path` is not locked by a running daemon, without keeping it.
@@ -54,6 +60,12 @@ public final class PidFile {
     public func remove() {
         guard fd >= 0 else { return }
         unlink(path)
+        release()
+    }
+
+    /// Releases the lock and leaves the file in place (a check that took the lock only to see it was free).
+    public func release() {
+        guard fd >= 0 else { return }
         close(fd)
         fd = -1
     }

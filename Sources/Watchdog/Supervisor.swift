@@ -59,8 +59,8 @@ final class Supervisor {
     var loaded: LoadedConfig
     var slots: [WorkerRole: WorkerSlot] = [:]
     var signals: Int32 = -1
-    var listener: Int32 = -1
-    var clients: [MessageSocket] = []
+    /// The control socket and its connections (nil once stopping).
+    var control: ControlServer?
     var stopping = false
     var stopDeadline: Int64 = 0
     var exitStatus: Int32 = 0
@@ -85,7 +85,7 @@ final class Supervisor {
     /// Runs until stopped; returns the exit status.
     func run() throws(WatchdogError) -> Int32 {
         signals = try Syscalls.signalDescriptor([SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGCHLD])
-        listener = try ControlListener.open(options.controlSocket)
+        control = try ControlServer(path: options.controlSocket, logger: logger)
         logger.info("vigild \(vigilVersion) started (pid \(getpid())), configuration \(options.configFile)")
         for role in neededRoles() {
             slots[role] = WorkerSlot(role: role)
@@ -101,31 +101,22 @@ final class Supervisor {
             var wake = nextHeartbeat
             for slot in slots.values { if let at = slot.restartAt { wake = min(wake, at) } }
             if stopping { wake = min(wake, stopDeadline) }
+            if let at = control?.wakeAt { wake = min(wake, at) }
             let timeout = Int32(clamping: max(0, (wake - now + 999_999) / 1_000_000))
 
             var descriptors = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
-            if listener >= 0 { descriptors.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0)) }
             let roles = Array(slots.keys).filter { slots[$0]?.socket != nil }
             for role in roles {
                 descriptors.append(pollfd(fd: slots[role]!.socket!.fd, events: Int16(POLLIN), revents: 0))
             }
-            let polledClients = clients
-            for client in polledClients {
-                descriptors.append(pollfd(fd: client.fd, events: Int16(POLLIN), revents: 0))
-            }
+            let controlStart = descriptors.count
+            descriptors += control?.descriptors(now: now) ?? []
             Syscalls.poll(&descriptors, timeoutMilliseconds: timeout)
 
-            var index = 1
-            if listener >= 0 {
-                if descriptors[index].revents != 0 { acceptClients() }
-                index += 1
-            }
-            for role in roles {
-                if descriptors[index].revents != 0 { drain(role) }
-                index += 1
-            }
-            let ready = polledClients.enumerated().filter { descriptors[index + $0.offset].revents != 0 }.map(\.element)
-            for client in ready { serve(client) }
+            for (offset, role) in roles.enumerated() where descriptors[1 + offset].revents != 0 { drain(role) }
+            let answered =
+                control?.handle(descriptors[controlStart...], now: monotonicNanoseconds()) { answer($0) } ?? []
+            if answered.contains(.stop) { beginStop() }
             handleSignals()
             tick()
         }
@@ -503,13 +494,8 @@ final class Supervisor {
         guard !stopping else { return }
         stopping = true
         // Stop taking control requests first: vigilctl then fails at once with a clear message.
-        ControlListener.close(listener, path: options.controlSocket)
-        listener = -1
-        for client in clients {
-            try? client.send(ControlResponse.refused("vigild is stopping"), timeoutMilliseconds: 10)
-            client.close()
-        }
-        clients = []
+        control?.close(refusing: "vigild is stopping")
+        control = nil
         stopDeadline = monotonicNanoseconds() + 4_000_000_000
         for role in slots.keys {
             slots[role]?.restartAt = nil
@@ -519,66 +505,37 @@ final class Supervisor {
 
     func finish() {
         for role in WorkerRole.allCases { unlink(pidFilePath(role)) }
-        if listener >= 0 { ControlListener.close(listener, path: options.controlSocket) }
+        control?.close(refusing: "vigild is stopping")
+        control = nil
         logger.info("vigild stopped")
     }
 
     // MARK: Control socket and dumps
 
-    func acceptClients() {
-        while true {
-            // Single-threaded: nothing can spawn between accept and F_SETFD.
-            let fd = accept(listener, nil, nil)
-            guard fd >= 0 else { return }
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            clients.append(MessageSocket(fd: fd, version: controlProtocolVersion))
-        }
-    }
-
-    func serve(_ client: MessageSocket) {
-        var done = true
-        switch client.receive(ControlRequest.self) {
-        case .message(let request):
-            let response: ControlResponse
-            switch request {
-            case .status: response = .status(status())
-            case .reload: response = reload().map { .refused($0) } ?? .done("reloaded \(options.configFile)")
-            case .reloadCheck, .reloadDiff:
-                let candidate = loadCandidate()
-                if !candidate.isValid {
-                    response = .refused(Self.errorText(candidate, file: options.configFile))
-                } else if request == .reloadCheck {
-                    response = .done(
-                        "\(options.configFile) is valid: \(candidate.config.vrrp.instances.count) VRRP instances, "
-                            + "\(candidate.config.lvs.virtualServers.count) virtual servers")
-                } else {
-                    response = .done(ConfigDiff(from: loaded.config, to: candidate.config).rendered)
-                }
-            case .stop: response = .done("vigild (pid \(getpid())) is stopping")
-            case .debugStall(let role, let milliseconds, let slices):
-                #if DEBUG
-                    if slots[role]?.helloAt != nil {
-                        nextCommandID += 1
-                        send(.command(id: nextCommandID, .stall(milliseconds: milliseconds, slices: slices)), to: role)
-                        response = .done("the \(role) worker stalls for \(milliseconds) ms in \(slices) tasks")
-                    } else {
-                        response = .refused("no \(role) worker is running")
-                    }
-                #else
-                    response = .refused("debug-stall is available in debug builds only")
-                #endif
+    /// The answer to one control request; `.stop` is carried out by the caller once the answer is sent.
+    func answer(_ request: ControlRequest) -> ControlResponse {
+        switch request {
+        case .status: return .status(status())
+        case .reload: return reload().map { .refused($0) } ?? .done("reloaded \(options.configFile)")
+        case .reloadCheck, .reloadDiff:
+            let candidate = loadCandidate()
+            if !candidate.isValid { return .refused(Self.errorText(candidate, file: options.configFile)) }
+            if request == .reloadCheck {
+                return .done(
+                    "\(options.configFile) is valid: \(candidate.config.vrrp.instances.count) VRRP instances, "
+                        + "\(candidate.config.lvs.virtualServers.count) virtual servers")
             }
-            try? client.send(response, timeoutMilliseconds: 100)
-            if request == .stop { beginStop() }
-        case .malformed(let why):
-            logger.warning("dropped a malformed control request: \(why)")
-            try? client.send(ControlResponse.refused("malformed request: \(why)"), timeoutMilliseconds: 100)
-        case .wouldBlock: done = false
-        case .closed: break
-        }
-        if done {
-            client.close()
-            clients.removeAll { $0 === client }
+            return .done(ConfigDiff(from: loaded.config, to: candidate.config).rendered)
+        case .stop: return .done("vigild (pid \(getpid())) is stopping")
+        case .debugStall(let role, let milliseconds, let slices):
+            #if DEBUG
+                guard slots[role]?.helloAt != nil else { return .refused("no \(role) worker is running") }
+                nextCommandID += 1
+                send(.command(id: nextCommandID, .stall(milliseconds: milliseconds, slices: slices)), to: role)
+                return .done("the \(role) worker stalls for \(milliseconds) ms in \(slices) tasks")
+            #else
+                return .refused("debug-stall is available in debug builds only")
+            #endif
         }
     }
 

@@ -117,17 +117,31 @@ enum Syscalls {
         _ = Glibc.poll(&descriptors, nfds_t(descriptors.count), timeoutMilliseconds)
     }
 
-    /// Creates `path` (a directory for sockets and dumps) mode 0700 unless it is already a directory;
-    /// refuses a symlink in its place.
+    /// Creates `path` (a directory for sockets and dumps) mode 0700 unless it is already a directory; refuses a
+    /// symlink in its place, and a directory another user owns or may write: there they could replace the control
+    /// socket with their own and receive root's `vigilctl stop` (or plant the dumps).
     static func makePrivateDirectory(_ path: String) throws(WatchdogError) {
         var info = stat()
-        if lstat(path, &info) == 0 {
-            guard info.st_mode & S_IFMT == S_IFDIR else {
-                throw WatchdogError(code: ENOTDIR, "\(path) exists and is not a directory")
-            }
-            return
+        if lstat(path, &info) != 0 {
+            guard mkdir(path, 0o700) == 0 || errno == EEXIST else { throw .errno("mkdir \(path)") }
+            guard lstat(path, &info) == 0 else { throw .errno("stat \(path)") }
         }
-        guard mkdir(path, 0o700) == 0 || errno == EEXIST else { throw .errno("mkdir \(path)") }
+        guard info.st_mode & S_IFMT == S_IFDIR else {
+            throw WatchdogError(code: ENOTDIR, "\(path) exists and is not a directory")
+        }
+        guard info.st_uid == geteuid() || info.st_uid == 0 else {
+            throw WatchdogError(
+                code: EPERM, "\(path) belongs to uid \(info.st_uid), who could replace the control socket; not using it"
+            )
+        }
+        let writable = info.st_mode & 0o022
+        guard writable == 0 else {
+            let who = writable == 0o022 ? "group and others" : writable == 0o020 ? "its group" : "others"
+            throw WatchdogError(
+                code: EPERM,
+                "\(path) is writable by \(who) (mode \(String(info.st_mode & 0o7777, radix: 8))), who could replace the "
+                    + "control socket; not using it (chmod go-w \(path))")
+        }
     }
 
     /// Writes `text` to `path` through a new file created O_EXCL|O_NOFOLLOW mode 0600 and renamed into

@@ -31,15 +31,17 @@ public final class MessageSocket {
 
     public let fd: Int32
     public let version: Int
-    private var reader = WorkerFrameReader()
+    private var reader: WorkerFrameReader
     private var nextID: UInt32 = 1
     private var buffer = [UInt8](repeating: 0, count: WorkerFrame.headerSize + WorkerFrame.maxChunk)
     public private(set) var malformedCount = 0
 
-    /// Takes ownership of `fd` (closed on `close()` or deinit).
-    public init(fd: Int32, version: Int = workerProtocolVersion) {
+    /// Takes ownership of `fd` (closed on `close()` or deinit). A message longer than `maxMessageSize` is
+    /// dropped as malformed (the control socket's requests are small; a worker's configuration is not).
+    public init(fd: Int32, version: Int = workerProtocolVersion, maxMessageSize: Int = 256 << 20) {
         self.fd = fd
         self.version = version
+        reader = WorkerFrameReader(maxMessageSize: maxMessageSize)
     }
 
     deinit { close() }

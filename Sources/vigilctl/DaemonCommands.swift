@@ -7,17 +7,43 @@ import WorkerIPC
 
 /// Options every daemon subcommand shares.
 struct ControlSocketOptions: ParsableArguments {
+    static let defaultControlSocket = "/run/vigil/vigild.sock"
+    static let defaultPidFile = "/run/vigild.pid"
+
     @Option(name: .customLong("control-socket"), help: "vigild's control socket.")
-    var controlSocket = "/run/vigil/vigild.sock"
+    var controlSocket = Self.defaultControlSocket
+
+    @Option(
+        name: .customLong("pid"),
+        help: ArgumentHelp(
+            "vigild's pid file: requests go only to the process it names.",
+            discussion: "Default: /run/vigild.pid with the default control socket; with another socket, no pid "
+                + "check unless given. Whatever the pid file, the socket must be served by root (or this user)."))
+    var pidFile: String?
 
     @Option(name: .customLong("timeout"), help: "Seconds to wait for vigild's answer.")
     var timeout: Int = 5
 
+    /// The process expected on the socket: the pid file's, when one applies and can be read.
+    func peer() throws -> ControlPeer {
+        guard let path = pidFile ?? (controlSocket == Self.defaultControlSocket ? Self.defaultPidFile : nil) else {
+            return ControlPeer(pid: nil, pidFile: nil)
+        }
+        if let pid = readPidFile(path) { return ControlPeer(pid: pid, pidFile: path) }
+        // The default pid file missing: vigild runs with another -p (or not at all); the user check still holds.
+        guard pidFile == nil else {
+            printError("vigilctl: cannot read vigild's pid file \(path); is vigild running?")
+            throw ExitCode(1)
+        }
+        return ControlPeer(pid: nil, pidFile: nil)
+    }
+
     /// Sends `request`; prints the failure and exits 1 when vigild cannot be reached.
     func send(_ request: ControlRequest) throws -> ControlResponse {
         do {
-            return try ControlClient.send(request, to: controlSocket, timeoutMilliseconds: timeout * 1000)
-        } catch {
+            return try ControlClient.send(
+                request, to: controlSocket, peer: peer(), timeoutMilliseconds: timeout * 1000)
+        } catch let error as ControlClientError {
             printError("vigilctl: \(error)")
             throw ExitCode(1)
         }

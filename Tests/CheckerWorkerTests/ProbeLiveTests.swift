@@ -16,13 +16,19 @@ final class CannedTCPServer: Sendable {
     var port: Int { channel.localAddress!.port! }
 
     init(port: Int? = nil, greeting: [UInt8] = [], respond: @escaping Responder) throws {
-        channel = try TestPorts.bind(port) { port in
+        channel = try Self.listen(port: port) { Handler(greeting: greeting, respond: respond) }
+    }
+
+    /// A listening socket on loopback whose connections each get a handler from `makeHandler`.
+    static func listen(port: Int? = nil, makeHandler: @escaping @Sendable () -> any ChannelHandler) throws
+        -> any Channel
+    {
+        try TestPorts.bind(port) { port in
             try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { child in
-                    child.eventLoop.makeCompletedFuture {
-                        try child.pipeline.syncOperations.addHandler(Handler(greeting: greeting, respond: respond))
-                    }
+                    child.eventLoop.makeCompletedFuture { try child.pipeline.syncOperations.addHandler(makeHandler()) }
                 }
                 .bind(host: "127.0.0.1", port: port).wait()
         }
@@ -58,18 +64,19 @@ final class CannedTCPServer: Sendable {
     }
 }
 
-/// A real UDP server on loopback answering each datagram with `respond(datagram)` (nothing when `nil`).
+/// A real UDP server on loopback answering each datagram with `respond(datagram)` (nothing when `nil`), `replies`
+/// times over (a flood).
 final class CannedUDPServer: Sendable {
     let channel: any Channel
     var port: Int { channel.localAddress!.port! }
 
-    init(port: Int? = nil, respond: @escaping @Sendable ([UInt8]) -> [UInt8]?) throws {
+    init(port: Int? = nil, replies: Int = 1, respond: @escaping @Sendable ([UInt8]) -> [UInt8]?) throws {
         channel = try TestPorts.bind(port) { port in
             try DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(Handler(respond: respond))
+                        try channel.pipeline.syncOperations.addHandler(Handler(replies: replies, respond: respond))
                     }
                 }
                 .bind(host: "127.0.0.1", port: port).wait()
@@ -81,16 +88,23 @@ final class CannedUDPServer: Sendable {
     final class Handler: ChannelInboundHandler {
         typealias InboundIn = AddressedEnvelope<ByteBuffer>
         typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+        let replies: Int
         let respond: @Sendable ([UInt8]) -> [UInt8]?
 
-        init(respond: @escaping @Sendable ([UInt8]) -> [UInt8]?) { self.respond = respond }
+        init(replies: Int, respond: @escaping @Sendable ([UInt8]) -> [UInt8]?) {
+            self.replies = replies
+            self.respond = respond
+        }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let envelope = unwrapInboundIn(data)
             guard let reply = respond(Array(envelope.data.readableBytesView)) else { return }
-            let out = AddressedEnvelope(
-                remoteAddress: envelope.remoteAddress, data: context.channel.allocator.buffer(bytes: reply))
-            context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+            for _ in 0..<replies {
+                let out = AddressedEnvelope(
+                    remoteAddress: envelope.remoteAddress, data: context.channel.allocator.buffer(bytes: reply))
+                context.write(wrapOutboundOut(out), promise: nil)
+            }
+            context.flush()
         }
     }
 }
@@ -173,7 +187,7 @@ enum Live {
         Live.expectFailure(try Live.run(probe), containing: "HTTP_GET 127.0.0.1:\(port)/health: status 503")
         try server.stop()
         server = try CannedTCPServer(port: port, respond: Live.httpResponder("SSH-2.0-OpenSSH\r\n\r\n"))
-        Live.expectFailure(try Live.run(probe), containing: "bad status line \"SSH-2.0")
+        Live.expectFailure(try Live.run(probe), containing: "/health: not an HTTP reply")
         try server.stop()
     }
 

@@ -132,3 +132,19 @@ struct MalformedReplyTests {
         #expect(outcomes[0] > 0 && outcomes[1] > 0)
     }
 }
+
+/// NetlinkFuzzer's finding: a status or error of Int32.min (no negation) trapped the transaction.
+@Suite("NetlinkFuzzer findings")
+struct NetlinkFuzzerFindingTests {
+    @Test("NLMSG_DONE and NLMSG_ERROR carrying Int32.min are errors, not traps")
+    func int32MinStatus() {
+        var dump = NetlinkTransaction(sequence: 9, style: .dump, operation: "listing virtual servers")
+        #expect(throws: NetlinkError.self) { _ = try dump.receive(KernelReply.done(sequence: 9, status: .min)) }
+        var payload: [UInt8] = []
+        payload.appendHostOrder(Int32.min)
+        payload += NetlinkMessage.encode(type: 0x1c, flags: [], sequence: 9, payload: [])
+        let error = NetlinkMessage.encode(type: NetlinkMessageType.error, flags: [], sequence: 9, payload: payload)
+        var request = NetlinkTransaction(sequence: 9, style: .acknowledged, operation: "adding a virtual server")
+        #expect(throws: NetlinkError.self) { _ = try request.receive(error) }
+    }
+}

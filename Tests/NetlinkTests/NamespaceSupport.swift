@@ -21,7 +21,7 @@ func run(_ arguments: [String]) -> (status: Int32, output: String) {
 
 /// A network namespace `vio-<name>` with a veth pair `vio0` ⇄ `vio1`, both up; deleted by `close()` (call it in a
 /// `defer`, so it goes even when an expectation fails). A leftover namespace of the same name is replaced.
-final class TestNamespace: @unchecked Sendable {
+final class TestNamespace: Sendable {
     let name: String
 
     init(_ suffix: String) throws {

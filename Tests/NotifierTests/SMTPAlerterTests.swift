@@ -7,7 +7,7 @@ import Testing
 @testable import Notifier
 
 /// A minimal SMTP server on 127.0.0.1 that records the conversation.
-final class RecordingSMTPServer: ChannelInboundHandler, @unchecked Sendable {
+final class RecordingSMTPServer: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 

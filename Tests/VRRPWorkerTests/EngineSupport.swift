@@ -118,6 +118,7 @@ final class EngineHarness {
     var reports: [WorkerState] = []
     var events: [String] = []
     var notices: [VRRPNotice] = []
+    var logs: [String] = []
 
     init() {
         core = VRRPEngineCore(system: system)
@@ -125,6 +126,7 @@ final class EngineHarness {
         core.onReport = { [unowned self] in reports.append($0) }
         core.onEvent = { [unowned self] in events.append($0) }
         core.onNotify = { [unowned self] in notices.append($0) }
+        core.onLog = { [unowned self] in logs.append($0) }
     }
 
     var last: VRRPInstanceReport? { reports.last?.vrrpInstances.first }

@@ -83,17 +83,18 @@ final class DaemonUnderTest {
     }
 
     /// Starts `vigild -n -l -D` with its log in `logFile`, and waits for both workers' hellos and first reports.
-    func start(workers: Int = 2, extra: [String] = []) throws {
+    /// - Parameter wrapper: a command that execs vigild (`prlimit --nofile=40`), keeping its pid.
+    func start(workers: Int = 2, extra: [String] = [], wrapper: [String] = []) throws {
         FileManager.default.createFile(atPath: logFile, contents: nil)
         let vigild = builtProducts.appendingPathComponent("vigild")
-        let arguments = ["-n", "-l", "-D"] + extra + self.arguments
+        let command = wrapper + [vigild.path, "-n", "-l", "-D"] + extra + self.arguments
         if let namespace {
             // `ip netns exec` execs vigild: the process's pid is vigild's.
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            process.arguments = ["netns", "exec", namespace, vigild.path] + arguments
+            process.arguments = ["netns", "exec", namespace] + command
         } else {
-            process.executableURL = vigild
-            process.arguments = arguments
+            process.executableURL = URL(fileURLWithPath: command[0])
+            process.arguments = Array(command.dropFirst())
         }
         process.standardOutput = FileHandle(forWritingAtPath: logFile)
         process.standardError = FileHandle(forWritingAtPath: logFile)
@@ -175,6 +176,26 @@ func runCommand(_ path: String, _ arguments: [String], environment: [String: Str
 {
     let output = "/tmp/vigil-out-\(UUID().uuidString)"
     defer { unlink(output) }
+    let pid = try spawnCommand(path, arguments, environment: environment, output: output)
+    var status: Int32 = 0
+    let deadline = Date().addingTimeInterval(timeout)
+    while waitpid(pid, &status, WNOHANG) == 0 {
+        if Date() > deadline {
+            kill(pid, SIGKILL)
+            waitpid(pid, &status, 0)
+            throw WaitTimeout(description: "\(path) \(arguments) did not finish in \(timeout) s")
+        }
+        usleep(2000)
+    }
+    let exitStatus = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return CommandResult(status: exitStatus, output: (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+}
+
+/// Starts a command with stdin from /dev/null and stdout and stderr together in `output`; the caller waits for
+/// it (or kills it) by pid.
+func spawnCommand(_ path: String, _ arguments: [String], environment: [String: String] = [:], output: String)
+    throws -> pid_t
+{
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -188,16 +209,5 @@ func runCommand(_ path: String, _ arguments: [String], environment: [String: Str
     var pid: pid_t = 0
     let spawned = posix_spawn(&pid, path, &actions, nil, argv, envp)
     guard spawned == 0 else { throw WaitTimeout(description: "cannot run \(path): error \(spawned)") }
-    var status: Int32 = 0
-    let deadline = Date().addingTimeInterval(timeout)
-    while waitpid(pid, &status, WNOHANG) == 0 {
-        if Date() > deadline {
-            kill(pid, SIGKILL)
-            waitpid(pid, &status, 0)
-            throw WaitTimeout(description: "\(path) \(arguments) did not finish in \(timeout) s")
-        }
-        usleep(2000)
-    }
-    let exitStatus = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    return CommandResult(status: exitStatus, output: (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+    return pid
 }

@@ -6,13 +6,10 @@ import NIOCore
 #endif
 
 /// A stream dialogue (HTTP_GET, SMTP_CHECK) over a plain non-blocking socket on the check loop: connect, then the
-/// dialogue's bytes out and the server's in, the whole exchange bounded by `connect_timeout` and by
-/// `maximumBytes` read. TLS (SSL_GET) goes through SwiftNIO's `StreamExchange` instead.
+/// dialogue's bytes out and the server's in, the whole exchange bounded by `connect_timeout` and by the dialogue's
+/// `replyLimits` (bytes and reads: a hostile or broken server cannot keep a check reading, or the loop busy). TLS
+/// (SSL_GET) goes through SwiftNIO's `StreamExchange` instead, with the same limits.
 enum RawStreamExchange {
-    /// A server that sends more than this fails the check: a health check reads a status line and a page, not a
-    /// stream (a hostile or broken server must not hold the loop).
-    static let maximumBytes = 4 << 20
-
     static func run<D: StreamDialogue>(_ dialogue: D, plan: SocketPlan, on loop: CheckLoop)
         -> EventLoopFuture<ProbeOutcome>
     {
@@ -69,9 +66,12 @@ private final class RawStream<D: StreamDialogue>: RawExchangeState {
     var connected = false
     var outgoing: [UInt8] = []
     var received = 0
+    var reads = 0
+    let limits: ReplyLimits
 
     init(dialogue: D, plan: SocketPlan, loop: CheckLoop, promise: EventLoopPromise<ProbeOutcome>) {
         self.dialogue = dialogue
+        limits = dialogue.replyLimits
         super.init(plan: plan, loop: loop, promise: promise)
     }
 
@@ -127,9 +127,12 @@ private final class RawStream<D: StreamDialogue>: RawExchangeState {
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
             if count > 0 {
                 received += count
-                guard received <= RawStreamExchange.maximumBytes else {
-                    return finish(
-                        .failure("\(plan.label): answer larger than \(RawStreamExchange.maximumBytes >> 20) MiB"))
+                reads += 1
+                if received > limits.maxBytes {
+                    return finish(.failure("\(plan.label): reply larger than \(limits.maxBytes) bytes"))
+                }
+                if reads > limits.maxReads {
+                    return finish(.failure("\(plan.label): reply still incomplete after \(limits.maxReads) reads"))
                 }
                 act(dialogue.received(Array(buffer[0..<count]), eof: false))
                 if done { return }
@@ -196,8 +199,12 @@ enum RawDatagramExchange {
 }
 
 private final class RawDatagram<D: DatagramDialogue>: RawExchangeState {
+    /// Datagrams one check reads before it gives up on the target (a server flooding replies with the wrong id).
+    static var maxDatagrams: Int { 100 }
+
     var dialogue: D
     let number: Int32
+    var datagrams = 0
 
     init(
         dialogue: D, plan: SocketPlan, protocol number: Int32, loop: CheckLoop, promise: EventLoopPromise<ProbeOutcome>
@@ -231,7 +238,11 @@ private final class RawDatagram<D: DatagramDialogue>: RawExchangeState {
         for _ in 0..<8 {
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
             if count >= 0 {
+                datagrams += 1
                 if let outcome = dialogue.received(Array(buffer[0..<count])) { return finish(outcome) }
+                if datagrams >= Self.maxDatagrams {
+                    return finish(.failure("\(plan.label): \(datagrams) datagrams from the target, none an answer"))
+                }
                 continue
             }
             let code = errno

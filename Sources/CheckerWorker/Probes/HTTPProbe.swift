@@ -126,21 +126,26 @@ struct HTTPProbe: HealthProbe {
 
 /// Sends the request, reads the reply, judges it.
 struct HTTPDialogue: StreamDialogue {
+    /// A body of `HTTPResponseParser.bodyLimit` (4 MiB) with 1 MiB for its head and chunk framing; segments of a
+    /// few hundred bytes at least (a server dripping single bytes is cut off after `maxReads`).
+    static let replyLimits = ReplyLimits(maxBytes: 5 << 20, maxReads: 4096)
+
     let url: HTTPProbe.URLCheck
     let label: String
-    private var data: [UInt8] = []
+    private var parser: HTTPResponseParser
 
     init(url: HTTPProbe.URLCheck, label: String) {
         self.url = url
         self.label = label
+        parser = HTTPResponseParser(needBody: url.digest != nil || url.regex != nil)
     }
+
+    var replyLimits: ReplyLimits { Self.replyLimits }
 
     mutating func connected() -> DialogueStep { .send(url.request) }
 
     mutating func received(_ bytes: [UInt8], eof: Bool) -> DialogueStep {
-        data += bytes
-        let needBody = url.digest != nil || url.regex != nil
-        switch HTTPResponseParser.parse(data, eof: eof, needBody: needBody) {
+        switch parser.feed(bytes[...], eof: eof) {
         case .incomplete: return .more
         case .malformed(let why): return .finish(.failure("\(label): \(why)"))
         case .complete(let status, let body):

@@ -35,10 +35,17 @@ struct SMTPProbe: HealthProbe {
 }
 
 /// The SMTP exchange, reply by reply (multi-line replies, `250-…`, end at the line with a space).
+/// Incremental: only the current line is kept (at most `lineLimit` bytes); the whole reply is bounded by the
+/// exchange's `replyLimits`, so an endless `220-…` banner fails after 64 KiB instead of holding the loop.
 struct SMTPDialogue: StreamDialogue {
+    /// RFC 5321 §4.5.3.1.5 allows 512 bytes a reply line; a server may be sloppy, not endless.
+    static let lineLimit = 4096
+
     let heloName: String
     let label: String
-    private var buffer: [UInt8] = []
+    private var line: [UInt8] = []
+    /// Bytes that arrived after the line that decided a step (a server talking ahead); read before new ones.
+    private var pending: [UInt8] = []
     private var saidHelo = false
 
     init(heloName: String, label: String) {
@@ -49,28 +56,42 @@ struct SMTPDialogue: StreamDialogue {
     mutating func connected() -> DialogueStep { .more }
 
     mutating func received(_ bytes: [UInt8], eof: Bool) -> DialogueStep {
-        buffer += bytes
-        while let lineEnd = buffer.firstIndex(of: 10) {
-            let line = String(decoding: buffer[..<lineEnd], as: UTF8.self).trimmingSpaces
-                .trimmingCharacters(in: "\r")
-            buffer.removeSubrange(...lineEnd)
-            guard line.count >= 3, let code = Int(line.prefix(3)) else {
-                return .finish(.failure("\(label): bad reply \"\(line.prefix(60))\""))
+        let input = pending.isEmpty ? bytes : pending + bytes
+        pending = []
+        var index = input.startIndex
+        while let lineEnd = input[index...].firstIndex(of: 10) {
+            line += input[index..<lineEnd]
+            index = lineEnd + 1
+            if line.count > Self.lineLimit { return .finish(.failure("\(label): reply line too long")) }
+            let step = replyLine()
+            line.removeAll(keepingCapacity: true)
+            if step != .more {
+                pending = Array(input[index...])
+                return step
             }
-            if line.count > 3, line[line.index(line.startIndex, offsetBy: 3)] == "-" { continue }
-            if !saidHelo {
-                guard code == 220 else { return .finish(.failure("\(label): banner \(code), expected 220")) }
-                saidHelo = true
-                return .send(Array("HELO \(heloName)\r\n".utf8))
-            }
-            guard code == 250 else { return .finish(.failure("\(label): HELO answered \(code), expected 250")) }
-            return .finish(.success(), farewell: Array("QUIT\r\n".utf8))
         }
-        if buffer.count > 4096 { return .finish(.failure("\(label): reply line too long")) }
+        line += input[index...]
+        if line.count > Self.lineLimit { return .finish(.failure("\(label): reply line too long")) }
         if eof {
             return .finish(.failure("\(label): connection closed \(saidHelo ? "after HELO" : "before the banner")"))
         }
         return .more
+    }
+
+    /// One complete line (without its LF) is in `line`: a continuation (`.more`) or the step it decides.
+    private mutating func replyLine() -> DialogueStep {
+        let text = String(decoding: line, as: UTF8.self).trimmingSpaces.trimmingCharacters(in: "\r")
+        guard text.count >= 3, let code = Int(text.prefix(3)) else {
+            return .finish(.failure("\(label): bad reply \"\(text.prefix(60))\""))
+        }
+        if text.count > 3, text[text.index(text.startIndex, offsetBy: 3)] == "-" { return .more }
+        if !saidHelo {
+            guard code == 220 else { return .finish(.failure("\(label): banner \(code), expected 220")) }
+            saidHelo = true
+            return .send(Array("HELO \(heloName)\r\n".utf8))
+        }
+        guard code == 250 else { return .finish(.failure("\(label): HELO answered \(code), expected 250")) }
+        return .finish(.success(), farewell: Array("QUIT\r\n".utf8))
     }
 }
 

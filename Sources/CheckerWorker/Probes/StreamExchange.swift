@@ -17,12 +17,31 @@ enum DialogueStep: Equatable {
     case finish(ProbeOutcome, farewell: [UInt8] = [])
 }
 
+/// What one check may receive before it fails: a hostile real server cannot keep a check reading (and the
+/// checker's loop busy) for its whole timeout, whatever it sends.
+struct ReplyLimits: Hashable, Sendable {
+    /// Bytes of reply, all reads together.
+    var maxBytes: Int
+    /// Reads, i.e. pieces the stack handed up: each costs a turn of the loop, so a server dripping one byte per
+    /// segment is cut off here rather than by the byte count.
+    var maxReads: Int
+
+    /// Dialogues that expect a few short replies (SMTP): keepalived reads SMTP into a 512-byte buffer.
+    static let short = ReplyLimits(maxBytes: 64 << 10, maxReads: 256)
+}
+
 /// The protocol side of a TCP (or TLS) check, pure: it sees bytes and says what to do.
 protocol StreamDialogue: Sendable {
+    /// The bounds on the reply; `ReplyLimits.short` unless the dialogue says otherwise.
+    var replyLimits: ReplyLimits { get }
     /// The connection is up (for TLS: the handshake is under way; writes wait for it).
     mutating func connected() -> DialogueStep
     /// More bytes arrived; `eof` when the peer closed (then `bytes` is empty).
     mutating func received(_ bytes: [UInt8], eof: Bool) -> DialogueStep
+}
+
+extension StreamDialogue {
+    var replyLimits: ReplyLimits { .short }
 }
 
 /// Connects to a target and runs one dialogue over it, the whole exchange bounded by `connect_timeout`.
@@ -138,17 +157,23 @@ final class ProbeCompletion: @unchecked Sendable {
     }
 }
 
-/// Feeds a stream's bytes to a dialogue and acts on its steps.
+/// Feeds a stream's bytes to a dialogue and acts on its steps, within the dialogue's `replyLimits`.
 final class DialogueHandler<D: StreamDialogue>: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private var dialogue: D
     private let completion: ProbeCompletion
+    private let limits: ReplyLimits
+    private var bytesRead = 0
+    private var reads = 0
+    /// Decided: reads still queued in this turn of the loop are dropped unparsed.
+    private var finished = false
 
     init(dialogue: D, completion: ProbeCompletion) {
         self.dialogue = dialogue
         self.completion = completion
+        limits = dialogue.replyLimits
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -157,12 +182,24 @@ final class DialogueHandler<D: StreamDialogue>: ChannelInboundHandler, Removable
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !finished else { return }
         let buffer = unwrapInboundIn(data)
+        bytesRead += buffer.readableBytes
+        reads += 1
+        if bytesRead > limits.maxBytes {
+            return act(
+                .finish(.failure("\(completion.label): reply larger than \(limits.maxBytes) bytes")), context: context)
+        }
+        if reads > limits.maxReads {
+            return act(
+                .finish(.failure("\(completion.label): reply still incomplete after \(limits.maxReads) reads")),
+                context: context)
+        }
         act(dialogue.received(Array(buffer.readableBytesView), eof: false), context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        act(dialogue.received([], eof: true), context: context)
+        if !finished { act(dialogue.received([], eof: true), context: context) }
         completion.finish(.failure("\(completion.label): connection closed"))
     }
 
@@ -171,6 +208,7 @@ final class DialogueHandler<D: StreamDialogue>: ChannelInboundHandler, Removable
             // Servers often close without close_notify; the EOF that follows decides.
             return
         }
+        finished = true
         completion.finish(.failure("\(completion.label): \(StreamExchange.describe(error, timeout: .zero))"))
         context.close(promise: nil)
     }
@@ -182,6 +220,7 @@ final class DialogueHandler<D: StreamDialogue>: ChannelInboundHandler, Removable
         case .send(let bytes):
             context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
         case .finish(let outcome, let farewell):
+            finished = true
             if !farewell.isEmpty {
                 context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: farewell)), promise: nil)
             }

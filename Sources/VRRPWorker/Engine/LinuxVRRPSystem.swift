@@ -2,6 +2,7 @@ import Config
 import Logging
 import NIOCore
 import Netlink
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -31,6 +32,10 @@ public struct MonotonicInstant: InstantProtocol, Sendable {
 
 /// The kernel side of the engine: VRRP sockets (read by `VRRPReceiver`'s thread), addresses through
 /// rtnetlink, gratuitous ARP / NA through `Announcer`, timers on the engine's event loop.
+///
+/// `@unchecked Sendable` so its timer closures (which NIO requires to be `@Sendable`) can reach it: every call
+/// comes from the engine's loop and every timer fires there, which `schedule` and `cancel` assert
+/// (`preconditionInEventLoop`), so its mutable state (`timers`, `onTimer`) is never touched from two threads.
 final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
     typealias Instant = MonotonicInstant
 
@@ -208,6 +213,7 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
     }
 
     func schedule(_ timer: VRRPTimer, instance: String, at deadline: MonotonicInstant) {
+        loop.preconditionInEventLoop()
         let key = "\(instance)/\(timer.rawValue)"
         timers[key]?.cancel()
         // Relative to our CLOCK_MONOTONIC reading, so NIO's own clock source does not matter.
@@ -219,20 +225,29 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
     }
 
     func cancel(_ timer: VRRPTimer, instance: String) {
+        loop.preconditionInEventLoop()
         timers.removeValue(forKey: "\(instance)/\(timer.rawValue)")?.cancel()
     }
 }
 
 /// The thread that waits on every VRRP socket and the link monitor and hands what arrives to the engine's
 /// loop: the engine runs on a NIO loop, which cannot watch these descriptors (see `VRRPSocket`).
+///
+/// `@unchecked Sendable` because of two fields the compiler cannot see are safe: `onPackets`/`onLinks` are set
+/// once, before `start()` (the thread's creation orders those writes before its reads), and `monitor` (not
+/// thread-safe) is used by the poll thread alone. The socket table and the stop flag are behind `state`'s Mutex;
+/// the sockets themselves are `Sendable`. `VRRPReceiverTests` (root) runs the thread against sockets opened from
+/// other threads.
 final class VRRPReceiver: @unchecked Sendable {
-    private var lock = pthread_mutex_t()
-    private var sockets: [String: VRRPSocket] = [:]
+    private struct State {
+        var sockets: [String: VRRPSocket] = [:]
+        var stopped = false
+    }
+
+    private let state = Mutex(State())
     /// A pipe that interrupts the poll when a socket is added or on stop.
     private let wake: Int32
     private let wakeWriter: Int32
-    private var stopped = false
-    private var thread: pthread_t?
     private let monitor: LinkMonitor?
     /// Called on the poll thread with the packets of one wake-up, per interface.
     var onPackets: @Sendable ([(String, VRRPSocket.Received)]) -> Void = { _ in }
@@ -240,7 +255,6 @@ final class VRRPReceiver: @unchecked Sendable {
     var onLinks: @Sendable ([LinkEvent]) -> Void = { _ in }
 
     init(logger: Logger) {
-        pthread_mutex_init(&lock, nil)
         var ends: [Int32] = [-1, -1]
         _ = pipe(&ends)
         for end in ends {
@@ -260,14 +274,17 @@ final class VRRPReceiver: @unchecked Sendable {
 
     /// The socket for (`family`, `interface`), opened on first use and shared by the instances there.
     func socket(family: IPAddress.Family, interface: String) throws(VRRPSocketError) -> VRRPSocket {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
         let key = "\(family)/\(interface)"
-        if let socket = sockets[key] { return socket }
-        let socket = try VRRPSocket(family: family, interface: interface)
-        sockets[key] = socket
-        var one: UInt8 = 1
-        _ = write(wakeWriter, &one, 1)
+        let (socket, opened) = try state.withLock { state throws(VRRPSocketError) -> (VRRPSocket, Bool) in
+            if let socket = state.sockets[key] { return (socket, false) }
+            let socket = try VRRPSocket(family: family, interface: interface)
+            state.sockets[key] = socket
+            return (socket, true)
+        }
+        if opened {
+            var one: UInt8 = 1
+            _ = write(wakeWriter, &one, 1)
+        }
         return socket
     }
 
@@ -281,23 +298,18 @@ final class VRRPReceiver: @unchecked Sendable {
                 receiver.run()
                 return nil
             }, box.toOpaque())
-        self.thread = thread
+        pthread_detach(thread)
     }
 
     func stop() {
-        pthread_mutex_lock(&lock)
-        stopped = true
-        pthread_mutex_unlock(&lock)
+        state.withLock { $0.stopped = true }
         var one: UInt8 = 1
         _ = write(wakeWriter, &one, 1)
     }
 
     private func run() {
         while true {
-            pthread_mutex_lock(&lock)
-            let current = Array(sockets.values)
-            let done = stopped
-            pthread_mutex_unlock(&lock)
+            let (current, done) = state.withLock { (Array($0.sockets.values), $0.stopped) }
             if done { return }
             var descriptors = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
             descriptors += current.map { pollfd(fd: $0.fileDescriptor, events: Int16(POLLIN), revents: 0) }

@@ -69,6 +69,25 @@ struct VRRPRunningInstance<Instant: InstantProtocol>: Sendable where Instant.Dur
     }
 }
 
+/// What a rate-limited drop line is about: an instance's receive check, or an interface's malformed datagrams.
+enum VRRPDropKind: Hashable, Sendable, CustomStringConvertible {
+    case instance(String, VRRPReceiveCheck)
+    case interface(String, VRRPReceiveCheck)
+
+    var check: VRRPReceiveCheck {
+        switch self {
+        case .instance(_, let check), .interface(_, let check): check
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .instance(let name, _): name
+        case .interface(let name, _): "interface \(name)"
+        }
+    }
+}
+
 /// The VRRP engine's logic over a `VRRPSystem`: maps the configuration onto state machines, demultiplexes
 /// received packets by VRID through each instance's `VRRPReceiveFilter`, carries out the machines' actions
 /// (adverts, VIPs, announcements, timers), keeps sync groups together, and reports every state change.
@@ -98,6 +117,9 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     private var started = false
     /// The last known state of each link, from startup checks and the link monitor.
     private var linkIsUp: [String: Bool] = [:]
+    /// Dropped packets are always counted (the statistics) and logged through this: the first of each kind, then
+    /// one line per interval (a flood from one LAN host wrote 427,967 lines in 20 s).
+    private var dropLog = LogRateLimiter<VRRPDropKind, Instant>()
 
     init(system: System) {
         self.system = system
@@ -357,7 +379,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             instance.statistics.record(result)
             switch result {
             case .dropped(let failure):
-                onLog("\(name): dropped: \(failure)")
+                logDrop(.instance(name, failure.check), "\(name): dropped: \(failure)")
                 instances[name] = instance
             case .accepted(let advertisement, _):
                 let now = system.now
@@ -374,10 +396,35 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         reportIfChanged()
     }
 
+    /// A datagram on `interface` that is not a VRRP packet at all (its IP header failed), for no instance.
+    func dropMalformed(_ failure: VRRPReceiveFailure, interface: String) {
+        logDrop(.interface(interface, failure.check), "dropped on \(interface): \(failure)")
+    }
+
+    /// Logs a dropped packet unless its kind was logged within the interval; due summaries go out too.
+    private func logDrop(_ kind: VRRPDropKind, _ line: @autoclosure () -> String) {
+        let now = system.now
+        if case .log(let suppressed) = dropLog.record(kind, at: now) {
+            onLog(line() + dropLog.heldBackText(suppressed))
+        }
+        logDropSummaries(at: now)
+    }
+
+    /// One line per kind of drop held back for a whole interval (called on packets and timers, so the count of a
+    /// burst that stopped is logged too).
+    private func logDropSummaries(at now: Instant) {
+        for summary in dropLog.summaries(at: now) {
+            onLog(
+                "\(summary.kind): dropped \(summary.count) more packets (\(summary.kind.check)) since the last such line"
+            )
+        }
+    }
+
     /// An armed timer fired.
     func timerFired(_ timer: VRRPTimer, instance name: String) {
         guard var instance = instances[name] else { return }
         let now = system.now
+        logDropSummaries(at: now)
         // After a priority-0 advert the down timer runs only Skew_Time; keep "master … resigned" as the reason.
         if timer == .masterDown && !instance.reason.hasSuffix("resigned") {
             instance.reason = "no advert for Master_Down_Interval"

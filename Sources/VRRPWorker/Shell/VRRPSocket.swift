@@ -1,4 +1,5 @@
 import Config
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -26,13 +27,15 @@ public struct VRRPSocketError: Error, Hashable, Sendable, CustomStringConvertibl
 ///
 /// IPv4 is sent with `IP_HDRINCL` (the header built by `IPv4Header`, TTL 255, source the instance's address,
 /// as keepalived does); IPv6 with the sticky `IPV6_PKTINFO` source and hop limit 255.
-public final class VRRPSocket {
+///
+/// Sendable: the poll thread receives while the engine's loop sends and joins; the one piece of mutable state, the
+/// IPv4 identification counter, is behind a Mutex.
+public final class VRRPSocket: Sendable {
     public let fileDescriptor: Int32
     public let family: IPAddress.Family
     public let interface: String
     public let interfaceIndex: Int32
-    private var identification: UInt16 = 0
-    private var joined: Set<IPAddress> = []
+    private let identification = Mutex<UInt16>(0)
 
     public init(family: IPAddress.Family, interface: String) throws(VRRPSocketError) {
         self.family = family
@@ -117,7 +120,6 @@ public final class VRRPSocket {
                 socklen_t(MemoryLayout<ipv6_mreq>.size))
             try setOption(Int32(IPPROTO_IPV6), IPV6_ADD_MEMBERSHIP, request, "IPV6_JOIN_GROUP \(group)")
         }
-        joined.insert(group)
     }
 
     /// Sends one VRRP message from `source` to `destination`; false (with the reason) when the kernel refuses.
@@ -127,7 +129,10 @@ public final class VRRPSocket {
         let result: Int
         switch (source, destination) {
         case (.v4, .v4(let target)):
-            identification &+= 1
+            let identification = self.identification.withLock { value in
+                value &+= 1
+                return value
+            }
             let header = IPv4Header(
                 source: source, destination: destination, timeToLive: vrrpHopLimit, protocolNumber: vrrpIPProtocol)
             let datagram = header.encoded(payloadLength: message.count, identification: identification) + message
@@ -173,6 +178,7 @@ public final class VRRPSocket {
         var buffer = [UInt8](repeating: 0, count: 2048)
         var control = [UInt8](repeating: 0, count: 256)
         var peer = sockaddr_in6()
+        var controlLength = 0
         let count: Int = buffer.withUnsafeMutableBytes { data in
             control.withUnsafeMutableBytes { control in
                 withUnsafeMutablePointer(to: &peer) { peer in
@@ -210,8 +216,6 @@ public final class VRRPSocket {
             info: VRRPPacketInfo(
                 source: source, destination: destination ?? vrrpIPv6MulticastGroup, hopLimit: hopLimit ?? 0))
     }
-
-    private var controlLength = 0
 
     /// Walks `struct cmsghdr` records (64-bit Linux: `size_t cmsg_len; int level; int type;` then data, each
     /// record aligned to 8) for IPV6_HOPLIMIT and IPV6_PKTINFO; Swift cannot use the CMSG_* macros.

@@ -16,25 +16,7 @@ VIGILCTL=$BIN/vigilctl
 TMP=$(mktemp -d /tmp/cke.XXXXXX)
 . Tests/Namespaces/checker-engine/lib.sh
 
-cleanup() {
-    kill_daemons "$TMP"
-    ip netns del cke-dir 2>/dev/null
-    ip netns del cke-rs 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-ip netns del cke-dir 2>/dev/null
-ip netns del cke-rs 2>/dev/null
-ip netns add cke-dir
-ip netns add cke-rs
-ip link add cke-d0 netns cke-dir type veth peer name cke-r0 netns cke-rs
-ip -n cke-dir link set lo up
-ip -n cke-rs link set lo up
-ip -n cke-dir addr add 198.51.100.1/24 dev cke-d0
-ip -n cke-rs addr add 198.51.100.11/24 dev cke-r0
-ip -n cke-dir link set cke-d0 up
-ip -n cke-rs link set cke-r0 up
+director_and_real_servers cke
 
 web_start() {
     ip netns exec cke-rs python3 -m http.server 80 --bind 198.51.100.11 --directory "$TMP" >/dev/null 2>&1 &

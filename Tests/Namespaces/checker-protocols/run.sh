@@ -20,28 +20,8 @@ command -v openssl >/dev/null || { echo "FAIL: openssl is not installed"; exit 1
 TMP=$(mktemp -d /tmp/ck2.XXXXXX)
 . Tests/Namespaces/checker-engine/lib.sh
 
-cleanup() {
-    kill_daemons "$TMP"
-    ip netns del ck2-dir 2>/dev/null
-    ip netns del ck2-rs 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-ip netns del ck2-dir 2>/dev/null
-ip netns del ck2-rs 2>/dev/null
-ip netns add ck2-dir
-ip netns add ck2-rs
-ip link add ck2-d0 netns ck2-dir type veth peer name ck2-r0 netns ck2-rs
-ip link add ck2-d1 netns ck2-dir type veth peer name ck2-r1 netns ck2-rs
-ip -n ck2-dir link set lo up
-ip -n ck2-rs link set lo up
-ip -n ck2-dir addr add 198.51.100.1/24 dev ck2-d0
-ip -n ck2-rs addr add 198.51.100.11/24 dev ck2-r0
-ip -n ck2-dir addr add 203.0.113.1/24 dev ck2-d1
-ip -n ck2-rs addr add 203.0.113.11/24 dev ck2-r1
-for link in ck2-d0 ck2-d1; do ip -n ck2-dir link set $link up; done
-for link in ck2-r0 ck2-r1; do ip -n ck2-rs link set $link up; done
+director_and_real_servers ck2
+director_link ck2 1 203.0.113.1/24 203.0.113.11/24
 
 # TLS: the server's self-signed certificate; the client's, with its key encrypted under a password.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=ck2-server \
