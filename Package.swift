@@ -6,7 +6,6 @@ let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
-let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 
 let package = Package(
     name: "Vigil",
@@ -32,7 +31,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // MARK: C libraries and the one C shim
@@ -70,7 +68,7 @@ let package = Package(
             name: "CheckerWorker",
             dependencies: [
                 "Config", "IPVSShim", "Netlink", "WorkerIPC", "Notifier", "CVigilShim", logging, nioCore, nioPosix,
-                nioSSL, crypto,
+                nioSSL,
             ]
         ),
         /// The parent process: spawns, supervises and restarts the workers.

@@ -14,7 +14,10 @@ declare -A memory restart_median restart_p99
 
 cleanup() {
   stop_daemon
-  for ns in bench-a bench-b; do ip netns pids "$ns" 2>/dev/null | xargs -r kill -9; ip netns del "$ns" 2>/dev/null; done
+  for ns in bench-a bench-b bench-hc bench-hr; do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9
+    ip netns del "$ns" 2>/dev/null
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -61,7 +64,11 @@ stop_daemon() {
 }
 holds() { $A ip -o addr show dev eth0 | grep -q " $1/"; }
 
+# BENCH_SECTIONS picks sections (default all): memory restart checks.
+section() { [[ " ${BENCH_SECTIONS:-memory restart checks} " == *" $1 "* ]]; }
+
 # ---- 6a: memory, 20 VRRP instances
+if section memory; then
 vrrp_config 20 >"$WORK/vrrp20.conf"
 for daemon in ${BENCH_DAEMONS:-vigil keepalived}; do
   samples=()
@@ -77,8 +84,10 @@ for daemon in ${BENCH_DAEMONS:-vigil keepalived}; do
 done
 row "Memory, 20 VRRP instances (PSS of all processes, median of ${BENCH_RUNS:-5} starts)" "${memory[vigil]:-n/a} MiB" \
   "${memory[keepalived]:-n/a} MiB" "MiB (lower is better)" "scripts/bench host"
+fi
 
 # ---- 7: VRRP worker kill -9 → the successor's first advertisement on the wire
+if section restart; then
 vrrp_config 1 >"$WORK/vrrp1.conf"
 for daemon in ${BENCH_DAEMONS:-vigil keepalived}; do
   start_daemon "$daemon" "$WORK/vrrp1.conf"
@@ -109,3 +118,75 @@ row "VRRP worker kill -9 → successor's first advert on the wire (median of $KI
   "${restart_median[vigil]:-n/a} ms" "${restart_median[keepalived]:-n/a} ms" "ms" "scripts/bench host"
 row "VRRP worker kill -9 → successor's first advert (p99 of $KILLS)" \
   "${restart_p99[vigil]:-n/a} ms" "${restart_p99[keepalived]:-n/a} ms" "ms" "scripts/bench host"
+fi
+
+# ---- 8: 10,000 TCP checks a second on this host (no IPVS here: the checker says so once and keeps checking),
+#         1,000 virtual servers × 10 real servers, delay_loop 1, for CHECK_SECONDS (60): checks that reached the
+#         real servers (SYNs counted by nftables there), their lateness (Vigil's own p50/p99), CPU. keepalived's
+#         checker process exits without IPVS, so this figure is Vigil's alone.
+if section checks; then
+CHECK_SECONDS=${BENCH_HOST_CHECK_SECONDS:-60}
+ip netns add bench-hc && ip netns add bench-hr
+ip -n bench-hc link set lo up && ip -n bench-hr link set lo up
+ip link add hc0 netns bench-hc type veth peer name hr0 netns bench-hr
+ip -n bench-hc addr add 198.51.100.1/24 dev hc0 && ip -n bench-hc link set hc0 up
+for i in $(seq 11 20); do ip -n bench-hr addr add "198.51.100.$i/24" dev hr0; done
+ip -n bench-hr link set hr0 up
+LISTENERS=()
+for _ in 1 2 3 4; do
+  ip netns exec bench-hr "$PY" -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+s.bind(("0.0.0.0", 80)); s.listen(4096)
+while True:
+    c, _ = s.accept(); c.close()' &
+  LISTENERS+=($!)
+done
+ip netns exec bench-hr nft -f - <<'NFT'
+table inet bench {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    tcp dport 80 tcp flags & (syn | ack) == syn counter
+  }
+}
+NFT
+host_syns() { ip netns exec bench-hr nft list chain inet bench input | awk '/counter packets/ {for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1)}'; }
+{
+  echo 'global_defs { router_id bench }'
+  for ((s = 0; s < 1000; s++)); do
+    printf 'virtual_server 192.0.2.%d %d {\n  delay_loop 1\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n' \
+      $((s % 250 + 1)) $((80 + s / 250))
+    for ((r = 0; r < 10; r++)); do
+      printf '  real_server 198.51.100.%d 80 {\n    TCP_CHECK {\n      connect_timeout 1\n      retry 1\n    }\n  }\n' $((11 + r))
+    done
+    printf '}\n'
+  done
+} >"$WORK/checks10k.conf"
+ip netns exec bench-hc "$BIN/vigild" -n -C -f "$WORK/checks10k.conf" -p "$WORK/d.pid" -c "$WORK/c.pid" \
+  -r "$WORK/v.pid" --control-socket "$WORK/vigil.sock" >"$WORK/vigil-checks.log" 2>&1 &
+DAEMON=$!
+sleep 15
+host_status() { "$BIN/vigilctl" status --json --control-socket "$WORK/vigil.sock" 2>/dev/null; }
+c0=$(tree_cpu_ms "$DAEMON") t0=$(now_ms) s0=$(host_syns)
+sleep "$CHECK_SECONDS"
+c1=$(tree_cpu_ms "$DAEMON") t1=$(now_ms) s1=$(host_syns)
+stats=$(host_status | "$PY" -c 'import json,sys
+s = json.load(sys.stdin)
+c = [w.get("checker") for w in s["workers"] if w.get("checker")][0]
+print("%.1f %.1f %d %d %d" % (c["latenessP50Milliseconds"], c["latenessP99Milliseconds"], c["checksFailed"], c["checksNotRun"],
+  sum(w["restartCount"] for w in s["workers"])))')
+read -r late50 late99 failed notrun restarts <<<"$stats"
+rate=$(awk -v n=$((s1 - s0)) -v t=$((t1 - t0)) 'BEGIN {printf "%d", n * 1000 / t}')
+cpu=$(awk -v c=$((c1 - c0)) -v t=$((t1 - t0)) 'BEGIN {printf "%.2f", c / t}')
+echo "bench: host checks: $((s1 - s0)) SYNs in $((t1 - t0)) ms ($rate/s), CPU $((c1 - c0)) ms ($cpu cores), lateness p50 $late50 ms p99 $late99 ms, $failed failed, $notrun not run, $restarts restarts" >&2
+kill "$DAEMON" 2>/dev/null
+wait_until 20 bash -c "! kill -0 $DAEMON 2>/dev/null"
+DAEMON=""
+for p in "${LISTENERS[@]}"; do kill "$p" 2>/dev/null; done
+for ns in bench-hc bench-hr; do ip netns pids "$ns" 2>/dev/null | xargs -r kill -9; ip netns del "$ns" 2>/dev/null; done
+row "TCP checks a second sustained on the host (1,000 × 10, delay_loop 1: 10,000/s offered; SYNs at the real servers, $CHECK_SECONDS s)" \
+  "$rate/s" "n/a (its checker needs IPVS)" "checks/s" "scripts/bench host"
+row "… their lateness (due → started), p50 / p99, and the CPU used (cores)" \
+  "$late50 / $late99 ms, $cpu cores" "n/a" "ms, cores" "scripts/bench host"
+fi

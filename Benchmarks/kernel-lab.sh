@@ -178,10 +178,26 @@ for daemon in ${BENCH_DAEMONS:-vigil keepalived}; do
   start_daemon "$daemon" "$WORK/checks.conf"
   if POLL=0.1 wait_until 120 has_destinations 1000; then startup[$daemon]=$(($(now_ms) - t0)); fi
   sleep 10
-  s0=$(syns) c0=$(tree_cpu_ms "$DAEMON") u0=$(tree_cpu_ms "$DAEMON" user)
+  vigil_started() { "$BIN/vigilctl" status --json --control-socket "$WORK/vigil.sock" 2>/dev/null | "$PY" -c 'import json,sys
+c = [w.get("checker") for w in json.load(sys.stdin)["workers"] if w.get("checker")]
+print(c[0]["checksStarted"], c[0]["checksFailed"], c[0]["checksNotRun"]) if c else print("? ? ?")'; }
+  [[ $daemon == vigil ]] && read -r st0 fa0 nr0 <<<"$(vigil_started)"
+  # A SYN the daemon's kernel sent again (the real server's accept queue was full under emulation) reaches the
+  # real servers twice for one check: counted on the director's side and taken off.
+  retrans() { $D nstat -az TcpExtTCPSynRetrans 2>/dev/null | awk '/TcpExtTCPSynRetrans/ {print $2}'; }
+  # The readings take time under emulation: each window is timed and the figures scaled to exactly $WINDOW s.
+  c0=$(tree_cpu_ms "$DAEMON") u0=$(tree_cpu_ms "$DAEMON" user) t0=$(now_ms) s0=$(syns) r0=$(retrans)
   sleep "$WINDOW"
-  s1=$(syns) c1=$(tree_cpu_ms "$DAEMON") u1=$(tree_cpu_ms "$DAEMON" user)
-  echo "bench: $daemon: CPU in the window: user $((u1 - u0)) ms, system $((c1 - c0 - u1 + u0)) ms" >&2
+  c1=$(tree_cpu_ms "$DAEMON") u1=$(tree_cpu_ms "$DAEMON" user) t1=$(now_ms) s1=$(syns) r1=$(retrans)
+  if [[ $daemon == vigil ]]; then
+    read -r st1 fa1 nr1 <<<"$(vigil_started)"
+    echo "bench: vigil's own count: $((st1 - st0)) started, $((fa1 - fa0)) failed, $((nr1 - nr0)) not run (a longer window: vigilctl's time)" >&2
+  fi
+  span=$((t1 - t0))
+  echo "bench: $daemon: $((s1 - s0)) SYNs at the real servers in $span ms, $((r1 - r0)) of them retransmissions; CPU user $((u1 - u0)) ms, system $((c1 - c0 - u1 + u0)) ms" >&2
+  scale() { awk -v v="$1" -v span="$span" -v w="$WINDOW" 'BEGIN {printf "%d", v * w * 1000 / span}'; }
+  checks=$(scale $((s1 - s0 - (r1 - r0)))) cpu=$(scale $((c1 - c0)))
+  s0=0 s1=$checks c0=0 c1=$cpu
   checks_done[$daemon]=$((s1 - s0))
   cpu_window[$daemon]=$(awk -v c=$((c1 - c0)) 'BEGIN {printf "%.2f", c / 1000}')
   per_thousand[$daemon]=$(awk -v c=$((c1 - c0)) -v n=$((s1 - s0)) 'BEGIN {if (n > 0) printf "%.3f", c / n; else print "n/a"}')
@@ -196,10 +212,11 @@ print("p50 %.1f ms, p99 %.1f ms" % (c["latenessP50Milliseconds"], c["latenessP99
     # keepalived's parent respawns a checker child that died: each respawn is logged.
     restarts[$daemon]=$(grep -c "Healthcheck child process.*died\|Respawning" "$WORK/$daemon.log")
   fi
+  grep -E "killing it|restarting|crash|Fatal|exited with|was killed" "$WORK/$daemon.log" | head -5 | sed "s/^/bench: $daemon log: /" >&2
   echo "bench: $daemon: ${checks_done[$daemon]} checks reached the real servers in $WINDOW s, CPU ${cpu_window[$daemon]} s, ${per_thousand[$daemon]} s per 1,000 checks, ${restarts[$daemon]} restarts, ${in_ipvs[$daemon]} real servers in IPVS at the end, lateness ${lateness[$daemon]:-n/a}" >&2
   stop_daemon
 done
-row "TCP_CHECKs that reached the real servers in $WINDOW s (100 × 10, delay_loop 1: 1,000/s offered; SYNs counted by nftables at the real servers)" \
+row "TCP_CHECKs that reached the real servers in $WINDOW s (100 × 10, delay_loop 1: 1,000/s offered; SYNs counted by nftables at the real servers, less SYN retransmissions)" \
   "${checks_done[vigil]:-n/a}" "${checks_done[keepalived]:-n/a}" "checks (higher is better)" "BENCH_SECTIONS=checks scripts/bench kernel-lab"
 row "CPU of all the daemon's processes in those $WINDOW s (restarted workers included)" \
   "${cpu_window[vigil]:-n/a} s" "${cpu_window[keepalived]:-n/a} s" "CPU s" "BENCH_SECTIONS=checks scripts/bench kernel-lab"

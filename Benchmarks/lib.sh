@@ -60,19 +60,15 @@ child_of() {
   return 1
 }
 
-# tree_cpu_ms PID: CPU used by a daemon and every process it ran, in milliseconds: the live processes' own time
-# plus the time of children it has reaped (cutime/cstime: a restarted worker's CPU is not lost).
-# tree_cpu_ms PID [user|system]: the same, user or system time only.
+# tree_cpu_ms PID [user|system]: CPU used by a daemon and every process it ran, in milliseconds: the live
+# processes' own time plus the time of children it has reaped (cutime/cstime: a restarted worker's CPU is not lost).
+# One awk over every /proc/PID/stat (spawning a process per pid takes long under emulation).
 tree_cpu_ms() {
-  local total=0 p fields hz own='$14 + $15' reaped='$16 + $17'
-  [[ ${2:-} == user ]] && own='$14' reaped='$16'
-  [[ ${2:-} == system ]] && own='$15' reaped='$17'
-  hz=$(getconf CLK_TCK)
-  for p in $(descendants "$1"); do
-    fields=$(awk "{print $own}" /proc/"$p"/stat 2>/dev/null) || continue
-    total=$((total + ${fields:-0}))
-  done
-  fields=$(awk "{print $reaped}" /proc/"$1"/stat 2>/dev/null)
-  total=$((total + ${fields:-0}))
-  echo $((total * 1000 / hz))
+  local which=${2:-total} files=() p
+  for p in $(descendants "$1"); do files+=("/proc/$p/stat"); done
+  awk -v root="$1" -v which="$which" -v hz="$(getconf CLK_TCK)" '
+    { own = which == "user" ? $14 : which == "system" ? $15 : $14 + $15
+      total += own
+      if ($1 == root) total += which == "user" ? $16 : which == "system" ? $17 : $16 + $17 }
+    END { printf "%d", total * 1000 / hz }' "${files[@]}" 2>/dev/null
 }

@@ -66,7 +66,7 @@ struct MicroBenchmark {
                 while done < 100_000 {
                     now += .milliseconds(10)
                     for check in core.due(now: now) {
-                        _ = core.completed(check.ticket, .success(), now: now, duration: .milliseconds(1))
+                        _ = core.completed(check.ticket, .success(), now: now)
                         done += 1
                     }
                 }

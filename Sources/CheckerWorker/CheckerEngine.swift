@@ -54,8 +54,9 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
 
     /// How long `stop` waits for the `omega` scripts before it reports done.
     static let omegaWait = TimeAmount.seconds(2)
-    /// Checks due within this much of now start in the same turn (fewer wake-ups, none started late for it).
-    static let slack = Duration.milliseconds(2)
+    /// Checks due within this much of now start in the same turn: at a thousand checks a second the loop wakes
+    /// about once per tick, not once per check (none starts late for it; one starts at most this much early).
+    static let slack = Duration.nanoseconds(Int64(CheckLoop.tick))
     static let reportInterval = Duration.milliseconds(100)
     static let statisticsInterval = Duration.seconds(1)
 
@@ -69,8 +70,6 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     private var ipvs: IPVSSync!
     private var notifications: CheckerNotifications!
     private var runners: [Int: [Runner]] = [:]
-    /// When each check in flight started (CLOCK_MONOTONIC ns), for its duration.
-    private var startedAt: [CheckTicket: UInt64] = [:]
     private var configuration: WorkerConfiguration?
     private var sharedSignature: SharedSignature?
     private var wake: (at: Duration, timer: TimerID)?
@@ -142,7 +141,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
 
     public func execute(_ body: @escaping @Sendable () -> Void) { loop.execute(body) }
 
-    private var now: Duration { .nanoseconds(Int64(loop.now.uptimeNanoseconds)) }
+    /// The loop's time for this turn (one clock read a turn).
+    private var now: Duration { .nanoseconds(Int64(loop.turnTime)) }
 
     /// Raises RLIMIT_NOFILE's soft limit to the hard one, and keeps a reserve of descriptors for everything but
     /// checks (sockets of the IPC, netlink, scripts' pipes).
@@ -225,13 +225,11 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         guard !stopped else { return }
         let limit = inFlightLimit - core.scheduler.inFlight
         if limit > 0 {
-            let started = loop.now.uptimeNanoseconds
             for (ticket, _) in core.due(now: now, slack: Self.slack, limit: limit) {
                 guard let runner = runners[ticket.token]?[ticket.checker] else {
                     completed(ticket, .notRun("no probe"))
                     continue
                 }
-                startedAt[ticket] = started
                 switch runner {
                 case .connect(let plan):
                     loop.connector.start(plan, .ticket(ticket))
@@ -271,11 +269,9 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
 
     private func completed(_ ticket: CheckTicket, _ outcome: ProbeOutcome) {
         guard !stopped else { return }
-        let started = startedAt.removeValue(forKey: ticket)
-        let duration = started.map { Duration.nanoseconds(Int64(loop.now.uptimeNanoseconds &- $0)) }
         let wasAtLimit = core.scheduler.inFlight >= inFlightLimit
         if case .failure(let reason) = outcome { logger.debug("check failed: \(reason)") }
-        let update = core.completed(ticket, outcome, now: now, duration: duration)
+        let update = core.completed(ticket, outcome, now: now)
         handle(update)
         if wasAtLimit {
             runDueChecks()
@@ -327,7 +323,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
 
     private func reportSoon() {
         guard reportTimer == nil, !stopped else { return }
-        let deadline = loop.now.uptimeNanoseconds + UInt64(HealthScheduler.nanoseconds(Self.reportInterval))
+        let deadline = loop.turnTime + UInt64(HealthScheduler.nanoseconds(Self.reportInterval))
         reportTimer = loop.at(deadline) { [self] in
             reportTimer = nil
             sendReport()
@@ -342,7 +338,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
 
     private func scheduleStatistics() {
         guard statisticsTimer == nil, !stopped else { return }
-        let deadline = loop.now.uptimeNanoseconds + UInt64(HealthScheduler.nanoseconds(Self.statisticsInterval))
+        let deadline = loop.turnTime + UInt64(HealthScheduler.nanoseconds(Self.statisticsInterval))
         statisticsTimer = loop.at(deadline) { [self] in
             statisticsTimer = nil
             sink.statistics(currentStatistics())
@@ -418,9 +414,9 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         if let p50 = stats.latenessP50Milliseconds, let p99 = stats.latenessP99Milliseconds {
             lines += ["lateness_p50_ms \(fixedPoint(p50, digits: 2))", "lateness_p99_ms \(fixedPoint(p99, digits: 2))"]
         }
-        for (kind, count) in core.counters.perKind.sorted(by: { $0.key < $1.key }) {
-            lines.append("checks_run_\(kind) \(count.run)")
-            lines.append("checks_failed_\(kind) \(count.failed)")
+        for (index, count) in core.counters.perKind.enumerated() where count.run + count.notRun > 0 {
+            lines.append("checks_run_\(HealthScheduler.keywords[index]) \(count.run)")
+            lines.append("checks_failed_\(HealthScheduler.keywords[index]) \(count.failed)")
         }
         return lines.joined(separator: "\n")
     }

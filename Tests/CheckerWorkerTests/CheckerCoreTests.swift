@@ -36,7 +36,7 @@ struct CheckerCoreTests {
         let p50 = try #require(core.lateness.quantile(0.5, now: .milliseconds(600)))
         #expect(p50 >= .milliseconds(400) && p50 <= .milliseconds(700))
         for check in first + rest {
-            _ = core.completed(check.ticket, .success(), now: .seconds(2), duration: .milliseconds(1))
+            _ = core.completed(check.ticket, .success(), now: .seconds(2))
         }
         #expect(core.scheduler.inFlight == 0)
         #expect(core.counters.started == 10 && core.counters.succeeded == 10)
@@ -49,7 +49,7 @@ struct CheckerCoreTests {
         _ = core.configure(try Self.configuration(reals: 1), isReload: false, now: .zero, using: &random)
         let check = try #require(core.due(now: .seconds(1)).first)
         let update = core.completed(
-            check.ticket, .notRun("TCP_CHECK x: socket: Too many open files"), now: .seconds(1), duration: nil)
+            check.ticket, .notRun("TCP_CHECK x: socket: Too many open files"), now: .seconds(1))
         #expect(update.events.isEmpty && update.dirty.isEmpty)
         #expect(core.scheduler.servers[0].isUp)
         #expect(core.counters.notRun == 1 && core.counters.failed == 0)
@@ -67,7 +67,7 @@ struct CheckerCoreTests {
         let due = core.due(now: .seconds(1))
         #expect(due.count == 4)
         let target = try #require(due.first { core.entries[$0.entry].virtualServer == 1 })
-        let update = core.completed(target.ticket, .failure("refused"), now: .seconds(1), duration: nil)
+        let update = core.completed(target.ticket, .failure("refused"), now: .seconds(1))
         #expect(update.dirty == [1])
         #expect(update.events.contains(.quorum(virtualServer: 1, met: false, liveWeight: 1)))
         #expect(
@@ -88,5 +88,44 @@ struct CheckerCoreTests {
         // Two windows later the samples have aged out; the totals stay for metrics.
         #expect(histogram.quantile(0.5, now: .seconds(70)) == nil)
         #expect(histogram.count == 100)
+    }
+}
+
+@Suite("Check periods")
+struct CheckPeriodTests {
+    @Test("periods run start to start: checks spread at start stay spread after a stall that made them all late")
+    func phaseKept() throws {
+        var core = CheckerCore()
+        var random = SplitMix64(seed: 9)
+        _ = core.configure(try CheckerCoreTests.configuration(reals: 10), isReload: false, now: .zero, using: &random)
+        let phases = core.scheduler.servers.map { $0.checks[0].nextDue }
+        // The loop was busy for 3.2 s: every first check is late, and they all run in one turn.
+        let late = core.due(now: .milliseconds(3200))
+        #expect(late.count == 10)
+        for check in late { _ = core.completed(check.ticket, .success(), now: .milliseconds(3250)) }
+        // Each keeps its phase: due at its first due time plus whole periods, the first after 3.25 s.
+        for (index, server) in core.scheduler.servers.enumerated() {
+            let expected =
+                phases[index]
+                + .seconds(Int64(((Duration.milliseconds(3250) - phases[index]) / .seconds(1)).rounded(.down)) + 1)
+            #expect(server.checks[0].nextDue == expected)
+        }
+        #expect(Set(core.scheduler.servers.map { $0.checks[0].nextDue }).count == 10, "still spread")
+    }
+
+    @Test("a retry waits delay_before_retry after the failed attempt; the period after it keeps the phase")
+    func retryThenPhase() throws {
+        var core = CheckerCore()
+        var random = SplitMix64(seed: 4)
+        var configuration = try CheckerCoreTests.configuration(reals: 1)
+        configuration.lvs?.virtualServers[0].realServers[0].checkers[0].timing.retry = 1
+        _ = core.configure(configuration, isReload: false, now: .zero, using: &random)
+        let first = core.scheduler.servers[0].checks[0].nextDue
+        let attempt = try #require(core.due(now: first).first)
+        _ = core.completed(attempt.ticket, .failure("refused"), now: first + .milliseconds(10))
+        #expect(core.scheduler.servers[0].checks[0].nextDue == first + .milliseconds(10) + .seconds(1))
+        let retry = try #require(core.due(now: first + .milliseconds(1010)).first)
+        _ = core.completed(retry.ticket, .success(), now: first + .milliseconds(1020))
+        #expect(core.scheduler.servers[0].checks[0].nextDue == first + .seconds(2))
     }
 }

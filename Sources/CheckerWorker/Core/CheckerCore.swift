@@ -185,21 +185,18 @@ public struct CheckerCore: Sendable {
 
     public var nextWakeup: Duration? { scheduler.nextWakeup }
 
-    /// Records one check's outcome.
-    /// - Parameter duration: how long the check took (for the duration histogram).
-    public mutating func completed(_ ticket: CheckTicket, _ outcome: ProbeOutcome, now: Duration, duration: Duration?)
-        -> Update
-    {
+    /// Records one check's outcome; its duration runs from its start (`due`) to `now`.
+    public mutating func completed(_ ticket: CheckTicket, _ outcome: ProbeOutcome, now: Duration) -> Update {
         var update = Update()
         guard let index = tokenIndex[ticket.token] else { return update }
-        if let duration { durations.record(duration, now: now) }
+        let check = scheduler.servers[index].checks[ticket.checker]
+        if check.inFlight { durations.record(now - check.startedAt, now: now) }
         switch outcome {
         case .success: counters.succeeded += 1
         case .failure: counters.failed += 1
         case .notRun: counters.notRun += 1
         }
-        let keyword = scheduler.servers[index].checks[ticket.checker].plan.keyword
-        counters.count(keyword, outcome)
+        counters.count(check.plan.kind, outcome)
         let change = scheduler.record(
             outcome, for: HealthScheduler.CheckID(server: index, checker: ticket.checker), now: now)
         guard change.healthChanged || change.weightChanged else { return update }
@@ -335,7 +332,8 @@ public struct CheckerCounters: Sendable, Hashable {
     public var succeeded: UInt64 = 0
     public var failed: UInt64 = 0
     public var notRun: UInt64 = 0
-    public var perKind: [String: Kind] = [:]
+    /// Per checker keyword, in `HealthScheduler.keywords`' order.
+    public var perKind = [Kind](repeating: Kind(), count: HealthScheduler.keywords.count)
 
     public struct Kind: Sendable, Hashable {
         public var run: UInt64 = 0
@@ -343,13 +341,13 @@ public struct CheckerCounters: Sendable, Hashable {
         public var notRun: UInt64 = 0
     }
 
-    mutating func count(_ keyword: String, _ outcome: ProbeOutcome) {
+    mutating func count(_ kind: Int, _ outcome: ProbeOutcome) {
         switch outcome {
-        case .success: perKind[keyword, default: Kind()].run += 1
+        case .success: perKind[kind].run += 1
         case .failure:
-            perKind[keyword, default: Kind()].run += 1
-            perKind[keyword, default: Kind()].failed += 1
-        case .notRun: perKind[keyword, default: Kind()].notRun += 1
+            perKind[kind].run += 1
+            perKind[kind].failed += 1
+        case .notRun: perKind[kind].notRun += 1
         }
     }
 }

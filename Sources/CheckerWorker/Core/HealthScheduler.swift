@@ -7,7 +7,8 @@ import Config
 /// Per checker, keepalived's semantics (keepalived.conf(5), `check_*.c`):
 /// - the first check runs after a random delay in [0, `warmup`], plus a small jitter (at most a tenth of
 ///   `delay_loop`, capped at 100 ms) so a thousand checks configured alike don't fire in the same millisecond;
-/// - then one check every `delay_loop`;
+/// - then one check every `delay_loop`, counted start to start (a check that ran late keeps its phase: checks
+///   spread at start stay spread, and a burst after a busy moment does not repeat every period);
 /// - a failed attempt is tried again `retry` times, `delay_before_retry` apart, before the checker fails.
 ///
 /// Vigil's `fall N` replaces `retry + 1` as the number of consecutive failed attempts that fail a passing
@@ -32,6 +33,8 @@ public struct HealthScheduler: Sendable {
     /// How one checker is run: its resolved timing and the real server's `rise`/`fall`.
     public struct CheckPlan: Hashable, Sendable {
         public var keyword: String
+        /// The keyword's index in `HealthScheduler.keywords` (per-kind counters without hashing a string).
+        public var kind: Int
         public var timing: CheckTiming
         /// Consecutive failed attempts that fail a passing checker: `fall`, else `retry + 1`.
         public var fall: Int
@@ -40,6 +43,7 @@ public struct HealthScheduler: Sendable {
 
         public init(keyword: String, timing: CheckTiming, rise: Int? = nil, fall: Int? = nil) {
             self.keyword = keyword
+            kind = HealthScheduler.keywords.firstIndex(of: keyword) ?? HealthScheduler.keywords.count - 1
             self.timing = timing
             self.fall = max(1, fall ?? timing.retry + 1)
             self.rise = max(1, rise ?? 1)
@@ -59,6 +63,9 @@ public struct HealthScheduler: Sendable {
         public var consecutiveSuccesses = 0
         /// When the next attempt is due; meaningless while `inFlight`.
         public var nextDue: Duration
+        /// When the current period's check was due: periods are counted from it (start to start), not from when a
+        /// check ended, so checks spread at start stay spread whatever happens to one turn of the loop.
+        public var periodDue: Duration = .zero
         public var inFlight = false
         /// The last failure's reason, cleared when the checker passes again.
         public var lastFailure: String?
@@ -66,6 +73,8 @@ public struct HealthScheduler: Sendable {
         public var failures = 0
         /// Attempts that could not run (a shortage of this host's), rescheduled without a verdict.
         public var notRun = 0
+        /// When the attempt in flight started (the `started` of `due`), for its duration.
+        public var startedAt: Duration = .zero
     }
 
     /// One real server's state.
@@ -98,6 +107,12 @@ public struct HealthScheduler: Sendable {
         public var healthChanged: Bool { wasUp != isUp }
     }
 
+    /// The checker keywords, in a fixed order (`CheckPlan.kind` indexes it; the last one stands for anything else).
+    public static let keywords = [
+        "TCP_CHECK", "HTTP_GET", "SSL_GET", "SMTP_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK", "FILE_CHECK",
+        "MISC_CHECK", "BFD_CHECK", "other",
+    ]
+
     public private(set) var servers: [ServerState] = []
     /// Checks started and not recorded yet.
     public private(set) var inFlight = 0
@@ -118,9 +133,8 @@ public struct HealthScheduler: Sendable {
         using random: inout some RandomNumberGenerator
     ) -> Int {
         let checks = plans.map { plan in
-            CheckState(
-                plan: plan, passing: initiallyUp ?? !plan.timing.alpha,
-                nextDue: now + Self.firstDelay(plan.timing, using: &random))
+            let due = now + Self.firstDelay(plan.timing, using: &random)
+            return CheckState(plan: plan, passing: initiallyUp ?? !plan.timing.alpha, nextDue: due, periodDue: due)
         }
         servers.append(ServerState(checks: checks, dynamicWeight: dynamicWeight))
         enqueueAll(server: servers.count - 1)
@@ -197,11 +211,26 @@ public struct HealthScheduler: Sendable {
             queue.pop()
             guard isCurrent(top.due, top.id) else { continue }
             servers[top.id.server].checks[top.id.checker].inFlight = true
+            servers[top.id.server].checks[top.id.checker].startedAt = start
             result.append(DueCheck(id: top.id, lateness: max(.zero, start - top.due)))
         }
         inFlight += result.count
         dropStale()
         return result
+    }
+
+    /// The first period start after `now`: `delay_loop` after the current period's, or as many as it takes to pass
+    /// `now` (a check that ran late, or past a whole period, keeps its phase and skips what it missed).
+    static func nextPeriod(_ check: inout CheckState, after now: Duration) -> Duration {
+        let period = check.plan.timing.delayLoop
+        var next = check.periodDue + period
+        if next <= now {
+            guard period > .zero else { return now }
+            let missed = Int64(((now - next) / period).rounded(.down)) + 1
+            next += period * missed
+        }
+        check.periodDue = next
+        return next
     }
 
     /// How soon a check that could not run is tried again.
@@ -236,7 +265,7 @@ public struct HealthScheduler: Sendable {
                 check.lastFailure = nil
             }
             if let weight { servers[id.server].dynamicWeight = weight }
-            check.nextDue = now + check.plan.timing.delayLoop
+            check.nextDue = Self.nextPeriod(&check, after: now)
         case .failure(let text):
             check.runs += 1
             reason = text
@@ -245,9 +274,10 @@ public struct HealthScheduler: Sendable {
             check.consecutiveFailures += 1
             check.lastFailure = text
             if check.passing, check.consecutiveFailures >= check.plan.fall { check.passing = false }
-            // Retry while a passing checker has attempts left before it fails; otherwise the normal period.
-            let retrying = check.passing
-            check.nextDue = now + (retrying ? check.plan.timing.delayBeforeRetry : check.plan.timing.delayLoop)
+            // Retry while a passing checker has attempts left before it fails (delay_before_retry after this
+            // attempt); otherwise the next period.
+            check.nextDue =
+                check.passing ? now + check.plan.timing.delayBeforeRetry : Self.nextPeriod(&check, after: now)
         }
         servers[id.server].checks[id.checker] = check
         if !servers[id.server].suspended { queue.push(DueEntry(due: check.nextDue, id: id)) }

@@ -41,6 +41,15 @@ public final class CheckLoop: EventLoop, @unchecked Sendable {
     public var onTurn: (() -> Void)?
     /// Turns of the loop so far.
     public private(set) var turns = 0
+    /// CLOCK_MONOTONIC (ns) when this turn began, read once per turn: what the loop's own work (scheduling checks,
+    /// deadlines, lateness) measures against. Under emulation or without a TSC clocksource every clock read is a
+    /// system call; one a turn, not several per check.
+    public private(set) var turnTime: UInt64 = 0
+    /// Descriptors watched in epoll sets of their own (the TCP connector's), harvested once per tick while they
+    /// have work: a thousand checks a second wake the loop about a hundred times, not two thousand.
+    private var pollers: [any TickPoller] = []
+    /// How often pollers with work are harvested.
+    public static let tick: UInt64 = 10_000_000
     /// TCP_CHECK's lean connects. Loop only.
     private(set) var connector: TCPConnector!
     /// Work the loop queued for its next turn (`later`): loop-confined, no lock.
@@ -77,6 +86,7 @@ public final class CheckLoop: EventLoop, @unchecked Sendable {
         _ = pthread_detach(id)
         started.wait()
         connector = TCPConnector(loop: self)
+        execute { [self] in pollers.append(connector) }
     }
 
     /// A loop in virtual time for tests of the code that runs on it: no thread (every call is "on the loop"),
@@ -87,10 +97,18 @@ public final class CheckLoop: EventLoop, @unchecked Sendable {
         virtualNow = UInt64(HealthScheduler.nanoseconds(start))
         epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
         wake = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
+        turnTime = virtualNow
         connector = TCPConnector(loop: self)
+        pollers.append(connector)
     }
 
     public var now: NIODeadline { manual ? .uptimeNanoseconds(virtualNow) : .now() }
+
+    /// The turn's time in virtual-time loops too.
+    private func beginTurn() {
+        turnTime = now.uptimeNanoseconds
+        for poller in pollers where poller.hasWork { poller.harvest() }
+    }
 
     /// Virtual time only: runs what is queued, then every timer due within `duration` (moving `now` to each), and
     /// leaves `now` that much later.
@@ -101,9 +119,11 @@ public final class CheckLoop: EventLoop, @unchecked Sendable {
             runQueued()
             guard let next = timers.nextDeadline, next <= end else { break }
             virtualNow = max(virtualNow, next)
+            beginTurn()
             for body in timers.takeDue(now: virtualNow) { body() }
         }
         virtualNow = end
+        beginTurn()
         runQueued()
     }
 
@@ -118,6 +138,7 @@ public final class CheckLoop: EventLoop, @unchecked Sendable {
     @discardableResult
     public func runTurn() -> Bool {
         precondition(manual, "runTurn() is for loops in virtual time")
+        beginTurn()
         let tasks = queue.withLock { tasks -> [@Sendable () -> Void] in
             defer { tasks.removeAll(keepingCapacity: true) }
             return tasks
@@ -203,6 +224,13 @@ public final class CheckLoop: EventLoop, @unchecked Sendable {
         return id
     }
 
+    /// Adds a poller: harvested at the start of every turn, and the loop wakes at least every `tick` while it has
+    /// work. Loop only.
+    func add(_ poller: any TickPoller) {
+        preconditionInEventLoop()
+        pollers.append(poller)
+    }
+
     /// Runs `body` in the next turn of the loop, after that turn's descriptors and timers: how long work is sliced
     /// (the rest of a large plan, the next services of a table read) so checks and heartbeats go on in between.
     /// Loop only.
@@ -255,9 +283,12 @@ public final class CheckLoop: EventLoop, @unchecked Sendable {
         let capacity = 256
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }
+        turnTime = now.uptimeNanoseconds
         while !stopping.load(ordering: .acquiring) {
             var timeout: Int32 = -1
-            if let next = timers.nextDeadline {
+            var wakeAt = timers.nextDeadline
+            if pollers.contains(where: \.hasWork) { wakeAt = min(wakeAt ?? .max, turnTime + Self.tick) }
+            if let next = wakeAt {
                 let now = self.now.uptimeNanoseconds
                 timeout = next <= now ? 0 : Int32(clamping: (next - now + 999_999) / 1_000_000)
             }
@@ -265,6 +296,8 @@ public final class CheckLoop: EventLoop, @unchecked Sendable {
             if !deferred.isEmpty || queue.withLock({ !$0.isEmpty }) { timeout = 0 }
             let count = epoll_wait(epoll, events, Int32(capacity), timeout)
             sleeping.store(false, ordering: .releasing)
+            turnTime = now.uptimeNanoseconds
+            for poller in pollers where poller.hasWork { poller.harvest() }
             if count > 0 {
                 for index in 0..<Int(count) {
                     let fd = events[index].data.fd
@@ -277,7 +310,7 @@ public final class CheckLoop: EventLoop, @unchecked Sendable {
                     if slot < handlers.count, let handler = handlers[slot] { handler(fd, events[index].events) }
                 }
             }
-            for body in timers.takeDue(now: now.uptimeNanoseconds) { body() }
+            for body in timers.takeDue(now: turnTime) { body() }
             let slices = deferred
             deferred = []
             for slice in slices { slice() }
@@ -290,6 +323,14 @@ public final class CheckLoop: EventLoop, @unchecked Sendable {
             onTurn?()
         }
     }
+}
+
+/// Work a `CheckLoop` harvests at the start of each turn instead of being woken for each piece of it.
+protocol TickPoller: AnyObject {
+    /// Whether the loop must keep ticking for it.
+    var hasWork: Bool { get }
+    /// Collects what is ready, without blocking.
+    func harvest()
 }
 
 /// A value handed from the thread that made it to the loop's thread, and used only there from then on (a scheduled

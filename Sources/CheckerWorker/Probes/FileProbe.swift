@@ -1,7 +1,7 @@
 import Config
-import Foundation
 import NIOCore
 import NIOPosix
+import Notifier
 
 /// FILE_CHECK: reads the number in the `track_file`'s file (keepalived.conf(5) "Track files"). With weight 0 a
 /// non-zero value is a failure; otherwise value × weight (negated with `reverse`) is added to the real server's
@@ -15,7 +15,7 @@ struct FileProbe: HealthProbe {
     func run(on loop: CheckLoop) -> EventLoopFuture<ProbeOutcome> {
         let path = path
         return NIOThreadPool.singleton.runIfActive(eventLoop: loop) {
-            try? String(contentsOfFile: path, encoding: .utf8)
+            FileContents.read(path, limit: 4096)
         }
         .map { [self] text in judge(text) }
         .recover { [label] error in .failure("\(label): \(error)") }
@@ -46,7 +46,7 @@ struct FileProbe: HealthProbe {
 /// MISC_CHECK: runs `misc_path` with `misc_timeout` (default `delay_loop`). Exit 0 passes; with
 /// `misc_dynamic` 2–255 passes with weight code − 2 and 1 fails; without it any non-zero status fails.
 struct MiscProbe: HealthProbe {
-    let command: ScriptCommand
+    let command: Config.ScriptCommand
     let check: MiscCheck
     let timeout: Duration
     let scripts: any ProbeScriptRunning

@@ -1,6 +1,4 @@
 import Config
-import Crypto
-import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -155,7 +153,7 @@ struct HTTPDialogue: StreamDialogue {
 
     /// `digest`'s form: the body's MD5 in lower-case hex.
     static func md5Hex(_ body: [UInt8]) -> String {
-        Insecure.MD5.hash(data: body).map { String(format: "%02x", $0) }.joined()
+        MD5.hex(body)
     }
 
     static func judge(status: Int, body: [UInt8], url: HTTPProbe.URLCheck, label: String) -> ProbeOutcome {
@@ -178,27 +176,27 @@ enum StatusCodes {
     }
 }
 
-/// `regex`, compiled once. PCRE2 options with an NSRegularExpression equivalent are honoured
-/// (caseless, multiline, dotall, extended); offsets and the others are not.
+/// `regex`, compiled once (Swift's regular expressions, close to the PCRE2 keepalived uses). PCRE2's `caseless`,
+/// `multiline`, `dotall` and `extended` options are honoured; the others are warned at their line by `vigild -t`.
 struct CompiledRegex: @unchecked Sendable {
+    // `Regex` holds no mutable state once built; it is shared read-only by the checks that use it.
     let pattern: String
     let failOnMatch: Bool
-    private let expression: NSRegularExpression
+    private let expression: Regex<AnyRegexOutput>
 
     init(_ regex: HTTPRegex) throws {
         pattern = regex.pattern
         failOnMatch = regex.failOnMatch
-        var options: NSRegularExpression.Options = []
-        if regex.options.contains("caseless") { options.insert(.caseInsensitive) }
-        if regex.options.contains("multiline") { options.insert(.anchorsMatchLines) }
-        if regex.options.contains("dotall") { options.insert(.dotMatchesLineSeparators) }
-        if regex.options.contains("extended") { options.insert(.allowCommentsAndWhitespace) }
-        expression = try NSRegularExpression(pattern: regex.pattern, options: options)
+        var expression = try Regex(regex.options.contains("extended") ? "(?x)" + regex.pattern : regex.pattern)
+        if regex.options.contains("caseless") { expression = expression.ignoresCase() }
+        if regex.options.contains("multiline") { expression = expression.anchorsMatchLineEndings() }
+        if regex.options.contains("dotall") { expression = expression.dotMatchesNewlines() }
+        self.expression = expression
     }
 
     func passes(_ body: [UInt8]) -> Bool {
         let text = String(decoding: body, as: UTF8.self)
-        let matched = expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+        let matched = (try? expression.firstMatch(in: text)) != nil
         return matched != failOnMatch
     }
 }

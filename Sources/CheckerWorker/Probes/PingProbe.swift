@@ -1,7 +1,7 @@
 import Config
-import Foundation
 import NIOCore
 import NIOPosix
+import Notifier
 import Synchronization
 
 /// PING_CHECK: one ICMP (RFC 792) / ICMPv6 (RFC 4443 §4.1) echo on an unprivileged ICMP datagram socket; the
@@ -35,13 +35,13 @@ struct PingProbe: HealthProbe {
         }
         guard !done else { return }
         let path = "/proc/sys/net/ipv4/ping_group_range"
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
+        guard let text = FileContents.read(path, limit: 256) else { return }
         let bounds = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int64($0) }
         let gid = Int64(getegid())
         guard bounds.count == 2 else { return }
         if bounds[0] <= gid && gid <= bounds[1] { return }
         let range = bounds[0] > bounds[1] ? (gid, gid) : (min(bounds[0], gid), max(bounds[1], gid))
-        try? "\(range.0) \(range.1)\n".write(toFile: path, atomically: false, encoding: .utf8)
+        FileContents.write("\(range.0) \(range.1)\n", to: path)
     }
 }
 

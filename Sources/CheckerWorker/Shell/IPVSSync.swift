@@ -107,11 +107,18 @@ final class IPVSSync {
         self.repairInterval = repairInterval.flatMap { $0 > .zero ? $0 : nil }
         scheduleVerify()
         guard let changed, trusted, client != nil, !syncing else {
+            if changed != nil {
+                let why =
+                    client == nil
+                    ? "IPVS was not reachable" : syncing ? "a full sync is under way" : "a write failed since"
+                logger.info("reload: reading the kernel's IPVS table again (\(why))")
+            }
             retired.formUnion(retiring)
             deferred = []
-            resync(reason: "configuration")
+            resync(reason: changed == nil ? "configuration" : "reload")
             return
         }
+        let before = counters.writes
         // The services the file dropped: this worker holds every service it manages.
         let dropped = held.keys.filter { ownerOf[$0] == nil }.sorted()
         if !dropped.isEmpty {
@@ -124,6 +131,10 @@ final class IPVSSync {
         }
         for index in changed { update(virtualServer: index) }
         updateSyncDaemons()
+        let written = counters.writes - before
+        if written > 0 {
+            logger.info("applied \(written) IPVS changes (reload, \(changed.count) virtual servers changed)")
+        }
     }
 
     // MARK: Full sync

@@ -14,6 +14,10 @@
 #           and the service's connection counter is not reset (the rules were adopted, not re-added).
 #   scale:  a 1,000-service configuration, one weight changed by SIGHUP: exactly one IPVS write ("applied 1
 #           IPVS changes" in the checker's log); prints the time from SIGHUP to the weight in the kernel.
+#   drift:  rules changed behind Vigil's back come back without a SIGHUP (ipvs_repair_interval, default 30 s):
+#           `ipvsadm -d` of one real server within the interval, `ipvsadm -C` within seconds; with nothing changed,
+#           the drift checks write nothing.
+# The checker at scale (10,000 real servers, a saturated checker) is Tests/KernelLab/checker-scale/run-all.sh.
 #
 # Run: Tests/KernelLab/kernel-lab run --env VIGIL_BIN=$PWD/.build/debug Tests/KernelLab/resilience/run-all.sh
 # Not yet named run-all.sh (which scripts/test would run in CI): two findings still fail it on a loaded host: a
@@ -72,6 +76,14 @@ table() {
 }
 EXPECTED=
 table_is_expected() { [[ $(table) == "$EXPECTED" ]]; }
+reload_conf_table() { local port; for port in "$@"; do svc_lines "$port" 1 1; done | sort; }
+table_is_expected_for() { [[ $(table) == "$(reload_conf_table "$@")" ]]; }
+workers_up_one() { # the one worker running and answering heartbeats
+  $D "$BIN/vigilctl" status --json --control-socket "$WORK/control.sock" 2>/dev/null | $PY -c '
+import json, sys
+workers = json.load(sys.stdin)["workers"]
+sys.exit(0 if workers and all(w.get("pid") and w.get("lastHeartbeatSecondsAgo") is not None for w in workers) else 1)'
+}
 expect() { EXPECTED=$(sort); } # expect <<EOF lines EOF
 svc_lines() { # PORT WEIGHT1 WEIGHT2: a NAT service on the VIP with rs1/rs2 on the same port
   echo "TCP $VIP:$1 rr"
@@ -343,6 +355,42 @@ sleep 3
 new=$(grep "applied [0-9]* IPVS changes" "$WORK/vigild.log" | tail -n +$((applies + 1)))
 check "scale: the reload made exactly one IPVS write (log: ${new:-nothing})" test "$(grep -o 'applied [0-9]* IPVS' <<<"$new")" == "applied 1 IPVS"
 check "scale: still 1,000 services" test "$($D ipvsadm -Ln | grep -c '^TCP')" == 1000
+stop_vigild
+
+
+# ------------------------------------------------------------------------------------------- drift ----
+checker_stat() { # FIELD: a number from the checker worker's statistics (vigilctl status --json)
+  $D "$BIN/vigilctl" status --json --control-socket "$WORK/control.sock" 2>/dev/null | $PY -c '
+import json, sys
+c = [w.get("checker") for w in json.load(sys.stdin)["workers"] if w.get("checker")]
+print(c[0].get(sys.argv[1], "") if c else "")' "$1"
+}
+reload_conf 80 443 >"$CONF"
+$D ipvsadm -C
+: >"$WORK/vigild.log"
+vigild_start "$CONF"
+check "drift: the services are in the kernel" wait_for 60 table_is_expected_for 80 443
+sleep 3
+writes=$(checker_stat ipvsWrites)
+sleep 12
+check "drift: twelve quiet seconds of drift checks wrote nothing" test "$(checker_stat ipvsWrites)" == "$writes"
+check "drift: and read the table only through the drift checks" test "$(checker_stat ipvsFullReads)" == 1
+$D ipvsadm -d -t "$VIP:80" -r 198.51.100.11:80
+start=$SECONDS
+if wait_for 45 table_is_expected_for 80 443; then
+  pass "drift: ipvsadm -d of one real server undone in $((SECONDS - start)) s (interval 30 s)"
+else
+  fail "drift: the deleted real server did not come back within 45 s"
+fi
+$D ipvsadm -C
+start=$SECONDS
+if wait_for 15 table_is_expected_for 80 443; then
+  pass "drift: ipvsadm -C undone in $((SECONDS - start)) s"
+else
+  fail "drift: the flushed table did not come back within 15 s"
+fi
+check "drift: the repairs are counted" test "$(checker_stat ipvsRepairs)" -ge 1
+check "drift: and logged" grep -q "changed behind Vigil's back" "$WORK/vigild.log"
 stop_vigild
 
 if ((failed)); then

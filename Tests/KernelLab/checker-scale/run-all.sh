@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2154
+# Issue 12 acceptance on real IPVS (kernel lab): the checker worker at scale, with vigild's default settings, on
+# ipvs/lib.sh's topology (director lab-d, real servers lab-r1 and lab-r2 answering on 80, 443 and 8080).
+#
+#   farm:   1,000 services × 10 real servers (10,000): one checked real server going down and up reaches IPVS as one
+#           write each, with no read of the whole table (the checker's full-read counter does not move).
+#   busy:   the checker saturated on purpose (3,000 TCP checks a second under emulation) for 60 s is never
+#           replaced: it makes progress; its lateness shows in vigilctl status.
+#   stop:   the checker worker SIGSTOPped while it applies the 10,000-real-server configuration is replaced within
+#           two heartbeats (the default 1 s), and its successor programs them.
+#
+# Run: Tests/KernelLab/kernel-lab run Tests/KernelLab/checker-scale/run-all.sh
+set -uo pipefail
+
+if [[ "${KERNEL_LAB:-}" != 1 && "${1:-}" != --force ]]; then
+  echo "checker-scale/run-all.sh: meant to run inside the kernel lab (or pass --force)" >&2
+  exit 2
+fi
+
+# shellcheck source=../ipvs/lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../ipvs/lib.sh"
+trap 'stop_vigild; cleanup' EXIT
+setup_topology || fatal "topology"
+start_servers || fatal "real servers"
+
+CONF=$WORK/vigil.conf
+VIGILD_PID=
+vigild_start() { # CONF [EXTRA ARGS]
+  local file=$1; shift
+  $D "$BIN/vigild" -n -l -f "$file" --control-socket "$WORK/control.sock" -p "$WORK/vigild.pid" \
+    -c "$WORK/checkers.pid" -r "$WORK/vrrp.pid" "$@" >>"$WORK/vigild.log" 2>&1 &
+  VIGILD_PID=$!
+}
+stop_vigild() {
+  [[ -n $VIGILD_PID ]] || return 0
+  kill "$VIGILD_PID" 2>/dev/null
+  wait "$VIGILD_PID" 2>/dev/null
+  VIGILD_PID=
+}
+wait_for() { # SECONDS COMMAND...: polls every 0.5 s
+  local deadline=$((SECONDS + $1))
+  until "${@:2}"; do
+    ((SECONDS >= deadline)) && return 1
+    sleep 0.5
+  done
+}
+status_json() { $D "$BIN/vigilctl" status --json --control-socket "$WORK/control.sock" 2>/dev/null; }
+checker_stat() { # FIELD: a value from the checker worker's statistics
+  status_json | $PY -c '
+import json, sys
+c = [w.get("checker") for w in json.load(sys.stdin)["workers"] if w.get("checker")]
+print(c[0].get(sys.argv[1], "") if c else "")' "$1"
+}
+worker_up() { # the checker worker running and answering heartbeats
+  status_json | $PY -c '
+import json, sys
+workers = json.load(sys.stdin)["workers"]
+sys.exit(0 if workers and all(w.get("pid") and w.get("lastHeartbeatSecondsAgo") is not None for w in workers) else 1)'
+}
+real_servers_in_kernel() { $D ipvsadm -Ln | grep -c -- '-> 198'; }
+
+farm_conf() { # SERVICES DELAY_LOOP CHECKED
+  # one: SERVICES services × 10 real servers, one checked real server in the first service (rs1, port 9999 of its
+  #      own), the others unchecked (always up);
+  # all: SERVICES services × 6 real servers (rs1 and rs2 on ports 80, 443 and 8080), every one checked.
+  local s r ports=(80 443 8080)
+  for ((s = 0; s < $1; s++)); do
+    printf 'virtual_server 192.0.2.%d %d {\n  delay_loop %s\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n' \
+      $((s % 200 + 101)) $((2000 + s / 200)) "$2"
+    if [[ $3 == all ]]; then
+      for ((r = 0; r < 6; r++)); do
+        printf '  real_server 198.51.100.%d %d {\n    TCP_CHECK {\n      connect_timeout 2\n      retry 0\n    }\n  }\n' \
+          $((11 + r % 2)) "${ports[$((r / 2))]}"
+      done
+    else
+      if ((s == 0)); then
+        printf '  real_server 198.51.100.11 9999 {\n    TCP_CHECK {\n      connect_timeout 2\n      retry 0\n    }\n  }\n'
+      else
+        printf '  real_server 198.51.100.20 80 {\n  }\n'
+      fi
+      for ((r = 1; r < 10; r++)); do printf '  real_server 198.51.100.%d %d {\n  }\n' $((20 + r)) $((80 + r)); done
+    fi
+    printf '}\n'
+  done
+}
+
+# -------------------------------------------------------------------------------------------- farm ----
+LISTENER=
+one_listener() { # rs1 answers on 9999: the one checked real server
+  ip netns exec lab-r1 "$PY" -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 9999)); s.listen(64)
+while True:
+    c, _ = s.accept(); c.close()' &
+  LISTENER=$!
+}
+farm_conf 1000 1 one >"$CONF"
+one_listener
+start=$SECONDS
+vigild_start "$CONF" -C
+if wait_for 600 bash -c "[[ \$($D ipvsadm -Ln | grep -c -- '-> 198') == 10000 ]]"; then
+  pass "farm: 10,000 real servers in the kernel ($((SECONDS - start)) s from start)"
+else
+  fail "farm: $(real_servers_in_kernel) of 10,000 real servers in the kernel after 600 s"
+fi
+sleep 3
+reads=$(checker_stat ipvsFullReads) writes=$(checker_stat ipvsWrites)
+kill "$LISTENER"
+wait "$LISTENER" 2>/dev/null
+gone() { ! $D ipvsadm -Ln -t 192.0.2.101:2000 | grep -q '198.51.100.11:9999'; }
+check "farm: the stopped real server leaves IPVS" wait_for 60 gone
+one_listener
+back() { $D ipvsadm -Ln -t 192.0.2.101:2000 | grep -q '198.51.100.11:9999'; }
+check "farm: and comes back" wait_for 60 back
+after=$(checker_stat ipvsWrites)
+check "farm: one write for each of the two changes (ipvsWrites $writes -> $after)" test $((after - writes)) == 2
+check "farm: no read of the 10,000-entry table for them (full reads stay $reads)" \
+  test "$(checker_stat ipvsFullReads)" == "$reads"
+kill "$LISTENER" 2>/dev/null
+stop_vigild
+$D ipvsadm -C
+
+# -------------------------------------------------------------------------------------------- busy ----
+farm_conf 500 1 all >"$CONF"
+: >"$WORK/vigild.log"
+vigild_start "$CONF" -C
+check "busy: the checker worker runs" wait_for 120 worker_up
+sleep 60
+restarts=$(status_json | $PY -c 'import json,sys; print(sum(w["restartCount"] for w in json.load(sys.stdin)["workers"]))')
+echo "MEASURE: busy: $(checker_stat checksStarted) checks started, lateness p50 $(checker_stat latenessP50Milliseconds) ms, p99 $(checker_stat latenessP99Milliseconds) ms, in flight $(checker_stat inFlight)"
+check "busy: a checker at full load for 60 s was never replaced (restarts: $restarts)" test "$restarts" == 0
+check "busy: nothing was killed" bash -c "! grep -q 'killing it' '$WORK/vigild.log'"
+stop_vigild
+$D ipvsadm -C
+
+# ----------------------------------------------------------------------------- stopped while applying ----
+farm_conf 1000 60 one >"$CONF"
+: >"$WORK/vigild.log"
+rm -f "$WORK/checkers.pid"
+vigild_start "$CONF" -C
+# Stop the checker worker as soon as it exists: it is decoding and applying 10,000 real servers.
+wait_for 60 test -s "$WORK/checkers.pid"
+stopped=$(cat "$WORK/checkers.pid")
+kill -STOP "$stopped"
+start=$(date +%s%N)
+replaced() { [[ -s $WORK/checkers.pid && $(cat "$WORK/checkers.pid") != "$stopped" ]]; }
+if wait_for 30 replaced; then
+  elapsed=$((($(date +%s%N) - start) / 1000000))
+  echo "MEASURE: stop: the checker SIGSTOPped while applying 10,000 real servers was replaced after $elapsed ms"
+  if ((elapsed < 3000)); then
+    pass "stop: replaced within two heartbeats (and this poll's 0.5 s)"
+  else
+    fail "stop: replaced only after $elapsed ms"
+  fi
+else
+  fail "stop: the stopped checker worker was not replaced within 30 s"
+fi
+kill -CONT "$stopped" 2>/dev/null
+check "stop: the log says why" grep -q "answered no heartbeat" "$WORK/vigild.log"
+check "stop: the successor programs the 10,000 real servers" \
+  wait_for 600 bash -c "[[ \$($D ipvsadm -Ln | grep -c -- '-> 198') == 10000 ]]"
+stop_vigild
+$D ipvsadm -C
+
+if ((failed)); then
+  echo "--- vigild log (tail) ---"
+  tail -40 "$WORK/vigild.log"
+fi
+summary
