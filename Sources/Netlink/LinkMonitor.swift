@@ -40,7 +40,8 @@ extension LinkEvent {
         guard let name = attributes.string(interfaceNameAttribute), !name.isEmpty else {
             throw attributes.missing("IFLA_IFNAME")
         }
-        return LinkEvent(name: name, index: index, isUp: type == newLink && isUp(flags: flags))
+        return LinkEvent(
+            name: name, index: index, isUp: type == newLink && isUp(flags: flags), isDeleted: type == deleteLink)
     }
 }
 

@@ -11,7 +11,7 @@ import Config
 /// results into `NetlinkError` with `nl_geterror` text naming the object ("cannot add 192.0.2.100/32 to eth0: …").
 /// Blocking and not thread-safe: one per engine loop.
 public final class RouteNetlinkSocket {
-    private let socket: OpaquePointer
+    let socket: OpaquePointer
 
     /// Opens and connects the socket.
     /// The corresponding C calls are `nl_socket_alloc` and `nl_connect(NETLINK_ROUTE)`.
@@ -35,7 +35,7 @@ public final class RouteNetlinkSocket {
 
     /// The link called `name`, or nil when there is none; the caller must `rtnl_link_put` it.
     /// The corresponding C call is `rtnl_link_get_kernel`.
-    private func link(named name: String?, index: Int32 = 0) throws(NetlinkError) -> OpaquePointer? {
+    func link(named name: String?, index: Int32 = 0) throws(NetlinkError) -> OpaquePointer? {
         var link: OpaquePointer?
         let result = retryingInterrupts { rtnl_link_get_kernel(socket, index, name, &link) }
         if result == -NLE_OBJ_NOTFOUND || result == -NLE_NODEV { return nil }
@@ -272,7 +272,7 @@ public final class RouteNetlinkSocket {
 
     /// Calls `body` with a fresh `struct nl_addr` for `address` (its prefix length defaults to the full width).
     /// The corresponding C call is `nl_addr_build`.
-    private static func withAddress(
+    static func withAddress(
         _ address: IPAddress, prefixLength: UInt8?, _ body: (OpaquePointer) -> Int32
     ) -> Int32 {
         let bytes = address.bytes
@@ -295,15 +295,15 @@ public final class RouteNetlinkSocket {
     }
 
     /// The bytes of a `struct nl_addr`.
-    private static func bytes(of address: OpaquePointer) -> [UInt8] {
+    static func bytes(of address: OpaquePointer) -> [UInt8] {
         let count = Int(nl_addr_get_len(address))
         guard count > 0, let start = nl_addr_get_binary_addr(address) else { return [] }
         return Array(UnsafeRawBufferPointer(start: start, count: count))
     }
 
-    private func retryingInterrupts(_ call: () -> Int32) -> Int32 { Self.retryingInterrupts(call) }
+    func retryingInterrupts(_ call: () -> Int32) -> Int32 { Self.retryingInterrupts(call) }
 
-    private static func retryingInterrupts(_ call: () -> Int32) -> Int32 {
+    static func retryingInterrupts(_ call: () -> Int32) -> Int32 {
         var result: Int32
         repeat { result = call() } while result == -NLE_INTR
         return result

@@ -95,10 +95,13 @@ public struct LinkEvent: Hashable, Sendable {
     public var index: Int32
     /// `IFF_UP` and `IFF_RUNNING` (administratively up with carrier); false for a deleted link.
     public var isUp: Bool
+    /// `RTM_DELLINK`: the link is gone.
+    public var isDeleted: Bool
 
-    public init(name: String, index: Int32, isUp: Bool) {
+    public init(name: String, index: Int32, isUp: Bool, isDeleted: Bool = false) {
         self.name = name
         self.index = index
         self.isUp = isUp
+        self.isDeleted = isDeleted
     }
 }

@@ -64,7 +64,7 @@ let instanceCases: [InstanceCase] = [
         return address.broadcast == .setHostBits && address.noDAD && address.mngTmpAddr && address.noPrefixRoute
             && address.autoJoin
     },
-    InstanceCase("virtual_ipaddress {\n192.0.2.10/24 peer 192.0.2.20 use_vmac vm1 preferred_lft forever\n}") {
+    InstanceCase("virtual_ipaddress {\n192.0.2.10/24 peer 192.0.2.20 dev eth1 use_vmac vm1 preferred_lft forever\n}") {
         let address = $0.virtualAddresses[0]
         return address.peer == IPPrefix("192.0.2.20") && address.useVMAC && address.vmacName == "vm1"
             && address.preferredLifetime == .forever
@@ -107,11 +107,11 @@ let instanceCases: [InstanceCase] = [
     InstanceCase("unicast_fault_no_peer") { $0.unicastFaultNoPeer },
     InstanceCase("check_unicast_src") { $0.checkUnicastSource == true },
     InstanceCase("use_vmac") { $0.useVMAC == VirtualMAC() },
-    InstanceCase("use_vmac vrrp51 00:00:5e:00:01") {
-        $0.useVMAC == VirtualMAC(interfaceName: "vrrp51", address: "00:00:5e:00:01")
+    InstanceCase("use_vmac vrrp51 02:00:5e:00:01") {
+        $0.useVMAC == VirtualMAC(interfaceName: "vrrp51", address: "02:00:5e:00:01")
     },
     InstanceCase("use_vmac_addr") { $0.useVMACAddr },
-    InstanceCase("vmac_xmit_base") { $0.vmacXmitBase },
+    InstanceCase("use_vmac\nvmac_xmit_base") { $0.vmacXmitBase },
     InstanceCase("native_ipv6") { $0.nativeIPv6 },
     InstanceCase("dont_track_primary") { $0.dontTrackPrimary },
     InstanceCase("track_interface {\neth1\neth2 weight -20 reverse\n}") {
@@ -239,6 +239,38 @@ struct VRRPSchemaTests {
         let diagnostics = loadVRRP(instanceText(snippet)).diagnostics
         #expect(diagnostics.errors.isEmpty, "\(diagnostics)")
         #expect(diagnostics.warnings.contains { $0.message.contains("does not take effect in Vigil") })
+    }
+
+    @Test(
+        "keepalived's use_vmac checks warn at the line and drop what keepalived drops",
+        arguments: [
+            ("use_vmac 01:00:5e:00:00", 4, "is a multicast address"),
+            ("use_vmac 00:00:5e:00:02:07", 4, "RFC 5798's virtual router range"),
+            ("vmac_xmit_base", 4, "only valid with 'use_vmac'"),
+            ("use_vmac\nvmac_xmit_base\nstrict_mode", 5, "incompatible with strict mode"),
+            ("use_vmac\nunicast_peer {\n192.0.2.9\n}", 4, "needs 'vmac_xmit_base'"),
+            ("virtual_ipaddress {\n192.0.2.10/24 use_vmac\n}", 5, "needs 'dev INTERFACE'"),
+        ])
+    func virtualMACWarnings(_ snippet: String, _ line: Int, _ text: String) throws {
+        let loaded = loadVRRP(instanceText(snippet))
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics)")
+        let warning = try #require(loaded.diagnostics.warnings.first { $0.message.contains(text) })
+        #expect(warning.location?.line == line)
+        let instance = try #require(loaded.config.vrrp.instances.first)
+        #expect(instance.useVMAC?.address == nil)
+        #expect(instance.virtualAddresses.allSatisfy { !$0.useVMAC })
+        #expect(instance.vmacXmitBase == snippet.contains("unicast_peer"))
+    }
+
+    @Test("vmac_prefix and vmac_addr_prefix")
+    func vmacPrefixes() {
+        let loaded = loadVRRP(
+            "global_defs {\nvmac_prefix vip\nvmac_addr_prefix addr\n}\n"
+                + instanceText("use_vmac\nvirtual_ipaddress {\n192.0.2.1\n}"))
+        #expect(loaded.diagnostics.errors.isEmpty && loaded.diagnostics.warnings.isEmpty, "\(loaded.diagnostics)")
+        #expect(loaded.config.globalDefs.vmacPrefix == "vip" && loaded.config.globalDefs.vmacAddrPrefix == "addr")
+        let bad = loadVRRP("global_defs {\nvmac_prefix a/b\n}\n" + instanceText("use_vmac"))
+        #expect(bad.diagnostics.errors.first?.message.contains("cannot start an interface name") == true)
     }
 
     @Test("auth_pass longer than 8 characters is truncated with a warning")

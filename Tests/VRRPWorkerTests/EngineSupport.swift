@@ -12,6 +12,8 @@ final class FakeVRRPSystem: VRRPSystem {
         var time: VirtualInstant
         var advertisement: VRRPAdvertisement
         var destination: IPAddress
+        /// The interface the advert left from.
+        var interface: String = "eth0"
     }
 
     var now = VirtualInstant.start
@@ -45,7 +47,7 @@ final class FakeVRRPSystem: VRRPSystem {
     func send(_ message: [UInt8], from source: IPAddress, to destination: IPAddress, interface: String) -> Bool {
         let info = VRRPPacketInfo(source: source, destination: destination, hopLimit: 255)
         if let advertisement = try? VRRPAdvertisement(decoding: message, packet: info) {
-            sent.append(Sent(time: now, advertisement: advertisement, destination: destination))
+            sent.append(Sent(time: now, advertisement: advertisement, destination: destination, interface: interface))
         }
         return true
     }
@@ -81,6 +83,32 @@ final class FakeVRRPSystem: VRRPSystem {
         routes.removeAll { $0 == words }
         removeCalls.append("route \(words)")
         return true
+    }
+
+    /// Links the kernel has besides the VMACs the engine made (for naming).
+    var existingLinks: [String: VRRPLinkFacts] = [:]
+    /// VMACs present, by name.
+    var virtualMACs: [String: VRRPVirtualMAC] = [:]
+    /// Names for which `addVirtualMAC` fails.
+    var failingVirtualMACs: Set<String> = []
+
+    func linkFacts(named name: String) -> VRRPLinkFacts? {
+        if let link = virtualMACs[name] {
+            return VRRPLinkFacts(isMacvlan: true, lower: link.base, hardwareAddress: link.hardwareAddress)
+        }
+        return existingLinks[name]
+    }
+
+    func addVirtualMAC(_ link: VRRPVirtualMAC) -> Bool {
+        addCalls.append("vmac \(link)")
+        guard !failingVirtualMACs.contains(link.name) else { return false }
+        virtualMACs[link.name] = link
+        return true
+    }
+
+    func removeVirtualMAC(_ link: VRRPVirtualMAC) {
+        removeCalls.append("vmac \(link)")
+        virtualMACs[link.name] = nil
     }
 
     func announce(_ addresses: [VRRPHeldAddress], count: Int) {

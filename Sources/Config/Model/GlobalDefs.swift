@@ -108,6 +108,10 @@ public struct GlobalDefs: Sendable, Hashable, Codable {
     public var vrrpSkipCheckAdvAddr = false
     /// `vrrp_strict`: strict RFC compliance.
     public var vrrpStrict = false
+    /// `vmac_prefix`: generated VMAC names are PREFIX.VRID (default `vrrp`).
+    public var vmacPrefix: String?
+    /// `vmac_addr_prefix`: the same for the VMACs of addresses on other interfaces (default `vmac_prefix`).
+    public var vmacAddrPrefix: String?
     /// `vrrp_notify_priority_changes <BOOL>`.
     public var vrrpNotifyPriorityChanges = false
     /// `vrrp_startup_delay`: wait before starting the instances (default 0).

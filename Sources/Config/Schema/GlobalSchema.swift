@@ -79,8 +79,6 @@ enum GlobalSchema {
                     "process_monitor_rcv_bufs_force", "vrrp_rx_bufs_policy", "vrrp_rx_bufs_multiplier",
                 ].map { ($0, NotInEffect.notBuilt("Vigil sizes its socket buffers itself")) }
                 + [
-                    ("vmac_prefix", .notBuilt("Vigil's VMAC interface names are not configurable")),
-                    ("vmac_addr_prefix", .notBuilt("Vigil's VMAC interface names are not configurable")),
                     ("data_use_instance", .notBuilt("vigild.data is written beside the control socket")),
                 ]))
 
@@ -145,6 +143,8 @@ enum GlobalSchema {
         "vrrp_check_unicast_src": Global.set(\.vrrpCheckUnicastSrc, to: true),
         "vrrp_skip_check_adv_addr": Global.flag(\.vrrpSkipCheckAdvAddr),
         "vrrp_strict": Global.set(\.vrrpStrict, to: true),
+        "vmac_prefix": vmacPrefix(\.vmacPrefix),
+        "vmac_addr_prefix": vmacPrefix(\.vmacAddrPrefix),
         "vrrp_notify_priority_changes": Global.flag(\.vrrpNotifyPriorityChanges),
         "vrrp_startup_delay": Global.duration(\.vrrpStartupDelay, .zero ... .seconds(3_600)),
         "default_interface": Global.string(\.defaultInterface),
@@ -237,6 +237,26 @@ enum GlobalSchema {
                 return
             }
             globals[keyPath: path] = address
+        }
+    }
+
+    /// `vmac_prefix` / `vmac_addr_prefix WORD`: the start of generated VMAC names, which must leave room for
+    /// `.VRID` within an interface name (keepalived cuts a longer one).
+    static func vmacPrefix(_ path: Global.Path<String?>) -> Global.Handler {
+        { globals, node, context in
+            guard context.noBlock(node), let prefix = context.single(node) else { return }
+            guard !prefix.isEmpty, !prefix.contains("/"), !prefix.contains(":"),
+                prefix.allSatisfy({ $0.isASCII && !$0.isWhitespace })
+            else {
+                context.error("'\(node.keyword)' '\(prefix)' cannot start an interface name", at: node)
+                return
+            }
+            if prefix.utf8.count > 11 {
+                context.warning(
+                    "'\(node.keyword)' '\(prefix)' is shortened in VMAC names (at most 15 characters with '.VRID')",
+                    at: node)
+            }
+            globals[keyPath: path] = prefix
         }
     }
 

@@ -242,11 +242,63 @@ enum VRRPInstanceSchema {
                 instance.preemptDelay = .zero
             }
         }
+        finishVirtualMAC(&instance, statement: statement, globals: globals, context)
         if instance.authentication != nil, instance.effectiveVersion(globals) == 3 {
             context.warning(
                 "VRRPv3 has no authentication (RFC 5798 §9); it is ignored", at: statement("authentication")?.location)
             instance.authentication = nil
         }
+    }
+
+    /// keepalived's checks of `use_vmac`, `vmac_xmit_base` and addresses' `use_vmac`.
+    static func finishVirtualMAC(
+        _ instance: inout VRRPInstance, statement: (String) -> ConfigNode?, globals: GlobalDefs,
+        _ context: SchemaContext
+    ) {
+        if let mac = instance.useVMAC?.address, let node = statement("use_vmac") {
+            let octets = mac.split(separator: ":").compactMap { UInt8($0, radix: 16) }
+            if octets.first.map({ $0 & 1 == 1 }) ?? false {
+                context.warning(
+                    "'use_vmac' MAC \(mac) is a multicast address; ignored (the RFC's MAC is used)", at: node)
+                instance.useVMAC?.address = nil
+            } else if octets.count >= 5, octets[0..<4] == [0, 0, 0x5e, 0], [1, 2].contains(octets[4]) {
+                context.warning(
+                    "'use_vmac' MAC \(mac) is in RFC 5798's virtual router range; ignored (that MAC is the default)",
+                    at: node)
+                instance.useVMAC?.address = nil
+            }
+        }
+        if instance.vmacXmitBase, let node = statement("vmac_xmit_base") {
+            if instance.useVMAC == nil {
+                context.warning("'vmac_xmit_base' is only valid with 'use_vmac'; ignored", at: node)
+                instance.vmacXmitBase = false
+            } else if instance.strictMode ?? globals.vrrpStrict {
+                context.warning("'vmac_xmit_base' is incompatible with strict mode; ignored", at: node)
+                instance.vmacXmitBase = false
+            }
+        }
+        if instance.useVMAC != nil, instance.isUnicast, !instance.vmacXmitBase, let node = statement("use_vmac") {
+            // Unicast adverts are addressed to the base's address and arrive on the base, never on the VMAC.
+            context.warning(
+                "'use_vmac' with 'unicast_peer' needs 'vmac_xmit_base' (keepalived.conf(5)); Vigil sets it", at: node)
+            instance.vmacXmitBase = true
+        }
+        for index in instance.virtualAddresses.indices where instance.virtualAddresses[index].useVMAC {
+            clearAddressVMACWithoutDevice(&instance.virtualAddresses[index], context)
+        }
+        for index in instance.excludedVirtualAddresses.indices where instance.excludedVirtualAddresses[index].useVMAC {
+            clearAddressVMACWithoutDevice(&instance.excludedVirtualAddresses[index], context)
+        }
+    }
+
+    /// An address's `use_vmac` needs `dev` (keepalived: "use_vmac for a address requires an interface").
+    static func clearAddressVMACWithoutDevice(_ address: inout VirtualAddress, _ context: SchemaContext) {
+        guard address.device == nil else { return }
+        context.warning(
+            "'use_vmac' on \(address.prefix) needs 'dev INTERFACE'; ignored (use the instance's use_vmac)",
+            at: address.location)
+        address.useVMAC = false
+        address.vmacName = nil
     }
 
     /// VRRPv2 counts whole seconds (RFC 3768 §5.3.7), VRRPv3 centiseconds up to 40.95 s (RFC 5798 §5.2.7).

@@ -8,7 +8,14 @@ enum VRRPSchema {
 
     static let topLevelHandlers: [String: Handler] = [
         "static_ipaddress": { config, node, context in
-            config.vrrp.staticAddresses += VRRPAddressSchema.addresses(node, context)
+            for var address in VRRPAddressSchema.addresses(node, context) {
+                if address.useVMAC {
+                    context.warning("'use_vmac' is not for static addresses; ignored", at: address.location)
+                    address.useVMAC = false
+                    address.vmacName = nil
+                }
+                config.vrrp.staticAddresses.append(address)
+            }
         },
         "static_routes": { config, node, context in
             config.vrrp.staticRoutes += VRRPAddressSchema.routes(node, context)

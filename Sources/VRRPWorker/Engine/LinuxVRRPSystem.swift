@@ -195,6 +195,108 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
         }
     }
 
+    // MARK: Virtual MACs
+
+    /// Each base interface's `arp_ignore` / `arp_filter` before the first IPv4 VMAC on it, and how many there are:
+    /// restored when the last goes (keepalived does the same).
+    private var baseSettings: [String: (saved: [(key: String, value: UInt32)], count: Int)] = [:]
+
+    func linkFacts(named name: String) -> VRRPLinkFacts? {
+        guard let route, let link = try? route.linkDescription(named: name) else { return nil }
+        let lower = link.lowerIndex.flatMap { try? route.interfaceName(index: $0) }
+        return VRRPLinkFacts(isMacvlan: link.kind == "macvlan", lower: lower, hardwareAddress: link.hardwareAddress)
+    }
+
+    func addVirtualMAC(_ link: VRRPVirtualMAC) -> Bool {
+        guard let route else { return false }
+        do {
+            if let existing = try route.linkDescription(named: link.name) {
+                let lower = try existing.lowerIndex.flatMap { try route.interfaceName(index: $0) }
+                let matches =
+                    existing.kind == "macvlan" && existing.macvlanMode == .private && lower == link.base
+                    && existing.hardwareAddress == link.hardwareAddress
+                if !matches {
+                    guard existing.kind == "macvlan" else {
+                        logger.error("VMAC \(link): \(link.name) exists and is not a macvlan")
+                        return false
+                    }
+                    logger.info("VMAC \(link): replacing the macvlan of that name (other MAC, mode or base)")
+                    try route.deleteLink(named: link.name)
+                }
+                if matches { logger.info("VMAC \(link): taking over the existing macvlan") }
+            }
+            if try route.linkDescription(named: link.name) == nil {
+                try route.addMacvlan(
+                    named: link.name, lower: link.base, hardwareAddress: link.hardwareAddress, mode: .private)
+            }
+            // RFC 5798 §7.4: no link-local address made from the virtual MAC (set before the link goes up).
+            try route.setIPv6AddressGenerationMode(named: link.name, "none")
+            if link.family == .ipv4 {
+                // keepalived's settings: the VMAC answers ARP for its own addresses only, accepts packets from
+                // local sources, is not reverse-path filtered; the base no longer answers for the VMAC's addresses.
+                try route.setIPv4DeviceConfiguration(
+                    named: link.name,
+                    [("arp_ignore", 1), ("accept_local", 1), ("rp_filter", 0), ("promote_secondaries", 1)])
+                try configureBase(link.base, route: route)
+                // No IPv6 on an IPv4 VMAC (keepalived); /proc/sys is the only way to set it.
+                _ = Self.writeSysctl("/proc/sys/net/ipv6/conf/\(link.name)/disable_ipv6", "1")
+            }
+            try route.setLink(named: link.name, up: true)
+            if let linkLocal = link.linkLocal {
+                try route.addAddress(
+                    InterfaceAddress(address: linkLocal, prefixLength: 64, interface: link.name, noDAD: true))
+            }
+            return true
+        } catch {
+            logger.error("VMAC \(link): \(error)")
+            return false
+        }
+    }
+
+    func removeVirtualMAC(_ link: VRRPVirtualMAC) {
+        guard let route else { return }
+        do {
+            try route.deleteLink(named: link.name)
+        } catch {
+            logger.error("VMAC \(link): \(error)")
+        }
+        if link.family == .ipv4, var entry = baseSettings[link.base] {
+            entry.count -= 1
+            baseSettings[link.base] = entry.count > 0 ? entry : nil
+            if entry.count == 0 {
+                do {
+                    try route.setIPv4DeviceConfiguration(named: link.base, entry.saved)
+                } catch {
+                    logger.warning("VMAC \(link): cannot restore \(link.base)'s ARP settings: \(error)")
+                }
+            }
+        }
+    }
+
+    /// `arp_ignore` 1 and `arp_filter` 1 on an IPv4 VMAC's base, saving what they were for `removeVirtualMAC`.
+    private func configureBase(_ base: String, route: RouteNetlinkSocket) throws(NetlinkError) {
+        if var entry = baseSettings[base] {
+            entry.count += 1
+            baseSettings[base] = entry
+            return
+        }
+        var saved: [(key: String, value: UInt32)] = []
+        for key in ["arp_ignore", "arp_filter"] {
+            if let value = try route.ipv4DeviceConfiguration(named: base, key) { saved.append((key, value)) }
+        }
+        try route.setIPv4DeviceConfiguration(named: base, [("arp_ignore", 1), ("arp_filter", 1)])
+        baseSettings[base] = (saved, 1)
+    }
+
+    /// Writes `value` to a /proc/sys file; false when it cannot.
+    static func writeSysctl(_ path: String, _ value: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let bytes = Array(value.utf8)
+        return write(fd, bytes, bytes.count) == bytes.count
+    }
+
     func announce(_ addresses: [VRRPHeldAddress], count: Int) {
         for _ in 0..<max(count, 0) {
             for held in addresses {

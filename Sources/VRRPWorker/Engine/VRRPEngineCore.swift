@@ -9,12 +9,23 @@ struct VRRPInstanceKey: Hashable, Sendable {
     var family: IPAddress.Family
     var interface: String
     var unicastSource: IPAddress?
+    /// A changed VMAC is a different instance: the old one goes (with its macvlan), the new one starts.
+    var virtualMAC: VRRPVirtualMAC?
 }
 
 /// One running instance: its configuration, state machine, receive filter and counters.
 struct VRRPRunningInstance<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
     var configuration: VRRPInstance
+    /// The configured interface (tracked; its address is the default source).
     var interface: String
+    /// Where adverts are sent and received: the VMAC, or `interface` (no VMAC, or `vmac_xmit_base`).
+    var socketInterface: String
+    /// `use_vmac`: the instance's VMAC.
+    var virtualMAC: VRRPVirtualMAC?
+    /// `use_vmac` on addresses, `use_vmac_addr`: VMACs for addresses on other interfaces or of the other family.
+    var addressMACs: [VRRPVirtualMAC] = []
+    /// Whether the VMACs are in place (created at start, deleted when the instance goes).
+    var hasVirtualMACs = false
     var family: IPAddress.Family
     var machine: VRRPInstanceStateMachine<Instant>
     var filter: VRRPReceiveFilter
@@ -38,7 +49,7 @@ struct VRRPRunningInstance<Instant: InstantProtocol>: Sendable where Instant.Dur
     var key: VRRPInstanceKey {
         VRRPInstanceKey(
             virtualRouterID: configuration.virtualRouterID, family: family, interface: interface,
-            unicastSource: configuration.unicastSourceIP)
+            unicastSource: configuration.unicastSourceIP, virtualMAC: virtualMAC)
     }
 
     /// The tracked-item name of an interface.
@@ -142,8 +153,9 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         syncGroupConfigs = Dictionary(vrrp.syncGroups.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         groupStates = groupStates.filter { syncGroupConfigs[$0.key] != nil }
         var fresh: [String] = []
+        var claimedNames: Set<String> = []
         for instance in vrrp.instances {
-            guard var built = build(instance, vrrp: vrrp, now: now) else { continue }
+            guard var built = build(instance, vrrp: vrrp, now: now, claimedNames: &claimedNames) else { continue }
             order.append(instance.name)
             let match = running.first { $0.value.key == built.key }
             if let (oldName, old) = match {
@@ -161,6 +173,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
                 gone.reason = "removed by reload"
                 let actions = gone.machine.shutdown(at: now)
                 perform(actions, on: &gone, name: name)
+                removeVirtualMACs(&gone)
                 cancelAll(name)
             }
         }
@@ -171,7 +184,9 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         report()
     }
 
-    private func build(_ instance: VRRPInstance, vrrp: VRRPConfig, now: Instant) -> VRRPRunningInstance<Instant>? {
+    private func build(
+        _ instance: VRRPInstance, vrrp: VRRPConfig, now: Instant, claimedNames: inout Set<String>
+    ) -> VRRPRunningInstance<Instant>? {
         guard let interface = instance.interface else {
             onLog("\(instance.name): no interface; instance ignored")
             return nil
@@ -247,15 +262,119 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             skipCheckAdvertisementAddresses: instance.skipCheckAdvAddr ?? globals.vrrpSkipCheckAdvAddr,
             strict: instance.strictMode ?? globals.vrrpStrict
         )
-        let held = (instance.virtualAddresses + instance.excludedVirtualAddresses).map {
-            VRRPHeldAddress(address: $0, interface: $0.device ?? interface)
-        }
+        let (virtualMAC, addressMACs, held) = virtualMACs(
+            for: instance, interface: interface, source: source, claimedNames: &claimedNames)
         var running = VRRPRunningInstance(
-            configuration: instance, interface: interface, family: family,
+            configuration: instance, interface: interface,
+            socketInterface: instance.vmacXmitBase ? interface : virtualMAC?.name ?? interface,
+            virtualMAC: virtualMAC, addressMACs: addressMACs, family: family,
             machine: VRRPInstanceStateMachine(settings: settings), filter: filter, source: source,
             destinations: destinations, held: held, since: now)
         running.trackFiles = trackFiles
         return running
+    }
+
+    // MARK: Virtual MACs
+
+    /// The instance's VMAC (`use_vmac`), the VMACs of its addresses (`use_vmac` on an address with `dev`,
+    /// `use_vmac_addr`), and where each address goes, as keepalived places them: the VIPs and eVIPs of the
+    /// instance's family without another `dev` go on the instance's VMAC; an address on another interface, or of
+    /// the other family, gets a VMAC of its own on that interface when it asks for one (one per interface and
+    /// family).
+    private func virtualMACs(
+        for instance: VRRPInstance, interface: String, source: IPAddress, claimedNames: inout Set<String>
+    ) -> (VRRPVirtualMAC?, [VRRPVirtualMAC], [VRRPHeldAddress]) {
+        let family = instance.family
+        let vrid = instance.virtualRouterID
+        let configuredMAC = VRRPVirtualMAC.configuredMAC(instance.useVMAC?.address, virtualRouterID: vrid)
+        var instanceMAC: VRRPVirtualMAC?
+        if let vmac = instance.useVMAC {
+            let hardware = configuredMAC ?? VRRPVirtualMAC.virtualRouterMAC(family: family, virtualRouterID: vrid)
+            let name = virtualMACName(
+                configured: vmac.interfaceName, prefix: globals.vmacPrefix ?? "vrrp", vrid: vrid, family: family,
+                base: interface, hardwareAddress: hardware, instance: instance.name, claimedNames: &claimedNames)
+            instanceMAC = VRRPVirtualMAC(
+                name: name, base: interface, hardwareAddress: hardware, family: family,
+                linkLocal: family == .ipv6 && !instance.vmacXmitBase ? source : nil)
+        }
+        var addressMACs: [VRRPVirtualMAC] = []
+        let held = (instance.virtualAddresses + instance.excludedVirtualAddresses).map { address -> VRRPHeldAddress in
+            let device = address.device ?? interface
+            let addressFamily = address.prefix.address.family
+            let onBase = device == interface
+            if let instanceMAC, onBase, addressFamily == family {
+                return VRRPHeldAddress(address: address, interface: instanceMAC.name)
+            }
+            let wantsOwn =
+                onBase
+                ? address.useVMAC || (instance.useVMACAddr && addressFamily != family)
+                : address.useVMAC || instance.useVMACAddr
+            guard wantsOwn else { return VRRPHeldAddress(address: address, interface: device) }
+            if let existing = addressMACs.first(where: { $0.base == device && $0.family == addressFamily }) {
+                return VRRPHeldAddress(address: address, interface: existing.name)
+            }
+            let hardware =
+                configuredMAC ?? VRRPVirtualMAC.virtualRouterMAC(family: addressFamily, virtualRouterID: vrid)
+            let name = virtualMACName(
+                configured: address.vmacName, prefix: globals.vmacAddrPrefix ?? globals.vmacPrefix ?? "vrrp",
+                vrid: vrid, family: addressFamily, base: device, hardwareAddress: hardware, instance: instance.name,
+                claimedNames: &claimedNames)
+            addressMACs.append(
+                VRRPVirtualMAC(name: name, base: device, hardwareAddress: hardware, family: addressFamily))
+            return VRRPHeldAddress(address: address, interface: name)
+        }
+        return (instanceMAC, addressMACs, held)
+    }
+
+    /// A configured name when no other instance claims it and it is free or a macvlan (which is then taken
+    /// over); else the first of keepalived's generated names that is free, or is already this VMAC (left by an
+    /// earlier run of this instance).
+    private func virtualMACName(
+        configured: String?, prefix: String, vrid: Int, family: IPAddress.Family, base: String,
+        hardwareAddress: [UInt8], instance: String, claimedNames: inout Set<String>
+    ) -> String {
+        if let configured {
+            let facts = system.linkFacts(named: configured)
+            if !claimedNames.contains(configured), facts.map(\.isMacvlan) ?? true {
+                claimedNames.insert(configured)
+                return configured
+            }
+            onLog(
+                "\(instance): VMAC name \(configured) is "
+                    + (claimedNames.contains(configured)
+                        ? "used by another instance" : "an existing interface that is not a macvlan")
+                    + "; using a generated name")
+        }
+        let candidates = VRRPVirtualMAC.candidateNames(prefix: prefix, virtualRouterID: vrid, family: family)
+        let name =
+            candidates.first { name in
+                guard !claimedNames.contains(name) else { return false }
+                guard let facts = system.linkFacts(named: name) else { return true }
+                return facts.isMacvlan && facts.lower == base && facts.hardwareAddress == hardwareAddress
+            } ?? candidates[0]
+        claimedNames.insert(name)
+        return name
+    }
+
+    /// Creates the instance's VMACs (before its socket opens on one); false when one cannot be made.
+    private func addVirtualMACs(_ instance: inout VRRPRunningInstance<Instant>) -> Bool {
+        let links = [instance.virtualMAC].compactMap { $0 } + instance.addressMACs
+        guard !links.isEmpty else { return true }
+        instance.hasVirtualMACs = true
+        var added = true
+        for link in links where !system.addVirtualMAC(link) {
+            onLog("\(instance.configuration.name): cannot set up VMAC \(link)")
+            added = false
+        }
+        return added
+    }
+
+    /// Deletes the instance's VMACs (after its addresses are gone).
+    private func removeVirtualMACs(_ instance: inout VRRPRunningInstance<Instant>) {
+        guard instance.hasVirtualMACs else { return }
+        for link in instance.addressMACs.reversed() { system.removeVirtualMAC(link) }
+        if let link = instance.virtualMAC { system.removeVirtualMAC(link) }
+        instance.hasVirtualMACs = false
     }
 
     /// Whether a reload changed what the running state machine or receive filter cannot take in place:
@@ -277,6 +396,17 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     ) -> VRRPRunningInstance<Instant> {
         var instance = old
         let name = new.configuration.name
+        // New address VMACs before the addresses that go on them; old ones after their addresses left (below).
+        let goneMACs = old.hasVirtualMACs ? old.addressMACs.filter { !new.addressMACs.contains($0) } : []
+        if old.hasVirtualMACs {
+            for link in new.addressMACs where !old.addressMACs.contains(link) && !system.addVirtualMAC(link) {
+                onLog("\(name): cannot set up VMAC \(link)")
+            }
+        }
+        instance.addressMACs = new.addressMACs
+        defer {
+            for link in goneMACs.reversed() { system.removeVirtualMAC(link) }
+        }
         if instance.holdsAddresses {
             for address in old.held where !new.held.contains(address) {
                 _ = system.removeAddress(address)
@@ -334,9 +464,12 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
 
     private func start(_ name: String, saved: WorkerState?, now: Instant) {
         guard var instance = instances[name] else { return }
-        let groupOpened = system.openSocket(
-            family: instance.family, interface: instance.interface,
-            group: instance.configuration.isUnicast ? nil : instance.destinations.first)
+        let macsAdded = addVirtualMACs(&instance)
+        let groupOpened =
+            macsAdded
+            && system.openSocket(
+                family: instance.family, interface: instance.socketInterface,
+                group: instance.configuration.isUnicast ? nil : instance.destinations.first)
         var actions: [VRRPAction<Instant>] = []
         for item in instance.machine.settings.trackedItems where item.name.hasPrefix("interface ") {
             let interface = String(item.name.dropFirst("interface ".count))
@@ -367,7 +500,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     /// A received VRRP message (IPv4: after the IP header) on `interface`; `packet` has the IP facts.
     func receive(_ message: ArraySlice<UInt8>, packet: VRRPPacketInfo, interface: String) {
         let candidates = order.filter {
-            instances[$0]?.interface == interface && instances[$0]?.family == packet.family
+            instances[$0]?.socketInterface == interface && instances[$0]?.family == packet.family
         }
         guard !candidates.isEmpty else { return }
         let vrid = message.count >= 2 ? Int(message[message.startIndex + 1]) : -1
@@ -446,7 +579,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         for name in order where isUp {
             guard let instance = instances[name], instance.interface == interface else { continue }
             _ = system.openSocket(
-                family: instance.family, interface: interface,
+                family: instance.family, interface: instance.socketInterface,
                 group: instance.configuration.isUnicast ? nil : instance.destinations.first)
         }
         trackedItemChanged(item, isUp: isUp, reason: "interface \(interface) \(isUp ? "up" : "down")")
@@ -510,6 +643,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             instance.reason = "stopping"
             if release {
                 perform(instance.machine.shutdown(at: now), on: &instance, name: name)
+                removeVirtualMACs(&instance)
             } else {
                 let actions = instance.machine.shutdown(at: now).filter {
                     if case .sendAdvertisement = $0 { return false }
@@ -564,7 +698,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         for destination in instance.destinations {
             do {
                 let message = try advertisement.encoded(source: instance.source, destination: destination)
-                if system.send(message, from: instance.source, to: destination, interface: instance.interface) {
+                if system.send(message, from: instance.source, to: destination, interface: instance.socketInterface) {
                     instance.advertisementsSent += 1
                     if priority == 0 { instance.priorityZeroSent += 1 }
                 } else {
@@ -730,6 +864,9 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
                 "  Virtual addresses (\(instance.holdsAddresses ? "held" : "not held")) = "
                     + instance.held.map(\.description).joined(separator: ", "),
             ]
+            for link in [instance.virtualMAC].compactMap({ $0 }) + instance.addressMACs {
+                lines.append("  VMAC = \(link)\(link.name == instance.socketInterface ? ", adverts sent here" : "")")
+            }
             lines += instance.machine.settings.trackedItems.map { "  Tracking \($0.name) weight \($0.weight)" }
             return lines.joined(separator: "\n")
         }.joined(separator: "\n")

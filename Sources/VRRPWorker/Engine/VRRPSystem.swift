@@ -46,6 +46,13 @@ public protocol VRRPSystem: AnyObject {
     func addRoute(_ route: VirtualRoute) -> Bool
     /// Removes a `virtual_routes` line; removing one that is absent is not an error.
     func removeRoute(_ route: VirtualRoute) -> Bool
+    /// What the kernel has under `name` (a name a VMAC may take); nil when no link has it.
+    func linkFacts(named name: String) -> VRRPLinkFacts?
+    /// Creates the VMAC, or adopts a matching one an earlier run left, applies keepalived's settings to it (and for
+    /// IPv4 to its base) and brings it up; false when that fails (the instance then stays in FAULT).
+    func addVirtualMAC(_ link: VRRPVirtualMAC) -> Bool
+    /// Deletes the VMAC; deleting one that is absent is not an error.
+    func removeVirtualMAC(_ link: VRRPVirtualMAC)
     /// Sends `count` gratuitous ARPs (IPv4) or unsolicited neighbour advertisements (IPv6) for each address.
     func announce(_ addresses: [VRRPHeldAddress], count: Int)
 
