@@ -55,11 +55,12 @@ vre_cleanup() {
 
 # vre_config FILE VERSION FAMILY MODE PRIORITY NOPREEMPT SELF PEER ADVERT [VRID]
 #   FAMILY ipv4|ipv6, MODE multicast|unicast; writes one vrrp_instance VI_1 holding the VIP .100 / ::100.
+#   VRRPv2 uses PASS authentication unless VRE_NOAUTH=1; VRE_EXTRA is added to the instance.
 vre_config() {
     local file=$1 version=$2 family=$3 mode=$4 prio=$5 nopreempt=$6 self=$7 peer=$8 advert=$9 vrid=${10:-51}
     local vip auth="" unicast="" preempt=""
     if [ "$family" = ipv4 ]; then vip=192.0.2.100/24; else vip=2001:db8:1::100/64; fi
-    if [ "$version" = 2 ]; then auth="authentication {
+    if [ "$version" = 2 ] && [ "${VRE_NOAUTH:-0}" != 1 ]; then auth="authentication {
         auth_type PASS
         auth_pass vre-pass
     }"; fi

@@ -152,6 +152,7 @@ fi
 
 [ -z "${VR2_DEBUG:-}" ] && . Tests/Namespaces/vrrp/notify.sh
 . Tests/Namespaces/vrrp/badpackets.sh
+. Tests/Namespaces/vrrp/vmac.sh
 
 echo "vrrp interop: $passed passed, $failed failed in $(($(date +%s) - started)) s"
 if [ "$failed" -ne 0 ]; then
