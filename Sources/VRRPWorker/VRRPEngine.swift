@@ -92,7 +92,10 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
         for task in scriptTasks.values { task.cancel() }
         scriptTasks = [:]
         guard let notifications else { return }
-        let tracked = Set(vrrp.instances.flatMap { $0.trackScripts.map(\.name) })
+        // Scripts a sync group tracks run too: the core adds them to every member.
+        let tracked = Set(
+            vrrp.instances.flatMap { $0.trackScripts.map(\.name) }
+                + vrrp.syncGroups.flatMap { $0.trackScripts.map(\.name) })
         for script in vrrp.scripts where tracked.contains(script.name) {
             guard let configured = script.script, let command = try? Notifier.ScriptCommand(configured) else {
                 continue
@@ -137,7 +140,9 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
     private func startTrackFiles(_ vrrp: VRRPConfig) {
         trackFileTask?.cancel()
         trackFileTask = nil
-        let tracked = Set(vrrp.instances.flatMap { $0.trackFiles.map(\.name) })
+        let tracked = Set(
+            vrrp.instances.flatMap { $0.trackFiles.map(\.name) } + vrrp.syncGroups.flatMap { $0.trackFiles.map(\.name) }
+        )
         let files: [(name: String, path: String)] = vrrp.trackFiles.compactMap { file in
             guard tracked.contains(file.name), let path = file.file else { return nil }
             if let initial = file.initFile, initial.overwrite || access(path, F_OK) != 0 {

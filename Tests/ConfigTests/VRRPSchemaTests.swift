@@ -391,11 +391,64 @@ struct VRRPSchemaTests {
         #expect(try !#require(loaded.config.vrrp.instances.first).nopreempt)
     }
 
-    @Test("nopreempt with state MASTER warns")
-    func masterNopreempt() {
-        let loaded = loadVRRP(instanceText("state MASTER\nnopreempt"))
+    @Test("nopreempt with state MASTER warns and is cleared, as keepalived does")
+    func masterNopreempt() throws {
+        let loaded = loadVRRP(instanceText("state MASTER\npriority 100\nnopreempt"))
         #expect(loaded.diagnostics.errors.isEmpty)
         #expect(loaded.diagnostics.warnings.contains { $0.message.contains("initial state is BACKUP") })
+        #expect(try !#require(loaded.config.vrrp.instances.first).nopreempt)
+    }
+
+    @Test(
+        "The initial state and priority default as keepalived's do",
+        arguments: [
+            ("", VRRPInstance.InitialState.backup, 100), ("priority 255", .master, 255), ("state MASTER", .master, 255),
+            ("state MASTER\npriority 100", .master, 100), ("state BACKUP\npriority 255", .backup, 255),
+        ])
+    func initialState(_ snippet: String, _ state: VRRPInstance.InitialState, _ priority: Int) throws {
+        let instance = try #require(loadVRRP(instanceText(snippet)).config.vrrp.instances.first)
+        #expect(instance.initialState == state && instance.priority == priority)
+    }
+
+    @Test("Weights in a sync group without sync_group_tracking_weight: keepalived's rules, each warned at its line")
+    func syncGroupWeights() throws {
+        let text = """
+            vrrp_script up {
+                script /bin/true
+                weight 10
+            }
+            vrrp_script plain {
+                script /bin/true
+            }
+            track_file f {
+                file /run/f
+            }
+            vrrp_sync_group G {
+                group {
+                    VI_1
+                    VI_2
+                }
+                track_script {
+                    up
+                }
+            }
+            """ + "\n"
+            + instanceText("track_interface {\neth1 weight 5\n}\ntrack_script {\nup\nplain\n}\ntrack_file {\nf\n}")
+            + "\n" + instanceText("", name: "VI_2", vrid: 52)
+        let loaded = loadVRRP(text)
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics)")
+        let instance = try #require(loaded.config.vrrp.instance(named: "VI_1"))
+        #expect(instance.trackInterfaces.map(\.weight) == [0])
+        #expect(instance.trackScripts.map(\.name) == ["plain"])
+        #expect(instance.trackFiles.map(\.weight) == [0])
+        let warnings = loaded.diagnostics.warnings.filter { $0.message.contains("vrrp_sync_group 'G'") }
+        #expect(warnings.map { $0.location?.line ?? 0 } == [24, 27, 31])
+        // The group's own weighted script is untouched; with sync_group_tracking_weight nothing changes.
+        #expect(loaded.config.vrrp.syncGroups.first?.trackScripts.first?.weight == nil)
+        let allowed = loadVRRP(
+            text.replacingOccurrences(
+                of: "track_script {\n        up", with: "sync_group_tracking_weight\n    track_script {\n        up"))
+        #expect(try #require(allowed.config.vrrp.instance(named: "VI_1")).trackScripts.count == 2)
     }
 
     // MARK: Scripts, files, groups, statics

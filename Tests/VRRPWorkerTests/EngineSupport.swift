@@ -111,6 +111,11 @@ final class FakeVRRPSystem: VRRPSystem {
         virtualMACs[link.name] = nil
     }
 
+    /// `vrrp_garp_interval`, `vrrp_gna_interval` as the engine set them.
+    var announcementIntervals: (arp: Duration, neighbor: Duration) = (.zero, .zero)
+
+    func setAnnouncementIntervals(arp: Duration, neighbor: Duration) { announcementIntervals = (arp, neighbor) }
+
     func announce(_ addresses: [VRRPHeldAddress], count: Int) {
         for address in addresses { announcements.append((now, address.description, count)) }
     }

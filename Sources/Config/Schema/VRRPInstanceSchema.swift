@@ -224,12 +224,20 @@ enum VRRPInstanceSchema {
         }
         checkAdvertInterval(&instance, version: instance.effectiveVersion(globals), statement("advert_int"), context)
 
+        // keepalived: no `state` means MASTER for the address owner and BACKUP otherwise; `state MASTER` without
+        // `priority` makes the instance the address owner (255).
+        if statement("state") == nil {
+            instance.initialState = instance.priority == 255 ? .master : .backup
+        } else if instance.initialState == .master, statement("priority") == nil {
+            instance.priority = 255
+        }
         if instance.priority == 255, instance.nopreempt, let nopreempt = statement("nopreempt") {
             context.warning(
                 "'nopreempt' does nothing with priority 255 (the address owner always preempts)", at: nopreempt)
             instance.nopreempt = false
         } else if instance.initialState == .master, instance.nopreempt, let nopreempt = statement("nopreempt") {
-            context.warning("'nopreempt' only works when the initial state is BACKUP", at: nopreempt)
+            context.warning("'nopreempt' only works when the initial state is BACKUP; ignored", at: nopreempt)
+            instance.nopreempt = false
         }
         // vrrp_strict / strict_mode: keepalived drops what RFC 5798 does not have.
         if instance.strictMode ?? globals.vrrpStrict {

@@ -140,6 +140,7 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
     }
 
     func removeAddress(_ address: VRRPHeldAddress) -> Bool {
+        for task in pendingAnnouncements.removeValue(forKey: address) ?? [] { task.cancel() }
         do {
             guard let route else { return false }
             try route.deleteAddress(interfaceAddress(address))
@@ -297,20 +298,46 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
         return write(fd, bytes, bytes.count) == bytes.count
     }
 
+    private var pacer = AnnouncementPacer<MonotonicInstant>()
+    /// Paced announcements not sent yet, by address: cancelled when the address is removed, so a frame never
+    /// claims an address this node gave up.
+    private var pendingAnnouncements: [VRRPHeldAddress: [Scheduled<Void>]] = [:]
+
+    func setAnnouncementIntervals(arp: Duration, neighbor: Duration) {
+        pacer.arpInterval = arp
+        pacer.neighborInterval = neighbor
+    }
+
+    /// Sends what may go now at once, the rest from timers at the instants the pacer gives.
     func announce(_ addresses: [VRRPHeldAddress], count: Int) {
-        for _ in 0..<max(count, 0) {
-            for held in addresses {
-                let address = held.address.prefix.address
-                do {
-                    if address.family == .ipv4 {
-                        try announcer.sendGratuitousARP(for: address, on: held.interface)
-                    } else {
-                        try announcer.sendUnsolicitedNA(for: address, on: held.interface)
+        let now = MonotonicInstant.now
+        for (held, slot) in pacer.schedule(addresses, count: count, at: now) {
+            if slot <= now {
+                sendAnnouncement(held)
+            } else {
+                let task = loop.scheduleTask(in: .nanoseconds(slot.nanoseconds - now.nanoseconds)) { [weak self] in
+                    guard let self else { return }
+                    if var pending = pendingAnnouncements[held], !pending.isEmpty {
+                        pending.removeFirst()
+                        pendingAnnouncements[held] = pending.isEmpty ? nil : pending
                     }
-                } catch {
-                    logger.warning("\(error)")
+                    sendAnnouncement(held)
                 }
+                pendingAnnouncements[held, default: []].append(task)
             }
+        }
+    }
+
+    private func sendAnnouncement(_ held: VRRPHeldAddress) {
+        let address = held.address.prefix.address
+        do {
+            if address.family == .ipv4 {
+                try announcer.sendGratuitousARP(for: address, on: held.interface)
+            } else {
+                try announcer.sendUnsolicitedNA(for: address, on: held.interface)
+            }
+        } catch {
+            logger.warning("\(error)")
         }
     }
 

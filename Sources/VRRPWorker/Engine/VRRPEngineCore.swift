@@ -143,6 +143,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     /// get their new addresses, removed ones stop (releasing), new ones start.
     func apply(_ configuration: WorkerConfiguration, isReload: Bool) {
         globals = configuration.globalDefs
+        system.setAnnouncementIntervals(arp: globals.vrrpGarpInterval, neighbor: globals.vrrpGnaInterval)
         let vrrp = configuration.vrrp ?? VRRPConfig()
         let now = system.now
         var running = instances
@@ -204,16 +205,25 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         if !instance.dontTrackPrimary {
             tracked.append(VRRPTrackedItem(name: VRRPRunningInstance<Instant>.trackName(interface: interface)))
         }
-        for item in instance.trackInterfaces where item.name != interface || instance.dontTrackPrimary {
-            tracked.append(
+        // The instance's own items, then its sync group's (keepalived adds those to every member, weights and
+        // all); an item tracked twice counts once, the instance's own entry winning.
+        let syncGroup = vrrp.syncGroups.first { $0.members.contains { $0.name == instance.name } }
+        let trackInterfaces = instance.trackInterfaces + (syncGroup?.trackInterfaces ?? [])
+        let trackScripts = instance.trackScripts + (syncGroup?.trackScripts ?? [])
+        let trackFileReferences = instance.trackFiles + (syncGroup?.trackFiles ?? [])
+        func add(_ item: VRRPTrackedItem) {
+            if !tracked.contains(where: { $0.name == item.name }) { tracked.append(item) }
+        }
+        for item in trackInterfaces where item.name != interface || instance.dontTrackPrimary {
+            add(
                 VRRPTrackedItem(
                     name: VRRPRunningInstance<Instant>.trackName(interface: item.name), weight: item.weight,
                     reverse: item.reverse))
         }
         // track_script: a script without a command is dropped, as keepalived does. The reference's weight wins.
-        for reference in instance.trackScripts {
+        for reference in trackScripts {
             guard let script = vrrp.script(named: reference.name), script.script != nil else { continue }
-            tracked.append(
+            add(
                 VRRPTrackedItem(
                     name: VRRPRunningInstance<Instant>.trackName(script: reference.name),
                     weight: reference.weight ?? script.weight,
@@ -221,13 +231,17 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         }
         // track_file: a weight-0 item for its FAULT half; the value itself arrives through `trackFileRead`.
         var trackFiles: [String: (weight: Int, reverse: Bool)] = [:]
-        for reference in instance.trackFiles {
+        for reference in trackFileReferences where trackFiles[reference.name] == nil {
             guard let file = vrrp.trackFile(named: reference.name), file.file != nil else { continue }
-            tracked.append(VRRPTrackedItem(name: VRRPRunningInstance<Instant>.trackName(file: reference.name)))
+            add(VRRPTrackedItem(name: VRRPRunningInstance<Instant>.trackName(file: reference.name)))
             trackFiles[reference.name] =
                 reference.weight.map { ($0, reference.reverse) } ?? (file.weight, file.reverse)
         }
+        // vrrp_min_garp: one gratuitous ARP / NA and no second burst, unless the instance says otherwise.
         let minGarp = globals.vrrpMinGarp
+        let strict = instance.strictMode ?? globals.vrrpStrict
+        let garpRepeat = minGarp ? 1 : globals.vrrpGarpMasterRepeat
+        let garpDelay = minGarp ? .zero : globals.vrrpGarpMasterDelay
         let settings = VRRPInstanceSettings(
             version: version,
             priority: UInt8(clamping: instance.priority),
@@ -238,10 +252,16 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             downTimerAdverts: instance.downTimerAdverts ?? globals.vrrpDownTimerAdverts,
             lowerPriorityNoAdvert: instance.lowerPrioNoAdvert ?? globals.vrrpLowerPrioNoAdvert,
             higherPrioritySendAdvert: instance.higherPrioSendAdvert ?? globals.vrrpHigherPrioSendAdvert,
-            garpMasterDelay: minGarp ? .zero : instance.garpMasterDelay ?? globals.vrrpGarpMasterDelay,
-            garpMasterRepeat: minGarp ? 1 : instance.garpMasterRepeat ?? globals.vrrpGarpMasterRepeat,
+            garpMasterDelay: instance.garpMasterDelay ?? garpDelay,
+            garpMasterRepeat: instance.garpMasterRepeat ?? garpRepeat,
             garpMasterRefresh: instance.garpMasterRefresh ?? globals.vrrpGarpMasterRefresh,
             garpMasterRefreshRepeat: instance.garpMasterRefreshRepeat ?? globals.vrrpGarpMasterRefreshRepeat,
+            // keepalived: the global vrrp_garp_lower_prio_* default to vrrp_garp_master_*; strict mode sends none.
+            garpLowerPriorityRepeat: instance.garpLowerPrioRepeat
+                ?? (strict ? 0 : globals.vrrpGarpLowerPrioRepeat ?? garpRepeat),
+            garpLowerPriorityDelay: instance.garpLowerPrioDelay
+                ?? (strict ? .zero : globals.vrrpGarpLowerPrioDelay ?? garpDelay),
+            startsAsMaster: instance.initialState == .master,
             trackedItems: tracked
         )
         let authentication: VRRPAuthentication =
@@ -681,6 +701,8 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
                 system.cancel(timer, instance: name)
             case .notify(let state):
                 transitioned(&instance, to: state, name: name)
+            case .heardLowerPriority:
+                lowerPriorityHeard.append(name)
             }
         }
     }
@@ -754,7 +776,20 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
 
     // MARK: Sync groups
 
+    /// Instances that heard a lower priority as master since the last `followSyncGroup`.
+    private var lowerPriorityHeard: [String] = []
+
     private func followSyncGroup(of name: String, now: Instant) {
+        // keepalived: the other masters of the group re-announce their addresses too.
+        let heard = lowerPriorityHeard
+        lowerPriorityHeard = []
+        if let group = syncGroups.first(where: { $0.memberNames.contains(name) }), heard.contains(name) {
+            for member in group.memberNames where member != name {
+                guard var other = instances[member] else { continue }
+                perform(other.machine.groupHeardLowerPriority(at: now), on: &other, name: member)
+                instances[member] = other
+            }
+        }
         guard let group = syncGroups.first(where: { $0.memberNames.contains(name) }),
             let state = instances[name]?.machine.state
         else { return }

@@ -53,6 +53,9 @@ public protocol VRRPSystem: AnyObject {
     func addVirtualMAC(_ link: VRRPVirtualMAC) -> Bool
     /// Deletes the VMAC; deleting one that is absent is not an error.
     func removeVirtualMAC(_ link: VRRPVirtualMAC)
+    /// `vrrp_garp_interval` and `vrrp_gna_interval`: the gap between two gratuitous ARPs / two unsolicited NAs on
+    /// one interface (zero: back to back).
+    func setAnnouncementIntervals(arp: Duration, neighbor: Duration)
     /// Sends `count` gratuitous ARPs (IPv4) or unsolicited neighbour advertisements (IPv6) for each address.
     func announce(_ addresses: [VRRPHeldAddress], count: Int)
 

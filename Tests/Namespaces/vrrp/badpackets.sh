@@ -6,14 +6,8 @@
 [ -n "${VR2_DEBUG:-}" ] && vre_pair vr2 && VR2=$VRE_TMP/vr2 && mkdir -p "$VR2"
 cat >"$VR2/inject.py" <<'EOF'
 import socket, struct, sys
-
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
+sys.path.insert(0, "Tests/Namespaces/vrrp")
+from advert import checksum
 
 def vrrp(vrid=51, priority=250, password=b"vre-pass", good_checksum=True):
     auth = password.ljust(8, b"\0")[:8]

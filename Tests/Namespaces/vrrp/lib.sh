@@ -151,3 +151,19 @@ text = text.replace("vrrp_instance VI_1 {", block + "\nvrrp_instance VI_1 {\n   
 open(path, "w").write(text)
 PY
 }
+
+# vre_capture_start NS INTERFACE NAME FILTER: tcpdump in NS into $VRE_TMP/NAME.pcap. --immediate-mode: without it
+# libpcap hands packets over a block at a time, and those of the last block are lost when tcpdump is interrupted.
+vre_capture_start() {
+    ip netns exec "$1" tcpdump -i "$2" -n -U --immediate-mode -w "$VRE_TMP/$3.pcap" "$4" >"$VRE_TMP/$3.tcpdump.log" 2>&1 &
+    echo $! >"$VRE_TMP/$3-tcpdump.daemon"
+    sleep 0.5
+}
+
+# vre_capture_stop NAME [TCPDUMP_OPTIONS...]: stops it and decodes the capture into $VRE_TMP/NAME.txt.
+vre_capture_stop() {
+    local name=$1
+    shift
+    vre_stop "$name-tcpdump" INT
+    tcpdump -r "$VRE_TMP/$name.pcap" -n "$@" 2>/dev/null >"$VRE_TMP/$name.txt"
+}

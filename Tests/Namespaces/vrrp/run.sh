@@ -153,6 +153,7 @@ fi
 [ -z "${VR2_DEBUG:-}" ] && . Tests/Namespaces/vrrp/notify.sh
 . Tests/Namespaces/vrrp/badpackets.sh
 . Tests/Namespaces/vrrp/vmac.sh
+. Tests/Namespaces/vrrp/garp.sh
 
 echo "vrrp interop: $passed passed, $failed failed in $(($(date +%s) - started)) s"
 if [ "$failed" -ne 0 ]; then

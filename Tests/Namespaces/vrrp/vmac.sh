@@ -8,19 +8,8 @@
 vmac_pair=vvm
 vre_pair "$vmac_pair"
 
-# --immediate-mode: without it libpcap hands packets over a block at a time, and those of the last block are lost
-# when tcpdump is interrupted.
-vmac_capture_start() {
-    ip netns exec "$vmac_pair-br" tcpdump -i br0 -n -e -U --immediate-mode -w "$VRE_TMP/$1.pcap" 'vrrp or ip6 proto 112 or arp' \
-        >"$VRE_TMP/$1.tcpdump.log" 2>&1 &
-    echo $! >"$VRE_TMP/vmac-tcpdump.daemon"
-    sleep 0.5
-}
-
-vmac_capture_stop() {
-    vre_stop vmac-tcpdump INT
-    tcpdump -r "$VRE_TMP/$1.pcap" -n -e 2>/dev/null >"$VRE_TMP/$1.txt"
-}
+vmac_capture_start() { vre_capture_start "$vmac_pair-br" br0 "$1" 'vrrp or ip6 proto 112 or arp'; }
+vmac_capture_stop() { vre_capture_stop "$1" -e; }
 
 # vmac_link NS NAME MAC: NAME is a private-mode macvlan on eth0 with MAC.
 vmac_link() {
