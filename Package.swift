@@ -40,6 +40,11 @@ let package = Package(
             providers: [.apt(["libnl-3-dev", "libnl-route-3-dev", "libnl-genl-3-dev"])]
         ),
         .systemLibrary(
+            name: "CNftables",
+            pkgConfig: "libnftnl",
+            providers: [.apt(["libnftnl-dev", "libmnl-dev"])]
+        ),
+        .systemLibrary(
             name: "CLibcap",
             pkgConfig: "libcap",
             providers: [.apt(["libcap-dev"])]
@@ -49,8 +54,9 @@ let package = Package(
         // MARK: Pure cores and thin shells
         /// The keepalived.conf(5) language: reader, preprocessor, schema, typed model.
         .target(name: "Config"),
-        /// Netlink sockets (libnl) and the attribute codec shared by rtnetlink and generic netlink users.
-        .target(name: "Netlink", dependencies: ["CNetlink", "Config"]),
+        /// Netlink sockets (libnl) and the attribute codec shared by rtnetlink and generic netlink users; nftables
+        /// (libnftnl over libmnl) for keepalived's no-accept filter.
+        .target(name: "Netlink", dependencies: ["CNetlink", "CNftables", "Config"]),
         /// Messages between the watchdog and its workers, and of the control socket.
         .target(name: "WorkerIPC", dependencies: ["Config", logging]),
         /// What both workers run outside themselves: notify scripts and MISC_CHECK / vrrp_script programs

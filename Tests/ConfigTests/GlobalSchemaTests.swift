@@ -206,7 +206,7 @@ struct GlobalSchemaTests {
 
     @Test(
         "Unimplemented global keywords warn",
-        arguments: ["vrrp_iptables", "enable_snmp_vrrp", "nftables keepalived", "umask IWGRP|IWOTH", "vrrp_ipsets a b"])
+        arguments: ["vrrp_iptables", "enable_snmp_vrrp", "nftables_ipvs", "umask IWGRP|IWOTH", "vrrp_ipsets a b"])
     func unsupported(_ statement: String) {
         let diagnostics = ConfigLoader.load(text: globalText(statement)).diagnostics
         #expect(diagnostics.errors.isEmpty, "\(diagnostics)")

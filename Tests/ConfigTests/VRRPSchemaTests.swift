@@ -125,7 +125,7 @@ let instanceCases: [InstanceCase] = [
     InstanceCase("accept") { $0.accept == true },
     InstanceCase("no_accept") { $0.accept == false },
     InstanceCase("down_timer_adverts 5") { $0.downTimerAdverts == 5 },
-    InstanceCase("strict_mode") { $0.strictMode == true },
+    InstanceCase("strict_mode\nvirtual_ipaddress {\n192.0.2.1\n}") { $0.strictMode == true },
     InstanceCase("strict_mode off") { $0.strictMode == false },
     InstanceCase("skip_check_adv_addr on") { $0.skipCheckAdvAddr == true },
     InstanceCase("lower_prio_no_advert") { $0.lowerPrioNoAdvert == true },
@@ -182,7 +182,7 @@ struct VRRPSchemaTests {
         #expect(instance.effectiveVersion(loaded.config.globalDefs) == 2)
         #expect(instance.preemptDelay == .zero)
         #expect(!instance.nopreempt)
-        #expect(instance.accept == nil)
+        #expect(instance.accept == true)  // keepalived: Accept_Mode on unless strict
         #expect(instance.authentication == nil)
         #expect(instance.location.line == 1)
     }
@@ -247,7 +247,10 @@ struct VRRPSchemaTests {
             ("use_vmac 01:00:5e:00:00", 4, "is a multicast address"),
             ("use_vmac 00:00:5e:00:02:07", 4, "RFC 5798's virtual router range"),
             ("vmac_xmit_base", 4, "only valid with 'use_vmac'"),
-            ("use_vmac\nvmac_xmit_base\nstrict_mode", 5, "incompatible with strict mode"),
+            (
+                "use_vmac\nvmac_xmit_base\nstrict_mode\nvirtual_ipaddress {\n192.0.2.1\n}", 5,
+                "incompatible with strict mode"
+            ),
             ("use_vmac\nunicast_peer {\n192.0.2.9\n}", 4, "needs 'vmac_xmit_base'"),
             ("virtual_ipaddress {\n192.0.2.10/24 use_vmac\n}", 5, "needs 'dev INTERFACE'"),
         ])
@@ -260,6 +263,52 @@ struct VRRPSchemaTests {
         #expect(instance.useVMAC?.address == nil)
         #expect(instance.virtualAddresses.allSatisfy { !$0.useVMAC })
         #expect(instance.vmacXmitBase == snippet.contains("unicast_peer"))
+    }
+
+    @Test("Strict mode: keepalived's rules, each warned at its line; what keepalived refuses is an error")
+    func strictModeRules() throws {
+        let body =
+            "strict_mode\nstate MASTER\npriority 100\naccept\ngarp_lower_prio_repeat 2\nlower_prio_no_advert off\n"
+            + "higher_prio_send_advert\ndown_timer_adverts 5\nversion 2\nvirtual_ipaddress {\n192.0.2.1\n}"
+        let loaded = loadVRRP(instanceText(body))
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics)")
+        let lines = loaded.diagnostics.warnings.filter { $0.message.hasPrefix("strict mode") }.map {
+            $0.location?.line ?? 0
+        }
+        #expect(lines == [5, 7, 8, 9, 10, 11], "\(loaded.diagnostics)")
+        let instance = try #require(loaded.config.vrrp.instances.first)
+        #expect(instance.initialState == .backup && instance.accept == false && instance.garpLowerPrioRepeat == 0)
+        #expect(instance.lowerPrioNoAdvert == true && instance.higherPrioSendAdvert == false)
+        #expect(instance.downTimerAdverts == 3)
+        // Defaults: no accept unless owner, lower_prio_no_advert on.
+        let plain = try #require(
+            loadVRRP(instanceText("strict_mode\nvirtual_ipaddress {\n192.0.2.1\n}")).config.vrrp.instances.first)
+        #expect(plain.accept == false && plain.lowerPrioNoAdvert == true)
+        let owner = try #require(
+            loadVRRP(instanceText("strict_mode\npriority 255\nvirtual_ipaddress {\n192.0.2.1\n}")).config.vrrp.instances
+                .first)
+        #expect(owner.accept == true && owner.initialState == .master)
+        #expect(
+            try #require(loadVRRP(instanceText("virtual_ipaddress {\n192.0.2.1\n}")).config.vrrp.instances.first).accept
+                == true)
+        // Refused: no VIP, unicast peers.
+        let empty = loadVRRP(instanceText("strict_mode"))
+        #expect(empty.diagnostics.errors.first?.message.contains("needs at least one virtual_ipaddress") == true)
+        let unicast = loadVRRP(
+            instanceText("strict_mode\nvirtual_ipaddress {\n192.0.2.1\n}\nunicast_peer {\n192.0.2.9\n}"))
+        #expect(
+            unicast.diagnostics.errors.first?.message.contains("unicast_peer is not allowed in strict mode") == true)
+        #expect(unicast.diagnostics.errors.first?.location?.line == 8)
+    }
+
+    @Test("nftables, nftables_priority, nftables_counters")
+    func nftablesKeywords() {
+        let loaded = loadVRRP("global_defs {\nnftables\nnftables_priority -5\nnftables_counters\n}\n")
+        #expect(loaded.diagnostics.errors.isEmpty && loaded.diagnostics.warnings.isEmpty, "\(loaded.diagnostics)")
+        #expect(
+            loaded.config.globalDefs.nftablesTable == "keepalived" && loaded.config.globalDefs.nftablesPriority == -5)
+        #expect(loaded.config.globalDefs.nftablesCounters)
+        #expect(loadVRRP("global_defs {\nnftables vip_filter\n}\n").config.globalDefs.nftablesTable == "vip_filter")
     }
 
     @Test("vmac_prefix and vmac_addr_prefix")
@@ -334,7 +383,8 @@ struct VRRPSchemaTests {
 
     @Test("Strict mode drops authentication and preempt_delay with warnings, as keepalived does")
     func strictMode() throws {
-        let body = "authentication {\nauth_type PASS\nauth_pass x\n}\npreempt_delay 3"
+        let body =
+            "authentication {\nauth_type PASS\nauth_pass x\n}\npreempt_delay 3\nvirtual_ipaddress {\n192.0.2.1\n}"
         for text in [
             "global_defs {\nvrrp_strict\n}\n" + instanceText(body), instanceText("strict_mode\n" + body),
         ] {

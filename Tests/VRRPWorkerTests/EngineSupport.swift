@@ -111,6 +111,28 @@ final class FakeVRRPSystem: VRRPSystem {
         virtualMACs[link.name] = nil
     }
 
+    /// Addresses the no-accept filter drops traffic to, and the filter's settings.
+    var blocked: Set<IPAddress> = []
+    var filterSettings: (table: String, priority: Int32, counters: Bool)?
+    var filterRemoved = false
+
+    func configureTrafficFilter(table: String, priority: Int32, counters: Bool) {
+        filterSettings = (table, priority, counters)
+    }
+
+    func blockTraffic(to addresses: [IPAddress]) -> Bool {
+        addCalls.append("block " + addresses.map(\.description).joined(separator: " "))
+        blocked.formUnion(addresses)
+        return true
+    }
+
+    func unblockTraffic(to addresses: [IPAddress]) {
+        removeCalls.append("unblock " + addresses.map(\.description).joined(separator: " "))
+        blocked.subtract(addresses)
+    }
+
+    func removeTrafficFilter() { filterRemoved = true }
+
     /// `vrrp_garp_interval`, `vrrp_gna_interval` as the engine set them.
     var announcementIntervals: (arp: Duration, neighbor: Duration) = (.zero, .zero)
 

@@ -108,6 +108,12 @@ public struct GlobalDefs: Sendable, Hashable, Codable {
     public var vrrpSkipCheckAdvAddr = false
     /// `vrrp_strict`: strict RFC compliance.
     public var vrrpStrict = false
+    /// `nftables [NAME]`: the no-accept filter's tables (default `keepalived`, as keepalived's).
+    public var nftablesTable: String?
+    /// `nftables_priority`: of the filter's chains (default -1).
+    public var nftablesPriority = -1
+    /// `nftables_counters`: a counter on each drop rule.
+    public var nftablesCounters = false
     /// `vmac_prefix`: generated VMAC names are PREFIX.VRID (default `vrrp`).
     public var vmacPrefix: String?
     /// `vmac_addr_prefix`: the same for the VMACs of addresses on other interfaces (default `vmac_prefix`).

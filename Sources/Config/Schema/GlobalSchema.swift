@@ -57,7 +57,7 @@ enum GlobalSchema {
                 "vrrp_garp_interval", "vrrp_gna_interval", "vrrp_garp_lower_prio_delay",
                 "vrrp_garp_lower_prio_repeat", "vrrp_notify_priority_changes", "fifo_write_vrrp_states_on_reload",
                 "vrrp_garp_extra_if", "vrrp_vmac_garp_intvl", "disable_local_igmp", "log_unknown_vrids",
-                "nftables", "nftables_priority", "nftables_counters", "nftables_ifindex", "nftables_ipvs",
+                "nftables_ifindex", "nftables_ipvs",
                 "nftables_ipvs_priority", "nftables_ipvs_start_fwmark", "vrrp_iptables", "vrrp_ipsets",
                 // Notification and checker settings the workers do not use yet.
                 "notify_fifo_script", "vrrp_notify_fifo_script", "lvs_notify_fifo_script",
@@ -144,6 +144,12 @@ enum GlobalSchema {
         "vrrp_skip_check_adv_addr": Global.flag(\.vrrpSkipCheckAdvAddr),
         "vrrp_strict": Global.set(\.vrrpStrict, to: true),
         "vmac_prefix": vmacPrefix(\.vmacPrefix),
+        "nftables": { globals, node, context in
+            guard context.noBlock(node), let words = context.arguments(node, count: 0...1) else { return }
+            globals.nftablesTable = words.first ?? "keepalived"
+        },
+        "nftables_priority": Global.integer(\.nftablesPriority, -Int(Int32.max)...Int(Int32.max)),
+        "nftables_counters": Global.set(\.nftablesCounters, to: true),
         "vmac_addr_prefix": vmacPrefix(\.vmacAddrPrefix),
         "vrrp_notify_priority_changes": Global.flag(\.vrrpNotifyPriorityChanges),
         "vrrp_startup_delay": Global.duration(\.vrrpStartupDelay, .zero ... .seconds(3_600)),

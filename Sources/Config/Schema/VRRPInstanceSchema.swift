@@ -239,22 +239,79 @@ enum VRRPInstanceSchema {
             context.warning("'nopreempt' only works when the initial state is BACKUP; ignored", at: nopreempt)
             instance.nopreempt = false
         }
-        // vrrp_strict / strict_mode: keepalived drops what RFC 5798 does not have.
-        if instance.strictMode ?? globals.vrrpStrict {
-            if let statement = statement("authentication"), instance.authentication != nil {
-                context.warning("strict mode does not support authentication; it is ignored", at: statement)
-                instance.authentication = nil
-            }
-            if let statement = statement("preempt_delay"), instance.preemptDelay != .zero {
-                context.warning("strict mode does not support preempt_delay; it is reset to 0", at: statement)
-                instance.preemptDelay = .zero
-            }
-        }
+        let strict = instance.strictMode ?? globals.vrrpStrict
+        if strict { finishStrict(&instance, block: node, statement: statement, globals: globals, context) }
+        // keepalived: Accept_Mode defaults to on, but to off in strict mode unless the instance owns the addresses.
+        instance.accept = instance.accept ?? (instance.priority == 255 || !strict)
         finishVirtualMAC(&instance, statement: statement, globals: globals, context)
         if instance.authentication != nil, instance.effectiveVersion(globals) == 3 {
             context.warning(
                 "VRRPv3 has no authentication (RFC 5798 §9); it is ignored", at: statement("authentication")?.location)
             instance.authentication = nil
+        }
+    }
+
+    /// `vrrp_strict` / `strict_mode`: keepalived's RFC 5798 compliance (keepalived.conf(5) lists them), each
+    /// change warned at its line; an instance keepalived refuses is an error.
+    static func finishStrict(
+        _ instance: inout VRRPInstance, block node: ConfigNode, statement: (String) -> ConfigNode?, globals: GlobalDefs,
+        _ context: SchemaContext
+    ) {
+        let name = instance.name
+        if instance.virtualAddresses.isEmpty {
+            context.error("vrrp_instance '\(name)': strict mode needs at least one virtual_ipaddress", at: node)
+        }
+        if instance.isUnicast {
+            context.error(
+                "vrrp_instance '\(name)': unicast_peer is not allowed in strict mode (RFC 5798 is multicast)",
+                at: statement("unicast_peer") ?? node)
+        }
+        if instance.family == .ipv6, let first = instance.virtualAddresses.first,
+            !first.prefix.address.isLinkLocalV6
+        {
+            context.warning(
+                "strict mode: the first IPv6 virtual_ipaddress should be link-local (RFC 5798 §5.2.9)",
+                at: first.location)
+        }
+        func reset(_ keyword: String, _ why: String, _ body: () -> Void) {
+            guard let line = statement(keyword) else { return }
+            context.warning("strict mode \(why); '\(keyword)' is ignored", at: line)
+            body()
+        }
+        if (instance.initialState == .master) != (instance.priority == 255) {
+            reset("state", "allows state MASTER if and only if priority is 255") {
+                instance.initialState = instance.priority == 255 ? .master : .backup
+            }
+        }
+        if instance.authentication != nil {
+            reset("authentication", "does not support authentication") { instance.authentication = nil }
+        }
+        if instance.preemptDelay != .zero {
+            reset("preempt_delay", "does not support preempt_delay") { instance.preemptDelay = .zero }
+        }
+        if instance.accept == true, instance.priority != 255, instance.effectiveVersion(globals) == 2 {
+            reset("accept", "does not allow accept mode with VRRPv2 (RFC 3768)") { instance.accept = false }
+        }
+        if (instance.garpLowerPrioRepeat ?? 0) != 0 {
+            reset("garp_lower_prio_repeat", "sends no repeated gratuitous ARPs") { instance.garpLowerPrioRepeat = 0 }
+        }
+        if (instance.garpLowerPrioDelay ?? .zero) != .zero {
+            reset("garp_lower_prio_delay", "sends no repeated gratuitous ARPs") { instance.garpLowerPrioDelay = .zero }
+        }
+        if instance.lowerPrioNoAdvert == false {
+            reset("lower_prio_no_advert", "never answers a lower priority") { instance.lowerPrioNoAdvert = true }
+        }
+        instance.lowerPrioNoAdvert = true
+        if instance.higherPrioSendAdvert == true {
+            reset("higher_prio_send_advert", "never sends before yielding") { instance.higherPrioSendAdvert = false }
+        }
+        instance.higherPrioSendAdvert = false
+        if (instance.downTimerAdverts ?? 3) != 3 {
+            reset("down_timer_adverts", "uses RFC 5798's 3 adverts") { instance.downTimerAdverts = 3 }
+        }
+        instance.downTimerAdverts = 3
+        if instance.useVMAC?.address != nil {
+            reset("use_vmac", "uses RFC 5798's virtual MAC; the MAC given") { instance.useVMAC?.address = nil }
         }
     }
 

@@ -196,6 +196,51 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
         }
     }
 
+    // MARK: The no-accept filter
+
+    private var filterSettings = (table: "keepalived", priority: Int32(-1), counters: false)
+    /// Opened when an instance first needs it.
+    private var filter: NoAcceptFilter?
+
+    func configureTrafficFilter(table: String, priority: Int32, counters: Bool) {
+        if filterSettings != (table, priority, counters) {
+            if filter != nil { removeTrafficFilter() }
+            filterSettings = (table, priority, counters)
+        }
+    }
+
+    func blockTraffic(to addresses: [IPAddress]) -> Bool {
+        do {
+            let filter =
+                try self.filter
+                ?? NoAcceptFilter(
+                    table: filterSettings.table, priority: filterSettings.priority, counters: filterSettings.counters)
+            self.filter = filter
+            try filter.block(addresses)
+            return true
+        } catch {
+            logger.error("\(error)")
+            return false
+        }
+    }
+
+    func unblockTraffic(to addresses: [IPAddress]) {
+        do {
+            try filter?.unblock(addresses)
+        } catch {
+            logger.error("\(error)")
+        }
+    }
+
+    func removeTrafficFilter() {
+        do {
+            try filter?.removeTables()
+        } catch {
+            logger.error("\(error)")
+        }
+        filter = nil
+    }
+
     // MARK: Virtual MACs
 
     /// Each base interface's `arp_ignore` / `arp_filter` before the first IPv4 VMAC on it, and how many there are:

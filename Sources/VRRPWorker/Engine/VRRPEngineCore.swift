@@ -144,6 +144,9 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     func apply(_ configuration: WorkerConfiguration, isReload: Bool) {
         globals = configuration.globalDefs
         system.setAnnouncementIntervals(arp: globals.vrrpGarpInterval, neighbor: globals.vrrpGnaInterval)
+        system.configureTrafficFilter(
+            table: globals.nftablesTable ?? "keepalived", priority: Int32(clamping: globals.nftablesPriority),
+            counters: globals.nftablesCounters)
         let vrrp = configuration.vrrp ?? VRRPConfig()
         let now = system.now
         var running = instances
@@ -428,6 +431,17 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             for link in goneMACs.reversed() { system.removeVirtualMAC(link) }
         }
         if instance.holdsAddresses {
+            // The no-accept filter follows the addresses (and a changed accept / no_accept).
+            let oldBlocked = Self.dropsTraffic(old) ? old.held.map(\.address.prefix.address) : []
+            let newBlocked = Self.dropsTraffic(new) ? new.held.map(\.address.prefix.address) : []
+            let toBlock = newBlocked.filter { !oldBlocked.contains($0) }
+            if !toBlock.isEmpty {
+                if system.blockTraffic(to: toBlock) { usedTrafficFilter = true }
+            }
+            defer {
+                let toUnblock = oldBlocked.filter { !newBlocked.contains($0) }
+                if !toUnblock.isEmpty { system.unblockTraffic(to: toUnblock) }
+            }
             for address in old.held where !new.held.contains(address) {
                 _ = system.removeAddress(address)
             }
@@ -675,6 +689,10 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             cancelAll(name)
             instances[name] = instance
         }
+        if release && usedTrafficFilter {
+            system.removeTrafficFilter()
+            usedTrafficFilter = false
+        }
         report()
     }
 
@@ -733,8 +751,22 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         }
     }
 
-    /// The addresses, then `virtual_routes` (a route may use a VIP as `src`).
+    /// RFC 5798 §6.1 Accept_Mode false (`no_accept`, strict mode): a master that does not own its addresses drops
+    /// the traffic addressed to them (keepalived's nftables filter).
+    static func dropsTraffic(_ instance: VRRPRunningInstance<Instant>) -> Bool {
+        instance.configuration.accept == false && instance.configuration.priority != 255
+    }
+
+    /// The no-accept filter first (no packet reaches an address before it is filtered), the addresses, then
+    /// `virtual_routes` (a route may use a VIP as `src`).
     private func addAddresses(_ instance: inout VRRPRunningInstance<Instant>, name: String) {
+        if Self.dropsTraffic(instance) {
+            if system.blockTraffic(to: instance.held.map(\.address.prefix.address)) {
+                usedTrafficFilter = true
+            } else {
+                onLog("\(name): cannot set up the no-accept filter")
+            }
+        }
         for address in instance.held where !system.addAddress(address) {
             onLog("\(name): cannot add \(address)")
         }
@@ -753,8 +785,14 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         for address in instance.held.reversed() {
             _ = system.removeAddress(address)
         }
+        if Self.dropsTraffic(instance) {
+            system.unblockTraffic(to: instance.held.map(\.address.prefix.address))
+        }
         instance.holdsAddresses = false
     }
+
+    /// Whether an instance blocked traffic this run (the tables go when the daemon stops releasing).
+    private var usedTrafficFilter = false
 
     private func transitioned(_ instance: inout VRRPRunningInstance<Instant>, to state: VRRPState, name: String) {
         let old = Self.reportState(instance.announcedState).rawValue

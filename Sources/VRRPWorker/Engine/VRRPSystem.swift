@@ -53,6 +53,14 @@ public protocol VRRPSystem: AnyObject {
     func addVirtualMAC(_ link: VRRPVirtualMAC) -> Bool
     /// Deletes the VMAC; deleting one that is absent is not an error.
     func removeVirtualMAC(_ link: VRRPVirtualMAC)
+    /// The no-accept filter's nftables table (`nftables NAME`), chain priority and counters.
+    func configureTrafficFilter(table: String, priority: Int32, counters: Bool)
+    /// Drops traffic to and from `addresses` (a non-owner master without Accept_Mode); false when that fails.
+    func blockTraffic(to addresses: [IPAddress]) -> Bool
+    /// Lets it through again.
+    func unblockTraffic(to addresses: [IPAddress])
+    /// Deletes the filter's tables (when the daemon stops and releases what it holds).
+    func removeTrafficFilter()
     /// `vrrp_garp_interval` and `vrrp_gna_interval`: the gap between two gratuitous ARPs / two unsolicited NAs on
     /// one interface (zero: back to back).
     func setAnnouncementIntervals(arp: Duration, neighbor: Duration)

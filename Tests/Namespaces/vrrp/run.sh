@@ -154,6 +154,7 @@ fi
 . Tests/Namespaces/vrrp/badpackets.sh
 . Tests/Namespaces/vrrp/vmac.sh
 . Tests/Namespaces/vrrp/garp.sh
+. Tests/Namespaces/vrrp/accept.sh
 
 echo "vrrp interop: $passed passed, $failed failed in $(($(date +%s) - started)) s"
 if [ "$failed" -ne 0 ]; then
