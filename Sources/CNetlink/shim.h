@@ -13,4 +13,5 @@
 #include <netlink/route/link/inet.h>
 #include <netlink/route/link/inet6.h>
 #include <netlink/route/route.h>
+#include <netlink/route/rule.h>
 #endif

@@ -86,8 +86,10 @@ let instanceCases: [InstanceCase] = [
     },
     InstanceCase("virtual_routes {\n0.0.0.0/0 gw 192.0.2.1 or 192.0.2.2 metric 5 mtu 1400\n}") {
         let route = $0.virtualRoutes[0]
+        // keepalived's deprecated `or`: two next hops.
         return route.alternateGateway == IPAddress("192.0.2.2") && route.metric == 5
-            && route.options == [["mtu", "1400"]]
+            && route.metrics == [RouteMetric(name: "mtu", value: 1400)] && route.options.isEmpty
+            && route.nexthops.map(\.gateway) == [IPAddress("192.0.2.1"), IPAddress("192.0.2.2")] && route.gateway == nil
     },
     InstanceCase("virtual_rules {\nfrom 192.0.2.0/24 to 198.51.100.0/24 table 1 preference 100 no_track\n}") {
         let rule = $0.virtualRules[0]

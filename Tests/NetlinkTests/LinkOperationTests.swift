@@ -1,3 +1,4 @@
+import Config
 import Foundation
 import Netlink
 import Testing
@@ -70,6 +71,80 @@ struct LinkOperationTests {
             }
             #expect(events.contains { $0.name == "vio-gone" && $0.isDeleted && !$0.isUp }, "\(events)")
             #expect(events.contains { $0.name == "vio-gone" && !$0.isDeleted })
+        }
+    }
+}
+
+/// Route types, multipath, metrics, rules and address options against the host kernel (`ip route`, `ip rule`,
+/// `ip addr` read them back).
+@Suite(.serialized, .enabled(if: geteuid() == 0), .timeLimit(.minutes(1)))
+struct RouteRuleAddressOptionTests {
+    @Test func routesRulesAndAddressOptionsLandAsIpShowsThem() throws {
+        let namespace = try TestNamespace("rules")
+        defer { namespace.close() }
+        _ = namespace.ip("addr", "add", "192.0.2.1/24", "dev", "vio0")
+        _ = namespace.ip("addr", "add", "198.51.100.1/24", "dev", "vio1")
+        try namespace.enter {
+            let socket = try RouteNetlinkSocket()
+            let v4 = { (text: String) in IPAddress(text)! }
+            let unreachable = RouteSpec(destination: v4("203.0.113.0"), prefixLength: 25, type: .unreachable)
+            let multipath = RouteSpec(
+                destination: v4("203.0.113.128"), prefixLength: 25, protocolNumber: 12,
+                nextHops: [
+                    RouteNextHopSpec(gateway: v4("192.0.2.254"), interface: "vio0", weight: 2),
+                    RouteNextHopSpec(gateway: v4("198.51.100.254"), interface: "vio1", weight: 1),
+                ], metrics: [2: 1400], lockedMetrics: [2])
+            let onlink = RouteSpec(
+                destination: v4("198.51.100.128"), prefixLength: 25, gateway: v4("203.0.113.1"), interface: "vio0",
+                onlink: true)
+            for route in [unreachable, multipath, onlink] { #expect(try socket.addRoute(route), "\(route)") }
+            let routes = namespace.ip("route", "show")
+            #expect(routes.contains("unreachable 203.0.113.0/25 proto keepalived"), "\(routes)")
+            #expect(routes.contains("203.0.113.128/25 proto bird mtu lock 1400"), "\(routes)")
+            #expect(routes.contains("nexthop via 192.0.2.254 dev vio0 weight 2"), "\(routes)")
+            #expect(routes.contains("nexthop via 198.51.100.254 dev vio1 weight 1"), "\(routes)")
+            #expect(routes.contains("198.51.100.128/25 via 203.0.113.1 dev vio0 proto keepalived onlink"), "\(routes)")
+            for route in [unreachable, multipath, onlink] { #expect(try socket.deleteRoute(route), "\(route)") }
+
+            let rule = RuleSpec(
+                family: .ipv4, source: v4("192.0.2.0"), sourcePrefixLength: 24, table: 100, preference: 300,
+                firewallMark: 16, firewallMask: 255, inputInterface: "vio0", ipProtocol: 6, destinationPorts: 80...90)
+            #expect(try socket.addRule(rule))
+            #expect(try socket.addRule(rule) == false)
+            let rules = namespace.ip("rule", "show")
+            #expect(
+                rules.contains("300:\tfrom 192.0.2.0/24 fwmark 0x10/0xff iif vio0 ipproto tcp dport 80-90 lookup 100"),
+                "\(rules)")
+            #expect(try socket.deleteRule(rule))
+            #expect(try socket.deleteRule(rule) == false)
+            let blackhole = RuleSpec(
+                family: .ipv6, destination: IPAddress("2001:db8::"), destinationPrefixLength: 32, preference: 301,
+                action: 6)
+            #expect(try socket.addRule(blackhole))
+            #expect(namespace.ip("-6", "rule", "show").contains("301:\tfrom all to 2001:db8::/32 blackhole"))
+            #expect(try socket.deleteRule(blackhole))
+
+            // home and preferred lifetimes are IPv6's (the kernel ignores them on IPv4, as ip warns).
+            let address = InterfaceAddress(
+                address: IPAddress("2001:db8::77")!, prefixLength: 64, interface: "vio0", noDAD: true,
+                extraFlags: InterfaceAddress.noPrefixRouteFlag | InterfaceAddress.homeAddressFlag, preferredLifetime: 30
+            )
+            #expect(try socket.addAddress(address))
+            let shown = namespace.ip("-6", "addr", "show", "dev", "vio0")
+            #expect(shown.contains("inet6 2001:db8::77/64 scope global nodad home noprefixroute"), "\(shown)")
+            #expect(shown.contains("preferred_lft 30sec") || shown.contains("preferred_lft 29sec"), "\(shown)")
+            let broadcast = InterfaceAddress(
+                address: v4("192.0.2.77"), prefixLength: 24, interface: "vio0", broadcast: v4("192.0.2.255"),
+                extraFlags: InterfaceAddress.noPrefixRouteFlag)
+            #expect(try socket.addAddress(broadcast))
+            #expect(
+                namespace.ip("addr", "show", "dev", "vio0").contains(
+                    "inet 192.0.2.77/24 brd 192.0.2.255 scope global secondary noprefixroute vio0"))
+            let peer = InterfaceAddress(
+                address: v4("192.0.2.78"), prefixLength: 32, interface: "vio1", peer: v4("192.0.2.79"),
+                peerPrefixLength: 32)
+            #expect(try socket.addAddress(peer))
+            #expect(namespace.ip("addr", "show", "dev", "vio1").contains("inet 192.0.2.78 peer 192.0.2.79/32"))
         }
     }
 }

@@ -65,3 +65,51 @@ struct EngineAcceptModeTests {
         #expect(harness.system.addresses.contains("192.0.2.100/24 dev eth0"))
     }
 }
+
+/// `static_ipaddress`, `static_routes`, `static_rules` and `virtual_rules` (fake system).
+@Suite("VRRP engine: static and virtual rules")
+struct EngineStaticTests {
+    static func configuration(_ text: String) -> WorkerConfiguration {
+        let loaded = ConfigLoader.load(text: text)
+        return WorkerConfiguration(globalDefs: loaded.config.globalDefs, vrrp: loaded.config.vrrp, savedState: nil)
+    }
+
+    @Test func staticsAreAddedAtStartFollowReloadsAndGoAtStop() {
+        let harness = EngineHarness()
+        harness.core.apply(
+            Self.configuration(
+                "static_ipaddress {\n192.0.2.50/24\n198.51.100.1/24 dev eth1\n}\nstatic_routes {\n203.0.113.0/24 via 192.0.2.254\n}\n"
+                    + "static_rules {\nfrom 192.0.2.50 table 100\n}\n"), isReload: false)
+        #expect(harness.system.addresses == ["192.0.2.50/24 dev eth0", "198.51.100.1/24 dev eth1"])
+        #expect(harness.system.routes == ["203.0.113.0/24 via 192.0.2.254"])
+        #expect(harness.system.rules == ["from 192.0.2.50 table 100"])
+        harness.core.apply(
+            Self.configuration("static_ipaddress {\n192.0.2.50/24\n}\nstatic_rules {\nfrom 192.0.2.51 table 100\n}\n"),
+            isReload: true)
+        #expect(harness.system.addresses == ["192.0.2.50/24 dev eth0"])
+        #expect(harness.system.routes.isEmpty)
+        #expect(harness.system.rules == ["from 192.0.2.51 table 100"])
+        harness.core.stop(release: false)
+        #expect(harness.system.addresses.isEmpty && harness.system.rules.isEmpty)
+    }
+
+    @Test func virtualRulesFollowMastershipAfterTheRoutes() {
+        let harness = EngineHarness()
+        harness.core.apply(
+            Self.configuration(
+                "vrrp_instance VI_1 {\ninterface eth0\nvirtual_router_id 51\nvirtual_ipaddress {\n192.0.2.100/24\n}\n"
+                    + "virtual_routes {\n203.0.113.0/24 via 192.0.2.254\n}\nvirtual_rules {\nfrom 192.0.2.100 table 100\n}\n}\n"
+            ),
+            isReload: false)
+        #expect(harness.system.rules.isEmpty)
+        harness.system.advance(seconds: 3.7)
+        #expect(harness.system.rules == ["from 192.0.2.100 table 100"])
+        #expect(
+            harness.system.addCalls.suffix(2) == [
+                "route 203.0.113.0/24 via 192.0.2.254", "rule from 192.0.2.100 table 100",
+            ])
+        harness.receive(priority: 150, password: nil)
+        #expect(harness.system.rules.isEmpty)
+        #expect(harness.system.removeCalls.first == "rule from 192.0.2.100 table 100")
+    }
+}

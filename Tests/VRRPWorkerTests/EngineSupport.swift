@@ -71,17 +71,20 @@ final class FakeVRRPSystem: VRRPSystem {
     /// Routes present, as their `virtual_routes` words, in the order added.
     var routes: [String] = []
 
-    func addRoute(_ route: VirtualRoute) -> Bool {
-        let words = route.words.joined(separator: " ")
-        if !routes.contains(words) { routes.append(words) }
-        addCalls.append("route \(words)")
-        return true
-    }
+    func addRoute(_ route: VirtualRoute) -> Bool { track(route.words, in: &routes, kind: "route", add: true) }
 
-    func removeRoute(_ route: VirtualRoute) -> Bool {
-        let words = route.words.joined(separator: " ")
-        routes.removeAll { $0 == words }
-        removeCalls.append("route \(words)")
+    func removeRoute(_ route: VirtualRoute) -> Bool { track(route.words, in: &routes, kind: "route", add: false) }
+
+    /// Records a route or rule added or removed, as its words.
+    private func track(_ words: [String], in list: inout [String], kind: String, add: Bool) -> Bool {
+        let text = words.joined(separator: " ")
+        if add {
+            if !list.contains(text) { list.append(text) }
+            addCalls.append("\(kind) \(text)")
+        } else {
+            list.removeAll { $0 == text }
+            removeCalls.append("\(kind) \(text)")
+        }
         return true
     }
 
@@ -137,6 +140,13 @@ final class FakeVRRPSystem: VRRPSystem {
     var announcementIntervals: (arp: Duration, neighbor: Duration) = (.zero, .zero)
 
     func setAnnouncementIntervals(arp: Duration, neighbor: Duration) { announcementIntervals = (arp, neighbor) }
+
+    /// Rules present, as their words, in the order added.
+    var rules: [String] = []
+
+    func addRule(_ rule: VirtualRule) -> Bool { track(rule.words, in: &rules, kind: "rule", add: true) }
+
+    func removeRule(_ rule: VirtualRule) -> Bool { track(rule.words, in: &rules, kind: "rule", add: false) }
 
     func announce(_ addresses: [VRRPHeldAddress], count: Int) {
         for address in addresses { announcements.append((now, address.description, count)) }

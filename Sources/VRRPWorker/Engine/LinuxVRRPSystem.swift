@@ -102,36 +102,10 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
 
     func isLinkUp(interface: String) -> Bool { ((try? route?.isLinkUp(named: interface)) ?? nil) ?? false }
 
-    private func interfaceAddress(_ held: VRRPHeldAddress) -> InterfaceAddress {
-        let address = held.address
-        var broadcast: IPAddress?
-        switch address.broadcast {
-        case .address(let value): broadcast = value
-        case .setHostBits, .clearHostBits, nil: broadcast = nil
-        }
-        return InterfaceAddress(
-            address: address.prefix.address, prefixLength: UInt8(clamping: address.prefix.length),
-            interface: held.interface, label: address.label, scope: Self.scope(address.scope),
-            broadcast: broadcast, noDAD: address.noDAD || address.prefix.address.family == .ipv6)
-    }
-
-    /// `scope` as `ip address` spells it (rt_scope_t).
-    static func scope(_ text: String?) -> UInt8? {
-        switch text {
-        case nil: nil
-        case "global"?: 0
-        case "site"?: 200
-        case "link"?: 253
-        case "host"?: 254
-        case "nowhere"?: 255
-        case let other?: UInt8(other)
-        }
-    }
-
     func addAddress(_ address: VRRPHeldAddress) -> Bool {
         do {
             guard let route else { return false }
-            try route.addAddress(interfaceAddress(address))
+            try route.addAddress(KernelObjects.interfaceAddress(address))
             return true
         } catch {
             logger.error("\(error)")
@@ -143,7 +117,7 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
         for task in pendingAnnouncements.removeValue(forKey: address) ?? [] { task.cancel() }
         do {
             guard let route else { return false }
-            try route.deleteAddress(interfaceAddress(address))
+            try route.deleteAddress(KernelObjects.interfaceAddress(address))
             return true
         } catch {
             logger.error("\(error)")
@@ -151,27 +125,42 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
         }
     }
 
-    /// A `virtual_routes` line as rtnetlink wants it; nil (logged) for what Vigil does not program: a route
-    /// without a destination, or a table given by name other than main/local/default.
+    /// A route as rtnetlink wants it; nil (logged) when it cannot be programmed.
     private func routeSpec(_ route: VirtualRoute) -> RouteSpec? {
-        guard let destination = route.destination else {
-            logger.warning("virtual route '\(route.words.joined(separator: " "))': no destination; not programmed")
+        switch KernelObjects.routeSpec(route) {
+        case .success(let spec): return spec
+        case .failure(let problem):
+            logger.warning("\(problem); not programmed")
             return nil
         }
-        var table: UInt32?
-        if let name = route.table {
-            let named: [String: UInt32] = ["main": 254, "local": 255, "default": 253]
-            guard let number = named[name] ?? UInt32(name) else {
-                logger.warning("virtual route '\(route.words.joined(separator: " "))': table \(name) unknown")
-                return nil
+    }
+
+    func addRule(_ rule: VirtualRule) -> Bool {
+        guard let socket = route else { return false }
+        switch KernelObjects.ruleSpec(rule) {
+        case .success(let spec):
+            do {
+                try socket.addRule(spec)
+                return true
+            } catch {
+                logger.error("\(error)")
+                return false
             }
-            table = number
+        case .failure(let problem):
+            logger.warning("\(problem); not programmed")
+            return false
         }
-        return RouteSpec(
-            destination: destination.address, prefixLength: UInt8(clamping: destination.length),
-            gateway: route.gateway, source: route.source, interface: route.device, table: table,
-            metric: route.metric.map { UInt32(clamping: $0) }, scope: Self.scope(route.scope),
-            blackhole: route.type == "blackhole")
+    }
+
+    func removeRule(_ rule: VirtualRule) -> Bool {
+        guard let socket = route, case .success(let spec) = KernelObjects.ruleSpec(rule) else { return false }
+        do {
+            try socket.deleteRule(spec)
+            return true
+        } catch {
+            logger.error("\(error)")
+            return false
+        }
     }
 
     func addRoute(_ route: VirtualRoute) -> Bool {

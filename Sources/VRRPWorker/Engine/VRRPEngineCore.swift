@@ -141,8 +141,41 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     /// Starts the configuration (`isReload` false, resuming instances a crashed worker left as MASTER) or
     /// applies the difference to a running one: unchanged instances run on, changed ones keep their state and
     /// get their new addresses, removed ones stop (releasing), new ones start.
+    /// `static_ipaddress`, `static_routes`, `static_rules` as last applied.
+    private var statics = VRRPConfig()
+
+    /// Brings the static addresses, routes and rules to `wanted`: what a reload dropped goes (rules, routes, then
+    /// addresses), what it added comes (addresses, routes, then rules). The first time everything is added (what an
+    /// earlier run left is not an error).
+    private func applyStatics(_ wanted: VRRPConfig) {
+        let old = statics
+        func held(_ address: VirtualAddress) -> VRRPHeldAddress {
+            VRRPHeldAddress(address: address, interface: address.device ?? globals.defaultInterface)
+        }
+        for rule in old.staticRules.reversed() where !wanted.staticRules.contains(rule) { _ = system.removeRule(rule) }
+        for route in old.staticRoutes.reversed() where !wanted.staticRoutes.contains(route) {
+            _ = system.removeRoute(route)
+        }
+        for address in old.staticAddresses.reversed() where !wanted.staticAddresses.contains(address) {
+            _ = system.removeAddress(held(address))
+        }
+        for address in wanted.staticAddresses where !old.staticAddresses.contains(address) {
+            if !system.addAddress(held(address)) { onLog("static_ipaddress: cannot add \(held(address))") }
+        }
+        for route in wanted.staticRoutes where !old.staticRoutes.contains(route) && !system.addRoute(route) {
+            onLog("static_routes: cannot add \(route.words.joined(separator: " "))")
+        }
+        for rule in wanted.staticRules where !old.staticRules.contains(rule) && !system.addRule(rule) {
+            onLog("static_rules: cannot add \(rule.words.joined(separator: " "))")
+        }
+        statics.staticAddresses = wanted.staticAddresses
+        statics.staticRoutes = wanted.staticRoutes
+        statics.staticRules = wanted.staticRules
+    }
+
     func apply(_ configuration: WorkerConfiguration, isReload: Bool) {
         globals = configuration.globalDefs
+        applyStatics(configuration.vrrp ?? VRRPConfig())
         system.setAnnouncementIntervals(arp: globals.vrrpGarpInterval, neighbor: globals.vrrpGnaInterval)
         system.configureTrafficFilter(
             table: globals.nftablesTable ?? "keepalived", priority: Int32(clamping: globals.nftablesPriority),
@@ -459,6 +492,13 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             for route in newRoutes where !oldRoutes.contains(route) && !system.addRoute(route) {
                 onLog("\(name): cannot add route \(route.words.joined(separator: " "))")
             }
+            let (oldRules, newRules) = (old.configuration.virtualRules, new.configuration.virtualRules)
+            for rule in oldRules where !newRules.contains(rule) {
+                _ = system.removeRule(rule)
+            }
+            for rule in newRules where !oldRules.contains(rule) && !system.addRule(rule) {
+                onLog("\(name): cannot add rule \(rule.words.joined(separator: " "))")
+            }
         }
         instance.configuration = new.configuration
         instance.filter = new.filter
@@ -689,6 +729,8 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             cancelAll(name)
             instances[name] = instance
         }
+        // keepalived removes the static addresses, routes and rules when it stops.
+        applyStatics(VRRPConfig())
         if release && usedTrafficFilter {
             system.removeTrafficFilter()
             usedTrafficFilter = false
@@ -773,12 +815,18 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         for route in instance.configuration.virtualRoutes where !system.addRoute(route) {
             onLog("\(name): cannot add route \(route.words.joined(separator: " "))")
         }
+        for rule in instance.configuration.virtualRules where !system.addRule(rule) {
+            onLog("\(name): cannot add rule \(rule.words.joined(separator: " "))")
+        }
         instance.holdsAddresses = true
     }
 
     /// The routes, then the addresses: the reverse of `addAddresses`.
     private func removeAddresses(_ instance: inout VRRPRunningInstance<Instant>) {
         guard instance.holdsAddresses else { return }
+        for rule in instance.configuration.virtualRules.reversed() {
+            _ = system.removeRule(rule)
+        }
         for route in instance.configuration.virtualRoutes.reversed() {
             _ = system.removeRoute(route)
         }

@@ -46,6 +46,10 @@ public protocol VRRPSystem: AnyObject {
     func addRoute(_ route: VirtualRoute) -> Bool
     /// Removes a `virtual_routes` line; removing one that is absent is not an error.
     func removeRoute(_ route: VirtualRoute) -> Bool
+    /// Adds a `virtual_rules` / `static_rules` line; false when the kernel refuses.
+    func addRule(_ rule: VirtualRule) -> Bool
+    /// Removes one; removing one that is absent is not an error.
+    func removeRule(_ rule: VirtualRule) -> Bool
     /// What the kernel has under `name` (a name a VMAC may take); nil when no link has it.
     func linkFacts(named name: String) -> VRRPLinkFacts?
     /// Creates the VMAC, or adopts a matching one an earlier run left, applies keepalived's settings to it (and for
