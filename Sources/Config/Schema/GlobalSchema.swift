@@ -52,10 +52,9 @@ enum GlobalSchema {
                 "bfd_rlimit_rttime", "umask", "startup_script", "startup_script_timeout", "shutdown_script",
                 "shutdown_script_timeout", "vrrp_startup_delay", "random_seed", "reload_check_config",
                 "include_check", "reload_time_file", "reload_repeat", "reload_file", "dynamic_interfaces",
-                "default_interface", "enable_script_security", "max_auto_priority", "min_auto_priority_delay",
+                "enable_script_security", "max_auto_priority", "min_auto_priority_delay",
                 // VRRP defaults the VRRP worker does not use yet.
-                "vrrp_garp_interval", "vrrp_gna_interval", "vrrp_garp_lower_prio_delay",
-                "vrrp_garp_lower_prio_repeat", "vrrp_notify_priority_changes", "fifo_write_vrrp_states_on_reload",
+                "vrrp_notify_priority_changes", "fifo_write_vrrp_states_on_reload",
                 "vrrp_garp_extra_if", "vrrp_vmac_garp_intvl", "disable_local_igmp", "log_unknown_vrids",
                 "nftables_ifindex", "nftables_ipvs",
                 "nftables_ipvs_priority", "nftables_ipvs_start_fwmark", "vrrp_iptables", "vrrp_ipsets",
@@ -79,7 +78,7 @@ enum GlobalSchema {
                     "process_monitor_rcv_bufs_force", "vrrp_rx_bufs_policy", "vrrp_rx_bufs_multiplier",
                 ].map { ($0, NotInEffect.notBuilt("Vigil sizes its socket buffers itself")) }
                 + [
-                    ("data_use_instance", .notBuilt("vigild.data is written beside the control socket")),
+                    ("data_use_instance", .notBuilt("vigild.data is written beside the control socket"))
                 ]))
 
     /// The daemon settings keepalived takes outside `global_defs`.

@@ -83,7 +83,8 @@ enum VRRPAddressSchema {
             "no_track", "track_group", "nexthop", "weight", "onlink", "proto", "protocol", "tos", "dsfield",
             "ttl-propagate", "lock", "append", "inet", "inet6",
         ]),
-        unsupported: KeywordWarnings.notYetImplemented(Array(routeValued.union(routeFlags)) + ["no_track", "track_group"]))
+        unsupported: KeywordWarnings.notYetImplemented(
+            Array(routeValued.union(routeFlags)) + ["no_track", "track_group"]))
 
     /// The rule options and their fate.
     static let ruleOptions = OptionTable(

@@ -98,10 +98,9 @@ enum VRRPInstanceSchema {
         unsupported: KeywordWarnings.notYetImplemented([
             "vrf", "use_ipvlan", "track_process", "track_bfd", "garp_extra_if", "old_unicast_checksum",
             // Parsed and checked; the VRRP worker does not act on them yet.
-            "state", "accept", "no_accept", "garp_lower_prio_delay", "garp_lower_prio_repeat", "kernel_rx_buf_size",
-            "linkbeat_use_polling", "native_ipv6", "notify_deleted", "notify_master_rx_lower_pri",
-            "notify_priority_changes", "promote_secondaries", "track_src_ip", "unicast_fault_no_peer", "unicast_ttl",
-            "use_vmac", "use_vmac_addr", "vmac_xmit_base", "virtual_rules", "lvs_sync_daemon_interface",
+            "kernel_rx_buf_size", "linkbeat_use_polling", "native_ipv6", "notify_deleted",
+            "notify_master_rx_lower_pri", "notify_priority_changes", "promote_secondaries", "track_src_ip",
+            "unicast_fault_no_peer", "unicast_ttl", "lvs_sync_daemon_interface",
         ]).merging(["debug": .ignoredByKeepalived("keepalived only prints it in its data dump")])
     )
 

@@ -4,7 +4,7 @@ enum VRRPSchema {
     typealias Handler = KeywordTable<KeepalivedConfig>.Handler
 
     /// Top-level keywords the VRRP worker does not act on yet (checked by their handlers, then warned).
-    static let unsupportedTopLevel: KeywordWarnings = ["static_ipaddress", "static_routes", "static_rules"]
+    static let unsupportedTopLevel: KeywordWarnings = []
 
     static let topLevelHandlers: [String: Handler] = [
         "static_ipaddress": { config, node, context in
@@ -179,8 +179,7 @@ enum VRRPSchema {
         unsupported: [
             "track_process", "track_bfd",
             // Parsed and checked; the VRRP worker does not act on them yet.
-            "notify_deleted", "notify_priority_changes", "global_tracking", "sync_group_tracking_weight",
-            "track_interface", "track_script", "track_file",
+            "notify_deleted", "notify_priority_changes",
         ]
     )
 

@@ -224,7 +224,8 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     private func build(
         _ instance: VRRPInstance, vrrp: VRRPConfig, now: Instant, claimedNames: inout Set<String>
     ) -> VRRPRunningInstance<Instant>? {
-        guard let interface = instance.interface else {
+        // keepalived: a unicast instance may omit the interface; its addresses go on default_interface.
+        guard let interface = instance.interface ?? (instance.isUnicast ? globals.defaultInterface : nil) else {
             onLog("\(instance.name): no interface; instance ignored")
             return nil
         }
@@ -968,7 +969,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
 
     /// The `SIGUSR1` text: one block per instance.
     var dumpText: String {
-        order.compactMap { name in
+        let instanceBlocks = order.compactMap { name -> String? in
             guard let instance = instances[name] else { return nil }
             let machine = instance.machine
             var lines = [
@@ -990,7 +991,18 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             }
             lines += instance.machine.settings.trackedItems.map { "  Tracking \($0.name) weight \($0.weight)" }
             return lines.joined(separator: "\n")
-        }.joined(separator: "\n")
+        }
+        // keepalived's data dump lists the sync groups too, with how they treat tracking weights.
+        let groups = syncGroups.compactMap { group -> String? in
+            guard let configuration = syncGroupConfigs[group.name] else { return nil }
+            let weights = configuration.syncGroupTrackingWeight || configuration.globalTracking
+            return [
+                "VRRP Sync Group = \(group.name), \(Self.reportState(groupStates[group.name] ?? .initialize).rawValue)",
+                "  Members = " + group.memberNames.joined(separator: ", "),
+                "  Tracking weights = " + (weights ? "kept (sync_group_tracking_weight)" : "ignored"),
+            ].joined(separator: "\n")
+        }
+        return (instanceBlocks + groups).joined(separator: "\n")
     }
 
     /// The `SIGUSR2` text: `instance.counter value` lines.
