@@ -67,7 +67,9 @@ let package = Package(
         /// VRRP (RFC 3768 / RFC 5798): codec, state machine, sockets, VIPs.
         .target(
             name: "VRRPWorker",
-            dependencies: ["Config", "Netlink", "WorkerIPC", "Notifier", "CVigilShim", logging, nioCore, nioPosix]
+            dependencies: [
+                "Config", "Netlink", "WorkerIPC", "Notifier", "CVigilShim", logging, nioCore, nioPosix, crypto,
+            ]
         ),
         /// Health checkers driving the IPVS shim.
         .target(

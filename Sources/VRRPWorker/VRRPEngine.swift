@@ -65,6 +65,13 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
                 progress.mark()
             }
         }
+        receiver.onAddresses = { [core, loop] events in
+            loop.execute {
+                for (interface, event) in events {
+                    core.addressChanged(event.address, interface: interface, present: event.added)
+                }
+            }
+        }
         receiver.onLinks = { [core, loop] events in
             loop.execute {
                 for event in events { core.linkChanged(interface: event.name, isUp: event.isUp) }
@@ -209,6 +216,7 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
         for task in scriptTasks.values { task.cancel() }
         trackFileTask?.cancel()
         core.stop(release: release)
+        system.restoreInterfaces()
         receiver.stop()
         done()
     }

@@ -71,6 +71,17 @@ struct LinkOperationTests {
             }
             #expect(events.contains { $0.name == "vio-gone" && $0.isDeleted && !$0.isUp }, "\(events)")
             #expect(events.contains { $0.name == "vio-gone" && !$0.isDeleted })
+            // Addresses coming and going (track_src_ip).
+            _ = namespace.ip("addr", "add", "192.0.2.44/24", "dev", "vio0")
+            _ = namespace.ip("addr", "del", "192.0.2.44/24", "dev", "vio0")
+            var addresses: [AddressEvent] = []
+            for _ in 0..<50 where !addresses.contains(where: { !$0.added }) {
+                addresses += monitor.drainAll().addresses
+                usleep(20_000)
+            }
+            let index = try #require(try RouteNetlinkSocket().interfaceIndex(named: "vio0"))
+            #expect(addresses.contains(AddressEvent(index: index, address: IPAddress("192.0.2.44")!, added: true)))
+            #expect(addresses.contains(AddressEvent(index: index, address: IPAddress("192.0.2.44")!, added: false)))
         }
     }
 }

@@ -39,12 +39,23 @@ final class FakeVRRPSystem: VRRPSystem {
         VirtualInstant(sinceStart: .nanoseconds(nanoseconds - 1_000_000_000_000))
     }
 
-    func openSocket(family: IPAddress.Family, interface: String, group: IPAddress?) -> Bool {
-        openedSockets.append("\(family) \(interface) \(group.map(\.description) ?? "unicast")")
+    /// Every socket request, in order.
+    var socketRequests: [VRRPSocketRequest] = []
+    /// The options of every advert sent, in order.
+    var sendOptions: [VRRPSendOptions] = []
+
+    func openSocket(_ request: VRRPSocketRequest) -> Bool {
+        socketRequests.append(request)
+        openedSockets.append(
+            "\(request.family) \(request.interface) \(request.group.map(\.description) ?? "unicast")")
         return true
     }
 
-    func send(_ message: [UInt8], from source: IPAddress, to destination: IPAddress, interface: String) -> Bool {
+    func send(
+        _ message: [UInt8], from source: IPAddress, to destination: IPAddress, interface: String,
+        options: VRRPSendOptions
+    ) -> Bool {
+        sendOptions.append(options)
         let info = VRRPPacketInfo(source: source, destination: destination, hopLimit: 255)
         if let advertisement = try? VRRPAdvertisement(decoding: message, packet: info) {
             sent.append(Sent(time: now, advertisement: advertisement, destination: destination, interface: interface))
@@ -55,6 +66,20 @@ final class FakeVRRPSystem: VRRPSystem {
     func primaryAddress(interface: String, family: IPAddress.Family) -> IPAddress? { primary[interface] }
 
     func isLinkUp(interface: String) -> Bool { links[interface] ?? false }
+
+    /// Addresses on interfaces besides the primary ones (`track_src_ip`).
+    var interfaceAddresses: Set<String> = []
+
+    func hasAddress(_ address: IPAddress, interface: String) -> Bool {
+        primary[interface] == address || interfaceAddresses.contains("\(address) \(interface)")
+    }
+
+    func initialAuthenticationSequence() -> UInt32 { 1_000 }
+
+    /// Interfaces given promote_secondaries.
+    var promoted: Set<String> = []
+
+    func setPromoteSecondaries(interface: String) { promoted.insert(interface) }
 
     func addAddress(_ address: VRRPHeldAddress) -> Bool {
         addCalls.append(address.description)

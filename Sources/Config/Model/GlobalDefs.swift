@@ -108,6 +108,8 @@ public struct GlobalDefs: Sendable, Hashable, Codable {
     public var vrrpSkipCheckAdvAddr = false
     /// `vrrp_strict`: strict RFC compliance.
     public var vrrpStrict = false
+    /// `log_unknown_vrids`: log adverts for VRIDs no instance on the interface has.
+    public var logUnknownVRIDs = false
     /// `nftables [NAME]`: the no-accept filter's tables (default `keepalived`, as keepalived's).
     public var nftablesTable: String?
     /// `nftables_priority`: of the filter's chains (default -1).

@@ -55,7 +55,7 @@ enum GlobalSchema {
                 "enable_script_security", "max_auto_priority", "min_auto_priority_delay",
                 // VRRP defaults the VRRP worker does not use yet.
                 "vrrp_notify_priority_changes", "fifo_write_vrrp_states_on_reload",
-                "vrrp_garp_extra_if", "vrrp_vmac_garp_intvl", "disable_local_igmp", "log_unknown_vrids",
+                "vrrp_garp_extra_if", "vrrp_vmac_garp_intvl", "disable_local_igmp",
                 "nftables_ifindex", "nftables_ipvs",
                 "nftables_ipvs_priority", "nftables_ipvs_start_fwmark", "vrrp_iptables", "vrrp_ipsets",
                 // Notification and checker settings the workers do not use yet.
@@ -149,6 +149,7 @@ enum GlobalSchema {
         },
         "nftables_priority": Global.integer(\.nftablesPriority, -Int(Int32.max)...Int(Int32.max)),
         "nftables_counters": Global.set(\.nftablesCounters, to: true),
+        "log_unknown_vrids": Global.set(\.logUnknownVRIDs, to: true),
         "vmac_addr_prefix": vmacPrefix(\.vmacAddrPrefix),
         "vrrp_notify_priority_changes": Global.flag(\.vrrpNotifyPriorityChanges),
         "vrrp_startup_delay": Global.duration(\.vrrpStartupDelay, .zero ... .seconds(3_600)),

@@ -98,9 +98,8 @@ enum VRRPInstanceSchema {
         unsupported: KeywordWarnings.notYetImplemented([
             "vrf", "use_ipvlan", "track_process", "track_bfd", "garp_extra_if", "old_unicast_checksum",
             // Parsed and checked; the VRRP worker does not act on them yet.
-            "kernel_rx_buf_size", "linkbeat_use_polling", "native_ipv6", "notify_deleted",
-            "notify_master_rx_lower_pri", "notify_priority_changes", "promote_secondaries", "track_src_ip",
-            "unicast_fault_no_peer", "unicast_ttl", "lvs_sync_daemon_interface",
+            "linkbeat_use_polling", "native_ipv6", "notify_deleted", "notify_master_rx_lower_pri",
+            "notify_priority_changes", "lvs_sync_daemon_interface",
         ]).merging(["debug": .ignoredByKeepalived("keepalived only prints it in its data dump")])
     )
 
@@ -145,7 +144,7 @@ enum VRRPInstanceSchema {
 
     /// The options of a `unicast_peer` line and their fate.
     static let unicastPeerOptions = OptionTable(
-        "unicast_peer line", options: ["min_ttl", "max_ttl"], unsupported: ["min_ttl", "max_ttl"])
+        "unicast_peer line", options: ["min_ttl", "max_ttl"])
 
     /// `unicast_peer { ADDR [min_ttl N] [max_ttl N] }`.
     static let unicastPeers: Instance.Handler = { instance, node, context in
@@ -247,6 +246,21 @@ enum VRRPInstanceSchema {
             context.warning(
                 "VRRPv3 has no authentication (RFC 5798 §9); it is ignored", at: statement("authentication")?.location)
             instance.authentication = nil
+        }
+        if instance.authentication?.type == .ah, instance.initialState == .master, instance.priority != 255,
+            let line = statement("state")
+        {
+            // keepalived: a master must have heard an advert to know the AH sequence numbers in use.
+            context.warning("'state MASTER' is incompatible with 'auth_type AH' below priority 255; ignored", at: line)
+            instance.initialState = .backup
+        }
+        let unicastConfigured = ["unicast_peer", "unicast_src_ip", "check_unicast_src", "unicast_fault_no_peer"]
+            .compactMap(statement).min { $0.location.line < $1.location.line }
+        if let first = unicastConfigured, instance.unicastPeers.isEmpty, !instance.unicastFaultNoPeer {
+            context.warning(
+                "'\(first.keyword)' without any unicast_peer: adverts go to the multicast group (keepalived's "
+                    + "deprecated fallback); list the peers, or add 'unicast_fault_no_peer' to stay in FAULT instead",
+                at: first)
         }
     }
 

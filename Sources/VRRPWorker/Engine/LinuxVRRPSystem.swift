@@ -67,10 +67,19 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
         MonotonicInstant(nanoseconds: nanoseconds)
     }
 
-    func openSocket(family: IPAddress.Family, interface: String, group: IPAddress?) -> Bool {
+    func openSocket(_ request: VRRPSocketRequest) -> Bool {
         do {
-            let socket = try receiver.socket(family: family, interface: interface)
-            if let group { try socket.join(group) }
+            var sockets = [try receiver.socket(family: request.family, interface: request.interface)]
+            if request.authenticationHeader && request.family == .ipv4 {
+                // AH adverts are IP protocol 51: a raw socket of that protocol receives them.
+                sockets.append(
+                    try receiver.socket(
+                        family: .ipv4, interface: request.interface, ipProtocol: authenticationHeaderIPProtocol))
+            }
+            for socket in sockets {
+                if let group = request.group { try socket.join(group) }
+                if let size = request.receiveBufferSize { try socket.setReceiveBufferSize(size) }
+            }
             return true
         } catch {
             logger.error("\(error)")
@@ -78,10 +87,13 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
         }
     }
 
-    func send(_ message: [UInt8], from source: IPAddress, to destination: IPAddress, interface: String) -> Bool {
+    func send(
+        _ message: [UInt8], from source: IPAddress, to destination: IPAddress, interface: String,
+        options: VRRPSendOptions
+    ) -> Bool {
         do {
             try receiver.socket(family: source.family, interface: interface).send(
-                message, from: source, to: destination
+                message, from: source, to: destination, options: options
             )
             .get()
             return true
@@ -99,6 +111,35 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
         }
         return candidates.first { $0.label == nil || $0.label == interface }?.address ?? candidates.first?.address
     }
+
+    /// Interfaces whose promote_secondaries this worker turned on (restored by `restoreInterfaces`).
+    private var promoted: Set<String> = []
+
+    func setPromoteSecondaries(interface: String) {
+        guard let route, !promoted.contains(interface),
+            (try? route.ipv4DeviceConfiguration(named: interface, "promote_secondaries")) != 1
+        else { return }
+        do {
+            try route.setIPv4DeviceConfiguration(named: interface, [("promote_secondaries", 1)])
+            promoted.insert(interface)
+        } catch {
+            logger.error("promote_secondaries on \(interface): \(error)")
+        }
+    }
+
+    /// Puts back what this worker changed on interfaces (promote_secondaries), as keepalived does when it stops.
+    func restoreInterfaces() {
+        for interface in promoted {
+            try? route?.setIPv4DeviceConfiguration(named: interface, [("promote_secondaries", 0)])
+        }
+        promoted = []
+    }
+
+    func hasAddress(_ address: IPAddress, interface: String) -> Bool {
+        ((try? route?.addresses(interface: interface)) ?? []).contains { $0.address == address }
+    }
+
+    func initialAuthenticationSequence() -> UInt32 { UInt32(truncatingIfNeeded: time(nil)) }
 
     func isLinkUp(interface: String) -> Bool { ((try? route?.isLinkUp(named: interface)) ?? nil) ?? false }
 
@@ -416,6 +457,8 @@ final class VRRPReceiver: @unchecked Sendable {
     var onPackets: @Sendable ([(String, VRRPSocket.Received)]) -> Void = { _ in }
     /// Called on the poll thread with link changes.
     var onLinks: @Sendable ([LinkEvent]) -> Void = { _ in }
+    /// Called on the poll thread with addresses that came or went, with their interface's name.
+    var onAddresses: @Sendable ([(interface: String, event: AddressEvent)]) -> Void = { _ in }
 
     init(logger: Logger) {
         var ends: [Int32] = [-1, -1]
@@ -436,11 +479,13 @@ final class VRRPReceiver: @unchecked Sendable {
     }
 
     /// The socket for (`family`, `interface`), opened on first use and shared by the instances there.
-    func socket(family: IPAddress.Family, interface: String) throws(VRRPSocketError) -> VRRPSocket {
-        let key = "\(family)/\(interface)"
+    func socket(family: IPAddress.Family, interface: String, ipProtocol: UInt8 = vrrpIPProtocol)
+        throws(VRRPSocketError) -> VRRPSocket
+    {
+        let key = "\(family)/\(interface)/\(ipProtocol)"
         let (socket, opened) = try state.withLock { state throws(VRRPSocketError) -> (VRRPSocket, Bool) in
             if let socket = state.sockets[key] { return (socket, false) }
-            let socket = try VRRPSocket(family: family, interface: interface)
+            let socket = try VRRPSocket(family: family, interface: interface, ipProtocol: ipProtocol)
             state.sockets[key] = socket
             return (socket, true)
         }
@@ -489,8 +534,16 @@ final class VRRPReceiver: @unchecked Sendable {
             }
             if !packets.isEmpty { onPackets(packets) }
             if let monitor, descriptors[descriptors.count - 1].revents != 0 {
-                let events = monitor.drain()
+                let (events, addresses) = monitor.drainAll()
                 if !events.isEmpty { onLinks(events) }
+                let named = addresses.compactMap { event -> (interface: String, event: AddressEvent)? in
+                    var name = [CChar](repeating: 0, count: Int(IF_NAMESIZE) + 1)
+                    guard if_indextoname(UInt32(bitPattern: event.index), &name) != nil else { return nil }
+                    return (
+                        String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), event
+                    )
+                }
+                if !named.isEmpty { onAddresses(named) }
             }
         }
     }

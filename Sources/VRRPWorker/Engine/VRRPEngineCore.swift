@@ -43,6 +43,10 @@ struct VRRPRunningInstance<Instant: InstantProtocol>: Sendable where Instant.Dur
     var reason = "startup"
     /// The state last announced (the machine's own state has already moved on when its `notify` arrives).
     var announcedState = VRRPState.initialize
+    /// `auth_type AH`: the sequence number of the next advert sent, and the last one heard from each peer (with
+    /// when): a replay is dropped, a peer silent for Master_Down_Interval may start again (a restart).
+    var authenticationSequence: UInt32 = 0
+    var peerSequences: [IPAddress: (sequence: UInt32, at: Instant)] = [:]
     /// The `track_file`s tracked, by name, with the weight and `reverse` that apply here.
     var trackFiles: [String: (weight: Int, reverse: Bool)] = [:]
 
@@ -60,6 +64,20 @@ struct VRRPRunningInstance<Instant: InstantProtocol>: Sendable where Instant.Dur
 
     /// The tracked-item name of a `vrrp_script`.
     static func trackName(script: String) -> String { "script \(script)" }
+
+    /// `unicast_fault_no_peer` with no peers: an item that is never up.
+    static var noUnicastPeer: String { "no unicast peer" }
+    /// `track_src_ip`: the configured source address is on the interface.
+    static var sourceAddress: String { "source address" }
+
+    /// The socket the instance sends and receives on.
+    var socketRequest: VRRPSocketRequest {
+        VRRPSocketRequest(
+            family: family, interface: socketInterface,
+            group: configuration.isUnicast ? nil : destinations.first,
+            authenticationHeader: filter.authenticationHeaderKey != nil,
+            receiveBufferSize: configuration.kernelRxBufSize)
+    }
 
     /// The counters of the reports and the `SIGUSR2` dump, keepalived's names where it has one.
     var counters: [String: UInt64] {
@@ -274,6 +292,14 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             trackFiles[reference.name] =
                 reference.weight.map { ($0, reference.reverse) } ?? (file.weight, file.reverse)
         }
+        // keepalived: unicast configured without peers goes to FAULT with unicast_fault_no_peer (the schema warns
+        // about the multicast fallback otherwise); track_src_ip faults while the configured source is missing.
+        if instance.unicastFaultNoPeer && instance.unicastPeers.isEmpty {
+            tracked.append(VRRPTrackedItem(name: VRRPRunningInstance<Instant>.noUnicastPeer))
+        }
+        if instance.trackSourceIP && (instance.unicastSourceIP ?? instance.multicastSourceIP) != nil {
+            tracked.append(VRRPTrackedItem(name: VRRPRunningInstance<Instant>.sourceAddress))
+        }
         // vrrp_min_garp: one gratuitous ARP / NA and no second burst, unless the instance says otherwise.
         let minGarp = globals.vrrpMinGarp
         let strict = instance.strictMode ?? globals.vrrpStrict
@@ -307,7 +333,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             case .ah: .ipAuthenticationHeader
             case nil: .none
             }
-        let filter = VRRPReceiveFilter(
+        var filter = VRRPReceiveFilter(
             version: version,
             virtualRouterID: UInt8(clamping: instance.virtualRouterID),
             authentication: version == .v2 ? authentication : .none,
@@ -319,6 +345,12 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             skipCheckAdvertisementAddresses: instance.skipCheckAdvAddr ?? globals.vrrpSkipCheckAdvAddr,
             strict: instance.strictMode ?? globals.vrrpStrict
         )
+        if case .ipAuthenticationHeader = filter.authentication {
+            filter.authenticationHeaderKey = AuthenticationHeader.key(instance.authentication?.password ?? "")
+        }
+        for peer in instance.unicastPeers where peer.minTTL != nil || peer.maxTTL != nil {
+            filter.peerHopLimits[peer.address] = UInt8(clamping: peer.minTTL ?? 0)...UInt8(clamping: peer.maxTTL ?? 255)
+        }
         let (virtualMAC, addressMACs, held) = virtualMACs(
             for: instance, interface: interface, source: source, claimedNames: &claimedNames)
         var running = VRRPRunningInstance(
@@ -539,13 +571,29 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
 
     private func start(_ name: String, saved: WorkerState?, now: Instant) {
         guard var instance = instances[name] else { return }
+        // keepalived: with promote_secondaries a secondary address survives the removal of the primary one.
+        if instance.configuration.promoteSecondaries { system.setPromoteSecondaries(interface: instance.interface) }
         let macsAdded = addVirtualMACs(&instance)
         let groupOpened =
             macsAdded
-            && system.openSocket(
-                family: instance.family, interface: instance.socketInterface,
-                group: instance.configuration.isUnicast ? nil : instance.destinations.first)
+            && system.openSocket(instance.socketRequest)
         var actions: [VRRPAction<Instant>] = []
+        let names = Set(instance.machine.settings.trackedItems.map(\.name))
+        if names.contains(VRRPRunningInstance<Instant>.noUnicastPeer) {
+            instance.reason = "unicast without any peer (unicast_fault_no_peer)"
+            actions += instance.machine.trackingChanged(
+                VRRPRunningInstance<Instant>.noUnicastPeer, isUp: false, at: now)
+        }
+        if names.contains(VRRPRunningInstance<Instant>.sourceAddress),
+            !system.hasAddress(instance.source, interface: instance.interface)
+        {
+            instance.reason = "source address \(instance.source) missing (track_src_ip)"
+            actions += instance.machine.trackingChanged(
+                VRRPRunningInstance<Instant>.sourceAddress, isUp: false, at: now)
+        }
+        if instance.filter.authenticationHeaderKey != nil {
+            instance.authenticationSequence = system.initialAuthenticationSequence()
+        }
         for item in instance.machine.settings.trackedItems where item.name.hasPrefix("interface ") {
             let interface = String(item.name.dropFirst("interface ".count))
             let isUp = system.isLinkUp(interface: interface) && (interface != instance.interface || groupOpened)
@@ -585,9 +633,22 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             guard var instance = instances[name] else { continue }
             let result = instance.filter.check(message, packet: packet, currentMaster: instance.machine.masterAddress)
             instance.statistics.record(result)
-            switch result {
+            var verdict = result
+            if case .accepted = result, let sequence = packet.authenticationHeader?.sequence,
+                let replay = Self.authenticationReplay(
+                    &instance, sequence: sequence, from: packet.source, at: system.now)
+            {
+                // Counted as a drop of the AH check, not an accepted advert.
+                instance.statistics.accepted -= 1
+                instance.statistics.dropped[.authenticationHeader, default: 0] += 1
+                verdict = .dropped(replay)
+            }
+            switch verdict {
             case .dropped(let failure):
-                logDrop(.instance(name, failure.check), "\(name): dropped: \(failure)")
+                // keepalived logs adverts of VRIDs nobody here has only with log_unknown_vrids; counted always.
+                if !targets.isEmpty || globals.logUnknownVRIDs {
+                    logDrop(.instance(name, failure.check), "\(name): dropped: \(failure)")
+                }
                 instances[name] = instance
             case .accepted(let advertisement, _):
                 let now = system.now
@@ -628,6 +689,21 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         }
     }
 
+    /// keepalived's AH replay check: a sequence number not above the last one from that peer is dropped, unless
+    /// the peer was silent for Master_Down_Interval (it restarted, and counts from where it starts again).
+    static func authenticationReplay(
+        _ instance: inout VRRPRunningInstance<Instant>, sequence: UInt32, from source: IPAddress, at now: Instant
+    ) -> VRRPReceiveFailure? {
+        if let last = instance.peerSequences[source], sequence <= last.sequence,
+            last.at.duration(to: now) < instance.machine.masterDownTimer.interval
+        {
+            return VRRPReceiveFailure(
+                .authenticationHeader, "AH sequence \(sequence) from \(source) replayed (last \(last.sequence))")
+        }
+        instance.peerSequences[source] = (sequence, now)
+        return nil
+    }
+
     /// An armed timer fired.
     func timerFired(_ timer: VRRPTimer, instance name: String) {
         guard var instance = instances[name] else { return }
@@ -653,11 +729,26 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         // The interface came back: rejoin the group (the kernel drops memberships of a downed link).
         for name in order where isUp {
             guard let instance = instances[name], instance.interface == interface else { continue }
-            _ = system.openSocket(
-                family: instance.family, interface: instance.socketInterface,
-                group: instance.configuration.isUnicast ? nil : instance.destinations.first)
+            _ = system.openSocket(instance.socketRequest)
         }
         trackedItemChanged(item, isUp: isUp, reason: "interface \(interface) \(isUp ? "up" : "down")")
+    }
+
+    /// An address appeared on or left an interface: instances with `track_src_ip` whose source it is go to
+    /// FAULT while it is missing.
+    func addressChanged(_ address: IPAddress, interface: String, present: Bool) {
+        let item = VRRPRunningInstance<Instant>.sourceAddress
+        for name in order {
+            guard var instance = instances[name], instance.source == address, instance.interface == interface,
+                instance.machine.settings.trackedItems.contains(where: { $0.name == item })
+            else { continue }
+            let now = system.now
+            instance.reason = "source address \(address) \(present ? "back" : "removed") (track_src_ip)"
+            perform(instance.machine.trackingChanged(item, isUp: present, at: now), on: &instance, name: name)
+            instances[name] = instance
+            followSyncGroup(of: name, now: now)
+        }
+        reportIfChanged()
     }
 
     /// A tracked item (`interface NAME`, `script NAME`) went up or down: FAULT or a new effective priority
@@ -778,10 +869,20 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             authentication: instance.filter.authentication,
             addresses: instance.filter.virtualAddresses
         )
+        // keepalived: one AH sequence number per advert, whatever the number of unicast peers.
+        if instance.filter.authenticationHeaderKey != nil { instance.authenticationSequence &+= 1 }
+        let options = VRRPSendOptions(
+            hopLimit: instance.configuration.isUnicast
+                ? UInt8(clamping: instance.configuration.unicastTTL ?? Int(vrrpHopLimit)) : vrrpHopLimit,
+            authenticationKey: instance.filter.authenticationHeaderKey,
+            authenticationSequence: instance.authenticationSequence)
         for destination in instance.destinations {
             do {
                 let message = try advertisement.encoded(source: instance.source, destination: destination)
-                if system.send(message, from: instance.source, to: destination, interface: instance.socketInterface) {
+                if system.send(
+                    message, from: instance.source, to: destination, interface: instance.socketInterface,
+                    options: options)
+                {
                     instance.advertisementsSent += 1
                     if priority == 0 { instance.priorityZeroSent += 1 }
                 } else {

@@ -36,18 +36,7 @@ EOF
 vre_config "$VR2/a.conf" 2 ipv4 multicast 200 0 192.0.2.1 192.0.2.2 1
 vre_start vigil vr2-a "$VR2/a.conf"
 check "bad packets: Vigil alone is MASTER" vre_wait 6 vre_only vr2 192.0.2.100 a
-vr2_counter() {
-    "$(dirname "$VIGILD")/vigilctl" status --json --control-socket "$VRE_TMP/vr2-a.ctl" 2>/dev/null |
-        python3 -c 'import json, sys
-def walk(node):
-    if isinstance(node, dict):
-        if node.get("name") == "VI_1" and "counters" in node:
-            print(node["counters"].get(sys.argv[1], 0)); sys.exit()
-        for value in node.values(): walk(value)
-    elif isinstance(node, list):
-        for value in node: walk(value)
-walk(json.load(sys.stdin))' "$1"
-}
+vr2_counter() { vre_counter vr2-a VI_1 "$1"; }
 for kind in ttl:dropped_hopLimit checksum:dropped_checksum auth:dropped_authentication \
     vrid:dropped_virtualRouterID truncated:dropped_length; do
     ip netns exec vr2-b python3 "$VR2/inject.py" "${kind%%:*}"

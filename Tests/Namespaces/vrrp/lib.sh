@@ -167,3 +167,17 @@ vre_capture_stop() {
     vre_stop "$name-tcpdump" INT
     tcpdump -r "$VRE_TMP/$name.pcap" -n "$@" 2>/dev/null >"$VRE_TMP/$name.txt"
 }
+
+# vre_counter NS INSTANCE COUNTER: the instance's counter in `vigilctl status --json` of vigild in NS (0 if absent).
+vre_counter() {
+    "$(dirname "$VIGILD")/vigilctl" status --json --control-socket "$VRE_TMP/$1.ctl" 2>/dev/null |
+        python3 -c 'import json, sys
+def walk(node):
+    if isinstance(node, dict):
+        if node.get("name") == sys.argv[1] and "counters" in node:
+            print(node["counters"].get(sys.argv[2], 0)); sys.exit()
+        for value in node.values(): walk(value)
+    elif isinstance(node, list):
+        for value in node: walk(value)
+walk(json.load(sys.stdin))' "$2" "$3"
+}

@@ -156,6 +156,7 @@ fi
 . Tests/Namespaces/vrrp/garp.sh
 . Tests/Namespaces/vrrp/accept.sh
 . Tests/Namespaces/vrrp/routes.sh
+. Tests/Namespaces/vrrp/unicast.sh
 
 echo "vrrp interop: $passed passed, $failed failed in $(($(date +%s) - started)) s"
 if [ "$failed" -ne 0 ]; then
