@@ -64,7 +64,7 @@ public struct GlobalDefs: Sendable, Hashable, Codable {
     public var notifyFIFO: NotifyFIFO?
     /// `vrrp_notify_fifo` and `vrrp_notify_fifo_script`.
     public var vrrpNotifyFIFO: NotifyFIFO?
-    /// `lvs_notify_fifo` and `lvs_notify_fifo_script`.
+    /// `lvs_notify_fifo` (`lvs_notify_fifo_script` is warned, not stored).
     public var lvsNotifyFIFO: NotifyFIFO?
     /// `fifo_write_vrrp_states_on_reload`.
     public var fifoWriteVRRPStatesOnReload = false

@@ -54,12 +54,12 @@ enum GlobalSchema {
                 "include_check", "reload_time_file", "reload_repeat", "reload_file", "dynamic_interfaces",
                 "enable_script_security", "max_auto_priority", "min_auto_priority_delay",
                 // VRRP defaults the VRRP worker does not use yet.
-                "vrrp_notify_priority_changes", "fifo_write_vrrp_states_on_reload",
                 "vrrp_garp_extra_if", "vrrp_vmac_garp_intvl", "disable_local_igmp",
                 "nftables_ifindex", "nftables_ipvs",
                 "nftables_ipvs_priority", "nftables_ipvs_start_fwmark", "vrrp_iptables", "vrrp_ipsets",
                 // Notification and checker settings the workers do not use yet.
-                "notify_fifo_script", "vrrp_notify_fifo_script", "lvs_notify_fifo_script",
+                // (Not stored: the checker worker writes lvs_notify_fifo, else notify_fifo, but starts no script.)
+                "lvs_notify_fifo_script",
                 "checker_log_all_failures", "rs_init_notifies", "no_checker_emails", "lvs_flush",
                 "lvs_flush_on_stop", "lvs_sync_daemon_interface",
             ].map { ($0, NotInEffect.notYetImplemented) }
@@ -122,7 +122,6 @@ enum GlobalSchema {
         "vrrp_notify_fifo": fifo(\.vrrpNotifyFIFO),
         "vrrp_notify_fifo_script": fifoScript(\.vrrpNotifyFIFO),
         "lvs_notify_fifo": fifo(\.lvsNotifyFIFO),
-        "lvs_notify_fifo_script": fifoScript(\.lvsNotifyFIFO),
         "fifo_write_vrrp_states_on_reload": Global.set(\.fifoWriteVRRPStatesOnReload, to: true),
         "vrrp_mcast_group4": multicastGroup(\.vrrpMcastGroup4, .ipv4),
         "vrrp_mcast_group6": multicastGroup(\.vrrpMcastGroup6, .ipv6),
@@ -275,7 +274,8 @@ enum GlobalSchema {
             fifo.owner = words.count > 1 ? ScriptUser(user: words[1], group: words.dropFirst(2).first) : nil
             globals[keyPath: path] = fifo
             // keepalived writes each event to notify_fifo and to the part's own FIFO; the workers write one.
-            let parts = [("vrrp_notify_fifo", globals.vrrpNotifyFIFO), ("lvs_notify_fifo", globals.lvsNotifyFIFO)]
+            // (The VRRP worker writes both since issue 14; the checker worker not yet.)
+            let parts = [("lvs_notify_fifo", globals.lvsNotifyFIFO)]
             for (part, partFIFO) in parts where partFIFO?.path != nil && globals.notifyFIFO?.path != nil {
                 guard node.keyword == "notify_fifo" || node.keyword == part else { continue }
                 context.warning(
@@ -364,6 +364,12 @@ enum GlobalSchema {
             .compactMap { $0?.path }
         if Set(fifos).count != fifos.count {
             context.warning("the notify FIFOs must all be different; keepalived ignores repeated ones", at: nil)
+        }
+        // The VRRP worker starts notify_fifo_script; without a vrrp_instance there is none (keepalived's checker
+        // process would start it too).
+        if config.globalDefs.notifyFIFO?.script != nil && config.vrrp.instances.isEmpty {
+            context.warning(
+                "notify_fifo_script is started by the VRRP worker, and there is no vrrp_instance; not started", at: nil)
         }
     }
 }

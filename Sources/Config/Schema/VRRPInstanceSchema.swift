@@ -92,14 +92,13 @@ enum VRRPInstanceSchema {
 
     static let table = KeywordTable<VRRPInstance>(
         "vrrp_instance",
-        handlers: handlers.merging(VRRPSchema.notifyHandlers(\VRRPInstance.notify, masterRxLowerPri: true)) {
+        handlers: handlers.merging(VRRPSchema.notifyHandlers(\VRRPInstance.notify, instance: true)) {
             first, _ in first
         },
         unsupported: KeywordWarnings.notYetImplemented([
             "vrf", "use_ipvlan", "track_process", "track_bfd", "garp_extra_if", "old_unicast_checksum",
             // Parsed and checked; the VRRP worker does not act on them yet.
-            "linkbeat_use_polling", "native_ipv6", "notify_deleted", "notify_master_rx_lower_pri",
-            "notify_priority_changes", "lvs_sync_daemon_interface",
+            "linkbeat_use_polling", "native_ipv6", "lvs_sync_daemon_interface",
         ]).merging(["debug": .ignoredByKeepalived("keepalived only prints it in its data dump")])
     )
 

@@ -173,20 +173,17 @@ enum VRRPSchema {
 
     static let syncGroupTable = KeywordTable<SyncGroup>(
         "vrrp_sync_group",
-        handlers: syncGroupHandlers.merging(notifyHandlers(\SyncGroup.notify, masterRxLowerPri: false)) { first, _ in
+        handlers: syncGroupHandlers.merging(notifyHandlers(\SyncGroup.notify, instance: false)) { first, _ in
             first
         },
-        unsupported: [
-            "track_process", "track_bfd",
-            // Parsed and checked; the VRRP worker does not act on them yet.
-            "notify_deleted", "notify_priority_changes",
-        ]
+        unsupported: KeywordWarnings.notYetImplemented(["track_process", "track_bfd"])
+            .merging(["notify_deleted": .ignoredByKeepalived("keepalived sends DELETED for instances only")])
     )
 
     /// `notify_master`, `notify_backup`, `notify_fault`, `notify_stop`, `notify_deleted`, `notify`
     /// (and for instances `notify_master_rx_lower_pri`).
     static func notifyHandlers<Model>(
-        _ notify: WritableKeyPath<Model, NotifyScripts> & Sendable, masterRxLowerPri: Bool
+        _ notify: WritableKeyPath<Model, NotifyScripts> & Sendable, instance: Bool
     ) -> [String: KeywordTable<Model>.Handler] {
         func script(_ path: WritableKeyPath<NotifyScripts, ScriptCommand?> & Sendable) -> KeywordTable<Model>.Handler {
             { model, node, context in
@@ -199,17 +196,18 @@ enum VRRPSchema {
             "notify_fault": script(\.fault),
             "notify_stop": script(\.stop),
             "notify": script(\.any),
-            "notify_deleted": { model, node, context in
-                guard context.noBlock(node) else { return }
-                if node.arguments.isEmpty {
-                    model[keyPath: notify].deleted = true
-                } else if let command = context.script(node) {
-                    model[keyPath: notify].deleted = true
-                    model[keyPath: notify].deletedScript = command
-                }
-            },
         ]
-        if masterRxLowerPri { handlers["notify_master_rx_lower_pri"] = script(\.masterRxLowerPri) }
+        guard instance else { return handlers }
+        handlers["notify_master_rx_lower_pri"] = script(\.masterRxLowerPri)
+        handlers["notify_deleted"] = { model, node, context in
+            guard context.noBlock(node) else { return }
+            if node.arguments.isEmpty {
+                model[keyPath: notify].deleted = true
+            } else if let command = context.script(node) {
+                model[keyPath: notify].deleted = true
+                model[keyPath: notify].deletedScript = command
+            }
+        }
         return handlers
     }
 

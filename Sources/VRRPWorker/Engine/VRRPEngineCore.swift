@@ -43,6 +43,10 @@ struct VRRPRunningInstance<Instant: InstantProtocol>: Sendable where Instant.Dur
     var reason = "startup"
     /// The state last announced (the machine's own state has already moved on when its `notify` arrives).
     var announcedState = VRRPState.initialize
+    /// Removed by a reload: its stop is notified as keepalived's DELETED (or FAULT without `notify_deleted`).
+    var deletedByReload = false
+    /// The effective priority last told to the FIFO (`notify_priority_changes`).
+    var announcedPriority: UInt8?
     /// `auth_type AH`: the sequence number of the next advert sent, and the last one heard from each peer (with
     /// when): a replay is dropped, a peer silent for Master_Down_Interval may start again (a restart).
     var authenticationSequence: UInt32 = 0
@@ -226,10 +230,25 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         for name in previousOrder where running[name] != nil {
             if var gone = running[name] {
                 gone.reason = "removed by reload"
+                gone.deletedByReload = true
                 let actions = gone.machine.shutdown(at: now)
                 perform(actions, on: &gone, name: name)
                 removeVirtualMACs(&gone)
                 cancelAll(name)
+            }
+        }
+        // keepalived's fifo_write_vrrp_states_on_reload: the instances a reload kept say their state again.
+        if isReload && globals.fifoWriteVRRPStatesOnReload {
+            for (name, state) in groupStates.sorted(by: { $0.key < $1.key }) {
+                guard let group = syncGroupConfigs[name] else { continue }
+                onNotify(
+                    VRRPNotice(
+                        subject: .group, name: name, state: state, priority: 0, scripts: group.notify,
+                        smtpAlert: group.smtpAlert, event: .stateOnReload))
+            }
+            for name in order where !fresh.contains(name) {
+                guard let instance = instances[name] else { continue }
+                notify(instance, name: name, state: instance.machine.state, event: .stateOnReload)
             }
         }
         for name in fresh {
@@ -855,6 +874,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
                 transitioned(&instance, to: state, name: name)
             case .heardLowerPriority:
                 lowerPriorityHeard.append(name)
+                notify(instance, name: name, state: .master, event: .masterReceivedLowerPriority)
             }
         }
     }
@@ -950,12 +970,38 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         instance.since = system.now
         if state == .master { instance.becameMaster += 1 }
         onEvent("\(name): \(old) -> \(Self.reportState(state).rawValue) (\(instance.reason))")
+        notify(
+            instance, name: name, state: state,
+            event: state == .initialize && instance.deletedByReload ? .deleted : .transition)
+        instance.announcedPriority = instance.machine.effectivePriority
+        changed = true
+    }
+
+    private func notify(
+        _ instance: VRRPRunningInstance<Instant>, name: String, state: VRRPState, event: VRRPNotice.Event
+    ) {
         let configuration = instance.configuration
         onNotify(
             VRRPNotice(
                 subject: .instance, name: name, state: state, priority: Int(instance.machine.effectivePriority),
-                scripts: configuration.notify, smtpAlert: configuration.smtpAlert))
-        changed = true
+                scripts: configuration.notify, smtpAlert: configuration.smtpAlert, event: event))
+    }
+
+    /// `notify_priority_changes` (the instance's, else its sync group's, else `vrrp_notify_priority_changes`):
+    /// keepalived's MASTER_PRIORITY / BACKUP_PRIORITY FIFO lines when an effective priority moves.
+    private func notifyPriorityChanges() {
+        for name in order {
+            guard var instance = instances[name] else { continue }
+            let priority = instance.machine.effectivePriority
+            guard let announced = instance.announcedPriority, announced != priority else { continue }
+            instance.announcedPriority = priority
+            instances[name] = instance
+            let group = syncGroupConfigs.values.first { $0.members.contains { $0.name == name } }
+            let enabled =
+                instance.configuration.notifyPriorityChanges ?? group?.notifyPriorityChanges
+                ?? globals.vrrpNotifyPriorityChanges
+            if enabled { notify(instance, name: name, state: instance.machine.state, event: .priorityChanged) }
+        }
     }
 
     private func cancelAll(_ name: String) {
@@ -1009,6 +1055,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     private var lastReportAt: Instant?
 
     private func reportIfChanged() {
+        notifyPriorityChanges()
         let countersDue = lastReportAt.map { $0.duration(to: system.now) >= .seconds(1) } ?? true
         if changed || (started && countersDue) { report() }
     }

@@ -157,6 +157,7 @@ fi
 . Tests/Namespaces/vrrp/accept.sh
 . Tests/Namespaces/vrrp/routes.sh
 . Tests/Namespaces/vrrp/unicast.sh
+. Tests/Namespaces/vrrp/events.sh
 
 echo "vrrp interop: $passed passed, $failed failed in $(($(date +%s) - started)) s"
 if [ "$failed" -ne 0 ]; then
