@@ -62,21 +62,23 @@ let package = Package(
         /// What both workers run outside themselves: notify scripts and MISC_CHECK / vrrp_script programs
         /// (as `script_user`, with timeouts), `notify_fifo` lines and `smtp_alert` mail.
         .target(name: "Notifier", dependencies: ["Config", "CVigilShim", logging, nioCore, nioPosix]),
+        /// MD5 and HMAC-MD5: HTTP_GET's `digest`, VRRP's `auth_type AH`.
+        .target(name: "Digest"),
         /// Virtual services and real servers in the kernel's IPVS, over generic netlink.
         .target(name: "IPVSShim", dependencies: ["Config", "Netlink"]),
         /// VRRP (RFC 3768 / RFC 5798): codec, state machine, sockets, VIPs.
         .target(
             name: "VRRPWorker",
             dependencies: [
-                "Config", "Netlink", "WorkerIPC", "Notifier", "CVigilShim", logging, nioCore, nioPosix, crypto,
+                "Config", "Netlink", "WorkerIPC", "Notifier", "CVigilShim", "Digest", logging, nioCore, nioPosix,
             ]
         ),
         /// Health checkers driving the IPVS shim.
         .target(
             name: "CheckerWorker",
             dependencies: [
-                "Config", "IPVSShim", "Netlink", "WorkerIPC", "Notifier", "CVigilShim", logging, nioCore, nioPosix,
-                nioSSL,
+                "Config", "IPVSShim", "Netlink", "WorkerIPC", "Notifier", "CVigilShim", "Digest", logging, nioCore,
+                nioPosix, nioSSL,
             ]
         ),
         /// The parent process: spawns, supervises and restarts the workers.
@@ -122,6 +124,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "IPVSShimTests", dependencies: ["IPVSShim", "Netlink", "TestSupport"]),
         .testTarget(name: "VRRPWorkerTests", dependencies: ["VRRPWorker", "TestSupport"]),
+        .testTarget(name: "DigestTests", dependencies: ["Digest"]),
         /// Root: rtnetlink addresses, routes, link events and GARP/NA in namespaces the tests create.
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "VRRPWorker", "Config"]),
         .testTarget(

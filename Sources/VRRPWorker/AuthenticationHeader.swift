@@ -1,5 +1,5 @@
 import Config
-import Crypto
+import Digest
 
 /// VRRPv2 auth type 2 as keepalived speaks it (RFC 2338 §5.3.6.2, RFC 2402): the advert rides in an IP
 /// Authentication Header whose Integrity Check Value is HMAC-MD5-96 keyed with the 8-byte `auth_pass`, over the IPv4
@@ -49,11 +49,7 @@ public enum AuthenticationHeader {
 
     /// HMAC-MD5-96 over the (zeroed) IPv4 header, the AH with a zero ICV, and the VRRP message.
     public static func icv(ipHeader: [UInt8], header: [UInt8], message: [UInt8], key: [UInt8]) -> [UInt8] {
-        var hmac = HMAC<Insecure.MD5>(key: SymmetricKey(data: key))
-        hmac.update(data: ipHeader)
-        hmac.update(data: header)
-        hmac.update(data: message)
-        return Array(Array(hmac.finalize()).prefix(icvLength))
+        Array(MD5.hmac(key: key, message: ipHeader + header + message).prefix(icvLength))
     }
 
     /// The IPv4 header with TOS, flags/fragment offset and checksum zeroed, and the TTL when `zeroTTL`.
