@@ -40,6 +40,11 @@ let package = Package(
             providers: [.apt(["libnl-3-dev", "libnl-route-3-dev", "libnl-genl-3-dev"])]
         ),
         .systemLibrary(
+            name: "CNftables",
+            pkgConfig: "libnftnl",
+            providers: [.apt(["libnftnl-dev", "libmnl-dev"])]
+        ),
+        .systemLibrary(
             name: "CLibcap",
             pkgConfig: "libcap",
             providers: [.apt(["libcap-dev"])]
@@ -49,26 +54,31 @@ let package = Package(
         // MARK: Pure cores and thin shells
         /// The keepalived.conf(5) language: reader, preprocessor, schema, typed model.
         .target(name: "Config"),
-        /// Netlink sockets (libnl) and the attribute codec shared by rtnetlink and generic netlink users.
-        .target(name: "Netlink", dependencies: ["CNetlink", "Config"]),
+        /// Netlink sockets (libnl) and the attribute codec shared by rtnetlink and generic netlink users; nftables
+        /// (libnftnl over libmnl) for keepalived's no-accept filter.
+        .target(name: "Netlink", dependencies: ["CNetlink", "CNftables", "Config"]),
         /// Messages between the watchdog and its workers, and of the control socket.
         .target(name: "WorkerIPC", dependencies: ["Config", logging]),
         /// What both workers run outside themselves: notify scripts and MISC_CHECK / vrrp_script programs
         /// (as `script_user`, with timeouts), `notify_fifo` lines and `smtp_alert` mail.
         .target(name: "Notifier", dependencies: ["Config", "CVigilShim", logging, nioCore, nioPosix]),
+        /// MD5 and HMAC-MD5: HTTP_GET's `digest`, VRRP's `auth_type AH`.
+        .target(name: "Digest"),
         /// Virtual services and real servers in the kernel's IPVS, over generic netlink.
         .target(name: "IPVSShim", dependencies: ["Config", "Netlink"]),
         /// VRRP (RFC 3768 / RFC 5798): codec, state machine, sockets, VIPs.
         .target(
             name: "VRRPWorker",
-            dependencies: ["Config", "Netlink", "WorkerIPC", "Notifier", "CVigilShim", logging, nioCore, nioPosix]
+            dependencies: [
+                "Config", "Netlink", "WorkerIPC", "Notifier", "CVigilShim", "Digest", logging, nioCore, nioPosix,
+            ]
         ),
         /// Health checkers driving the IPVS shim.
         .target(
             name: "CheckerWorker",
             dependencies: [
-                "Config", "IPVSShim", "Netlink", "WorkerIPC", "Notifier", "CVigilShim", logging, nioCore, nioPosix,
-                nioSSL,
+                "Config", "IPVSShim", "Netlink", "WorkerIPC", "Notifier", "CVigilShim", "Digest", logging, nioCore,
+                nioPosix, nioSSL,
             ]
         ),
         /// The parent process: spawns, supervises and restarts the workers.
@@ -114,6 +124,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "IPVSShimTests", dependencies: ["IPVSShim", "Netlink", "TestSupport"]),
         .testTarget(name: "VRRPWorkerTests", dependencies: ["VRRPWorker", "TestSupport"]),
+        .testTarget(name: "DigestTests", dependencies: ["Digest"]),
         /// Root: rtnetlink addresses, routes, link events and GARP/NA in namespaces the tests create.
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "VRRPWorker", "Config"]),
         .testTarget(

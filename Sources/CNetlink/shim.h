@@ -9,5 +9,9 @@
 #include <netlink/genl/ctrl.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/macvlan.h>
+#include <netlink/route/link/inet.h>
+#include <netlink/route/link/inet6.h>
 #include <netlink/route/route.h>
+#include <netlink/route/rule.h>
 #endif

@@ -1,4 +1,5 @@
 import CNetlink
+import Config
 
 #if canImport(Glibc)
     import Glibc
@@ -22,13 +23,12 @@ extension LinkEvent {
     /// Decodes one rtnetlink link notification; nil for messages of other types.
     /// - Throws: `NetlinkError` when the `ifinfomsg` or its attributes are malformed or the name is missing.
     public static func decode(_ message: NetlinkMessage) throws(NetlinkError) -> LinkEvent? {
+        guard
+            let payload = try message.notificationPayload(
+                types: [newLink, deleteLink], headerLength: interfaceInfoLength, what: "link notification",
+                header: "an ifinfomsg")
+        else { return nil }
         let type = message.header.type
-        guard type == newLink || type == deleteLink else { return nil }
-        let payload = message.payload
-        guard payload.count >= interfaceInfoLength else {
-            throw NetlinkError(
-                kind: .truncated, code: 0, message: "link notification: \(payload.count) bytes, need an ifinfomsg")
-        }
         let start = payload.startIndex
         func u32(_ offset: Int) -> UInt32 {
             (0..<4).reduce(0) { $0 | UInt32(payload[start + offset + $1]) << (8 * $1) }  // host order (little endian)
@@ -40,11 +40,67 @@ extension LinkEvent {
         guard let name = attributes.string(interfaceNameAttribute), !name.isEmpty else {
             throw attributes.missing("IFLA_IFNAME")
         }
-        return LinkEvent(name: name, index: index, isUp: type == newLink && isUp(flags: flags))
+        return LinkEvent(
+            name: name, index: index, isUp: type == newLink && isUp(flags: flags), isDeleted: type == deleteLink)
     }
 }
 
-/// An rtnetlink socket subscribed to `RTNLGRP_LINK`: the kernel tells it when a link goes up, down or away.
+extension NetlinkMessage {
+    /// The payload of a notification of one of `types`, checked to hold its fixed header; nil for other types.
+    func notificationPayload(types: [UInt16], headerLength: Int, what: String, header: String)
+        throws(NetlinkError) -> ArraySlice<UInt8>?
+    {
+        guard types.contains(self.header.type) else { return nil }
+        guard payload.count >= headerLength else {
+            throw NetlinkError(kind: .truncated, code: 0, message: "\(what): \(payload.count) bytes, need \(header)")
+        }
+        return payload
+    }
+}
+
+/// An address added to or removed from an interface (`RTM_NEWADDR` / `RTM_DELADDR`).
+public struct AddressEvent: Hashable, Sendable {
+    public var index: Int32
+    public var address: IPAddress
+    public var added: Bool
+
+    public init(index: Int32, address: IPAddress, added: Bool) {
+        self.index = index
+        self.address = address
+        self.added = added
+    }
+
+    /// `RTM_NEWADDR`, `RTM_DELADDR`; `IFA_ADDRESS`, `IFA_LOCAL`; `sizeof(struct ifaddrmsg)`.
+    static let newAddress: UInt16 = 20
+    static let deleteAddress: UInt16 = 21
+    static let addressAttribute: UInt16 = 1
+    static let localAttribute: UInt16 = 2
+    static let headerLength = 8
+
+    /// Decodes one address notification; nil for messages of other types. IPv4 reports its own address in
+    /// `IFA_LOCAL` (`IFA_ADDRESS` is the peer's on point-to-point links), IPv6 in `IFA_ADDRESS`.
+    /// - Throws: `NetlinkError` when the `ifaddrmsg` or its attributes are malformed.
+    public static func decode(_ message: NetlinkMessage) throws(NetlinkError) -> AddressEvent? {
+        guard
+            let payload = try message.notificationPayload(
+                types: [newAddress, deleteAddress], headerLength: headerLength, what: "address notification",
+                header: "an ifaddrmsg")
+        else { return nil }
+        let type = message.header.type
+        let start = payload.startIndex
+        let index = Int32(bitPattern: payload.loadHostOrder(UInt32.self, at: 4) ?? 0)
+        let attributes = try NetlinkAttributeList(
+            parsing: payload[(start + headerLength)...], context: "address notification")
+        let raw = attributes.bytes(localAttribute) ?? attributes.bytes(addressAttribute)
+        guard let raw, let address = IPAddress(bytes: Array(raw)) else {
+            throw attributes.missing("IFA_ADDRESS")
+        }
+        return AddressEvent(index: index, address: address, added: type == newAddress)
+    }
+}
+
+/// An rtnetlink socket subscribed to `RTNLGRP_LINK` (and the address groups): the kernel tells it when a link goes
+/// up, down or away, and when an address comes or goes.
 ///
 /// Non-blocking and close-on-exec; the engine polls `fileDescriptor` and calls `drain()` when it is readable.
 /// Not thread-safe: one per engine loop.
@@ -66,7 +122,7 @@ public final class LinkMonitor {
         }
         var address = sockaddr_nl()
         address.nl_family = sa_family_t(AF_NETLINK)
-        address.nl_groups = UInt32(RTMGRP_LINK)
+        address.nl_groups = UInt32(RTMGRP_LINK) | UInt32(RTMGRP_IPV4_IFADDR) | UInt32(RTMGRP_IPV6_IFADDR)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
@@ -86,8 +142,12 @@ public final class LinkMonitor {
 
     /// Reads every pending notification; malformed messages are counted in `malformedMessages` and dropped.
     /// The corresponding C call is `recvfrom`.
-    public func drain() -> [LinkEvent] {
+    public func drain() -> [LinkEvent] { drainAll().links }
+
+    /// Reads every pending notification, links and addresses.
+    public func drainAll() -> (links: [LinkEvent], addresses: [AddressEvent]) {
         var events: [LinkEvent] = []
+        var addresses: [AddressEvent] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             var sender = sockaddr_nl()
@@ -105,10 +165,10 @@ public final class LinkMonitor {
                 case ENOBUFS:
                     overruns += 1
                     continue
-                default: return events  // EAGAIN: nothing more
+                default: return (events, addresses)  // EAGAIN: nothing more
                 }
             }
-            if count == 0 { return events }
+            if count == 0 { return (events, addresses) }
             // Only the kernel (port 0) speaks for links; another process could send to this port id.
             guard sender.nl_pid == 0 else {
                 malformedMessages += 1
@@ -121,7 +181,11 @@ public final class LinkMonitor {
             }
             for message in messages {
                 do {
-                    if let event = try LinkEvent.decode(message) { events.append(event) }
+                    if let event = try LinkEvent.decode(message) {
+                        events.append(event)
+                    } else if let event = try AddressEvent.decode(message) {
+                        addresses.append(event)
+                    }
                 } catch {
                     malformedMessages += 1
                 }

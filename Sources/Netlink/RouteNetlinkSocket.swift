@@ -11,7 +11,7 @@ import Config
 /// results into `NetlinkError` with `nl_geterror` text naming the object ("cannot add 192.0.2.100/32 to eth0: …").
 /// Blocking and not thread-safe: one per engine loop.
 public final class RouteNetlinkSocket {
-    private let socket: OpaquePointer
+    let socket: OpaquePointer
 
     /// Opens and connects the socket.
     /// The corresponding C calls are `nl_socket_alloc` and `nl_connect(NETLINK_ROUTE)`.
@@ -35,7 +35,7 @@ public final class RouteNetlinkSocket {
 
     /// The link called `name`, or nil when there is none; the caller must `rtnl_link_put` it.
     /// The corresponding C call is `rtnl_link_get_kernel`.
-    private func link(named name: String?, index: Int32 = 0) throws(NetlinkError) -> OpaquePointer? {
+    func link(named name: String?, index: Int32 = 0) throws(NetlinkError) -> OpaquePointer? {
         var link: OpaquePointer?
         let result = retryingInterrupts { rtnl_link_get_kernel(socket, index, name, &link) }
         if result == -NLE_OBJ_NOTFOUND || result == -NLE_NODEV { return nil }
@@ -182,8 +182,23 @@ public final class RouteNetlinkSocket {
             rtnl_addr_put(request)
             throw NetlinkError(libnlResult: result, operation: operation)
         }
+        if let peer = address.peer {
+            let result = Self.withAddress(peer, prefixLength: address.peerPrefixLength) {
+                rtnl_addr_set_peer(request, $0)
+            }
+            guard result >= 0 else {
+                rtnl_addr_put(request)
+                throw NetlinkError(libnlResult: result, operation: operation)
+            }
+        }
         rtnl_addr_set_scope(request, Int32(address.scope ?? 0))
-        if address.noDAD { rtnl_addr_set_flags(request, UInt32(IFA_F_NODAD)) }
+        let flags = (address.noDAD ? UInt32(IFA_F_NODAD) : 0) | address.extraFlags
+        if flags != 0 { rtnl_addr_set_flags(request, flags) }
+        if let lifetime = address.preferredLifetime {
+            // The kernel wants a valid lifetime with it: forever, as `ip address add … preferred_lft` sends.
+            rtnl_addr_set_valid_lifetime(request, UInt32.max)
+            rtnl_addr_set_preferred_lifetime(request, lifetime)
+        }
         return request
     }
 
@@ -248,21 +263,43 @@ public final class RouteNetlinkSocket {
             rtnl_route_put(request)
             throw NetlinkError(libnlResult: result, operation: operation)
         }
-        rtnl_route_set_table(request, route.table ?? RT_TABLE_MAIN.rawValue)
+        rtnl_route_set_table(
+            request, route.table ?? (route.type.defaultsToLocalTable ? RT_TABLE_LOCAL : RT_TABLE_MAIN).rawValue)
         if let metric = route.metric { rtnl_route_set_priority(request, metric) }
         if let scope = route.scope { rtnl_route_set_scope(request, scope) }
+        if let tos = route.tos { rtnl_route_set_tos(request, tos) }
+        if let ttlPropagate = route.ttlPropagate { rtnl_route_set_ttl_propagate(request, ttlPropagate ? 1 : 0) }
         rtnl_route_set_protocol(request, route.protocolNumber ?? RouteSpec.keepalivedProtocol)
-        if route.blackhole {
-            _ = rtnl_route_set_type(request, UInt8(RTN_BLACKHOLE))
-        } else if index != nil || route.gateway != nil {
+        _ = rtnl_route_set_type(request, route.type.rawValue)
+        for (metric, value) in route.metrics { _ = rtnl_route_set_metric(request, metric, value) }
+        if !route.lockedMetrics.isEmpty {
+            // RTAX_LOCK (1) is a bit mask of the locked metrics.
+            _ = rtnl_route_set_metric(request, 1, route.lockedMetrics.reduce(UInt32(0)) { $0 | (1 << UInt32($1)) })
+        }
+        // Next hops: the multipath groups, else one from dev/via; blackhole and the like have none.
+        var hops = route.nextHops
+        if hops.isEmpty && route.type == .unicast && (route.interface != nil || route.gateway != nil) {
+            hops = [RouteNextHopSpec(gateway: route.gateway, interface: route.interface, onlink: route.onlink)]
+        }
+        for spec in hops {
+            var hopIndex = index
+            if let name = spec.interface, spec.interface != route.interface || route.nextHops.count > 0 {
+                guard let found = try interfaceIndex(named: name) else {
+                    rtnl_route_put(request)
+                    throw .noSuchInterface(name, operation: operation)
+                }
+                hopIndex = found
+            }
             guard let hop = rtnl_route_nh_alloc() else {
                 rtnl_route_put(request)
                 throw NetlinkError(libnlResult: -NLE_NOMEM, operation: operation)
             }
-            if let index { rtnl_route_nh_set_ifindex(hop, index) }
-            if let gateway = route.gateway {
+            if let hopIndex { rtnl_route_nh_set_ifindex(hop, hopIndex) }
+            if let gateway = spec.gateway {
                 _ = Self.withAddress(gateway, prefixLength: nil) { rtnl_route_nh_set_gateway(hop, $0) }
             }
+            if route.nextHops.count > 0 { rtnl_route_nh_set_weight(hop, UInt8(clamping: max(Int(spec.weight) - 1, 0))) }
+            if spec.onlink { rtnl_route_nh_set_flags(hop, UInt32(RTNH_F_ONLINK)) }
             rtnl_route_add_nexthop(request, hop)  // the route owns the next hop from here
         }
         return request
@@ -272,7 +309,7 @@ public final class RouteNetlinkSocket {
 
     /// Calls `body` with a fresh `struct nl_addr` for `address` (its prefix length defaults to the full width).
     /// The corresponding C call is `nl_addr_build`.
-    private static func withAddress(
+    static func withAddress(
         _ address: IPAddress, prefixLength: UInt8?, _ body: (OpaquePointer) -> Int32
     ) -> Int32 {
         let bytes = address.bytes
@@ -295,15 +332,15 @@ public final class RouteNetlinkSocket {
     }
 
     /// The bytes of a `struct nl_addr`.
-    private static func bytes(of address: OpaquePointer) -> [UInt8] {
+    static func bytes(of address: OpaquePointer) -> [UInt8] {
         let count = Int(nl_addr_get_len(address))
         guard count > 0, let start = nl_addr_get_binary_addr(address) else { return [] }
         return Array(UnsafeRawBufferPointer(start: start, count: count))
     }
 
-    private func retryingInterrupts(_ call: () -> Int32) -> Int32 { Self.retryingInterrupts(call) }
+    func retryingInterrupts(_ call: () -> Int32) -> Int32 { Self.retryingInterrupts(call) }
 
-    private static func retryingInterrupts(_ call: () -> Int32) -> Int32 {
+    static func retryingInterrupts(_ call: () -> Int32) -> Int32 {
         var result: Int32
         repeat { result = call() } while result == -NLE_INTR
         return result

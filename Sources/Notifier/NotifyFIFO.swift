@@ -15,12 +15,18 @@ import Synchronization
 public final class NotifyFIFO: Sendable {
     public let path: String
     private let logger: Logger
+    private let openFlags: Int32
     private let state = Mutex((fd: Int32(-1), written: 0, dropped: 0))
 
-    /// - Parameter owner: `notify_fifo FIFO [USER [GROUP]]`: who gets the FIFO when it is created here.
-    public init(path: String, owner: ScriptIdentity? = nil, logger: Logger) {
+    /// - Parameters:
+    ///   - owner: `notify_fifo FIFO [USER [GROUP]]`: who gets the FIFO when it is created here.
+    ///   - keepsLinesForALateReader: open it read-write, as keepalived does: lines written while no reader has
+    ///     it open wait in the pipe (up to its 64 KiB; then they are dropped) for the next reader — a
+    ///     `…_fifo_script` started with the FIFO gets every line from the first.
+    public init(path: String, owner: ScriptIdentity? = nil, keepsLinesForALateReader: Bool = false, logger: Logger) {
         self.path = path
         self.logger = logger
+        openFlags = (keepsLinesForALateReader ? O_RDWR : O_WRONLY) | O_NONBLOCK | O_CLOEXEC
         signal(SIGPIPE, SIG_IGN)
         var info = stat()
         guard stat(path, &info) != 0 && errno == ENOENT else { return }
@@ -47,10 +53,11 @@ public final class NotifyFIFO: Sendable {
         let text = line.hasSuffix("\n") ? line : line + "\n"
         let bytes = Array(text.utf8)
         let path = self.path
+        let openFlags = self.openFlags
         let failure: String? = state.withLock { state in
             for attempt in 0..<2 {
                 if state.fd < 0 {
-                    let fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+                    let fd = open(path, openFlags)
                     guard fd >= 0 else {
                         let code = errno
                         state.dropped += 1

@@ -51,6 +51,7 @@ public struct IPv4Header: Hashable, Sendable {
             protocolNumber: datagram[9]
         )
         var messageStart = headerLength
+        var authentication: AuthenticationHeader.Received?
         switch header.protocolNumber {
         case vrrpIPProtocol:
             break
@@ -63,6 +64,9 @@ public struct IPv4Header: Hashable, Sendable {
             guard headerLength + authenticationHeaderLength <= totalLength else {
                 throw VRRPReceiveFailure(.ipHeader, "Authentication Header runs past the datagram")
             }
+            authentication = AuthenticationHeader.parse(
+                datagram[headerLength..<(headerLength + authenticationHeaderLength)],
+                ipHeader: datagram[0..<headerLength])
             messageStart += authenticationHeaderLength
         default:
             throw VRRPReceiveFailure(.ipHeader, "IP protocol \(header.protocolNumber), expected 112 (VRRP)")
@@ -72,7 +76,8 @@ public struct IPv4Header: Hashable, Sendable {
             packet: VRRPPacketInfo(
                 source: header.source,
                 destination: header.destination,
-                hopLimit: header.timeToLive
+                hopLimit: header.timeToLive,
+                authenticationHeader: authentication
             ),
             message: datagram[messageStart..<totalLength]
         )

@@ -1,3 +1,5 @@
+import Config
+
 /// The state of a VRRP instance: RFC 5798 §6.4's three plus keepalived's FAULT.
 public enum VRRPState: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
     /// Not started, or shut down (RFC 5798 §6.4.1).
@@ -20,6 +22,8 @@ public enum VRRPTimer: String, Hashable, Sendable, CaseIterable {
     case gratuitousDelay
     /// The periodic gratuitous ARP / NA refresh, every `garp_master_refresh`.
     case gratuitousRefresh
+    /// The second burst after a lower-priority advert, `garp_lower_prio_delay` after it.
+    case gratuitousLowerPriority
 }
 
 /// What the worker does for the state machine, in the order given.
@@ -42,4 +46,7 @@ public enum VRRPAction<Instant: InstantProtocol>: Hashable, Sendable {
     case cancelTimer(VRRPTimer)
     /// Run the notify scripts / FIFO / D-Bus for the new state; `.initialize` is keepalived's STOP.
     case notify(VRRPState)
+    /// The master heard an advert of lower priority (a peer that thinks it is master): keepalived's
+    /// MASTER_RX_LOWER_PRI notification, and the sync group's other members re-announce their addresses.
+    case heardLowerPriority(from: IPAddress, priority: UInt8)
 }

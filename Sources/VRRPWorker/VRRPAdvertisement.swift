@@ -31,7 +31,7 @@ public enum VRRPAuthentication: Hashable, Sendable {
     case none
     /// Auth type 1, simple text password: the 8 bytes of Authentication Data, zero-padded.
     case simplePassword([UInt8])
-    /// Auth type 2, IP Authentication Header: the packet travels in AH (IP protocol 51). Vigil does not verify it.
+    /// Auth type 2, IP Authentication Header: the packet travels in AH (IP protocol 51; `AuthenticationHeader`).
     case ipAuthenticationHeader
     /// Any other auth type value.
     case unknown(UInt8)
@@ -79,11 +79,17 @@ public struct VRRPPacketInfo: Hashable, Sendable {
     public var destination: IPAddress
     /// The IPv4 TTL or IPv6 hop limit.
     public var hopLimit: UInt8
+    /// The IP Authentication Header the message came in (IPv4, VRRPv2 auth type 2), if any.
+    public var authenticationHeader: AuthenticationHeader.Received?
 
-    public init(source: IPAddress, destination: IPAddress, hopLimit: UInt8) {
+    public init(
+        source: IPAddress, destination: IPAddress, hopLimit: UInt8,
+        authenticationHeader: AuthenticationHeader.Received? = nil
+    ) {
         self.source = source
         self.destination = destination
         self.hopLimit = hopLimit
+        self.authenticationHeader = authenticationHeader
     }
 
     public var family: IPAddress.Family { source.family }

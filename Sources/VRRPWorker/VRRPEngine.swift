@@ -65,6 +65,13 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
                 progress.mark()
             }
         }
+        receiver.onAddresses = { [core, loop] events in
+            loop.execute {
+                for (interface, event) in events {
+                    core.addressChanged(event.address, interface: interface, present: event.added)
+                }
+            }
+        }
         receiver.onLinks = { [core, loop] events in
             loop.execute {
                 for event in events { core.linkChanged(interface: event.name, isUp: event.isUp) }
@@ -78,11 +85,11 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
     public func apply(_ configuration: WorkerConfiguration, isReload: Bool) {
         loop.preconditionInEventLoop()
         notifications = VRRPNotifications(
-            globals: configuration.globalDefs, hostName: Self.hostName, fifo: notifications?.fifo, loop: loop,
+            globals: configuration.globalDefs, hostName: Self.hostName, fifos: notifications?.fifos ?? [], loop: loop,
             logger: logger)
         core.apply(configuration, isReload: isReload)
         startScripts(configuration.vrrp ?? VRRPConfig(), globals: configuration.globalDefs)
-        startTrackFiles(configuration.vrrp ?? VRRPConfig())
+        startTrackFiles(configuration.vrrp ?? VRRPConfig(), isReload: isReload)
         logger.info("configured: \(core.order.count) VRRP instances\(isReload ? " (reload)" : "")")
     }
 
@@ -92,7 +99,10 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
         for task in scriptTasks.values { task.cancel() }
         scriptTasks = [:]
         guard let notifications else { return }
-        let tracked = Set(vrrp.instances.flatMap { $0.trackScripts.map(\.name) })
+        // Scripts a sync group tracks run too: the core adds them to every member.
+        let tracked = Set(
+            vrrp.instances.flatMap { $0.trackScripts.map(\.name) }
+                + vrrp.syncGroups.flatMap { $0.trackScripts.map(\.name) })
         for script in vrrp.scripts where tracked.contains(script.name) {
             guard let configured = script.script, let command = try? Notifier.ScriptCommand(configured) else {
                 continue
@@ -131,16 +141,18 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
         }
     }
 
-    /// `track_file`s some instance tracks: `init_file` written, then read now and every second (a poll:
-    /// keepalived watches them with inotify; a change is seen here within a second). Only a change of contents
-    /// goes to the core.
-    private func startTrackFiles(_ vrrp: VRRPConfig) {
+    /// `track_file`s some instance tracks: `init_file` written (with `overwrite`, an existing file too — but not
+    /// at a reload, as keepalived), then read now and every second (a poll: keepalived watches them with
+    /// inotify; a change is seen here within a second). Only a change of contents goes to the core.
+    private func startTrackFiles(_ vrrp: VRRPConfig, isReload: Bool) {
         trackFileTask?.cancel()
         trackFileTask = nil
-        let tracked = Set(vrrp.instances.flatMap { $0.trackFiles.map(\.name) })
+        let tracked = Set(
+            vrrp.instances.flatMap { $0.trackFiles.map(\.name) } + vrrp.syncGroups.flatMap { $0.trackFiles.map(\.name) }
+        )
         let files: [(name: String, path: String)] = vrrp.trackFiles.compactMap { file in
             guard tracked.contains(file.name), let path = file.file else { return nil }
-            if let initial = file.initFile, initial.overwrite || access(path, F_OK) != 0 {
+            if let initial = file.initFile, (initial.overwrite && !isReload) || access(path, F_OK) != 0 {
                 if !Self.writeFile(path, "\(initial.value)\n") {
                     logger.error("track_file \(file.name): cannot write init_file \(path)")
                 }
@@ -204,6 +216,7 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
         for task in scriptTasks.values { task.cancel() }
         trackFileTask?.cancel()
         core.stop(release: release)
+        system.restoreInterfaces()
         receiver.stop()
         done()
     }

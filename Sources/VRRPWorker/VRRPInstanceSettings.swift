@@ -55,6 +55,13 @@ public struct VRRPInstanceSettings: Hashable, Sendable {
     public var garpMasterRefresh: Duration
     /// `garp_master_refresh_repeat`: how many per address at each refresh.
     public var garpMasterRefreshRepeat: Int
+    /// `garp_lower_prio_repeat`: a master hearing a lower priority sends this many per address at once (0: none).
+    public var garpLowerPriorityRepeat: Int
+    /// `garp_lower_prio_delay`: and as many again this much later (0: no second burst).
+    public var garpLowerPriorityDelay: Duration
+    /// `state MASTER` (keepalived's wantstate, after its defaults: no `state` means MASTER for the address owner):
+    /// the owner starts as master at once; with `state BACKUP` it waits Master_Down_Interval like any backup.
+    public var startsAsMaster: Bool
     /// `track_interface`, `track_script`, … by name. The worker adds the instance's own interface with weight 0
     /// (unless `dont_track_primary`).
     public var trackedItems: [VRRPTrackedItem]
@@ -73,6 +80,9 @@ public struct VRRPInstanceSettings: Hashable, Sendable {
         garpMasterRepeat: Int = 5,
         garpMasterRefresh: Duration = .zero,
         garpMasterRefreshRepeat: Int = 1,
+        garpLowerPriorityRepeat: Int = 5,
+        garpLowerPriorityDelay: Duration = .seconds(5),
+        startsAsMaster: Bool? = nil,
         trackedItems: [VRRPTrackedItem] = []
     ) {
         self.version = version
@@ -88,6 +98,9 @@ public struct VRRPInstanceSettings: Hashable, Sendable {
         self.garpMasterRepeat = garpMasterRepeat
         self.garpMasterRefresh = garpMasterRefresh
         self.garpMasterRefreshRepeat = garpMasterRefreshRepeat
+        self.garpLowerPriorityRepeat = garpLowerPriorityRepeat
+        self.garpLowerPriorityDelay = garpLowerPriorityDelay
+        self.startsAsMaster = startsAsMaster ?? (priority == 255)
         self.trackedItems = trackedItems
     }
 

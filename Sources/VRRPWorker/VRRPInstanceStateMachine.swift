@@ -74,7 +74,10 @@ public struct VRRPInstanceStateMachine<Instant: InstantProtocol>: Sendable where
         var actions: [Action] = []
         if isFaulted {
             enterFault(at: now, into: &actions)
-        } else if effectivePriority == 255 {
+        } else if settings.startsAsMaster && settings.isAddressOwner {
+            // RFC 5798 §6.4.1: the owner becomes master at once. keepalived 2.2.7 (measured) does so with
+            // `state MASTER` or no state; with `state BACKUP`, and for `state MASTER` below 255, it waits
+            // Master_Down_Interval as a backup does.
             becomeMaster(at: now, into: &actions)
         } else {
             becomeBackup(at: now, into: &actions)
@@ -135,6 +138,8 @@ public struct VRRPInstanceStateMachine<Instant: InstantProtocol>: Sendable where
         case (.gratuitousRefresh, .master):
             actions.append(.sendGratuitousAnnouncements(count: settings.garpMasterRefreshRepeat))
             schedule(.gratuitousRefresh, at: now.advanced(by: settings.garpMasterRefresh), into: &actions)
+        case (.gratuitousLowerPriority, .master):
+            actions.append(.sendGratuitousAnnouncements(count: settings.garpLowerPriorityRepeat))
         default:
             break
         }
@@ -283,9 +288,32 @@ public struct VRRPInstanceStateMachine<Instant: InstantProtocol>: Sendable where
             masterAddress = source
             masterPriority = advertisement.priority
             becomeBackup(at: now, into: &actions)
-        } else if isLower && !settings.lowerPriorityNoAdvert {
+        } else if isLower {
             // keepalived answers a lower-priority master at once, forcing a new election.
-            send(priority: priority, at: now, into: &actions)
+            if !settings.lowerPriorityNoAdvert {
+                send(priority: priority, at: now, into: &actions)
+            }
+            // A peer thinks it is master (a split brain healing): neighbours that learnt its MAC must learn ours
+            // again (keepalived's garp_lower_prio_repeat / _delay).
+            announceAfterLowerPriority(at: now, into: &actions)
+            actions.append(.heardLowerPriority(from: source, priority: advertisement.priority))
+        }
+    }
+
+    /// Another member of this instance's sync group heard a lower priority: a master re-announces its addresses
+    /// as if it had heard it itself (keepalived).
+    public mutating func groupHeardLowerPriority(at now: Instant) -> [Action] {
+        guard state == .master else { return [] }
+        var actions: [Action] = []
+        announceAfterLowerPriority(at: now, into: &actions)
+        return actions
+    }
+
+    private mutating func announceAfterLowerPriority(at now: Instant, into actions: inout [Action]) {
+        guard settings.garpLowerPriorityRepeat > 0 else { return }
+        actions.append(.sendGratuitousAnnouncements(count: settings.garpLowerPriorityRepeat))
+        if settings.garpLowerPriorityDelay > .zero {
+            schedule(.gratuitousLowerPriority, at: now.advanced(by: settings.garpLowerPriorityDelay), into: &actions)
         }
     }
 

@@ -22,8 +22,10 @@ public enum VRRPReceiveCheck: String, Hashable, Sendable, CaseIterable, CustomSt
     case authenticationType
     /// v2: the simple password does not match.
     case authentication
-    /// v2: IP Authentication Header (auth type 2), which Vigil does not implement.
+    /// v2: an auth type Vigil does not know.
     case authenticationUnsupported
+    /// v2: the IP Authentication Header is missing, its SPI is not the sender, or its ICV does not verify.
+    case authenticationHeader
     /// v2: the Adver Int differs from ours (drop); v3: the Max Adver Int does (a warning: backups learn it).
     case advertisementInterval
     /// The address count or list differs from the configured virtual addresses (a warning unless strict).
@@ -108,6 +110,10 @@ public struct VRRPReceiveFilter: Hashable, Sendable {
     /// keepalived's `strict_mode`: the TTL is checked even with unicast peers, and an address list mismatch
     /// drops the packet (unless it comes from the address owner, RFC 5798 §7.1) instead of warning.
     public var strict: Bool
+    /// `auth_type AH`: the HMAC-MD5 key (`AuthenticationHeader.key`).
+    public var authenticationHeaderKey: [UInt8]?
+    /// `unicast_peer … min_ttl N max_ttl M`: the TTL / hop limit range accepted from each peer.
+    public var peerHopLimits: [IPAddress: ClosedRange<UInt8>] = [:]
 
     public init(
         version: VRRPVersion,
@@ -162,6 +168,11 @@ public struct VRRPReceiveFilter: Hashable, Sendable {
         if packet.hopLimit != vrrpHopLimit && (unicastPeers.isEmpty || strict) {
             throw VRRPReceiveFailure(.hopLimit, "TTL/hop limit \(packet.hopLimit) from \(packet.source), expected 255")
         }
+        // keepalived's `unicast_peer … min_ttl/max_ttl`: a peer whose packets cross routers is held to a range.
+        if let range = peerHopLimits[packet.source], !range.contains(packet.hopLimit) {
+            throw VRRPReceiveFailure(
+                .hopLimit, "TTL/hop limit \(packet.hopLimit) from unicast peer \(packet.source), expected \(range)")
+        }
         // RFC 5798 §7.1: version, complete packet, checksum.
         let advertisement = try VRRPAdvertisement(decoding: message, packet: packet, expectedVersion: version)
         // RFC 5798 §7.1: "MUST verify that the VRID is configured ... and the local router is not the IPvX
@@ -178,6 +189,9 @@ public struct VRRPReceiveFilter: Hashable, Sendable {
         // RFC 3768 §7.1: "MUST verify that the Auth Type matches ... and perform that authentication method".
         if version == .v2 {
             try checkAuthentication(advertisement.authentication, from: packet.source)
+            if let key = authenticationHeaderKey {
+                try checkAuthenticationHeader(message, packet: packet, key: key)
+            }
         }
         // keepalived: a unicast instance with vrrp_check_unicast_src only hears its peers.
         if checkUnicastSource && !unicastPeers.isEmpty && !unicastPeers.contains(packet.source) {
@@ -222,17 +236,35 @@ public struct VRRPReceiveFilter: Hashable, Sendable {
             )
         }
         switch received {
-        case .ipAuthenticationHeader, .unknown:
+        case .ipAuthenticationHeader:
+            break  // verified with the AH itself (`checkAuthenticationHeader`)
+        case .unknown:
             throw VRRPReceiveFailure(
-                .authenticationUnsupported,
-                "auth type \(received.typeCode) (IPsec AH) from \(source) is not supported"
-            )
+                .authenticationUnsupported, "auth type \(received.typeCode) from \(source) is not one VRRP has")
         case .simplePassword:
             guard received.data == authentication.data else {
                 throw VRRPReceiveFailure(.authentication, "wrong password from \(source)")
             }
         case .none:
             break
+        }
+    }
+
+    /// keepalived's AH checks: present, SPI the sender's address, ICV verified with the key (replays are the
+    /// engine's to refuse: it keeps the last sequence number).
+    private func checkAuthenticationHeader(
+        _ message: some Collection<UInt8>, packet: VRRPPacketInfo, key: [UInt8]
+    ) throws(VRRPReceiveFailure) {
+        guard let header = packet.authenticationHeader else {
+            throw VRRPReceiveFailure(
+                .authenticationHeader, "advert from \(packet.source) without an Authentication Header")
+        }
+        guard header.spi == packet.source.bytes else {
+            throw VRRPReceiveFailure(.authenticationHeader, "AH SPI from \(packet.source) is not its address")
+        }
+        guard header.verifies(message: message, key: key, unicast: !unicastPeers.isEmpty) else {
+            throw VRRPReceiveFailure(
+                .authenticationHeader, "AH ICV from \(packet.source) does not verify (wrong auth_pass?)")
         }
     }
 

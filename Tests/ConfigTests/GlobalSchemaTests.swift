@@ -40,7 +40,7 @@ let globalCases: [GlobalCase] = [
         $0.vrrpNotifyFIFO?.path == "/run/vfifo" && $0.vrrpNotifyFIFO?.script != nil
     },
     GlobalCase("lvs_notify_fifo /run/lfifo\nlvs_notify_fifo_script /bin/l") {
-        $0.lvsNotifyFIFO?.path == "/run/lfifo" && $0.lvsNotifyFIFO?.script != nil
+        $0.lvsNotifyFIFO?.path == "/run/lfifo" && $0.lvsNotifyFIFO?.script == nil
     },
     GlobalCase("fifo_write_vrrp_states_on_reload") { $0.fifoWriteVRRPStatesOnReload },
     GlobalCase("vrrp_mcast_group4 224.0.0.19") { $0.vrrpMcastGroup4 == IPAddress("224.0.0.19") },
@@ -105,16 +105,23 @@ struct GlobalSchemaTests {
         #expect(testCase.check(loaded.config.globalDefs))
     }
 
-    @Test("notify_fifo with a part's own FIFO warns that only the part's is written")
+    @Test("notify_fifo with lvs_notify_fifo warns that only the checker's is written (the VRRP worker writes both)")
     func bothFIFOs() {
         let loaded = ConfigLoader.load(
             text: "global_defs {\nnotify_fifo /run/all\nlvs_notify_fifo /run/lvs\nvrrp_notify_fifo /run/vrrp\n}")
         #expect(
             loaded.diagnostics.map(\.description) == [
                 "<config>:3: warning: with both notify_fifo and lvs_notify_fifo, Vigil writes those events to "
-                    + "lvs_notify_fifo only, not also to notify_fifo (not implemented by Vigil yet)",
-                "<config>:4: warning: with both notify_fifo and vrrp_notify_fifo, Vigil writes those events to "
-                    + "vrrp_notify_fifo only, not also to notify_fifo (not implemented by Vigil yet)",
+                    + "lvs_notify_fifo only, not also to notify_fifo (not implemented by Vigil yet)"
+            ])
+    }
+
+    @Test("notify_fifo_script without a vrrp_instance is not started, and says so")
+    func fifoScriptWithoutVRRP() {
+        let loaded = ConfigLoader.load(text: "global_defs {\nnotify_fifo /run/all\nnotify_fifo_script /bin/r\n}")
+        #expect(
+            loaded.diagnostics.map(\.description) == [
+                "warning: notify_fifo_script is started by the VRRP worker, and there is no vrrp_instance; not started"
             ])
     }
 
@@ -206,7 +213,7 @@ struct GlobalSchemaTests {
 
     @Test(
         "Unimplemented global keywords warn",
-        arguments: ["vrrp_iptables", "enable_snmp_vrrp", "nftables keepalived", "umask IWGRP|IWOTH", "vmac_prefix vr"])
+        arguments: ["vrrp_iptables", "enable_snmp_vrrp", "nftables_ipvs", "umask IWGRP|IWOTH", "vrrp_ipsets a b"])
     func unsupported(_ statement: String) {
         let diagnostics = ConfigLoader.load(text: globalText(statement)).diagnostics
         #expect(diagnostics.errors.isEmpty, "\(diagnostics)")

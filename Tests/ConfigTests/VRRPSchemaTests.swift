@@ -64,7 +64,7 @@ let instanceCases: [InstanceCase] = [
         return address.broadcast == .setHostBits && address.noDAD && address.mngTmpAddr && address.noPrefixRoute
             && address.autoJoin
     },
-    InstanceCase("virtual_ipaddress {\n192.0.2.10/24 peer 192.0.2.20 use_vmac vm1 preferred_lft forever\n}") {
+    InstanceCase("virtual_ipaddress {\n192.0.2.10/24 peer 192.0.2.20 dev eth1 use_vmac vm1 preferred_lft forever\n}") {
         let address = $0.virtualAddresses[0]
         return address.peer == IPPrefix("192.0.2.20") && address.useVMAC && address.vmacName == "vm1"
             && address.preferredLifetime == .forever
@@ -86,8 +86,10 @@ let instanceCases: [InstanceCase] = [
     },
     InstanceCase("virtual_routes {\n0.0.0.0/0 gw 192.0.2.1 or 192.0.2.2 metric 5 mtu 1400\n}") {
         let route = $0.virtualRoutes[0]
+        // keepalived's deprecated `or`: two next hops.
         return route.alternateGateway == IPAddress("192.0.2.2") && route.metric == 5
-            && route.options == [["mtu", "1400"]]
+            && route.metrics == [RouteMetric(name: "mtu", value: 1400)] && route.options.isEmpty
+            && route.nexthops.map(\.gateway) == [IPAddress("192.0.2.1"), IPAddress("192.0.2.2")] && route.gateway == nil
     },
     InstanceCase("virtual_rules {\nfrom 192.0.2.0/24 to 198.51.100.0/24 table 1 preference 100 no_track\n}") {
         let rule = $0.virtualRules[0]
@@ -107,11 +109,11 @@ let instanceCases: [InstanceCase] = [
     InstanceCase("unicast_fault_no_peer") { $0.unicastFaultNoPeer },
     InstanceCase("check_unicast_src") { $0.checkUnicastSource == true },
     InstanceCase("use_vmac") { $0.useVMAC == VirtualMAC() },
-    InstanceCase("use_vmac vrrp51 00:00:5e:00:01") {
-        $0.useVMAC == VirtualMAC(interfaceName: "vrrp51", address: "00:00:5e:00:01")
+    InstanceCase("use_vmac vrrp51 02:00:5e:00:01") {
+        $0.useVMAC == VirtualMAC(interfaceName: "vrrp51", address: "02:00:5e:00:01")
     },
     InstanceCase("use_vmac_addr") { $0.useVMACAddr },
-    InstanceCase("vmac_xmit_base") { $0.vmacXmitBase },
+    InstanceCase("use_vmac\nvmac_xmit_base") { $0.vmacXmitBase },
     InstanceCase("native_ipv6") { $0.nativeIPv6 },
     InstanceCase("dont_track_primary") { $0.dontTrackPrimary },
     InstanceCase("track_interface {\neth1\neth2 weight -20 reverse\n}") {
@@ -125,7 +127,7 @@ let instanceCases: [InstanceCase] = [
     InstanceCase("accept") { $0.accept == true },
     InstanceCase("no_accept") { $0.accept == false },
     InstanceCase("down_timer_adverts 5") { $0.downTimerAdverts == 5 },
-    InstanceCase("strict_mode") { $0.strictMode == true },
+    InstanceCase("strict_mode\nvirtual_ipaddress {\n192.0.2.1\n}") { $0.strictMode == true },
     InstanceCase("strict_mode off") { $0.strictMode == false },
     InstanceCase("skip_check_adv_addr on") { $0.skipCheckAdvAddr == true },
     InstanceCase("lower_prio_no_advert") { $0.lowerPrioNoAdvert == true },
@@ -182,7 +184,7 @@ struct VRRPSchemaTests {
         #expect(instance.effectiveVersion(loaded.config.globalDefs) == 2)
         #expect(instance.preemptDelay == .zero)
         #expect(!instance.nopreempt)
-        #expect(instance.accept == nil)
+        #expect(instance.accept == true)  // keepalived: Accept_Mode on unless strict
         #expect(instance.authentication == nil)
         #expect(instance.location.line == 1)
     }
@@ -239,6 +241,87 @@ struct VRRPSchemaTests {
         let diagnostics = loadVRRP(instanceText(snippet)).diagnostics
         #expect(diagnostics.errors.isEmpty, "\(diagnostics)")
         #expect(diagnostics.warnings.contains { $0.message.contains("does not take effect in Vigil") })
+    }
+
+    @Test(
+        "keepalived's use_vmac checks warn at the line and drop what keepalived drops",
+        arguments: [
+            ("use_vmac 01:00:5e:00:00", 4, "is a multicast address"),
+            ("use_vmac 00:00:5e:00:02:07", 4, "RFC 5798's virtual router range"),
+            ("vmac_xmit_base", 4, "only valid with 'use_vmac'"),
+            (
+                "use_vmac\nvmac_xmit_base\nstrict_mode\nvirtual_ipaddress {\n192.0.2.1\n}", 5,
+                "incompatible with strict mode"
+            ),
+            ("use_vmac\nunicast_peer {\n192.0.2.9\n}", 4, "needs 'vmac_xmit_base'"),
+            ("virtual_ipaddress {\n192.0.2.10/24 use_vmac\n}", 5, "needs 'dev INTERFACE'"),
+        ])
+    func virtualMACWarnings(_ snippet: String, _ line: Int, _ text: String) throws {
+        let loaded = loadVRRP(instanceText(snippet))
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics)")
+        let warning = try #require(loaded.diagnostics.warnings.first { $0.message.contains(text) })
+        #expect(warning.location?.line == line)
+        let instance = try #require(loaded.config.vrrp.instances.first)
+        #expect(instance.useVMAC?.address == nil)
+        #expect(instance.virtualAddresses.allSatisfy { !$0.useVMAC })
+        #expect(instance.vmacXmitBase == snippet.contains("unicast_peer"))
+    }
+
+    @Test("Strict mode: keepalived's rules, each warned at its line; what keepalived refuses is an error")
+    func strictModeRules() throws {
+        let body =
+            "strict_mode\nstate MASTER\npriority 100\naccept\ngarp_lower_prio_repeat 2\nlower_prio_no_advert off\n"
+            + "higher_prio_send_advert\ndown_timer_adverts 5\nversion 2\nvirtual_ipaddress {\n192.0.2.1\n}"
+        let loaded = loadVRRP(instanceText(body))
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics)")
+        let lines = loaded.diagnostics.warnings.filter { $0.message.hasPrefix("strict mode") }.map {
+            $0.location?.line ?? 0
+        }
+        #expect(lines == [5, 7, 8, 9, 10, 11], "\(loaded.diagnostics)")
+        let instance = try #require(loaded.config.vrrp.instances.first)
+        #expect(instance.initialState == .backup && instance.accept == false && instance.garpLowerPrioRepeat == 0)
+        #expect(instance.lowerPrioNoAdvert == true && instance.higherPrioSendAdvert == false)
+        #expect(instance.downTimerAdverts == 3)
+        // Defaults: no accept unless owner, lower_prio_no_advert on.
+        let plain = try #require(
+            loadVRRP(instanceText("strict_mode\nvirtual_ipaddress {\n192.0.2.1\n}")).config.vrrp.instances.first)
+        #expect(plain.accept == false && plain.lowerPrioNoAdvert == true)
+        let owner = try #require(
+            loadVRRP(instanceText("strict_mode\npriority 255\nvirtual_ipaddress {\n192.0.2.1\n}")).config.vrrp.instances
+                .first)
+        #expect(owner.accept == true && owner.initialState == .master)
+        #expect(
+            try #require(loadVRRP(instanceText("virtual_ipaddress {\n192.0.2.1\n}")).config.vrrp.instances.first).accept
+                == true)
+        // Refused: no VIP, unicast peers.
+        let empty = loadVRRP(instanceText("strict_mode"))
+        #expect(empty.diagnostics.errors.first?.message.contains("needs at least one virtual_ipaddress") == true)
+        let unicast = loadVRRP(
+            instanceText("strict_mode\nvirtual_ipaddress {\n192.0.2.1\n}\nunicast_peer {\n192.0.2.9\n}"))
+        #expect(
+            unicast.diagnostics.errors.first?.message.contains("unicast_peer is not allowed in strict mode") == true)
+        #expect(unicast.diagnostics.errors.first?.location?.line == 8)
+    }
+
+    @Test("nftables, nftables_priority, nftables_counters")
+    func nftablesKeywords() {
+        let loaded = loadVRRP("global_defs {\nnftables\nnftables_priority -5\nnftables_counters\n}\n")
+        #expect(loaded.diagnostics.errors.isEmpty && loaded.diagnostics.warnings.isEmpty, "\(loaded.diagnostics)")
+        #expect(
+            loaded.config.globalDefs.nftablesTable == "keepalived" && loaded.config.globalDefs.nftablesPriority == -5)
+        #expect(loaded.config.globalDefs.nftablesCounters)
+        #expect(loadVRRP("global_defs {\nnftables vip_filter\n}\n").config.globalDefs.nftablesTable == "vip_filter")
+    }
+
+    @Test("vmac_prefix and vmac_addr_prefix")
+    func vmacPrefixes() {
+        let loaded = loadVRRP(
+            "global_defs {\nvmac_prefix vip\nvmac_addr_prefix addr\n}\n"
+                + instanceText("use_vmac\nvirtual_ipaddress {\n192.0.2.1\n}"))
+        #expect(loaded.diagnostics.errors.isEmpty && loaded.diagnostics.warnings.isEmpty, "\(loaded.diagnostics)")
+        #expect(loaded.config.globalDefs.vmacPrefix == "vip" && loaded.config.globalDefs.vmacAddrPrefix == "addr")
+        let bad = loadVRRP("global_defs {\nvmac_prefix a/b\n}\n" + instanceText("use_vmac"))
+        #expect(bad.diagnostics.errors.first?.message.contains("cannot start an interface name") == true)
     }
 
     @Test("auth_pass longer than 8 characters is truncated with a warning")
@@ -302,7 +385,8 @@ struct VRRPSchemaTests {
 
     @Test("Strict mode drops authentication and preempt_delay with warnings, as keepalived does")
     func strictMode() throws {
-        let body = "authentication {\nauth_type PASS\nauth_pass x\n}\npreempt_delay 3"
+        let body =
+            "authentication {\nauth_type PASS\nauth_pass x\n}\npreempt_delay 3\nvirtual_ipaddress {\n192.0.2.1\n}"
         for text in [
             "global_defs {\nvrrp_strict\n}\n" + instanceText(body), instanceText("strict_mode\n" + body),
         ] {
@@ -359,11 +443,64 @@ struct VRRPSchemaTests {
         #expect(try !#require(loaded.config.vrrp.instances.first).nopreempt)
     }
 
-    @Test("nopreempt with state MASTER warns")
-    func masterNopreempt() {
-        let loaded = loadVRRP(instanceText("state MASTER\nnopreempt"))
+    @Test("nopreempt with state MASTER warns and is cleared, as keepalived does")
+    func masterNopreempt() throws {
+        let loaded = loadVRRP(instanceText("state MASTER\npriority 100\nnopreempt"))
         #expect(loaded.diagnostics.errors.isEmpty)
         #expect(loaded.diagnostics.warnings.contains { $0.message.contains("initial state is BACKUP") })
+        #expect(try !#require(loaded.config.vrrp.instances.first).nopreempt)
+    }
+
+    @Test(
+        "The initial state and priority default as keepalived's do",
+        arguments: [
+            ("", VRRPInstance.InitialState.backup, 100), ("priority 255", .master, 255), ("state MASTER", .master, 255),
+            ("state MASTER\npriority 100", .master, 100), ("state BACKUP\npriority 255", .backup, 255),
+        ])
+    func initialState(_ snippet: String, _ state: VRRPInstance.InitialState, _ priority: Int) throws {
+        let instance = try #require(loadVRRP(instanceText(snippet)).config.vrrp.instances.first)
+        #expect(instance.initialState == state && instance.priority == priority)
+    }
+
+    @Test("Weights in a sync group without sync_group_tracking_weight: keepalived's rules, each warned at its line")
+    func syncGroupWeights() throws {
+        let text = """
+            vrrp_script up {
+                script /bin/true
+                weight 10
+            }
+            vrrp_script plain {
+                script /bin/true
+            }
+            track_file f {
+                file /run/f
+            }
+            vrrp_sync_group G {
+                group {
+                    VI_1
+                    VI_2
+                }
+                track_script {
+                    up
+                }
+            }
+            """ + "\n"
+            + instanceText("track_interface {\neth1 weight 5\n}\ntrack_script {\nup\nplain\n}\ntrack_file {\nf\n}")
+            + "\n" + instanceText("", name: "VI_2", vrid: 52)
+        let loaded = loadVRRP(text)
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics)")
+        let instance = try #require(loaded.config.vrrp.instance(named: "VI_1"))
+        #expect(instance.trackInterfaces.map(\.weight) == [0])
+        #expect(instance.trackScripts.map(\.name) == ["plain"])
+        #expect(instance.trackFiles.map(\.weight) == [0])
+        let warnings = loaded.diagnostics.warnings.filter { $0.message.contains("vrrp_sync_group 'G'") }
+        #expect(warnings.map { $0.location?.line ?? 0 } == [24, 27, 31])
+        // The group's own weighted script is untouched; with sync_group_tracking_weight nothing changes.
+        #expect(loaded.config.vrrp.syncGroups.first?.trackScripts.first?.weight == nil)
+        let allowed = loadVRRP(
+            text.replacingOccurrences(
+                of: "track_script {\n        up", with: "sync_group_tracking_weight\n    track_script {\n        up"))
+        #expect(try #require(allowed.config.vrrp.instance(named: "VI_1")).trackScripts.count == 2)
     }
 
     // MARK: Scripts, files, groups, statics

@@ -253,6 +253,23 @@ extension TemporaryDirectory {
         #expect(fifo.writtenLines == 0)
     }
 
+    @Test func keptForALateReaderLinesWaitInThePipe() {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let fifo = Notifier.NotifyFIFO(
+            path: directory.file("fifo"), keepsLinesForALateReader: true, logger: CapturedLog().logger)
+        fifo.write(NotifyFIFOLine.instance(name: "VI_1", state: .backup, priority: 100))
+        fifo.write(NotifyFIFOLine.instance(name: "VI_1", state: .master, priority: 100))
+        #expect(fifo.writtenLines == 2 && fifo.droppedLines == 0)
+        let reader = open(directory.file("fifo"), O_RDONLY | O_NONBLOCK)
+        defer { close(reader) }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let count = read(reader, &buffer, buffer.count)
+        #expect(
+            String(decoding: buffer[0..<max(count, 0)], as: UTF8.self)
+                == "INSTANCE \"VI_1\" BACKUP 100\nINSTANCE \"VI_1\" MASTER 100\n")
+    }
+
     /// A FIFO in a fresh directory with a non-blocking reader already open.
     func withReader(_ body: (Notifier.NotifyFIFO, Int32, String) throws -> Void) throws {
         let directory = TemporaryDirectory()

@@ -113,4 +113,117 @@ struct EngineNotifyTests {
         globals.smtpServer = nil
         #expect(VRRPNotificationPlan(Self.notice(.instance, .master), globals: globals, routerID: "r1").mail == nil)
     }
+
+    // MARK: notify_deleted, notify_master_rx_lower_pri, notify_priority_changes, the FIFOs
+
+    static func events(_ harness: EngineHarness) -> [String] {
+        harness.notices.map { "\($0.name) \($0.notifyState.rawValue) \($0.priority)" }
+    }
+
+    @Test(arguments: [true, false])
+    func anInstanceRemovedByAReloadIsDeletedOrWithoutNotifyDeletedFault(notifyDeleted: Bool) {
+        // Without notify_deleted keepalived says FAULT (FIFO, notify, mail) but runs no notify_fault.
+        let harness = EngineHarness()
+        var second = engineInstance("VI_2", vrid: 52, addresses: ["192.0.2.102/24"])
+        second.notify.deleted = notifyDeleted
+        second.notify.deletedScript = notifyDeleted ? Config.ScriptCommand(text: "/bin/deleted") : nil
+        second.notify.fault = Config.ScriptCommand(text: "/bin/fault")
+        second.notify.stop = Config.ScriptCommand(text: "/bin/stop")
+        second.notify.any = Config.ScriptCommand(text: "/bin/any")
+        harness.core.apply(engineConfiguration([engineInstance(), second]), isReload: false)
+        harness.system.advance(seconds: 3.7)
+        harness.notices.removeAll()
+        harness.core.apply(engineConfiguration([engineInstance()]), isReload: true)
+        let word = notifyDeleted ? "DELETED" : "FAULT"
+        #expect(Self.events(harness) == ["VI_2 \(word) 100"])
+        let plan = VRRPNotificationPlan(try! #require(harness.notices.first), globals: GlobalDefs(), routerID: "r1")
+        #expect(
+            plan.scripts.map(\.arguments)
+                == (notifyDeleted ? [["/bin/deleted"]] : []) + [["/bin/any", "INSTANCE", "VI_2", word, "100"]])
+        #expect(plan.fifoLine == "INSTANCE \"VI_2\" \(word) 100\n")
+        // A plain stop is still STOP.
+        harness.notices.removeAll()
+        harness.core.stop(release: true)
+        #expect(Self.events(harness) == ["VI_1 STOP 100"])
+    }
+
+    @Test func aMasterHearingALowerPriorityRunsNotifyMasterRxLowerPriAndTellsTheFIFO() {
+        let harness = EngineTests.master()
+        harness.notices.removeAll()
+        harness.receive(priority: 50)
+        harness.receive(priority: 50)
+        #expect(Self.events(harness) == ["VI_1 MASTER_RX_LOWER_PRI 100", "VI_1 MASTER_RX_LOWER_PRI 100"])
+        var notice = harness.notices[0]
+        notice.scripts.masterRxLowerPri = Config.ScriptCommand(text: "/bin/rx")
+        notice.scripts.master = Config.ScriptCommand(text: "/bin/master")
+        notice.scripts.any = Config.ScriptCommand(text: "/bin/any")
+        var globals = GlobalDefs()
+        globals.smtpServer = SMTPServer(host: "192.0.2.25")
+        globals.notificationEmail = ["ops@example.com"]
+        globals.smtpAlert = true
+        let plan = VRRPNotificationPlan(notice, globals: globals, routerID: "r1")
+        // Only its own script (keepalived's send_event_notify): not notify, no mail.
+        #expect(plan.scripts.map(\.arguments) == [["/bin/rx"]])
+        #expect(plan.fifoLine == "INSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 100\n")
+        #expect(plan.mail == nil)
+        // A higher priority is not "lower": the master steps down instead.
+        harness.notices.removeAll()
+        harness.receive(priority: 150)
+        #expect(Self.events(harness) == ["VI_1 BACKUP 100"])
+    }
+
+    /// `notify_priority_changes` on the instance, its sync group or globally (`vrrp_notify_priority_changes`).
+    @Test(arguments: ["instance", "group", "global", "off", "instance off, global on"])
+    func priorityChangesGoToTheFIFOWhenAsked(scope: String) {
+        let harness = EngineHarness()
+        var configuration = EngineTrackingTests.configuration(fileWeight: 10)
+        var instance = configuration.vrrp!.instances[0]
+        if scope == "instance" { instance.notifyPriorityChanges = true }
+        if scope == "instance off, global on" { instance.notifyPriorityChanges = false }
+        configuration.vrrp!.instances = [instance]
+        if scope == "group" {
+            var group = SyncGroup(name: "G", location: Self.location)
+            group.members = [NameReference(name: "VI_1", location: Self.location)]
+            group.notifyPriorityChanges = true
+            configuration.vrrp!.syncGroups = [group]
+        }
+        if scope.hasSuffix("global") || scope.hasSuffix("global on") {
+            configuration.globalDefs.vrrpNotifyPriorityChanges = true
+        }
+        harness.core.apply(configuration, isReload: false)
+        harness.system.advance(seconds: 3.7)
+        harness.core.trackFileRead("F", contents: "-9\n")
+        harness.core.trackFileRead("F", contents: "-9\n")
+        harness.core.trackFileRead("F", contents: "2\n")
+        let changes = harness.notices.filter { $0.event == .priorityChanged }.map {
+            "\($0.notifyState.rawValue) \($0.priority)"
+        }
+        if ["instance", "group", "global"].contains(scope) {
+            #expect(changes == ["MASTER_PRIORITY 30", "MASTER_PRIORITY 140"])
+            let plan = VRRPNotificationPlan(
+                harness.notices.first { $0.event == .priorityChanged }!, globals: GlobalDefs(), routerID: "r1")
+            #expect(plan.scripts.isEmpty)
+            #expect(plan.fifoLine == "INSTANCE \"VI_1\" MASTER_PRIORITY 30\n")
+        } else {
+            #expect(changes.isEmpty)
+        }
+    }
+
+    @Test(arguments: [true, false])
+    func aReloadWritesTheKeptInstancesStatesWithFifoWriteVrrpStatesOnReload(enabled: Bool) {
+        let harness = EngineHarness()
+        var group = SyncGroup(name: "G", location: Self.location)
+        group.members = [NameReference(name: "VI_1", location: Self.location)]
+        var configuration = engineConfiguration([engineInstance()], syncGroups: [group])
+        configuration.globalDefs.fifoWriteVRRPStatesOnReload = enabled
+        harness.core.apply(configuration, isReload: false)
+        harness.system.advance(seconds: 3.7)
+        harness.notices.removeAll()
+        harness.core.apply(configuration, isReload: true)
+        let lines = harness.notices.map {
+            VRRPNotificationPlan($0, globals: GlobalDefs(), routerID: "r1")
+        }
+        #expect(lines.map(\.fifoLine) == (enabled ? ["GROUP \"G\" MASTER 0\n", "INSTANCE \"VI_1\" MASTER 100\n"] : []))
+        #expect(lines.allSatisfy { $0.scripts.isEmpty && $0.mail == nil })
+    }
 }

@@ -12,6 +12,8 @@ final class FakeVRRPSystem: VRRPSystem {
         var time: VirtualInstant
         var advertisement: VRRPAdvertisement
         var destination: IPAddress
+        /// The interface the advert left from.
+        var interface: String = "eth0"
     }
 
     var now = VirtualInstant.start
@@ -37,15 +39,26 @@ final class FakeVRRPSystem: VRRPSystem {
         VirtualInstant(sinceStart: .nanoseconds(nanoseconds - 1_000_000_000_000))
     }
 
-    func openSocket(family: IPAddress.Family, interface: String, group: IPAddress?) -> Bool {
-        openedSockets.append("\(family) \(interface) \(group.map(\.description) ?? "unicast")")
+    /// Every socket request, in order.
+    var socketRequests: [VRRPSocketRequest] = []
+    /// The options of every advert sent, in order.
+    var sendOptions: [VRRPSendOptions] = []
+
+    func openSocket(_ request: VRRPSocketRequest) -> Bool {
+        socketRequests.append(request)
+        openedSockets.append(
+            "\(request.family) \(request.interface) \(request.group.map(\.description) ?? "unicast")")
         return true
     }
 
-    func send(_ message: [UInt8], from source: IPAddress, to destination: IPAddress, interface: String) -> Bool {
+    func send(
+        _ message: [UInt8], from source: IPAddress, to destination: IPAddress, interface: String,
+        options: VRRPSendOptions
+    ) -> Bool {
+        sendOptions.append(options)
         let info = VRRPPacketInfo(source: source, destination: destination, hopLimit: 255)
         if let advertisement = try? VRRPAdvertisement(decoding: message, packet: info) {
-            sent.append(Sent(time: now, advertisement: advertisement, destination: destination))
+            sent.append(Sent(time: now, advertisement: advertisement, destination: destination, interface: interface))
         }
         return true
     }
@@ -53,6 +66,20 @@ final class FakeVRRPSystem: VRRPSystem {
     func primaryAddress(interface: String, family: IPAddress.Family) -> IPAddress? { primary[interface] }
 
     func isLinkUp(interface: String) -> Bool { links[interface] ?? false }
+
+    /// Addresses on interfaces besides the primary ones (`track_src_ip`).
+    var interfaceAddresses: Set<String> = []
+
+    func hasAddress(_ address: IPAddress, interface: String) -> Bool {
+        primary[interface] == address || interfaceAddresses.contains("\(address) \(interface)")
+    }
+
+    func initialAuthenticationSequence() -> UInt32 { 1_000 }
+
+    /// Interfaces given promote_secondaries.
+    var promoted: Set<String> = []
+
+    func setPromoteSecondaries(interface: String) { promoted.insert(interface) }
 
     func addAddress(_ address: VRRPHeldAddress) -> Bool {
         addCalls.append(address.description)
@@ -69,19 +96,82 @@ final class FakeVRRPSystem: VRRPSystem {
     /// Routes present, as their `virtual_routes` words, in the order added.
     var routes: [String] = []
 
-    func addRoute(_ route: VirtualRoute) -> Bool {
-        let words = route.words.joined(separator: " ")
-        if !routes.contains(words) { routes.append(words) }
-        addCalls.append("route \(words)")
+    func addRoute(_ route: VirtualRoute) -> Bool { track(route.words, in: &routes, kind: "route", add: true) }
+
+    func removeRoute(_ route: VirtualRoute) -> Bool { track(route.words, in: &routes, kind: "route", add: false) }
+
+    /// Records a route or rule added or removed, as its words.
+    private func track(_ words: [String], in list: inout [String], kind: String, add: Bool) -> Bool {
+        let text = words.joined(separator: " ")
+        if add {
+            if !list.contains(text) { list.append(text) }
+            addCalls.append("\(kind) \(text)")
+        } else {
+            list.removeAll { $0 == text }
+            removeCalls.append("\(kind) \(text)")
+        }
         return true
     }
 
-    func removeRoute(_ route: VirtualRoute) -> Bool {
-        let words = route.words.joined(separator: " ")
-        routes.removeAll { $0 == words }
-        removeCalls.append("route \(words)")
+    /// Links the kernel has besides the VMACs the engine made (for naming).
+    var existingLinks: [String: VRRPLinkFacts] = [:]
+    /// VMACs present, by name.
+    var virtualMACs: [String: VRRPVirtualMAC] = [:]
+    /// Names for which `addVirtualMAC` fails.
+    var failingVirtualMACs: Set<String> = []
+
+    func linkFacts(named name: String) -> VRRPLinkFacts? {
+        if let link = virtualMACs[name] {
+            return VRRPLinkFacts(isMacvlan: true, lower: link.base, hardwareAddress: link.hardwareAddress)
+        }
+        return existingLinks[name]
+    }
+
+    func addVirtualMAC(_ link: VRRPVirtualMAC) -> Bool {
+        addCalls.append("vmac \(link)")
+        guard !failingVirtualMACs.contains(link.name) else { return false }
+        virtualMACs[link.name] = link
         return true
     }
+
+    func removeVirtualMAC(_ link: VRRPVirtualMAC) {
+        removeCalls.append("vmac \(link)")
+        virtualMACs[link.name] = nil
+    }
+
+    /// Addresses the no-accept filter drops traffic to, and the filter's settings.
+    var blocked: Set<IPAddress> = []
+    var filterSettings: (table: String, priority: Int32, counters: Bool)?
+    var filterRemoved = false
+
+    func configureTrafficFilter(table: String, priority: Int32, counters: Bool) {
+        filterSettings = (table, priority, counters)
+    }
+
+    func blockTraffic(to addresses: [IPAddress]) -> Bool {
+        addCalls.append("block " + addresses.map(\.description).joined(separator: " "))
+        blocked.formUnion(addresses)
+        return true
+    }
+
+    func unblockTraffic(to addresses: [IPAddress]) {
+        removeCalls.append("unblock " + addresses.map(\.description).joined(separator: " "))
+        blocked.subtract(addresses)
+    }
+
+    func removeTrafficFilter() { filterRemoved = true }
+
+    /// `vrrp_garp_interval`, `vrrp_gna_interval` as the engine set them.
+    var announcementIntervals: (arp: Duration, neighbor: Duration) = (.zero, .zero)
+
+    func setAnnouncementIntervals(arp: Duration, neighbor: Duration) { announcementIntervals = (arp, neighbor) }
+
+    /// Rules present, as their words, in the order added.
+    var rules: [String] = []
+
+    func addRule(_ rule: VirtualRule) -> Bool { track(rule.words, in: &rules, kind: "rule", add: true) }
+
+    func removeRule(_ rule: VirtualRule) -> Bool { track(rule.words, in: &rules, kind: "rule", add: false) }
 
     func announce(_ addresses: [VRRPHeldAddress], count: Int) {
         for address in addresses { announcements.append((now, address.description, count)) }

@@ -260,22 +260,74 @@ struct VRRPInstanceStateMachineTests {
     }
 
     @Test func masterAnswersALowerPriorityUnlessLowerPrioNoAdvert() {
-        var machine = Self.master()
+        // keepalived: an advert, then garp_lower_prio_repeat announcements now and again garp_lower_prio_delay later.
+        var machine = Self.master(Self.settings { $0.garpLowerPriorityRepeat = 0 })
         #expect(
             machine.receive(Self.advert(50), from: Self.higherPeer, at: at(5_000_000)) == [
-                .sendAdvertisement(priority: 100)
+                .sendAdvertisement(priority: 100), .heardLowerPriority(from: Self.higherPeer, priority: 50),
             ])
-        var quiet = Self.master(Self.settings { $0.lowerPriorityNoAdvert = true })
-        #expect(quiet.receive(Self.advert(50), from: Self.higherPeer, at: at(5_000_000)) == [])
+        var quiet = Self.master(
+            Self.settings {
+                $0.lowerPriorityNoAdvert = true
+                $0.garpLowerPriorityRepeat = 0
+            })
+        #expect(
+            quiet.receive(Self.advert(50), from: Self.higherPeer, at: at(5_000_000)) == [
+                .heardLowerPriority(from: Self.higherPeer, priority: 50)
+            ])
         #expect(quiet.state == .master)
+    }
+
+    @Test func masterHearingALowerPriorityReannouncesItsAddresses() {
+        var machine = Self.master(
+            Self.settings {
+                $0.garpLowerPriorityRepeat = 3
+                $0.garpLowerPriorityDelay = .seconds(2)
+            })
+        #expect(
+            machine.receive(Self.advert(50), from: Self.higherPeer, at: at(5_000_000)) == [
+                .sendAdvertisement(priority: 100), .sendGratuitousAnnouncements(count: 3),
+                .scheduleTimer(.gratuitousLowerPriority, at: at(7_000_000)),
+                .heardLowerPriority(from: Self.higherPeer, priority: 50),
+            ])
+        #expect(
+            machine.timerFired(.gratuitousLowerPriority, at: at(7_000_000)) == [.sendGratuitousAnnouncements(count: 3)])
+        // A sync group member that heard it: the same bursts, but only from a master.
+        #expect(
+            machine.groupHeardLowerPriority(at: at(8_000_000)) == [
+                .sendGratuitousAnnouncements(count: 3), .scheduleTimer(.gratuitousLowerPriority, at: at(10_000_000)),
+            ])
+        var backup = Machine(settings: Self.settings())
+        _ = backup.start(at: at(0))
+        #expect(backup.groupHeardLowerPriority(at: at(1_000_000)).isEmpty)
+        // No delay: one burst.
+        var once = Self.master(Self.settings { $0.garpLowerPriorityDelay = .zero })
+        #expect(
+            !once.receive(Self.advert(50), from: Self.higherPeer, at: at(5_000_000)).contains {
+                if case .scheduleTimer = $0 { return true }
+                return false
+            })
+    }
+
+    @Test func theOwnerStartsAsMasterOnlyWithStateMaster() {
+        var owner = Machine(settings: Self.settings(priority: 255))
+        #expect(owner.start(at: at(0)).contains(.becomeMaster))
+        // keepalived's `state BACKUP` with priority 255 waits Master_Down_Interval like any backup.
+        var waiting = Machine(settings: Self.settings(priority: 255) { $0.startsAsMaster = false })
+        #expect(!waiting.start(at: at(0)).contains(.becomeMaster))
+        #expect(waiting.state == .backup)
+        // `state MASTER` below 255 changes nothing at startup (measured against keepalived 2.2.7).
+        var below = Machine(settings: Self.settings { $0.startsAsMaster = true })
+        _ = below.start(at: at(0))
+        #expect(below.state == .backup && below.deadline(of: .masterDown) == at(3_609_375))
     }
 
     @Test func equalPriorityGoesToTheHigherPrimaryAddress() {
         // RFC 5798 §6.4.3: from a lower address the master stays (and answers, as keepalived does).
-        var stays = Self.master()
+        var stays = Self.master(Self.settings { $0.garpLowerPriorityRepeat = 0 })
         #expect(
             stays.receive(Self.advert(100), from: Self.lowerPeer, at: at(5_000_000)) == [
-                .sendAdvertisement(priority: 100)
+                .sendAdvertisement(priority: 100), .heardLowerPriority(from: Self.lowerPeer, priority: 100),
             ])
         #expect(stays.state == .master)
         var yields = Self.master()

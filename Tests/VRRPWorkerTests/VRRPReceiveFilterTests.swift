@@ -141,10 +141,15 @@ struct VRRPReceiveFilterTests {
     }
 
     @Test func authenticationUnsupported() {
+        // An auth type VRRP never had (3) is dropped as such; AH without its header is the AH check's.
         var filter = Self.v2Filter
+        filter.authentication = .unknown(3)
+        let odd = Self.advertisement(authentication: .unknown(3))
+        #expect(Self.droppedBy(filter, Self.bytes(odd)) == .authenticationUnsupported)
         filter.authentication = .ipAuthenticationHeader
+        filter.authenticationHeaderKey = AuthenticationHeader.key("x")
         let ah = Self.advertisement(authentication: .ipAuthenticationHeader)
-        #expect(Self.droppedBy(filter, Self.bytes(ah)) == .authenticationUnsupported)
+        #expect(Self.droppedBy(filter, Self.bytes(ah)) == .authenticationHeader)
     }
 
     @Test func advertisementInterval() {

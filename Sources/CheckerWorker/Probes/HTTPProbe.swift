@@ -1,4 +1,5 @@
 import Config
+import Digest
 import NIOCore
 import NIOPosix
 import NIOSSL

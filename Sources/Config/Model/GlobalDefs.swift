@@ -64,7 +64,7 @@ public struct GlobalDefs: Sendable, Hashable, Codable {
     public var notifyFIFO: NotifyFIFO?
     /// `vrrp_notify_fifo` and `vrrp_notify_fifo_script`.
     public var vrrpNotifyFIFO: NotifyFIFO?
-    /// `lvs_notify_fifo` and `lvs_notify_fifo_script`.
+    /// `lvs_notify_fifo` (`lvs_notify_fifo_script` is warned, not stored).
     public var lvsNotifyFIFO: NotifyFIFO?
     /// `fifo_write_vrrp_states_on_reload`.
     public var fifoWriteVRRPStatesOnReload = false
@@ -108,6 +108,18 @@ public struct GlobalDefs: Sendable, Hashable, Codable {
     public var vrrpSkipCheckAdvAddr = false
     /// `vrrp_strict`: strict RFC compliance.
     public var vrrpStrict = false
+    /// `log_unknown_vrids`: log adverts for VRIDs no instance on the interface has.
+    public var logUnknownVRIDs = false
+    /// `nftables [NAME]`: the no-accept filter's tables (default `keepalived`, as keepalived's).
+    public var nftablesTable: String?
+    /// `nftables_priority`: of the filter's chains (default -1).
+    public var nftablesPriority = -1
+    /// `nftables_counters`: a counter on each drop rule.
+    public var nftablesCounters = false
+    /// `vmac_prefix`: generated VMAC names are PREFIX.VRID (default `vrrp`).
+    public var vmacPrefix: String?
+    /// `vmac_addr_prefix`: the same for the VMACs of addresses on other interfaces (default `vmac_prefix`).
+    public var vmacAddrPrefix: String?
     /// `vrrp_notify_priority_changes <BOOL>`.
     public var vrrpNotifyPriorityChanges = false
     /// `vrrp_startup_delay`: wait before starting the instances (default 0).

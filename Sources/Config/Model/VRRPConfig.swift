@@ -138,11 +138,24 @@ public struct TrackedInterface: Sendable, Hashable, Codable {
     /// −253…253; 0 (default) means the interface going down puts the instance in FAULT.
     public var weight = 0
     public var reverse = false
+    /// Where it was written (for warnings); not part of its identity.
+    public var location: SourceLocation?
 
-    public init(name: String, weight: Int = 0, reverse: Bool = false) {
+    public init(name: String, weight: Int = 0, reverse: Bool = false, location: SourceLocation? = nil) {
         self.name = name
         self.weight = weight
         self.reverse = reverse
+        self.location = location
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.name == rhs.name && lhs.weight == rhs.weight && lhs.reverse == rhs.reverse
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(weight)
+        hasher.combine(reverse)
     }
 }
 

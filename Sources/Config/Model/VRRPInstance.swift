@@ -245,7 +245,19 @@ public struct VirtualRoute: Sendable, Hashable, Codable {
     public var scope: String?
     public var noTrack = false
     public var trackGroup: String?
-    /// Other `ip route` options, each as `[name, value…]`.
+    /// `proto` / `protocol`: a number or a name of /etc/iproute2/rt_protos, resolved (nil: keepalived's 18).
+    public var protocolNumber: Int?
+    /// `onlink` (on the single next hop).
+    public var onlink = false
+    /// `tos` / `dsfield`.
+    public var tos: Int?
+    /// `ttl-propagate enabled|disabled` (MPLS).
+    public var ttlPropagate: Bool?
+    /// `mtu`, `advmss`, `hoplimit`, `initcwnd`, … (`RTAX_*`), with `lock`.
+    public var metrics: [RouteMetric] = []
+    /// `nexthop via ADDR dev IFACE weight N [onlink]` … : a multipath route.
+    public var nexthops: [RouteNextHop] = []
+    /// Other `ip route` options, each as `[name, value…]` (warned: Vigil does not program them).
     public var options: [[String]] = []
     /// The whole line as written.
     public var words: [String]
@@ -254,6 +266,35 @@ public struct VirtualRoute: Sendable, Hashable, Codable {
     public init(words: [String], location: SourceLocation) {
         self.words = words
         self.location = location
+    }
+}
+
+/// One metric of a route (`mtu lock 1400`): its `ip route` name, value, and whether it is locked.
+public struct RouteMetric: Sendable, Hashable, Codable {
+    public var name: String
+    public var value: Int
+    public var locked: Bool
+
+    public init(name: String, value: Int, locked: Bool = false) {
+        self.name = name
+        self.value = value
+        self.locked = locked
+    }
+}
+
+/// One `nexthop` of a multipath route.
+public struct RouteNextHop: Sendable, Hashable, Codable {
+    public var gateway: IPAddress?
+    public var device: String?
+    /// 1–256.
+    public var weight: Int?
+    public var onlink = false
+
+    public init(gateway: IPAddress? = nil, device: String? = nil, weight: Int? = nil, onlink: Bool = false) {
+        self.gateway = gateway
+        self.device = device
+        self.weight = weight
+        self.onlink = onlink
     }
 }
 

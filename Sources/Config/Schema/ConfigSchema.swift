@@ -11,6 +11,7 @@ public enum ConfigSchema {
         topLevel.apply(nodes, to: &config, context)
         GlobalSchema.crossCheck(config, context)
         VRRPSchema.crossCheck(config, context)
+        VRRPSchema.resolveTracking(&config, context)
         LVSSchema.crossCheck(config, context)
         return (config, context.diagnostics)
     }

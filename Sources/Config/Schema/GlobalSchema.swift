@@ -52,15 +52,14 @@ enum GlobalSchema {
                 "bfd_rlimit_rttime", "umask", "startup_script", "startup_script_timeout", "shutdown_script",
                 "shutdown_script_timeout", "vrrp_startup_delay", "random_seed", "reload_check_config",
                 "include_check", "reload_time_file", "reload_repeat", "reload_file", "dynamic_interfaces",
-                "default_interface", "enable_script_security", "max_auto_priority", "min_auto_priority_delay",
+                "enable_script_security", "max_auto_priority", "min_auto_priority_delay",
                 // VRRP defaults the VRRP worker does not use yet.
-                "vrrp_garp_interval", "vrrp_gna_interval", "vrrp_garp_lower_prio_delay",
-                "vrrp_garp_lower_prio_repeat", "vrrp_notify_priority_changes", "fifo_write_vrrp_states_on_reload",
-                "vrrp_garp_extra_if", "vrrp_vmac_garp_intvl", "disable_local_igmp", "log_unknown_vrids",
-                "nftables", "nftables_priority", "nftables_counters", "nftables_ifindex", "nftables_ipvs",
+                "vrrp_garp_extra_if", "vrrp_vmac_garp_intvl", "disable_local_igmp",
+                "nftables_ifindex", "nftables_ipvs",
                 "nftables_ipvs_priority", "nftables_ipvs_start_fwmark", "vrrp_iptables", "vrrp_ipsets",
                 // Notification and checker settings the workers do not use yet.
-                "notify_fifo_script", "vrrp_notify_fifo_script", "lvs_notify_fifo_script",
+                // (Not stored: the checker worker writes lvs_notify_fifo, else notify_fifo, but starts no script.)
+                "lvs_notify_fifo_script",
                 "checker_log_all_failures", "rs_init_notifies", "no_checker_emails", "lvs_flush",
                 "lvs_flush_on_stop", "lvs_sync_daemon_interface",
             ].map { ($0, NotInEffect.notYetImplemented) }
@@ -79,9 +78,7 @@ enum GlobalSchema {
                     "process_monitor_rcv_bufs_force", "vrrp_rx_bufs_policy", "vrrp_rx_bufs_multiplier",
                 ].map { ($0, NotInEffect.notBuilt("Vigil sizes its socket buffers itself")) }
                 + [
-                    ("vmac_prefix", .notBuilt("Vigil's VMAC interface names are not configurable")),
-                    ("vmac_addr_prefix", .notBuilt("Vigil's VMAC interface names are not configurable")),
-                    ("data_use_instance", .notBuilt("vigild.data is written beside the control socket")),
+                    ("data_use_instance", .notBuilt("vigild.data is written beside the control socket"))
                 ]))
 
     /// The daemon settings keepalived takes outside `global_defs`.
@@ -125,7 +122,6 @@ enum GlobalSchema {
         "vrrp_notify_fifo": fifo(\.vrrpNotifyFIFO),
         "vrrp_notify_fifo_script": fifoScript(\.vrrpNotifyFIFO),
         "lvs_notify_fifo": fifo(\.lvsNotifyFIFO),
-        "lvs_notify_fifo_script": fifoScript(\.lvsNotifyFIFO),
         "fifo_write_vrrp_states_on_reload": Global.set(\.fifoWriteVRRPStatesOnReload, to: true),
         "vrrp_mcast_group4": multicastGroup(\.vrrpMcastGroup4, .ipv4),
         "vrrp_mcast_group6": multicastGroup(\.vrrpMcastGroup6, .ipv6),
@@ -145,6 +141,15 @@ enum GlobalSchema {
         "vrrp_check_unicast_src": Global.set(\.vrrpCheckUnicastSrc, to: true),
         "vrrp_skip_check_adv_addr": Global.flag(\.vrrpSkipCheckAdvAddr),
         "vrrp_strict": Global.set(\.vrrpStrict, to: true),
+        "vmac_prefix": vmacPrefix(\.vmacPrefix),
+        "nftables": { globals, node, context in
+            guard context.noBlock(node), let words = context.arguments(node, count: 0...1) else { return }
+            globals.nftablesTable = words.first ?? "keepalived"
+        },
+        "nftables_priority": Global.integer(\.nftablesPriority, -Int(Int32.max)...Int(Int32.max)),
+        "nftables_counters": Global.set(\.nftablesCounters, to: true),
+        "log_unknown_vrids": Global.set(\.logUnknownVRIDs, to: true),
+        "vmac_addr_prefix": vmacPrefix(\.vmacAddrPrefix),
         "vrrp_notify_priority_changes": Global.flag(\.vrrpNotifyPriorityChanges),
         "vrrp_startup_delay": Global.duration(\.vrrpStartupDelay, .zero ... .seconds(3_600)),
         "default_interface": Global.string(\.defaultInterface),
@@ -240,6 +245,26 @@ enum GlobalSchema {
         }
     }
 
+    /// `vmac_prefix` / `vmac_addr_prefix WORD`: the start of generated VMAC names, which must leave room for
+    /// `.VRID` within an interface name (keepalived cuts a longer one).
+    static func vmacPrefix(_ path: Global.Path<String?>) -> Global.Handler {
+        { globals, node, context in
+            guard context.noBlock(node), let prefix = context.single(node) else { return }
+            guard !prefix.isEmpty, !prefix.contains("/"), !prefix.contains(":"),
+                prefix.allSatisfy({ $0.isASCII && !$0.isWhitespace })
+            else {
+                context.error("'\(node.keyword)' '\(prefix)' cannot start an interface name", at: node)
+                return
+            }
+            if prefix.utf8.count > 11 {
+                context.warning(
+                    "'\(node.keyword)' '\(prefix)' is shortened in VMAC names (at most 15 characters with '.VRID')",
+                    at: node)
+            }
+            globals[keyPath: path] = prefix
+        }
+    }
+
     /// `…_fifo PATH [USER [GROUP]]`.
     static func fifo(_ path: Global.Path<NotifyFIFO?>) -> Global.Handler {
         { globals, node, context in
@@ -249,7 +274,8 @@ enum GlobalSchema {
             fifo.owner = words.count > 1 ? ScriptUser(user: words[1], group: words.dropFirst(2).first) : nil
             globals[keyPath: path] = fifo
             // keepalived writes each event to notify_fifo and to the part's own FIFO; the workers write one.
-            let parts = [("vrrp_notify_fifo", globals.vrrpNotifyFIFO), ("lvs_notify_fifo", globals.lvsNotifyFIFO)]
+            // (The VRRP worker writes both since issue 14; the checker worker not yet.)
+            let parts = [("lvs_notify_fifo", globals.lvsNotifyFIFO)]
             for (part, partFIFO) in parts where partFIFO?.path != nil && globals.notifyFIFO?.path != nil {
                 guard node.keyword == "notify_fifo" || node.keyword == part else { continue }
                 context.warning(
@@ -338,6 +364,12 @@ enum GlobalSchema {
             .compactMap { $0?.path }
         if Set(fifos).count != fifos.count {
             context.warning("the notify FIFOs must all be different; keepalived ignores repeated ones", at: nil)
+        }
+        // The VRRP worker starts notify_fifo_script; without a vrrp_instance there is none (keepalived's checker
+        // process would start it too).
+        if config.globalDefs.notifyFIFO?.script != nil && config.vrrp.instances.isEmpty {
+            context.warning(
+                "notify_fifo_script is started by the VRRP worker, and there is no vrrp_instance; not started", at: nil)
         }
     }
 }

@@ -34,6 +34,7 @@ public enum KeywordCatalog {
         CheckerSchema.fileTable,
         VRRPAddressSchema.addressOptions,
         VRRPAddressSchema.routeOptions,
+        VRRPAddressSchema.ruleOptions,
         VRRPInstanceSchema.unicastPeerOptions,
     ]
 

@@ -70,7 +70,7 @@ extension SchemaContext {
         guard let lines = block(node) else { return nil }
         return lines.compactMap { line in
             guard noBlock(line) else { return nil }
-            var interface = TrackedInterface(name: line.keyword)
+            var interface = TrackedInterface(name: line.keyword, location: line.location)
             if !line.arguments.isEmpty {
                 guard let (weight, reverse) = weight(line.arguments[...], in: -253...253, for: line) else {
                     return nil

@@ -54,6 +54,16 @@ enum VRRPAddressSchema {
             default: address.noTrack = true
             }
         }
+        if prefix.address.family == .ipv4 {
+            // IPv6's: the kernel ignores them on IPv4 (`ip address add` says so too).
+            let ignored =
+                [("home", address.home), ("mngtmpaddr", address.mngTmpAddr)].filter(\.1).map(\.0)
+                + (address.preferredLifetime != nil ? ["preferred_lft"] : [])
+            for option in ignored {
+                context.warning(
+                    "'\(option)' has no effect on an IPv4 address (\(prefix)); the kernel ignores it", at: line)
+            }
+        }
         return address
     }
 
@@ -63,20 +73,27 @@ enum VRRPAddressSchema {
     /// The address options and their fate (the VRRP worker does not apply the `unsupported` ones yet).
     static let addressOptions = OptionTable(
         "virtual_ipaddress line", options: addressValued.union(addressFlags).union(["use_vmac"]),
-        unsupported: [
-            "home", "mngtmpaddr", "noprefixroute", "autojoin", "no_track", "peer", "preferred_lft", "track_group",
-            "use_vmac",
-        ])
+        unsupported: ["no_track", "track_group"])
 
-    /// The route options and their fate; every option kept "as written" (`mtu`, `tos`, …) is among them.
+    /// The route options and their fate: those libnl cannot express, and route tracking, do not take effect.
     static let routeOptions = OptionTable(
         "virtual_routes line",
-        options: routeValued.union(routeFlags).union(routeTypes).union([
+        options: routeValued.union(routeFlags).union(routeTypes).union(routeMetrics).union([
             "src", "via", "gw", "or", "dev", "oif", "table", "metric", "priority", "preference", "scope", "to",
-            "no_track", "track_group",
+            "no_track", "track_group", "nexthop", "weight", "onlink", "proto", "protocol", "tos", "dsfield",
+            "ttl-propagate", "lock", "append", "inet", "inet6",
         ]),
         unsupported: KeywordWarnings.notYetImplemented(
-            Array(routeValued.union(routeFlags)) + ["or", "no_track", "track_group"]))
+            Array(routeValued.union(routeFlags)) + ["no_track", "track_group"]))
+
+    /// The rule options and their fate.
+    static let ruleOptions = OptionTable(
+        "virtual_rules line",
+        options: ruleValued.union(ruleFlags).union([
+            "from", "to", "table", "lookup", "preference", "priority", "order", "pref", "no_track", "track_group",
+            "inet6",
+        ]),
+        unsupported: KeywordWarnings.notYetImplemented(Array(ruleUnsupported) + ["no_track", "track_group"]))
 
     /// `ip`'s scope names or a number 0–255.
     static func scope(_ text: String, for node: ConfigNode, _ context: SchemaContext) -> String? {
@@ -105,15 +122,25 @@ enum VRRPAddressSchema {
         "unicast", "blackhole", "unreachable", "prohibit", "throw", "local", "broadcast", "anycast", "multicast",
         "nat",
     ]
-    /// `ip route` options that take a value and that Vigil keeps as written.
-    static let routeValued: Set<String> = [
-        "tos", "dsfield", "protocol", "proto", "mtu", "hoplimit", "advmss", "rtt", "rttvar", "reordering", "window",
-        "cwnd", "ssthresh", "realms", "rto_min", "initcwnd", "initrwnd", "features", "quickack", "congctl", "pref",
-        "fastopen_no_cookie", "vrf", "expires", "weight", "encap", "lock", "ttl-propagate", "as",
+    /// `ip route` metrics Vigil programs (`RTAX_*`); `lock` may come before the value.
+    static let routeMetrics: Set<String> = [
+        "mtu", "advmss", "hoplimit", "initcwnd", "initrwnd", "rtt", "rttvar", "reordering", "window", "cwnd",
+        "ssthresh", "rto_min", "quickack", "fastopen_no_cookie", "features",
     ]
-    static let routeFlags: Set<String> = ["onlink", "append", "inet6", "inet", "pervasive", "nexthop"]
+    /// `ip route` options Vigil does not program: kept, and warned.
+    static let routeValued: Set<String> = [
+        "realms", "congctl", "pref", "vrf", "expires", "encap", "as",
+    ]
+    static let routeFlags: Set<String> = ["append", "inet6", "inet", "pervasive"]
+    /// /etc/iproute2/rt_protos (Debian's), keepalived accepts the names too.
+    static let routeProtocols: [String: Int] = [
+        "redirect": 1, "kernel": 2, "boot": 3, "static": 4, "gated": 8, "ra": 9, "mrt": 10, "zebra": 11, "bird": 12,
+        "dnrouted": 13, "xorp": 14, "ntk": 15, "dhcp": 16, "keepalived": 18, "babel": 42, "openr": 99, "bgp": 186,
+        "isis": 187, "ospf": 188, "rip": 189, "eigrp": 192,
+    ]
 
-    /// `[TYPE] [src ADDR] [to] PREFIX [via|gw ADDR] [or ADDR] [dev IFACE] [table T] [metric N] …`.
+    /// `[TYPE] [src ADDR] [to] PREFIX [via|gw ADDR] [or ADDR] [dev IFACE] [table T] [metric N] [proto P] [onlink]
+    /// [mtu [lock] N] … [nexthop via ADDR dev IFACE weight N [onlink]] …`.
     static func route(_ line: ConfigNode, _ context: SchemaContext) -> VirtualRoute? {
         guard context.noBlock(line) else { return nil }
         let words = [line.keyword] + line.arguments
@@ -127,6 +154,8 @@ enum VRRPAddressSchema {
             index += 2
             return words[index - 1]
         }
+        // Inside `nexthop`, via/dev/weight/onlink describe that next hop.
+        var inNextHop: Bool { !route.nexthops.isEmpty }
         while index < words.count {
             let word = words[index]
             switch word {
@@ -139,14 +168,28 @@ enum VRRPAddressSchema {
                 if index + 1 < words.count, ["inet", "inet6"].contains(words[index + 1]) { index += 1 }
                 guard let text = value() else { return nil }
                 guard let address = routeAddress(text, line, context) else { return nil }
-                route.gateway = address
+                if inNextHop {
+                    route.nexthops[route.nexthops.count - 1].gateway = address
+                } else {
+                    route.gateway = address
+                }
             case "or":
                 guard let text = value() else { return nil }
                 guard let address = routeAddress(text, line, context) else { return nil }
                 route.alternateGateway = address
             case "dev", "oif":
                 guard let text = value() else { return nil }
-                route.device = text
+                if inNextHop { route.nexthops[route.nexthops.count - 1].device = text } else { route.device = text }
+            case "weight" where inNextHop:
+                guard let text = value() else { return nil }
+                route.nexthops[route.nexthops.count - 1].weight = context.integer(
+                    text, in: 1...256, for: line, what: "nexthop 'weight'")
+            case "onlink":
+                if inNextHop { route.nexthops[route.nexthops.count - 1].onlink = true } else { route.onlink = true }
+                index += 1
+            case "nexthop":
+                route.nexthops.append(RouteNextHop())
+                index += 1
             case "table":
                 guard let text = value() else { return nil }
                 route.table = text
@@ -156,6 +199,40 @@ enum VRRPAddressSchema {
             case "scope":
                 guard let text = value() else { return nil }
                 route.scope = scope(text, for: line, context)
+            case "proto", "protocol":
+                guard let text = value() else { return nil }
+                guard let number = routeProtocols[text] ?? Int(text), (0...255).contains(number) else {
+                    context.error("'\(word)' takes a number 0-255 or a name of rt_protos, not '\(text)'", at: line)
+                    return nil
+                }
+                route.protocolNumber = number
+            case "tos", "dsfield":
+                guard let text = value() else { return nil }
+                guard let tos = text.hasPrefix("0x") ? Int(text.dropFirst(2), radix: 16) : Int(text),
+                    (0...255).contains(tos)
+                else {
+                    context.error("'\(word)' takes a number 0-255 (or 0xNN), not '\(text)'", at: line)
+                    return nil
+                }
+                route.tos = tos
+            case "ttl-propagate":
+                guard let text = value(), let choice = context.choice(text, ["enabled", "disabled"], for: line) else {
+                    return nil
+                }
+                route.ttlPropagate = choice == "enabled"
+            case _ where routeMetrics.contains(word):
+                var locked = false
+                if index + 1 < words.count, words[index + 1] == "lock" {
+                    locked = true
+                    index += 1
+                }
+                guard let text = value() else { return nil }
+                let number = word == "features" && text == "ecn" ? 1 : Int(text)
+                guard let number, number >= 0 else {
+                    context.error("'\(word)' takes a number, not '\(text)'", at: line)
+                    return nil
+                }
+                route.metrics.append(RouteMetric(name: word, value: number, locked: locked))
             case "track_group":
                 guard let text = value() else { return nil }
                 route.trackGroup = text
@@ -169,6 +246,8 @@ enum VRRPAddressSchema {
             case _ where routeTypes.contains(word) && route.destination == nil:
                 route.type = word
                 index += 1
+            case "append", "inet6", "inet":
+                index += 1  // NLM_F_APPEND is how Vigil adds anyway; the family comes from the addresses
             case _ where routeFlags.contains(word):
                 route.options.append([word])
                 index += 1
@@ -189,6 +268,19 @@ enum VRRPAddressSchema {
             return nil
         }
         routeOptions.warn(words.filter { routeOptions.unsupported.contains($0) }, on: line, context)
+        if let alternate = route.alternateGateway, route.nexthops.isEmpty {
+            // keepalived: `or` is the deprecated spelling of two next hops.
+            context.warning("'or' in a route is deprecated (keepalived); use 'nexthop'", at: line)
+            route.nexthops = [
+                RouteNextHop(gateway: route.gateway, device: route.device),
+                RouteNextHop(gateway: alternate, device: route.device),
+            ]
+            route.gateway = nil
+        }
+        if route.nexthops.contains(where: { $0.gateway == nil && $0.device == nil }) {
+            context.error("each 'nexthop' of a route needs 'via' or 'dev'", at: line)
+            return nil
+        }
         return route
     }
 
@@ -268,7 +360,25 @@ enum VRRPAddressSchema {
         return rule
     }
 
+    /// `ip rule` selectors and actions Vigil does not program (libnl has no field for them): warned.
+    static let ruleUnsupported: Set<String> = [
+        "realms", "suppress_prefixlength", "suppress_ifgroup", "uidrange", "tun_id", "not", "type",
+    ]
+
     static func rules(_ node: ConfigNode, _ context: SchemaContext) -> [VirtualRule] {
-        lines(node, context, rule)
+        lines(node, context) { line, context in
+            guard var rule = rule(line, context) else { return nil }
+            for index in rule.options.indices
+            where rule.options[index].first == "protocol" && rule.options[index].count > 1 {
+                let text = rule.options[index][1]
+                guard let number = routeProtocols[text] ?? Int(text), (0...255).contains(number) else {
+                    context.error("'protocol' takes a number 0-255 or a name of rt_protos, not '\(text)'", at: line)
+                    return nil
+                }
+                rule.options[index][1] = "\(number)"
+            }
+            ruleOptions.warn(rule.words.filter { ruleOptions.unsupported.contains($0) }, on: line, context)
+            return rule
+        }
     }
 }

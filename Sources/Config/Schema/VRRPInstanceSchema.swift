@@ -92,16 +92,13 @@ enum VRRPInstanceSchema {
 
     static let table = KeywordTable<VRRPInstance>(
         "vrrp_instance",
-        handlers: handlers.merging(VRRPSchema.notifyHandlers(\VRRPInstance.notify, masterRxLowerPri: true)) {
+        handlers: handlers.merging(VRRPSchema.notifyHandlers(\VRRPInstance.notify, instance: true)) {
             first, _ in first
         },
         unsupported: KeywordWarnings.notYetImplemented([
             "vrf", "use_ipvlan", "track_process", "track_bfd", "garp_extra_if", "old_unicast_checksum",
             // Parsed and checked; the VRRP worker does not act on them yet.
-            "state", "accept", "no_accept", "garp_lower_prio_delay", "garp_lower_prio_repeat", "kernel_rx_buf_size",
-            "linkbeat_use_polling", "native_ipv6", "notify_deleted", "notify_master_rx_lower_pri",
-            "notify_priority_changes", "promote_secondaries", "track_src_ip", "unicast_fault_no_peer", "unicast_ttl",
-            "use_vmac", "use_vmac_addr", "vmac_xmit_base", "virtual_rules", "lvs_sync_daemon_interface",
+            "linkbeat_use_polling", "native_ipv6", "lvs_sync_daemon_interface",
         ]).merging(["debug": .ignoredByKeepalived("keepalived only prints it in its data dump")])
     )
 
@@ -146,7 +143,7 @@ enum VRRPInstanceSchema {
 
     /// The options of a `unicast_peer` line and their fate.
     static let unicastPeerOptions = OptionTable(
-        "unicast_peer line", options: ["min_ttl", "max_ttl"], unsupported: ["min_ttl", "max_ttl"])
+        "unicast_peer line", options: ["min_ttl", "max_ttl"])
 
     /// `unicast_peer { ADDR [min_ttl N] [max_ttl N] }`.
     static let unicastPeers: Instance.Handler = { instance, node, context in
@@ -224,29 +221,161 @@ enum VRRPInstanceSchema {
         }
         checkAdvertInterval(&instance, version: instance.effectiveVersion(globals), statement("advert_int"), context)
 
+        // keepalived: no `state` means MASTER for the address owner and BACKUP otherwise; `state MASTER` without
+        // `priority` makes the instance the address owner (255).
+        if statement("state") == nil {
+            instance.initialState = instance.priority == 255 ? .master : .backup
+        } else if instance.initialState == .master, statement("priority") == nil {
+            instance.priority = 255
+        }
         if instance.priority == 255, instance.nopreempt, let nopreempt = statement("nopreempt") {
             context.warning(
                 "'nopreempt' does nothing with priority 255 (the address owner always preempts)", at: nopreempt)
             instance.nopreempt = false
         } else if instance.initialState == .master, instance.nopreempt, let nopreempt = statement("nopreempt") {
-            context.warning("'nopreempt' only works when the initial state is BACKUP", at: nopreempt)
+            context.warning("'nopreempt' only works when the initial state is BACKUP; ignored", at: nopreempt)
+            instance.nopreempt = false
         }
-        // vrrp_strict / strict_mode: keepalived drops what RFC 5798 does not have.
-        if instance.strictMode ?? globals.vrrpStrict {
-            if let statement = statement("authentication"), instance.authentication != nil {
-                context.warning("strict mode does not support authentication; it is ignored", at: statement)
-                instance.authentication = nil
-            }
-            if let statement = statement("preempt_delay"), instance.preemptDelay != .zero {
-                context.warning("strict mode does not support preempt_delay; it is reset to 0", at: statement)
-                instance.preemptDelay = .zero
-            }
-        }
+        let strict = instance.strictMode ?? globals.vrrpStrict
+        if strict { finishStrict(&instance, block: node, statement: statement, globals: globals, context) }
+        // keepalived: Accept_Mode defaults to on, but to off in strict mode unless the instance owns the addresses.
+        instance.accept = instance.accept ?? (instance.priority == 255 || !strict)
+        finishVirtualMAC(&instance, statement: statement, globals: globals, context)
         if instance.authentication != nil, instance.effectiveVersion(globals) == 3 {
             context.warning(
                 "VRRPv3 has no authentication (RFC 5798 §9); it is ignored", at: statement("authentication")?.location)
             instance.authentication = nil
         }
+        if instance.authentication?.type == .ah, instance.initialState == .master, instance.priority != 255,
+            let line = statement("state")
+        {
+            // keepalived: a master must have heard an advert to know the AH sequence numbers in use.
+            context.warning("'state MASTER' is incompatible with 'auth_type AH' below priority 255; ignored", at: line)
+            instance.initialState = .backup
+        }
+        let unicastConfigured = ["unicast_peer", "unicast_src_ip", "check_unicast_src", "unicast_fault_no_peer"]
+            .compactMap(statement).min { $0.location.line < $1.location.line }
+        if let first = unicastConfigured, instance.unicastPeers.isEmpty, !instance.unicastFaultNoPeer {
+            context.warning(
+                "'\(first.keyword)' without any unicast_peer: adverts go to the multicast group (keepalived's "
+                    + "deprecated fallback); list the peers, or add 'unicast_fault_no_peer' to stay in FAULT instead",
+                at: first)
+        }
+    }
+
+    /// `vrrp_strict` / `strict_mode`: keepalived's RFC 5798 compliance (keepalived.conf(5) lists them), each
+    /// change warned at its line; an instance keepalived refuses is an error.
+    static func finishStrict(
+        _ instance: inout VRRPInstance, block node: ConfigNode, statement: (String) -> ConfigNode?, globals: GlobalDefs,
+        _ context: SchemaContext
+    ) {
+        let name = instance.name
+        if instance.virtualAddresses.isEmpty {
+            context.error("vrrp_instance '\(name)': strict mode needs at least one virtual_ipaddress", at: node)
+        }
+        if instance.isUnicast {
+            context.error(
+                "vrrp_instance '\(name)': unicast_peer is not allowed in strict mode (RFC 5798 is multicast)",
+                at: statement("unicast_peer") ?? node)
+        }
+        if instance.family == .ipv6, let first = instance.virtualAddresses.first,
+            !first.prefix.address.isLinkLocalV6
+        {
+            context.warning(
+                "strict mode: the first IPv6 virtual_ipaddress should be link-local (RFC 5798 §5.2.9)",
+                at: first.location)
+        }
+        func reset(_ keyword: String, _ why: String, _ body: () -> Void) {
+            guard let line = statement(keyword) else { return }
+            context.warning("strict mode \(why); '\(keyword)' is ignored", at: line)
+            body()
+        }
+        if (instance.initialState == .master) != (instance.priority == 255) {
+            reset("state", "allows state MASTER if and only if priority is 255") {
+                instance.initialState = instance.priority == 255 ? .master : .backup
+            }
+        }
+        if instance.authentication != nil {
+            reset("authentication", "does not support authentication") { instance.authentication = nil }
+        }
+        if instance.preemptDelay != .zero {
+            reset("preempt_delay", "does not support preempt_delay") { instance.preemptDelay = .zero }
+        }
+        if instance.accept == true, instance.priority != 255, instance.effectiveVersion(globals) == 2 {
+            reset("accept", "does not allow accept mode with VRRPv2 (RFC 3768)") { instance.accept = false }
+        }
+        if (instance.garpLowerPrioRepeat ?? 0) != 0 {
+            reset("garp_lower_prio_repeat", "sends no repeated gratuitous ARPs") { instance.garpLowerPrioRepeat = 0 }
+        }
+        if (instance.garpLowerPrioDelay ?? .zero) != .zero {
+            reset("garp_lower_prio_delay", "sends no repeated gratuitous ARPs") { instance.garpLowerPrioDelay = .zero }
+        }
+        if instance.lowerPrioNoAdvert == false {
+            reset("lower_prio_no_advert", "never answers a lower priority") { instance.lowerPrioNoAdvert = true }
+        }
+        instance.lowerPrioNoAdvert = true
+        if instance.higherPrioSendAdvert == true {
+            reset("higher_prio_send_advert", "never sends before yielding") { instance.higherPrioSendAdvert = false }
+        }
+        instance.higherPrioSendAdvert = false
+        if (instance.downTimerAdverts ?? 3) != 3 {
+            reset("down_timer_adverts", "uses RFC 5798's 3 adverts") { instance.downTimerAdverts = 3 }
+        }
+        instance.downTimerAdverts = 3
+        if instance.useVMAC?.address != nil {
+            reset("use_vmac", "uses RFC 5798's virtual MAC; the MAC given") { instance.useVMAC?.address = nil }
+        }
+    }
+
+    /// keepalived's checks of `use_vmac`, `vmac_xmit_base` and addresses' `use_vmac`.
+    static func finishVirtualMAC(
+        _ instance: inout VRRPInstance, statement: (String) -> ConfigNode?, globals: GlobalDefs,
+        _ context: SchemaContext
+    ) {
+        if let mac = instance.useVMAC?.address, let node = statement("use_vmac") {
+            let octets = mac.split(separator: ":").compactMap { UInt8($0, radix: 16) }
+            if octets.first.map({ $0 & 1 == 1 }) ?? false {
+                context.warning(
+                    "'use_vmac' MAC \(mac) is a multicast address; ignored (the RFC's MAC is used)", at: node)
+                instance.useVMAC?.address = nil
+            } else if octets.count >= 5, octets[0..<4] == [0, 0, 0x5e, 0], [1, 2].contains(octets[4]) {
+                context.warning(
+                    "'use_vmac' MAC \(mac) is in RFC 5798's virtual router range; ignored (that MAC is the default)",
+                    at: node)
+                instance.useVMAC?.address = nil
+            }
+        }
+        if instance.vmacXmitBase, let node = statement("vmac_xmit_base") {
+            if instance.useVMAC == nil {
+                context.warning("'vmac_xmit_base' is only valid with 'use_vmac'; ignored", at: node)
+                instance.vmacXmitBase = false
+            } else if instance.strictMode ?? globals.vrrpStrict {
+                context.warning("'vmac_xmit_base' is incompatible with strict mode; ignored", at: node)
+                instance.vmacXmitBase = false
+            }
+        }
+        if instance.useVMAC != nil, instance.isUnicast, !instance.vmacXmitBase, let node = statement("use_vmac") {
+            // Unicast adverts are addressed to the base's address and arrive on the base, never on the VMAC.
+            context.warning(
+                "'use_vmac' with 'unicast_peer' needs 'vmac_xmit_base' (keepalived.conf(5)); Vigil sets it", at: node)
+            instance.vmacXmitBase = true
+        }
+        for index in instance.virtualAddresses.indices where instance.virtualAddresses[index].useVMAC {
+            clearAddressVMACWithoutDevice(&instance.virtualAddresses[index], context)
+        }
+        for index in instance.excludedVirtualAddresses.indices where instance.excludedVirtualAddresses[index].useVMAC {
+            clearAddressVMACWithoutDevice(&instance.excludedVirtualAddresses[index], context)
+        }
+    }
+
+    /// An address's `use_vmac` needs `dev` (keepalived: "use_vmac for a address requires an interface").
+    static func clearAddressVMACWithoutDevice(_ address: inout VirtualAddress, _ context: SchemaContext) {
+        guard address.device == nil else { return }
+        context.warning(
+            "'use_vmac' on \(address.prefix) needs 'dev INTERFACE'; ignored (use the instance's use_vmac)",
+            at: address.location)
+        address.useVMAC = false
+        address.vmacName = nil
     }
 
     /// VRRPv2 counts whole seconds (RFC 3768 §5.3.7), VRRPv3 centiseconds up to 40.95 s (RFC 5798 §5.2.7).

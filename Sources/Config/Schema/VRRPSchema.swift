@@ -4,11 +4,18 @@ enum VRRPSchema {
     typealias Handler = KeywordTable<KeepalivedConfig>.Handler
 
     /// Top-level keywords the VRRP worker does not act on yet (checked by their handlers, then warned).
-    static let unsupportedTopLevel: KeywordWarnings = ["static_ipaddress", "static_routes", "static_rules"]
+    static let unsupportedTopLevel: KeywordWarnings = []
 
     static let topLevelHandlers: [String: Handler] = [
         "static_ipaddress": { config, node, context in
-            config.vrrp.staticAddresses += VRRPAddressSchema.addresses(node, context)
+            for var address in VRRPAddressSchema.addresses(node, context) {
+                if address.useVMAC {
+                    context.warning("'use_vmac' is not for static addresses; ignored", at: address.location)
+                    address.useVMAC = false
+                    address.vmacName = nil
+                }
+                config.vrrp.staticAddresses.append(address)
+            }
         },
         "static_routes": { config, node, context in
             config.vrrp.staticRoutes += VRRPAddressSchema.routes(node, context)
@@ -166,21 +173,17 @@ enum VRRPSchema {
 
     static let syncGroupTable = KeywordTable<SyncGroup>(
         "vrrp_sync_group",
-        handlers: syncGroupHandlers.merging(notifyHandlers(\SyncGroup.notify, masterRxLowerPri: false)) { first, _ in
+        handlers: syncGroupHandlers.merging(notifyHandlers(\SyncGroup.notify, instance: false)) { first, _ in
             first
         },
-        unsupported: [
-            "track_process", "track_bfd",
-            // Parsed and checked; the VRRP worker does not act on them yet.
-            "notify_deleted", "notify_priority_changes", "global_tracking", "sync_group_tracking_weight",
-            "track_interface", "track_script", "track_file",
-        ]
+        unsupported: KeywordWarnings.notYetImplemented(["track_process", "track_bfd"])
+            .merging(["notify_deleted": .ignoredByKeepalived("keepalived sends DELETED for instances only")])
     )
 
     /// `notify_master`, `notify_backup`, `notify_fault`, `notify_stop`, `notify_deleted`, `notify`
     /// (and for instances `notify_master_rx_lower_pri`).
     static func notifyHandlers<Model>(
-        _ notify: WritableKeyPath<Model, NotifyScripts> & Sendable, masterRxLowerPri: Bool
+        _ notify: WritableKeyPath<Model, NotifyScripts> & Sendable, instance: Bool
     ) -> [String: KeywordTable<Model>.Handler] {
         func script(_ path: WritableKeyPath<NotifyScripts, ScriptCommand?> & Sendable) -> KeywordTable<Model>.Handler {
             { model, node, context in
@@ -193,17 +196,18 @@ enum VRRPSchema {
             "notify_fault": script(\.fault),
             "notify_stop": script(\.stop),
             "notify": script(\.any),
-            "notify_deleted": { model, node, context in
-                guard context.noBlock(node) else { return }
-                if node.arguments.isEmpty {
-                    model[keyPath: notify].deleted = true
-                } else if let command = context.script(node) {
-                    model[keyPath: notify].deleted = true
-                    model[keyPath: notify].deletedScript = command
-                }
-            },
         ]
-        if masterRxLowerPri { handlers["notify_master_rx_lower_pri"] = script(\.masterRxLowerPri) }
+        guard instance else { return handlers }
+        handlers["notify_master_rx_lower_pri"] = script(\.masterRxLowerPri)
+        handlers["notify_deleted"] = { model, node, context in
+            guard context.noBlock(node) else { return }
+            if node.arguments.isEmpty {
+                model[keyPath: notify].deleted = true
+            } else if let command = context.script(node) {
+                model[keyPath: notify].deleted = true
+                model[keyPath: notify].deletedScript = command
+            }
+        }
         return handlers
     }
 
@@ -233,6 +237,98 @@ enum VRRPSchema {
 
         checkSyncGroups(vrrp, context)
         checkVirtualRouterIDs(vrrp.instances, context)
+    }
+
+    // MARK: Tracking in sync groups
+
+    /// keepalived's rules for weights (vrrp_complete_instance, sync_group_tracking_init in 2.2.7), each change
+    /// warned at the line: in a sync group without `sync_group_tracking_weight` (or the deprecated
+    /// `global_tracking`) an instance's weighted `track_interface` becomes weight 0 (FAULT), its weighted
+    /// `track_script` is dropped, its `track_file` with the default weight (1) becomes weight 0 and with another
+    /// weight is dropped; an address owner (priority 255) drops weighted interfaces too; a group with an owner
+    /// member tracks its own scripts and files with weight 0. The group's own items keep their weights and are
+    /// tracked by every member (the VRRP worker adds them). A group where one member starts as MASTER and another
+    /// as BACKUP starts every member as BACKUP.
+    static func resolveTracking(_ config: inout KeepalivedConfig, _ context: SchemaContext) {
+        let vrrp = config.vrrp
+        for index in config.vrrp.instances.indices {
+            var instance = config.vrrp.instances[index]
+            let group = vrrp.syncGroups.first { $0.members.contains { $0.name == instance.name } }
+            let groupForbidsWeights = group.map { !($0.syncGroupTrackingWeight || $0.globalTracking) } ?? false
+            let isOwner = instance.priority == 255
+            guard groupForbidsWeights || isOwner else { continue }
+            let why =
+                groupForbidsWeights
+                ? "vrrp_sync_group '\(group!.name)' (sync_group_tracking_weight allows weights)"
+                : "the address owner (priority 255)"
+            let name = instance.name
+            instance.trackInterfaces = instance.trackInterfaces.compactMap { tracked in
+                guard tracked.weight != 0 else { return tracked }
+                let location = tracked.location ?? instance.location
+                guard groupForbidsWeights else {
+                    context.warning("\(name): ignoring tracked interface \(tracked.name): \(why)", at: location)
+                    return nil
+                }
+                context.warning(
+                    "\(name): ignoring the weight of tracked interface \(tracked.name) in \(why); it is tracked with "
+                        + "weight 0 (FAULT when down)", at: location)
+                var zeroed = tracked
+                zeroed.weight = 0
+                return zeroed
+            }
+            instance.trackScripts = instance.trackScripts.filter { reference in
+                let weight = reference.weight ?? vrrp.script(named: reference.name)?.weight ?? 0
+                guard weight != 0 else { return true }
+                context.warning(
+                    "\(name): ignoring tracked script \(reference.name) with weight \(weight) in \(why)",
+                    at: reference.location)
+                return false
+            }
+            instance.trackFiles = instance.trackFiles.compactMap { reference in
+                let weight = reference.weight ?? vrrp.trackFile(named: reference.name)?.weight ?? 1
+                guard weight != 0 else { return reference }
+                if weight == 1 {
+                    context.warning(
+                        "\(name): tracked file \(reference.name) in \(why) is tracked with weight 0 (specify "
+                            + "'weight 0')", at: reference.location)
+                    return reference.weighted(0)
+                }
+                context.warning(
+                    "\(name): ignoring tracked file \(reference.name) with weight \(weight) in \(why)",
+                    at: reference.location)
+                return nil
+            }
+            config.vrrp.instances[index] = instance
+        }
+        for index in config.vrrp.syncGroups.indices {
+            var group = config.vrrp.syncGroups[index]
+            let members = group.members.compactMap { vrrp.instance(named: $0.name) }
+            if members.contains(where: { $0.priority == 255 }) {
+                func zeroed(_ references: [TrackReference], _ kind: String, defaultWeight: (String) -> Int?)
+                    -> [TrackReference]
+                {
+                    references.map { reference in
+                        guard (reference.weight ?? defaultWeight(reference.name) ?? 0) != 0 else { return reference }
+                        context.warning(
+                            "vrrp_sync_group '\(group.name)': tracked \(kind) \(reference.name) loses its weight: a "
+                                + "member has priority 255", at: reference.location)
+                        return reference.weighted(0)
+                    }
+                }
+                group.trackScripts = zeroed(group.trackScripts, "script") { vrrp.script(named: $0)?.weight }
+                group.trackFiles = zeroed(group.trackFiles, "file") { vrrp.trackFile(named: $0)?.weight ?? 1 }
+                config.vrrp.syncGroups[index] = group
+            }
+            // keepalived starts a group as MASTER only when every member would.
+            let wantsMaster = members.contains { $0.initialState == .master }
+            let wantsBackup = members.contains { $0.initialState == .backup || $0.priority != 255 }
+            if wantsMaster && wantsBackup {
+                for (position, instance) in config.vrrp.instances.enumerated()
+                where group.members.contains(where: { $0.name == instance.name }) && instance.initialState == .master {
+                    config.vrrp.instances[position].initialState = .backup
+                }
+            }
+        }
     }
 
     /// Reports every name after its first definition.
@@ -291,6 +387,15 @@ enum VRRPSchema {
                         + "as '\(other.name)' at \(other.location) does", at: instance.location)
             }
         }
+    }
+}
+
+extension TrackReference {
+    /// The same reference with `weight`.
+    fileprivate func weighted(_ weight: Int) -> TrackReference {
+        var copy = self
+        copy.weight = weight
+        return copy
     }
 }
 

@@ -67,10 +67,19 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
         MonotonicInstant(nanoseconds: nanoseconds)
     }
 
-    func openSocket(family: IPAddress.Family, interface: String, group: IPAddress?) -> Bool {
+    func openSocket(_ request: VRRPSocketRequest) -> Bool {
         do {
-            let socket = try receiver.socket(family: family, interface: interface)
-            if let group { try socket.join(group) }
+            var sockets = [try receiver.socket(family: request.family, interface: request.interface)]
+            if request.authenticationHeader && request.family == .ipv4 {
+                // AH adverts are IP protocol 51: a raw socket of that protocol receives them.
+                sockets.append(
+                    try receiver.socket(
+                        family: .ipv4, interface: request.interface, ipProtocol: authenticationHeaderIPProtocol))
+            }
+            for socket in sockets {
+                if let group = request.group { try socket.join(group) }
+                if let size = request.receiveBufferSize { try socket.setReceiveBufferSize(size) }
+            }
             return true
         } catch {
             logger.error("\(error)")
@@ -78,10 +87,13 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
         }
     }
 
-    func send(_ message: [UInt8], from source: IPAddress, to destination: IPAddress, interface: String) -> Bool {
+    func send(
+        _ message: [UInt8], from source: IPAddress, to destination: IPAddress, interface: String,
+        options: VRRPSendOptions
+    ) -> Bool {
         do {
             try receiver.socket(family: source.family, interface: interface).send(
-                message, from: source, to: destination
+                message, from: source, to: destination, options: options
             )
             .get()
             return true
@@ -100,38 +112,41 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
         return candidates.first { $0.label == nil || $0.label == interface }?.address ?? candidates.first?.address
     }
 
+    /// Interfaces whose promote_secondaries this worker turned on (restored by `restoreInterfaces`).
+    private var promoted: Set<String> = []
+
+    func setPromoteSecondaries(interface: String) {
+        guard let route, !promoted.contains(interface),
+            (try? route.ipv4DeviceConfiguration(named: interface, "promote_secondaries")) != 1
+        else { return }
+        do {
+            try route.setIPv4DeviceConfiguration(named: interface, [("promote_secondaries", 1)])
+            promoted.insert(interface)
+        } catch {
+            logger.error("promote_secondaries on \(interface): \(error)")
+        }
+    }
+
+    /// Puts back what this worker changed on interfaces (promote_secondaries), as keepalived does when it stops.
+    func restoreInterfaces() {
+        for interface in promoted {
+            try? route?.setIPv4DeviceConfiguration(named: interface, [("promote_secondaries", 0)])
+        }
+        promoted = []
+    }
+
+    func hasAddress(_ address: IPAddress, interface: String) -> Bool {
+        ((try? route?.addresses(interface: interface)) ?? []).contains { $0.address == address }
+    }
+
+    func initialAuthenticationSequence() -> UInt32 { UInt32(truncatingIfNeeded: time(nil)) }
+
     func isLinkUp(interface: String) -> Bool { ((try? route?.isLinkUp(named: interface)) ?? nil) ?? false }
-
-    private func interfaceAddress(_ held: VRRPHeldAddress) -> InterfaceAddress {
-        let address = held.address
-        var broadcast: IPAddress?
-        switch address.broadcast {
-        case .address(let value): broadcast = value
-        case .setHostBits, .clearHostBits, nil: broadcast = nil
-        }
-        return InterfaceAddress(
-            address: address.prefix.address, prefixLength: UInt8(clamping: address.prefix.length),
-            interface: held.interface, label: address.label, scope: Self.scope(address.scope),
-            broadcast: broadcast, noDAD: address.noDAD || address.prefix.address.family == .ipv6)
-    }
-
-    /// `scope` as `ip address` spells it (rt_scope_t).
-    static func scope(_ text: String?) -> UInt8? {
-        switch text {
-        case nil: nil
-        case "global"?: 0
-        case "site"?: 200
-        case "link"?: 253
-        case "host"?: 254
-        case "nowhere"?: 255
-        case let other?: UInt8(other)
-        }
-    }
 
     func addAddress(_ address: VRRPHeldAddress) -> Bool {
         do {
             guard let route else { return false }
-            try route.addAddress(interfaceAddress(address))
+            try route.addAddress(KernelObjects.interfaceAddress(address))
             return true
         } catch {
             logger.error("\(error)")
@@ -140,9 +155,10 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
     }
 
     func removeAddress(_ address: VRRPHeldAddress) -> Bool {
+        for task in pendingAnnouncements.removeValue(forKey: address) ?? [] { task.cancel() }
         do {
             guard let route else { return false }
-            try route.deleteAddress(interfaceAddress(address))
+            try route.deleteAddress(KernelObjects.interfaceAddress(address))
             return true
         } catch {
             logger.error("\(error)")
@@ -150,27 +166,42 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
         }
     }
 
-    /// A `virtual_routes` line as rtnetlink wants it; nil (logged) for what Vigil does not program: a route
-    /// without a destination, or a table given by name other than main/local/default.
+    /// A route as rtnetlink wants it; nil (logged) when it cannot be programmed.
     private func routeSpec(_ route: VirtualRoute) -> RouteSpec? {
-        guard let destination = route.destination else {
-            logger.warning("virtual route '\(route.words.joined(separator: " "))': no destination; not programmed")
+        switch KernelObjects.routeSpec(route) {
+        case .success(let spec): return spec
+        case .failure(let problem):
+            logger.warning("\(problem); not programmed")
             return nil
         }
-        var table: UInt32?
-        if let name = route.table {
-            let named: [String: UInt32] = ["main": 254, "local": 255, "default": 253]
-            guard let number = named[name] ?? UInt32(name) else {
-                logger.warning("virtual route '\(route.words.joined(separator: " "))': table \(name) unknown")
-                return nil
+    }
+
+    func addRule(_ rule: VirtualRule) -> Bool {
+        guard let socket = route else { return false }
+        switch KernelObjects.ruleSpec(rule) {
+        case .success(let spec):
+            do {
+                try socket.addRule(spec)
+                return true
+            } catch {
+                logger.error("\(error)")
+                return false
             }
-            table = number
+        case .failure(let problem):
+            logger.warning("\(problem); not programmed")
+            return false
         }
-        return RouteSpec(
-            destination: destination.address, prefixLength: UInt8(clamping: destination.length),
-            gateway: route.gateway, source: route.source, interface: route.device, table: table,
-            metric: route.metric.map { UInt32(clamping: $0) }, scope: Self.scope(route.scope),
-            blackhole: route.type == "blackhole")
+    }
+
+    func removeRule(_ rule: VirtualRule) -> Bool {
+        guard let socket = route, case .success(let spec) = KernelObjects.ruleSpec(rule) else { return false }
+        do {
+            try socket.deleteRule(spec)
+            return true
+        } catch {
+            logger.error("\(error)")
+            return false
+        }
     }
 
     func addRoute(_ route: VirtualRoute) -> Bool {
@@ -195,20 +226,193 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
         }
     }
 
-    func announce(_ addresses: [VRRPHeldAddress], count: Int) {
-        for _ in 0..<max(count, 0) {
-            for held in addresses {
-                let address = held.address.prefix.address
-                do {
-                    if address.family == .ipv4 {
-                        try announcer.sendGratuitousARP(for: address, on: held.interface)
-                    } else {
-                        try announcer.sendUnsolicitedNA(for: address, on: held.interface)
+    // MARK: The no-accept filter
+
+    private var filterSettings = (table: "keepalived", priority: Int32(-1), counters: false)
+    /// Opened when an instance first needs it.
+    private var filter: NoAcceptFilter?
+
+    func configureTrafficFilter(table: String, priority: Int32, counters: Bool) {
+        if filterSettings != (table, priority, counters) {
+            if filter != nil { removeTrafficFilter() }
+            filterSettings = (table, priority, counters)
+        }
+    }
+
+    func blockTraffic(to addresses: [IPAddress]) -> Bool {
+        do {
+            let filter =
+                try self.filter
+                ?? NoAcceptFilter(
+                    table: filterSettings.table, priority: filterSettings.priority, counters: filterSettings.counters)
+            self.filter = filter
+            try filter.block(addresses)
+            return true
+        } catch {
+            logger.error("\(error)")
+            return false
+        }
+    }
+
+    func unblockTraffic(to addresses: [IPAddress]) {
+        do {
+            try filter?.unblock(addresses)
+        } catch {
+            logger.error("\(error)")
+        }
+    }
+
+    func removeTrafficFilter() {
+        do {
+            try filter?.removeTables()
+        } catch {
+            logger.error("\(error)")
+        }
+        filter = nil
+    }
+
+    // MARK: Virtual MACs
+
+    /// Each base interface's `arp_ignore` / `arp_filter` before the first IPv4 VMAC on it, and how many there are:
+    /// restored when the last goes (keepalived does the same).
+    private var baseSettings: [String: (saved: [(key: String, value: UInt32)], count: Int)] = [:]
+
+    func linkFacts(named name: String) -> VRRPLinkFacts? {
+        guard let route, let link = try? route.linkDescription(named: name) else { return nil }
+        let lower = link.lowerIndex.flatMap { try? route.interfaceName(index: $0) }
+        return VRRPLinkFacts(isMacvlan: link.kind == "macvlan", lower: lower, hardwareAddress: link.hardwareAddress)
+    }
+
+    func addVirtualMAC(_ link: VRRPVirtualMAC) -> Bool {
+        guard let route else { return false }
+        do {
+            if let existing = try route.linkDescription(named: link.name) {
+                let lower = try existing.lowerIndex.flatMap { try route.interfaceName(index: $0) }
+                let matches =
+                    existing.kind == "macvlan" && existing.macvlanMode == .private && lower == link.base
+                    && existing.hardwareAddress == link.hardwareAddress
+                if !matches {
+                    guard existing.kind == "macvlan" else {
+                        logger.error("VMAC \(link): \(link.name) exists and is not a macvlan")
+                        return false
                     }
+                    logger.info("VMAC \(link): replacing the macvlan of that name (other MAC, mode or base)")
+                    try route.deleteLink(named: link.name)
+                }
+                if matches { logger.info("VMAC \(link): taking over the existing macvlan") }
+            }
+            if try route.linkDescription(named: link.name) == nil {
+                try route.addMacvlan(
+                    named: link.name, lower: link.base, hardwareAddress: link.hardwareAddress, mode: .private)
+            }
+            // RFC 5798 §7.4: no link-local address made from the virtual MAC (set before the link goes up).
+            try route.setIPv6AddressGenerationMode(named: link.name, "none")
+            if link.family == .ipv4 {
+                // keepalived's settings: the VMAC answers ARP for its own addresses only, accepts packets from
+                // local sources, is not reverse-path filtered; the base no longer answers for the VMAC's addresses.
+                try route.setIPv4DeviceConfiguration(
+                    named: link.name,
+                    [("arp_ignore", 1), ("accept_local", 1), ("rp_filter", 0), ("promote_secondaries", 1)])
+                try configureBase(link.base, route: route)
+                // No IPv6 on an IPv4 VMAC (keepalived); /proc/sys is the only way to set it.
+                _ = Self.writeSysctl("/proc/sys/net/ipv6/conf/\(link.name)/disable_ipv6", "1")
+            }
+            try route.setLink(named: link.name, up: true)
+            if let linkLocal = link.linkLocal {
+                try route.addAddress(
+                    InterfaceAddress(address: linkLocal, prefixLength: 64, interface: link.name, noDAD: true))
+            }
+            return true
+        } catch {
+            logger.error("VMAC \(link): \(error)")
+            return false
+        }
+    }
+
+    func removeVirtualMAC(_ link: VRRPVirtualMAC) {
+        guard let route else { return }
+        do {
+            try route.deleteLink(named: link.name)
+        } catch {
+            logger.error("VMAC \(link): \(error)")
+        }
+        if link.family == .ipv4, var entry = baseSettings[link.base] {
+            entry.count -= 1
+            baseSettings[link.base] = entry.count > 0 ? entry : nil
+            if entry.count == 0 {
+                do {
+                    try route.setIPv4DeviceConfiguration(named: link.base, entry.saved)
                 } catch {
-                    logger.warning("\(error)")
+                    logger.warning("VMAC \(link): cannot restore \(link.base)'s ARP settings: \(error)")
                 }
             }
+        }
+    }
+
+    /// `arp_ignore` 1 and `arp_filter` 1 on an IPv4 VMAC's base, saving what they were for `removeVirtualMAC`.
+    private func configureBase(_ base: String, route: RouteNetlinkSocket) throws(NetlinkError) {
+        if var entry = baseSettings[base] {
+            entry.count += 1
+            baseSettings[base] = entry
+            return
+        }
+        var saved: [(key: String, value: UInt32)] = []
+        for key in ["arp_ignore", "arp_filter"] {
+            if let value = try route.ipv4DeviceConfiguration(named: base, key) { saved.append((key, value)) }
+        }
+        try route.setIPv4DeviceConfiguration(named: base, [("arp_ignore", 1), ("arp_filter", 1)])
+        baseSettings[base] = (saved, 1)
+    }
+
+    /// Writes `value` to a /proc/sys file; false when it cannot.
+    static func writeSysctl(_ path: String, _ value: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let bytes = Array(value.utf8)
+        return write(fd, bytes, bytes.count) == bytes.count
+    }
+
+    private var pacer = AnnouncementPacer<MonotonicInstant>()
+    /// Paced announcements not sent yet, by address: cancelled when the address is removed, so a frame never
+    /// claims an address this node gave up.
+    private var pendingAnnouncements: [VRRPHeldAddress: [Scheduled<Void>]] = [:]
+
+    func setAnnouncementIntervals(arp: Duration, neighbor: Duration) {
+        pacer.arpInterval = arp
+        pacer.neighborInterval = neighbor
+    }
+
+    /// Sends what may go now at once, the rest from timers at the instants the pacer gives.
+    func announce(_ addresses: [VRRPHeldAddress], count: Int) {
+        let now = MonotonicInstant.now
+        for (held, slot) in pacer.schedule(addresses, count: count, at: now) {
+            if slot <= now {
+                sendAnnouncement(held)
+            } else {
+                let task = loop.scheduleTask(in: .nanoseconds(slot.nanoseconds - now.nanoseconds)) { [weak self] in
+                    guard let self else { return }
+                    if var pending = pendingAnnouncements[held], !pending.isEmpty {
+                        pending.removeFirst()
+                        pendingAnnouncements[held] = pending.isEmpty ? nil : pending
+                    }
+                    sendAnnouncement(held)
+                }
+                pendingAnnouncements[held, default: []].append(task)
+            }
+        }
+    }
+
+    private func sendAnnouncement(_ held: VRRPHeldAddress) {
+        let address = held.address.prefix.address
+        do {
+            if address.family == .ipv4 {
+                try announcer.sendGratuitousARP(for: address, on: held.interface)
+            } else {
+                try announcer.sendUnsolicitedNA(for: address, on: held.interface)
+            }
+        } catch {
+            logger.warning("\(error)")
         }
     }
 
@@ -253,6 +457,8 @@ final class VRRPReceiver: @unchecked Sendable {
     var onPackets: @Sendable ([(String, VRRPSocket.Received)]) -> Void = { _ in }
     /// Called on the poll thread with link changes.
     var onLinks: @Sendable ([LinkEvent]) -> Void = { _ in }
+    /// Called on the poll thread with addresses that came or went, with their interface's name.
+    var onAddresses: @Sendable ([(interface: String, event: AddressEvent)]) -> Void = { _ in }
 
     init(logger: Logger) {
         var ends: [Int32] = [-1, -1]
@@ -273,11 +479,13 @@ final class VRRPReceiver: @unchecked Sendable {
     }
 
     /// The socket for (`family`, `interface`), opened on first use and shared by the instances there.
-    func socket(family: IPAddress.Family, interface: String) throws(VRRPSocketError) -> VRRPSocket {
-        let key = "\(family)/\(interface)"
+    func socket(family: IPAddress.Family, interface: String, ipProtocol: UInt8 = vrrpIPProtocol)
+        throws(VRRPSocketError) -> VRRPSocket
+    {
+        let key = "\(family)/\(interface)/\(ipProtocol)"
         let (socket, opened) = try state.withLock { state throws(VRRPSocketError) -> (VRRPSocket, Bool) in
             if let socket = state.sockets[key] { return (socket, false) }
-            let socket = try VRRPSocket(family: family, interface: interface)
+            let socket = try VRRPSocket(family: family, interface: interface, ipProtocol: ipProtocol)
             state.sockets[key] = socket
             return (socket, true)
         }
@@ -326,8 +534,16 @@ final class VRRPReceiver: @unchecked Sendable {
             }
             if !packets.isEmpty { onPackets(packets) }
             if let monitor, descriptors[descriptors.count - 1].revents != 0 {
-                let events = monitor.drain()
+                let (events, addresses) = monitor.drainAll()
                 if !events.isEmpty { onLinks(events) }
+                let named = addresses.compactMap { event -> (interface: String, event: AddressEvent)? in
+                    var name = [CChar](repeating: 0, count: Int(IF_NAMESIZE) + 1)
+                    guard if_indextoname(UInt32(bitPattern: event.index), &name) != nil else { return nil }
+                    return (
+                        String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), event
+                    )
+                }
+                if !named.isEmpty { onAddresses(named) }
             }
         }
     }

@@ -9,12 +9,23 @@ struct VRRPInstanceKey: Hashable, Sendable {
     var family: IPAddress.Family
     var interface: String
     var unicastSource: IPAddress?
+    /// A changed VMAC is a different instance: the old one goes (with its macvlan), the new one starts.
+    var virtualMAC: VRRPVirtualMAC?
 }
 
 /// One running instance: its configuration, state machine, receive filter and counters.
 struct VRRPRunningInstance<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
     var configuration: VRRPInstance
+    /// The configured interface (tracked; its address is the default source).
     var interface: String
+    /// Where adverts are sent and received: the VMAC, or `interface` (no VMAC, or `vmac_xmit_base`).
+    var socketInterface: String
+    /// `use_vmac`: the instance's VMAC.
+    var virtualMAC: VRRPVirtualMAC?
+    /// `use_vmac` on addresses, `use_vmac_addr`: VMACs for addresses on other interfaces or of the other family.
+    var addressMACs: [VRRPVirtualMAC] = []
+    /// Whether the VMACs are in place (created at start, deleted when the instance goes).
+    var hasVirtualMACs = false
     var family: IPAddress.Family
     var machine: VRRPInstanceStateMachine<Instant>
     var filter: VRRPReceiveFilter
@@ -32,13 +43,21 @@ struct VRRPRunningInstance<Instant: InstantProtocol>: Sendable where Instant.Dur
     var reason = "startup"
     /// The state last announced (the machine's own state has already moved on when its `notify` arrives).
     var announcedState = VRRPState.initialize
+    /// Removed by a reload: its stop is notified as keepalived's DELETED (or FAULT without `notify_deleted`).
+    var deletedByReload = false
+    /// The effective priority last told to the FIFO (`notify_priority_changes`).
+    var announcedPriority: UInt8?
+    /// `auth_type AH`: the sequence number of the next advert sent, and the last one heard from each peer (with
+    /// when): a replay is dropped, a peer silent for Master_Down_Interval may start again (a restart).
+    var authenticationSequence: UInt32 = 0
+    var peerSequences: [IPAddress: (sequence: UInt32, at: Instant)] = [:]
     /// The `track_file`s tracked, by name, with the weight and `reverse` that apply here.
     var trackFiles: [String: (weight: Int, reverse: Bool)] = [:]
 
     var key: VRRPInstanceKey {
         VRRPInstanceKey(
             virtualRouterID: configuration.virtualRouterID, family: family, interface: interface,
-            unicastSource: configuration.unicastSourceIP)
+            unicastSource: configuration.unicastSourceIP, virtualMAC: virtualMAC)
     }
 
     /// The tracked-item name of an interface.
@@ -49,6 +68,20 @@ struct VRRPRunningInstance<Instant: InstantProtocol>: Sendable where Instant.Dur
 
     /// The tracked-item name of a `vrrp_script`.
     static func trackName(script: String) -> String { "script \(script)" }
+
+    /// `unicast_fault_no_peer` with no peers: an item that is never up.
+    static var noUnicastPeer: String { "no unicast peer" }
+    /// `track_src_ip`: the configured source address is on the interface.
+    static var sourceAddress: String { "source address" }
+
+    /// The socket the instance sends and receives on.
+    var socketRequest: VRRPSocketRequest {
+        VRRPSocketRequest(
+            family: family, interface: socketInterface,
+            group: configuration.isUnicast ? nil : destinations.first,
+            authenticationHeader: filter.authenticationHeaderKey != nil,
+            receiveBufferSize: configuration.kernelRxBufSize)
+    }
 
     /// The counters of the reports and the `SIGUSR2` dump, keepalived's names where it has one.
     var counters: [String: UInt64] {
@@ -130,8 +163,45 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     /// Starts the configuration (`isReload` false, resuming instances a crashed worker left as MASTER) or
     /// applies the difference to a running one: unchanged instances run on, changed ones keep their state and
     /// get their new addresses, removed ones stop (releasing), new ones start.
+    /// `static_ipaddress`, `static_routes`, `static_rules` as last applied.
+    private var statics = VRRPConfig()
+
+    /// Brings the static addresses, routes and rules to `wanted`: what a reload dropped goes (rules, routes, then
+    /// addresses), what it added comes (addresses, routes, then rules). The first time everything is added (what an
+    /// earlier run left is not an error).
+    private func applyStatics(_ wanted: VRRPConfig) {
+        let old = statics
+        func held(_ address: VirtualAddress) -> VRRPHeldAddress {
+            VRRPHeldAddress(address: address, interface: address.device ?? globals.defaultInterface)
+        }
+        for rule in old.staticRules.reversed() where !wanted.staticRules.contains(rule) { _ = system.removeRule(rule) }
+        for route in old.staticRoutes.reversed() where !wanted.staticRoutes.contains(route) {
+            _ = system.removeRoute(route)
+        }
+        for address in old.staticAddresses.reversed() where !wanted.staticAddresses.contains(address) {
+            _ = system.removeAddress(held(address))
+        }
+        for address in wanted.staticAddresses where !old.staticAddresses.contains(address) {
+            if !system.addAddress(held(address)) { onLog("static_ipaddress: cannot add \(held(address))") }
+        }
+        for route in wanted.staticRoutes where !old.staticRoutes.contains(route) && !system.addRoute(route) {
+            onLog("static_routes: cannot add \(route.words.joined(separator: " "))")
+        }
+        for rule in wanted.staticRules where !old.staticRules.contains(rule) && !system.addRule(rule) {
+            onLog("static_rules: cannot add \(rule.words.joined(separator: " "))")
+        }
+        statics.staticAddresses = wanted.staticAddresses
+        statics.staticRoutes = wanted.staticRoutes
+        statics.staticRules = wanted.staticRules
+    }
+
     func apply(_ configuration: WorkerConfiguration, isReload: Bool) {
         globals = configuration.globalDefs
+        applyStatics(configuration.vrrp ?? VRRPConfig())
+        system.setAnnouncementIntervals(arp: globals.vrrpGarpInterval, neighbor: globals.vrrpGnaInterval)
+        system.configureTrafficFilter(
+            table: globals.nftablesTable ?? "keepalived", priority: Int32(clamping: globals.nftablesPriority),
+            counters: globals.nftablesCounters)
         let vrrp = configuration.vrrp ?? VRRPConfig()
         let now = system.now
         var running = instances
@@ -142,8 +212,9 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         syncGroupConfigs = Dictionary(vrrp.syncGroups.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         groupStates = groupStates.filter { syncGroupConfigs[$0.key] != nil }
         var fresh: [String] = []
+        var claimedNames: Set<String> = []
         for instance in vrrp.instances {
-            guard var built = build(instance, vrrp: vrrp, now: now) else { continue }
+            guard var built = build(instance, vrrp: vrrp, now: now, claimedNames: &claimedNames) else { continue }
             order.append(instance.name)
             let match = running.first { $0.value.key == built.key }
             if let (oldName, old) = match {
@@ -159,9 +230,25 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         for name in previousOrder where running[name] != nil {
             if var gone = running[name] {
                 gone.reason = "removed by reload"
+                gone.deletedByReload = true
                 let actions = gone.machine.shutdown(at: now)
                 perform(actions, on: &gone, name: name)
+                removeVirtualMACs(&gone)
                 cancelAll(name)
+            }
+        }
+        // keepalived's fifo_write_vrrp_states_on_reload: the instances a reload kept say their state again.
+        if isReload && globals.fifoWriteVRRPStatesOnReload {
+            for (name, state) in groupStates.sorted(by: { $0.key < $1.key }) {
+                guard let group = syncGroupConfigs[name] else { continue }
+                onNotify(
+                    VRRPNotice(
+                        subject: .group, name: name, state: state, priority: 0, scripts: group.notify,
+                        smtpAlert: group.smtpAlert, event: .stateOnReload))
+            }
+            for name in order where !fresh.contains(name) {
+                guard let instance = instances[name] else { continue }
+                notify(instance, name: name, state: instance.machine.state, event: .stateOnReload)
             }
         }
         for name in fresh {
@@ -171,8 +258,11 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         report()
     }
 
-    private func build(_ instance: VRRPInstance, vrrp: VRRPConfig, now: Instant) -> VRRPRunningInstance<Instant>? {
-        guard let interface = instance.interface else {
+    private func build(
+        _ instance: VRRPInstance, vrrp: VRRPConfig, now: Instant, claimedNames: inout Set<String>
+    ) -> VRRPRunningInstance<Instant>? {
+        // keepalived: a unicast instance may omit the interface; its addresses go on default_interface.
+        guard let interface = instance.interface ?? (instance.isUnicast ? globals.defaultInterface : nil) else {
             onLog("\(instance.name): no interface; instance ignored")
             return nil
         }
@@ -189,16 +279,25 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         if !instance.dontTrackPrimary {
             tracked.append(VRRPTrackedItem(name: VRRPRunningInstance<Instant>.trackName(interface: interface)))
         }
-        for item in instance.trackInterfaces where item.name != interface || instance.dontTrackPrimary {
-            tracked.append(
+        // The instance's own items, then its sync group's (keepalived adds those to every member, weights and
+        // all); an item tracked twice counts once, the instance's own entry winning.
+        let syncGroup = vrrp.syncGroups.first { $0.members.contains { $0.name == instance.name } }
+        let trackInterfaces = instance.trackInterfaces + (syncGroup?.trackInterfaces ?? [])
+        let trackScripts = instance.trackScripts + (syncGroup?.trackScripts ?? [])
+        let trackFileReferences = instance.trackFiles + (syncGroup?.trackFiles ?? [])
+        func add(_ item: VRRPTrackedItem) {
+            if !tracked.contains(where: { $0.name == item.name }) { tracked.append(item) }
+        }
+        for item in trackInterfaces where item.name != interface || instance.dontTrackPrimary {
+            add(
                 VRRPTrackedItem(
                     name: VRRPRunningInstance<Instant>.trackName(interface: item.name), weight: item.weight,
                     reverse: item.reverse))
         }
         // track_script: a script without a command is dropped, as keepalived does. The reference's weight wins.
-        for reference in instance.trackScripts {
+        for reference in trackScripts {
             guard let script = vrrp.script(named: reference.name), script.script != nil else { continue }
-            tracked.append(
+            add(
                 VRRPTrackedItem(
                     name: VRRPRunningInstance<Instant>.trackName(script: reference.name),
                     weight: reference.weight ?? script.weight,
@@ -206,13 +305,25 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         }
         // track_file: a weight-0 item for its FAULT half; the value itself arrives through `trackFileRead`.
         var trackFiles: [String: (weight: Int, reverse: Bool)] = [:]
-        for reference in instance.trackFiles {
+        for reference in trackFileReferences where trackFiles[reference.name] == nil {
             guard let file = vrrp.trackFile(named: reference.name), file.file != nil else { continue }
-            tracked.append(VRRPTrackedItem(name: VRRPRunningInstance<Instant>.trackName(file: reference.name)))
+            add(VRRPTrackedItem(name: VRRPRunningInstance<Instant>.trackName(file: reference.name)))
             trackFiles[reference.name] =
                 reference.weight.map { ($0, reference.reverse) } ?? (file.weight, file.reverse)
         }
+        // keepalived: unicast configured without peers goes to FAULT with unicast_fault_no_peer (the schema warns
+        // about the multicast fallback otherwise); track_src_ip faults while the configured source is missing.
+        if instance.unicastFaultNoPeer && instance.unicastPeers.isEmpty {
+            tracked.append(VRRPTrackedItem(name: VRRPRunningInstance<Instant>.noUnicastPeer))
+        }
+        if instance.trackSourceIP && (instance.unicastSourceIP ?? instance.multicastSourceIP) != nil {
+            tracked.append(VRRPTrackedItem(name: VRRPRunningInstance<Instant>.sourceAddress))
+        }
+        // vrrp_min_garp: one gratuitous ARP / NA and no second burst, unless the instance says otherwise.
         let minGarp = globals.vrrpMinGarp
+        let strict = instance.strictMode ?? globals.vrrpStrict
+        let garpRepeat = minGarp ? 1 : globals.vrrpGarpMasterRepeat
+        let garpDelay = minGarp ? .zero : globals.vrrpGarpMasterDelay
         let settings = VRRPInstanceSettings(
             version: version,
             priority: UInt8(clamping: instance.priority),
@@ -223,10 +334,16 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             downTimerAdverts: instance.downTimerAdverts ?? globals.vrrpDownTimerAdverts,
             lowerPriorityNoAdvert: instance.lowerPrioNoAdvert ?? globals.vrrpLowerPrioNoAdvert,
             higherPrioritySendAdvert: instance.higherPrioSendAdvert ?? globals.vrrpHigherPrioSendAdvert,
-            garpMasterDelay: minGarp ? .zero : instance.garpMasterDelay ?? globals.vrrpGarpMasterDelay,
-            garpMasterRepeat: minGarp ? 1 : instance.garpMasterRepeat ?? globals.vrrpGarpMasterRepeat,
+            garpMasterDelay: instance.garpMasterDelay ?? garpDelay,
+            garpMasterRepeat: instance.garpMasterRepeat ?? garpRepeat,
             garpMasterRefresh: instance.garpMasterRefresh ?? globals.vrrpGarpMasterRefresh,
             garpMasterRefreshRepeat: instance.garpMasterRefreshRepeat ?? globals.vrrpGarpMasterRefreshRepeat,
+            // keepalived: the global vrrp_garp_lower_prio_* default to vrrp_garp_master_*; strict mode sends none.
+            garpLowerPriorityRepeat: instance.garpLowerPrioRepeat
+                ?? (strict ? 0 : globals.vrrpGarpLowerPrioRepeat ?? garpRepeat),
+            garpLowerPriorityDelay: instance.garpLowerPrioDelay
+                ?? (strict ? .zero : globals.vrrpGarpLowerPrioDelay ?? garpDelay),
+            startsAsMaster: instance.initialState == .master,
             trackedItems: tracked
         )
         let authentication: VRRPAuthentication =
@@ -235,7 +352,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             case .ah: .ipAuthenticationHeader
             case nil: .none
             }
-        let filter = VRRPReceiveFilter(
+        var filter = VRRPReceiveFilter(
             version: version,
             virtualRouterID: UInt8(clamping: instance.virtualRouterID),
             authentication: version == .v2 ? authentication : .none,
@@ -247,15 +364,125 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             skipCheckAdvertisementAddresses: instance.skipCheckAdvAddr ?? globals.vrrpSkipCheckAdvAddr,
             strict: instance.strictMode ?? globals.vrrpStrict
         )
-        let held = (instance.virtualAddresses + instance.excludedVirtualAddresses).map {
-            VRRPHeldAddress(address: $0, interface: $0.device ?? interface)
+        if case .ipAuthenticationHeader = filter.authentication {
+            filter.authenticationHeaderKey = AuthenticationHeader.key(instance.authentication?.password ?? "")
         }
+        for peer in instance.unicastPeers where peer.minTTL != nil || peer.maxTTL != nil {
+            filter.peerHopLimits[peer.address] = UInt8(clamping: peer.minTTL ?? 0)...UInt8(clamping: peer.maxTTL ?? 255)
+        }
+        let (virtualMAC, addressMACs, held) = virtualMACs(
+            for: instance, interface: interface, source: source, claimedNames: &claimedNames)
         var running = VRRPRunningInstance(
-            configuration: instance, interface: interface, family: family,
+            configuration: instance, interface: interface,
+            socketInterface: instance.vmacXmitBase ? interface : virtualMAC?.name ?? interface,
+            virtualMAC: virtualMAC, addressMACs: addressMACs, family: family,
             machine: VRRPInstanceStateMachine(settings: settings), filter: filter, source: source,
             destinations: destinations, held: held, since: now)
         running.trackFiles = trackFiles
         return running
+    }
+
+    // MARK: Virtual MACs
+
+    /// The instance's VMAC (`use_vmac`), the VMACs of its addresses (`use_vmac` on an address with `dev`,
+    /// `use_vmac_addr`), and where each address goes, as keepalived places them: the VIPs and eVIPs of the
+    /// instance's family without another `dev` go on the instance's VMAC; an address on another interface, or of
+    /// the other family, gets a VMAC of its own on that interface when it asks for one (one per interface and
+    /// family).
+    private func virtualMACs(
+        for instance: VRRPInstance, interface: String, source: IPAddress, claimedNames: inout Set<String>
+    ) -> (VRRPVirtualMAC?, [VRRPVirtualMAC], [VRRPHeldAddress]) {
+        let family = instance.family
+        let vrid = instance.virtualRouterID
+        let configuredMAC = VRRPVirtualMAC.configuredMAC(instance.useVMAC?.address, virtualRouterID: vrid)
+        var instanceMAC: VRRPVirtualMAC?
+        if let vmac = instance.useVMAC {
+            let hardware = configuredMAC ?? VRRPVirtualMAC.virtualRouterMAC(family: family, virtualRouterID: vrid)
+            let name = virtualMACName(
+                configured: vmac.interfaceName, prefix: globals.vmacPrefix ?? "vrrp", vrid: vrid, family: family,
+                base: interface, hardwareAddress: hardware, instance: instance.name, claimedNames: &claimedNames)
+            instanceMAC = VRRPVirtualMAC(
+                name: name, base: interface, hardwareAddress: hardware, family: family,
+                linkLocal: family == .ipv6 && !instance.vmacXmitBase ? source : nil)
+        }
+        var addressMACs: [VRRPVirtualMAC] = []
+        let held = (instance.virtualAddresses + instance.excludedVirtualAddresses).map { address -> VRRPHeldAddress in
+            let device = address.device ?? interface
+            let addressFamily = address.prefix.address.family
+            let onBase = device == interface
+            if let instanceMAC, onBase, addressFamily == family {
+                return VRRPHeldAddress(address: address, interface: instanceMAC.name)
+            }
+            let wantsOwn =
+                onBase
+                ? address.useVMAC || (instance.useVMACAddr && addressFamily != family)
+                : address.useVMAC || instance.useVMACAddr
+            guard wantsOwn else { return VRRPHeldAddress(address: address, interface: device) }
+            if let existing = addressMACs.first(where: { $0.base == device && $0.family == addressFamily }) {
+                return VRRPHeldAddress(address: address, interface: existing.name)
+            }
+            let hardware =
+                configuredMAC ?? VRRPVirtualMAC.virtualRouterMAC(family: addressFamily, virtualRouterID: vrid)
+            let name = virtualMACName(
+                configured: address.vmacName, prefix: globals.vmacAddrPrefix ?? globals.vmacPrefix ?? "vrrp",
+                vrid: vrid, family: addressFamily, base: device, hardwareAddress: hardware, instance: instance.name,
+                claimedNames: &claimedNames)
+            addressMACs.append(
+                VRRPVirtualMAC(name: name, base: device, hardwareAddress: hardware, family: addressFamily))
+            return VRRPHeldAddress(address: address, interface: name)
+        }
+        return (instanceMAC, addressMACs, held)
+    }
+
+    /// A configured name when no other instance claims it and it is free or a macvlan (which is then taken
+    /// over); else the first of keepalived's generated names that is free, or is already this VMAC (left by an
+    /// earlier run of this instance).
+    private func virtualMACName(
+        configured: String?, prefix: String, vrid: Int, family: IPAddress.Family, base: String,
+        hardwareAddress: [UInt8], instance: String, claimedNames: inout Set<String>
+    ) -> String {
+        if let configured {
+            let facts = system.linkFacts(named: configured)
+            if !claimedNames.contains(configured), facts.map(\.isMacvlan) ?? true {
+                claimedNames.insert(configured)
+                return configured
+            }
+            onLog(
+                "\(instance): VMAC name \(configured) is "
+                    + (claimedNames.contains(configured)
+                        ? "used by another instance" : "an existing interface that is not a macvlan")
+                    + "; using a generated name")
+        }
+        let candidates = VRRPVirtualMAC.candidateNames(prefix: prefix, virtualRouterID: vrid, family: family)
+        let name =
+            candidates.first { name in
+                guard !claimedNames.contains(name) else { return false }
+                guard let facts = system.linkFacts(named: name) else { return true }
+                return facts.isMacvlan && facts.lower == base && facts.hardwareAddress == hardwareAddress
+            } ?? candidates[0]
+        claimedNames.insert(name)
+        return name
+    }
+
+    /// Creates the instance's VMACs (before its socket opens on one); false when one cannot be made.
+    private func addVirtualMACs(_ instance: inout VRRPRunningInstance<Instant>) -> Bool {
+        let links = [instance.virtualMAC].compactMap { $0 } + instance.addressMACs
+        guard !links.isEmpty else { return true }
+        instance.hasVirtualMACs = true
+        var added = true
+        for link in links where !system.addVirtualMAC(link) {
+            onLog("\(instance.configuration.name): cannot set up VMAC \(link)")
+            added = false
+        }
+        return added
+    }
+
+    /// Deletes the instance's VMACs (after its addresses are gone).
+    private func removeVirtualMACs(_ instance: inout VRRPRunningInstance<Instant>) {
+        guard instance.hasVirtualMACs else { return }
+        for link in instance.addressMACs.reversed() { system.removeVirtualMAC(link) }
+        if let link = instance.virtualMAC { system.removeVirtualMAC(link) }
+        instance.hasVirtualMACs = false
     }
 
     /// Whether a reload changed what the running state machine or receive filter cannot take in place:
@@ -277,7 +504,29 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     ) -> VRRPRunningInstance<Instant> {
         var instance = old
         let name = new.configuration.name
+        // New address VMACs before the addresses that go on them; old ones after their addresses left (below).
+        let goneMACs = old.hasVirtualMACs ? old.addressMACs.filter { !new.addressMACs.contains($0) } : []
+        if old.hasVirtualMACs {
+            for link in new.addressMACs where !old.addressMACs.contains(link) && !system.addVirtualMAC(link) {
+                onLog("\(name): cannot set up VMAC \(link)")
+            }
+        }
+        instance.addressMACs = new.addressMACs
+        defer {
+            for link in goneMACs.reversed() { system.removeVirtualMAC(link) }
+        }
         if instance.holdsAddresses {
+            // The no-accept filter follows the addresses (and a changed accept / no_accept).
+            let oldBlocked = Self.dropsTraffic(old) ? old.held.map(\.address.prefix.address) : []
+            let newBlocked = Self.dropsTraffic(new) ? new.held.map(\.address.prefix.address) : []
+            let toBlock = newBlocked.filter { !oldBlocked.contains($0) }
+            if !toBlock.isEmpty {
+                if system.blockTraffic(to: toBlock) { usedTrafficFilter = true }
+            }
+            defer {
+                let toUnblock = oldBlocked.filter { !newBlocked.contains($0) }
+                if !toUnblock.isEmpty { system.unblockTraffic(to: toUnblock) }
+            }
             for address in old.held where !new.held.contains(address) {
                 _ = system.removeAddress(address)
             }
@@ -294,6 +543,13 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             }
             for route in newRoutes where !oldRoutes.contains(route) && !system.addRoute(route) {
                 onLog("\(name): cannot add route \(route.words.joined(separator: " "))")
+            }
+            let (oldRules, newRules) = (old.configuration.virtualRules, new.configuration.virtualRules)
+            for rule in oldRules where !newRules.contains(rule) {
+                _ = system.removeRule(rule)
+            }
+            for rule in newRules where !oldRules.contains(rule) && !system.addRule(rule) {
+                onLog("\(name): cannot add rule \(rule.words.joined(separator: " "))")
             }
         }
         instance.configuration = new.configuration
@@ -334,10 +590,29 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
 
     private func start(_ name: String, saved: WorkerState?, now: Instant) {
         guard var instance = instances[name] else { return }
-        let groupOpened = system.openSocket(
-            family: instance.family, interface: instance.interface,
-            group: instance.configuration.isUnicast ? nil : instance.destinations.first)
+        // keepalived: with promote_secondaries a secondary address survives the removal of the primary one.
+        if instance.configuration.promoteSecondaries { system.setPromoteSecondaries(interface: instance.interface) }
+        let macsAdded = addVirtualMACs(&instance)
+        let groupOpened =
+            macsAdded
+            && system.openSocket(instance.socketRequest)
         var actions: [VRRPAction<Instant>] = []
+        let names = Set(instance.machine.settings.trackedItems.map(\.name))
+        if names.contains(VRRPRunningInstance<Instant>.noUnicastPeer) {
+            instance.reason = "unicast without any peer (unicast_fault_no_peer)"
+            actions += instance.machine.trackingChanged(
+                VRRPRunningInstance<Instant>.noUnicastPeer, isUp: false, at: now)
+        }
+        if names.contains(VRRPRunningInstance<Instant>.sourceAddress),
+            !system.hasAddress(instance.source, interface: instance.interface)
+        {
+            instance.reason = "source address \(instance.source) missing (track_src_ip)"
+            actions += instance.machine.trackingChanged(
+                VRRPRunningInstance<Instant>.sourceAddress, isUp: false, at: now)
+        }
+        if instance.filter.authenticationHeaderKey != nil {
+            instance.authenticationSequence = system.initialAuthenticationSequence()
+        }
         for item in instance.machine.settings.trackedItems where item.name.hasPrefix("interface ") {
             let interface = String(item.name.dropFirst("interface ".count))
             let isUp = system.isLinkUp(interface: interface) && (interface != instance.interface || groupOpened)
@@ -367,7 +642,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     /// A received VRRP message (IPv4: after the IP header) on `interface`; `packet` has the IP facts.
     func receive(_ message: ArraySlice<UInt8>, packet: VRRPPacketInfo, interface: String) {
         let candidates = order.filter {
-            instances[$0]?.interface == interface && instances[$0]?.family == packet.family
+            instances[$0]?.socketInterface == interface && instances[$0]?.family == packet.family
         }
         guard !candidates.isEmpty else { return }
         let vrid = message.count >= 2 ? Int(message[message.startIndex + 1]) : -1
@@ -377,9 +652,22 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             guard var instance = instances[name] else { continue }
             let result = instance.filter.check(message, packet: packet, currentMaster: instance.machine.masterAddress)
             instance.statistics.record(result)
-            switch result {
+            var verdict = result
+            if case .accepted = result, let sequence = packet.authenticationHeader?.sequence,
+                let replay = Self.authenticationReplay(
+                    &instance, sequence: sequence, from: packet.source, at: system.now)
+            {
+                // Counted as a drop of the AH check, not an accepted advert.
+                instance.statistics.accepted -= 1
+                instance.statistics.dropped[.authenticationHeader, default: 0] += 1
+                verdict = .dropped(replay)
+            }
+            switch verdict {
             case .dropped(let failure):
-                logDrop(.instance(name, failure.check), "\(name): dropped: \(failure)")
+                // keepalived logs adverts of VRIDs nobody here has only with log_unknown_vrids; counted always.
+                if !targets.isEmpty || globals.logUnknownVRIDs {
+                    logDrop(.instance(name, failure.check), "\(name): dropped: \(failure)")
+                }
                 instances[name] = instance
             case .accepted(let advertisement, _):
                 let now = system.now
@@ -420,6 +708,21 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         }
     }
 
+    /// keepalived's AH replay check: a sequence number not above the last one from that peer is dropped, unless
+    /// the peer was silent for Master_Down_Interval (it restarted, and counts from where it starts again).
+    static func authenticationReplay(
+        _ instance: inout VRRPRunningInstance<Instant>, sequence: UInt32, from source: IPAddress, at now: Instant
+    ) -> VRRPReceiveFailure? {
+        if let last = instance.peerSequences[source], sequence <= last.sequence,
+            last.at.duration(to: now) < instance.machine.masterDownTimer.interval
+        {
+            return VRRPReceiveFailure(
+                .authenticationHeader, "AH sequence \(sequence) from \(source) replayed (last \(last.sequence))")
+        }
+        instance.peerSequences[source] = (sequence, now)
+        return nil
+    }
+
     /// An armed timer fired.
     func timerFired(_ timer: VRRPTimer, instance name: String) {
         guard var instance = instances[name] else { return }
@@ -445,11 +748,26 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         // The interface came back: rejoin the group (the kernel drops memberships of a downed link).
         for name in order where isUp {
             guard let instance = instances[name], instance.interface == interface else { continue }
-            _ = system.openSocket(
-                family: instance.family, interface: interface,
-                group: instance.configuration.isUnicast ? nil : instance.destinations.first)
+            _ = system.openSocket(instance.socketRequest)
         }
         trackedItemChanged(item, isUp: isUp, reason: "interface \(interface) \(isUp ? "up" : "down")")
+    }
+
+    /// An address appeared on or left an interface: instances with `track_src_ip` whose source it is go to
+    /// FAULT while it is missing.
+    func addressChanged(_ address: IPAddress, interface: String, present: Bool) {
+        let item = VRRPRunningInstance<Instant>.sourceAddress
+        for name in order {
+            guard var instance = instances[name], instance.source == address, instance.interface == interface,
+                instance.machine.settings.trackedItems.contains(where: { $0.name == item })
+            else { continue }
+            let now = system.now
+            instance.reason = "source address \(address) \(present ? "back" : "removed") (track_src_ip)"
+            perform(instance.machine.trackingChanged(item, isUp: present, at: now), on: &instance, name: name)
+            instances[name] = instance
+            followSyncGroup(of: name, now: now)
+        }
+        reportIfChanged()
     }
 
     /// A tracked item (`interface NAME`, `script NAME`) went up or down: FAULT or a new effective priority
@@ -510,6 +828,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             instance.reason = "stopping"
             if release {
                 perform(instance.machine.shutdown(at: now), on: &instance, name: name)
+                removeVirtualMACs(&instance)
             } else {
                 let actions = instance.machine.shutdown(at: now).filter {
                     if case .sendAdvertisement = $0 { return false }
@@ -520,6 +839,12 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             }
             cancelAll(name)
             instances[name] = instance
+        }
+        // keepalived removes the static addresses, routes and rules when it stops.
+        applyStatics(VRRPConfig())
+        if release && usedTrafficFilter {
+            system.removeTrafficFilter()
+            usedTrafficFilter = false
         }
         report()
     }
@@ -547,6 +872,9 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
                 system.cancel(timer, instance: name)
             case .notify(let state):
                 transitioned(&instance, to: state, name: name)
+            case .heardLowerPriority:
+                lowerPriorityHeard.append(name)
+                notify(instance, name: name, state: .master, event: .masterReceivedLowerPriority)
             }
         }
     }
@@ -561,10 +889,20 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             authentication: instance.filter.authentication,
             addresses: instance.filter.virtualAddresses
         )
+        // keepalived: one AH sequence number per advert, whatever the number of unicast peers.
+        if instance.filter.authenticationHeaderKey != nil { instance.authenticationSequence &+= 1 }
+        let options = VRRPSendOptions(
+            hopLimit: instance.configuration.isUnicast
+                ? UInt8(clamping: instance.configuration.unicastTTL ?? Int(vrrpHopLimit)) : vrrpHopLimit,
+            authenticationKey: instance.filter.authenticationHeaderKey,
+            authenticationSequence: instance.authenticationSequence)
         for destination in instance.destinations {
             do {
                 let message = try advertisement.encoded(source: instance.source, destination: destination)
-                if system.send(message, from: instance.source, to: destination, interface: instance.interface) {
+                if system.send(
+                    message, from: instance.source, to: destination, interface: instance.socketInterface,
+                    options: options)
+                {
                     instance.advertisementsSent += 1
                     if priority == 0 { instance.priorityZeroSent += 1 }
                 } else {
@@ -577,13 +915,30 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         }
     }
 
-    /// The addresses, then `virtual_routes` (a route may use a VIP as `src`).
+    /// RFC 5798 §6.1 Accept_Mode false (`no_accept`, strict mode): a master that does not own its addresses drops
+    /// the traffic addressed to them (keepalived's nftables filter).
+    static func dropsTraffic(_ instance: VRRPRunningInstance<Instant>) -> Bool {
+        instance.configuration.accept == false && instance.configuration.priority != 255
+    }
+
+    /// The no-accept filter first (no packet reaches an address before it is filtered), the addresses, then
+    /// `virtual_routes` (a route may use a VIP as `src`).
     private func addAddresses(_ instance: inout VRRPRunningInstance<Instant>, name: String) {
+        if Self.dropsTraffic(instance) {
+            if system.blockTraffic(to: instance.held.map(\.address.prefix.address)) {
+                usedTrafficFilter = true
+            } else {
+                onLog("\(name): cannot set up the no-accept filter")
+            }
+        }
         for address in instance.held where !system.addAddress(address) {
             onLog("\(name): cannot add \(address)")
         }
         for route in instance.configuration.virtualRoutes where !system.addRoute(route) {
             onLog("\(name): cannot add route \(route.words.joined(separator: " "))")
+        }
+        for rule in instance.configuration.virtualRules where !system.addRule(rule) {
+            onLog("\(name): cannot add rule \(rule.words.joined(separator: " "))")
         }
         instance.holdsAddresses = true
     }
@@ -591,14 +946,23 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     /// The routes, then the addresses: the reverse of `addAddresses`.
     private func removeAddresses(_ instance: inout VRRPRunningInstance<Instant>) {
         guard instance.holdsAddresses else { return }
+        for rule in instance.configuration.virtualRules.reversed() {
+            _ = system.removeRule(rule)
+        }
         for route in instance.configuration.virtualRoutes.reversed() {
             _ = system.removeRoute(route)
         }
         for address in instance.held.reversed() {
             _ = system.removeAddress(address)
         }
+        if Self.dropsTraffic(instance) {
+            system.unblockTraffic(to: instance.held.map(\.address.prefix.address))
+        }
         instance.holdsAddresses = false
     }
+
+    /// Whether an instance blocked traffic this run (the tables go when the daemon stops releasing).
+    private var usedTrafficFilter = false
 
     private func transitioned(_ instance: inout VRRPRunningInstance<Instant>, to state: VRRPState, name: String) {
         let old = Self.reportState(instance.announcedState).rawValue
@@ -606,12 +970,38 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         instance.since = system.now
         if state == .master { instance.becameMaster += 1 }
         onEvent("\(name): \(old) -> \(Self.reportState(state).rawValue) (\(instance.reason))")
+        notify(
+            instance, name: name, state: state,
+            event: state == .initialize && instance.deletedByReload ? .deleted : .transition)
+        instance.announcedPriority = instance.machine.effectivePriority
+        changed = true
+    }
+
+    private func notify(
+        _ instance: VRRPRunningInstance<Instant>, name: String, state: VRRPState, event: VRRPNotice.Event
+    ) {
         let configuration = instance.configuration
         onNotify(
             VRRPNotice(
                 subject: .instance, name: name, state: state, priority: Int(instance.machine.effectivePriority),
-                scripts: configuration.notify, smtpAlert: configuration.smtpAlert))
-        changed = true
+                scripts: configuration.notify, smtpAlert: configuration.smtpAlert, event: event))
+    }
+
+    /// `notify_priority_changes` (the instance's, else its sync group's, else `vrrp_notify_priority_changes`):
+    /// keepalived's MASTER_PRIORITY / BACKUP_PRIORITY FIFO lines when an effective priority moves.
+    private func notifyPriorityChanges() {
+        for name in order {
+            guard var instance = instances[name] else { continue }
+            let priority = instance.machine.effectivePriority
+            guard let announced = instance.announcedPriority, announced != priority else { continue }
+            instance.announcedPriority = priority
+            instances[name] = instance
+            let group = syncGroupConfigs.values.first { $0.members.contains { $0.name == name } }
+            let enabled =
+                instance.configuration.notifyPriorityChanges ?? group?.notifyPriorityChanges
+                ?? globals.vrrpNotifyPriorityChanges
+            if enabled { notify(instance, name: name, state: instance.machine.state, event: .priorityChanged) }
+        }
     }
 
     private func cancelAll(_ name: String) {
@@ -620,7 +1010,20 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
 
     // MARK: Sync groups
 
+    /// Instances that heard a lower priority as master since the last `followSyncGroup`.
+    private var lowerPriorityHeard: [String] = []
+
     private func followSyncGroup(of name: String, now: Instant) {
+        // keepalived: the other masters of the group re-announce their addresses too.
+        let heard = lowerPriorityHeard
+        lowerPriorityHeard = []
+        if let group = syncGroups.first(where: { $0.memberNames.contains(name) }), heard.contains(name) {
+            for member in group.memberNames where member != name {
+                guard var other = instances[member] else { continue }
+                perform(other.machine.groupHeardLowerPriority(at: now), on: &other, name: member)
+                instances[member] = other
+            }
+        }
         guard let group = syncGroups.first(where: { $0.memberNames.contains(name) }),
             let state = instances[name]?.machine.state
         else { return }
@@ -652,6 +1055,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     private var lastReportAt: Instant?
 
     private func reportIfChanged() {
+        notifyPriorityChanges()
         let countersDue = lastReportAt.map { $0.duration(to: system.now) >= .seconds(1) } ?? true
         if changed || (started && countersDue) { report() }
     }
@@ -713,7 +1117,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
 
     /// The `SIGUSR1` text: one block per instance.
     var dumpText: String {
-        order.compactMap { name in
+        let instanceBlocks = order.compactMap { name -> String? in
             guard let instance = instances[name] else { return nil }
             let machine = instance.machine
             var lines = [
@@ -730,9 +1134,23 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
                 "  Virtual addresses (\(instance.holdsAddresses ? "held" : "not held")) = "
                     + instance.held.map(\.description).joined(separator: ", "),
             ]
+            for link in [instance.virtualMAC].compactMap({ $0 }) + instance.addressMACs {
+                lines.append("  VMAC = \(link)\(link.name == instance.socketInterface ? ", adverts sent here" : "")")
+            }
             lines += instance.machine.settings.trackedItems.map { "  Tracking \($0.name) weight \($0.weight)" }
             return lines.joined(separator: "\n")
-        }.joined(separator: "\n")
+        }
+        // keepalived's data dump lists the sync groups too, with how they treat tracking weights.
+        let groups = syncGroups.compactMap { group -> String? in
+            guard let configuration = syncGroupConfigs[group.name] else { return nil }
+            let weights = configuration.syncGroupTrackingWeight || configuration.globalTracking
+            return [
+                "VRRP Sync Group = \(group.name), \(Self.reportState(groupStates[group.name] ?? .initialize).rawValue)",
+                "  Members = " + group.memberNames.joined(separator: ", "),
+                "  Tracking weights = " + (weights ? "kept (sync_group_tracking_weight)" : "ignored"),
+            ].joined(separator: "\n")
+        }
+        return (instanceBlocks + groups).joined(separator: "\n")
     }
 
     /// The `SIGUSR2` text: `instance.counter value` lines.

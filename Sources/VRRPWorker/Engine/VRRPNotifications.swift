@@ -13,14 +13,33 @@ struct VRRPNotice: Hashable, Sendable {
     var scripts: NotifyScripts
     /// The instance's or group's own `smtp_alert`; `nil` means the global default.
     var smtpAlert: Bool?
+    /// What happened besides entering `state`.
+    var event: Event = .transition
+
+    /// keepalived's notifications that are not a plain state change.
+    enum Event: Hashable, Sendable {
+        case transition
+        /// Removed by a reload: DELETED with `notify_deleted`, else keepalived's old FAULT.
+        case deleted
+        /// A master heard a lower priority (`notify_master_rx_lower_pri`, FIFO `MASTER_RX_LOWER_PRI`).
+        case masterReceivedLowerPriority
+        /// `notify_priority_changes`: the FIFO's `MASTER_PRIORITY` / `BACKUP_PRIORITY`.
+        case priorityChanged
+        /// `fifo_write_vrrp_states_on_reload`: the current state, to the FIFO only.
+        case stateOnReload
+    }
 
     /// keepalived's word for the state (`.initialize` is STOP).
     var notifyState: VRRPNotifyState {
-        switch state {
-        case .master: .master
-        case .backup: .backup
-        case .fault: .fault
-        case .initialize: .stop
+        switch (event, state) {
+        case (.deleted, _): scripts.deleted ? .deleted : .fault
+        case (.masterReceivedLowerPriority, _): .masterRxLowerPriority
+        case (.priorityChanged, .master): .masterPriority
+        case (.priorityChanged, _): .backupPriority
+        case (_, .master): .master
+        case (_, .backup): .backup
+        case (_, .fault): .fault
+        case (_, .initialize): .stop
         }
     }
 }
@@ -44,16 +63,25 @@ struct VRRPNotificationPlan: Hashable, Sendable {
     /// on — STOP is mailed for instances only, as keepalived does.
     init(_ notice: VRRPNotice, globals: GlobalDefs, routerID: String) {
         let scripts = notice.scripts
-        let specific: Config.ScriptCommand? =
-            switch notice.state {
-            case .master: scripts.master
-            case .backup: scripts.backup
-            case .fault: scripts.fault
-            case .initialize: scripts.stop
-            }
         let state = notice.notifyState
-        var commands = [specific].compactMap { $0 }
-        if var generic = scripts.any {
+        // Removed by a reload: notify_deleted's script, or none (keepalived picks the script before it turns
+        // DELETED into FAULT, so notify_fault does not run).
+        let specific: Config.ScriptCommand? =
+            switch (notice.event, state) {
+            case (.deleted, _): scripts.deletedScript
+            case (_, .master): scripts.master
+            case (_, .backup): scripts.backup
+            case (_, .fault): scripts.fault
+            case (_, .stop): scripts.stop
+            case (_, .deleted): scripts.deletedScript
+            case (_, .masterRxLowerPriority): scripts.masterRxLowerPri
+            case (_, .masterPriority), (_, .backupPriority): nil
+            }
+        let fifoOnly = notice.event == .stateOnReload || notice.event == .priorityChanged
+        var commands = fifoOnly ? [] : [specific].compactMap { $0 }
+        // The generic `notify` hears state changes (DELETED too), not the FIFO-only events.
+        let generic = fifoOnly || notice.event == .masterReceivedLowerPriority ? nil : scripts.any
+        if var generic {
             generic.arguments += [notice.subject.rawValue, notice.name, state.rawValue, "\(notice.priority)"]
             commands.append(generic)
         }
@@ -66,7 +94,8 @@ struct VRRPNotificationPlan: Hashable, Sendable {
         }
         let alert = notice.smtpAlert ?? globals.smtpAlertVRRP ?? globals.smtpAlert ?? false
         let faultMuted = globals.noEmailFaults && state == .fault
-        if alert && !faultMuted && globals.smtpServer != nil && !globals.notificationEmail.isEmpty {
+        let mailed = notice.event == .transition || notice.event == .deleted
+        if mailed && alert && !faultMuted && globals.smtpServer != nil && !globals.notificationEmail.isEmpty {
             let text =
                 notice.subject == .instance
                 ? SMTPAlertText.instance(routerID: routerID, name: notice.name, state: state)
@@ -84,30 +113,55 @@ struct VRRPNotifications {
     let runner: ScriptRunner
     let globals: GlobalDefs
     let routerID: String
-    let fifo: Notifier.NotifyFIFO?
+    /// `notify_fifo` and `vrrp_notify_fifo`: keepalived writes every line to both.
+    let fifos: [Notifier.NotifyFIFO]
     let alerter: SMTPAlerter?
     let loop: EventLoop
     let logger: Logger
 
-    /// - Parameter fifo: the FIFO already open, reused when its path did not change.
-    init(globals: GlobalDefs, hostName: String, fifo: Notifier.NotifyFIFO?, loop: EventLoop, logger: Logger) {
+    /// - Parameter fifos: the FIFOs already open, each reused when its path is still configured (its
+    ///   `…_fifo_script` then keeps running); a new FIFO starts its script, with the FIFO's path as last argument.
+    init(globals: GlobalDefs, hostName: String, fifos: [Notifier.NotifyFIFO], loop: EventLoop, logger: Logger) {
         runner = ScriptRunner(identity: ScriptIdentity.scriptUser(of: globals, logger: logger), logger: logger)
         self.globals = globals
         routerID = globals.routerID ?? hostName
-        let configured = globals.vrrpNotifyFIFO ?? globals.notifyFIFO
-        if let path = configured?.path {
-            if let fifo, fifo.path == path {
-                self.fifo = fifo
-            } else {
-                let owner = configured?.owner.flatMap { try? ScriptIdentity.resolve(user: $0.user, group: $0.group) }
-                self.fifo = Notifier.NotifyFIFO(path: path, owner: owner, logger: logger)
+        var opened: [Notifier.NotifyFIFO] = []
+        for configured in [globals.notifyFIFO, globals.vrrpNotifyFIFO].compactMap({ $0 }) {
+            guard let path = configured.path, !opened.contains(where: { $0.path == path }) else { continue }
+            if let fifo = fifos.first(where: { $0.path == path }) {
+                opened.append(fifo)
+                continue
             }
-        } else {
-            self.fifo = nil
+            let owner = configured.owner.flatMap { try? ScriptIdentity.resolve(user: $0.user, group: $0.group) }
+            // Read-write, as keepalived opens it: the FIFO script gets every line, from the first.
+            opened.append(Notifier.NotifyFIFO(path: path, owner: owner, keepsLinesForALateReader: true, logger: logger))
+            if let script = configured.script {
+                Self.startFIFOScript(script, path: path, runner: runner, globals: globals, loop: loop, logger: logger)
+            }
         }
+        self.fifos = opened
         alerter = globals.smtpServer == nil ? nil : SMTPAlerter(settings: globals, hostName: hostName, logger: logger)
         self.loop = loop
         self.logger = logger
+    }
+
+    /// keepalived's `…_fifo_script`: started once with the FIFO's path appended, left to read the FIFO for as long
+    /// as it likes (no timeout); its end is logged.
+    static func startFIFOScript(
+        _ configured: Config.ScriptCommand, path: String, runner: ScriptRunner, globals: GlobalDefs, loop: EventLoop,
+        logger: Logger
+    ) {
+        var withPath = configured
+        withPath.arguments.append(path)
+        do {
+            let command = try Notifier.ScriptCommand(withPath)
+            let identity = try ScriptIdentity.resolve(for: withPath, scriptUser: globals.scriptUser)
+            runner.run(command, as: identity, timeout: nil, on: loop).whenSuccess { result in
+                logger.info("notify fifo script \(command.program) for \(path) ended: \(result)")
+            }
+        } catch {
+            logger.warning("notify fifo script for \(path): \(error)")
+        }
     }
 
     /// Starts the scripts, writes the FIFO line and sends the mail; results are logged, never awaited.
@@ -130,7 +184,7 @@ struct VRRPNotifications {
                 }
             }
         }
-        fifo?.write(plan.fifoLine)
+        for fifo in fifos { fifo.write(plan.fifoLine) }
         if let mail = plan.mail, let alerter {
             _ = alerter.send(subject: mail.subject, body: mail.body, on: loop)
         }

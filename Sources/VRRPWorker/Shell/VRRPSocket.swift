@@ -37,7 +37,13 @@ public final class VRRPSocket: Sendable {
     public let interfaceIndex: Int32
     private let identification = Mutex<UInt16>(0)
 
-    public init(family: IPAddress.Family, interface: String) throws(VRRPSocketError) {
+    /// The IP protocol the socket receives: 112, or 51 for adverts in an Authentication Header.
+    public let ipProtocol: UInt8
+
+    public init(family: IPAddress.Family, interface: String, ipProtocol: UInt8 = vrrpIPProtocol)
+        throws(VRRPSocketError)
+    {
+        self.ipProtocol = ipProtocol
         self.family = family
         self.interface = interface
         let index = Int32(if_nametoindex(interface))
@@ -47,7 +53,8 @@ public final class VRRPSocket: Sendable {
         interfaceIndex = index
         let domain = family == .ipv4 ? AF_INET : AF_INET6
         let fd = socket(
-            domain, Int32(SOCK_RAW.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 112)
+            domain, Int32(SOCK_RAW.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
+            Int32(ipProtocol))
         guard fd >= 0 else {
             throw VRRPSocketError(code: errno, message: "VRRP socket on \(interface): socket: \(Self.errorText())")
         }
@@ -122,20 +129,52 @@ public final class VRRPSocket: Sendable {
         }
     }
 
-    /// Sends one VRRP message from `source` to `destination`; false (with the reason) when the kernel refuses.
-    public func send(_ message: [UInt8], from source: IPAddress, to destination: IPAddress) -> Result<
-        Void, VRRPSocketError
-    > {
+    /// `kernel_rx_buf_size`: the socket's receive buffer (`SO_RCVBUF`), never made smaller.
+    public func setReceiveBufferSize(_ size: Int) throws(VRRPSocketError) {
+        var current: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        _ = getsockopt(fileDescriptor, SOL_SOCKET, SO_RCVBUF, &current, &length)
+        // The kernel reports twice what was asked (its bookkeeping); compare with what it would report.
+        guard Int(current) < size * 2 else { return }
+        // SO_RCVBUF stops at net.core.rmem_max; the worker holds CAP_NET_ADMIN, which SO_RCVBUFFORCE needs.
+        do {
+            try setOption(SOL_SOCKET, SO_RCVBUFFORCE, Int32(clamping: size), "SO_RCVBUFFORCE \(size)")
+        } catch {
+            try setOption(SOL_SOCKET, SO_RCVBUF, Int32(clamping: size), "SO_RCVBUF \(size)")
+        }
+    }
+
+    /// Sends one VRRP message from `source` to `destination` with `options` (TTL / hop limit, IPv4 AH); false
+    /// (with the reason) when the kernel refuses.
+    public func send(
+        _ message: [UInt8], from source: IPAddress, to destination: IPAddress,
+        options: VRRPSendOptions = VRRPSendOptions()
+    ) -> Result<Void, VRRPSocketError> {
         let result: Int
         switch (source, destination) {
         case (.v4, .v4(let target)):
+            // keepalived counts the IP ID up itself, skipping 0 (which the kernel would replace, and AH covers it).
             let identification = self.identification.withLock { value in
                 value &+= 1
+                if value == 0 { value = 1 }
                 return value
             }
-            let header = IPv4Header(
-                source: source, destination: destination, timeToLive: vrrpHopLimit, protocolNumber: vrrpIPProtocol)
-            let datagram = header.encoded(payloadLength: message.count, identification: identification) + message
+            var datagram: [UInt8]
+            if let key = options.authenticationKey {
+                let header = IPv4Header(
+                    source: source, destination: destination, timeToLive: options.hopLimit,
+                    protocolNumber: authenticationHeaderIPProtocol
+                ).encoded(payloadLength: AuthenticationHeader.length + message.count, identification: identification)
+                let authentication = AuthenticationHeader.seal(
+                    ipHeader: header, message: message, source: source, sequence: options.authenticationSequence,
+                    key: key, unicast: !destination.isMulticast)
+                datagram = header + authentication + message
+            } else {
+                let header = IPv4Header(
+                    source: source, destination: destination, timeToLive: options.hopLimit,
+                    protocolNumber: vrrpIPProtocol)
+                datagram = header.encoded(payloadLength: message.count, identification: identification) + message
+            }
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_addr.s_addr = target.bigEndian
@@ -148,6 +187,10 @@ public final class VRRPSocket: Sendable {
             // struct in6_pktinfo { struct in6_addr ipi6_addr; int ipi6_ifindex; } (hidden behind _GNU_SOURCE).
             var info = sourceBytes + withUnsafeBytes(of: interfaceIndex) { Array($0) }
             _ = setsockopt(fileDescriptor, Int32(IPPROTO_IPV6), IPV6_PKTINFO, &info, socklen_t(info.count))
+            // `unicast_ttl`: the hop limit of unicast adverts (multicast ones stay at 255).
+            var hops = Int32(options.hopLimit)
+            _ = setsockopt(
+                fileDescriptor, Int32(IPPROTO_IPV6), IPV6_UNICAST_HOPS, &hops, socklen_t(MemoryLayout<Int32>.size))
             var address = sockaddr_in6()
             address.sin6_family = sa_family_t(AF_INET6)
             withUnsafeMutableBytes(of: &address.sin6_addr) { $0.copyBytes(from: targetBytes) }

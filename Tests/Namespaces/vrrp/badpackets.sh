@@ -6,14 +6,8 @@
 [ -n "${VR2_DEBUG:-}" ] && vre_pair vr2 && VR2=$VRE_TMP/vr2 && mkdir -p "$VR2"
 cat >"$VR2/inject.py" <<'EOF'
 import socket, struct, sys
-
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
+sys.path.insert(0, "Tests/Namespaces/vrrp")
+from advert import checksum
 
 def vrrp(vrid=51, priority=250, password=b"vre-pass", good_checksum=True):
     auth = password.ljust(8, b"\0")[:8]
@@ -42,18 +36,7 @@ EOF
 vre_config "$VR2/a.conf" 2 ipv4 multicast 200 0 192.0.2.1 192.0.2.2 1
 vre_start vigil vr2-a "$VR2/a.conf"
 check "bad packets: Vigil alone is MASTER" vre_wait 6 vre_only vr2 192.0.2.100 a
-vr2_counter() {
-    "$(dirname "$VIGILD")/vigilctl" status --json --control-socket "$VRE_TMP/vr2-a.ctl" 2>/dev/null |
-        python3 -c 'import json, sys
-def walk(node):
-    if isinstance(node, dict):
-        if node.get("name") == "VI_1" and "counters" in node:
-            print(node["counters"].get(sys.argv[1], 0)); sys.exit()
-        for value in node.values(): walk(value)
-    elif isinstance(node, list):
-        for value in node: walk(value)
-walk(json.load(sys.stdin))' "$1"
-}
+vr2_counter() { vre_counter vr2-a VI_1 "$1"; }
 for kind in ttl:dropped_hopLimit checksum:dropped_checksum auth:dropped_authentication \
     vrid:dropped_virtualRouterID truncated:dropped_length; do
     ip netns exec vr2-b python3 "$VR2/inject.py" "${kind%%:*}"

@@ -55,11 +55,12 @@ vre_cleanup() {
 
 # vre_config FILE VERSION FAMILY MODE PRIORITY NOPREEMPT SELF PEER ADVERT [VRID]
 #   FAMILY ipv4|ipv6, MODE multicast|unicast; writes one vrrp_instance VI_1 holding the VIP .100 / ::100.
+#   VRRPv2 uses PASS authentication unless VRE_NOAUTH=1; VRE_EXTRA is added to the instance.
 vre_config() {
     local file=$1 version=$2 family=$3 mode=$4 prio=$5 nopreempt=$6 self=$7 peer=$8 advert=$9 vrid=${10:-51}
     local vip auth="" unicast="" preempt=""
     if [ "$family" = ipv4 ]; then vip=192.0.2.100/24; else vip=2001:db8:1::100/64; fi
-    if [ "$version" = 2 ]; then auth="authentication {
+    if [ "$version" = 2 ] && [ "${VRE_NOAUTH:-0}" != 1 ]; then auth="authentication {
         auth_type PASS
         auth_pass vre-pass
     }"; fi
@@ -149,4 +150,34 @@ text = open(path).read()
 text = text.replace("vrrp_instance VI_1 {", block + "\nvrrp_instance VI_1 {\n    " + lines, 1)
 open(path, "w").write(text)
 PY
+}
+
+# vre_capture_start NS INTERFACE NAME FILTER: tcpdump in NS into $VRE_TMP/NAME.pcap. --immediate-mode: without it
+# libpcap hands packets over a block at a time, and those of the last block are lost when tcpdump is interrupted.
+vre_capture_start() {
+    ip netns exec "$1" tcpdump -i "$2" -n -U --immediate-mode -w "$VRE_TMP/$3.pcap" "$4" >"$VRE_TMP/$3.tcpdump.log" 2>&1 &
+    echo $! >"$VRE_TMP/$3-tcpdump.daemon"
+    sleep 0.5
+}
+
+# vre_capture_stop NAME [TCPDUMP_OPTIONS...]: stops it and decodes the capture into $VRE_TMP/NAME.txt.
+vre_capture_stop() {
+    local name=$1
+    shift
+    vre_stop "$name-tcpdump" INT
+    tcpdump -r "$VRE_TMP/$name.pcap" -n "$@" 2>/dev/null >"$VRE_TMP/$name.txt"
+}
+
+# vre_counter NS INSTANCE COUNTER: the instance's counter in `vigilctl status --json` of vigild in NS (0 if absent).
+vre_counter() {
+    "$(dirname "$VIGILD")/vigilctl" status --json --control-socket "$VRE_TMP/$1.ctl" 2>/dev/null |
+        python3 -c 'import json, sys
+def walk(node):
+    if isinstance(node, dict):
+        if node.get("name") == sys.argv[1] and "counters" in node:
+            print(node["counters"].get(sys.argv[2], 0)); sys.exit()
+        for value in node.values(): walk(value)
+    elif isinstance(node, list):
+        for value in node: walk(value)
+walk(json.load(sys.stdin))' "$2" "$3"
 }

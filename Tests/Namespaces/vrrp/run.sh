@@ -152,6 +152,12 @@ fi
 
 [ -z "${VR2_DEBUG:-}" ] && . Tests/Namespaces/vrrp/notify.sh
 . Tests/Namespaces/vrrp/badpackets.sh
+. Tests/Namespaces/vrrp/vmac.sh
+. Tests/Namespaces/vrrp/garp.sh
+. Tests/Namespaces/vrrp/accept.sh
+. Tests/Namespaces/vrrp/routes.sh
+. Tests/Namespaces/vrrp/unicast.sh
+. Tests/Namespaces/vrrp/events.sh
 
 echo "vrrp interop: $passed passed, $failed failed in $(($(date +%s) - started)) s"
 if [ "$failed" -ne 0 ]; then

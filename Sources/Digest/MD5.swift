@@ -1,6 +1,7 @@
-/// MD5 (RFC 1321), for HTTP_GET's `digest` only: keepalived compares the body's MD5 with the configured one. Not a
-/// security function; written here so the checker needs no crypto library (and no Foundation).
-enum MD5 {
+/// MD5 (RFC 1321), for HTTP_GET's `digest` (keepalived compares the body's MD5 with the configured one) and
+/// HMAC-MD5 (RFC 2104) for VRRP's `auth_type AH`, which keepalived keys with `auth_pass`. Neither is a security
+/// function one would choose today; written here so Vigil needs no crypto library (and no Foundation).
+public enum MD5 {
     private static let shifts: [UInt32] = [
         7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14,
         20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6,
@@ -13,7 +14,7 @@ enum MD5 {
     }
 
     /// The 16-byte digest of `message`.
-    static func digest(_ message: [UInt8]) -> [UInt8] {
+    public static func digest(_ message: [UInt8]) -> [UInt8] {
         var a0: UInt32 = 0x6745_2301
         var b0: UInt32 = 0xefcd_ab89
         var c0: UInt32 = 0x98ba_dcfe
@@ -70,7 +71,7 @@ enum MD5 {
     }
 
     /// The digest in lower-case hex, as keepalived's `digest` is written.
-    static func hex(_ message: [UInt8]) -> String {
+    public static func hex(_ message: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
         for byte in digest(message) {
@@ -78,6 +79,16 @@ enum MD5 {
             text.append(digits[Int(byte & 0xf)])
         }
         return String(decoding: text, as: UTF8.self)
+    }
+}
+
+extension MD5 {
+    /// HMAC-MD5 (RFC 2104) of `message` under `key` (a longer key than 64 bytes is hashed first).
+    public static func hmac(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        var block = key.count > 64 ? digest(key) : key
+        block += [UInt8](repeating: 0, count: 64 - block.count)
+        let inner = digest(block.map { $0 ^ 0x36 } + message)
+        return digest(block.map { $0 ^ 0x5c } + inner)
     }
 }
 
