@@ -1,5 +1,3 @@
-import Foundation
-
 /// What a reload would change, computed from two loaded configurations (`vigilctl reload --diff`).
 ///
 /// Objects are matched by identity as the reload applies them: VRRP instances by (VRID, address family,
@@ -180,27 +178,93 @@ public struct ConfigDiff: Sendable, Hashable {
     // MARK: Comparison without source locations
 
     /// Equal once every `location` (file and line) is taken out: moving a block is not a change.
-    static func sameIgnoringLocations<Value: Encodable & Equatable>(_ lhs: Value, _ rhs: Value) -> Bool {
-        if lhs == rhs { return true }
-        return withoutLocations(lhs) == withoutLocations(rhs)
+    static func sameIgnoringLocations<Value: Equatable>(_ lhs: Value, _ rhs: Value) -> Bool {
+        lhs == rhs || sameIgnoringLocations(any: lhs, rhs)
     }
 
-    static func withoutLocations<Value: Encodable>(_ value: Value) -> NSObject? {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        guard let data = try? encoder.encode(value),
-            let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-        else { return nil }
-        return strip(object) as? NSObject
-    }
-
-    static func strip(_ object: Any) -> Any {
-        if let dictionary = object as? [String: Any] {
-            var result: [String: Any] = [:]
-            for (key, value) in dictionary where key != "location" { result[key] = strip(value) }
-            return result as NSDictionary
+    /// Compares two values field by field through their mirrors, skipping fields called `location`. A field
+    /// that is equal as a whole is not looked into, so the work grows with the located objects that moved, not
+    /// with the size of the configuration. Dictionaries match entries by key and sets match members, since
+    /// their mirrors list them in hash order, which two equal collections built differently need not share.
+    private static func sameIgnoringLocations(any lhs: Any, _ rhs: Any) -> Bool {
+        let left = Mirror(reflecting: lhs)
+        let right = Mirror(reflecting: rhs)
+        guard left.subjectType == right.subjectType, left.children.count == right.children.count else { return false }
+        switch left.displayStyle {
+        case .dictionary: return sameEntries(left, right)
+        case .set: return sameMembers(left, right)
+        default: break
         }
-        if let array = object as? [Any] { return array.map(strip) as NSArray }
-        return object
+        if left.children.isEmpty {
+            // Two optionals without children are both `nil`.
+            return left.displayStyle == .optional || equal(lhs, rhs)
+        }
+        for (l, r) in zip(left.children, right.children) {
+            guard l.label == r.label else { return false }
+            if l.label == "location" { continue }
+            guard same(l.value, r.value) else { return false }
+        }
+        return true
+    }
+
+    /// Equal, or equal once locations are taken out.
+    private static func same(_ lhs: Any, _ rhs: Any) -> Bool {
+        equal(lhs, rhs) || sameIgnoringLocations(any: lhs, rhs)
+    }
+
+    /// Two dictionaries (of one type, with as many entries) with the same keys, each key's values the same.
+    private static func sameEntries(_ left: Mirror, _ right: Mirror) -> Bool {
+        var values: [AnyHashable: Any] = [:]
+        for entry in right.children {
+            guard let (key, value) = keyValue(entry.value) else { return false }
+            values[key] = value
+        }
+        for entry in left.children {
+            guard let (key, value) = keyValue(entry.value), let other = values[key], same(value, other) else {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// The key and value of a dictionary mirror's child (a `(key:, value:)` tuple).
+    private static func keyValue(_ entry: Any) -> (AnyHashable, Any)? {
+        let parts = Array(Mirror(reflecting: entry).children)
+        guard parts.count == 2, let key = parts[0].value as? AnyHashable else { return nil }
+        return (key, parts[1].value)
+    }
+
+    /// Two sets (of one type, with as many members) whose members pair off: each member of one is in the other,
+    /// or is the same as one not yet paired. Being the same ignoring locations is an equivalence, so pairing
+    /// greedily finds a pairing whenever there is one.
+    private static func sameMembers(_ left: Mirror, _ right: Mirror) -> Bool {
+        let leftMembers = left.children.map(\.value)
+        let rightMembers = right.children.map(\.value)
+        let leftExact = Set(leftMembers.compactMap { $0 as? AnyHashable })
+        let rightExact = Set(rightMembers.compactMap { $0 as? AnyHashable })
+        // A member in both sets pairs with itself; the others pair ignoring locations.
+        func isIn(_ members: Set<AnyHashable>, _ member: Any) -> Bool {
+            (member as? AnyHashable).map(members.contains) ?? false
+        }
+        var unpaired = rightMembers.filter { !isIn(leftExact, $0) }
+        for member in leftMembers where !isIn(rightExact, member) {
+            guard let index = unpaired.firstIndex(where: { same(member, $0) }) else { return false }
+            unpaired.remove(at: index)
+        }
+        return unpaired.isEmpty
+    }
+
+    /// `==` of two values of one `Equatable` type; false for anything else.
+    private static func equal(_ lhs: Any, _ rhs: Any) -> Bool {
+        guard let lhs = lhs as? any Equatable else { return false }
+        return lhs.isEqual(to: rhs)
+    }
+}
+
+extension Equatable {
+    /// Whether `other` is a value of this type equal to this one.
+    fileprivate func isEqual(to other: Any) -> Bool {
+        guard let other = other as? Self else { return false }
+        return self == other
     }
 }

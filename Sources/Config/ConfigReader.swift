@@ -87,10 +87,50 @@ public enum ConfigReader {
     }
 }
 
-/// One word of a statement. `quoted` keeps `"{"` apart from the block brace `{`.
-struct ConfigToken: Equatable {
-    var text: String
-    var quoted: Bool
+/// The tokens of one line, in storage reused from line to line (`count` of `items` are this line's).
+struct TokenBuffer {
+    var items: [ConfigToken] = []
+    var count = 0
+
+    mutating func append(_ token: ConfigToken) {
+        if count < items.count {
+            items[count] = token
+        } else {
+            items.append(token)
+        }
+        count += 1
+    }
+}
+
+/// One token of a line: a word, or a block brace (a quoted `"{"` is a word).
+enum ConfigToken {
+    /// A word as it is in the line: the bytes from `lower` up to `upper`.
+    case plain(lower: Int, upper: Int)
+    /// A word made of quoted parts or escapes.
+    case assembled(String, quoted: Bool)
+    case open
+    case close
+
+    /// The word's text (`{` or `}` for a brace); `line` is the line the token came from.
+    fileprivate func text(in line: ByteView) -> String {
+        switch self {
+        case .plain(let lower, let upper): line.slice(lower, upper).string()
+        case .assembled(let text, _): text
+        case .open: "{"
+        case .close: "}"
+        }
+    }
+
+    var quoted: Bool {
+        if case .assembled(_, let quoted) = self { quoted } else { false }
+    }
+
+    var isWord: Bool {
+        switch self {
+        case .plain, .assembled: true
+        case .open, .close: false
+        }
+    }
 }
 
 private final class Preprocessor {
@@ -106,7 +146,9 @@ private final class Preprocessor {
     private var expansionBytes = 0
     private var fileBytes = 0
     private var aborted = false
-    private var tree: TreeBuilder
+    // Both are used on every line, each in one call that does not come back into the preprocessor (which runs on
+    // one thread): the dynamic exclusivity checks of a class's properties would cost more than the work.
+    @exclusivity(unchecked) private var tree: TreeBuilder
 
     init(source: any ConfigFileSource, options: ConfigReaderOptions) {
         self.source = source
@@ -175,7 +217,7 @@ private final class Preprocessor {
         files.append(path)
         includeStack.append(identity)
         defer { includeStack.removeLast() }
-        if let nul = bytes.firstIndex(of: 0) {
+        if let nul = firstNUL(in: bytes) {
             let line = bytes[..<nul].reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
             error("not a text file (NUL byte); nothing of it was read", at: SourceLocation(file: path, line: line))
             return
@@ -184,45 +226,70 @@ private final class Preprocessor {
     }
 
     private func readLines(of bytes: [UInt8], file: String) {
+        bytes.withUnsafeBufferPointer { buffer in readLines(of: ByteView(buffer), file: file) }
+    }
+
+    /// Reads the lines of a file's bytes. One pass over each line finds its end and where a comment
+    /// starts (`#` or `!` outside quotes).
+    private func readLines(of bytes: ByteView, file: String) {
         let directory = ConfigPath.directory(of: file)
         var multiline: (name: String, lines: [String], start: SourceLocation)?
         var lineNumber = 0
-        var start = bytes.startIndex
-        while start <= bytes.endIndex && !aborted {
-            let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
+        var position = bytes.lower
+        let end = bytes.upper
+        while position <= end && !aborted {
+            var lineEnd = position
+            var cut = -1
+            var comments = CommentScanner()
+            while lineEnd < end {
+                let byte = bytes[lineEnd]
+                // Every byte that matters here (newline, `!`, `"`, `#`, `'`, `\`) is `\` or between space and `'`;
+                // the byte after a `\` in quotes matters whatever it is, as it ends the escape.
+                if !comments.escaped
+                    && (byte == UInt8(ascii: " ") || (byte > UInt8(ascii: "'") && byte != UInt8(ascii: "\\")))
+                {
+                    lineEnd += 1
+                    continue
+                }
+                if byte == UInt8(ascii: "\n") { break }
+                if cut < 0 && comments.startsComment(byte) { cut = lineEnd }
+                lineEnd += 1
+            }
             lineNumber += 1
-            var raw = bytes[start..<end]
-            start = end + 1
-            if raw.last == UInt8(ascii: "\r") { raw = raw.dropLast() }
-            let location = SourceLocation(file: file, line: lineNumber)
-            if raw.count > options.maxLineLength {
+            let lineStart = position
+            position = lineEnd + 1
+            var length = lineEnd - lineStart
+            if length > 0 && bytes[lineEnd - 1] == UInt8(ascii: "\r") { length -= 1 }
+            if length > options.maxLineLength {
                 error(
-                    "line is \(raw.count) bytes long, more than \(options.maxLineLength); it is not read", at: location)
+                    "line is \(length) bytes long, more than \(options.maxLineLength); it is not read",
+                    at: SourceLocation(file: file, line: lineNumber))
                 continue
             }
-            let text = trim(stripComment(raw))
+            let text = bytes.slice(lineStart, cut >= 0 ? cut : lineEnd).trimmed()
 
             if var definition = multiline {
                 if text.isEmpty { continue }
                 if text.last == UInt8(ascii: "\\") {
-                    definition.lines.append(string(trim(text.dropLast())))
+                    definition.lines.append(text.dropLast().trimmed().string())
                     multiline = definition
                 } else {
-                    definition.lines.append(string(text))
+                    definition.lines.append(text.string())
                     parameters[definition.name] = definition.lines.joined(separator: "\n")
                     multiline = nil
                 }
                 continue
             }
             if text.isEmpty { continue }
+            let location = SourceLocation(file: file, line: lineNumber)
             if text.first == UInt8(ascii: "$"), text.last == UInt8(ascii: "\\"),
-                let (name, value) = parseDefinition(string(text))
+                let (name, value) = parseDefinition(text)
             {
                 let first = trim(Array(value.utf8).dropLast()[...])
                 multiline = (name, first.isEmpty ? [] : [string(first)], location)
                 continue
             }
-            process(string(text), at: location, directory: directory, depth: 0)
+            process(text, at: location, directory: directory, depth: 0)
         }
         if let definition = multiline {
             parameters[definition.name] = definition.lines.joined(separator: "\n")
@@ -234,7 +301,8 @@ private final class Preprocessor {
 
     /// Handles one comment-free, trimmed line: conditionals, definitions, generators, includes,
     /// parameter substitution (whose result is handled again), and finally the words of a statement.
-    private func process(_ line: String, at location: SourceLocation, directory: String, depth: Int) {
+    /// It works on the line's bytes: nothing here looks at characters beyond ASCII.
+    private func process(_ line: ByteView, at location: SourceLocation, directory: String, depth: Int) {
         guard !aborted else { return }
         if depth > 64 {
             error(
@@ -247,7 +315,7 @@ private final class Preprocessor {
             return
         }
         if depth > 0 {
-            expansionBytes += line.utf8.count
+            expansionBytes += line.count
             if expansionBytes > options.maxExpansionBytes {
                 stop(
                     "parameters and generators expand to more than \(options.maxExpansionBytes) bytes "
@@ -255,38 +323,45 @@ private final class Preprocessor {
                 return
             }
         }
-        var line = Substring(line)
+        var line = line
 
         // Conditional configuration: `@id rest` / `@^id rest`.
-        if line.first == "@" {
-            var word = line.dropFirst().prefix { !$0.isWhitespace }
-            let negated = word.first == "^"
+        if line.first == UInt8(ascii: "@") {
+            var word = line.dropFirst()
+            word.upper = word.firstIndex(where: isSpace) ?? word.upper
+            let negated = word.first == UInt8(ascii: "^")
             if negated { word = word.dropFirst() }
-            let matches = options.configID.map { $0 == word } ?? false
+            let matches = options.configID.map { word.equals($0) } ?? false
             guard matches != negated else { return }
-            line = line.dropFirst(1 + (negated ? 1 : 0) + word.count).drop { $0.isWhitespace }
+            line.lower = word.upper
+            line = line.trimmed()
             if line.isEmpty { return }
         }
 
-        if line.first == "$", let (name, value) = parseDefinition(String(line)) {
-            parameters[name] = value
-            return
+        switch line.first {
+        case UInt8(ascii: "$"):
+            if let (name, value) = parseDefinition(line) {
+                parameters[name] = value
+                return
+            }
+        case UInt8(ascii: "~"):
+            if line.starts(with: "~SEQ") || line.starts(with: "~LST") {
+                expandGenerator(Substring(line.string()), at: location, directory: directory, depth: depth)
+                return
+            }
+        case UInt8(ascii: "i"):
+            var firstWord = line
+            firstWord.upper = line.firstIndex(where: isSpace) ?? line.upper
+            if firstWord.starts(with: "include"), IncludeKind(rawValue: firstWord.string()) != nil {
+                include(line, at: location, directory: directory, depth: depth)
+                return
+            }
+        default: break
         }
 
-        if line.hasPrefix("~SEQ") || line.hasPrefix("~LST") {
-            expandGenerator(line, at: location, directory: directory, depth: depth)
-            return
-        }
-
-        let firstWord = line.prefix { !$0.isWhitespace }
-        if firstWord.hasPrefix("include"), IncludeKind(rawValue: String(firstWord)) != nil {
-            include(line, at: location, directory: directory, depth: depth)
-            return
-        }
-
-        if line.contains("$") {
-            let substituted: String
-            switch substitute(String(line), directory: directory) {
+        if line.firstIndex(where: { $0 == UInt8(ascii: "$") }) != nil {
+            let substituted: [UInt8]
+            switch substitute(line, directory: directory) {
             case .text(let text): substituted = text
             case .lineTooLong:
                 error(
@@ -299,48 +374,62 @@ private final class Preprocessor {
                         + "(nested parameters?)", at: location)
                 return
             }
-            if substituted != line {
-                for part in substituted.split(separator: "\n", omittingEmptySubsequences: true) {
-                    // A `#` or `!` a value brings (`${_HASH}`) starts a comment, as keepalived strips
-                    // comments again after substitution: a line can be commented out that way.
-                    let bytes = Array(part.utf8)[...]
-                    let kept = stripComment(bytes)
-                    let text = trim(kept)
-                    if !text.isEmpty && kept.count < bytes.count {
-                        report(
-                            .warning(
-                                "parameter substitution put a comment character in this line; as keepalived does, "
-                                    + "the rest of it ('\(string(bytes[kept.endIndex...]))') is ignored", at: location))
-                    }
-                    if !text.isEmpty { process(string(text), at: location, directory: directory, depth: depth + 1) }
+            if !line.equals(substituted) {
+                substituted.withUnsafeBufferPointer { buffer in
+                    processSubstituted(ByteView(buffer), at: location, directory: directory, depth: depth)
                 }
                 return
             }
         }
 
-        switch tokenize(line) {
-        case .success(let tokens): tree.add(tokens, at: location)
-        case .failure(let failure): error(failure.message, at: location)
+        if let failure = tokenize(line, into: &tokens) {
+            error(failure.message, at: location)
+        } else {
+            tree.add(tokens.items[..<tokens.count], of: line, at: location)
         }
     }
 
+    /// The lines a substitution made, each handled again.
+    private func processSubstituted(_ text: ByteView, at location: SourceLocation, directory: String, depth: Int) {
+        var position = text.lower
+        while position < text.upper {
+            var part = text.slice(position, text.upper)
+            part.upper = part.firstIndex(where: { $0 == UInt8(ascii: "\n") }) ?? text.upper
+            position = part.upper + 1
+            if part.isEmpty { continue }
+            // A `#` or `!` a value brings (`${_HASH}`) starts a comment, as keepalived strips
+            // comments again after substitution: a line can be commented out that way.
+            let kept = part.strippingComment()
+            let line = kept.trimmed()
+            if !line.isEmpty && kept.upper < part.upper {
+                report(
+                    .warning(
+                        "parameter substitution put a comment character in this line; as keepalived does, "
+                            + "the rest of it ('\(part.slice(kept.upper, part.upper).string())') is ignored",
+                        at: location))
+            }
+            if !line.isEmpty { process(line, at: location, directory: directory, depth: depth + 1) }
+        }
+    }
+
+    /// The words of the line being read (kept to reuse its storage).
+    @exclusivity(unchecked) private var tokens = TokenBuffer()
+
     /// `$NAME=value` → (NAME, value); `nil` when the text is not a definition.
-    private func parseDefinition(_ text: String) -> (String, String)? {
-        let bytes = Array(text.utf8)
-        guard bytes.count >= 3, bytes[0] == UInt8(ascii: "$"), isNameStart(bytes[1]) else { return nil }
-        var index = 2
-        while index < bytes.count && isNameByte(bytes[index]) { index += 1 }
-        guard index < bytes.count, bytes[index] == UInt8(ascii: "=") else { return nil }
-        let name = String(decoding: bytes[1..<index], as: UTF8.self)
-        let value = String(decoding: trim(bytes[(index + 1)...]), as: UTF8.self)
-        return (name, value)
+    private func parseDefinition(_ bytes: ByteView) -> (String, String)? {
+        let start = bytes.lower
+        guard bytes.count >= 3, bytes[start] == UInt8(ascii: "$"), isNameStart(bytes[start + 1]) else { return nil }
+        var index = start + 2
+        while index < bytes.upper && isNameByte(bytes[index]) { index += 1 }
+        guard index < bytes.upper, bytes[index] == UInt8(ascii: "=") else { return nil }
+        return (bytes.slice(start + 1, index).string(), bytes.slice(index + 1, bytes.upper).trimmed().string())
     }
 
     // MARK: Parameters
 
     /// What substituting parameters in a line gave.
     private enum Substitution {
-        case text(String)
+        case text([UInt8])
         /// A line of the result is longer than `maxLineLength`.
         case lineTooLong
         /// The result would exceed what is left of `maxExpansionBytes`.
@@ -350,8 +439,8 @@ private final class Preprocessor {
     /// Replaces `${NAME}` anywhere and `$NAME` before white space or the end, for defined names and
     /// keepalived's built-ins; undefined ones stay as they are. The result is bounded: no line of it
     /// longer than `maxLineLength`, all of it within the expansion budget.
-    private func substitute(_ line: String, directory: String) -> Substitution {
-        let bytes = Array(line.utf8)
+    private func substitute(_ line: ByteView, directory: String) -> Substitution {
+        let bytes = line.array
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
         let budget = options.maxExpansionBytes - expansionBytes
@@ -397,7 +486,7 @@ private final class Preprocessor {
             output.append(byte)
             index += 1
         }
-        return .text(String(decoding: output, as: UTF8.self))
+        return .text(output)
     }
 
     private func value(of reference: String, directory: String) -> String? {
@@ -431,7 +520,7 @@ private final class Preprocessor {
         }
         let kind = line[line.startIndex..<open]
         let arguments = splitTopLevel(line[line.index(after: open)..<close])
-        let rest = String(line[line.index(after: close)...].trimmingWhitespace())
+        let rest = Array(line[line.index(after: close)...].trimmingWhitespace().utf8)
         guard !rest.isEmpty else {
             error("\(kind)(…) has nothing after it to repeat", at: location)
             return
@@ -452,7 +541,7 @@ private final class Preprocessor {
         for binding in bindings {
             guard !aborted else { return }
             for (name, value) in binding { parameters[name] = value }
-            process(rest, at: location, directory: directory, depth: depth + 1)
+            rest.withUnsafeBufferPointer { process(ByteView($0), at: location, directory: directory, depth: depth + 1) }
         }
     }
 
@@ -549,27 +638,29 @@ private final class Preprocessor {
 
     // MARK: Includes
 
-    private func include(_ line: Substring, at location: SourceLocation, directory: String, depth: Int) {
-        let words: [ConfigToken]
-        switch tokenize(line) {
-        case .success(let tokens): words = tokens
-        case .failure(let failure):
+    private func include(_ line: ByteView, at location: SourceLocation, directory: String, depth: Int) {
+        var buffer = TokenBuffer()
+        if let failure = tokenize(line, into: &buffer) {
             error(failure.message, at: location)
             return
         }
-        let kind = IncludeKind(rawValue: words[0].text)!
+        let words = buffer.items[..<buffer.count]
+        let kind = IncludeKind(rawValue: words[0].text(in: line))!
         // The pattern is the rest of the line as written: glob braces are not blocks here.
-        var rest = String(line.dropFirst(kind.rawValue.count).trimmingWhitespace())
-        if words.count == 2, words[1].quoted { rest = words[1].text }
-        guard !rest.isEmpty, !rest.contains(where: { $0 == " " || $0 == "\t" }) || words.count == 2 else {
+        var rest = line.slice(line.lower + kind.rawValue.utf8.count, line.upper).trimmed().array[...]
+        if words.count == 2, words[1].quoted { rest = Array(words[1].text(in: line).utf8)[...] }
+        guard !rest.isEmpty,
+            !rest.contains(where: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) || words.count == 2
+        else {
             error("\(kind.rawValue) takes one file name or pattern", at: location)
             return
         }
-        guard case .text(let expanded) = substitute(rest, directory: directory) else {
+        let substituted = Array(rest).withUnsafeBufferPointer { substitute(ByteView($0), directory: directory) }
+        guard case .text(let expanded) = substituted else {
             error("parameter substitution makes the \(kind.rawValue) pattern too long", at: location)
             return
         }
-        let pattern = ConfigPath.resolve(expanded, relativeTo: directory)
+        let pattern = ConfigPath.resolve(String(decoding: expanded, as: UTF8.self), relativeTo: directory)
         let paths = source.expand(pattern)
         if paths.isEmpty {
             report(
@@ -583,78 +674,118 @@ private final class Preprocessor {
 
     // MARK: Words
 
-    /// Splits a line into words: white space separates, `"…"` and `'…'` quote (with shell-like
-    /// escapes), and `{` / `}` are words of their own.
-    private func tokenize(_ line: Substring) -> Result<[ConfigToken], TokenizeError> {
-        var tokens: [ConfigToken] = []
-        var current: [UInt8] = []
-        var inWord = false
-        var quoted = false
-        var quote: UInt8?
-        let bytes = Array(line.utf8)
-        var index = 0
-        func flush() {
-            if inWord { tokens.append(ConfigToken(text: String(decoding: current, as: UTF8.self), quoted: quoted)) }
-            current.removeAll(keepingCapacity: true)
-            inWord = false
-            quoted = false
-        }
-        while index < bytes.count {
-            let byte = bytes[index]
-            if let open = quote {
-                if byte == open {
-                    quote = nil
-                } else if byte == UInt8(ascii: "\\") && index + 1 < bytes.count {
-                    index = unescape(bytes, at: index + 1, into: &current)
-                    continue
-                } else {
-                    current.append(byte)
-                }
+    /// Splits a line into `tokens` (emptied first): white space separates, `"…"` and `'…'` quote (with
+    /// shell-like escapes), and `{` / `}` are words of their own. A word without quotes is made straight
+    /// from the line's bytes.
+    /// - Returns: why the line cannot be split, or `nil`.
+    private func tokenize(_ line: ByteView, into tokens: inout TokenBuffer) -> TokenizeError? {
+        tokens.count = 0
+        var index = line.lower
+        let end = line.upper
+        while index < end {
+            let byte = line[index]
+            if isSpace(byte) {
                 index += 1
                 continue
             }
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "'"):
-                quote = byte
-                inWord = true
-                quoted = true
-            case UInt8(ascii: "{") where current.last == UInt8(ascii: "$"):
-                // An undefined `${NAME}` stays one word rather than opening a block.
-                let close = bytes[index...].firstIndex(of: UInt8(ascii: "}")) ?? bytes.count - 1
-                current += bytes[index...close]
-                index = close + 1
+            if byte == UInt8(ascii: "{") {
+                tokens.append(.open)
+                index += 1
                 continue
-            case UInt8(ascii: "{"), UInt8(ascii: "}"):
-                flush()
-                tokens.append(ConfigToken(text: String(UnicodeScalar(byte)), quoted: false))
-            case _ where isSpace(byte):
-                flush()
-            default:
-                current.append(byte)
-                inWord = true
             }
-            index += 1
+            if byte == UInt8(ascii: "}") {
+                tokens.append(.close)
+                index += 1
+                continue
+            }
+            // A word: plain bytes up to a space, a brace or a quote.
+            let start = index
+            var stop: UInt8 = 0
+            while index < end {
+                let next = line[index]
+                // Letters, digits and most punctuation lie between `'` and `{`: one test for them.
+                if next > UInt8(ascii: "'") && next < UInt8(ascii: "{") {
+                    index += 1
+                    continue
+                }
+                if isSpace(next) || next == UInt8(ascii: "{") || next == UInt8(ascii: "}")
+                    || next == UInt8(ascii: "\"") || next == UInt8(ascii: "'")
+                {
+                    stop = next
+                    break
+                }
+                index += 1
+            }
+            let quoteNext = stop == UInt8(ascii: "\"") || stop == UInt8(ascii: "'")
+            let undefinedParameter = stop == UInt8(ascii: "{") && index > start && line[index - 1] == UInt8(ascii: "$")
+            if !quoteNext && !undefinedParameter {
+                tokens.append(.plain(lower: start, upper: index))
+                continue
+            }
+            // The word goes on with quotes (or an undefined `${NAME}`): assemble it.
+            var current = line.slice(start, index).array
+            var quoted = false
+            var quote: UInt8?
+            while index < end {
+                let next = line[index]
+                if let open = quote {
+                    if next == open {
+                        quote = nil
+                    } else if next == UInt8(ascii: "\\") && index + 1 < end {
+                        index = unescape(line, at: index + 1, into: &current)
+                        continue
+                    } else {
+                        current.append(next)
+                    }
+                    index += 1
+                    continue
+                }
+                if next == UInt8(ascii: "\"") || next == UInt8(ascii: "'") {
+                    quote = next
+                    quoted = true
+                } else if next == UInt8(ascii: "{") && current.last == UInt8(ascii: "$") {
+                    // An undefined `${NAME}` stays one word rather than opening a block.
+                    var close = index
+                    while close < end - 1 && line[close] != UInt8(ascii: "}") { close += 1 }
+                    current += line.slice(index, close + 1).array
+                    index = close + 1
+                    continue
+                } else if isSpace(next) || next == UInt8(ascii: "{") || next == UInt8(ascii: "}") {
+                    break
+                } else {
+                    current.append(next)
+                }
+                index += 1
+            }
+            if quote != nil { return TokenizeError("unterminated quoted string") }
+            tokens.append(.assembled(String(decoding: current, as: UTF8.self), quoted: quoted))
         }
-        if quote != nil { return .failure(TokenizeError("unterminated quoted string")) }
-        flush()
-        return .success(tokens)
+        return nil
     }
 
     /// Decodes the escape after a backslash at `index`; returns the index after it.
-    private func unescape(_ bytes: [UInt8], at index: Int, into output: inout [UInt8]) -> Int {
+    private func unescape(_ bytes: ByteView, at index: Int, into output: inout [UInt8]) -> Int {
         let byte = bytes[index]
-        let simple: [UInt8: UInt8] = [
-            UInt8(ascii: "a"): 7, UInt8(ascii: "b"): 8, UInt8(ascii: "E"): 27, UInt8(ascii: "f"): 12,
-            UInt8(ascii: "n"): 10, UInt8(ascii: "r"): 13, UInt8(ascii: "t"): 9, UInt8(ascii: "v"): 11,
-        ]
-        if let value = simple[byte] {
+        let simple: UInt8? =
+            switch byte {
+            case UInt8(ascii: "a"): 7
+            case UInt8(ascii: "b"): 8
+            case UInt8(ascii: "E"): 27
+            case UInt8(ascii: "f"): 12
+            case UInt8(ascii: "n"): 10
+            case UInt8(ascii: "r"): 13
+            case UInt8(ascii: "t"): 9
+            case UInt8(ascii: "v"): 11
+            default: nil
+            }
+        if let value = simple {
             output.append(value)
             return index + 1
         }
         if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "7") {
             var value = 0
             var end = index
-            while end < bytes.count && end < index + 3 && bytes[end] >= UInt8(ascii: "0")
+            while end < bytes.upper && end < index + 3 && bytes[end] >= UInt8(ascii: "0")
                 && bytes[end] <= UInt8(ascii: "7")
             {
                 value = value * 8 + Int(bytes[end] - UInt8(ascii: "0"))
@@ -666,7 +797,7 @@ private final class Preprocessor {
         if byte == UInt8(ascii: "x") {
             var value = 0
             var end = index + 1
-            while end < bytes.count, let digit = hexValue(bytes[end]) {
+            while end < bytes.upper, let digit = hexValue(bytes[end]) {
                 value = (value * 16 + digit) & 0xff
                 end += 1
             }
@@ -677,7 +808,7 @@ private final class Preprocessor {
             output.append(UInt8(value))
             return end
         }
-        if byte == UInt8(ascii: "c") && index + 1 < bytes.count {
+        if byte == UInt8(ascii: "c") && index + 1 < bytes.upper {
             output.append(bytes[index + 1] & 0x1f)
             return index + 2
         }
@@ -707,7 +838,16 @@ private struct TreeBuilder {
         var keyword: String
         var arguments: [String]
         var location: SourceLocation
-        var children: [ConfigNode] = []
+        var children: [ConfigNode]
+
+        init(keyword: String, arguments: [String], location: SourceLocation) {
+            self.keyword = keyword
+            self.arguments = arguments
+            self.location = location
+            // Most blocks (real_server, a checker) have a few statements: one allocation for them.
+            children = []
+            children.reserveCapacity(4)
+        }
     }
 
     let maxDepth: Int
@@ -720,41 +860,45 @@ private struct TreeBuilder {
         self.maxDepth = maxDepth
     }
 
-    mutating func add(_ tokens: [ConfigToken], at location: SourceLocation) {
-        var statement: [String] = []
-        for token in tokens {
-            if token.quoted || (token.text != "{" && token.text != "}") {
-                statement.append(token.text)
-            } else if token.text == "{" {
-                open(&statement, at: location)
-            } else {
-                end(&statement, at: location)
+    /// Adds the statements of one line: each run of words is a statement, which a `{` after it opens.
+    fileprivate mutating func add(_ tokens: ArraySlice<ConfigToken>, of line: ByteView, at location: SourceLocation) {
+        var index = tokens.startIndex
+        while index < tokens.endIndex {
+            switch tokens[index] {
+            case .open:
+                open(nil, [], at: location)
+                index += 1
+            case .close:
                 close(at: location)
+                index += 1
+            case .plain, .assembled:
+                let keyword = tokens[index].text(in: line)
+                var end = index + 1
+                while end < tokens.endIndex, tokens[end].isWord { end += 1 }
+                let arguments = end > index + 1 ? tokens[(index + 1)..<end].map { $0.text(in: line) } : []
+                if end < tokens.endIndex, case .open = tokens[end] {
+                    open(keyword, arguments, at: location)
+                    end += 1
+                } else if skippedDepth == 0 {
+                    let node = ConfigNode(keyword: keyword, arguments: arguments, location: location)
+                    frames[frames.count - 1].children.append(node)
+                }
+                index = end
             }
         }
-        end(&statement, at: location)
     }
 
-    /// The statement so far becomes a leaf node.
-    private mutating func end(_ statement: inout [String], at location: SourceLocation) {
-        guard !statement.isEmpty else { return }
-        defer { statement.removeAll() }
-        guard skippedDepth == 0 else { return }
-        let node = ConfigNode(keyword: statement[0], arguments: Array(statement.dropFirst()), location: location)
-        frames[frames.count - 1].children.append(node)
-    }
-
-    private mutating func open(_ statement: inout [String], at location: SourceLocation) {
+    /// Opens the block of `keyword` (`nil`: of the statement on the line before).
+    private mutating func open(_ keyword: String?, _ arguments: [String], at location: SourceLocation) {
         if skippedDepth > 0 || frames.count > maxDepth {
             if skippedDepth == 0 {
                 diagnostics.append(
                     .error("blocks nested more than \(maxDepth) deep; the block is ignored", at: location))
             }
             skippedDepth += 1
-            statement.removeAll()
             return
         }
-        if statement.isEmpty {
+        guard let keyword else {
             // `keyword args` on one line and `{` on the next: the brace belongs to the statement before.
             guard let previous = frames[frames.count - 1].children.last, previous.children == nil else {
                 diagnostics.append(.error("'{' without a keyword before it", at: location))
@@ -765,8 +909,7 @@ private struct TreeBuilder {
             frames.append(Frame(keyword: previous.keyword, arguments: previous.arguments, location: previous.location))
             return
         }
-        frames.append(Frame(keyword: statement[0], arguments: Array(statement.dropFirst()), location: location))
-        statement.removeAll()
+        frames.append(Frame(keyword: keyword, arguments: arguments, location: location))
     }
 
     private mutating func close(at location: SourceLocation) {
@@ -796,6 +939,136 @@ private struct TreeBuilder {
 }
 
 // MARK: Byte helpers
+
+/// The index of the first NUL byte, read eight bytes at a time.
+private func firstNUL(in bytes: [UInt8]) -> Int? {
+    bytes.withUnsafeBytes { raw -> Int? in
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var index = 0
+        while index + 8 <= raw.count {
+            let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            // Nonzero exactly when one of the eight bytes is zero.
+            if (word &- ones) & ~word & highs != 0 { break }
+            index += 8
+        }
+        while index < raw.count {
+            if raw[index] == 0 { return index }
+            index += 1
+        }
+        return nil
+    }
+}
+
+/// Finds where a comment starts in a line read byte by byte: at the first `#` or `!` outside `"…"` and `'…'`, in
+/// which a backslash escapes the byte after it.
+private struct CommentScanner {
+    private var quote: UInt8 = 0
+    /// The last byte was a backslash in quotes: the next one is taken as it is.
+    private(set) var escaped = false
+
+    /// Takes the line's next byte; whether a comment starts at it.
+    mutating func startsComment(_ byte: UInt8) -> Bool {
+        if quote != 0 {
+            if escaped {
+                escaped = false
+            } else if byte == UInt8(ascii: "\\") {
+                escaped = true
+            } else if byte == quote {
+                quote = 0
+            }
+            return false
+        }
+        if byte == UInt8(ascii: "#") || byte == UInt8(ascii: "!") { return true }
+        if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") { quote = byte }
+        return false
+    }
+}
+
+/// A range of bytes in a buffer that outlives the view (a file's bytes, or what a substitution made):
+/// a line or a part of one. Indices are the buffer's.
+private struct ByteView {
+    let base: UnsafePointer<UInt8>
+    var lower: Int
+    var upper: Int
+
+    init(_ buffer: UnsafeBufferPointer<UInt8>) {
+        // An empty buffer may have no address; nothing is ever read through it then.
+        base = buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!
+        lower = 0
+        upper = buffer.count
+    }
+
+    private init(base: UnsafePointer<UInt8>, lower: Int, upper: Int) {
+        self.base = base
+        self.lower = lower
+        self.upper = upper
+    }
+
+    subscript(index: Int) -> UInt8 { base[index] }
+
+    var isEmpty: Bool { lower >= upper }
+    var count: Int { upper - lower }
+    var first: UInt8? { lower < upper ? base[lower] : nil }
+    var last: UInt8? { lower < upper ? base[upper - 1] : nil }
+
+    /// The bytes from `lower` up to `upper` of the same buffer.
+    func slice(_ lower: Int, _ upper: Int) -> ByteView { ByteView(base: base, lower: lower, upper: upper) }
+
+    func dropFirst() -> ByteView { slice(min(lower + 1, upper), upper) }
+    func dropLast() -> ByteView { slice(lower, max(upper - 1, lower)) }
+
+    /// Without white space at either end.
+    func trimmed() -> ByteView {
+        var view = self
+        while view.lower < view.upper && isSpace(base[view.lower]) { view.lower += 1 }
+        while view.upper > view.lower && isSpace(base[view.upper - 1]) { view.upper -= 1 }
+        return view
+    }
+
+    /// Cut at the first `#` or `!` outside quotes.
+    func strippingComment() -> ByteView {
+        var comments = CommentScanner()
+        for index in lower..<upper where comments.startsComment(base[index]) { return slice(lower, index) }
+        return self
+    }
+
+    func firstIndex(where predicate: (UInt8) -> Bool) -> Int? {
+        var index = lower
+        while index < upper {
+            if predicate(base[index]) { return index }
+            index += 1
+        }
+        return nil
+    }
+
+    func starts(with prefix: StaticString) -> Bool {
+        let count = prefix.utf8CodeUnitCount
+        guard count <= self.count else { return false }
+        let bytes = prefix.utf8Start
+        for offset in 0..<count where base[lower + offset] != bytes[offset] { return false }
+        return true
+    }
+
+    func equals(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { equals($0) }
+    }
+
+    func equals(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { equals($0) }
+    }
+
+    func equals(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count == count else { return false }
+        for offset in 0..<count where base[lower + offset] != bytes[offset] { return false }
+        return true
+    }
+
+    var array: [UInt8] { Array(UnsafeBufferPointer(start: base + lower, count: count)) }
+
+    func string() -> String { String(decoding: UnsafeBufferPointer(start: base + lower, count: count), as: UTF8.self) }
+}
 
 private func isSpace(_ byte: UInt8) -> Bool {
     byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == 0x0b || byte == 0x0c || byte == 0x0d
@@ -838,28 +1111,6 @@ private func parseInteger(_ text: String) -> Int? {
     }
     guard let value, value < Int(Int32.max) else { return nil }
     return negative ? -value : value
-}
-
-/// Cuts a line at the first `#` or `!` outside quotes.
-private func stripComment(_ line: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-    var quote: UInt8?
-    var escaped = false
-    for index in line.indices {
-        let byte = line[index]
-        if let open = quote {
-            if escaped {
-                escaped = false
-            } else if byte == UInt8(ascii: "\\") {
-                escaped = true
-            } else if byte == open {
-                quote = nil
-            }
-            continue
-        }
-        if byte == UInt8(ascii: "#") || byte == UInt8(ascii: "!") { return line[line.startIndex..<index] }
-        if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") { quote = byte }
-    }
-    return line
 }
 
 private func trim(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {

@@ -35,13 +35,15 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible, Codable {
 
     /// Parses dotted-quad IPv4 or RFC 4291 IPv6 text (with `::` and a trailing dotted quad).
     public init?(_ text: some StringProtocol) {
-        if text.contains(":") {
-            guard let bytes = IPAddress.parseV6(Substring(text)) else { return nil }
-            self = .v6(bytes)
-        } else {
-            guard let value = IPAddress.parseV4(Substring(text)) else { return nil }
-            self = .v4(value)
+        var text = String(text)
+        let parsed: IPAddress? = text.withUTF8 { bytes in
+            if bytes.contains(UInt8(ascii: ":")) {
+                return IPAddress.parseV6(bytes[...]).map(IPAddress.v6)
+            }
+            return IPAddress.parseV4(bytes[...]).map(IPAddress.v4)
         }
+        guard let parsed else { return nil }
+        self = parsed
     }
 
     public var maxPrefixLength: Int { family == .ipv4 ? 32 : 128 }
@@ -67,57 +69,96 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible, Codable {
         }
     }
 
-    private static func parseV4(_ text: Substring) -> UInt32? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
+    /// `a.b.c.d`, each part 1–3 decimal digits up to 255.
+    private static func parseV4(_ text: Slice<UnsafeBufferPointer<UInt8>>) -> UInt32? {
         var value: UInt32 = 0
-        for part in parts {
-            guard (1...3).contains(part.count), part.allSatisfy({ $0.isASCII && $0.isNumber }),
-                let octet = UInt32(part), octet <= 255
-            else { return nil }
-            value = value << 8 | octet
+        var octet: UInt32 = 0
+        var digits = 0
+        var parts = 0
+        for byte in text {
+            if byte == UInt8(ascii: ".") {
+                guard digits > 0, parts < 3 else { return nil }
+                value = value << 8 | octet
+                parts += 1
+                octet = 0
+                digits = 0
+                continue
+            }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 3 else { return nil }
+            octet = octet * 10 + UInt32(byte - UInt8(ascii: "0"))
+            digits += 1
+            guard octet <= 255 else { return nil }
         }
-        return value
+        guard digits > 0, parts == 3 else { return nil }
+        return value << 8 | octet
     }
 
-    private static func parseV6(_ text: Substring) -> [UInt8]? {
+    /// RFC 4291 §2.2 text: eight groups of 1–4 hex digits, one `::` for a run of zero groups, and a dotted quad in
+    /// place of the last two groups.
+    private static func parseV6(_ text: Slice<UnsafeBufferPointer<UInt8>>) -> [UInt8]? {
         // A zone (`fe80::1%eth0`) is not part of an address in a config file.
-        guard !text.contains("%"), text.count <= 45 else { return nil }
-        let characters = Array(text)
-        var halves: [String] = [String(text)]
-        if let gap = characters.indices.dropLast().first(where: { characters[$0] == ":" && characters[$0 + 1] == ":" })
-        {
-            halves = [String(characters[..<gap]), String(characters[(gap + 2)...])]
-            if halves[1].hasPrefix(":") || halves[1].contains("::") { return nil }
+        guard text.count <= 45, !text.contains(UInt8(ascii: "%")) else { return nil }
+        var head: [UInt16] = []
+        var tail: [UInt16] = []
+        var gap = false
+        var index = text.startIndex
+        let end = text.endIndex
+        if text.starts(with: "::".utf8) {
+            gap = true
+            index += 2
+            if index == end { return [UInt8](repeating: 0, count: 16) }
         }
-        func groups(_ part: String, allowV4Tail: Bool) -> [UInt16]? {
-            if part.isEmpty { return [] }
-            var result: [UInt16] = []
-            let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
-            for (index, piece) in pieces.enumerated() {
-                if index == pieces.count - 1, allowV4Tail, piece.contains(".") {
-                    guard let v4 = parseV4(piece) else { return nil }
-                    result += [UInt16(v4 >> 16), UInt16(v4 & 0xffff)]
-                    continue
-                }
-                guard (1...4).contains(piece.count), piece.allSatisfy(\.isHexDigit),
-                    let group = UInt16(piece, radix: 16)
-                else { return nil }
-                result.append(group)
+        while index < end {
+            // One group (or the dotted quad that ends the address).
+            var groupEnd = index
+            var value: UInt32 = 0
+            while groupEnd < end, let digit = hexDigit(text[groupEnd]) {
+                value = value << 4 | UInt32(digit)
+                groupEnd += 1
             }
-            return result
+            if groupEnd < end && text[groupEnd] == UInt8(ascii: ".") {
+                guard let v4 = parseV4(text[index..<end]) else { return nil }
+                let pair = [UInt16(v4 >> 16), UInt16(v4 & 0xffff)]
+                if gap { tail += pair } else { head += pair }
+                index = end
+                break
+            }
+            guard (1...4).contains(groupEnd - index) else { return nil }
+            if gap { tail.append(UInt16(value)) } else { head.append(UInt16(value)) }
+            index = groupEnd
+            guard index < end else { break }
+            guard text[index] == UInt8(ascii: ":"), index + 1 < end else { return nil }
+            index += 1
+            if text[index] == UInt8(ascii: ":") {
+                guard !gap else { return nil }
+                gap = true
+                index += 1
+            }
         }
-        var all: [UInt16]
-        if halves.count == 2 {
-            guard let head = groups(halves[0], allowV4Tail: false), let tail = groups(halves[1], allowV4Tail: true),
-                head.count + tail.count <= 7
-            else { return nil }
-            all = head + Array(repeating: 0, count: 8 - head.count - tail.count) + tail
+        let groups: [UInt16]
+        if gap {
+            guard head.count + tail.count <= 7 else { return nil }
+            groups = head + [UInt16](repeating: 0, count: 8 - head.count - tail.count) + tail
         } else {
-            guard let only = groups(halves[0], allowV4Tail: true), only.count == 8 else { return nil }
-            all = only
+            guard head.count == 8 else { return nil }
+            groups = head
         }
-        return all.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xff)] }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(16)
+        for group in groups {
+            bytes.append(UInt8(group >> 8))
+            bytes.append(UInt8(group & 0xff))
+        }
+        return bytes
+    }
+
+    private static func hexDigit(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 
     /// RFC 5952 text: lower case, the longest run of two or more zero groups as `::`.

@@ -80,6 +80,19 @@ struct ReaderSyntaxTests {
         #expect(tree.nodes[0].arguments == ["/bin/echo #1 !2"])
     }
 
+    /// The byte after an escape in quotes is taken by the escape, whatever it is: the quote after `\n` closes
+    /// the string, so the `#` after it starts a comment (and an escaped quote does not close it).
+    @Test func commentAfterAnEscapeInQuotesGoes() {
+        let tree = readTree(
+            #"""
+            notify "/bin/echo a\n" # a comment
+            notify "/bin/echo \" # still quoted" ! a comment
+            notify '/bin/echo \ ' # a comment
+            """#)
+        #expect(tree.diagnostics.isEmpty)
+        #expect(tree.nodes.map(\.arguments) == [["/bin/echo a\n"], [#"/bin/echo " # still quoted"#], ["/bin/echo  "]])
+    }
+
     @Test func quotedBraceIsAWord() {
         let tree = readTree(#"a "{" "}""#)
         #expect(tree.diagnostics.isEmpty)

@@ -63,9 +63,9 @@ enum CheckerSchema {
     /// Fills in `checker.timing`: the checker's own setting, else the real server's, else the
     /// virtual server's, else keepalived's default for the checker type.
     static func resolveTiming(_ checker: inout Checker, realServer: CheckDefaults, virtualServer: CheckDefaults) {
-        let layers = [checker.overrides, realServer, virtualServer]
+        let own = checker.overrides
         func pick<Value>(_ path: KeyPath<CheckDefaults, Value?>) -> Value? {
-            layers.lazy.compactMap { $0[keyPath: path] }.first
+            own[keyPath: path] ?? realServer[keyPath: path] ?? virtualServer[keyPath: path]
         }
         var timing = CheckTiming()
         timing.delayLoop = pick(\.delayLoop) ?? CheckTiming.defaultDelayLoop
@@ -97,10 +97,14 @@ enum CheckerSchema {
 
     /// The options every checker except FILE_CHECK has; MISC_CHECK has no connection options.
     static func commonHandlers<Payload>(connection: Bool = true) -> [String: KeywordTable<Block<Payload>>.Handler] {
-        var handlers = LVSSchema.lifted(LVSSchema.checkDefaultsHandlers, \Block<Payload>.overrides)
+        var handlers = LVSSchema.lifted(LVSSchema.checkDefaultsHandlers) { (block: inout Block<Payload>, body) in
+            body(&block.overrides)
+        }
         handlers["log_all_failures"] = Field.flag(\.logAllFailures)
         if connection {
-            handlers.merge(LVSSchema.lifted(connectionHandlers, \Block<Payload>.connection)) { first, _ in first }
+            handlers.merge(
+                LVSSchema.lifted(connectionHandlers) { (block: inout Block<Payload>, body) in body(&block.connection) }
+            ) { first, _ in first }
         }
         return handlers
     }
@@ -115,7 +119,7 @@ enum CheckerSchema {
     ) -> KeywordTable<Block<Payload>> {
         KeywordTable(
             name,
-            handlers: LVSSchema.lifted(own, \Block<Payload>.payload)
+            handlers: LVSSchema.lifted(own) { (block: inout Block<Payload>, body) in body(&block.payload) }
                 .merging(common ? commonHandlers(connection: connection) : [:]) { first, _ in first },
             // The checker worker does not act on them yet.
             unsupported: KeywordWarnings.notYetImplemented(

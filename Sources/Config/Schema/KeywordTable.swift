@@ -11,12 +11,20 @@ public struct KeywordTable<Model>: Sendable {
 
     /// The block's name as errors show it (`vrrp_instance`, `real_server`, …).
     public let blockName: String
-    public var handlers: [String: Handler]
+    public let handlers: [String: Handler]
     /// Keywords Vigil recognises that do not take effect, each with its reason: a warning, then skipped
     /// (or checked by its handler, when it has one).
-    public var unsupported: KeywordWarnings
+    public let unsupported: KeywordWarnings
     /// Old spellings keepalived still accepts, mapped to the current keyword.
-    public var aliases: [String: String]
+    public let aliases: [String: String]
+    /// What `apply` does with each keyword (aliases resolved): one lookup a statement.
+    private let dispatch: KeywordIndex<Dispatch>
+
+    /// A keyword's handler and warning, either or both.
+    private struct Dispatch: Sendable {
+        var handler: Handler?
+        var reason: NotInEffect?
+    }
 
     public init(
         _ blockName: String,
@@ -28,6 +36,11 @@ public struct KeywordTable<Model>: Sendable {
         self.handlers = handlers
         self.unsupported = unsupported
         self.aliases = aliases
+        var dispatch: [String: Dispatch] = [:]
+        for (keyword, handler) in handlers { dispatch[keyword, default: Dispatch()].handler = handler }
+        for (keyword, reason) in unsupported.reasons { dispatch[keyword, default: Dispatch()].reason = reason }
+        for (alias, target) in aliases { dispatch[alias] = dispatch[target] }
+        self.dispatch = KeywordIndex(dispatch)
     }
 
     public var knownKeywords: [String] {
@@ -39,15 +52,54 @@ public struct KeywordTable<Model>: Sendable {
         context.blocks.append(blockName)
         defer { context.blocks.removeLast() }
         for node in nodes {
-            let keyword = aliases[node.keyword] ?? node.keyword
             context.observer?(blockName, node)
-            let reason = unsupported[keyword]
-            if let reason { context.notInEffect(node, in: blockName, reason) }
-            if let handler = handlers[keyword] {
-                handler(&model, node, context)
-            } else if reason == nil {
+            guard let entry = dispatch[node.keyword] else {
                 context.unknown(node, in: blockName, known: knownKeywords)
+                continue
             }
+            if let reason = entry.reason { context.notInEffect(node, in: blockName, reason) }
+            entry.handler?(&model, node, context)
+        }
+    }
+}
+
+/// A read-only map from keywords to values for the schema's hot path: an open-addressing table hashed on the
+/// keyword's length and a few of its bytes (no SipHash), each hit confirmed by comparing the whole keyword.
+struct KeywordIndex<Value: Sendable>: Sendable {
+    private let keys: [String?]
+    private let values: [Value?]
+    private let mask: Int
+
+    init(_ entries: [String: Value]) {
+        var size = 16
+        while size < entries.count * 4 { size *= 2 }
+        var keys = [String?](repeating: nil, count: size)
+        var values = [Value?](repeating: nil, count: size)
+        for (key, value) in entries {
+            var slot = Self.hash(key) & (size - 1)
+            while keys[slot] != nil { slot = (slot + 1) & (size - 1) }
+            keys[slot] = key
+            values[slot] = value
+        }
+        self.keys = keys
+        self.values = values
+        mask = size - 1
+    }
+
+    subscript(key: String) -> Value? {
+        var slot = Self.hash(key) & mask
+        while let candidate = keys[slot] {
+            if candidate == key { return values[slot] }
+            slot = (slot + 1) & mask
+        }
+        return nil
+    }
+
+    private static func hash(_ key: String) -> Int {
+        var key = key
+        return key.withUTF8 { bytes in
+            guard let first = bytes.first, let last = bytes.last else { return 0 }
+            return bytes.count &* 97 &+ Int(first) &* 31 &+ Int(bytes[bytes.count / 2]) &* 7 &+ Int(last)
         }
     }
 }

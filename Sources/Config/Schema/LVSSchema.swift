@@ -27,12 +27,14 @@ enum LVSSchema {
     // MARK: Shared handlers
 
     /// Turns the handlers of a part of a model into handlers of the whole.
+    /// `access` hands the part of a whole to its argument (`{ $1(&$0.checkDefaults) }`): a closure, not a key
+    /// path, since it runs for every statement of the part and a key path's projection costs more than the rest.
     static func lifted<Whole, Part>(
         _ handlers: [String: KeywordTable<Part>.Handler],
-        _ path: WritableKeyPath<Whole, Part> & Sendable
+        _ access: @escaping @Sendable (inout Whole, (inout Part) -> Void) -> Void
     ) -> [String: KeywordTable<Whole>.Handler] {
         handlers.mapValues { handler in
-            { whole, node, context in handler(&whole[keyPath: path], node, context) }
+            { whole, node, context in access(&whole) { handler(&$0, node, context) } }
         }
     }
 
@@ -188,6 +190,7 @@ enum LVSSchema {
             address = .endpoint(ip, port: port)
         }
         var server = VirtualServer(address: address, location: node.location)
+        server.realServers.reserveCapacity(children.count)
         virtualServerTable.apply(children, to: &server, context)
         finish(&server, children, context)
         return server
@@ -201,6 +204,8 @@ enum LVSSchema {
         }
         for child in children {
             let keyword = child.keyword
+            // Only keywords starting with these letters are looked at further.
+            guard let initial = keyword.utf8.first, "smop".utf8.contains(initial) else { continue }
             if keyword.hasPrefix("sh-"), server.scheduler != .sourceHashing {
                 context.warning(
                     "'\(keyword)' only applies to the sh scheduler, not \(server.scheduler.rawValue)", at: child)
@@ -306,7 +311,7 @@ enum LVSSchema {
 
     static let virtualServerTable = KeywordTable<VirtualServer>(
         "virtual_server",
-        handlers: virtualServerHandlers.merging(lifted(checkDefaultsHandlers, \VirtualServer.checkDefaults)) {
+        handlers: virtualServerHandlers.merging(lifted(checkDefaultsHandlers) { $1(&$0.checkDefaults) }) {
             first, _ in first
         },
         unsupported: ["snmp_name", "weight"],
@@ -372,7 +377,7 @@ enum LVSSchema {
         "real_server",
         handlers:
             realServerHandlers
-            .merging(lifted(checkDefaultsHandlers, \RealServer.checkDefaults)) { first, _ in first }
+            .merging(lifted(checkDefaultsHandlers) { $1(&$0.checkDefaults) }) { first, _ in first }
             .merging(CheckerSchema.realServerHandlers) { first, _ in first },
         unsupported: ["snmp_name", "BFD_CHECK"],
         aliases: ["nb_get_retry": "retry"]
@@ -465,22 +470,19 @@ enum LVSSchema {
         case .group: families = server.ipFamily.map { [$0] } ?? group?.addressFamilies ?? []
         }
         var required = families.count == 1 ? families.first : nil
-        var targets: [(address: IPAddress, forwarding: ForwardingMethod, location: SourceLocation, what: String)] =
-            server.realServers.map { ($0.address, server.forwarding(of: $0), $0.location, "real server") }
-        if let sorry = server.sorryServer {
-            targets.append((sorry.address, sorry.forwarding ?? server.forwarding, sorry.location, "sorry server"))
-        }
-        for target in targets where !target.forwarding.isTunnel {
+        func check(_ address: IPAddress, _ forwarding: ForwardingMethod, _ location: SourceLocation, _ what: String) {
+            guard !forwarding.isTunnel else { return }
+            let target = (address: address, location: location, what: what)
             if families.count > 1 {
                 context.error(
                     "\(target.what) \(target.address) is not tunnelled, but virtual_server group mixes IPv4 and IPv6; only tunnelled servers may serve both",
                     at: target.location)
-                continue
+                return
             }
             guard let family = required else {
                 // A fwmark service takes its family from its first untunnelled server.
                 required = target.address.family
-                continue
+                return
             }
             if target.address.family != family {
                 context.error(
@@ -488,16 +490,27 @@ enum LVSSchema {
                     at: target.location)
             }
         }
+        for realServer in server.realServers {
+            check(realServer.address, server.forwarding(of: realServer), realServer.location, "real server")
+        }
+        if let sorry = server.sorryServer {
+            check(sorry.address, sorry.forwarding ?? server.forwarding, sorry.location, "sorry server")
+        }
     }
 
     static func name(_ family: IPAddress.Family) -> String { family == .ipv4 ? "IPv4" : "IPv6" }
 
     static func checkRealServers(_ server: VirtualServer, _ context: SchemaContext) {
-        var seen: [String: SourceLocation] = [:]
+        struct Endpoint: Hashable {
+            var address: IPAddress
+            var port: Int
+        }
+        var seen: [Endpoint: SourceLocation] = [:]
+        seen.reserveCapacity(server.realServers.count)
         var totalWeight = 0
         var dynamicWeights = false
         for realServer in server.realServers {
-            let key = "\(realServer.address) \(realServer.port ?? 0)"
+            let key = Endpoint(address: realServer.address, port: realServer.port ?? 0)
             if let first = seen[key] {
                 context.error(
                     "real server \(realServer.address) port \(realServer.port ?? 0) is already in this virtual server (line \(first.line))",

@@ -2,8 +2,8 @@
 /// returns `nil`, like those in `SchemaContext`.
 extension SchemaContext {
     /// A 32-bit unsigned number (firewall marks, thresholds).
-    func uint32(_ text: String, for node: ConfigNode, what: String? = nil) -> UInt32? {
-        integer(text, in: 0...Int(UInt32.max), for: node, what: what).map(UInt32.init)
+    func uint32(_ text: String, for node: ConfigNode, what: @autoclosure () -> String? = nil) -> UInt32? {
+        integer(text, in: 0...Int(UInt32.max), for: node, what: what()).map(UInt32.init)
     }
 
     /// `keyword NAME` where the names are an enumeration's raw values (`lvs_sched rr`).

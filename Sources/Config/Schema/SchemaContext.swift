@@ -129,9 +129,12 @@ public final class SchemaContext {
     // MARK: Values
 
     /// A whole number in `range`, from `text` (which names the keyword in errors).
-    public func integer(_ text: String, in range: ClosedRange<Int>, for node: ConfigNode, what: String? = nil) -> Int? {
+    /// - Parameter what: what the number is, for the error (default: the keyword); made only for an error.
+    public func integer(
+        _ text: String, in range: ClosedRange<Int>, for node: ConfigNode, what: @autoclosure () -> String? = nil
+    ) -> Int? {
         guard let value = Int(text), range.contains(value) else {
-            let name = what ?? "'\(node.keyword)'"
+            let name = what() ?? "'\(node.keyword)'"
             error(
                 "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'",
                 at: node)
@@ -201,7 +204,8 @@ public final class SchemaContext {
     public func address(
         _ text: String, for node: ConfigNode, family: IPAddress.Family? = nil, exact: Bool = false
     ) -> IPAddress? {
-        if !exact, IPAddress(text) == nil, let cut = text.firstIndex(where: { $0 == "/" || $0 == "-" }),
+        let parsed = IPAddress(text)
+        if !exact, parsed == nil, let cut = text.firstIndex(where: { $0 == "/" || $0 == "-" }),
             IPAddress(text[..<cut]) != nil
         {
             warning(
@@ -209,7 +213,7 @@ public final class SchemaContext {
                     + "using \(text[..<cut])", at: node)
             return address(String(text[..<cut]), for: node, family: family, exact: true)
         }
-        guard let address = IPAddress(text) else {
+        guard let address = parsed else {
             error("'\(text)' is not an IPv4 or IPv6 address (in '\(node.keyword)')", at: node)
             return nil
         }
@@ -256,18 +260,32 @@ public final class SchemaContext {
 
     // MARK: Time helpers
 
+    /// `SECONDS[.FRACTION]` in microseconds: at most 9 digits of seconds, the fraction cut to 6 digits.
     static func microseconds(_ text: String) -> Int64? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
-            !(parts[0].isEmpty && (parts.count == 1 || parts[1].isEmpty)), parts[0].count <= 9
-        else { return nil }
-        let whole = Int64(parts[0].isEmpty ? "0" : parts[0])!
+        var whole: Int64 = 0
+        var wholeDigits = 0
         var fraction: Int64 = 0
-        if parts.count == 2 {
-            let digits = String(parts[1].prefix(6))
-            fraction =
-                Int64(digits.isEmpty ? "0" : digits)! * Int64([1, 100_000, 10_000, 1_000, 100, 10, 1][digits.count])
+        var fractionDigits = 0
+        var seenPoint = false
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: ".") {
+                guard !seenPoint else { return nil }
+                seenPoint = true
+                continue
+            }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let digit = Int64(byte - UInt8(ascii: "0"))
+            if seenPoint {
+                if fractionDigits < 6 { fraction = fraction * 10 + digit }
+                fractionDigits += 1
+            } else {
+                guard wholeDigits < 9 else { return nil }
+                whole = whole * 10 + digit
+                wholeDigits += 1
+            }
         }
+        guard wholeDigits > 0 || fractionDigits > 0 else { return nil }
+        for _ in min(fractionDigits, 6)..<6 { fraction *= 10 }
         return whole * 1_000_000 + fraction
     }
 
