@@ -81,8 +81,11 @@ let package = Package(
                 nioPosix, nioSSL,
             ]
         ),
+        /// What monitoring reads (pure): Prometheus metrics, the status page and JSON, and the HTTP requests for them.
+        .target(name: "Monitoring", dependencies: ["Config", "WorkerIPC"]),
         /// The parent process: spawns, supervises and restarts the workers.
-        .target(name: "Watchdog", dependencies: ["Config", "WorkerIPC", "CLibcap", "CVigilShim", logging]),
+        .target(
+            name: "Watchdog", dependencies: ["Config", "WorkerIPC", "Monitoring", "CLibcap", "CVigilShim", logging]),
 
         // MARK: Executables (thin: argument parsing and a call into a module)
         .executableTarget(
@@ -135,6 +138,7 @@ let package = Package(
         ),
         .testTarget(name: "NotifierTests", dependencies: ["Notifier", "TestSupport"]),
         .testTarget(name: "WorkerIPCTests", dependencies: ["WorkerIPC", "TestSupport"]),
+        .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "Config", "WorkerIPC"]),
         .testTarget(name: "WatchdogTests", dependencies: ["Watchdog", "WorkerIPC", "vigild", "vigilctl"]),
     ],
     swiftLanguageModes: [.v6]
