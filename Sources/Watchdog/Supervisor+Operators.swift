@@ -93,9 +93,13 @@ extension Supervisor {
         let now = monotonicNanoseconds()
         let running = slots.values.filter { !$0.retired }
         let allReported = running.allSatisfy { $0.pid != nil && $0.reportedState }
+        // Alive: answering heartbeats (none unanswered for a whole interval) and making progress — half of what
+        // gets a worker killed, so WATCHDOG=1 stops as soon as a worker stops answering, before it is replaced.
+        let interval = heartbeat.interval.nanoseconds
         let alive = running.allSatisfy { slot in
-            guard slot.pid != nil, slot.helloAt != nil, let answered = slot.lastPong else { return false }
-            return now - answered < 2 * heartbeat.interval.nanoseconds
+            guard slot.pid != nil, slot.helloAt != nil else { return false }
+            let oldestUnanswered = slot.unanswered.first.map { now - $0.sentAt } ?? 0
+            return oldestUnanswered <= interval && (slot.lastHeartbeat?.progressAge ?? 0) <= interval
         }
         for message in notify.policy.update(
             now: now, allReported: allReported, workersAlive: alive, status: systemdStatusLine())
