@@ -578,7 +578,8 @@ final class Supervisor {
             pid: getpid(), version: vigilVersion, configFile: options.configFile,
             uptimeSeconds: Double(now - startedAt) / 1e9, stopping: stopping, workers: workers, lastReload: lastReload,
             reloadsApplied: operators.reloadsApplied, reloadsRefused: operators.reloadsRefused,
-            startedAtUnixSeconds: operators.startedAtUnixSeconds, recentEvents: operators.events.events)
+            startedAtUnixSeconds: operators.startedAtUnixSeconds, recentEvents: operators.events.events,
+            metricsListen: operators.metrics.map { "\($0.address)" })
     }
 
     /// `SIGUSR1` (data) and `SIGUSR2` (statistics): files beside the control socket, created

@@ -108,11 +108,13 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
     public var startedAtUnixSeconds: Double?
     /// The latest events (VRRP state changes, real servers up and down, worker restarts, reloads), oldest first.
     public var recentEvents: [DaemonEvent]
+    /// Where metrics, the status page and `/status.json` are served (`127.0.0.1:9165`), nil when they are not.
+    public var metricsListen: String?
 
     public init(
         pid: Int32, version: String, configFile: String, uptimeSeconds: Double, stopping: Bool, workers: [WorkerStatus],
         lastReload: ReloadReport? = nil, reloadsApplied: Int = 0, reloadsRefused: Int = 0,
-        startedAtUnixSeconds: Double? = nil, recentEvents: [DaemonEvent] = []
+        startedAtUnixSeconds: Double? = nil, recentEvents: [DaemonEvent] = [], metricsListen: String? = nil
     ) {
         self.pid = pid
         self.version = version
@@ -125,6 +127,7 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
         self.reloadsRefused = reloadsRefused
         self.startedAtUnixSeconds = startedAtUnixSeconds
         self.recentEvents = recentEvents
+        self.metricsListen = metricsListen
     }
 
     /// The operator's view, as `vigilctl status` prints it.
@@ -133,6 +136,7 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
             "vigild \(version), pid \(pid), up \(Self.seconds(uptimeSeconds)), config \(configFile)"
                 + (stopping ? " (stopping)" : "")
         ]
+        if let metricsListen { lines.append("metrics and status page: http://\(metricsListen)/") }
         if let reload = lastReload {
             let ago = Self.seconds(max(0, uptimeSeconds - reload.atUptimeSeconds))
             lines.append(

@@ -137,6 +137,8 @@ if wait_for 30 states_are 2 1; then
 else
   fail "Prometheus before the failover: $(query keepalived_vrrp_state | tr '\n' ';') $(tail -n 3 "$WORK/prometheus.log")"
 fi
+listener_named() { vigilctl op-b b status | grep -qx 'metrics and status page: http://0.0.0.0:9165/'; }
+check "vigilctl status names the metrics listener" listener_named
 scripts=$(query 'keepalived_script_status{name="chk_web"}' | sort | tr '\n' ';')
 check "Prometheus: keepalived_script_status{name=\"chk_web\"} 1 on both ($scripts)" \
   test "$scripts" == "192.0.2.1:9165 1;192.0.2.2:9165 1;"
