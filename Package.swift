@@ -25,6 +25,7 @@ let package = Package(
         .executable(name: "DNSFuzzer", targets: ["DNSFuzzer"]),
         .executable(name: "SMTPFuzzer", targets: ["SMTPFuzzer"]),
         .executable(name: "FrameFuzzer", targets: ["FrameFuzzer"]),
+        .executable(name: "MetricsHTTPFuzzer", targets: ["MetricsHTTPFuzzer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -115,6 +116,8 @@ let package = Package(
             name: "DNSFuzzer", dependencies: ["Config", "CheckerWorker", "FuzzSupport"], path: "Fuzz/DNSFuzzer"),
         .executableTarget(name: "SMTPFuzzer", dependencies: ["CheckerWorker", "FuzzSupport"], path: "Fuzz/SMTPFuzzer"),
         .executableTarget(name: "FrameFuzzer", dependencies: ["WorkerIPC", "FuzzSupport"], path: "Fuzz/FrameFuzzer"),
+        .executableTarget(
+            name: "MetricsHTTPFuzzer", dependencies: ["Monitoring", "FuzzSupport"], path: "Fuzz/MetricsHTTPFuzzer"),
 
         // MARK: Tests
         .testTarget(name: "ConfigTests", dependencies: ["Config", "CIndexStore"], resources: [.copy("Fixtures")]),
