@@ -25,6 +25,7 @@ let package = Package(
         .executable(name: "DNSFuzzer", targets: ["DNSFuzzer"]),
         .executable(name: "SMTPFuzzer", targets: ["SMTPFuzzer"]),
         .executable(name: "FrameFuzzer", targets: ["FrameFuzzer"]),
+        .executable(name: "MetricsHTTPFuzzer", targets: ["MetricsHTTPFuzzer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -81,8 +82,11 @@ let package = Package(
                 nioPosix, nioSSL,
             ]
         ),
+        /// What monitoring reads (pure): Prometheus metrics, the status page and JSON, and the HTTP requests for them.
+        .target(name: "Monitoring", dependencies: ["Config", "WorkerIPC"]),
         /// The parent process: spawns, supervises and restarts the workers.
-        .target(name: "Watchdog", dependencies: ["Config", "WorkerIPC", "CLibcap", "CVigilShim", logging]),
+        .target(
+            name: "Watchdog", dependencies: ["Config", "WorkerIPC", "Monitoring", "CLibcap", "CVigilShim", logging]),
 
         // MARK: Executables (thin: argument parsing and a call into a module)
         .executableTarget(
@@ -112,6 +116,8 @@ let package = Package(
             name: "DNSFuzzer", dependencies: ["Config", "CheckerWorker", "FuzzSupport"], path: "Fuzz/DNSFuzzer"),
         .executableTarget(name: "SMTPFuzzer", dependencies: ["CheckerWorker", "FuzzSupport"], path: "Fuzz/SMTPFuzzer"),
         .executableTarget(name: "FrameFuzzer", dependencies: ["WorkerIPC", "FuzzSupport"], path: "Fuzz/FrameFuzzer"),
+        .executableTarget(
+            name: "MetricsHTTPFuzzer", dependencies: ["Monitoring", "FuzzSupport"], path: "Fuzz/MetricsHTTPFuzzer"),
 
         // MARK: Tests
         .testTarget(name: "ConfigTests", dependencies: ["Config", "CIndexStore"], resources: [.copy("Fixtures")]),
@@ -135,6 +141,7 @@ let package = Package(
         ),
         .testTarget(name: "NotifierTests", dependencies: ["Notifier", "TestSupport"]),
         .testTarget(name: "WorkerIPCTests", dependencies: ["WorkerIPC", "TestSupport"]),
+        .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "Config", "WorkerIPC"]),
         .testTarget(name: "WatchdogTests", dependencies: ["Watchdog", "WorkerIPC", "vigild", "vigilctl"]),
     ],
     swiftLanguageModes: [.v6]

@@ -77,6 +77,15 @@ http = {
 }
 seeds("HTTPFuzzer", {name: pieces(*parts) for name, parts in http.items()})
 
+# The metrics listener's requests (HTTPRequestTests): pipelined, split, bare LF, oversized.
+requests = {
+    "scrape": [b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9165\r\nAccept: */*\r\n\r\n"],
+    "pipelined": [b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\nHEAD / HTTP/1.1\r\nHo", b"st: x\r\n\r\n"],
+    "http10-lf": [b"\nGET /status.json HTTP/1.0\nConnection: keep-alive\n\n"],
+    "body": [b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"],
+}
+seeds("MetricsHTTPFuzzer", {name: pieces(*parts) for name, parts in requests.items()})
+
 
 # DNS (ProbeCodecTests, ProbeHostileTests): selector bytes (name 0 "www.example.com", type A; match the id), then
 # the response.

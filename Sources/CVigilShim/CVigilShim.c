@@ -8,6 +8,7 @@
 #include <syslog.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -58,4 +59,8 @@ int cvigil_pidfd_open(int pid) {
 
 int cvigil_set_thread_name(const char *name) {
     return pthread_setname_np(pthread_self(), name);
+}
+
+int cvigil_accept_nonblocking(int fd) {
+    return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }

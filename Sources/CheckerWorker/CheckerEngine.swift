@@ -43,6 +43,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         /// Marks progress during long work on the loop, for the watchdog's liveness check.
         var progress: () -> Void = {}
         var statistics: (CheckerStatistics) -> Void = { _ in }
+        var ipvsStatistics: (IPVSStatisticsReport) -> Void = { _ in }
     }
 
     /// How one check of a real server runs.
@@ -68,6 +69,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     private let nio: LazyGroup
     private var core = CheckerCore()
     private var ipvs: IPVSSync!
+    /// The kernel's traffic counters of the managed services, every few seconds (metrics, status page).
+    private var trafficReader: IPVSStatisticsReader!
     private var notifications: CheckerNotifications!
     private var runners: [Int: [Runner]] = [:]
     private var configuration: WorkerConfiguration?
@@ -95,7 +98,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
             loop: CheckLoop(),
             sink: Sink(
                 report: { reporter.report($0) }, event: { reporter.event($0) },
-                progress: { reporter.progress.mark() }, statistics: { reporter.send(.checkerStatistics($0)) }),
+                progress: { reporter.progress.mark() }, statistics: { reporter.send(.checkerStatistics($0)) },
+                ipvsStatistics: { reporter.send(.ipvsStatistics($0)) }),
             logger: logger,
             makeProbe: { checker, real, virtual, context in
                 HealthProbes.make(
@@ -130,6 +134,20 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
                     config.vrrp = core.vrrp
                     return IPVSDesiredState.syncDaemons(config, masterInstances: core.masterInstances)
                 }), progress: sink.progress)
+        trafficReader = IPVSStatisticsReader(
+            loop: loop, makeClient: makeIPVSClient,
+            names: { [unowned self] in
+                let lvs = core.lvs
+                var names: [IPVSServiceKey: IPVSStatisticsReader.Names] = [:]
+                for server in lvs.virtualServers {
+                    let owner = IPVSStatisticsReader.Names(
+                        virtualServer: VirtualServerNames.name(server.address), realServers: server.realServers)
+                    for key in IPVSDesiredState.serviceKeys(of: server, in: lvs) where names[key] == nil {
+                        names[key] = owner
+                    }
+                }
+                return names
+            }, report: sink.ipvsStatistics)
         if loop.inEventLoop {
             loop.connector.sink = { [unowned self] ticket, outcome in completed(ticket, outcome) }
         } else {
@@ -216,6 +234,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
             changed: isReload && globalsSame ? change.changed : nil)
         sendReport()
         scheduleStatistics()
+        trafficReader.start()
         runDueChecks()
     }
 
@@ -446,6 +465,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     public func stop(release: Bool, done: @escaping @Sendable () -> Void) {
         let omega = runOmegaScripts()
         stopped = true
+        trafficReader.stop()
         if let wake { loop.cancel(wake.timer) }
         if release { ipvs.removeAll() } else { ipvs.stop() }
         guard !omega.isEmpty else { return done() }

@@ -315,9 +315,9 @@ public struct IPVSInfo: Hashable, Sendable {
 }
 
 /// Text forms shared by error messages and the ipvsadm renderer.
-enum IPVSFormat {
+public enum IPVSFormat {
     /// "192.0.2.1:80" or "[2001:db8::1]:80", as ipvsadm -n prints them.
-    static func endpoint(_ address: IPAddress, _ port: UInt16) -> String {
+    public static func endpoint(_ address: IPAddress, _ port: UInt16) -> String {
         address.family == .ipv6 ? "[\(address)]:\(port)" : "\(address):\(port)"
     }
 }

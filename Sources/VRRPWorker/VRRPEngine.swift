@@ -43,7 +43,14 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
         receiver = VRRPReceiver(logger: logger)
         system = LinuxVRRPSystem(loop: loop, logger: logger, receiver: receiver)
         core = VRRPEngineCore(system: system)
-        core.onReport = { [reporter] in reporter.report($0) }
+        core.onReport = { [unowned self, reporter] state in
+            // The scripts' GOOD/BAD travel with every report (keepalived_script_status).
+            var state = state
+            state.vrrpScripts = scriptTasks.keys.sorted().compactMap { name in
+                scriptStates[name].map { VRRPScriptReport(name: name, isUp: $0.isUp) }
+            }
+            reporter.report(state)
+        }
         core.onEvent = { [reporter, logger] in
             logger.info("\($0)")
             reporter.event($0)

@@ -30,6 +30,8 @@ public struct DaemonOptions: Sendable {
     public var heartbeatInterval: Duration = .seconds(1)
     /// Set in the re-spawned, detached daemon (stdio on /dev/null, own session).
     public var detached = false
+    /// `--metrics-listen`: where to serve metrics, the status page and JSON (before `metrics_listen` in the file).
+    public var metricsListen: ListenAddress?
 
     public init() {}
 

@@ -42,6 +42,8 @@ struct WorkerSlot {
     var reportedState = false
     /// The checker worker's last statistics.
     var checkerStatistics: CheckerStatistics?
+    /// The checker worker's last read of the kernel's IPVS counters.
+    var ipvsStatistics: IPVSStatisticsReport?
 
     init(role: WorkerRole) {
         self.role = role
@@ -73,6 +75,8 @@ final class Supervisor {
     /// when to write without the stragglers.
     /// Dumps waiting for the workers' answers, by kind (true: `SIGUSR1` data, false: `SIGUSR2` statistics).
     var pendingDumps: [Bool: (waiting: [UInt32: WorkerRole], sections: [String], deadline: Int64)] = [:]
+    /// The metrics listener, systemd's notifications, recent events (Supervisor+Operators.swift).
+    var operators = OperatorInterfaces()
 
     init(options: DaemonOptions, hostName: String, loaded: LoadedConfig) {
         self.options = options
@@ -85,6 +89,8 @@ final class Supervisor {
     /// Runs until stopped; returns the exit status.
     func run() throws(WatchdogError) -> Int32 {
         signals = try Syscalls.signalDescriptor([SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGCHLD])
+        // After the signals are blocked (the listener's thread inherits the mask), before the control socket.
+        try startOperatorInterfaces()
         control = try ControlServer(path: options.controlSocket, logger: logger)
         logger.info("vigild \(vigilVersion) started (pid \(getpid())), configuration \(options.configFile)")
         for role in neededRoles() {
@@ -102,6 +108,7 @@ final class Supervisor {
             for slot in slots.values { if let at = slot.restartAt { wake = min(wake, at) } }
             if stopping { wake = min(wake, stopDeadline) }
             if let at = control?.wakeAt { wake = min(wake, at) }
+            if let at = operatorInterfacesWakeAt(now: now) { wake = min(wake, at) }
             let timeout = Int32(clamping: max(0, (wake - now + 999_999) / 1_000_000))
 
             var descriptors = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
@@ -119,6 +126,7 @@ final class Supervisor {
             if answered.contains(.stop) { beginStop() }
             handleSignals()
             tick()
+            operatorInterfacesTick()
         }
         finish()
         return exitStatus
@@ -177,6 +185,7 @@ final class Supervisor {
             slot.lastHeartbeat = nil
             slot.reportedState = false
             slot.checkerStatistics = nil
+            slot.ipvsStatistics = nil
             WorkerPidFile.write(pidFilePath(role), pid: pid)
             logger.debug("started the \(role) worker (pid \(pid))")
         } catch {
@@ -274,11 +283,15 @@ final class Supervisor {
         case .state(let state):
             slot.state = state
             slot.reportedState = true
+            operatorInterfacesReported(role)
             if role == .vrrp, slots[.checker]?.helloAt != nil { send(.peerState(state), to: .checker) }
         case .event(let event):
             logger.info("\(role) worker: \(event.summary)")
+            recordEvent(role.rawValue, event.summary)
         case .checkerStatistics(let statistics):
             slot.checkerStatistics = statistics
+        case .ipvsStatistics(let report):
+            slot.ipvsStatistics = report
         case .ack(let id, _, let detail) where pendingDumps.values.contains(where: { $0.waiting[id] != nil }):
             let data = pendingDumps[true]?.waiting[id] != nil
             pendingDumps[data]?.waiting[id] = nil
@@ -336,6 +349,7 @@ final class Supervisor {
                         stringLiteral:
                             "\(role) worker (pid \(pid)) \(exit) after \(Self.milliseconds(uptime.nanoseconds)) ms; "
                             + "restarting \(after) (restart \(slot.restartCount))"))
+                recordEvent("watchdog", "\(role) worker (pid \(pid)) \(exit); restarting \(after)")
                 slot.restartAt = now + delay.nanoseconds
                 slots[role] = slot
                 if delay == .zero { start(role) }
@@ -388,6 +402,7 @@ final class Supervisor {
                 lastHeartbeat: slot.lastHeartbeat)
             if verdict != .alive {
                 logger.error("\(role) worker (pid \(pid)) \(verdict.reason); killing it")
+                recordEvent("watchdog", "\(role) worker (pid \(pid)) \(verdict.reason); killed")
                 slots[role]?.hungKills += 1
                 slots[role]?.lastKillReason = verdict.reason
                 // Its state is as fresh as its engine's last progress, not its last word.
@@ -430,6 +445,8 @@ final class Supervisor {
     /// Re-reads the configuration; keeps the running one when the new one has errors.
     /// - Returns: nil on success, else the reason.
     func reload() -> String? {
+        operatorInterfacesReloading()
+        defer { if let lastReload { operatorInterfacesReloaded(lastReload) } }
         let candidate = loadCandidate()
         let at = Double(monotonicNanoseconds() - startedAt) / 1e9
         guard candidate.isValid else {
@@ -447,7 +464,8 @@ final class Supervisor {
         for change in diff.changes { logger.info("reload: \(change)") }
         lastReload = ReloadReport(
             atUptimeSeconds: at, succeeded: true,
-            message: diff.isEmpty ? "no change" : "\(diff.changes.count) change\(diff.changes.count == 1 ? "" : "s")")
+            message: diff.isEmpty ? "no change" : "\(diff.changes.count) change\(diff.changes.count == 1 ? "" : "s")",
+            changes: diff.changes.count)
         loaded = candidate
         let needed = neededRoles()
         for role in needed {
@@ -493,6 +511,7 @@ final class Supervisor {
     func beginStop() {
         guard !stopping else { return }
         stopping = true
+        operatorInterfacesStopping()
         // Stop taking control requests first: vigilctl then fails at once with a clear message.
         control?.close(refusing: "vigild is stopping")
         control = nil
@@ -507,6 +526,7 @@ final class Supervisor {
         for role in WorkerRole.allCases { unlink(pidFilePath(role)) }
         control?.close(refusing: "vigild is stopping")
         control = nil
+        stopOperatorInterfaces()
         logger.info("vigild stopped")
     }
 
@@ -551,11 +571,15 @@ final class Supervisor {
                 loopLagMilliseconds: slot.lastHeartbeat.map { Double($0.maxLoopLag) / 1e6 },
                 progressAgeMilliseconds: slot.lastHeartbeat.map { Double($0.progressAge) / 1e6 },
                 lastKillReason: slot.lastKillReason, ready: slot.reportedState,
-                checker: slot.pid == nil ? nil : slot.checkerStatistics, state: slot.state)
+                checker: slot.pid == nil ? nil : slot.checkerStatistics,
+                ipvs: slot.pid == nil ? nil : slot.ipvsStatistics, state: slot.state)
         }
         return DaemonStatus(
             pid: getpid(), version: vigilVersion, configFile: options.configFile,
-            uptimeSeconds: Double(now - startedAt) / 1e9, stopping: stopping, workers: workers, lastReload: lastReload)
+            uptimeSeconds: Double(now - startedAt) / 1e9, stopping: stopping, workers: workers, lastReload: lastReload,
+            reloadsApplied: operators.reloadsApplied, reloadsRefused: operators.reloadsRefused,
+            startedAtUnixSeconds: operators.startedAtUnixSeconds, recentEvents: operators.events.events,
+            metricsListen: operators.metrics.map { "\($0.address)" })
     }
 
     /// `SIGUSR1` (data) and `SIGUSR2` (statistics): files beside the control socket, created

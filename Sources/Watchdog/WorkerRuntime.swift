@@ -232,7 +232,7 @@ struct WorkerLoop {
             stall(milliseconds: milliseconds, slices: slices, id: id)
         case .peerState(let state):
             onLoop { engine.peerStateChanged(state) }
-        case .hello, .pong, .state, .event, .ack, .checkerStatistics:
+        case .hello, .pong, .state, .event, .ack, .checkerStatistics, .ipvsStatistics:
             logger.warning("unexpected message from the watchdog; ignored")
         }
     }

@@ -21,11 +21,15 @@ public struct ReloadReport: Codable, Sendable, Hashable {
     public var succeeded: Bool
     /// "reloaded /etc/keepalived/keepalived.conf" or the errors with file and line.
     public var message: String
+    /// The changes an applied reload made (instances, addresses, virtual and real servers, as `reload --diff`
+    /// lists them); nil for a refused one.
+    public var changes: Int?
 
-    public init(atUptimeSeconds: Double, succeeded: Bool, message: String) {
+    public init(atUptimeSeconds: Double, succeeded: Bool, message: String, changes: Int? = nil) {
         self.atUptimeSeconds = atUptimeSeconds
         self.succeeded = succeeded
         self.message = message
+        self.changes = changes
     }
 }
 
@@ -60,13 +64,16 @@ public struct WorkerStatus: Codable, Sendable, Hashable {
     public var ready: Bool?
     /// The checker worker's last statistics (checks, lateness, IPVS writes and reads).
     public var checker: CheckerStatistics?
+    /// The checker worker's last read of the kernel's IPVS counters (connections, packets, bytes).
+    public var ipvs: IPVSStatisticsReport?
     /// The last state the worker reported (kept across restarts).
     public var state: WorkerState?
 
     public init(
         role: WorkerRole, pid: Int32?, uptimeSeconds: Double?, restartCount: Int, lastHeartbeatSecondsAgo: Double?,
         lastRestartMilliseconds: Double?, loopLagMilliseconds: Double? = nil, progressAgeMilliseconds: Double? = nil,
-        lastKillReason: String? = nil, ready: Bool? = nil, checker: CheckerStatistics? = nil, state: WorkerState?
+        lastKillReason: String? = nil, ready: Bool? = nil, checker: CheckerStatistics? = nil,
+        ipvs: IPVSStatisticsReport? = nil, state: WorkerState?
     ) {
         self.role = role
         self.pid = pid
@@ -79,6 +86,7 @@ public struct WorkerStatus: Codable, Sendable, Hashable {
         self.lastKillReason = lastKillReason
         self.ready = ready
         self.checker = checker
+        self.ipvs = ipvs
         self.state = state
     }
 }
@@ -93,10 +101,20 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
     public var workers: [WorkerStatus]
     /// The last reload (SIGHUP or `vigilctl reload`), nil before the first.
     public var lastReload: ReloadReport?
+    /// Reloads applied and refused since the daemon started.
+    public var reloadsApplied: Int
+    public var reloadsRefused: Int
+    /// When the daemon started, in seconds since the Unix epoch (wall clock).
+    public var startedAtUnixSeconds: Double?
+    /// The latest events (VRRP state changes, real servers up and down, worker restarts, reloads), oldest first.
+    public var recentEvents: [DaemonEvent]
+    /// Where metrics, the status page and `/status.json` are served (`127.0.0.1:9165`), nil when they are not.
+    public var metricsListen: String?
 
     public init(
         pid: Int32, version: String, configFile: String, uptimeSeconds: Double, stopping: Bool, workers: [WorkerStatus],
-        lastReload: ReloadReport? = nil
+        lastReload: ReloadReport? = nil, reloadsApplied: Int = 0, reloadsRefused: Int = 0,
+        startedAtUnixSeconds: Double? = nil, recentEvents: [DaemonEvent] = [], metricsListen: String? = nil
     ) {
         self.pid = pid
         self.version = version
@@ -105,6 +123,11 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
         self.stopping = stopping
         self.workers = workers
         self.lastReload = lastReload
+        self.reloadsApplied = reloadsApplied
+        self.reloadsRefused = reloadsRefused
+        self.startedAtUnixSeconds = startedAtUnixSeconds
+        self.recentEvents = recentEvents
+        self.metricsListen = metricsListen
     }
 
     /// The operator's view, as `vigilctl status` prints it.
@@ -113,6 +136,7 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
             "vigild \(version), pid \(pid), up \(Self.seconds(uptimeSeconds)), config \(configFile)"
                 + (stopping ? " (stopping)" : "")
         ]
+        if let metricsListen { lines.append("metrics and status page: http://\(metricsListen)/") }
         if let reload = lastReload {
             let ago = Self.seconds(max(0, uptimeSeconds - reload.atUptimeSeconds))
             lines.append(
@@ -164,7 +188,8 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
         return lines.joined(separator: "\n")
     }
 
-    static func render(_ checker: CheckerStatistics) -> [String] {
+    /// The checker's two lines of `vigilctl status` (checks and lateness; IPVS writes and reads).
+    public static func render(_ checker: CheckerStatistics) -> [String] {
         func ms(_ value: Double?) -> String { value.map { fixedPoint($0, digits: 1) + " ms" } ?? "-" }
         let rate = checker.checksPerSecond.map { fixedPoint($0, digits: 0) + "/s" } ?? "-"
         return [

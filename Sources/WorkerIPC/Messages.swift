@@ -133,15 +133,18 @@ public struct WorkerState: Codable, Sendable, Hashable {
     /// The checker worker's IPVS services (`TCP 192.0.2.100:80`, `FWM 7`): what it owns in the kernel. A
     /// successor started on a newer configuration deletes those the configuration no longer names.
     public var ipvsServices: [String]?
+    /// The VRRP worker's `vrrp_script`s some instance tracks, and whether each is up.
+    public var vrrpScripts: [VRRPScriptReport]?
 
     public init(
         vrrpInstances: [VRRPInstanceReport] = [], virtualServers: [VirtualServerReport] = [], aliveAt: Int64? = nil,
-        ipvsServices: [String]? = nil
+        ipvsServices: [String]? = nil, vrrpScripts: [VRRPScriptReport]? = nil
     ) {
         self.vrrpInstances = vrrpInstances
         self.virtualServers = virtualServers
         self.aliveAt = aliveAt
         self.ipvsServices = ipvsServices
+        self.vrrpScripts = vrrpScripts
     }
 }
 
@@ -220,6 +223,8 @@ public enum WorkerMessage: Codable, Sendable, Hashable {
     case event(WorkerEvent)
     /// The checker worker's counters and latencies, every second (not kept across restarts).
     case checkerStatistics(CheckerStatistics)
+    /// The kernel's IPVS counters of the checker worker's services, every few seconds (not kept across restarts).
+    case ipvsStatistics(IPVSStatisticsReport)
     case command(id: UInt32, WorkerCommand)
     /// Answers `command` with the same id; `detail` carries a dump's text or an error.
     case ack(id: UInt32, ok: Bool, detail: String)

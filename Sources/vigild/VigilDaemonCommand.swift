@@ -83,6 +83,14 @@ struct VigilDaemonCommand: ParsableCommand {
     @Option(name: .customLong("control-socket"), help: "vigilctl's socket.")
     var controlSocket: String = DefaultPaths.controlSocket
 
+    @Option(
+        name: .customLong("metrics-listen"),
+        help: ArgumentHelp(
+            "Serve Prometheus metrics (/metrics), the status page (/) and /status.json over HTTP on ADDRESS:PORT "
+                + "(127.0.0.1:9165, [::1]:9165); overrides metrics_listen in global_defs. Off unless given.",
+            valueName: "address:port"))
+    var metricsListen: ListenAddress?
+
     @Flag(name: [.customShort("v"), .customLong("version")], help: "Print the version and exit.")
     var version = false
 
@@ -133,6 +141,7 @@ struct VigilDaemonCommand: ParsableCommand {
         options.dontReleaseVRRP = dontReleaseVRRP
         options.dontReleaseIPVS = dontReleaseIPVS
         options.heartbeatInterval = .milliseconds(heartbeatInterval)
+        options.metricsListen = metricsListen
         options.detached = detached
         if let worker {
             WorkerRuntime.run(
@@ -166,3 +175,7 @@ struct VigilDaemonCommand: ParsableCommand {
 }
 
 extension WorkerRole: ExpressibleByArgument {}
+
+extension ListenAddress: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+}

@@ -88,6 +88,12 @@ let globalCases: [GlobalCase] = [
     GlobalCase("lvs_flush_on_stop") { $0.lvsFlushOnStop == .all },
     GlobalCase("lvs_flush_on_stop VS") { $0.lvsFlushOnStop == .virtualServers },
     GlobalCase("lvs_flush_onstop ALL") { $0.lvsFlushOnStop == .all },
+    GlobalCase("metrics_listen 127.0.0.1:9165") {
+        $0.metricsListen == ListenAddress(address: IPAddress("127.0.0.1")!, port: 9165)
+    },
+    GlobalCase("metrics_listen [2001:db8::1]:9650") {
+        $0.metricsListen == ListenAddress(address: IPAddress("2001:db8::1")!, port: 9650)
+    },
 ]
 
 /// `global_defs` around `body`, with an instance named VI_1 for the references to resolve.
@@ -144,6 +150,7 @@ struct GlobalSchemaTests {
         #expect(globals.defaultInterface == "eth0")
         #expect(globals.maxAutoPriority == 0)
         #expect(globals.lvsFlushOnStop == nil && !globals.lvsFlush)
+        #expect(globals.metricsListen == nil, "metrics are off unless asked for")
     }
 
     @Test("Top-level daemon keywords")
@@ -192,6 +199,11 @@ struct GlobalSchemaTests {
             ("lvs_timeouts tcp", "'lvs_timeouts' takes 2 to 6 values"),
             ("lvs_timeouts tcp 0", "'tcp' must be a whole number"),
             ("lvs_flush_on_stop SOME", "'lvs_flush_on_stop' takes one of VS, ALL"),
+            ("metrics_listen 127.0.0.1", "'metrics_listen' takes ADDRESS:PORT"),
+            ("metrics_listen localhost:9165", "'metrics_listen' takes ADDRESS:PORT"),
+            ("metrics_listen 2001:db8::1:9165", "'metrics_listen' takes ADDRESS:PORT"),
+            ("metrics_listen 127.0.0.1:0", "'metrics_listen' takes ADDRESS:PORT"),
+            ("metrics_listen [::1]:70000", "'metrics_listen' takes ADDRESS:PORT"),
             ("dynamic_interfaces always", "takes one of allow_if_changes"),
             ("router_id", "'router_id' takes 1 value, got 0"),
             ("vrrp_garp_master_delay -1", "'vrrp_garp_master_delay' takes a time in seconds"),

@@ -84,7 +84,10 @@ final class DaemonUnderTest {
 
     /// Starts `vigild -n -l -D` with its log in `logFile`, and waits for both workers' hellos and first reports.
     /// - Parameter wrapper: a command that execs vigild (`prlimit --nofile=40`), keeping its pid.
-    func start(workers: Int = 2, extra: [String] = [], wrapper: [String] = []) throws {
+    /// - Parameter environment: variables added to the test's own (`NOTIFY_SOCKET`).
+    func start(
+        workers: Int = 2, extra: [String] = [], wrapper: [String] = [], environment: [String: String] = [:]
+    ) throws {
         FileManager.default.createFile(atPath: logFile, contents: nil)
         let vigild = builtProducts.appendingPathComponent("vigild")
         let command = wrapper + [vigild.path, "-n", "-l", "-D"] + extra + self.arguments
@@ -96,6 +99,7 @@ final class DaemonUnderTest {
             process.executableURL = URL(fileURLWithPath: command[0])
             process.arguments = Array(command.dropFirst())
         }
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = FileHandle(forWritingAtPath: logFile)
         process.standardError = FileHandle(forWritingAtPath: logFile)
         try process.run()

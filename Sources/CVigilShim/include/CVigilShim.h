@@ -40,4 +40,9 @@ int cvigil_pidfd_open(int pid);
 /// extension. Returns 0 or an error number.
 int cvigil_set_thread_name(const char *name);
 
+/// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC (a GNU extension that does not import into Swift): the new
+/// descriptor is close-on-exec from the start, so a worker spawned by another thread never inherits it.
+/// Returns the descriptor, or -1 with errno set.
+int cvigil_accept_nonblocking(int fd);
+
 #endif

@@ -160,6 +160,12 @@ public struct GlobalDefs: Sendable, Hashable, Codable {
     /// `lvs_flush_on_stop [VS|ALL]`; `nil` removes each service one by one.
     public var lvsFlushOnStop: LVSFlushOnStop?
 
+    // MARK: Operators' interfaces
+
+    /// Vigil's `metrics_listen ADDRESS:PORT`: where the watchdog serves Prometheus metrics (`/metrics`), the status
+    /// page (`/`) and `/status.json`; nil (the default): not served. `vigild --metrics-listen` takes precedence.
+    public var metricsListen: ListenAddress?
+
     public init() {}
 }
 

@@ -185,6 +185,18 @@ enum GlobalSchema {
         "lvs_flush": Global.set(\.lvsFlush, to: true),
         // Vigil only: how often every IPVS rule of the configuration is checked against the kernel's (0: never).
         "ipvs_repair_interval": Global.duration(\.ipvsRepairInterval, .zero ... .seconds(86_400)),
+        // Vigil only: the metrics, status page and status JSON listener (off unless given).
+        "metrics_listen": Global.value(\.metricsListen) { node, context in
+            context.single(node).flatMap { text in
+                guard let listen = ListenAddress(text) else {
+                    context.error(
+                        "'metrics_listen' takes ADDRESS:PORT (192.0.2.1:9165, [2001:db8::1]:9165), not '\(text)'",
+                        at: node)
+                    return nil
+                }
+                return listen
+            }
+        },
         "lvs_flush_on_stop": { globals, node, context in
             guard context.noBlock(node), let words = context.arguments(node, count: 0...1) else { return }
             guard let word = words.first else {

@@ -39,6 +39,7 @@ struct VRRPRunningInstance<Instant: InstantProtocol>: Sendable where Instant.Dur
     var priorityZeroSent: UInt64 = 0
     var sendErrors: UInt64 = 0
     var becameMaster: UInt64 = 0
+    var releasedMaster: UInt64 = 0
     var since: Instant
     var reason = "startup"
     /// The state last announced (the machine's own state has already moved on when its `notify` arrives).
@@ -93,6 +94,7 @@ struct VRRPRunningInstance<Instant: InstantProtocol>: Sendable where Instant.Dur
             "priority_zero_sent": priorityZeroSent,
             "send_errors": sendErrors,
             "became_master": becameMaster,
+            "released_master": releasedMaster,
         ]
         for check in VRRPReceiveCheck.allCases {
             counters["dropped_\(check)"] = statistics.dropped[check] ?? 0
@@ -966,6 +968,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
 
     private func transitioned(_ instance: inout VRRPRunningInstance<Instant>, to state: VRRPState, name: String) {
         let old = Self.reportState(instance.announcedState).rawValue
+        if instance.announcedState == .master && state != .master { instance.releasedMaster += 1 }
         instance.announcedState = state
         instance.since = system.now
         if state == .master { instance.becameMaster += 1 }

@@ -20,11 +20,7 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../ipvs/lib.sh"
 trap 'stop_vigild; cleanup' EXIT
 
 setup_topology || fatal "topology"
-for i in 1 2; do
-  ip -n "lab-r$i" addr add 192.0.2.100/32 dev lo
-  ip netns exec "lab-r$i" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
-    net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2
-done
+setup_dr_real_servers
 
 web_start() { # N [NAME PORT]: rs N's web server (name rsN on port 80 unless told)
   local name=${2:-rs$1} port=${3:-80}

@@ -90,6 +90,16 @@ setup_topology() {
   return 0
 }
 
+# LVS-DR real servers: VIP 192.0.2.100 on each real server's lo, ARP for it neither answered nor announced.
+setup_dr_real_servers() {
+  local i
+  for i in 1 2; do
+    ip -n "lab-r$i" addr add 192.0.2.100/32 dev lo
+    ip netns exec "lab-r$i" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+      net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2
+  done
+}
+
 start_servers() {
   local i
   for i in 1 2; do
