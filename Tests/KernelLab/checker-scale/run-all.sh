@@ -104,6 +104,8 @@ if wait_for 600 bash -c "[[ \$($D ipvsadm -Ln | grep -c -- '-> 198') == 10000 ]]
   pass "farm: 10,000 real servers in the kernel ($((SECONDS - start)) s from start)"
 else
   fail "farm: $(real_servers_in_kernel) of 10,000 real servers in the kernel after 600 s"
+  echo "--- vigild log (tail) ---"
+  tail -40 "$WORK/vigild.log"
 fi
 sleep 3
 reads=$(checker_stat ipvsFullReads) writes=$(checker_stat ipvsWrites)
