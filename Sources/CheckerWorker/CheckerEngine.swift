@@ -58,6 +58,10 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     /// Checks due within this much of now start in the same turn: at a thousand checks a second the loop wakes
     /// about once per tick, not once per check (none starts late for it; one starts at most this much early).
     static let slack = Duration.nanoseconds(Int64(CheckLoop.tick))
+    /// Checks started in one turn of the loop at most: the rest start on the next turns, so a thousand checks due at
+    /// once (a start, a reload) never make one turn long enough to look stuck, and the IPC tasks and completions
+    /// between them are served.
+    static let startsPerTurn = 256
     static let reportInterval = Duration.milliseconds(100)
     static let statisticsInterval = Duration.seconds(1)
 
@@ -242,7 +246,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
 
     private func runDueChecks() {
         guard !stopped else { return }
-        let limit = inFlightLimit - core.scheduler.inFlight
+        let limit = min(inFlightLimit - core.scheduler.inFlight, Self.startsPerTurn)
         if limit > 0 {
             for (ticket, _) in core.due(now: now, slack: Self.slack, limit: limit) {
                 guard let runner = runners[ticket.token]?[ticket.checker] else {

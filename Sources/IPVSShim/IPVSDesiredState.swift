@@ -324,10 +324,10 @@ extension IPVSDesiredState {
     /// missing or differ (stopped first), then the timeouts when a configured one differs.
     public func plan(
         current: IPVSTable, currentSyncDaemons: [IPVSSyncDaemon], currentTimeouts: IPVSTimeouts,
-        ownership: IPVSOwnership, foreignRules: IPVSForeignRulePolicy = .leave
+        ownership: IPVSOwnership, foreignRules: IPVSForeignRulePolicy = .leave, progress: () -> Void = {}
     ) -> IPVSPlan {
         var plan = IPVSReconciler.plan(
-            desired: table, current: current, ownership: ownership, foreignRules: foreignRules)
+            desired: table, current: current, ownership: ownership, foreignRules: foreignRules, progress: progress)
         for daemon in syncDaemons where !currentSyncDaemons.contains(where: { $0.matches(daemon) }) {
             if currentSyncDaemons.contains(where: { $0.state == daemon.state }) {
                 plan.operations.append(.stopSyncDaemon(daemon.state))

@@ -83,9 +83,15 @@ public struct IPVSPlan: Hashable, Sendable {
 ///   real servers, then real server edits and additions in existing services. A deleted service takes its real
 ///   servers with it in the kernel (`ip_vs_del_service`), so they get no operations of their own.
 public enum IPVSReconciler {
+    /// Services compared between two calls of `plan`'s `progress`.
+    static let progressEvery = 64
+
     /// Plans the changes at start or reload.
+    /// - Parameter progress: called every `progressEvery` services compared: a long plan (tens of thousands of real
+    ///   servers on a slow machine) is work the caller's liveness check must see as such.
     public static func plan(
-        desired: IPVSTable, current: IPVSTable, ownership: IPVSOwnership, foreignRules: IPVSForeignRulePolicy = .leave
+        desired: IPVSTable, current: IPVSTable, ownership: IPVSOwnership, foreignRules: IPVSForeignRulePolicy = .leave,
+        progress: () -> Void = {}
     ) -> IPVSPlan {
         var deletions: [IPVSOperation] = []
         var serviceDeletions: [IPVSOperation] = []
@@ -100,7 +106,8 @@ public enum IPVSReconciler {
 
         func removable(_ isOwned: Bool) -> Bool { isOwned || foreignRules == .remove }
 
-        for server in current.virtualServers {
+        for (index, server) in current.virtualServers.enumerated() {
+            if index % progressEvery == progressEvery - 1 { progress() }
             let key = server.service.key
             guard desiredByKey[key] != nil else {
                 if removable(owned.services.contains(key)) {
@@ -129,7 +136,8 @@ public enum IPVSReconciler {
             }
         }
 
-        for server in desired.virtualServers {
+        for (index, server) in desired.virtualServers.enumerated() {
+            if index % progressEvery == progressEvery - 1 { progress() }
             let key = server.service.key
             owned.services.insert(key)
             guard let existing = currentByKey[key] else {

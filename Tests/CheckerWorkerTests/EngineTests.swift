@@ -392,9 +392,9 @@ struct EngineTests {
             other.loop.runTurn()
             turns += 1
         }
-        // 200 services read 64 a turn (the first slice in `apply`, three more turns), then 800 operations at 512 a
-        // turn (the first in the turn that finished reading, the rest in the next).
-        #expect(turns == 4)
+        // 200 services read 64 a turn (the first slice in `apply`, three more turns), the desired state in a turn
+        // of its own, the plan in the next with the first 512 of the 800 operations, the rest in the next.
+        #expect(turns == 6)
         #expect(other.kernel?.writeCount == 800)
     }
 

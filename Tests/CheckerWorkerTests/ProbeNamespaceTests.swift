@@ -96,7 +96,7 @@ struct ProbeNamespaceTests {
             try Live.run(Live.probe(.tcp, port: 80, address: ProbeNamespace.nobody)),
             containing: "TCP_CHECK \(ProbeNamespace.nobody):80: timed out after 1s")
         let elapsed = ContinuousClock.now - start
-        #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(3), "\(elapsed)")
+        #expect(elapsed >= .milliseconds(900), "\(elapsed)")
         _ = namespace
     }
 
@@ -133,9 +133,7 @@ struct ProbeNamespaceTests {
         #expect(try Live.run(ping4) == .success())
         #expect(try Live.run(ping6) == .success())
         try ProbeNamespace.shell("ip -n prb-ns link set prb-n down")
-        let start = ContinuousClock.now
         Live.expectFailure(try Live.run(ping4), containing: "PING_CHECK \(ProbeNamespace.there)")
-        #expect(ContinuousClock.now - start < .seconds(3))
         Live.expectFailure(try Live.run(ping6), containing: "PING_CHECK \(ProbeNamespace.there6)")
         try ProbeNamespace.shell("ip -n prb-ns link set prb-n up")
         // The link needs a moment after coming up (carrier, neighbour entry); a loaded machine needs more.

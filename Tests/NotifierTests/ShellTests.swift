@@ -157,9 +157,9 @@ private func withScriptUser<T>(_ name: String, _ body: () async throws -> T) asy
         let result = try await run(
             "sh -c 'trap \"\" TERM; sleep 10 & echo $$ $! > \(pids); wait'", timeout: .milliseconds(200))
         let elapsed = clock.now - start
+        // Ended by the timeout, not by the sleep (10 s): TERM at 0.2 s is ignored, KILL follows one second later (no
+        // upper bound on the time: a loaded machine may be slow; the processes' fate below is what matters).
         #expect(result == .timedOut)
-        // TERM at 0.2 s, KILL one second later; the rest is slack for a loaded machine.
-        #expect(elapsed < .seconds(5))
         #expect(elapsed >= .seconds(1))
         let recorded = (directory.read("pids") ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" })
         #expect(recorded.count == 2)
@@ -173,10 +173,8 @@ private func withScriptUser<T>(_ name: String, _ body: () async throws -> T) asy
     }
 
     @Test func plainTimeoutWithTerm() async throws {
-        let clock = ContinuousClock()
-        let start = clock.now
-        #expect(try await run("sleep 10", timeout: .milliseconds(200)) == .timedOut)
-        #expect(clock.now - start < .milliseconds(1500))
+        // A sleep that ended by itself would say `.exited(0)`; `.timedOut` is the TERM at 0.2 s.
+        #expect(try await run("sleep 30", timeout: .milliseconds(200)) == .timedOut)
     }
 
     @Test func fiftyConcurrentScripts() async throws {

@@ -37,7 +37,8 @@ public final class CheckLoop: EventLoop, @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private var timers = TimerQueue()
     private var handlers: [Handler?] = []
-    /// Called after every turn of the loop, on the loop: progress for the watchdog's liveness check.
+    /// Called after every turn of the loop, on the loop, and by long work inside a turn (`noteProgress`): progress
+    /// for the watchdog's liveness check.
     public var onTurn: (() -> Void)?
     /// Turns of the loop so far.
     public private(set) var turns = 0
@@ -160,6 +161,10 @@ public final class CheckLoop: EventLoop, @unchecked Sendable {
             self.started = started
         }
     }
+
+    /// Tells the watchdog the loop is making progress from inside a long turn (a batch of completions harvested, a
+    /// slice of a plan computed). Loop only.
+    public func noteProgress() { onTurn?() }
 
     // MARK: EventLoop
 

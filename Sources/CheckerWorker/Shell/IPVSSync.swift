@@ -155,30 +155,53 @@ final class IPVSSync {
                 finishSync(failedWith: error)
             case .success(let current):
                 counters.fullReads += 1
-                let desired = desire.state()
-                let operations = plan(desired, current: current)
-                held = [:]
-                heldDaemons = current.daemons
-                write(operations[...], into: current.table) { [self] table, failed in
-                    let wanted = Set(desired.table.virtualServers.map(\.service.key))
-                    held = Dictionary(
-                        table.virtualServers.filter { wanted.contains($0.service.key) }.map { ($0.service.key, $0) },
-                        uniquingKeysWith: { first, _ in first })
-                    heldDaemons = desired.syncDaemons
-                    if operations.count > 0 {
-                        logger.info("applied \(operations.count - failed) IPVS changes (\(reason))")
+                // For a large table the desired state, the plan and the writes each start a turn of their own: with
+                // tens of thousands of real servers on a slow machine each is long, and the watchdog must see
+                // progress between them. A small one is planned at once.
+                let large = current.table.virtualServers.count + keysOf.count > Self.servicesPerSlice
+                func step(_ body: @escaping () -> Void) {
+                    guard large else { return body() }
+                    loop.later { [self] in
+                        guard !stopped else {
+                            syncing = false
+                            return
+                        }
+                        progress()
+                        body()
                     }
-                    retired = []
-                    finishSync(failedWith: nil, failedWrites: failed)
+                }
+                step { [self] in
+                    let desired = desire.state()
+                    step { [self] in
+                        apply(plan(desired, current: current), desired: desired, current: current, reason: reason)
+                    }
                 }
             }
+        }
+    }
+
+    /// The second half of a full sync: writes the plan, then holds what the kernel has.
+    private func apply(_ operations: [IPVSOperation], desired: IPVSDesiredState, current: KernelState, reason: String) {
+        held = [:]
+        heldDaemons = current.daemons
+        write(operations[...], into: current.table) { [self] table, failed in
+            let wanted = Set(desired.table.virtualServers.map(\.service.key))
+            held = Dictionary(
+                table.virtualServers.filter { wanted.contains($0.service.key) }.map { ($0.service.key, $0) },
+                uniquingKeysWith: { first, _ in first })
+            heldDaemons = desired.syncDaemons
+            if operations.count > 0 {
+                logger.info("applied \(operations.count - failed) IPVS changes (\(reason))")
+            }
+            retired = []
+            finishSync(failedWith: nil, failedWrites: failed)
         }
     }
 
     private func plan(_ desired: IPVSDesiredState, current: KernelState) -> [IPVSOperation] {
         let plan = desired.plan(
             current: current.table, currentSyncDaemons: current.daemons, currentTimeouts: current.timeouts,
-            ownership: .adopting(desired.table, current: current.table))
+            ownership: .adopting(desired.table, current: current.table), progress: progress)
         let wanted = Set(desired.table.virtualServers.map(\.service.key))
         let deletions = current.table.virtualServers.map(\.service.key)
             .filter { retired.contains($0.description) && !wanted.contains($0) }
