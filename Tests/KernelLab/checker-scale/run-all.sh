@@ -125,6 +125,7 @@ check "farm: the stopped real server leaves IPVS" wait_for 60 gone
 one_listener
 back() { $D ipvsadm -Ln -t 192.0.2.101:2000 | grep -q '198.51.100.11:9999'; }
 check "farm: and comes back" wait_for 60 back
+sleep 2 # the checker's statistics reach vigilctl once a second
 after=$(checker_number ipvsWrites) reads_after=$(checker_number ipvsFullReads)
 is_number() { [[ $1 =~ ^[0-9]+$ ]]; }
 one_each=false no_read=false
