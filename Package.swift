@@ -5,6 +5,7 @@ let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: 
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioConcurrency = Target.Dependency.product(name: "NIOConcurrencyHelpers", package: "swift-nio")
 let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
 
 let package = Package(
@@ -79,7 +80,7 @@ let package = Package(
             name: "CheckerWorker",
             dependencies: [
                 "Config", "IPVSShim", "Netlink", "WorkerIPC", "Notifier", "CVigilShim", "Digest", logging, nioCore,
-                nioPosix, nioSSL,
+                nioPosix, nioSSL, nioConcurrency,
             ]
         ),
         /// What monitoring reads (pure): Prometheus metrics, the status page and JSON, and the HTTP requests for them.

@@ -414,8 +414,9 @@ struct EngineTests {
     func ipvsUnavailable() throws {
         let harness = EngineHarness()
         harness.ipvsAvailable = false
-        harness.engine.apply(try harness.configuration(Self.twoServers), isReload: false)
+        // Down before the apply: a first check due within the loop's slack runs inside `apply` itself.
         harness.network.down = ["198.51.100.11"]
+        harness.engine.apply(try harness.configuration(Self.twoServers), isReload: false)
         harness.advance(seconds: 4)
         #expect(harness.events.filter { $0 == "IPVS is not available: modprobe ip_vs" }.count == 1)
         #expect(harness.health("198.51.100.11 80") == .down)

@@ -1,5 +1,6 @@
 import CVigilShim
 import Dispatch
+import NIOConcurrencyHelpers
 import NIOCore
 import Synchronization
 
@@ -30,7 +31,10 @@ public final class CheckLoop: EventLoop, @unchecked Sendable {
 
     private let epoll: Int32
     private let wake: Int32
-    private let queue = Mutex<[@Sendable () -> Void]>([])
+    /// A pthread mutex (NIOLockedValueBox), not a Synchronization.Mutex: every task handed to the loop from another
+    /// thread crosses this lock, and ThreadSanitizer sees pthread mutexes but not Mutex's futex, so with a Mutex it
+    /// reports each such hand-over (a future's callback, a promise) as a race.
+    private let queue = NIOLockedValueBox<[@Sendable () -> Void]>([])
     /// Whether the loop's thread may be asleep in `epoll_wait` (an `execute` from another thread must wake it).
     private let sleeping = Atomic<Bool>(false)
     private let thread = Atomic<UInt>(0)
@@ -140,7 +144,7 @@ public final class CheckLoop: EventLoop, @unchecked Sendable {
     public func runTurn() -> Bool {
         precondition(manual, "runTurn() is for loops in virtual time")
         beginTurn()
-        let tasks = queue.withLock { tasks -> [@Sendable () -> Void] in
+        let tasks = queue.withLockedValue { tasks -> [@Sendable () -> Void] in
             defer { tasks.removeAll(keepingCapacity: true) }
             return tasks
         }
@@ -173,7 +177,7 @@ public final class CheckLoop: EventLoop, @unchecked Sendable {
     }
 
     public func execute(_ task: @escaping @Sendable () -> Void) {
-        queue.withLock { $0.append(task) }
+        queue.withLockedValue { $0.append(task) }
         if !inEventLoop, sleeping.exchange(false, ordering: .acquiringAndReleasing) {
             var one: UInt64 = 1
             _ = Glibc.write(wake, &one, 8)
@@ -298,7 +302,7 @@ public final class CheckLoop: EventLoop, @unchecked Sendable {
                 timeout = next <= now ? 0 : Int32(clamping: (next - now + 999_999) / 1_000_000)
             }
             sleeping.store(true, ordering: .releasing)
-            if !deferred.isEmpty || queue.withLock({ !$0.isEmpty }) { timeout = 0 }
+            if !deferred.isEmpty || queue.withLockedValue({ !$0.isEmpty }) { timeout = 0 }
             let count = epoll_wait(epoll, events, Int32(capacity), timeout)
             sleeping.store(false, ordering: .releasing)
             turnTime = now.uptimeNanoseconds
@@ -319,7 +323,7 @@ public final class CheckLoop: EventLoop, @unchecked Sendable {
             let slices = deferred
             deferred = []
             for slice in slices { slice() }
-            let tasks = queue.withLock { tasks -> [@Sendable () -> Void] in
+            let tasks = queue.withLockedValue { tasks -> [@Sendable () -> Void] in
                 defer { tasks.removeAll(keepingCapacity: true) }
                 return tasks
             }
