@@ -344,12 +344,14 @@ scale_conf 5 >"$CONF"
 weight_of_1500() { $D ipvsadm -Ln -t 192.0.2.101:1500 | awk '$1 == "->" && $2 == "198.51.100.11:80" {print $4}'; }
 start=$(date +%s%N)
 kill -HUP "$VIGILD_PID"
-if wait_for 60 bash -c "[[ \$($D ipvsadm -Ln -t 192.0.2.101:1500 | grep -c ' 198.51.100.11:80 *Masq *5 ') == 1 ]]"; then
+if wait_for 300 bash -c "[[ \$($D ipvsadm -Ln -t 192.0.2.101:1500 | grep -c ' 198.51.100.11:80 *Masq *5 ') == 1 ]]"; then
   elapsed=$((($(date +%s%N) - start) / 1000000))
   pass "scale: the new weight 5 is in the kernel"
   echo "MEASURE: 1,000-service reload, one weight changed: SIGHUP to new weight in the kernel: $elapsed ms (polled every 0.25 s)"
 else
   fail "scale: weight of 192.0.2.101:1500 is $(weight_of_1500), not 5"
+  echo "--- vigild log (tail) ---"
+  tail -30 "$WORK/vigild.log"
 fi
 sleep 3
 new=$(grep "applied [0-9]* IPVS changes" "$WORK/vigild.log" | tail -n +$((applies + 1)))
