@@ -25,26 +25,8 @@ setup_topology || fatal "topology"
 start_servers || fatal "real servers"
 
 CONF=$WORK/vigil.conf
-VIGILD_PID=
-vigild_start() { # CONF [EXTRA ARGS]
-  local file=$1; shift
-  $D "$BIN/vigild" -n -l -f "$file" --control-socket "$WORK/control.sock" -p "$WORK/vigild.pid" \
-    -c "$WORK/checkers.pid" -r "$WORK/vrrp.pid" "$@" >>"$WORK/vigild.log" 2>&1 &
-  VIGILD_PID=$!
-}
-stop_vigild() {
-  [[ -n $VIGILD_PID ]] || return 0
-  kill "$VIGILD_PID" 2>/dev/null
-  wait "$VIGILD_PID" 2>/dev/null
-  VIGILD_PID=
-}
-wait_for() { # SECONDS COMMAND...: polls every 0.5 s
-  local deadline=$((SECONDS + $1))
-  until "${@:2}"; do
-    ((SECONDS >= deadline)) && return 1
-    sleep 0.5
-  done
-}
+# Reading 10,000 destinations with ipvsadm is slow under emulation: poll twice a second.
+POLL=0.5
 status_json() { $D "$BIN/vigilctl" status --json --control-socket "$WORK/control.sock" 2>/dev/null; }
 checker_stat() { # FIELD: a value from the checker worker's statistics
   status_json | $PY -c '
@@ -52,11 +34,12 @@ import json, sys
 c = [w.get("checker") for w in json.load(sys.stdin)["workers"] if w.get("checker")]
 print(c[0].get(sys.argv[1], "") if c else "")' "$1"
 }
+is_number() { [[ $1 =~ ^[0-9]+$ ]]; }
 checker_number() { # FIELD: checker_stat, retried until it is a number (vigilctl may time out on a busy machine)
   local value tries
   for ((tries = 0; tries < 30; tries++)); do
     value=$(checker_stat "$1")
-    [[ $value =~ ^[0-9]+$ ]] && { echo "$value"; return 0; }
+    is_number "$value" && { echo "$value"; return 0; }
     sleep 1
   done
   echo "unreadable"
@@ -127,7 +110,6 @@ back() { $D ipvsadm -Ln -t 192.0.2.101:2000 | grep -q '198.51.100.11:9999'; }
 check "farm: and comes back" wait_for 60 back
 sleep 2 # the checker's statistics reach vigilctl once a second
 after=$(checker_number ipvsWrites) reads_after=$(checker_number ipvsFullReads)
-is_number() { [[ $1 =~ ^[0-9]+$ ]]; }
 one_each=false no_read=false
 is_number "$writes" && is_number "$after" && ((after - writes == 2)) && one_each=true
 is_number "$reads" && [[ $reads == "$reads_after" ]] && no_read=true

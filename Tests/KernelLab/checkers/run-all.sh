@@ -31,19 +31,6 @@ web_start() { # N [NAME PORT]: rs N's web server (name rsN on port 80 unless tol
 }
 web_stop() { kill "$(cat "$WORK/rs$1.pid")" 2>/dev/null; wait "$(cat "$WORK/rs$1.pid")" 2>/dev/null; }
 
-VIGILD_PID=
-vigild_start() { # CONF
-  $D "$BIN/vigild" -n -l -C -f "$1" --control-socket "$WORK/control.sock" -p "$WORK/vigild.pid" \
-    -c "$WORK/checkers.pid" -r "$WORK/vrrp.pid" >>"$WORK/vigild.log" 2>&1 &
-  VIGILD_PID=$!
-}
-stop_vigild() {
-  [[ -n $VIGILD_PID ]] || return 0
-  kill "$VIGILD_PID" 2>/dev/null
-  wait "$VIGILD_PID" 2>/dev/null
-  VIGILD_PID=
-}
-
 has_line() { listing | grep -qE -- "$1"; }
 wait_listing() { # PATTERN PRESENT(1|0) [SECONDS]
   local n limit=$((${3:-40} * 4))
@@ -90,7 +77,7 @@ CONF
 }
 
 # ---------------------------------------------------------------- DR ----
-vigild_start "$(check_conf dr DR "" "")"
+vigild_start "$(check_conf dr DR "" "")" -C
 check "DR: both real servers in ipvsadm -Ln" wait_listing '198\.51\.100\.11:80 +Route +1' 1
 check "DR: rs2 in ipvsadm -Ln" wait_listing '198\.51\.100\.12:80 +Route +1' 1
 check_alternates "DR through the VIP" "$(fetch_n 4 http://192.0.2.100/)"
@@ -104,7 +91,7 @@ stop_vigild
 check "stopping vigild removes its service" wait_listing '192\.0\.2\.100:80' 0 10
 
 # ------------------------------------------------- inhibit_on_failure ----
-vigild_start "$(check_conf inhibit DR "" inhibit_on_failure)"
+vigild_start "$(check_conf inhibit DR "" inhibit_on_failure)" -C
 check "inhibit: rs1 in with weight 1" wait_listing '198\.51\.100\.11:80 +Route +1' 1
 web_stop 1
 check "inhibit: stopped rs1 stays with weight 0" wait_listing '198\.51\.100\.11:80 +Route +0' 1
@@ -116,7 +103,7 @@ stop_vigild
 # ------------------------------------------------- quorum + sorry_server ----
 web_start 2 sorry 8080 || fail "sorry web server"
 vigild_start "$(check_conf quorum NAT "quorum 2
-    sorry_server 198.51.100.12 8080" "")"
+    sorry_server 198.51.100.12 8080" "")" -C
 check "quorum: both real servers in (NAT)" wait_listing '198\.51\.100\.11:80 +Masq +1' 1
 check "quorum: no sorry server while the quorum holds" wait_listing '198\.51\.100\.12:8080' 0 5
 web_stop 1

@@ -198,3 +198,25 @@ wait_conns() {
   done
   return 1
 }
+
+# vigild in the director's namespace, its files in $WORK, its log appended to $WORK/vigild.log.
+VIGILD_PID=
+vigild_start() { # CONF [EXTRA ARGS]
+  local file=$1; shift
+  $D "$BIN/vigild" -n -l -f "$file" --control-socket "$WORK/control.sock" -p "$WORK/vigild.pid" \
+    -c "$WORK/checkers.pid" -r "$WORK/vrrp.pid" "$@" >>"$WORK/vigild.log" 2>&1 &
+  VIGILD_PID=$!
+}
+stop_vigild() {
+  [[ -n $VIGILD_PID ]] || return 0
+  kill "$VIGILD_PID" 2>/dev/null
+  wait "$VIGILD_PID" 2>/dev/null
+  VIGILD_PID=
+}
+wait_for() { # SECONDS COMMAND...: polls every $POLL seconds (0.25 unless set)
+  local deadline=$((SECONDS + $1))
+  until "${@:2}"; do
+    ((SECONDS >= deadline)) && return 1
+    sleep "${POLL:-0.25}"
+  done
+}

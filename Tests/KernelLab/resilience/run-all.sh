@@ -48,26 +48,6 @@ setup_topology || fatal "topology"
 ip -n lab-d addr del "$VIP/32" dev d0 # the VRRP instance owns it
 start_servers || fatal "real servers"
 
-VIGILD_PID=
-vigild_start() { # CONF [EXTRA ARGS]
-  local file=$1; shift
-  $D "$BIN/vigild" -n -l -f "$file" --control-socket "$WORK/control.sock" -p "$WORK/vigild.pid" \
-    -c "$WORK/checkers.pid" -r "$WORK/vrrp.pid" "$@" >>"$WORK/vigild.log" 2>&1 &
-  VIGILD_PID=$!
-}
-stop_vigild() {
-  [[ -n $VIGILD_PID ]] || return 0
-  kill "$VIGILD_PID" 2>/dev/null
-  wait "$VIGILD_PID" 2>/dev/null
-  VIGILD_PID=
-}
-wait_for() { # SECONDS COMMAND...: polls every 0.25 s
-  local deadline=$((SECONDS + $1))
-  until "${@:2}"; do
-    ((SECONDS >= deadline)) && return 1
-    sleep 0.25
-  done
-}
 
 # The IPVS table as sorted "SERVICE SCHEDULER" and "SERVICE -> REAL FORWARD WEIGHT" lines (no connection counts).
 table() {
