@@ -1,5 +1,6 @@
 import CheckerWorker
 import Config
+import Foundation
 import IPVSShim
 import WorkerIPC
 
@@ -9,13 +10,16 @@ import WorkerIPC
 
 /// `vigil-microbench STEP FILE [REPEAT]`: one step of what the watchdog and the checker worker do with a
 /// configuration, in process, timed (and instruction-counted under `valgrind --tool=callgrind`, which cannot follow
-/// vigild's re-executed workers). Steps: parse, encode, decode, configure, reload, desired, checks.
+/// vigild's re-executed workers). Steps: parse, encode, decode, configure, reload, desired, diff (parse again and diff), change (FILE2's configuration as a reload message from FILE's: built, encoded,
+/// decoded, applied), checks.
 @main
 struct MicroBenchmark {
     static func main() throws {
         let arguments = CommandLine.arguments
         guard arguments.count >= 3 else {
-            print("usage: vigil-microbench parse|encode|decode|configure|reload|desired|checks FILE [REPEAT]")
+            print(
+                "usage: vigil-microbench parse|encode|decode|configure|reload|desired|diff|change|checks FILE [REPEAT [FILE2]]"
+            )
             exit(2)
         }
         let step = arguments[1]
@@ -58,6 +62,22 @@ struct MicroBenchmark {
                     currentTimeouts: IPVSTimeouts(tcp: 900, tcpFin: 120, udp: 300),
                     ownership: IPVSOwnership())
                 detail = "\(plan.operations.count) operations"
+            case "diff":
+                let again = ConfigLoader.load(path: arguments[2])
+                detail = "\(ConfigDiff(from: loaded.config, to: again.config).changes.count) changes"
+            case "change":
+                // FILE's configuration changed as FILE2 (the fourth argument) says: the reload message's work.
+                // Read under FILE's name, as a reload of FILE edited to FILE2 would be.
+                let text = try String(
+                    contentsOfFile: arguments.count > 4 ? arguments[4] : arguments[2], encoding: .utf8)
+                let other = ConfigLoader.load(text: text, name: arguments[2]).config
+                let next = WorkerConfiguration(globalDefs: other.globalDefs, vrrp: other.vrrp, lvs: other.lvs)
+                let change = WorkerConfigurationChange(sequence: 1, from: configuration, to: next)
+                let bytes = MessageCodec.encode(WorkerMessage.reconfigure(change))
+                guard case .reconfigure(let decoded) = try MessageCodec.decode(WorkerMessage.self, from: bytes),
+                    decoded.applied(to: configuration) == next
+                else { throw MicroError.mismatch }
+                detail = "\(bytes.count) bytes, \(change.sentWhole) virtual servers whole"
             case "checks":
                 var core = CheckerCore()
                 _ = core.configure(configuration, isReload: false, now: .zero, using: &random)
@@ -80,3 +100,5 @@ struct MicroBenchmark {
         print("\(step): \(fixedPoint(elapsed, digits: 2)) ms each (\(detail))")
     }
 }
+
+enum MicroError: Error { case mismatch }

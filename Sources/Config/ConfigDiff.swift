@@ -130,6 +130,9 @@ public struct ConfigDiff: Sendable, Hashable {
                 changes.append(.added("virtual_server \(key) (\(server.realServers.count) real servers)"))
                 continue
             }
+            // The common case of a reload (most services untouched) costs one comparison, not a look at each real
+            // server: 1,000 × 10 unchanged took 250 M instructions that way.
+            if previous == server { continue }
             var details: [String] = []
             if previous.scheduler != server.scheduler {
                 details.append("lb_algo \(previous.scheduler.rawValue) → \(server.scheduler.rawValue)")

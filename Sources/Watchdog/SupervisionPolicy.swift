@@ -90,8 +90,10 @@ public struct SupervisionPolicy: Hashable, Sendable {
 /// What the watchdog concludes about a worker's liveness.
 public enum LivenessVerdict: Hashable, Sendable {
     case alive
-    /// No hello within the startup timeout after it was spawned.
+    /// No hello within the startup timeout after it was spawned, though it kept running (an endless start).
     case noHello(silence: Duration)
+    /// No hello yet, and the process has not run for this long: stopped, or blocked before its hello.
+    case startupStalled(for: Duration)
     /// A ping has gone unanswered this long: the process is stopped, or its IPC thread is stuck.
     case unanswered(for: Duration)
     /// It answers, but its engine's loop has made no progress for this long: stuck in one task.
@@ -102,6 +104,8 @@ public enum LivenessVerdict: Hashable, Sendable {
         switch self {
         case .alive: "alive"
         case .noHello(let silence): "did not say hello within \(silence.millisecondsText) ms of its start"
+        case .startupStalled(let age):
+            "did not say hello and has not run for \(age.millisecondsText) ms (stopped, or blocked in its start)"
         case .unanswered(let age):
             "answered no heartbeat for \(age.millisecondsText) ms (stopped, or its IPC thread is stuck)"
         case .stuck(let age):
@@ -114,15 +118,18 @@ public enum LivenessVerdict: Hashable, Sendable {
 /// engine's progress (`WorkerHeartbeat`). A worker is replaced when it has answered nothing for `missedLimit`
 /// intervals while a ping waits, or when its answers show its engine's loop without progress for `missedLimit`
 /// intervals — in every phase, applying a configuration included (an engine doing long work marks progress). A
-/// worker that is merely busy keeps making progress and is never replaced. Before its hello a worker has
-/// `startupTimeout` (exec and start-up).
+/// worker that is merely busy keeps making progress and is never replaced. Before its hello (exec and start-up)
+/// there is no one to answer pings, so the watchdog reads the process's own progress from `/proc/PID/stat`
+/// (`StartupProgress`): runnable, in disk wait, or CPU time grown since the last look. A worker that shows none for
+/// `missedLimit` intervals (SIGSTOP, blocked) is replaced then; one that keeps running gets `startupTimeout`.
 ///
 /// Only what the worker could have answered counts: a ping must have waited a whole interval, and the engine's
 /// progress is measured when the worker answered, so a watchdog that was itself late (a long reload) blames nobody.
 public struct HeartbeatPolicy: Hashable, Sendable {
     public var interval: Duration
     public var missedLimit: Int = 2
-    public var startupTimeout: Duration = .seconds(5)
+    /// The longest a worker that keeps running may take to say hello (an endless loop in its start).
+    public var startupTimeout: Duration = .seconds(30)
 
     public init(interval: Duration = .seconds(1)) {
         self.interval = interval
@@ -139,12 +146,16 @@ public struct HeartbeatPolicy: Hashable, Sendable {
     ///   - sinceLastAnswer: how long ago the worker last answered a ping (or said hello).
     ///   - oldestUnanswered: how long ago the oldest ping still unanswered was sent (nil: all answered).
     ///   - lastHeartbeat: the worker's last answer.
+    ///   - startupIdle: before the hello, how long ago the process was last seen making progress
+    ///     (`StartupProgress`); nil when that cannot be read, and then only `startupTimeout` judges.
     public func judge(
         sinceStart: Duration, helloReceived: Bool, sinceLastAnswer: Duration, oldestUnanswered: Duration?,
-        lastHeartbeat: WorkerHeartbeat?
+        lastHeartbeat: WorkerHeartbeat?, startupIdle: Duration? = nil
     ) -> LivenessVerdict {
         guard helloReceived else {
-            return sinceStart > max(startupTimeout, limit) ? .noHello(silence: sinceStart) : .alive
+            if sinceStart > max(startupTimeout, limit) { return .noHello(silence: sinceStart) }
+            if let startupIdle, sinceStart > limit, startupIdle > limit { return .startupStalled(for: startupIdle) }
+            return .alive
         }
         if let oldestUnanswered, oldestUnanswered > interval, sinceLastAnswer > limit {
             return .unanswered(for: sinceLastAnswer)
@@ -164,4 +175,36 @@ extension Duration {
 
     /// `2350.0`: milliseconds with one decimal, as the watchdog's log lines print them.
     var millisecondsText: String { fixedPoint(Double(nanoseconds) / 1e6, digits: 1) }
+}
+
+/// Whether a worker that has not said hello yet is running: read from `/proc/PID/stat` by the watchdog.
+public struct StartupProgress: Hashable, Sendable {
+    /// The scheduler state: `R` running or runnable, `D` in disk wait, `S` sleeping, `T` stopped, …
+    public var state: Character
+    /// User and system CPU time, in clock ticks.
+    public var cpuTicks: UInt64
+
+    public init(state: Character, cpuTicks: UInt64) {
+        self.state = state
+        self.cpuTicks = cpuTicks
+    }
+
+    /// Parses `/proc/PID/stat`: `pid (comm) state ppid …`, utime and stime the 14th and 15th fields. The command
+    /// name may hold spaces and parentheses, so the fields are counted after its last `)`.
+    public init?(procStat text: String) {
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // fields[0] is the state (field 3); utime is field 14, stime field 15.
+        guard fields.count > 12, let state = fields[0].first, let user = UInt64(fields[11]),
+            let system = UInt64(fields[12])
+        else { return nil }
+        self.init(state: state, cpuTicks: user + system)
+    }
+
+    /// Progress since `previous`: runnable or waiting on the disk now, or CPU time spent since.
+    public func progressed(since previous: StartupProgress?) -> Bool {
+        if state == "R" || state == "D" { return true }
+        guard let previous else { return false }
+        return cpuTicks > previous.cpuTicks
+    }
 }

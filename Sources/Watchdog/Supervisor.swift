@@ -38,6 +38,13 @@ struct WorkerSlot {
     /// Killed for hanging: the last moment it was known to do its work (its last answer, or its engine's last
     /// progress), which is what a successor resumes from, not the moment of its death.
     var killedAliveAt: Int64?
+    /// Before its hello: the process's last activity read from `/proc`, and when it last showed progress.
+    var startupProgress: StartupProgress?
+    var startupProgressAt: Int64 = 0
+    /// The configurations sent to the current worker (whole or as a change), and the last one: a reload sends the
+    /// change from it.
+    var configurationsSent: UInt64 = 0
+    var lastConfiguration: WorkerConfiguration?
     /// The current worker has sent a state report (it applied its configuration): its death is not a crash loop.
     var reportedState = false
     /// The checker worker's last statistics.
@@ -114,13 +121,18 @@ final class Supervisor {
             var descriptors = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
             let roles = Array(slots.keys).filter { slots[$0]?.socket != nil }
             for role in roles {
-                descriptors.append(pollfd(fd: slots[role]!.socket!.fd, events: Int16(POLLIN), revents: 0))
+                let socket = slots[role]!.socket!
+                let events = Int16(POLLIN) | (socket.hasOutgoing ? Int16(POLLOUT) : 0)
+                descriptors.append(pollfd(fd: socket.fd, events: events, revents: 0))
             }
             let controlStart = descriptors.count
             descriptors += control?.descriptors(now: now) ?? []
             Syscalls.poll(&descriptors, timeoutMilliseconds: timeout)
 
-            for (offset, role) in roles.enumerated() where descriptors[1 + offset].revents != 0 { drain(role) }
+            for (offset, role) in roles.enumerated() where descriptors[1 + offset].revents != 0 {
+                if descriptors[1 + offset].revents & Int16(POLLOUT) != 0 { flush(role) }
+                if descriptors[1 + offset].revents & ~Int16(POLLOUT) != 0 { drain(role) }
+            }
             let answered =
                 control?.handle(descriptors[controlStart...], now: monotonicNanoseconds()) { answer($0) } ?? []
             if answered.contains(.stop) { beginStop() }
@@ -179,6 +191,10 @@ final class Supervisor {
             slot.socket = MessageSocket(fd: ours)
             slot.startedAt = monotonicNanoseconds()
             slot.lastHeard = slot.startedAt
+            slot.startupProgress = nil
+            slot.configurationsSent = 0
+            slot.lastConfiguration = nil
+            slot.startupProgressAt = slot.startedAt
             slot.helloAt = nil
             slot.lastPong = nil
             slot.unanswered = []
@@ -214,12 +230,54 @@ final class Supervisor {
         }
     }
 
+    /// Sends `role`'s worker the current configuration: whole to a worker that has none yet, else as the change from
+    /// the last one it was sent (a reload of one weight among 10,000 real servers sends one virtual server).
+    func sendConfiguration(to role: WorkerRole) {
+        guard let slot = slots[role], slot.socket != nil else { return }
+        let configuration = configuration(for: role)
+        if let last = slot.lastConfiguration {
+            let change = WorkerConfigurationChange(sequence: slot.configurationsSent, from: last, to: configuration)
+            logger.debug("sending the \(role) worker a change: \(change.sentWhole) virtual servers whole")
+            send(.reconfigure(change), to: role)
+        } else {
+            send(.configure(configuration), to: role)
+        }
+        slots[role]?.configurationsSent += 1
+        // The successor of this worker gets `savedState` from the slot, not from here.
+        var kept = configuration
+        kept.savedState = nil
+        slots[role]?.lastConfiguration = kept
+    }
+
+    /// Most a worker may leave unread: past it, the worker is not reading at all (a configuration of 10,000 real
+    /// servers is a few megabytes), and holding more would only grow the watchdog.
+    static let outgoingLimit = 256 << 20
+
+    /// Queues `message` for `role`'s worker; never waits. What the socket buffer does not take at once goes out
+    /// from the poll loop when the socket is writable, so a worker that stops reading (SIGSTOP while a large
+    /// configuration is on its way) cannot stall the loop that judges it.
     func send(_ message: WorkerMessage, to role: WorkerRole) {
         guard let socket = slots[role]?.socket else { return }
         do {
-            // A configuration can be megabytes (1,000 services): give a busy worker time to drain each chunk.
-            let timeout: Int32 = if case .configure = message { 5000 } else { 100 }
-            try socket.send(message, timeoutMilliseconds: timeout)
+            try socket.enqueue(message)
+        } catch {
+            logger.warning("cannot send to the \(role) worker: \(error)")
+            return
+        }
+        if socket.outgoingBytes > Self.outgoingLimit, let pid = slots[role]?.pid {
+            let reason = "left \(socket.outgoingBytes >> 20) MiB of messages unread"
+            logger.error("\(role) worker (pid \(pid)) \(reason); killing it")
+            recordEvent("watchdog", "\(role) worker (pid \(pid)) \(reason); killed")
+            slots[role]?.lastKillReason = reason
+            kill(pid, SIGKILL)
+        }
+    }
+
+    /// Sends what is queued for `role`'s worker (its socket became writable).
+    func flush(_ role: WorkerRole) {
+        guard let socket = slots[role]?.socket, socket.hasOutgoing else { return }
+        do {
+            try socket.flush()
         } catch {
             logger.warning("cannot send to the \(role) worker: \(error)")
         }
@@ -272,7 +330,7 @@ final class Supervisor {
                 logger.info("\(role) worker running (pid \(hello.pid), vigil \(hello.vigilVersion))")
             }
             slots[role] = slot
-            send(.configure(configuration(for: role)), to: role)
+            sendConfiguration(to: role)
             if role == .checker, let vrrp = slots[.vrrp]?.state { send(.peerState(vrrp), to: .checker) }
             return
         case .pong(let heartbeat):
@@ -303,7 +361,7 @@ final class Supervisor {
             if pendingDumps[data]?.waiting.isEmpty == true { finishDataDump(data: data) }
         case .ack(let id, let ok, let detail):
             logger.debug("\(role) worker answered command \(id): \(ok ? "ok" : "failed") \(detail)")
-        case .configure, .ping, .command, .peerState:
+        case .configure, .reconfigure, .ping, .command, .peerState:
             logger.warning("the \(role) worker sent a message only the watchdog sends; ignored")
         }
         slots[role] = slot
@@ -395,11 +453,17 @@ final class Supervisor {
         let judged = monotonicNanoseconds()
         for (role, slot) in slots {
             guard let pid = slot.pid else { continue }
+            var startupIdle: Duration?
+            if slot.helloAt == nil, let progress = Syscalls.startupProgress(pid) {
+                if progress.progressed(since: slot.startupProgress) { slots[role]?.startupProgressAt = judged }
+                slots[role]?.startupProgress = progress
+                startupIdle = .nanoseconds(judged - (slots[role]?.startupProgressAt ?? judged))
+            }
             let verdict = heartbeat.judge(
                 sinceStart: .nanoseconds(judged - slot.startedAt), helloReceived: slot.helloAt != nil,
                 sinceLastAnswer: .nanoseconds(judged - slot.lastHeard),
                 oldestUnanswered: slot.unanswered.first.map { .nanoseconds(judged - $0.sentAt) },
-                lastHeartbeat: slot.lastHeartbeat)
+                lastHeartbeat: slot.lastHeartbeat, startupIdle: startupIdle)
             if verdict != .alive {
                 logger.error("\(role) worker (pid \(pid)) \(verdict.reason); killing it")
                 recordEvent("watchdog", "\(role) worker (pid \(pid)) \(verdict.reason); killed")
@@ -475,7 +539,7 @@ final class Supervisor {
             } else if slots[role]!.helloAt != nil {
                 nextCommandID += 1
                 send(.command(id: nextCommandID, .reload), to: role)
-                send(.configure(configuration(for: role)), to: role)
+                sendConfiguration(to: role)
             }
         }
         for role in slots.keys where !needed.contains(role) {

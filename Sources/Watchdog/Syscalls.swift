@@ -112,6 +112,17 @@ enum Syscalls {
         return signals
     }
 
+    /// `/proc/PID/stat` of a child, parsed; nil once it is gone or unreadable.
+    static func startupProgress(_ pid: pid_t) -> StartupProgress? {
+        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard count > 0 else { return nil }
+        return StartupProgress(procStat: String(decoding: buffer[0..<count], as: UTF8.self))
+    }
+
     /// poll(2) over `descriptors`, retried on EINTR by returning no events.
     static func poll(_ descriptors: inout [pollfd], timeoutMilliseconds: Int32) {
         _ = Glibc.poll(&descriptors, nfds_t(descriptors.count), timeoutMilliseconds)

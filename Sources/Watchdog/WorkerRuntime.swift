@@ -51,6 +51,11 @@ public enum WorkerRuntime {
         let reporter = WorkerReporter(socket: socket, logger: logger)
         let engine = makeEngine(role, reporter, logger)
         var worker = WorkerLoop(role: role, socket: socket, reporter: reporter, engine: engine, logger: logger)
+        #if DEBUG
+            // Fault injection for the supervision tests (debug builds only): a worker that finds the file named by
+            // VIGIL_DEBUG_STOP_BEFORE_HELLO removes it and stops itself before its hello, once.
+            if let path = getenv("VIGIL_DEBUG_STOP_BEFORE_HELLO"), unlink(path) == 0 { raise(SIGSTOP) }
+        #endif
         reporter.send(.hello(WorkerHello(role: role, pid: getpid(), vigilVersion: vigilVersion)))
         let beacon = Beacon(period: max(options.heartbeatInterval / 4, .milliseconds(5)).nanoseconds)
         while true {
@@ -111,6 +116,8 @@ struct WorkerLoop {
     let logger: Logger
     var configured = false
     var stopping = false
+    /// The configuration applied last and how many the watchdog has sent, on the engine's loop.
+    let held = HeldConfiguration()
 
     init(role: WorkerRole, socket: MessageSocket, reporter: WorkerReporter, engine: WorkerEngine, logger: Logger) {
         self.role = role
@@ -158,10 +165,11 @@ struct WorkerLoop {
             return
         }
         let isReload = configured
-        if MessageCodec.caseName(of: payload) == "configure" { configured = true }
+        if ["configure", "reconfigure"].contains(MessageCodec.caseName(of: payload)) { configured = true }
         let engine = engine
         let logger = logger
         let progress = reporter.progress
+        let held = held
         onLoop {
             let message: WorkerMessage
             do {
@@ -172,11 +180,39 @@ struct WorkerLoop {
             }
             progress.mark()
             switch message {
-            case .configure(let configuration): engine.apply(configuration, isReload: isReload)
+            case .configure, .reconfigure:
+                Self.configure(message, isReload: isReload, held: held, engine: engine, logger: logger)
             case .peerState(let state): engine.peerStateChanged(state)
             default: logger.warning("unexpected large message from the watchdog; ignored")
             }
         }
+    }
+
+    /// On the engine's loop: applies a whole configuration, or rebuilds one from a change of the one held. A change
+    /// that does not fit what this worker holds is not guessed at: the worker exits, and the watchdog restarts it
+    /// with the whole configuration (keeping VIPs and rules, as after any restart).
+    static func configure(
+        _ message: WorkerMessage, isReload: Bool, held: HeldConfiguration, engine: any WorkerEngine, logger: Logger
+    ) {
+        let configuration: WorkerConfiguration
+        switch message {
+        case .configure(let whole): configuration = whole
+        case .reconfigure(let change):
+            guard let (count, last) = held.current, count == change.sequence, let rebuilt = change.applied(to: last)
+            else {
+                logger.error(
+                    .init(
+                        stringLiteral:
+                            "cannot apply configuration change \(change.sequence): this worker holds "
+                            + "\(held.current.map { "\($0.count)" } ?? "no") configurations; exiting to be restarted with "
+                            + "the whole configuration"))
+                exit(1)
+            }
+            configuration = rebuilt
+        default: return
+        }
+        held.store(configuration)
+        engine.apply(configuration, isReload: isReload)
     }
 
     /// Stops the engine once; the process exits when it is done (or after 3 s if it does not finish).
@@ -212,10 +248,12 @@ struct WorkerLoop {
         let engine = engine
         let reporter = reporter
         switch message {
-        case .configure(let configuration):
+        case .configure, .reconfigure:
             let isReload = configured
             configured = true
-            onLoop { engine.apply(configuration, isReload: isReload) }
+            let held = held
+            let logger = logger
+            onLoop { Self.configure(message, isReload: isReload, held: held, engine: engine, logger: logger) }
         case .ping(let sequence):
             // Answered here, not on the engine's loop: the answer carries the loop's progress instead.
             reporter.send(.pong(reporter.progress.heartbeat(sequence: sequence)))
@@ -254,5 +292,17 @@ struct WorkerLoop {
         #else
             reporter.send(.ack(id: id, ok: false, detail: "stall is available in debug builds only"))
         #endif
+    }
+}
+
+/// The configuration a worker applied last, and how many configurations (whole or changes) it has applied: what a
+/// `reconfigure` is a change of. Touched on the engine's loop only; the lock makes that safe to state.
+final class HeldConfiguration: Sendable {
+    private let state = Mutex<(count: UInt64, last: WorkerConfiguration)?>(nil)
+
+    var current: (count: UInt64, last: WorkerConfiguration)? { state.withLock { $0 } }
+
+    func store(_ configuration: WorkerConfiguration) {
+        state.withLock { $0 = (($0?.count ?? 0) + 1, configuration) }
     }
 }

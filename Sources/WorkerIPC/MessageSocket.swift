@@ -35,6 +35,11 @@ public final class MessageSocket {
     private var nextID: UInt32 = 1
     private var buffer = [UInt8](repeating: 0, count: WorkerFrame.headerSize + WorkerFrame.maxChunk)
     public private(set) var malformedCount = 0
+    /// Datagrams `enqueue` could not send yet, oldest at `outgoingHead`.
+    private var outgoing: [[UInt8]] = []
+    private var outgoingHead = 0
+    /// Bytes queued by `enqueue` and not yet taken by the kernel.
+    public private(set) var outgoingBytes = 0
 
     /// Takes ownership of `fd` (closed on `close()` or deinit). A message longer than `maxMessageSize` is
     /// dropped as malformed (the control socket's requests are small; a worker's configuration is not).
@@ -71,6 +76,51 @@ public final class MessageSocket {
         nextID &+= 1
         for datagram in WorkerFrame.datagrams(for: payload, id: id) {
             try sendDatagram(datagram, timeoutMilliseconds: timeoutMilliseconds)
+        }
+    }
+
+    /// Queues `body` behind what is already queued and sends what the socket buffer takes now; never waits.
+    /// The rest goes out on `flush()`, which the owner's loop calls when the socket is writable (`POLLOUT`
+    /// while `hasOutgoing`). The watchdog sends this way: a worker that stops reading (stopped, hung, busy
+    /// decoding a large configuration) never blocks the loop that judges its heartbeats.
+    public func enqueue<Body: Codable>(_ body: Body) throws(SocketError) {
+        let payload = MessageCodec.encode(body, version: version)
+        let id = nextID
+        nextID &+= 1
+        for datagram in WorkerFrame.datagrams(for: payload, id: id) {
+            outgoing.append(datagram)
+            outgoingBytes += datagram.count
+        }
+        try flush()
+    }
+
+    /// Datagrams queued and not yet taken by the kernel (see `enqueue`).
+    public var hasOutgoing: Bool { outgoingHead < outgoing.count }
+
+    /// Sends queued datagrams, oldest first, until the queue is empty or the socket buffer is full.
+    public func flush() throws(SocketError) {
+        defer {
+            if outgoingHead == outgoing.count {
+                outgoing.removeAll()
+                outgoingHead = 0
+            } else if outgoingHead >= 256 {
+                outgoing.removeFirst(outgoingHead)
+                outgoingHead = 0
+            }
+        }
+        while outgoingHead < outgoing.count {
+            let sent = outgoing[outgoingHead].withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL))
+            }
+            if sent < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                if code == EAGAIN || code == EWOULDBLOCK { return }
+                throw SocketError(code: code, "send")
+            }
+            outgoingBytes -= outgoing[outgoingHead].count
+            outgoing[outgoingHead] = []
+            outgoingHead += 1
         }
     }
 

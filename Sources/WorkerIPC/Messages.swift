@@ -213,6 +213,9 @@ public enum WorkerCommand: Codable, Sendable, Hashable {
 public enum WorkerMessage: Codable, Sendable, Hashable {
     case hello(WorkerHello)
     case configure(WorkerConfiguration)
+    /// A reload for a worker that holds the previous configuration: the change, not the whole (see
+    /// `WorkerConfigurationChange`).
+    case reconfigure(WorkerConfigurationChange)
     case ping(sequence: UInt64)
     /// Answered from the worker's IPC thread, not its engine's loop: see `WorkerHeartbeat`.
     case pong(WorkerHeartbeat)

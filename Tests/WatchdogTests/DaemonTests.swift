@@ -124,6 +124,30 @@ struct DaemonTests {
         }
     }
 
+    /// A worker stopped before its hello has no IPC thread to answer pings: the watchdog sees from `/proc` that it
+    /// does not run and replaces it within two heartbeats, as after the hello (the start-up timeout is for a worker
+    /// that keeps running). The debug build's fault injection stops the successor of a SIGSTOPped worker itself.
+    @Test func aWorkerStoppedBeforeItsHelloIsReplaced() throws {
+        let daemon = try DaemonUnderTest()
+        defer { daemon.tearDown() }
+        let trigger = daemon.directory.appendingPathComponent("stop-before-hello").path
+        try daemon.start(environment: ["VIGIL_DEBUG_STOP_BEFORE_HELLO": trigger])
+        let first = try #require(daemon.worker(.checker)?.pid)
+        #expect(FileManager.default.createFile(atPath: trigger, contents: nil))
+        kill(first, SIGSTOP)
+        let start = monotonicMilliseconds()
+        try waitFor("the stopped checker worker and its successor stopped before its hello to be replaced", seconds: 30)
+        {
+            guard let worker = daemon.worker(.checker) else { return false }
+            return worker.restartCount >= 2 && worker.lastHeartbeatSecondsAgo != nil
+        }
+        print("two stopped checker workers (one before its hello) replaced after \(milliseconds(since: start)) ms")
+        #expect(!FileManager.default.fileExists(atPath: trigger), "the successor must have found the trigger")
+        #expect(daemon.worker(.checker)?.lastKillReason?.contains("has not run for") == true)
+        #expect(daemon.log.contains("did not say hello and has not run for"))
+        #expect(kill(first, 0) != 0)
+    }
+
     /// A worker whose engine's loop is stuck in one task still answers on its IPC thread, but shows no progress:
     /// replaced within two heartbeats, whichever worker and whatever it was doing.
     @Test func aWorkerStuckInOneTaskIsReplaced() throws {
@@ -161,11 +185,13 @@ struct DaemonTests {
                 vigilctl, ["debug-stall", role.rawValue, "6000", "--slices", "120", "--control-socket", daemon.socket])
             #expect(result.status == 0, "\(result.output)")
         }
+        // The beacon waits behind the 120 tasks, so the lag shows in the first answer after them: keep watching a
+        // few seconds past the stall (a loaded machine runs it late).
         var lag = 0.0
-        let deadline = monotonicMilliseconds() + 6_500
+        let deadline = monotonicMilliseconds() + 10_000
         while monotonicMilliseconds() < deadline {
             lag = max(lag, daemon.status()?.workers.compactMap(\.loopLagMilliseconds).max() ?? 0)
-            usleep(100_000)
+            usleep(50_000)
         }
         let status = try #require(daemon.status())
         #expect(status.workers.map(\.pid) == pids)

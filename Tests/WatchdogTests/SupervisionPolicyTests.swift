@@ -109,22 +109,62 @@ struct SupervisionPolicyTests {
                 lastHeartbeat: Self.answer(progressAge: 500)) == .stuck(for: .milliseconds(500)))
     }
 
-    @Test("before its hello a worker has the start-up timeout")
+    @Test("before its hello a worker that keeps running has the start-up timeout")
     func startup() {
         let heartbeat = HeartbeatPolicy(interval: .milliseconds(200))
+        #expect(
+            heartbeat.judge(
+                sinceStart: .seconds(29), helloReceived: false, sinceLastAnswer: .seconds(29), oldestUnanswered: nil,
+                lastHeartbeat: nil, startupIdle: .milliseconds(50))
+                == .alive)
+        #expect(
+            heartbeat.judge(
+                sinceStart: .milliseconds(30001), helloReceived: false, sinceLastAnswer: .milliseconds(30001),
+                oldestUnanswered: nil, lastHeartbeat: nil, startupIdle: .zero)
+                == .noHello(silence: .milliseconds(30001)))
+        // Unreadable /proc: only the timeout judges.
         #expect(
             heartbeat.judge(
                 sinceStart: .seconds(4), helloReceived: false, sinceLastAnswer: .seconds(4), oldestUnanswered: nil,
                 lastHeartbeat: nil)
                 == .alive)
         #expect(
-            heartbeat.judge(
-                sinceStart: .milliseconds(5001), helloReceived: false, sinceLastAnswer: .milliseconds(5001),
-                oldestUnanswered: nil, lastHeartbeat: nil)
-                == .noHello(silence: .milliseconds(5001)))
-        #expect(
             LivenessVerdict.stuck(for: .milliseconds(2350)).reason
                 == "its engine's loop made no progress for 2350.0 ms (stuck in one task)")
+    }
+
+    @Test("before its hello a worker that does not run (SIGSTOP) is replaced after two intervals")
+    func startupStalled() {
+        let heartbeat = HeartbeatPolicy(interval: .milliseconds(200))
+        #expect(
+            heartbeat.judge(
+                sinceStart: .milliseconds(401), helloReceived: false, sinceLastAnswer: .milliseconds(401),
+                oldestUnanswered: nil, lastHeartbeat: nil, startupIdle: .milliseconds(401))
+                == .startupStalled(for: .milliseconds(401)))
+        #expect(
+            heartbeat.judge(
+                sinceStart: .milliseconds(399), helloReceived: false, sinceLastAnswer: .milliseconds(399),
+                oldestUnanswered: nil, lastHeartbeat: nil, startupIdle: .milliseconds(399))
+                == .alive)
+        #expect(
+            heartbeat.judge(
+                sinceStart: .seconds(3), helloReceived: false, sinceLastAnswer: .seconds(3),
+                oldestUnanswered: nil, lastHeartbeat: nil, startupIdle: .milliseconds(300))
+                == .alive)
+    }
+
+    @Test("/proc/PID/stat gives the state and the CPU time, whatever the command name holds")
+    func startupProgressParses() throws {
+        let text = "4242 (vigild (x) y) T 1 4242 4242 0 -1 4194560 900 0 0 0 17 5 0 0 20 0 3 0 12345 1 2 3\n"
+        let progress = try #require(StartupProgress(procStat: text))
+        #expect(progress == StartupProgress(state: "T", cpuTicks: 22))
+        #expect(!progress.progressed(since: progress))
+        #expect(progress.progressed(since: StartupProgress(state: "S", cpuTicks: 21)))
+        #expect(StartupProgress(state: "R", cpuTicks: 22).progressed(since: progress))
+        #expect(StartupProgress(state: "D", cpuTicks: 0).progressed(since: nil))
+        #expect(!StartupProgress(state: "S", cpuTicks: 9).progressed(since: nil))
+        #expect(StartupProgress(procStat: "4242 (vigild) T 1") == nil)
+        #expect(StartupProgress(procStat: "garbage") == nil)
     }
 
     @Test func durationsConvertToNanoseconds() {

@@ -99,55 +99,83 @@ public struct CheckerCore: Sendable {
         using random: inout some RandomNumberGenerator, progress: () -> Void = {}
     ) -> Reconfiguration {
         let newLVS = configuration.lvs ?? LVSConfig()
-        var kept: [String: (up: Bool, weight: Int?)] = [:]
-        var previous: [String: (entry: Entry, state: HealthScheduler.ServerState)] = [:]
-        if isReload {
-            for (index, entry) in entries.enumerated() {
-                kept[entry.identity] = (scheduler.servers[index].isUp, scheduler.servers[index].dynamicWeight)
-                previous[entry.identity] = (entry, scheduler.servers[index])
-            }
-        } else {
+        // What a restart resumes from: the previous incarnation's verdicts, by identity.
+        var saved: [String: Bool] = [:]
+        if !isReload {
             for server in configuration.savedState?.virtualServers ?? [] {
                 for real in server.realServers where real.health != .unknown {
-                    kept["\(server.name)|\(real.address)"] = (real.health == .up, nil)
+                    saved["\(server.name)|\(real.address)"] = real.health == .up
                 }
             }
         }
-        let previousQuorum = Dictionary(
-            zip(lvs.virtualServers.map { VirtualServerNames.name($0.address) }, quorumMet),
-            uniquingKeysWith: { first, _ in first })
-        let previousServers = Dictionary(
-            lvs.virtualServers.map { (VirtualServerNames.name($0.address), $0) },
-            uniquingKeysWith: { first, _ in first })
+        let oldLVS = lvs
+        let oldEntries = entries
+        let oldEntriesOf = entriesOf
+        let oldScheduler = scheduler
+        let oldNames = oldLVS.virtualServers.map { VirtualServerNames.name($0.address) }
+        var oldIndexOf: [String: Int] = [:]
+        if isReload {
+            for (index, name) in oldNames.enumerated() where oldIndexOf[name] == nil { oldIndexOf[name] = index }
+        }
+        var consumed = Array(repeating: false, count: oldLVS.virtualServers.count)
+        let previousQuorum = Dictionary(zip(oldNames, quorumMet), uniquingKeysWith: { first, _ in first })
         lvs = newLVS
         globals = configuration.globalDefs
         vrrp = configuration.vrrp ?? VRRPConfig()
         managedAddresses = Set(vrrp.instances.flatMap(\.virtualAddresses).map(\.prefix.address))
         scheduler = HealthScheduler()
         entries = []
+        entries.reserveCapacity(oldEntries.count)
         entriesOf = Array(repeating: [], count: lvs.virtualServers.count)
         tokenIndex = [:]
         var result = Reconfiguration()
         for (virtualIndex, virtualServer) in lvs.virtualServers.enumerated() {
             let name = VirtualServerNames.name(virtualServer.address)
             progress()
-            if previousServers[name] != virtualServer { result.changed.append(virtualIndex) }
+            var oldIndex = oldIndexOf[name]
+            if let index = oldIndex, consumed[index] { oldIndex = nil }
+            let unchanged = oldIndex.map { oldLVS.virtualServers[$0] == virtualServer } ?? false
+            if !unchanged { result.changed.append(virtualIndex) }
+            if let oldIndex { consumed[oldIndex] = true }
+            // An unchanged virtual server (most of a reload) keeps its entries and check state as they are: no
+            // identity strings, no signatures, one comparison for all its real servers.
+            if unchanged, !rebuildAll, let oldIndex {
+                for (realIndex, entryIndex) in oldEntriesOf[oldIndex].enumerated() {
+                    var same = oldEntries[entryIndex]
+                    same.virtualServer = virtualIndex
+                    same.realServer = realIndex
+                    entriesOf[virtualIndex].append(entries.count)
+                    tokenIndex[same.token] = scheduler.adoptServer(oldScheduler.servers[entryIndex])
+                    entries.append(same)
+                }
+                continue
+            }
+            // A changed or new one: its real servers matched by identity among the old one's of the same name.
+            var previous: [String: Int] = [:]
+            for entryIndex in oldIndex.map({ oldEntriesOf[$0] }) ?? [] {
+                previous[oldEntries[entryIndex].identity] = entryIndex
+            }
             for (realIndex, real) in virtualServer.realServers.enumerated() {
                 let identity = "\(name)|\(real.configName)"
                 let signature = Signature(real, of: virtualServer)
                 entriesOf[virtualIndex].append(entries.count)
-                if !rebuildAll, var same = previous.removeValue(forKey: identity), same.entry.signature == signature {
-                    same.entry.virtualServer = virtualIndex
-                    same.entry.realServer = realIndex
-                    tokenIndex[same.entry.token] = scheduler.adoptServer(same.state)
-                    entries.append(same.entry)
+                let match = previous.removeValue(forKey: identity)
+                if !rebuildAll, let match, oldEntries[match].signature == signature {
+                    var same = oldEntries[match]
+                    same.virtualServer = virtualIndex
+                    same.realServer = realIndex
+                    tokenIndex[same.token] = scheduler.adoptServer(oldScheduler.servers[match])
+                    entries.append(same)
                     continue
                 }
-                if let replaced = previous.removeValue(forKey: identity) { result.dropped.append(replaced.entry.token) }
-                let keep = kept[identity]
+                var keep: (up: Bool?, weight: Int?) = (saved[identity], nil)
+                if let match {
+                    result.dropped.append(oldEntries[match].token)
+                    keep = (oldScheduler.servers[match].isUp, oldScheduler.servers[match].dynamicWeight)
+                }
                 let index = scheduler.addServer(
                     real.checkers.map { HealthScheduler.CheckPlan(checker: $0, realServer: real) },
-                    initiallyUp: keep?.up, dynamicWeight: keep?.weight, now: now, using: &random)
+                    initiallyUp: keep.up, dynamicWeight: keep.weight, now: now, using: &random)
                 nextToken += 1
                 tokenIndex[nextToken] = index
                 entries.append(
@@ -156,8 +184,11 @@ public struct CheckerCore: Sendable {
                         token: nextToken))
                 result.build.append(nextToken)
             }
+            result.dropped += previous.values.map { oldEntries[$0].token }
         }
-        result.dropped += previous.values.map(\.entry.token)
+        for (oldIndex, used) in consumed.enumerated() where !used {
+            result.dropped += oldEntriesOf[oldIndex].map { oldEntries[$0].token }
+        }
         // A reload keeps the quorum verdicts of the virtual servers it keeps (hysteresis needs them).
         quorumMet = lvs.virtualServers.map { previousQuorum[VirtualServerNames.name($0.address)] ?? nil }
         _ = updateSuspension()

@@ -1,0 +1,88 @@
+import Config
+import Testing
+import WorkerIPC
+
+@Suite("A reload sent as a change of the configuration the worker holds")
+struct ConfigurationChangeTests {
+    /// SERVICES virtual servers of REALS real servers each, `weight` for every real server unless `weights` says.
+    static func configuration(
+        services: [Int], reals: Int = 3, weights: [String: Int] = [:], text extra: String = ""
+    ) throws -> WorkerConfiguration {
+        var text = "global_defs { router_id test }\n" + extra
+        for service in services {
+            text += "virtual_server 192.0.2.\(service) 80 {\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n"
+            for real in 1...reals {
+                let name = "\(service).\(real)"
+                text += "  real_server 198.51.100.\(real) \(8000 + service) {\n    weight \(weights[name] ?? 1)\n  }\n"
+            }
+            text += "}\n"
+        }
+        let loaded = ConfigLoader.load(text: text, name: "/etc/keepalived/keepalived.conf")
+        try #require(loaded.isValid, "\(loaded.diagnostics.errors)")
+        return WorkerConfiguration(
+            globalDefs: loaded.config.globalDefs, vrrp: loaded.config.vrrp, lvs: loaded.config.lvs)
+    }
+
+    /// Encoded and decoded as the socket carries it, then applied.
+    static func carried(_ change: WorkerConfigurationChange, to old: WorkerConfiguration) throws -> WorkerConfiguration?
+    {
+        let bytes = MessageCodec.encode(WorkerMessage.reconfigure(change))
+        guard case .reconfigure(let decoded) = try MessageCodec.decode(WorkerMessage.self, from: bytes) else {
+            Issue.record("not a reconfigure")
+            return nil
+        }
+        #expect(decoded == change)
+        return decoded.applied(to: old)
+    }
+
+    @Test("one weight among many: only its virtual server travels, and the worker rebuilds the same configuration")
+    func oneWeight() throws {
+        let old = try Self.configuration(services: Array(1...200), reals: 10)
+        let new = try Self.configuration(services: Array(1...200), reals: 10, weights: ["17.2": 5])
+        let change = WorkerConfigurationChange(sequence: 1, from: old, to: new)
+        #expect(change.sentWhole == 1)
+        #expect(try Self.carried(change, to: old) == new)
+        let whole = MessageCodec.encode(WorkerMessage.configure(new)).count
+        let delta = MessageCodec.encode(WorkerMessage.reconfigure(change)).count
+        #expect(delta * 10 < whole, "a change of one service must be far smaller than the whole (\(delta) of \(whole))")
+    }
+
+    @Test("services added, removed and reordered; the rest of the configuration changed too")
+    func reshaped() throws {
+        let old = try Self.configuration(services: [1, 2, 3, 4, 5])
+        let new = try Self.configuration(
+            services: [5, 2, 9, 1], text: "global_defs { router_id other }\n")
+        let change = WorkerConfigurationChange(sequence: 4, from: old, to: new)
+        // 9 is new; 5, 2 and 1 moved or kept, found by value; but every location moved with the added global_defs.
+        #expect(try Self.carried(change, to: old) == new)
+        let same = WorkerConfigurationChange(sequence: 4, from: new, to: new)
+        #expect(same.sentWhole == 0)
+        #expect(same.applied(to: new) == new)
+    }
+
+    @Test("a configuration without virtual servers, and one that gains them")
+    func noLVS() throws {
+        let empty = WorkerConfiguration(globalDefs: GlobalDefs())
+        let change = WorkerConfigurationChange(sequence: 0, from: empty, to: empty)
+        #expect(change.virtualServers == nil)
+        #expect(change.applied(to: empty) == empty)
+        let full = try Self.configuration(services: [1, 2])
+        #expect(try Self.carried(WorkerConfigurationChange(sequence: 1, from: empty, to: full), to: empty) == full)
+    }
+
+    @Test("a change that does not fit the configuration held is refused, not guessed at")
+    func misfit() throws {
+        let old = try Self.configuration(services: [1, 2, 3])
+        let new = try Self.configuration(services: [1, 2, 3], weights: ["1.1": 2])
+        let change = WorkerConfigurationChange(sequence: 1, from: old, to: new)
+        #expect(change.applied(to: try Self.configuration(services: [1])) == nil)
+    }
+
+    @Test("the saved state of a previous worker is not sent again")
+    func savedState() throws {
+        var new = try Self.configuration(services: [1])
+        new.savedState = WorkerState(aliveAt: 7)
+        let change = WorkerConfigurationChange(sequence: 1, from: new, to: new)
+        #expect(change.rest.savedState == nil)
+    }
+}
