@@ -141,7 +141,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "NotifierTests", dependencies: ["Notifier", "TestSupport"]),
-        .testTarget(name: "WorkerIPCTests", dependencies: ["WorkerIPC", "TestSupport"]),
+        .testTarget(
+            name: "WorkerIPCTests",
+            dependencies: ["WorkerIPC", "TestSupport", logging]),
         .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "Config", "WorkerIPC"]),
         .testTarget(name: "WatchdogTests", dependencies: ["Watchdog", "WorkerIPC", "vigild", "vigilctl"]),
     ],

@@ -304,7 +304,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     }
 
     private func handle(_ update: CheckerCore.Update) {
-        for event in update.events {
+        for (count, event) in update.events.enumerated() {
+            if count % 64 == 63 { sink.progress() }
             switch event {
             case .realServer(let virtualIndex, let realIndex, let up, let reason):
                 let server = core.lvs.virtualServers[virtualIndex]
@@ -327,7 +328,12 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
                     flushQueued = false
                     let changed = dirty
                     dirty = []
-                    for index in changed.sorted() { ipvs.update(virtualServer: index) }
+                    // Hundreds of services changing at once (a switch port down) are hundreds of writes: work
+                    // done, which the watchdog must see as progress.
+                    for (count, index) in changed.sorted().enumerated() {
+                        ipvs.update(virtualServer: index)
+                        if count % 32 == 31 { sink.progress() }
+                    }
                 }
             }
         }

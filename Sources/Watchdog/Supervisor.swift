@@ -344,7 +344,8 @@ final class Supervisor {
             operatorInterfacesReported(role)
             if role == .vrrp, slots[.checker]?.helloAt != nil { send(.peerState(state), to: .checker) }
         case .event(let event):
-            logger.info("\(role) worker: \(event.summary)")
+            // The worker logged it already; the watchdog keeps it for the status page and `vigilctl status`.
+            logger.debug("\(role) worker: \(event.summary)")
             recordEvent(role.rawValue, event.summary)
         case .checkerStatistics(let statistics):
             slot.checkerStatistics = statistics

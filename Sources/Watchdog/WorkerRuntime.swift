@@ -59,11 +59,14 @@ public enum WorkerRuntime {
         reporter.send(.hello(WorkerHello(role: role, pid: getpid(), vigilVersion: vigilVersion)))
         let beacon = Beacon(period: max(options.heartbeatInterval / 4, .milliseconds(5)).nanoseconds)
         while true {
+            // What the engine could not send at once (the watchdog behind) goes out when the socket is writable.
+            let write = reporter.hasOutgoing ? Int16(POLLOUT) : 0
             var descriptors = [
-                pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: fd, events: Int16(POLLIN) | write, revents: 0),
                 pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
             ]
             Syscalls.poll(&descriptors, timeoutMilliseconds: beacon.millisecondsUntilDue())
+            if descriptors[0].revents & Int16(POLLOUT) != 0 { reporter.flush() }
             beacon.sendIfDue(through: engine, progress: reporter.progress)
             for signal in Syscalls.readSignals(signals) where signal == SIGTERM || signal == SIGINT {
                 // A signal from outside (or the watchdog's death through PR_SET_PDEATHSIG): stop as
@@ -72,7 +75,7 @@ public enum WorkerRuntime {
                 logger.info("stopping on signal \(signal)")
                 worker.stop(release: release, reply: nil)
             }
-            if descriptors[0].revents != 0 {
+            if descriptors[0].revents & ~Int16(POLLOUT) != 0 {
                 worker.drain()
             }
         }
@@ -226,6 +229,8 @@ struct WorkerLoop {
             engine.stop(release: release) {
                 if let reply { reporter.send(.ack(id: reply, ok: true, detail: "stopped")) }
                 logger.info(release ? "stopped; released what this worker owned" : "stopped; left VIPs and rules")
+                // The last report and the answer must reach the watchdog before the process goes.
+                reporter.finish(milliseconds: 1000)
                 exit(0)
             }
         }

@@ -40,7 +40,12 @@ extension WorkerEngine {
 public final class WorkerReporter: Sendable {
     /// The socket is used only under the mutex: one message's frames are never interleaved with another's.
     private let socket: Mutex<MessageSocketBox>
+    /// Events not sent because the watchdog was this far behind (and whether that was logged).
+    private let dropped = Mutex<Int>(0)
     private let logger: Logger
+    /// Past this many bytes waiting for the watchdog, events (which this worker logs itself) are counted and dropped;
+    /// state reports, statistics, answers and heartbeats still queue.
+    public static let eventBacklogLimit = 1 << 20
     /// The engine's liveness, read by the heartbeat answers.
     public let progress: WorkerProgress
 
@@ -50,17 +55,66 @@ public final class WorkerReporter: Sendable {
         self.progress = progress
     }
 
-    /// Sends one message (frames of one message are never interleaved with another's).
+    /// Queues one message for the watchdog and sends what its socket takes now; never waits, so an engine whose
+    /// watchdog is behind (a flood of events on a loaded machine) keeps working instead of blocking on the socket. The
+    /// rest goes out from the worker's IPC thread when the socket is writable (`flush`). Frames of one message are
+    /// never interleaved with another's.
     public func send(_ message: WorkerMessage) {
+        let isEvent = if case .event = message { true } else { false }
+        let outcome = socket.withLock { box -> Result<Bool, SocketError> in
+            if isEvent, box.socket.outgoingBytes > Self.eventBacklogLimit { return .success(false) }
+            do throws(SocketError) {
+                try box.socket.enqueue(message)
+                return .success(true)
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch outcome {
+        case .failure(let failure): logger.error("cannot send to the watchdog: \(failure)")
+        case .success(false):
+            if dropped.withLock({ count in
+                count += 1
+                return count == 1
+            }) {
+                logger.warning("the watchdog is behind: events go to this worker's log only until it catches up")
+            }
+        case .success(true) where isEvent:
+            let count = dropped.withLock { count in
+                defer { count = 0 }
+                return count
+            }
+            if count > 0 { logger.notice("the watchdog caught up; \(count) events went to this worker's log only") }
+        case .success(true): break
+        }
+    }
+
+    /// Messages waiting for room in the socket.
+    public var hasOutgoing: Bool { socket.withLock { $0.socket.hasOutgoing } }
+
+    /// Sends what waits, as far as the socket takes it (the IPC thread, on `POLLOUT`).
+    public func flush() {
         let failure = socket.withLock { box -> SocketError? in
             do throws(SocketError) {
-                try box.socket.send(message)
+                try box.socket.flush()
                 return nil
             } catch {
                 return error
             }
         }
         if let failure { logger.error("cannot send to the watchdog: \(failure)") }
+    }
+
+    /// Before the process exits: sends what waits, waiting up to `milliseconds` for the watchdog to read it.
+    public func finish(milliseconds: Int32) {
+        let deadline = monotonicNanoseconds() + Int64(milliseconds) * 1_000_000
+        while hasOutgoing, monotonicNanoseconds() < deadline {
+            flush()
+            guard hasOutgoing else { return }
+            let fd = socket.withLock { $0.socket.fd }
+            var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            _ = poll(&descriptor, 1, 50)
+        }
     }
 
     /// Everything the worker owns now; the watchdog keeps the last one across restarts.

@@ -1,4 +1,5 @@
 import Config
+import Logging
 import Testing
 import WorkerIPC
 
@@ -84,5 +85,34 @@ struct ConfigurationChangeTests {
         new.savedState = WorkerState(aliveAt: 7)
         let change = WorkerConfigurationChange(sequence: 1, from: new, to: new)
         #expect(change.rest.savedState == nil)
+    }
+}
+
+@Suite("A worker never waits on its watchdog")
+struct WorkerReporterBacklogTests {
+    @Test("behind a watchdog that does not read, events are dropped past the backlog, other messages queue")
+    func backlog() throws {
+        let (ours, theirs) = try MessageSocket.pair()
+        let watchdog = MessageSocket(fd: theirs)
+        let reporter = WorkerReporter(socket: MessageSocket(fd: ours), logger: Logger(label: "test"))
+        let summary = String(repeating: "x", count: 200)
+        let sent = 20_000
+        for index in 0..<sent { reporter.send(.event(WorkerEvent(summary: "\(index) \(summary)"))) }
+        reporter.send(.state(WorkerState(aliveAt: 42)))
+        #expect(reporter.hasOutgoing, "4 MB of events cannot fit the socket buffer")
+        var events = 0
+        var last: WorkerMessage?
+        while true {
+            reporter.flush()
+            var read = false
+            while case .message(let message) = watchdog.receive(WorkerMessage.self) {
+                read = true
+                if case .event = message { events += 1 }
+                last = message
+            }
+            if !read && !reporter.hasOutgoing { break }
+        }
+        #expect(events > 0 && events < sent, "some events dropped, not all: \(events) of \(sent)")
+        #expect(last == .state(WorkerState(aliveAt: 42)), "the state report is never dropped, and comes last")
     }
 }

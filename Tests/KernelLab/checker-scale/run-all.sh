@@ -52,6 +52,16 @@ import json, sys
 workers = json.load(sys.stdin)["workers"]
 sys.exit(0 if workers and all(w.get("pid") and w.get("lastHeartbeatSecondsAgo") is not None for w in workers) else 1)'
 }
+section_failures=0
+log_if_failed() { # SECTION: the vigild log's tail when the section failed a check (each section starts a new log)
+  if ((failed > section_failures)); then
+    echo "--- $1: the watchdog's verdicts ---"
+    grep -E "killing it|restarting|unread" "$WORK/vigild.log" | head -20
+    echo "--- $1: vigild log (tail) ---"
+    tail -30 "$WORK/vigild.log"
+  fi
+  section_failures=$failed
+}
 real_servers_in_kernel() { $D ipvsadm -Ln | grep -c -- '-> 198'; }
 
 farm_conf() { # SERVICES DELAY_LOOP CHECKED
@@ -117,6 +127,7 @@ is_number "$writes" && is_number "$after" && ((after - writes == 2)) && one_each
 is_number "$reads" && [[ $reads == "$reads_after" ]] && no_read=true
 check "farm: one write for each of the two changes (ipvsWrites $writes -> $after)" $one_each
 check "farm: no read of the 10,000-entry table for them (full reads $reads -> $reads_after)" $no_read
+log_if_failed farm
 kill "$LISTENER" 2>/dev/null
 stop_vigild
 $D ipvsadm -C
@@ -131,6 +142,7 @@ restarts=$(status_json | $PY -c 'import json,sys; print(sum(w["restartCount"] fo
 echo "MEASURE: busy: $(checker_stat checksStarted) checks started, lateness p50 $(checker_stat latenessP50Milliseconds) ms, p99 $(checker_stat latenessP99Milliseconds) ms, in flight $(checker_stat inFlight)"
 check "busy: a checker at full load for 60 s was never replaced (restarts: $restarts)" test "$restarts" == 0
 check "busy: nothing was killed" bash -c "! grep -q 'killing it' '$WORK/vigild.log'"
+log_if_failed busy
 stop_vigild
 $D ipvsadm -C
 
