@@ -304,8 +304,9 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     }
 
     private func handle(_ update: CheckerCore.Update) {
-        for (count, event) in update.events.enumerated() {
-            if count % 64 == 63 { sink.progress() }
+        for event in update.events {
+            // Each one logged (and mailed, and run as a notify script): progress, however slow the log.
+            defer { sink.progress() }
             switch event {
             case .realServer(let virtualIndex, let realIndex, let up, let reason):
                 let server = core.lvs.virtualServers[virtualIndex]
@@ -330,9 +331,9 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
                     dirty = []
                     // Hundreds of services changing at once (a switch port down) are hundreds of writes: work
                     // done, which the watchdog must see as progress.
-                    for (count, index) in changed.sorted().enumerated() {
+                    for index in changed.sorted() {
                         ipvs.update(virtualServer: index)
-                        if count % 32 == 31 { sink.progress() }
+                        sink.progress()
                     }
                 }
             }
