@@ -3,7 +3,8 @@
 # up, down within keepalived's time bound after the web server is killed, up again after it restarts; the log
 # says IPVS is unavailable while the checks go on. Also: log_all_failures logs every failed attempt (and only
 # where asked), regex_min_offset/regex_max_offset decide where a regex match may start, rs_init_notifies runs
-# notify_up for a real server that starts up, FILE_CHECK writes its track_file's init_file.
+# notify_up for a real server that starts up, FILE_CHECK writes its track_file's init_file, smtp_alert on a
+# virtual server mails its quorum changes and no_checker_emails keeps a checker's change from being mailed.
 #
 # Namespaces cke-dir (director, 198.51.100.1) and cke-rs (real server, 198.51.100.11, python3 http.server on 80).
 # Uses ${VIGIL_BIN:-.build/debug}/vigild and vigilctl (builds nothing). Prints PASS/FAIL lines; exits non-zero
@@ -66,7 +67,7 @@ virtual_server 192.0.2.107 80 {
 }
 track_file tf {
     file $TMP/tf
-    init_file 0
+    init_file 1
 }
 virtual_server 192.0.2.106 80 {
     delay_loop 1
@@ -74,6 +75,7 @@ virtual_server 192.0.2.106 80 {
     real_server 198.51.100.11 80 {
         FILE_CHECK {
             track_file tf
+            weight 0
         }
     }
 }
@@ -218,8 +220,9 @@ check "regex starting at byte 10, offsets 10-10: up" wait_health "192.0.2.103 80
 check "regex starting at byte 10, regex_min_offset 11: down" wait_health "192.0.2.104 80" down 15
 check "regex starting at byte 10, regex_max_offset 9: down" wait_health "192.0.2.105 80" down 15
 check "regex offsets 10-10 still up after the others went down" wait_health "192.0.2.103 80" up 1
-check "FILE_CHECK: init_file wrote the missing track file, real server up" wait_health "192.0.2.106 80" up 15
-init_file_written() { [ "$(cat "$TMP/tf" 2>/dev/null)" = 0 ]; }
+# A missing file reads as 0 (up); init_file writes 1, which fails a FILE_CHECK of weight 0.
+check "FILE_CHECK: init_file wrote 1 to the missing track file, real server down" wait_health "192.0.2.106 80" down 15
+init_file_written() { [ "$(cat "$TMP/tf" 2>/dev/null)" = 1 ]; }
 check "FILE_CHECK: the track file holds init_file's value" init_file_written
 
 web_stop
