@@ -239,19 +239,19 @@ public struct CheckerCore: Sendable {
         counters.count(check.plan.kind, outcome)
         let change = scheduler.record(
             outcome, for: HealthScheduler.CheckID(server: index, checker: ticket.checker), now: now)
-        let entry = entries[index]
-        if case .failure(let reason) = outcome, check.passing, logsAllFailures(entry, checker: ticket.checker) {
+        // Only a failure of a passing checker, or a verdict that flipped, costs more than these two comparisons.
+        if case .failure(let reason) = outcome, check.passing, logsAllFailures(entry: index, checker: ticket.checker) {
             update.events.append(
                 .checkFailed(
                     entry: index, checker: ticket.checker, reason: reason,
                     attempt: scheduler.servers[index].checks[ticket.checker].consecutiveFailures, fall: check.plan.fall)
             )
         }
-        let passing = scheduler.servers[index].checks[ticket.checker].passing
-        if passing != check.passing, !change.healthChanged {
-            update.events.append(.checker(entry: index, checker: ticket.checker, passing: passing))
+        if !change.healthChanged, scheduler.servers[index].checks[ticket.checker].passing != check.passing {
+            update.events.append(.checker(entry: index, checker: ticket.checker, passing: !check.passing))
         }
         guard change.healthChanged || change.weightChanged else { return update }
+        let entry = entries[index]
         if change.healthChanged {
             update.events.append(
                 .realServer(
@@ -265,9 +265,10 @@ public struct CheckerCore: Sendable {
     }
 
     /// Whether every failed attempt of this checker is logged: `checker_log_all_failures` or its `log_all_failures`.
-    private func logsAllFailures(_ entry: Entry, checker: Int) -> Bool {
-        globals.checkerLogAllFailures
-            || lvs.virtualServers[entry.virtualServer].realServers[entry.realServer].checkers[checker].logAllFailures
+    private func logsAllFailures(entry index: Int, checker: Int) -> Bool {
+        guard !globals.checkerLogAllFailures else { return true }
+        let (virtualServer, realServer) = (entries[index].virtualServer, entries[index].realServer)
+        return lvs.virtualServers[virtualServer].realServers[realServer].checkers[checker].logAllFailures
     }
 
     // MARK: Weights and quorum
