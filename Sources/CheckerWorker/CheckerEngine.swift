@@ -206,11 +206,21 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
                 sink.event("SSL { } block unusable: \(error)")
             }
         }
+        initializeTrackFiles(trackFiles, lvs: lvs, isStart: !isReload && configuration.savedState == nil)
         let context = ProbeContext(trackFiles: trackFiles, scripts: scripts, sslContext: sslContext)
         let change = core.configure(
             configuration, isReload: isReload, rebuildAll: rebuildAll, now: now, using: &random, progress: sink.progress
         )
         for token in change.dropped { runners[token] = nil }
+        // `rs_init_notifies`: real servers that start up get their notify_up and FIFO line (no mail, as keepalived).
+        if globals.rsInitNotifies {
+            for index in change.startedUp {
+                let entry = core.entries[index]
+                let server = lvs.virtualServers[entry.virtualServer]
+                notifications.realServer(
+                    server.realServers[entry.realServer], of: server, up: true, reason: nil, mail: false)
+            }
+        }
         for (count, token) in change.build.enumerated() {
             guard let index = core.entry(token: token) else { continue }
             let entry = core.entries[index]
@@ -232,6 +242,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
             previousGlobals?.lvsSyncDaemon == globals.lvsSyncDaemon
             && previousGlobals?.lvsTimeouts == globals.lvsTimeouts
             && previousGroups == lvs.virtualServerGroups
+        // `lvs_flush`: at the daemon's start only (keepalived: not on a reload; a restarted worker keeps the rules).
+        if !isReload, configuration.savedState == nil, globals.lvsFlush { ipvs.removeForeignRulesAtNextSync() }
         ipvs.configure(
             keys: lvs.virtualServers.map { IPVSDesiredState.serviceKeys(of: $0, in: lvs) }, retiring: previousOwned,
             repairInterval: globals.ipvsRepairInterval ?? GlobalDefs.defaultIPVSRepairInterval,
@@ -240,6 +252,25 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         scheduleStatistics()
         trafficReader.start()
         runDueChecks()
+    }
+
+    /// FILE_CHECK's `track_file`s with `init_file`: written when missing, or with `overwrite` at the daemon's start
+    /// (not at a reload, nor when a restarted worker takes over), before the first check reads them.
+    private func initializeTrackFiles(_ trackFiles: [Config.TrackFile], lvs: LVSConfig, isStart: Bool) {
+        var used = Set<String>()
+        for server in lvs.virtualServers {
+            for real in server.realServers {
+                for checker in real.checkers {
+                    if case .file(let check) = checker.kind { used.insert(check.trackFile) }
+                }
+            }
+        }
+        for file in trackFiles where used.contains(file.name) {
+            guard let initial = file.initFile, let path = file.file else { continue }
+            if !FileContents.initializeTrackFile(path, value: initial.value, overwrite: initial.overwrite && isStart) {
+                logger.error("track_file \(file.name): cannot write init_file \(path)")
+            }
+        }
     }
 
     // MARK: Checks
@@ -313,6 +344,18 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
                 notifications.realServer(server.realServers[realIndex], of: server, up: up, reason: reason)
             case .quorum(let virtualIndex, let met, let liveWeight):
                 notifications.quorum(core.lvs.virtualServers[virtualIndex], met: met, liveWeight: liveWeight)
+            case .checker(let index, let checker, let passing):
+                let entry = core.entries[index]
+                let server = core.lvs.virtualServers[entry.virtualServer]
+                let real = server.realServers[entry.realServer]
+                notifications.checker(
+                    real.checkers[checker], of: real, of: server, passing: passing,
+                    realServerUp: core.scheduler.servers[index].isUp)
+            case .checkFailed(let entry, _, let reason, let attempt, let fall):
+                let entry = core.entries[entry]
+                let server = core.lvs.virtualServers[entry.virtualServer]
+                notifications.checkFailed(
+                    server.realServers[entry.realServer], of: server, reason: reason, attempt: attempt, fall: fall)
             case .suspension(let entry, let suspended):
                 logger.info(
                     "checks of \(core.entries[entry].identity) \(suspended ? "suspended (address not held by a VRRP MASTER)" : "resumed")"
@@ -478,7 +521,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         stopped = true
         trafficReader.stop()
         if let wake { loop.cancel(wake.timer) }
-        if release { ipvs.removeAll() } else { ipvs.stop() }
+        if release { ipvs.removeAll(flush: core.globals.lvsFlushOnStop == .all) } else { ipvs.stop() }
         guard !omega.isEmpty else { return done() }
         // Both run on `loop`: whichever comes first reports done.
         let reported = NIOLoopBoundBox(false, eventLoop: loop)

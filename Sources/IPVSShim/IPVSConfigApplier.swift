@@ -48,10 +48,14 @@ public struct IPVSConfigApplier {
         return deletions + plan.operations
     }
 
-    /// Removes the configured services present in the kernel, and nothing else (stop without `lvs_flush_onstop`).
-    public func remove(_ desired: IPVSDesiredState) throws(NetlinkError) -> Outcome {
+    /// Removes the configured services present in the kernel, and nothing else; with `.remove` (`lvs_flush_on_stop`
+    /// without `VS`), every service in one `FLUSH`.
+    public func remove(_ desired: IPVSDesiredState, foreignRules: IPVSForeignRulePolicy = .leave)
+        throws(NetlinkError) -> Outcome
+    {
         let current = try client.table()
-        let plan = IPVSReconciler.stop(current: current, ownership: .adopting(desired.table, current: current))
+        let plan = IPVSReconciler.stop(
+            current: current, ownership: .adopting(desired.table, current: current), foreignRules: foreignRules)
         return Outcome(operations: plan.operations, failures: client.apply(plan.operations))
     }
 }

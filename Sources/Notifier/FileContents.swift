@@ -16,6 +16,24 @@ public enum FileContents {
         return String(decoding: buffer[0..<count], as: UTF8.self)
     }
 
+    /// `track_file`'s `init_file VALUE [overwrite]` (keepalived's `track_file_end_handler`): writes `VALUE` and a
+    /// newline when the file is missing; with `overwrite`, also over an existing regular file.
+    /// - Parameter overwrite: `overwrite` was written and this is the daemon's start (never at a reload).
+    /// - Returns: false when the file had to be written and could not be.
+    public static func initializeTrackFile(_ path: String, value: Int, overwrite: Bool) -> Bool {
+        var status = stat()
+        if stat(path, &status) == 0 {
+            guard overwrite, status.st_mode & S_IFMT == S_IFREG else { return true }
+        }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let bytes = Array("\(value)\n".utf8)
+        var written: Int
+        repeat { written = Glibc.write(fd, bytes, bytes.count) } while written < 0 && errno == EINTR
+        return written == bytes.count
+    }
+
     /// Writes `text` to an existing file (a `/proc/sys` value); false when it cannot be opened or written whole.
     @discardableResult
     public static func write(_ text: String, to path: String) -> Bool {

@@ -150,7 +150,9 @@ final class Supervisor {
         let config = loaded.config
         var roles: [WorkerRole] = []
         if options.vrrpOnly || (!options.checkOnly && !config.vrrp.instances.isEmpty) { roles.append(.vrrp) }
-        if options.checkOnly || (!options.vrrpOnly && !config.lvs.virtualServers.isEmpty) { roles.append(.checker) }
+        // `lvs_sync_daemon` alone needs the checker worker too: it runs the IPVS sync daemon.
+        let lvsWork = !config.lvs.virtualServers.isEmpty || config.globalDefs.lvsSyncDaemon != nil
+        if options.checkOnly || (!options.vrrpOnly && lvsWork) { roles.append(.checker) }
         return roles
     }
 

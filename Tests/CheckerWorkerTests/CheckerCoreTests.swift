@@ -16,6 +16,11 @@ struct CheckerCoreTests {
             }
             text += "}\n"
         }
+        return workerConfiguration(text)
+    }
+
+    /// The worker's configuration from a file's text, which must be valid.
+    static func workerConfiguration(_ text: String) -> WorkerConfiguration {
         let loaded = ConfigLoader.load(text: text)
         #expect(loaded.isValid, "\(loaded.diagnostics)")
         return WorkerConfiguration(globalDefs: loaded.config.globalDefs, lvs: loaded.config.lvs)
@@ -127,5 +132,134 @@ struct CheckPeriodTests {
         let retry = try #require(core.due(now: first + .milliseconds(1010)).first)
         _ = core.completed(retry.ticket, .success(), now: first + .milliseconds(1020))
         #expect(core.scheduler.servers[0].checks[0].nextDue == first + .seconds(2))
+    }
+}
+
+@Suite("log_all_failures")
+struct LogAllFailuresTests {
+    static func configuration(global: Bool, checker: Bool) throws -> WorkerConfiguration {
+        let text = """
+            global_defs {
+            \(global ? " checker_log_all_failures" : "")
+            }
+            virtual_server 192.0.2.1 80 {
+             delay_loop 10
+             lb_kind DR
+             protocol TCP
+             real_server 198.51.100.11 80 {
+              TCP_CHECK {
+               retry 2
+               delay_before_retry 1
+               warmup 0
+            \(checker ? "   log_all_failures" : "")
+              }
+             }
+            }
+            """
+        #expect(ConfigLoader.load(text: text).diagnostics.isEmpty, "no 'not implemented' warning")
+        return CheckerCoreTests.workerConfiguration(text)
+    }
+
+    /// Fails the one check `count` times in a row (each retry when due) and returns the failures logged.
+    static func failures(_ configuration: WorkerConfiguration, count: Int) throws -> [String] {
+        var core = CheckerCore()
+        var random = SplitMix64(seed: 5)
+        _ = core.configure(configuration, isReload: false, now: .zero, using: &random)
+        var now = Duration.zero
+        var logged: [String] = []
+        for _ in 0..<count {
+            now = try #require(core.nextWakeup)
+            let check = try #require(core.due(now: now).first)
+            for event in core.completed(check.ticket, .failure("TCP_CHECK: refused"), now: now).events {
+                if case .checkFailed(_, _, let reason, let attempt, let fall) = event {
+                    logged.append("\(attempt)/\(fall) \(reason)")
+                }
+            }
+        }
+        return logged
+    }
+
+    @Test("each failed attempt of a passing checker is an event; none once it has failed, none without the keyword")
+    func everyAttempt() throws {
+        let expected = ["1/3 TCP_CHECK: refused", "2/3 TCP_CHECK: refused", "3/3 TCP_CHECK: refused"]
+        #expect(try Self.failures(Self.configuration(global: false, checker: true), count: 5) == expected)
+        #expect(try Self.failures(Self.configuration(global: true, checker: false), count: 5) == expected)
+        #expect(try Self.failures(Self.configuration(global: false, checker: false), count: 5).isEmpty)
+    }
+}
+
+@Suite("Checker changes and real servers that start up")
+struct CheckerChangeTests {
+    static func configuration(alpha: Bool = false) throws -> WorkerConfiguration {
+        let check = "   warmup 0\n   retry 0\n" + (alpha ? "   alpha\n" : "")
+        let text = """
+            virtual_server 192.0.2.1 80 {
+             delay_loop 1
+             lb_kind DR
+             real_server 198.51.100.11 80 {
+              TCP_CHECK {
+            \(check)  }
+              TCP_CHECK {
+               connect_port 81
+            \(check)  }
+             }
+            }
+            """
+        return CheckerCoreTests.workerConfiguration(text)
+    }
+
+    @Test("a checker passing or failing while its real server stays down is a checker event, not a real server one")
+    func checkerEvents() throws {
+        var core = CheckerCore()
+        var random = SplitMix64(seed: 6)
+        _ = core.configure(try Self.configuration(), isReload: false, now: .zero, using: &random)
+        var now = Duration.zero
+        /// Runs checker `index`'s next attempt with `outcome`; its events.
+        func run(_ index: Int, _ outcome: ProbeOutcome) throws -> [CheckerCore.Event] {
+            var pending = core.due(now: now)
+            while !pending.contains(where: { $0.ticket.checker == index }) {
+                for check in pending { _ = core.completed(check.ticket, .success(), now: now) }
+                now = try #require(core.nextWakeup)
+                pending = core.due(now: now)
+            }
+            var events: [CheckerCore.Event] = []
+            for check in pending {
+                let result = core.completed(
+                    check.ticket, check.ticket.checker == index ? outcome : .success(), now: now)
+                if check.ticket.checker == index { events = result.events } else { #expect(result.events.isEmpty) }
+            }
+            return events
+        }
+        let down = try run(0, .failure("refused"))
+        #expect(down.contains { if case .realServer(_, _, false, _) = $0 { true } else { false } })
+        #expect(!down.contains { if case .checker = $0 { true } else { false } })
+        #expect(try run(1, .failure("refused")) == [.checker(entry: 0, checker: 1, passing: false)])
+        #expect(try run(0, .success()) == [.checker(entry: 0, checker: 0, passing: true)])
+        let up = try run(1, .success())
+        #expect(up.contains { if case .realServer(_, _, true, _) = $0 { true } else { false } })
+        #expect(!up.contains { if case .checker = $0 { true } else { false } })
+    }
+
+    @Test(
+        "real servers new to checking that start up are listed (rs_init_notifies); none with alpha, a saved state or a reload that keeps them"
+    )
+    func startedUp() throws {
+        var random = SplitMix64(seed: 7)
+        var core = CheckerCore()
+        #expect(core.configure(try Self.configuration(), isReload: false, now: .zero, using: &random).startedUp == [0])
+        #expect(core.configure(try Self.configuration(), isReload: true, now: .zero, using: &random).startedUp.isEmpty)
+        var alpha = CheckerCore()
+        #expect(
+            alpha.configure(try Self.configuration(alpha: true), isReload: false, now: .zero, using: &random).startedUp
+                .isEmpty)
+        var saved = try Self.configuration()
+        saved.savedState = WorkerState(
+            virtualServers: [
+                VirtualServerReport(
+                    name: "192.0.2.1 80", health: .up,
+                    realServers: [RealServerReport(address: "198.51.100.11 80", health: .up)])
+            ])
+        var restarted = CheckerCore()
+        #expect(restarted.configure(saved, isReload: false, now: .zero, using: &random).startedUp.isEmpty)
     }
 }

@@ -102,6 +102,38 @@ import Testing
         #expect(throws: (any Error).self) { try CompiledRegex(HTTPRegex(pattern: "(unclosed")) }
     }
 
+    @Test("regex_min_offset / regex_max_offset: a match counts only when it starts within them (bytes, inclusive)")
+    func regexOffsets() throws {
+        // "ok" starts at bytes 3 and 12; "é" takes two bytes, so byte 11 is inside a character.
+        let body = Array("xx ok yyyé ok zz".utf8)
+        func matches(_ minimum: Int?, _ maximum: Int?, _ pattern: String = "ok") throws -> Bool {
+            var regex = HTTPRegex(pattern: pattern)
+            regex.minimumOffset = minimum
+            regex.maximumOffset = maximum
+            return try CompiledRegex(regex).matches(body)
+        }
+        #expect(try matches(nil, nil))
+        #expect(try matches(3, nil) && matches(4, nil) && matches(12, nil))
+        #expect(try !matches(13, nil) && !matches(100, nil))
+        #expect(try matches(nil, 3) && matches(0, 2) == false)
+        #expect(try matches(4, 12) && !matches(4, 11))
+        #expect(try matches(10, 12) && !matches(10, 11), "a minimum inside a character starts at the next one")
+        // A match may run past the maximum; only its start counts.
+        #expect(try matches(0, 3, "ok yyy"))
+        func judged(_ regex: HTTPRegex) throws -> ProbeOutcome {
+            let url = HTTPProbe.URLCheck(
+                path: "/", request: [], statusCodes: HTTPURL.defaultStatusCodes, digest: nil,
+                regex: try CompiledRegex(regex))
+            return HTTPDialogue.judge(status: 200, body: body, url: url, label: "L")
+        }
+        var regex = HTTPRegex(pattern: "ok")
+        (regex.minimumOffset, regex.maximumOffset) = (4, 11)
+        #expect(try judged(regex) == .failure("L: body does not match regex ok starting at bytes 4-11"))
+        regex.failOnMatch = true
+        regex.maximumOffset = nil
+        #expect(try judged(regex) == .failure("L: body matches regex ok starting at byte 4 or later"))
+    }
+
     @Test func requestPerProtocolVersion() {
         #expect(
             String(decoding: HTTPProbe.request(path: "/a", host: "h", version: .http10), as: UTF8.self)

@@ -71,3 +71,39 @@ enum ProbeFixtures {
         #expect(fwmark.endpointText == "198.51.100.11")
     }
 }
+
+@Suite("SMTP_CHECK host connect_timeout")
+struct SMTPHostTimeoutTests {
+    /// The SMTP probe's targets for `hosts` under a checker whose own timeout is 7 s.
+    static func targets(_ hosts: [ConnectionOptions], realServer: Duration?, virtualServer: Duration?) throws
+        -> [ProbeTarget]
+    {
+        var check = SMTPCheck()
+        check.hosts = hosts
+        var real = ProbeFixtures.realServer()
+        real.checkDefaults.connectTimeout = realServer
+        var server = ProbeFixtures.virtualServer()
+        server.checkDefaults.connectTimeout = virtualServer
+        let probe = HealthProbes.make(
+            checker: ProbeFixtures.checker(.smtp(check), timeout: .seconds(7)), realServer: real,
+            virtualServer: server, group: nil, scripts: nil, sslContext: nil)
+        return try #require(probe as? SMTPProbe).targets
+    }
+
+    @Test("a host's own timeout, else the real server's, else the virtual server's, else 5 s: not the block's")
+    func inheritance() throws {
+        var own = ConnectionOptions()
+        own.connectTimeout = .seconds(2)
+        let bare = ConnectionOptions()
+        #expect(
+            try Self.targets([own, bare], realServer: .seconds(3), virtualServer: .seconds(4)).map(\.connectTimeout)
+                == [.seconds(2), .seconds(3)])
+        #expect(
+            try Self.targets([bare], realServer: nil, virtualServer: .seconds(4)).map(\.connectTimeout) == [.seconds(4)]
+        )
+        #expect(try Self.targets([bare], realServer: nil, virtualServer: nil).map(\.connectTimeout) == [.seconds(5)])
+        // Without host blocks the checker's own target keeps the checker's timeout.
+        #expect(
+            try Self.targets([], realServer: .seconds(3), virtualServer: nil).map(\.connectTimeout) == [.seconds(7)])
+    }
+}

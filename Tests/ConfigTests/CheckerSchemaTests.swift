@@ -170,16 +170,11 @@ struct CheckerCommonTests {
         expectOneError(diagnostics, line: 4, containing: "unknown keyword 'retry' in FILE_CHECK")
     }
 
-    @Test("FILE_CHECK on a track_file with init_file warns that the checker does not apply init_file yet")
+    @Test("FILE_CHECK on a track_file with init_file: no warning (the checker worker writes it)")
     func fileCheckInitFile() {
         let (_, diagnostics) = loadRealServer(
             "FILE_CHECK {\ntrack_file f\n}", after: "track_file f {\nfile /run/f\ninit_file 5\n}")
-        #expect(diagnostics.errors.isEmpty, "\(diagnostics)")
-        #expect(
-            diagnostics.warnings.map(\.description) == [
-                "<config>:3: warning: track_file 'f' has init_file, which the checker worker does not apply for "
-                    + "FILE_CHECK (not implemented by Vigil yet)"
-            ])
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
     }
 
     @Test("A checker needs a block")
@@ -222,12 +217,15 @@ struct CheckerKindTests {
         ),
         (
             "SMTP_CHECK",
-            .init("host {\nconnect_ip 198.51.100.2\nconnect_port 587\nbindto 192.0.2.2\n}\nhost {\n}") {
+            .init(
+                "host {\nconnect_ip 198.51.100.2\nconnect_port 587\nbindto 192.0.2.2\nconnect_timeout 2.5\n}\nhost {\n}"
+            ) {
                 var check = SMTPCheck()
                 var host = ConnectionOptions()
                 host.connectIP = ip("198.51.100.2")
                 host.connectPort = 587
                 host.bindTo = ip("192.0.2.2")
+                host.connectTimeout = .milliseconds(2500)
                 check.hosts = [host, ConnectionOptions()]
                 $0 = .smtp(check)
             }
@@ -414,16 +412,29 @@ struct CheckerKindTests {
             ("HTTP_GET", "", 3, "HTTP_GET needs at least one 'url { path … }'"),
             ("SSL_GET", "", 3, "SSL_GET needs at least one 'url"),
             ("HTTP_GET", "url {\ndigest 640205b7b0fc66c1ea91c463fac6334d\n}", 4, "'url' needs a 'path'"),
-            ("HTTP_GET", "url {\npath /\nregex_no_match\n}", 4, "regex_* options but no 'regex'"),
-            (
-                "HTTP_GET", "url {\npath /\nregex x\nregex_min_offset 9\nregex_max_offset 3\n}", 4,
-                "regex_min_offset 9 beyond"
-            ),
             ("MISC_CHECK", "misc_timeout 3", 3, "MISC_CHECK needs 'misc_path'"),
             ("FILE_CHECK", "weight 2", 3, "FILE_CHECK needs 'track_file'"),
         ])
     func required(_ type: String, _ body: String, _ line: Int, _ message: String) {
         expectOneError(loadChecker(type, body).diagnostics, line: line, containing: message)
+    }
+
+    @Test("regex_* options keepalived 2.2.7 drops are warned at the url's line and dropped")
+    func regexOptionsDropped() throws {
+        let (orphan, orphanDiagnostics) = loadChecker("HTTP_GET", "url {\npath /\nregex_no_match\n}")
+        #expect(orphanDiagnostics.errors.isEmpty)
+        #expect(orphanDiagnostics.warnings.map(\.location?.line) == [4])
+        #expect(orphanDiagnostics.warnings.first?.message.contains("regex_* options but no 'regex'; ignored") == true)
+        guard case .http(let check) = try #require(orphan).kind else { throw CancellationError() }
+        #expect(check.urls.first?.regex == nil)
+        let (crossed, crossedDiagnostics) = loadChecker(
+            "HTTP_GET", "url {\npath /\nregex x\nregex_min_offset 9\nregex_max_offset 3\n}")
+        #expect(crossedDiagnostics.errors.isEmpty)
+        #expect(crossedDiagnostics.warnings.map(\.location?.line) == [4])
+        #expect(crossedDiagnostics.warnings.first?.message.contains("ignored both offsets") == true)
+        guard case .http(let crossedCheck) = try #require(crossed).kind else { throw CancellationError() }
+        let regex = try #require(crossedCheck.urls.first?.regex)
+        #expect(regex.pattern == "x" && regex.minimumOffset == nil && regex.maximumOffset == nil)
     }
 
     @Test("Several checkers of each kind on one real server")

@@ -21,6 +21,8 @@ let globalCases: [GlobalCase] = [
     GlobalCase("smtp_alert_checker yes") { $0.smtpAlertChecker == true },
     GlobalCase("no_email_faults") { $0.noEmailFaults },
     GlobalCase("checker_log_all_failures") { $0.checkerLogAllFailures },
+    GlobalCase("no_checker_emails") { $0.noCheckerEmails },
+    GlobalCase("rs_init_notifies yes") { $0.rsInitNotifies },
     GlobalCase("script_user nobody") { $0.scriptUser == ScriptUser(user: "nobody") },
     GlobalCase("script_user nobody nogroup") { $0.scriptUser == ScriptUser(user: "nobody", group: "nogroup") },
     GlobalCase("enable_script_security") { $0.enableScriptSecurity },
@@ -87,7 +89,7 @@ let globalCases: [GlobalCase] = [
     GlobalCase("lvs_flush") { $0.lvsFlush },
     GlobalCase("lvs_flush_on_stop") { $0.lvsFlushOnStop == .all },
     GlobalCase("lvs_flush_on_stop VS") { $0.lvsFlushOnStop == .virtualServers },
-    GlobalCase("lvs_flush_onstop ALL") { $0.lvsFlushOnStop == .all },
+    GlobalCase("lvs_flush_onstop") { $0.lvsFlushOnStop == .all },
     GlobalCase("metrics_listen 127.0.0.1:9165") {
         $0.metricsListen == ListenAddress(address: IPAddress("127.0.0.1")!, port: 9165)
     },
@@ -120,6 +122,15 @@ struct GlobalSchemaTests {
                 "<config>:3: warning: with both notify_fifo and lvs_notify_fifo, Vigil writes those events to "
                     + "lvs_notify_fifo only, not also to notify_fifo (not implemented by Vigil yet)"
             ])
+    }
+
+    @Test("lvs_flush_on_stop ALL flushes as the bare keyword does, warning that keepalived 2.2.7 rejects 'ALL'")
+    func flushOnStopAll() {
+        let loaded = ConfigLoader.load(text: "global_defs {\nlvs_flush_on_stop ALL\n}")
+        #expect(loaded.config.globalDefs.lvsFlushOnStop == .all)
+        #expect(loaded.diagnostics.errors.isEmpty)
+        #expect(loaded.diagnostics.warnings.map(\.location?.line) == [2])
+        #expect(loaded.diagnostics.warnings.first?.message.contains("keepalived 2.2.7 rejects 'ALL'") == true)
     }
 
     @Test("notify_fifo_script without a vrrp_instance is not started, and says so")

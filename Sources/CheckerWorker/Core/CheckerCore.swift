@@ -43,6 +43,8 @@ public struct CheckerCore: Sendable {
         /// On a reload, the virtual servers whose IPVS rules may differ from before: new ones, changed ones, ones
         /// with real servers new to checking.
         public var changed: [Int] = []
+        /// Entries new to checking, with no health kept or saved, that start up (`rs_init_notifies` announces them).
+        public var startedUp: [Int] = []
     }
 
     /// Something the shell tells the world about: log, event, notify scripts, FIFO, mail.
@@ -53,6 +55,12 @@ public struct CheckerCore: Sendable {
         case quorum(virtualServer: Int, met: Bool, liveWeight: Int)
         /// `ha_suspend`: a real server's checks paused or resumed.
         case suspension(entry: Int, suspended: Bool)
+        /// One checker passed or failed while its real server's health stayed the same (another checker fails):
+        /// keepalived mails it unless `no_checker_emails`.
+        case checker(entry: Int, checker: Int, passing: Bool)
+        /// `log_all_failures` / `checker_log_all_failures`: an attempt of a passing checker failed (keepalived logs
+        /// each one while the checker is up, not only the one that fails it); `attempt` of `fall` in a row.
+        case checkFailed(entry: Int, checker: Int, reason: String, attempt: Int, fall: Int)
     }
 
     /// What one outcome (or a change of the VRRP worker's state) changed.
@@ -176,6 +184,7 @@ public struct CheckerCore: Sendable {
                 let index = scheduler.addServer(
                     real.checkers.map { HealthScheduler.CheckPlan(checker: $0, realServer: real) },
                     initiallyUp: keep.up, dynamicWeight: keep.weight, now: now, using: &random)
+                if keep.up == nil, scheduler.servers[index].isUp { result.startedUp.append(index) }
                 nextToken += 1
                 tokenIndex[nextToken] = index
                 entries.append(
@@ -230,6 +239,17 @@ public struct CheckerCore: Sendable {
         counters.count(check.plan.kind, outcome)
         let change = scheduler.record(
             outcome, for: HealthScheduler.CheckID(server: index, checker: ticket.checker), now: now)
+        // Only a failure of a passing checker, or a verdict that flipped, costs more than these two comparisons.
+        if case .failure(let reason) = outcome, check.passing, logsAllFailures(entry: index, checker: ticket.checker) {
+            update.events.append(
+                .checkFailed(
+                    entry: index, checker: ticket.checker, reason: reason,
+                    attempt: scheduler.servers[index].checks[ticket.checker].consecutiveFailures, fall: check.plan.fall)
+            )
+        }
+        if !change.healthChanged, scheduler.servers[index].checks[ticket.checker].passing != check.passing {
+            update.events.append(.checker(entry: index, checker: ticket.checker, passing: !check.passing))
+        }
         guard change.healthChanged || change.weightChanged else { return update }
         let entry = entries[index]
         if change.healthChanged {
@@ -242,6 +262,13 @@ public struct CheckerCore: Sendable {
         update.report = true
         if let quorum = updateQuorum(entry.virtualServer, announce: true) { update.events.append(quorum) }
         return update
+    }
+
+    /// Whether every failed attempt of this checker is logged: `checker_log_all_failures` or its `log_all_failures`.
+    private func logsAllFailures(entry index: Int, checker: Int) -> Bool {
+        guard !globals.checkerLogAllFailures else { return true }
+        let (virtualServer, realServer) = (entries[index].virtualServer, entries[index].realServer)
+        return lvs.virtualServers[virtualServer].realServers[realServer].checkers[checker].logAllFailures
     }
 
     // MARK: Weights and quorum

@@ -164,7 +164,9 @@ struct HTTPDialogue: StreamDialogue {
             guard actual == digest else { return .failure("\(label): digest \(actual), expected \(digest)") }
         }
         if let regex = url.regex, !regex.passes(body) {
-            return .failure("\(label): body \(regex.failOnMatch ? "matches" : "does not match") regex \(regex.pattern)")
+            return .failure(
+                "\(label): body \(regex.failOnMatch ? "matches" : "does not match") regex \(regex.pattern)\(regex.offsetsText)"
+            )
         }
         return .success()
     }
@@ -179,15 +181,24 @@ enum StatusCodes {
 
 /// `regex`, compiled once (Swift's regular expressions, close to the PCRE2 keepalived uses). PCRE2's `caseless`,
 /// `multiline`, `dotall` and `extended` options are honoured; the others are warned at their line by `vigild -t`.
+///
+/// `regex_min_offset` and `regex_max_offset` bound where a match may start, in bytes of the body, both included
+/// (keepalived: the search starts at the minimum; a match starting after the maximum does not count, one starting
+/// at or before it may run past it). The search sees the body from the minimum on: there `^` matches and a
+/// look-behind sees nothing before it (PCRE2 would look back across it).
 struct CompiledRegex: @unchecked Sendable {
     // `Regex` holds no mutable state once built; it is shared read-only by the checks that use it.
     let pattern: String
     let failOnMatch: Bool
+    let minimumOffset: Int
+    let maximumOffset: Int?
     private let expression: Regex<AnyRegexOutput>
 
     init(_ regex: HTTPRegex) throws {
         pattern = regex.pattern
         failOnMatch = regex.failOnMatch
+        minimumOffset = regex.minimumOffset ?? 0
+        maximumOffset = regex.maximumOffset
         var expression = try Regex(regex.options.contains("extended") ? "(?x)" + regex.pattern : regex.pattern)
         if regex.options.contains("caseless") { expression = expression.ignoresCase() }
         if regex.options.contains("multiline") { expression = expression.anchorsMatchLineEndings() }
@@ -196,8 +207,34 @@ struct CompiledRegex: @unchecked Sendable {
     }
 
     func passes(_ body: [UInt8]) -> Bool {
+        matches(body) != failOnMatch
+    }
+
+    /// ` starting at bytes 10-200` when offsets bound the match (for failure reasons), else empty.
+    var offsetsText: String {
+        switch (minimumOffset, maximumOffset) {
+        case (0, nil): ""
+        case (let minimum, nil): " starting at byte \(minimum) or later"
+        case (let minimum, let maximum?): " starting at bytes \(minimum)-\(maximum)"
+        }
+    }
+
+    /// Whether a match starts within the offsets.
+    func matches(_ body: [UInt8]) -> Bool {
         let text = String(decoding: body, as: UTF8.self)
-        let matched = (try? expression.firstMatch(in: text)) != nil
-        return matched != failOnMatch
+        guard minimumOffset > 0 || maximumOffset != nil else { return (try? expression.firstMatch(in: text)) != nil }
+        // Byte offsets into the body (exact for UTF-8; an invalid sequence decodes to U+FFFD and shifts them).
+        let bytes = text.utf8
+        guard var start = bytes.index(bytes.startIndex, offsetBy: minimumOffset, limitedBy: bytes.endIndex) else {
+            return false
+        }
+        // Inside a character's bytes: start at the next whole one.
+        while start < bytes.endIndex, start.samePosition(in: text.unicodeScalars) == nil {
+            start = bytes.index(after: start)
+        }
+        guard let match = try? expression.firstMatch(in: Substring(text.unicodeScalars[start...])) else { return false }
+        // The leftmost match from the minimum: when it starts past the maximum, none starts within.
+        guard let maximumOffset else { return true }
+        return bytes.distance(from: bytes.startIndex, to: match.range.lowerBound) <= maximumOffset
     }
 }

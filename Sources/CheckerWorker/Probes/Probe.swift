@@ -34,7 +34,9 @@ public struct ProbeTarget: Hashable, Sendable {
             connection: checker.connection, checker: checker, realServer: realServer, virtualServer: virtualServer)
     }
 
-    /// The same for one of SMTP_CHECK's legacy `host { }` blocks, whose options replace the checker's.
+    /// The same for one of SMTP_CHECK's legacy `host { }` blocks, whose options replace the checker's. A host's
+    /// `connect_timeout` is its own, else (keepalived 2.2.7, `check_smtp.c`) the real server's, else the virtual
+    /// server's, else the default: not the SMTP_CHECK block's.
     init(connection: ConnectionOptions, checker: Checker, realServer: RealServer, virtualServer: VirtualServer) {
         var servicePort: Int?
         if case .endpoint(_, let port) = virtualServer.address, port != 0 { servicePort = port }
@@ -45,7 +47,7 @@ public struct ProbeTarget: Hashable, Sendable {
             bindPort: connection.bindPort,
             bindInterface: connection.bindInterface,
             fwmark: connection.fwmark,
-            connectTimeout: checker.timing.connectTimeout
+            connectTimeout: connection.connectTimeout ?? checker.timing.connectTimeout
         )
     }
 
@@ -123,8 +125,13 @@ public enum HealthProbes {
             let targets =
                 check.hosts.isEmpty
                 ? [target]
-                : check.hosts.map {
-                    ProbeTarget(connection: $0, checker: checker, realServer: realServer, virtualServer: virtualServer)
+                : check.hosts.map { host in
+                    var host = host
+                    host.connectTimeout =
+                        host.connectTimeout ?? realServer.checkDefaults.connectTimeout
+                        ?? virtualServer.checkDefaults.connectTimeout ?? CheckTiming.defaultConnectTimeout
+                    return ProbeTarget(
+                        connection: host, checker: checker, realServer: realServer, virtualServer: virtualServer)
                 }
             return SMTPProbe(targets: targets, heloName: check.heloName)
         case .dns(let check):

@@ -48,8 +48,8 @@ final class CheckerNotifications {
         return scripts!
     }
 
-    /// A real server went up or down.
-    func realServer(_ real: RealServer, of server: VirtualServer, up: Bool, reason: String?) {
+    /// A real server went up or down (or, `rs_init_notifies`, started up: then `mail` is false).
+    func realServer(_ real: RealServer, of server: VirtualServer, up: Bool, reason: String?, mail: Bool = true) {
         let text =
             "RS \(Self.endpoint(real)) of \(Self.endpoint(server)) \(up ? "UP" : "DOWN")"
             + (up ? "" : " (\(reason ?? "failed"))")
@@ -59,12 +59,46 @@ final class CheckerNotifications {
         let rs = Self.fifoEndpoint(real, of: server)
         let vs = Self.fifoEndpoint(server)
         fifo?.write(NotifyFIFOLine.realServer(rs, of: vs, up: up))
-        if let alerter, real.smtpAlert ?? server.smtpAlert ?? globals.smtpAlertChecker ?? globals.smtpAlert ?? false {
+        if mail, let alerter, alerts(real, of: server) {
             let mail = SMTPAlertText.realServer(
                 routerID: globals.routerID ?? Self.hostName, realServer: rs, virtualServer: vs, up: up,
                 body: "=> \(text) <=")
             _ = alerter.send(subject: mail.subject, body: mail.body, on: mailLoop())
         }
+    }
+
+    /// `smtp_alert` of a real server: its own, else its virtual server's, else `smtp_alert_checker`, else
+    /// `smtp_alert`.
+    private func alerts(_ real: RealServer, of server: VirtualServer) -> Bool {
+        real.smtpAlert ?? alerts(server)
+    }
+
+    /// `smtp_alert` of a virtual server (quorum mails): its own, else `smtp_alert_checker`, else `smtp_alert`.
+    private func alerts(_ server: VirtualServer) -> Bool {
+        server.smtpAlert ?? globals.smtpAlertChecker ?? globals.smtpAlert ?? false
+    }
+
+    /// One checker of a real server passed or failed while the real server stayed as it was (another of its
+    /// checkers fails). keepalived mails each checker's change unless `no_checker_emails`; the subject carries the
+    /// real server's state.
+    func checker(_ checker: Checker, of real: RealServer, of server: VirtualServer, passing: Bool, realServerUp: Bool) {
+        logger.info(
+            "RS \(Self.endpoint(real)) of \(Self.endpoint(server)): \(checker.kind.keyword) \(passing ? "passes" : "fails"); the real server stays \(realServerUp ? "UP" : "DOWN")"
+        )
+        guard let alerter, !globals.noCheckerEmails, alerts(real, of: server) else { return }
+        let mail = SMTPAlertText.realServer(
+            routerID: globals.routerID ?? Self.hostName, realServer: Self.fifoEndpoint(real, of: server),
+            virtualServer: Self.fifoEndpoint(server), up: realServerUp,
+            body: "=> \(checker.kind.keyword) \(passing ? "succeed" : "failed") on service <=")
+        _ = alerter.send(subject: mail.subject, body: mail.body, on: mailLoop())
+    }
+
+    /// `log_all_failures`: one failed attempt of a passing checker (the last of `fall` fails it, and the real server
+    /// DOWN line follows).
+    func checkFailed(_ real: RealServer, of server: VirtualServer, reason: String, attempt: Int, fall: Int) {
+        logger.info(
+            "RS \(Self.endpoint(real)) of \(Self.endpoint(server)): check failed (attempt \(attempt) of \(fall)): \(reason)"
+        )
     }
 
     /// A virtual server's quorum was gained or lost.
@@ -75,6 +109,16 @@ final class CheckerNotifications {
         event(text)
         run(met ? server.quorumUp : server.quorumDown)
         fifo?.write(NotifyFIFOLine.virtualServer(Self.fifoEndpoint(server), up: met))
+        if let alerter, alerts(server) {
+            // keepalived's threshold: quorum + hysteresis to gain, quorum - hysteresis to lose.
+            let threshold = server.quorum + (met ? 1 : -1) * server.hysteresis
+            let mail = SMTPAlertText.virtualServer(
+                routerID: globals.routerID ?? Self.hostName, virtualServer: Self.fifoEndpoint(server), up: met,
+                body:
+                    "=> \(met ? "Gained" : "Lost") quorum \(server.quorum)+\(server.hysteresis)=\(threshold) <= \(liveWeight) <="
+            )
+            _ = alerter.send(subject: mail.subject, body: mail.body, on: mailLoop())
+        }
     }
 
     /// Runs a `notify_up`/`notify_down`/`quorum_up`/`quorum_down` script as its user (else `script_user`),

@@ -72,6 +72,8 @@ final class IPVSSync {
     private var verifyCursor = 0
     private(set) var repairInterval: Duration?
     private var stopped = false
+    /// `lvs_flush`: the next full sync removes every rule the configuration does not name (then this is cleared).
+    private var removeForeignRules = false
 
     init(
         loop: CheckLoop, logger: Logger, event: @escaping (String) -> Void,
@@ -137,6 +139,13 @@ final class IPVSSync {
         }
     }
 
+    /// `lvs_flush`: the next full sync (the first, at start) leaves IPVS holding the configuration's rules and
+    /// nothing else, as keepalived's flush before it adds its own; Vigil's services already there are kept, not
+    /// deleted and added again.
+    func removeForeignRulesAtNextSync() {
+        removeForeignRules = true
+    }
+
     // MARK: Full sync
 
     /// Reads the kernel's table (sliced), plans the whole difference and writes it (sliced).
@@ -194,6 +203,7 @@ final class IPVSSync {
                 logger.info("applied \(operations.count - failed) IPVS changes (\(reason))")
             }
             retired = []
+            if failed == 0 { removeForeignRules = false }
             finishSync(failedWith: nil, failedWrites: failed)
         }
     }
@@ -201,7 +211,8 @@ final class IPVSSync {
     private func plan(_ desired: IPVSDesiredState, current: KernelState) -> [IPVSOperation] {
         let plan = desired.plan(
             current: current.table, currentSyncDaemons: current.daemons, currentTimeouts: current.timeouts,
-            ownership: .adopting(desired.table, current: current.table), progress: progress)
+            ownership: .adopting(desired.table, current: current.table),
+            foreignRules: removeForeignRules ? .remove : .leave, progress: progress)
         let wanted = Set(desired.table.virtualServers.map(\.service.key))
         let deletions = current.table.virtualServers.map(\.service.key)
             .filter { retired.contains($0.description) && !wanted.contains($0) }
@@ -345,14 +356,16 @@ final class IPVSSync {
 
     // MARK: Stop
 
-    /// Removes the rules of the configured services (and nothing else), as keepalived does at stop.
-    func removeAll() {
+    /// Removes the rules of the configured services (and nothing else), as keepalived does at stop; with `flush`
+    /// (`lvs_flush_on_stop` without `VS`), every rule in IPVS, Vigil's or not, in one `IPVS_CMD_FLUSH`.
+    func removeAll(flush: Bool) {
         stopped = true
         if let verifyTimer { loop.cancel(verifyTimer) }
         if let retryTimer { loop.cancel(retryTimer) }
         guard let client else { return }
         do {
-            let outcome = try IPVSConfigApplier(client: client).remove(desire.state())
+            let outcome = try IPVSConfigApplier(client: client).remove(
+                desire.state(), foreignRules: flush ? .remove : .leave)
             for failure in outcome.failures { logger.error("IPVS refused on stop: \(failure)") }
         } catch {
             logger.error("cannot remove the IPVS rules: \(error)")

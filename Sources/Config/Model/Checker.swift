@@ -70,6 +70,8 @@ public struct ConnectionOptions: Sendable, Hashable, Codable {
     public var bindInterface: String?
     /// `fwmark`: the mark (SO_MARK) put on the checker's packets.
     public var fwmark: UInt32?
+    /// `connect_timeout` of an SMTP_CHECK `host { }` (the other checkers keep theirs in `Checker.timing`).
+    public var connectTimeout: Duration?
 
     public init() {}
 }

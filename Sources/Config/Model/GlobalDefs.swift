@@ -44,6 +44,10 @@ public struct GlobalDefs: Sendable, Hashable, Codable {
     public var noEmailFaults = false
     /// `checker_log_all_failures <BOOL>`.
     public var checkerLogAllFailures = false
+    /// `no_checker_emails <BOOL>`: mail a real server's checker changes only when the real server's state changes.
+    public var noCheckerEmails = false
+    /// `rs_init_notifies <BOOL>`: run `notify_up` (and write the FIFO line) for real servers that start up.
+    public var rsInitNotifies = false
 
     // MARK: Scripts and FIFOs
 

@@ -121,13 +121,17 @@ enum CheckerSchema {
             name,
             handlers: LVSSchema.lifted(own) { (block: inout Block<Payload>, body) in body(&block.payload) }
                 .merging(common ? commonHandlers(connection: connection) : [:]) { first, _ in first },
-            // The checker worker does not act on them yet.
-            unsupported: KeywordWarnings.notYetImplemented(
-                (common ? ["log_all_failures"] : []) + (name.hasSuffix("_GET") ? ["fast_recovery"] : [])
-            ).merging(unsupported),
+            unsupported: (name.hasSuffix("_GET") ? fastRecovery : []).merging(unsupported),
             aliases: common ? ["nb_get_retry": "retry"] : [:]
         )
     }
+
+    /// keepalived checks one url per `delay_loop` unless `fast_recovery`; Vigil always checks them all in each check.
+    static let fastRecovery: KeywordWarnings = [
+        "fast_recovery": .notBuilt(
+            "Vigil always checks every url of HTTP_GET/SSL_GET back to back in each check, which is what "
+                + "fast_recovery asks keepalived for; there is nothing to turn on")
+    ]
 
     // MARK: The checkers
 
@@ -148,11 +152,16 @@ enum CheckerSchema {
             if url.path.isEmpty {
                 context.error("'url' needs a 'path'", at: node)
             } else if let regex = url.regex, regex.pattern.isEmpty {
-                context.error("'url' has regex_* options but no 'regex'", at: node)
-            } else if let regex = url.regex, let minimum = regex.minimumOffset, let maximum = regex.maximumOffset,
-                minimum > maximum
+                // keepalived 2.2.7 logs and drops them.
+                context.warning("'url' has regex_* options but no 'regex'; ignored them", at: node)
+                url.regex = nil
+            } else if let minimum = url.regex?.minimumOffset, let maximum = url.regex?.maximumOffset, minimum > maximum
             {
-                context.error("'url' has regex_min_offset \(minimum) beyond regex_max_offset \(maximum)", at: node)
+                // keepalived 2.2.7 logs and drops both.
+                context.warning(
+                    "'url' has regex_min_offset \(minimum) beyond regex_max_offset \(maximum); ignored both offsets",
+                    at: node)
+                (url.regexSettings.minimumOffset, url.regexSettings.maximumOffset) = (nil, nil)
             }
             // Kept even when wrong, so the checker does not also report "no url".
             check.urls.append(url)
@@ -220,8 +229,10 @@ enum CheckerSchema {
                 if let value = context.integer(node, in: 1...Int(Int32.max)) { url.regexSettings.maximumOffset = value }
             },
         ],
-        // The checker worker does not apply them yet.
-        unsupported: ["regex_stack", "regex_min_offset", "regex_max_offset"]
+        unsupported: [
+            "regex_stack": .notBuilt(
+                "Vigil matches with Swift's regex engine, which has no PCRE2 JIT stack to size")
+        ]
     )
 
     static let smtpTable: KeywordTable<Block<SMTPCheck>> = table(
@@ -236,9 +247,13 @@ enum CheckerSchema {
             },
         ])
 
-    /// keepalived's legacy `host { }` in SMTP_CHECK: connection options of one more server.
+    /// keepalived's legacy `host { }` in SMTP_CHECK: connection options of one more server, and its own
+    /// `connect_timeout`.
     static let smtpHostTable = KeywordTable<ConnectionOptions>(
-        "SMTP_CHECK host", handlers: connectionHandlers, unsupported: ["connect_timeout"])
+        "SMTP_CHECK host",
+        handlers: connectionHandlers.merging([
+            "connect_timeout": Field.duration(\.connectTimeout, LVSSchema.positiveTime)
+        ]) { first, _ in first })
 
     static let dnsTable: KeywordTable<Block<DNSCheck>> = table(
         "DNS_CHECK",

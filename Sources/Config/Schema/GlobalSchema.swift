@@ -60,8 +60,7 @@ enum GlobalSchema {
                 // Notification and checker settings the workers do not use yet.
                 // (Not stored: the checker worker writes lvs_notify_fifo, else notify_fifo, but starts no script.)
                 "lvs_notify_fifo_script",
-                "checker_log_all_failures", "rs_init_notifies", "no_checker_emails", "lvs_flush",
-                "lvs_flush_on_stop", "lvs_sync_daemon_interface",
+                "lvs_sync_daemon_interface",
             ].map { ($0, NotInEffect.notYetImplemented) }
                 + [
                     "snmp_socket", "enable_snmp_keepalived", "enable_snmp_vrrp", "enable_snmp_checker",
@@ -109,6 +108,8 @@ enum GlobalSchema {
         "smtp_alert_checker": Global.flag(\.smtpAlertChecker),
         "no_email_faults": Global.set(\.noEmailFaults, to: true),
         "checker_log_all_failures": Global.flag(\.checkerLogAllFailures),
+        "no_checker_emails": Global.flag(\.noCheckerEmails),
+        "rs_init_notifies": Global.flag(\.rsInitNotifies),
         "script_user": { globals, node, context in
             if let user = context.scriptUser(node) { globals.scriptUser = user }
         },
@@ -205,6 +206,11 @@ enum GlobalSchema {
             }
             if let choice = context.choice(word, ["VS", "ALL"], for: node, ignoringCase: true) {
                 globals.lvsFlushOnStop = choice == "VS" ? .virtualServers : .all
+                if choice == "ALL" {
+                    context.warning(
+                        "'lvs_flush_on_stop ALL' is Vigil's spelling of the bare keyword (flush all of IPVS at stop); "
+                            + "keepalived 2.2.7 rejects 'ALL' and keeps its default", at: node)
+                }
             }
         },
     ]

@@ -314,7 +314,10 @@ enum LVSSchema {
         handlers: virtualServerHandlers.merging(lifted(checkDefaultsHandlers) { $1(&$0.checkDefaults) }) {
             first, _ in first
         },
-        unsupported: ["snmp_name", "weight"],
+        unsupported: [
+            "snmp_name": .notYetImplemented,
+            "weight": .ignoredByKeepalived("it only reports it over SNMP; no IPVS rule uses it"),
+        ],
         aliases: aliases
     )
 
@@ -542,11 +545,6 @@ enum LVSSchema {
             for realServer in server.realServers {
                 for checker in realServer.checkers {
                     guard case .file(let file) = checker.kind else { continue }
-                    if let tracked = config.vrrp.trackFile(named: file.trackFile), tracked.initFile != nil {
-                        context.warning(
-                            "track_file '\(file.trackFile)' has init_file, which the checker worker does not apply "
-                                + "for FILE_CHECK (not implemented by Vigil yet)", at: checker.location)
-                    }
                     guard !known.contains(file.trackFile) else { continue }
                     var message = "FILE_CHECK names track_file '\(file.trackFile)', which is not defined"
                     if let suggestion = Suggestion.nearest(to: file.trackFile, in: known) {

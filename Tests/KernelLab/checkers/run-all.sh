@@ -5,7 +5,9 @@
 # VIP on lo (arp_ignore 1 / arp_announce 2) and TCP_CHECK on port 80. Both enter `ipvsadm -Ln`, curl through the
 # VIP reaches both; a stopped web server leaves the table and every request goes to the other; restarted, it
 # returns. Then inhibit_on_failure (weight 0), and quorum 2 whose loss brings in the sorry_server (NAT, a "sorry"
-# web server on rs2:8080). Stopping vigild removes its services.
+# web server on rs2:8080). Stopping vigild removes its services. lvs_flush removes a foreign service at start;
+# lvs_flush_on_stop empties IPVS at stop, lvs_flush_on_stop VS only Vigil's services; lvs_sync_daemon with no
+# virtual_server starts the sync daemons.
 #
 # Run: Tests/KernelLab/kernel-lab run --env VIGIL_BIN=$PWD/.build/debug Tests/KernelLab/checkers/run-all.sh
 set -uo pipefail
@@ -112,6 +114,45 @@ replies=$(fetch_n 4 http://192.0.2.100/)
 check "quorum lost: requests reach the sorry server" grep -qx sorry <<<"$replies"
 web_start 1 || fail "rs1 restart"
 check "quorum back: the sorry server leaves" wait_listing '198\.51\.100\.12:8080' 0
+stop_vigild
+
+# ------------------------------------ lvs_flush, lvs_flush_on_stop ----
+flush_conf() { # NAME GLOBAL_DEFS_LINES: check_conf's DR file behind a global_defs block
+  local vs
+  vs=$(check_conf "$1-vs" DR "" "")
+  { printf 'global_defs {\n%s\n}\n' "$2"; cat "$vs"; } | conf "$1"
+}
+has_service() { listing | grep -qE "^TCP  $1 "; }
+$D ipvsadm -A -t 192.0.2.101:80 -s rr
+vigild_start "$(flush_conf flush-vs "lvs_flush_on_stop VS")" -C
+check "no lvs_flush: Vigil's service comes in" wait_listing '198\.51\.100\.11:80 +Route +1' 1
+check "no lvs_flush: the foreign service 192.0.2.101:80 stays" has_service '192\.0\.2\.101:80'
+stop_vigild
+check "lvs_flush_on_stop VS: Vigil's service removed at stop" wait_listing '192\.0\.2\.100:80' 0 10
+check "lvs_flush_on_stop VS: the foreign service stays" has_service '192\.0\.2\.101:80'
+
+vigild_start "$(flush_conf flush-all "lvs_flush
+    lvs_flush_on_stop")" -C
+check "lvs_flush: Vigil's service comes in" wait_listing '198\.51\.100\.11:80 +Route +1' 1
+check "lvs_flush: the foreign service 192.0.2.101:80 was removed at start" wait_listing '192\.0\.2\.101:80' 0 10
+$D ipvsadm -A -t 192.0.2.102:80 -s rr
+check "a foreign service added while vigild runs stays" has_service '192\.0\.2\.102:80'
+stop_vigild
+no_services() { ! listing | grep -qE '^(TCP|UDP|FWM) '; }
+check "lvs_flush_on_stop: IPVS empty after stop, the foreign service too" no_services
+
+# ------------------------------------ lvs_sync_daemon, no virtual_server ----
+$D ipvsadm -C
+vigild_start "$(conf syncd <<CONF
+global_defs {
+    lvs_sync_daemon d0 id 7
+}
+CONF
+)"
+daemons() { $D ipvsadm -L --daemon 2>/dev/null; }
+sync_daemons_up() { daemons | grep -q 'master sync daemon (mcast=d0, syncid=7' &&
+  daemons | grep -q 'backup sync daemon (mcast=d0, syncid=7'; }
+check "lvs_sync_daemon with no virtual_server: master and backup sync daemons run" wait_for 30 sync_daemons_up
 stop_vigild
 
 grep -q "IPVS is not available" "$WORK/vigild.log" && fail "vigild found no IPVS in the lab"

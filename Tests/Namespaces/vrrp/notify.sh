@@ -10,40 +10,7 @@ cat >"$VR2/group.sh" <<'EOF'
 echo "$@" >>"$(dirname "$0")/group.out"
 EOF
 chmod 755 "$VR2/group.sh"
-cat >"$VR2/smtp.py" <<'EOF'
-import socket, sys
-out = open(sys.argv[1], "a", buffering=1)
-server = socket.socket()
-server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind(("192.0.2.2", 2525))
-server.listen(8)
-open(sys.argv[1] + ".ready", "w").close()
-while True:
-    conn, _ = server.accept()
-    f = conn.makefile("rwb", buffering=0)
-    f.write(b"220 vr2 ESMTP\r\n")
-    data = False
-    for raw in f:
-        line = raw.decode(errors="replace").rstrip("\r\n")
-        if data:
-            if line == ".":
-                data = False
-                f.write(b"250 queued\r\n")
-            else:
-                out.write(line + "\n")
-            continue
-        verb = line[:4].upper()
-        if verb == "DATA":
-            data = True
-            f.write(b"354 go ahead\r\n")
-        elif verb == "QUIT":
-            f.write(b"221 bye\r\n")
-            break
-        else:
-            f.write(b"250 ok\r\n")
-    conn.close()
-EOF
-ip netns exec vr2-b python3 "$VR2/smtp.py" "$VR2/mail.out" >"$VR2/smtp.log" 2>&1 &
+ip netns exec vr2-b python3 Tests/Namespaces/mailsink.py 192.0.2.2 2525 "$VR2/mail.out" >"$VR2/smtp.log" 2>&1 &
 echo $! >"$VRE_TMP/vr2-smtp.daemon"
 vre_wait 10 test -e "$VR2/mail.out.ready" || echo "note: the SMTP server is slow to start"
 mkfifo "$VR2/fifo"
