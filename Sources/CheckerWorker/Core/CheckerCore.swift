@@ -368,9 +368,11 @@ public struct CheckerCore: Sendable {
     // MARK: Reports
 
     /// Everything the watchdog keeps: each virtual server's quorum and real servers' health and weight.
-    public func report(ipvsServices: [String]) -> WorkerState {
+    /// - Parameter progress: called every few virtual servers (a report of 10,000 real servers is long work).
+    public func report(ipvsServices: [String], progress: () -> Void = {}) -> WorkerState {
         let servers = lvs.virtualServers.enumerated().map { index, server in
-            VirtualServerReport(
+            if index % 16 == 15 { progress() }
+            return VirtualServerReport(
                 name: VirtualServerNames.name(server.address), health: quorumMet[index] == true ? .up : .down,
                 realServers: entriesOf[index].map { entryIndex in
                     let state = scheduler.servers[entryIndex]
