@@ -1,5 +1,6 @@
 import CVigilShim
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -36,8 +37,112 @@ public struct SyslogLogHandler: LogHandler {
         case .error: priority = LOG_ERR
         case .critical: priority = LOG_CRIT
         }
-        cvigil_syslog(priority, "\(label): \(event.message)")
+        LogWriter.shared.enqueue(.syslog(priority, "\(label): \(event.message)"))
     }
+}
+
+/// Writes the process's log lines on a thread of its own, so the thread that logs never waits on the log: a slow
+/// console (a full pipe, a starved disk) or a busy syslog would otherwise hold a worker's engine in one task long
+/// enough for the watchdog to take it for hung. Lines are formatted (and time-stamped) when logged; past
+/// `limit` lines waiting, new ones are counted and dropped, and the count is logged when the writer catches up.
+/// What is queued is written at `exit` too.
+final class LogWriter: Sendable {
+    enum Line: Sendable {
+        case console(String)
+        case syslog(Int32, String)
+    }
+
+    static let shared = LogWriter()
+    static let limit = 10_000
+    private let state = Mutex<(lines: [Line], dropped: Int, started: Bool)>(([], 0, false))
+    private let wake = eventfd(0, Int32(EFD_CLOEXEC))
+
+    func enqueue(_ line: Line) {
+        let (signal, start) = state.withLock { state -> (Bool, Bool) in
+            guard state.lines.count < Self.limit else {
+                state.dropped += 1
+                return (false, false)
+            }
+            state.lines.append(line)
+            let start = !state.started
+            state.started = true
+            return (state.lines.count == 1, start)
+        }
+        if start { startThread() }
+        if signal {
+            var one: UInt64 = 1
+            _ = Glibc.write(wake, &one, 8)
+        }
+    }
+
+    /// Writes what is queued, on the calling thread (at exit).
+    func flush() {
+        let (lines, dropped) = take()
+        write(lines, dropped: dropped)
+    }
+
+    private func take() -> ([Line], Int) {
+        state.withLock { state in
+            defer {
+                state.lines = []
+                state.dropped = 0
+            }
+            return (state.lines, state.dropped)
+        }
+    }
+
+    private func write(_ lines: [Line], dropped: Int) {
+        for line in lines {
+            switch line {
+            case .console(let text): Self.writeAll(2, text)
+            case .syslog(let priority, let text): cvigil_syslog(priority, text)
+            }
+        }
+        if dropped > 0 {
+            let text = "vigild: \(dropped) log lines dropped: the log could not keep up"
+            Self.writeAll(2, text + "\n")
+            cvigil_syslog(LOG_WARNING, text)
+        }
+    }
+
+    private static func writeAll(_ fd: Int32, _ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { return }
+                offset += written
+            }
+        }
+    }
+
+    private func startThread() {
+        atexit { LogWriter.shared.flush() }
+        var thread = pthread_t()
+        let created = pthread_create(
+            &thread, nil,
+            { _ in
+                LogWriter.shared.run()
+                return nil
+            }, nil)
+        if created == 0 { pthread_detach(thread) }
+    }
+
+    private func run() {
+        while true {
+            var value: UInt64 = 0
+            if read(wake, &value, 8) < 0 && errno != EINTR { return }
+            let (lines, dropped) = take()
+            write(lines, dropped: dropped)
+        }
+    }
+}
+
+/// The console half of the log: swift-log's own format, written by `LogWriter`.
+struct ConsoleLogStream: TextOutputStream, Sendable {
+    mutating func write(_ string: String) { LogWriter.shared.enqueue(.console(string)) }
 }
 
 /// Logging for `vigild` and its workers: syslog always, the console with `-l`, debug detail with `-D`.
@@ -48,7 +153,7 @@ public enum DaemonLogging {
         LoggingSystem.bootstrap { label in
             var handlers: [any LogHandler] = [SyslogLogHandler(label: label)]
             if options.logConsole {
-                handlers.append(StreamLogHandler.standardError(label: label))
+                handlers.append(StreamLogHandler(label: label, stream: ConsoleLogStream(), metadataProvider: nil))
             }
             var handler = MultiplexLogHandler(handlers)
             handler.logLevel = level

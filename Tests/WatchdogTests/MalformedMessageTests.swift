@@ -60,7 +60,13 @@ struct MalformedMessageTests {
         }
         #expect(heartbeat.sequence == 42)
         #expect(kill(pid, 0) == 0)
-        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        // The log is written by a thread of its own: the lines follow shortly.
+        var text = ""
+        for _ in 0..<100 {
+            text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            if text.components(separatedBy: "dropped a malformed message from the watchdog").count - 1 >= 4 { break }
+            usleep(50_000)
+        }
         #expect(text.components(separatedBy: "dropped a malformed message from the watchdog").count - 1 == 4, "\(text)")
     }
 
