@@ -72,7 +72,8 @@ let package = Package(
         .target(
             name: "VRRPWorker",
             dependencies: [
-                "Config", "Netlink", "WorkerIPC", "Notifier", "CVigilShim", "Digest", logging, nioCore, nioPosix,
+                "Config", "Netlink", "CNetlink", "WorkerIPC", "Notifier", "CVigilShim", "Digest", logging, nioCore,
+                nioPosix,
             ]
         ),
         /// Health checkers driving the IPVS shim.

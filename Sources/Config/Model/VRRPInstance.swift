@@ -93,6 +93,8 @@ public struct VRRPInstance: Sendable, Hashable, Codable {
     public var trackInterfaces: [TrackedInterface] = []
     public var trackScripts: [TrackReference] = []
     public var trackFiles: [TrackReference] = []
+    /// `track_process { NAME [weight N [reverse]] }`.
+    public var trackProcesses: [TrackReference] = []
 
     // MARK: Gratuitous ARP (nil: the global vrrp_garp_… value)
 

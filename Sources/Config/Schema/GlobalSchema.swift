@@ -34,7 +34,7 @@ enum GlobalSchema {
     /// Top-level blocks and keywords that do not take effect (a warning each). The daemon settings
     /// among them are checked by their handlers first.
     static let unsupportedTopLevel: KeywordWarnings = [
-        "track_group", "vrrp_track_process", "garp_group", "bfd_instance", "interface_up_down_delays",
+        "track_group", "garp_group", "bfd_instance", "interface_up_down_delays",
         "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets", "instance", "use_pid_dir",
         "linkbeat_use_polling", "child_wait_time", "linkbeat_interfaces",
     ]

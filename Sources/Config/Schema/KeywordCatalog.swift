@@ -15,6 +15,7 @@ public enum KeywordCatalog {
         GlobalSchema.globalDefs,
         VRRPSchema.scriptTable,
         VRRPSchema.trackFileTable,
+        VRRPSchema.trackProcessTable,
         VRRPSchema.syncGroupTable,
         VRRPInstanceSchema.table,
         VRRPInstanceSchema.authenticationTable,

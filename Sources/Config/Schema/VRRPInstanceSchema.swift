@@ -66,6 +66,7 @@ enum VRRPInstanceSchema {
         "track_interface": Instance.trackInterfaces(\.trackInterfaces),
         "track_script": Instance.trackReferences(\.trackScripts, weights: -253...253),
         "track_file": Instance.trackReferences(\.trackFiles, weights: -254...254),
+        "track_process": Instance.trackReferences(\.trackProcesses, weights: -254...254),
         "nopreempt": Instance.set(\.nopreempt, to: true),
         "preempt": Instance.set(\.nopreempt, to: false),
         "preempt_delay": Instance.duration(\.preemptDelay, .zero ... .seconds(1_000)),
@@ -96,7 +97,7 @@ enum VRRPInstanceSchema {
             first, _ in first
         },
         unsupported: KeywordWarnings.notYetImplemented([
-            "vrf", "use_ipvlan", "track_process", "track_bfd", "garp_extra_if", "old_unicast_checksum",
+            "vrf", "use_ipvlan", "track_bfd", "garp_extra_if", "old_unicast_checksum",
             // Parsed and checked; the VRRP worker does not act on them yet.
             "linkbeat_use_polling", "native_ipv6", "lvs_sync_daemon_interface",
         ]).merging(["debug": .ignoredByKeepalived("keepalived only prints it in its data dump")])

@@ -67,6 +67,9 @@ struct VRRPRunningInstance<Instant: InstantProtocol>: Sendable where Instant.Dur
     /// The tracked-item name of a `track_file`.
     static func trackName(file: String) -> String { "file \(file)" }
 
+    /// The tracked-item name of a `vrrp_track_process`.
+    static func trackName(process: String) -> String { "process \(process)" }
+
     /// The tracked-item name of a `vrrp_script`.
     static func trackName(script: String) -> String { "script \(script)" }
 
@@ -305,6 +308,25 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
                     weight: reference.weight ?? script.weight,
                     reverse: reference.weight == nil ? script.reverse : reference.reverse))
         }
+        // track_process: keepalived takes the sync group's weight over the instance's, unless the instance's is 0.
+        var processItems: [String: VRRPTrackedItem] = [:]
+        var processOrder: [String] = []
+        for (reference, fromGroup) in instance.trackProcesses.map({ ($0, false) })
+            + (syncGroup?.trackProcesses ?? []).map({ ($0, true) })
+        {
+            guard let process = vrrp.trackProcess(named: reference.name), process.process != nil else { continue }
+            let item = VRRPTrackedItem(
+                name: VRRPRunningInstance<Instant>.trackName(process: reference.name),
+                weight: reference.weight ?? process.weight,
+                reverse: reference.weight == nil ? process.reverse : reference.reverse)
+            if let own = processItems[reference.name] {
+                if fromGroup && own.weight != 0 { processItems[reference.name]?.weight = item.weight }
+            } else {
+                processItems[reference.name] = item
+                processOrder.append(reference.name)
+            }
+        }
+        for name in processOrder { add(processItems[name]!) }
         // track_file: a weight-0 item for its FAULT half; the value itself arrives through `trackFileRead`.
         var trackFiles: [String: (weight: Int, reverse: Bool)] = [:]
         for reference in trackFileReferences where trackFiles[reference.name] == nil {
