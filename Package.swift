@@ -72,8 +72,7 @@ let package = Package(
         .target(
             name: "VRRPWorker",
             dependencies: [
-                "Config", "Netlink", "CNetlink", "WorkerIPC", "Notifier", "CVigilShim", "Digest", logging, nioCore,
-                nioPosix,
+                "Config", "Netlink", "WorkerIPC", "Notifier", "CVigilShim", "Digest", logging, nioCore, nioPosix,
             ]
         ),
         /// Health checkers driving the IPVS shim.

@@ -236,7 +236,7 @@ struct VRRPSchemaTests {
 
     @Test(
         "Unimplemented instance keywords warn and are skipped",
-        arguments: ["vrf blue", "use_ipvlan", "track_bfd {\nb1\n}", "garp_extra_if 100"])
+        arguments: ["vrf blue", "use_ipvlan", "track_bfd {\nb1\n}"])
     func unsupportedKeyword(_ snippet: String) {
         let diagnostics = loadVRRP(instanceText(snippet)).diagnostics
         #expect(diagnostics.errors.isEmpty, "\(diagnostics)")
@@ -654,6 +654,49 @@ struct VRRPSchemaTests {
             loaded.diagnostics.warnings.contains { $0.message.contains("ignoring tracked process p with weight 10") })
     }
 
+    @Test("garp_extra_if (and vmac_garp_intvl), vrrp_garp_extra_if (and vrrp_vmac_garp_intvl): [all] SECONDS")
+    func garpExtraIf() throws {
+        let loaded = loadVRRP(
+            "global_defs {\nvrrp_vmac_garp_intvl all 30\n}\n"
+                + instanceText("garp_extra_if 0") + "\n" + instanceText("vmac_garp_intvl 100 all", name: "B", vrid: 2)
+                + "\n" + instanceText("garp_extra_if all", name: "C", vrid: 3)
+                + "\n" + instanceText("garp_extra_if 86401", name: "D", vrid: 4))
+        #expect(loaded.config.globalDefs.vrrpGarpExtraIf == GARPExtraInterfaces(interval: .seconds(30), all: true))
+        #expect(loaded.config.vrrp.instance(named: "VI_1")?.garpExtraIf == GARPExtraInterfaces(interval: .zero))
+        #expect(
+            loaded.config.vrrp.instance(named: "B")?.garpExtraIf
+                == GARPExtraInterfaces(interval: .seconds(100), all: true))
+        #expect(loaded.config.vrrp.instance(named: "C")?.garpExtraIf == nil)
+        #expect(loaded.diagnostics.errors.map { $0.location?.line ?? 0 } == [17, 22])
+    }
+
+    @Test("garp_group: intervals, interface or interfaces; no interval is an error; an interface in two groups too")
+    func garpGroup() throws {
+        let loaded = loadVRRP(
+            """
+            garp_group {
+                garp_interval 0.1
+                interface eth0
+            }
+            garp_group {
+                gna_interval 0.05
+                interfaces {
+                    eth1 eth2
+                    eth0
+                }
+            }
+            garp_group {
+                interface eth3
+            }
+            """)
+        let groups = loaded.config.vrrp.garpGroups
+        #expect(groups.count == 2)
+        #expect(groups.first?.garpInterval == .milliseconds(100) && groups.first?.gnaInterval == nil)
+        #expect(groups.first?.interfaces == ["eth0"])
+        #expect(groups.last?.gnaInterval == .milliseconds(50) && groups.last?.interfaces == ["eth1", "eth2", "eth0"])
+        #expect(loaded.diagnostics.errors.map { $0.location?.line ?? 0 } == [12, 5], "\(loaded.diagnostics)")
+    }
+
     @Test("vrrp_sync_group keywords")
     func syncGroup() throws {
         let loaded = loadVRRP(
@@ -733,7 +776,7 @@ struct VRRPSchemaTests {
 
     @Test(
         "Unimplemented top-level blocks warn and are skipped",
-        arguments: ["track_group", "garp_group", "bfd_instance", "interface_up_down_delays"])
+        arguments: ["track_group", "bfd_instance", "interface_up_down_delays"])
     func unsupportedTopLevel(_ keyword: String) {
         let diagnostics = loadVRRP("\(keyword) X {\nanything goes\n}").diagnostics
         #expect(diagnostics.errors.isEmpty, "\(diagnostics)")

@@ -15,6 +15,8 @@ public struct VRRPConfig: Sendable, Hashable, Codable {
     public var trackProcesses: [VRRPTrackProcess] = []
     /// `vrrp_sync_group NAME { }`.
     public var syncGroups: [SyncGroup] = []
+    /// `garp_group { }`: announcement pacing per interface or group of interfaces.
+    public var garpGroups: [GARPGroup] = []
     /// `vrrp_instance NAME { }`.
     public var instances: [VRRPInstance] = []
 
@@ -121,6 +123,23 @@ public struct VRRPTrackProcess: Sendable, Hashable, Codable {
 
     public init(name: String, location: SourceLocation) {
         self.name = name
+        self.location = location
+    }
+}
+
+/// `garp_group { }`: the gaps between gratuitous ARPs and between unsolicited NAs on `interface` (one), or shared by
+/// `interfaces` (a switch's ports: the gaps count across all of them). An interval left out is 0 here: the global
+/// `vrrp_garp_interval` / `vrrp_gna_interval` apply only to interfaces in no group (keepalived).
+public struct GARPGroup: Sendable, Hashable, Codable {
+    /// `garp_interval`.
+    public var garpInterval: Duration?
+    /// `gna_interval`.
+    public var gnaInterval: Duration?
+    /// `interface NAME` or `interfaces { NAME … }`.
+    public var interfaces: [String] = []
+    public var location: SourceLocation
+
+    public init(location: SourceLocation) {
         self.location = location
     }
 }

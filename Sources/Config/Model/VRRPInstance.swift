@@ -104,6 +104,8 @@ public struct VRRPInstance: Sendable, Hashable, Codable {
     public var garpLowerPrioRepeat: Int?
     public var garpMasterRefresh: Duration?
     public var garpMasterRefreshRepeat: Int?
+    /// `garp_extra_if [all] SECONDS` (or the deprecated `vmac_garp_intvl`); `nil` means the global setting.
+    public var garpExtraIf: GARPExtraInterfaces?
 
     // MARK: Notification
 

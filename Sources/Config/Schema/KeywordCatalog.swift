@@ -16,6 +16,7 @@ public enum KeywordCatalog {
         VRRPSchema.scriptTable,
         VRRPSchema.trackFileTable,
         VRRPSchema.trackProcessTable,
+        VRRPSchema.garpGroupTable,
         VRRPSchema.syncGroupTable,
         VRRPInstanceSchema.table,
         VRRPInstanceSchema.authenticationTable,

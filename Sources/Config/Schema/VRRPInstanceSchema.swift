@@ -83,6 +83,9 @@ enum VRRPInstanceSchema {
         "garp_lower_prio_repeat": Instance.integer(\.garpLowerPrioRepeat, 0...Int(Int32.max)),
         "garp_master_refresh": Instance.duration(\.garpMasterRefresh, .zero ... .seconds(86_400)),
         "garp_master_refresh_repeat": Instance.integer(\.garpMasterRefreshRepeat, 0...Int(Int32.max)),
+        "garp_extra_if": { instance, node, context in
+            if let extra = context.garpExtraInterfaces(node, in: 0...86_400) { instance.garpExtraIf = extra }
+        },
         "notify_priority_changes": Instance.flag(\.notifyPriorityChanges),
         "smtp_alert": Instance.flag(\.smtpAlert),
         "debug": Instance.integer(\.debug, 0...4),
@@ -97,10 +100,11 @@ enum VRRPInstanceSchema {
             first, _ in first
         },
         unsupported: KeywordWarnings.notYetImplemented([
-            "vrf", "use_ipvlan", "track_bfd", "garp_extra_if", "old_unicast_checksum",
+            "vrf", "use_ipvlan", "track_bfd", "old_unicast_checksum",
             // Parsed and checked; the VRRP worker does not act on them yet.
             "linkbeat_use_polling", "native_ipv6", "lvs_sync_daemon_interface",
-        ]).merging(["debug": .ignoredByKeepalived("keepalived only prints it in its data dump")])
+        ]).merging(["debug": .ignoredByKeepalived("keepalived only prints it in its data dump")]),
+        aliases: ["vmac_garp_intvl": "garp_extra_if"]
     )
 
     /// `authentication { auth_type PASS|AH  auth_pass SECRET }`.

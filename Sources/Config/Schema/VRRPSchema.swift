@@ -37,6 +37,19 @@ enum VRRPSchema {
                 config.vrrp.trackProcesses.append(process)
             }
         },
+        "garp_group": { config, node, context in
+            guard let children = context.block(node) else { return }
+            context.arguments(node, count: 0...0)
+            var group = GARPGroup(location: node.location)
+            garpGroupTable.apply(children, to: &group, context)
+            // keepalived removes a group without a delay, with an error.
+            guard group.garpInterval != nil || group.gnaInterval != nil else {
+                context.error("garp_group has neither garp_interval nor gna_interval; it is ignored", at: node)
+                return
+            }
+            if group.interfaces.isEmpty { context.warning("garp_group names no interface; it does nothing", at: node) }
+            config.vrrp.garpGroups.append(group)
+        },
         "vrrp_sync_group": { config, node, context in
             guard let (name, children) = namedBlock(node, context) else { return }
             var group = SyncGroup(name: name, location: node.location)
@@ -153,6 +166,24 @@ enum VRRPSchema {
                     }
                 }
                 file.initFile = initial
+            },
+        ]
+    )
+
+    // MARK: garp_group
+
+    static let garpGroupTable = KeywordTable<GARPGroup>(
+        "garp_group",
+        handlers: [
+            "garp_interval": Field.duration(\.garpInterval, .zero ... .seconds(Int64(Int32.max))),
+            "gna_interval": Field.duration(\.gnaInterval, .zero ... .seconds(Int64(Int32.max))),
+            "interface": { group, node, context in
+                if context.noBlock(node), let name = context.single(node) { group.interfaces.append(name) }
+            },
+            "interfaces": { group, node, context in
+                guard let names = context.names(node) else { return }
+                if names.isEmpty { context.warning("empty garp_group 'interfaces' block", at: node) }
+                group.interfaces += names.map(\.name)
             },
         ]
     )
@@ -328,6 +359,12 @@ enum VRRPSchema {
                     + "(/proc/PID/comm, 15 bytes) and never matches without full_command", at: process.location)
         }
 
+        var grouped: Set<String> = []
+        for group in vrrp.garpGroups {
+            for name in group.interfaces where !grouped.insert(name).inserted {
+                context.error("garp_group already given for \(name); this one is ignored for it", at: group.location)
+            }
+        }
         checkSyncGroups(vrrp, context)
         checkVirtualRouterIDs(vrrp.instances, context)
     }

@@ -378,9 +378,8 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
     /// claims an address this node gave up.
     private var pendingAnnouncements: [VRRPHeldAddress: [Scheduled<Void>]] = [:]
 
-    func setAnnouncementIntervals(arp: Duration, neighbor: Duration) {
-        pacer.arpInterval = arp
-        pacer.neighborInterval = neighbor
+    func setAnnouncementPacing(_ pacing: AnnouncementPacing) {
+        pacer.pacing = pacing
     }
 
     /// Sends what may go now at once, the rest from timers at the instants the pacer gives.

@@ -203,7 +203,6 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     func apply(_ configuration: WorkerConfiguration, isReload: Bool) {
         globals = configuration.globalDefs
         applyStatics(configuration.vrrp ?? VRRPConfig())
-        system.setAnnouncementIntervals(arp: globals.vrrpGarpInterval, neighbor: globals.vrrpGnaInterval)
         system.configureTrafficFilter(
             table: globals.nftablesTable ?? "keepalived", priority: Int32(clamping: globals.nftablesPriority),
             counters: globals.nftablesCounters)
@@ -256,6 +255,11 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
                 notify(instance, name: name, state: instance.machine.state, event: .stateOnReload)
             }
         }
+        var bases: [String: String] = [:]
+        for instance in instances.values {
+            for mac in [instance.virtualMAC].compactMap({ $0 }) + instance.addressMACs { bases[mac.name] = mac.base }
+        }
+        system.setAnnouncementPacing(AnnouncementPacing(globals: globals, garpGroups: vrrp.garpGroups, bases: bases))
         for name in fresh {
             start(name, saved: isReload ? nil : configuration.savedState, now: now)
         }
@@ -348,7 +352,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         let strict = instance.strictMode ?? globals.vrrpStrict
         let garpRepeat = minGarp ? 1 : globals.vrrpGarpMasterRepeat
         let garpDelay = minGarp ? .zero : globals.vrrpGarpMasterDelay
-        let settings = VRRPInstanceSettings(
+        var settings = VRRPInstanceSettings(
             version: version,
             priority: UInt8(clamping: instance.priority),
             advertisementInterval: instance.advertInterval,
@@ -396,6 +400,9 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         }
         let (virtualMAC, addressMACs, held) = virtualMACs(
             for: instance, interface: interface, source: source, claimedNames: &claimedNames)
+        settings.garpExtraInterval = Self.extraInterfaceInterval(
+            instance.garpExtraIf ?? globals.vrrpGarpExtraIf, held: held, own: virtualMAC?.name ?? interface,
+            vmacs: Set(([virtualMAC].compactMap { $0 } + addressMACs).map(\.name)))
         var running = VRRPRunningInstance(
             configuration: instance, interface: interface,
             socketInterface: instance.vmacXmitBase ? interface : virtualMAC?.name ?? interface,
@@ -890,6 +897,8 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
                 removeAddresses(&instance)
             case .sendGratuitousAnnouncements(let count):
                 system.announce(instance.held, count: count)
+            case .sendExtraInterfaceAnnouncements:
+                system.announce(extraInterfaceAnnouncements(instance), count: 1)
             case .scheduleTimer(let timer, let deadline):
                 system.schedule(timer, instance: name, at: deadline)
             case .cancelTimer(let timer):
@@ -1184,5 +1193,33 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             guard let counters = instances[name]?.counters else { return [] }
             return counters.keys.sorted().map { "\(name).\($0) \(counters[$0] ?? 0)" }
         }.joined(separator: "\n")
+    }
+}
+
+extension VRRPEngineCore {
+    /// `garp_extra_if` (keepalived's vrrp_send_vmac_update): one address per interface, among the held addresses on
+    /// a VMAC (any interface with `all`) other than the interface the adverts carry the instance's MAC on (that one
+    /// too with `vmac_xmit_base`, where adverts leave from the base).
+    func extraInterfaceAnnouncements(_ instance: VRRPRunningInstance<Instant>) -> [VRRPHeldAddress] {
+        let extra = instance.configuration.garpExtraIf ?? globals.vrrpGarpExtraIf
+        let own = instance.virtualMAC?.name ?? instance.interface
+        let vmacs = Set(([instance.virtualMAC].compactMap { $0 } + instance.addressMACs).map(\.name))
+        var seen: Set<String> = []
+        return instance.held.filter { held in
+            guard vmacs.contains(held.interface) || extra?.all == true else { return false }
+            guard held.interface != own || instance.configuration.vmacXmitBase else { return false }
+            return seen.insert(held.interface).inserted
+        }
+    }
+
+    /// The `garp_extra_if` interval, 0 when there is nothing to send it for: no address on another interface than
+    /// the instance's, or (without `all`) none on a VMAC of another interface (keepalived).
+    static func extraInterfaceInterval(
+        _ extra: GARPExtraInterfaces?, held: [VRRPHeldAddress], own: String, vmacs: Set<String>
+    ) -> Duration {
+        guard let extra, extra.interval > .zero else { return .zero }
+        let others = held.filter { $0.interface != own }
+        let onVMAC = others.contains { vmacs.contains($0.interface) }
+        return onVMAC || (extra.all && !others.isEmpty) ? extra.interval : .zero
     }
 }

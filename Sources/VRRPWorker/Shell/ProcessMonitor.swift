@@ -1,4 +1,3 @@
-import CNetlink
 import CVigilShim
 import Config
 import Synchronization
@@ -382,11 +381,11 @@ public enum ProcessConnector {
         let type = Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         let fd = Glibc.socket(AF_NETLINK, type, 11)  // NETLINK_CONNECTOR
         guard fd >= 0 else { throw failure("socket") }
-        var address = sockaddr_nl()
-        address.nl_family = sa_family_t(AF_NETLINK)
+        // struct sockaddr_nl: family, pad, pid (0: the kernel picks), groups (none yet).
+        var address = NetlinkAddress(family: UInt16(AF_NETLINK))
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
+                bind(fd, $0, socklen_t(MemoryLayout<NetlinkAddress>.size))
             }
         }
         guard bound == 0 else {
@@ -413,4 +412,12 @@ public enum ProcessConnector {
         let sent = message.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
         guard sent == message.count else { throw failure(on ? "subscribing to process events" : "unsubscribing") }
     }
+}
+
+/// `struct sockaddr_nl` (linux/netlink.h), laid out as the kernel reads it.
+private struct NetlinkAddress {
+    var family: UInt16
+    var pad: UInt16 = 0
+    var pid: UInt32 = 0
+    var groups: UInt32 = 0
 }
