@@ -785,8 +785,10 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     }
 
     /// An address appeared on or left an interface: instances with `track_src_ip` whose source it is go to
-    /// FAULT while it is missing.
+    /// FAULT while it is missing; a master that lost one of its addresses (someone ran `ip addr del`) goes to
+    /// BACKUP, from where it takes over again and puts it back, unless the address has `no_track` (keepalived).
     func addressChanged(_ address: IPAddress, interface: String, present: Bool) {
+        if !present { virtualAddressDeleted(address, interface: interface) }
         let item = VRRPRunningInstance<Instant>.sourceAddress
         for name in order {
             guard var instance = instances[name], instance.source == address, instance.interface == interface,
@@ -799,6 +801,24 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             followSyncGroup(of: name, now: now)
         }
         reportIfChanged()
+    }
+
+    /// A master's address (VIP or eVIP) left its interface: BACKUP, unless `no_track`. The kernel is asked again, as
+    /// the notification of a removal of Vigil's own may arrive after the address was added back.
+    private func virtualAddressDeleted(_ address: IPAddress, interface: String) {
+        let now = system.now
+        for name in order {
+            guard var instance = instances[name], instance.machine.state == .master, instance.holdsAddresses,
+                let held = instance.held.first(where: {
+                    $0.address.prefix.address == address && $0.interface == interface
+                }),
+                !held.address.noTrack, !system.hasAddress(address, interface: interface)
+            else { continue }
+            instance.reason = "\(held) was deleted (no_track not set)"
+            perform(instance.machine.apply(.becomeBackup, at: now), on: &instance, name: name)
+            instances[name] = instance
+            followSyncGroup(of: name, now: now)
+        }
     }
 
     /// A tracked item (`interface NAME`, `script NAME`) went up or down: FAULT or a new effective priority
