@@ -395,6 +395,11 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         if case .ipAuthenticationHeader = filter.authentication {
             filter.authenticationHeaderKey = AuthenticationHeader.key(instance.authentication?.password ?? "")
         }
+        switch instance.oldUnicastChecksum {
+        case .always: filter.oldChecksumGroup = globals.vrrpMcastGroup4
+        case .detect: filter.detectOldChecksumGroup = globals.vrrpMcastGroup4
+        case .never: break
+        }
         for peer in instance.unicastPeers where peer.minTTL != nil || peer.maxTTL != nil {
             filter.peerHopLimits[peer.address] = UInt8(clamping: peer.minTTL ?? 0)...UInt8(clamping: peer.maxTTL ?? 255)
         }
@@ -700,7 +705,12 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
                     logDrop(.instance(name, failure.check), "\(name): dropped: \(failure)")
                 }
                 instances[name] = instance
-            case .accepted(let advertisement, _):
+            case .accepted(let advertisement, let warnings):
+                if warnings.contains(where: { $0.check == .checksum }) {
+                    // keepalived: from now on the old checksum, both ways.
+                    instance.filter.oldChecksumGroup = instance.filter.detectOldChecksumGroup
+                    onLog("\(name): \(packet.source) uses the old VRRPv3 unicast checksum; using it too")
+                }
                 let now = system.now
                 instance.reason =
                     advertisement.priority == 0
@@ -951,7 +961,9 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             authenticationSequence: instance.authenticationSequence)
         for destination in instance.destinations {
             do {
-                let message = try advertisement.encoded(source: instance.source, destination: destination)
+                // old_unicast_checksum: IPv4 VRRPv3 unicast sums the multicast group instead of the peer.
+                let summed = destination.family == .ipv4 ? instance.filter.oldChecksumGroup ?? destination : destination
+                let message = try advertisement.encoded(source: instance.source, destination: summed)
                 if system.send(
                     message, from: instance.source, to: destination, interface: instance.socketInterface,
                     options: options)

@@ -163,6 +163,7 @@ vre_part events && . Tests/Namespaces/vrrp/events.sh
 vre_part trackprocess && . Tests/Namespaces/vrrp/trackprocess.sh
 vre_part garpextra && . Tests/Namespaces/vrrp/garpextra.sh
 vre_part notrack && . Tests/Namespaces/vrrp/notrack.sh
+vre_part oldchecksum && . Tests/Namespaces/vrrp/oldchecksum.sh
 
 echo "vrrp interop: $passed passed, $failed failed in $(($(date +%s) - started)) s"
 if [ "$failed" -ne 0 ]; then
