@@ -697,6 +697,14 @@ struct VRRPSchemaTests {
         #expect(loaded.diagnostics.errors.map { $0.location?.line ?? 0 } == [12, 5], "\(loaded.diagnostics)")
     }
 
+    @Test("vrrp_iptables and vrrp_ipsets are warned at their line: Vigil's no_accept filter is nftables")
+    func iptables() {
+        let loaded = loadVRRP("global_defs {\nvrrp_iptables in out\nvrrp_ipsets keepalived\n}")
+        #expect(loaded.diagnostics.errors.isEmpty)
+        #expect(loaded.diagnostics.warnings.map { $0.location?.line ?? 0 } == [2, 3])
+        #expect(loaded.diagnostics.warnings.allSatisfy { $0.message.contains("with nftables (table 'keepalived'") })
+    }
+
     @Test("vrrp_sync_group keywords")
     func syncGroup() throws {
         let loaded = loadVRRP(

@@ -56,7 +56,7 @@ enum GlobalSchema {
                 // VRRP defaults the VRRP worker does not use yet.
                 "disable_local_igmp",
                 "nftables_ifindex", "nftables_ipvs",
-                "nftables_ipvs_priority", "nftables_ipvs_start_fwmark", "vrrp_iptables", "vrrp_ipsets",
+                "nftables_ipvs_priority", "nftables_ipvs_start_fwmark",
                 // Notification and checker settings the workers do not use yet.
                 // (Not stored: the checker worker writes lvs_notify_fifo, else notify_fifo, but starts no script.)
                 "lvs_notify_fifo_script",
@@ -66,6 +66,16 @@ enum GlobalSchema {
                     "snmp_socket", "enable_snmp_keepalived", "enable_snmp_vrrp", "enable_snmp_checker",
                     "enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_traps",
                 ].map { ($0, NotInEffect.notBuilt("Vigil has no SNMP agent; it exports Prometheus metrics")) }
+                // keepalived itself uses nftables when no iptables command is installed; Vigil always does.
+                + ["vrrp_iptables", "vrrp_ipsets"].map {
+                    (
+                        $0,
+                        NotInEffect.notBuilt(
+                            "Vigil filters no_accept traffic with nftables (table 'keepalived', see 'nftables'), as "
+                                + "keepalived does without an iptables command; the chains or ipsets named are not used"
+                        )
+                    )
+                }
                 + ["enable_dbus", "dbus_service_name"].map {
                     ($0, NotInEffect.notBuilt("Vigil has no DBus interface; vigilctl does its work"))
                 }
