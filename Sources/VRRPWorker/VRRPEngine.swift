@@ -229,7 +229,11 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
     private func processEvents(_ events: [ProcessEvent]) {
         for event in events {
             switch event {
-            case .acknowledged: continue
+            case .acknowledged(let error):
+                guard error != 0 else { continue }
+                let why = String(cString: strerror(Int32(error)))
+                logger.error("track_process: the kernel refused process events (\(why)); counting /proc once a second")
+                processMonitor?.pollInstead()
             case .fork(let parent, let child): perform(processTracker.fork(parent: parent, child: child))
             case .exec(let pid, let identity): perform(processTracker.exec(pid: pid, identity: identity))
             case .renamed(let pid, let name, let commandLine):

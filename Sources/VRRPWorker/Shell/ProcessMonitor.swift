@@ -8,8 +8,8 @@ import Synchronization
 
 /// One process event from the kernel's process connector (include/uapi/linux/cn_proc.h), threads left out.
 enum ProcessEvent: Hashable, Sendable {
-    /// The kernel confirmed the subscription (`PROC_EVENT_NONE`).
-    case acknowledged
+    /// The kernel answered a subscription (`PROC_EVENT_NONE`): 0, or the errno it refused it with.
+    case acknowledged(error: UInt32)
     case fork(parent: Int32, child: Int32)
     /// `identity`: read from `/proc` when the event arrived; `nil` when the process was already gone.
     case exec(pid: Int32, identity: ProcessIdentity?)
@@ -46,7 +46,7 @@ enum ProcessEvent: Hashable, Sendable {
         let data = eventOffset + 16
         switch what {
         case 0:
-            return .acknowledged
+            return .acknowledged(error: u32(data) ?? 0)
         case forkEvent:
             guard let parentTGID = pid(data + 4), let childPID = pid(data + 8), let childTGID = pid(data + 12),
                 childPID == childTGID
@@ -68,7 +68,7 @@ enum ProcessEvent: Hashable, Sendable {
 
     /// A datagram decoded, before `/proc` is read.
     enum Decoded: Hashable, Sendable {
-        case acknowledged
+        case acknowledged(error: UInt32)
         case fork(parent: Int32, child: Int32)
         case exec(Int32)
         case renamed(Int32, String)
@@ -151,6 +151,8 @@ final class ProcessMonitor: @unchecked Sendable {
     private struct State {
         var stopped = false
         var commandLines = false
+        /// The kernel refused the subscription: `/proc` is counted once a second.
+        var polling = false
     }
 
     private let state = Mutex(State())
@@ -190,6 +192,13 @@ final class ProcessMonitor: @unchecked Sendable {
         WorkerThread.run { self.run() }
     }
 
+    /// Counts `/proc` once a second from now on (the kernel refused the subscription, without the capability in the
+    /// initial user namespace, say).
+    func pollInstead() {
+        state.withLock { $0.polling = true }
+        wake.wake()
+    }
+
     /// Ends the thread, which unsubscribes the socket and keeps it for the next monitor (a reload).
     func stop() {
         state.withLock { $0.stopped = true }
@@ -210,7 +219,8 @@ final class ProcessMonitor: @unchecked Sendable {
             }
             var descriptors = [pollfd(fd: wake.reader, events: Int16(POLLIN), revents: 0)]
             if socket >= 0 { descriptors.append(pollfd(fd: socket, events: Int16(POLLIN), revents: 0)) }
-            let timeout: Int32 = socket < 0 ? 1000 : rescanAt == nil ? -1 : 1000
+            let polling = socket < 0 || state.withLock { $0.polling }
+            let timeout: Int32 = polling || rescanAt != nil ? 1000 : -1
             _ = poll(&descriptors, nfds_t(descriptors.count), timeout)
             if descriptors[0].revents != 0 { wake.drain() }
             let commandLines = readsCommandLines
@@ -235,7 +245,7 @@ final class ProcessMonitor: @unchecked Sendable {
             }
             var now = timespec()
             clock_gettime(CLOCK_MONOTONIC, &now)
-            if socket < 0 || rescanAt.map({ now.tv_sec >= $0.tv_sec }) == true {
+            if polling || rescanAt.map({ now.tv_sec >= $0.tv_sec }) == true {
                 rescanAt = nil
                 events.append(.rescan(ProcessTable.scan(commandLines: commandLines)))
             }
@@ -246,7 +256,7 @@ final class ProcessMonitor: @unchecked Sendable {
     /// The event with what `/proc` says of the process.
     static func complete(_ decoded: ProcessEvent.Decoded, commandLines: Bool) -> ProcessEvent {
         switch decoded {
-        case .acknowledged: return .acknowledged
+        case .acknowledged(let error): return .acknowledged(error: error)
         case .fork(let parent, let child): return .fork(parent: parent, child: child)
         case .exit(let pid): return .exit(pid: pid)
         case .exec(let pid): return .exec(pid: pid, identity: ProcessTable.identity(of: pid, commandLine: commandLines))
