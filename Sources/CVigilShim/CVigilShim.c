@@ -2,6 +2,7 @@
 #include "CVigilShim.h"
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <string.h>
@@ -63,4 +64,8 @@ int cvigil_set_thread_name(const char *name) {
 
 int cvigil_accept_nonblocking(int fd) {
     return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+int cvigil_setns_network(int fd) {
+    return setns(fd, CLONE_NEWNET);
 }

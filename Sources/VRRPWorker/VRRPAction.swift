@@ -24,6 +24,8 @@ public enum VRRPTimer: String, Hashable, Sendable, CaseIterable {
     case gratuitousRefresh
     /// The second burst after a lower-priority advert, `garp_lower_prio_delay` after it.
     case gratuitousLowerPriority
+    /// `garp_extra_if`: the periodic announcement on the addresses' other interfaces.
+    case gratuitousExtraInterfaces
 }
 
 /// What the worker does for the state machine, in the order given.
@@ -41,6 +43,8 @@ public enum VRRPAction<Instant: InstantProtocol>: Hashable, Sendable {
     /// Send `count` gratuitous ARPs (IPv4) or unsolicited neighbour advertisements (IPv6) for every virtual
     /// address.
     case sendGratuitousAnnouncements(count: Int)
+    /// `garp_extra_if`: one gratuitous ARP / unsolicited NA on each of the addresses' other interfaces.
+    case sendExtraInterfaceAnnouncements
     /// Arm `timer` for `at`, replacing an earlier arming; then call `timerFired(_:at:)`.
     case scheduleTimer(VRRPTimer, at: Instant)
     case cancelTimer(VRRPTimer)

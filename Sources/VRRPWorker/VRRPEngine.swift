@@ -35,6 +35,11 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
     private var trackFileTask: RepeatedTask?
     /// The last contents read of each tracked `track_file` (`.some(nil)`: missing).
     private var trackFileContents: [String: String?] = [:]
+    /// `vrrp_track_process`: the quorum logic, the connector's thread (opened at the first tracked process), and
+    /// the `fork_delay` / `terminate_delay` timers by name.
+    private var processTracker = ProcessTracker([])
+    private var processMonitor: ProcessMonitor?
+    private var processTimers: [String: Scheduled<Void>] = [:]
 
     public init(reporter: WorkerReporter, logger: Logger) {
         self.reporter = reporter
@@ -97,6 +102,7 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
         core.apply(configuration, isReload: isReload)
         startScripts(configuration.vrrp ?? VRRPConfig(), globals: configuration.globalDefs)
         startTrackFiles(configuration.vrrp ?? VRRPConfig(), isReload: isReload)
+        startProcessTracking(configuration.vrrp ?? VRRPConfig())
         logger.info("configured: \(core.order.count) VRRP instances\(isReload ? " (reload)" : "")")
     }
 
@@ -182,6 +188,85 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
         trackFileTask = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in poll() }
     }
 
+    /// `vrrp_track_process`es some instance or sync group tracks: `/proc` counted now (at a reload too, as
+    /// keepalived), then followed through the process connector. Every quorum goes to the core, so instances
+    /// start FAULT (or without the weight) when too few processes run.
+    private func startProcessTracking(_ vrrp: VRRPConfig) {
+        for timer in processTimers.values { timer.cancel() }
+        processTimers = [:]
+        let tracked = Set(
+            vrrp.instances.flatMap { $0.trackProcesses.map(\.name) }
+                + vrrp.syncGroups.flatMap { $0.trackProcesses.map(\.name) })
+        processTracker = ProcessTracker(vrrp.trackProcesses.filter { tracked.contains($0.name) })
+        guard !processTracker.tracked.isEmpty else {
+            processMonitor?.stop()
+            processMonitor = nil
+            return
+        }
+        if processMonitor == nil {
+            let monitor = ProcessMonitor()
+            if let unavailable = monitor.unavailable {
+                logger.error("track_process: \(unavailable); counting /proc once a second instead")
+            }
+            monitor.onEvents = { [unowned self, loop] events in
+                loop.execute { self.processEvents(events) }
+            }
+            monitor.start()
+            processMonitor = monitor
+        }
+        processMonitor?.readsCommandLines = processTracker.needsCommandLine
+        let running = ProcessTable.scan(commandLines: processTracker.needsCommandLine)
+        perform(processTracker.scan(running, initial: true))
+        for name in processTracker.tracked.keys.sorted() {
+            let hasQuorum = processTracker.hasQuorum(name)
+            core.trackedItemChanged(
+                VRRPRunningInstance<MonotonicInstant>.trackName(process: name), isUp: hasQuorum,
+                reason: "track_process \(name): \(processTracker.count(name)) running, quorum "
+                    + (hasQuorum ? "gained" : "lost"))
+        }
+    }
+
+    private func processEvents(_ events: [ProcessEvent]) {
+        for event in events {
+            switch event {
+            case .acknowledged(let error):
+                guard error != 0 else { continue }
+                let why = String(cString: strerror(Int32(error)))
+                logger.error("track_process: the kernel refused process events (\(why)); counting /proc once a second")
+                processMonitor?.pollInstead()
+            case .fork(let parent, let child): perform(processTracker.fork(parent: parent, child: child))
+            case .exec(let pid, let identity): perform(processTracker.exec(pid: pid, identity: identity))
+            case .renamed(let pid, let name, let commandLine):
+                perform(processTracker.renamed(pid: pid, name: name, commandLine: commandLine))
+            case .exit(let pid): perform(processTracker.exit(pid: pid))
+            case .rescan(let running): perform(processTracker.scan(running, initial: false))
+            }
+        }
+    }
+
+    /// Carries out what the process tracker decided: quorums to the core, delays as timers on the loop.
+    private func perform(_ effects: [ProcessTrackerEffect]) {
+        for effect in effects {
+            switch effect {
+            case .quorum(let name, let hasQuorum):
+                let count = processTracker.count(name)
+                logger.info("track_process \(name): quorum \(hasQuorum ? "gained" : "lost") (\(count) running)")
+                core.trackedItemChanged(
+                    VRRPRunningInstance<MonotonicInstant>.trackName(process: name), isUp: hasQuorum,
+                    reason: "track_process \(name): \(count) running, quorum \(hasQuorum ? "gained" : "lost")")
+            case .startTimer(let name, let delay):
+                processTimers[name]?.cancel()
+                processTimers[name] = loop.scheduleTask(in: .nanoseconds(Int64(delay.wholeMicroseconds * 1000))) {
+                    [unowned self] in
+                    processTimers[name] = nil
+                    perform(processTracker.timerFired(name))
+                }
+            case .cancelTimer(let name):
+                processTimers.removeValue(forKey: name)?.cancel()
+            }
+        }
+    }
+
     /// Up to `limit` bytes of `path` as text; `nil` when it cannot be read.
     static func readFile(_ path: String, limit: Int) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
@@ -222,6 +307,8 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
         loop.preconditionInEventLoop()
         for task in scriptTasks.values { task.cancel() }
         trackFileTask?.cancel()
+        for timer in processTimers.values { timer.cancel() }
+        processMonitor?.stop()
         core.stop(release: release)
         system.restoreInterfaces()
         receiver.stop()

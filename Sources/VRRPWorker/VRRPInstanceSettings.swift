@@ -59,6 +59,9 @@ public struct VRRPInstanceSettings: Hashable, Sendable {
     public var garpLowerPriorityRepeat: Int
     /// `garp_lower_prio_delay`: and as many again this much later (0: no second burst).
     public var garpLowerPriorityDelay: Duration
+    /// `garp_extra_if`: how often a master sends one gratuitous ARP / NA on each of its addresses' other
+    /// interfaces (0: never; the engine decides which interfaces).
+    public var garpExtraInterval: Duration = .zero
     /// `state MASTER` (keepalived's wantstate, after its defaults: no `state` means MASTER for the address owner):
     /// the owner starts as master at once; with `state BACKUP` it waits Master_Down_Interval like any backup.
     public var startsAsMaster: Bool

@@ -140,6 +140,9 @@ public struct VRRPInstanceStateMachine<Instant: InstantProtocol>: Sendable where
             schedule(.gratuitousRefresh, at: now.advanced(by: settings.garpMasterRefresh), into: &actions)
         case (.gratuitousLowerPriority, .master):
             actions.append(.sendGratuitousAnnouncements(count: settings.garpLowerPriorityRepeat))
+        case (.gratuitousExtraInterfaces, .master):
+            actions.append(.sendExtraInterfaceAnnouncements)
+            schedule(.gratuitousExtraInterfaces, at: now.advanced(by: settings.garpExtraInterval), into: &actions)
         default:
             break
         }
@@ -340,6 +343,9 @@ public struct VRRPInstanceStateMachine<Instant: InstantProtocol>: Sendable where
         }
         if settings.garpMasterRefresh > .zero && settings.garpMasterRefreshRepeat > 0 {
             schedule(.gratuitousRefresh, at: now.advanced(by: settings.garpMasterRefresh), into: &actions)
+        }
+        if settings.garpExtraInterval > .zero {
+            schedule(.gratuitousExtraInterfaces, at: now.advanced(by: settings.garpExtraInterval), into: &actions)
         }
     }
 

@@ -114,6 +114,12 @@ public struct VRRPReceiveFilter: Hashable, Sendable {
     public var authenticationHeaderKey: [UInt8]?
     /// `unicast_peer … min_ttl N max_ttl M`: the TTL / hop limit range accepted from each peer.
     public var peerHopLimits: [IPAddress: ClosedRange<UInt8>] = [:]
+    /// `old_unicast_checksum`: VRRPv3 IPv4 unicast checksums sum this group (keepalived ≤ 1.3.6), set when configured
+    /// or detected.
+    public var oldChecksumGroup: IPAddress?
+    /// keepalived's default: a unicast advert whose checksum only the old way accepts is taken (with a `.checksum`
+    /// warning, on which the engine switches to the old way); the group it would sum.
+    public var detectOldChecksumGroup: IPAddress?
 
     public init(
         version: VRRPVersion,
@@ -174,7 +180,20 @@ public struct VRRPReceiveFilter: Hashable, Sendable {
                 .hopLimit, "TTL/hop limit \(packet.hopLimit) from unicast peer \(packet.source), expected \(range)")
         }
         // RFC 5798 §7.1: version, complete packet, checksum.
-        let advertisement = try VRRPAdvertisement(decoding: message, packet: packet, expectedVersion: version)
+        var warnings: [VRRPReceiveFailure] = []
+        let advertisement: VRRPAdvertisement
+        let oldStyle = version == .v3 && packet.family == .ipv4 && !unicastPeers.isEmpty
+        var summed = packet
+        if oldStyle, let group = oldChecksumGroup { summed.destination = group }
+        do {
+            advertisement = try VRRPAdvertisement(decoding: message, packet: summed, expectedVersion: version)
+        } catch  where error.check == .checksum && oldStyle && oldChecksumGroup == nil {
+            guard let group = detectOldChecksumGroup, group != packet.destination else { throw error }
+            summed.destination = group
+            advertisement = try VRRPAdvertisement(decoding: message, packet: summed, expectedVersion: version)
+            warnings.append(
+                VRRPReceiveFailure(.checksum, "\(packet.source) sums \(group) in its checksum (keepalived ≤ 1.3.6)"))
+        }
         // RFC 5798 §7.1: "MUST verify that the VRID is configured ... and the local router is not the IPvX
         // address owner".
         guard advertisement.virtualRouterID == virtualRouterID else {
@@ -197,7 +216,6 @@ public struct VRRPReceiveFilter: Hashable, Sendable {
         if checkUnicastSource && !unicastPeers.isEmpty && !unicastPeers.contains(packet.source) {
             throw VRRPReceiveFailure(.unicastSource, "source \(packet.source) is not a unicast peer")
         }
-        var warnings: [VRRPReceiveFailure] = []
         // RFC 5798 §7.1: "MAY verify that 'Count IPvX Addrs' and the list of IPvX address(es) match". On a
         // mismatch it SHOULD log, and drops unless the sender is the address owner; Vigil drops only in strict
         // mode, so a misconfigured peer cannot make both routers master.

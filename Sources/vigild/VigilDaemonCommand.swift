@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import VRRPWorker
 import Watchdog
 import WorkerIPC
 
@@ -144,6 +145,8 @@ struct VigilDaemonCommand: ParsableCommand {
         options.metricsListen = metricsListen
         options.detached = detached
         if let worker {
+            // Before the worker drops CAP_SYS_ADMIN: the connector lives in the initial network namespace.
+            if worker == .vrrp { ProcessConnector.prepare() }
             WorkerRuntime.run(
                 role: worker, fd: ipcFD, parentPID: parentPID, options: options, makeEngine: EngineFactory.make)
         }

@@ -236,7 +236,7 @@ struct VRRPSchemaTests {
 
     @Test(
         "Unimplemented instance keywords warn and are skipped",
-        arguments: ["vrf blue", "use_ipvlan", "track_process {\np1\n}", "track_bfd {\nb1\n}", "garp_extra_if 100"])
+        arguments: ["vrf blue", "use_ipvlan", "track_bfd {\nb1\n}"])
     func unsupportedKeyword(_ snippet: String) {
         let diagnostics = loadVRRP(instanceText(snippet)).diagnostics
         #expect(diagnostics.errors.isEmpty, "\(diagnostics)")
@@ -572,6 +572,139 @@ struct VRRPSchemaTests {
         #expect(second.weight == 1 && second.initFile == TrackFile.InitFile())
     }
 
+    @Test("vrrp_track_process: keepalived's defaults, parameters, param_match, quorum rules and delays")
+    func trackProcess() throws {
+        let loaded = loadVRRP(
+            """
+            vrrp_track_process web {
+                process nginx
+            }
+            vrrp_track_process args {
+                process "/usr/bin/my daemon" -c "a b"
+                weight -20 reverse
+                quorum 2
+                quorum_max 3
+                delay 0.5
+                terminate_delay 2
+            }
+            vrrp_track_process none {
+                process old
+                quorum_max 0
+                param_match
+            }
+            vrrp_track_process start {
+                process /bin/sleep 10
+                param_match initial
+                quorum 5
+                quorum_max 4
+            }
+            vrrp_track_process nameless {
+                weight 2
+            }
+            vrrp_track_process long {
+                process a-name-longer-than-15
+            }
+            """)
+        let web = try #require(loaded.config.vrrp.trackProcess(named: "web"))
+        #expect(web.process == "nginx" && web.parameters.isEmpty && !web.fullCommand && web.parameterMatch == .none)
+        #expect(web.weight == 0 && web.quorum == 1 && web.quorumMax == Int(UInt32.max) && web.forkDelay == .zero)
+        let args = try #require(loaded.config.vrrp.trackProcess(named: "args"))
+        #expect(args.process == "/usr/bin/my daemon" && args.parameters == ["-c", "a b"])
+        #expect(args.fullCommand && args.parameterMatch == .exact && args.weight == -20 && args.reverse)
+        #expect(args.quorum == 2 && args.quorumMax == 3)
+        #expect(args.forkDelay == .milliseconds(500) && args.terminateDelay == .seconds(2))
+        let none = try #require(loaded.config.vrrp.trackProcess(named: "none"))
+        #expect(none.quorum == 0 && none.quorumMax == 0 && none.fullCommand && none.parameterMatch == .exact)
+        // quorum_max 4 below quorum 5: an error, ignored (keepalived).
+        let start = try #require(loaded.config.vrrp.trackProcess(named: "start"))
+        #expect(start.parameterMatch == .initial && start.quorum == 5 && start.quorumMax == Int(UInt32.max))
+        // keepalived drops a block without `process`: the model keeps it without one, the worker skips it.
+        #expect(loaded.config.vrrp.trackProcess(named: "nameless")?.process == nil)
+        #expect(loaded.diagnostics.errors.map { $0.location?.line ?? 0 } == [21])
+        let warnings = loaded.diagnostics.warnings.map { ($0.location?.line ?? 0, $0.message) }
+        #expect(warnings.contains { $0.0 == 23 && $0.1.contains("has no 'process'") })
+        #expect(warnings.contains { $0.0 == 26 && $0.1.contains("never matches without full_command") })
+    }
+
+    @Test("track_process in instances and sync groups: references checked, weights as keepalived allows")
+    func trackProcessReferences() throws {
+        let text =
+            """
+            vrrp_track_process p {
+                process nginx
+                weight 10
+            }
+            vrrp_sync_group G {
+                group {
+                    VI_1
+                }
+                track_process {
+                    p weight 5
+                }
+            }
+            """ + "\n" + instanceText("track_process {\np\np weight 0\nmissing\n}")
+        let loaded = loadVRRP(text)
+        #expect(loaded.diagnostics.errors.map { $0.location?.line ?? 0 } == [19], "\(loaded.diagnostics)")
+        let instance = try #require(loaded.config.vrrp.instance(named: "VI_1"))
+        // In a sync group without sync_group_tracking_weight a weighted track_process is dropped.
+        #expect(instance.trackProcesses.map(\.name) == ["p", "missing"])
+        #expect(instance.trackProcesses.first?.weight == 0)
+        #expect(loaded.config.vrrp.syncGroups.first?.trackProcesses.first?.weight == 5)
+        #expect(
+            loaded.diagnostics.warnings.contains { $0.message.contains("ignoring tracked process p with weight 10") })
+    }
+
+    @Test("garp_extra_if (and vmac_garp_intvl), vrrp_garp_extra_if (and vrrp_vmac_garp_intvl): [all] SECONDS")
+    func garpExtraIf() throws {
+        let loaded = loadVRRP(
+            "global_defs {\nvrrp_vmac_garp_intvl all 30\n}\n"
+                + instanceText("garp_extra_if 0") + "\n" + instanceText("vmac_garp_intvl 100 all", name: "B", vrid: 2)
+                + "\n" + instanceText("garp_extra_if all", name: "C", vrid: 3)
+                + "\n" + instanceText("garp_extra_if 86401", name: "D", vrid: 4))
+        #expect(loaded.config.globalDefs.vrrpGarpExtraIf == GARPExtraInterfaces(interval: .seconds(30), all: true))
+        #expect(loaded.config.vrrp.instance(named: "VI_1")?.garpExtraIf == GARPExtraInterfaces(interval: .zero))
+        #expect(
+            loaded.config.vrrp.instance(named: "B")?.garpExtraIf
+                == GARPExtraInterfaces(interval: .seconds(100), all: true))
+        #expect(loaded.config.vrrp.instance(named: "C")?.garpExtraIf == nil)
+        #expect(loaded.diagnostics.errors.map { $0.location?.line ?? 0 } == [17, 22])
+    }
+
+    @Test("garp_group: intervals, interface or interfaces; no interval is an error; an interface in two groups too")
+    func garpGroup() throws {
+        let loaded = loadVRRP(
+            """
+            garp_group {
+                garp_interval 0.1
+                interface eth0
+            }
+            garp_group {
+                gna_interval 0.05
+                interfaces {
+                    eth1 eth2
+                    eth0
+                }
+            }
+            garp_group {
+                interface eth3
+            }
+            """)
+        let groups = loaded.config.vrrp.garpGroups
+        #expect(groups.count == 2)
+        #expect(groups.first?.garpInterval == .milliseconds(100) && groups.first?.gnaInterval == nil)
+        #expect(groups.first?.interfaces == ["eth0"])
+        #expect(groups.last?.gnaInterval == .milliseconds(50) && groups.last?.interfaces == ["eth1", "eth2", "eth0"])
+        #expect(loaded.diagnostics.errors.map { $0.location?.line ?? 0 } == [12, 5], "\(loaded.diagnostics)")
+    }
+
+    @Test("vrrp_iptables and vrrp_ipsets are warned at their line: Vigil's no_accept filter is nftables")
+    func iptables() {
+        let loaded = loadVRRP("global_defs {\nvrrp_iptables in out\nvrrp_ipsets keepalived\n}")
+        #expect(loaded.diagnostics.errors.isEmpty)
+        #expect(loaded.diagnostics.warnings.map { $0.location?.line ?? 0 } == [2, 3])
+        #expect(loaded.diagnostics.warnings.allSatisfy { $0.message.contains("with nftables (table 'keepalived'") })
+    }
+
     @Test("vrrp_sync_group keywords")
     func syncGroup() throws {
         let loaded = loadVRRP(
@@ -651,7 +784,7 @@ struct VRRPSchemaTests {
 
     @Test(
         "Unimplemented top-level blocks warn and are skipped",
-        arguments: ["track_group", "vrrp_track_process", "garp_group", "bfd_instance", "interface_up_down_delays"])
+        arguments: ["track_group", "bfd_instance", "interface_up_down_delays"])
     func unsupportedTopLevel(_ keyword: String) {
         let diagnostics = loadVRRP("\(keyword) X {\nanything goes\n}").diagnostics
         #expect(diagnostics.errors.isEmpty, "\(diagnostics)")

@@ -161,10 +161,13 @@ final class FakeVRRPSystem: VRRPSystem {
 
     func removeTrafficFilter() { filterRemoved = true }
 
-    /// `vrrp_garp_interval`, `vrrp_gna_interval` as the engine set them.
-    var announcementIntervals: (arp: Duration, neighbor: Duration) = (.zero, .zero)
+    /// `vrrp_garp_interval`, `vrrp_gna_interval`, the `garp_group`s as the engine set them.
+    var announcementPacing = AnnouncementPacing()
+    var announcementIntervals: (arp: Duration, neighbor: Duration) {
+        (announcementPacing.arpInterval, announcementPacing.neighborInterval)
+    }
 
-    func setAnnouncementIntervals(arp: Duration, neighbor: Duration) { announcementIntervals = (arp, neighbor) }
+    func setAnnouncementPacing(_ pacing: AnnouncementPacing) { announcementPacing = pacing }
 
     /// Rules present, as their words, in the order added.
     var rules: [String] = []

@@ -80,7 +80,8 @@ struct EngineSyncGroupTrackingTests {
     }
 
     @Test func thePacerSpacesFramesPerInterfaceAndKind() {
-        var pacer = AnnouncementPacer<VirtualInstant>(arpInterval: .milliseconds(100), neighborInterval: .zero)
+        var pacer = AnnouncementPacer<VirtualInstant>(
+            AnnouncementPacing(arpInterval: .milliseconds(100), neighborInterval: .zero))
         let location = Self.location
         func held(_ prefix: String, _ interface: String) -> VRRPHeldAddress {
             VRRPHeldAddress(
@@ -99,5 +100,74 @@ struct EngineSyncGroupTrackingTests {
         // The next burst queues behind the last; another interface does not.
         #expect(pacer.schedule([held("192.0.2.100/24", "eth0")], count: 1, at: at(50_000)).first?.at == at(400_000))
         #expect(pacer.schedule([held("192.0.2.100/24", "eth1")], count: 1, at: at(50_000)).first?.at == at(50_000))
+    }
+
+    static func held(_ prefix: String, _ interface: String) -> VRRPHeldAddress {
+        VRRPHeldAddress(address: VirtualAddress(prefix: IPPrefix(prefix)!, location: location), interface: interface)
+    }
+
+    @Test func garpGroupsPaceTheirInterfacesTogetherAndVMACsWithTheirBase() {
+        // eth1 and eth2 share one switch (garp_interval 0.1, no gna_interval); eth0 has the global 50 ms; vmac1 is on
+        // eth1.
+        var group = GARPGroup(location: Self.location)
+        group.garpInterval = .milliseconds(100)
+        group.interfaces = ["eth1", "eth2"]
+        let groups = [group]
+        var globals = GlobalDefs()
+        globals.vrrpGarpInterval = .milliseconds(50)
+        globals.vrrpGnaInterval = .milliseconds(50)
+        var pacer = AnnouncementPacer<VirtualInstant>(
+            AnnouncementPacing(globals: globals, garpGroups: groups, bases: ["vmac1": "eth1"]))
+        let slots = pacer.schedule(
+            [
+                Self.held("192.0.2.1/24", "eth1"), Self.held("198.51.100.1/24", "eth2"),
+                Self.held("203.0.113.1/24", "vmac1"), Self.held("192.0.2.9/24", "eth0"),
+                Self.held("192.0.2.10/24", "eth0"), Self.held("2001:db8::1/64", "eth1"),
+                Self.held("2001:db8::2/64", "eth2"),
+            ], count: 1, at: at(0)
+        ).map(\.at)
+        #expect(slots == [at(0), at(100_000), at(200_000), at(0), at(50_000), at(0), at(0)])
+    }
+
+    @Test func garpExtraIfSendsOnePerOtherInterfaceAsKeepalived() throws {
+        let harness = EngineHarness()
+        var instance = engineInstance()
+        for (prefix, device) in [("198.51.100.1/24", "eth1"), ("198.51.100.2/24", "eth1"), ("203.0.113.1/24", "eth2")] {
+            var address = VirtualAddress(prefix: IPPrefix(prefix)!, location: Self.location)
+            address.device = device
+            instance.virtualAddresses.append(address)
+        }
+        instance.garpExtraIf = GARPExtraInterfaces(interval: .seconds(10), all: true)
+        harness.core.apply(engineConfiguration([instance]), isReload: false)
+        harness.system.advance(seconds: 3.7)
+        let mastered = harness.system.announcements.count
+        #expect(mastered > 0)
+        harness.system.advance(seconds: 10)
+        let extra = harness.system.announcements[mastered...].filter { $0.2 == 1 }.map { "\($0.1)" }
+        // Not eth0 (the adverts keep its MAC known); one address per other interface.
+        #expect(extra == ["198.51.100.1/24 dev eth1", "203.0.113.1/24 dev eth2"])
+        harness.system.advance(seconds: 10)
+        #expect(harness.system.announcements.filter { $0.2 == 1 }.count == 4)
+        // Without `all`, only VMACs count: none here, so no timer at all.
+        let plain = EngineHarness()
+        instance.garpExtraIf = GARPExtraInterfaces(interval: .seconds(10))
+        plain.core.apply(engineConfiguration([instance]), isReload: false)
+        plain.system.advance(seconds: 30)
+        #expect(plain.system.announcements.filter { $0.2 == 1 }.isEmpty)
+        // The global setting applies; an instance's 0 turns it off.
+        let global = EngineHarness()
+        var configuration = engineConfiguration([instance])
+        configuration.globalDefs.vrrpGarpExtraIf = GARPExtraInterfaces(interval: .seconds(10), all: true)
+        instance.garpExtraIf = nil
+        configuration.vrrp?.instances = [instance]
+        global.core.apply(configuration, isReload: false)
+        global.system.advance(seconds: 14)
+        #expect(global.system.announcements.filter { $0.2 == 1 }.count == 2)
+        let off = EngineHarness()
+        instance.garpExtraIf = GARPExtraInterfaces(interval: .zero, all: true)
+        configuration.vrrp?.instances = [instance]
+        off.core.apply(configuration, isReload: false)
+        off.system.advance(seconds: 30)
+        #expect(off.system.announcements.filter { $0.2 == 1 }.isEmpty)
     }
 }

@@ -77,4 +77,30 @@ struct EngineTrackingTests {
         harness.core.trackedItemChanged("script S", isUp: false, reason: "script S failed")
         #expect(harness.last?.effectivePriority == 100)
     }
+
+    @Test func aMasterThatLosesAnAddressGoesBackupAndTakesOverAgainUnlessNoTrack() {
+        let harness = EngineHarness()
+        harness.core.apply(engineConfiguration([engineInstance()]), isReload: false)
+        harness.system.advance(seconds: 3.7)
+        #expect(harness.last?.state == .master)
+        // Someone else's address going, or one of ours while still present (our own removal seen late): nothing.
+        harness.core.addressChanged(IPAddress("192.0.2.7")!, interface: "eth0", present: false)
+        harness.system.interfaceAddresses.insert("192.0.2.100 eth0")
+        harness.core.addressChanged(IPAddress("192.0.2.100")!, interface: "eth0", present: false)
+        #expect(harness.last?.state == .master)
+        harness.system.interfaceAddresses.remove("192.0.2.100 eth0")
+        harness.core.addressChanged(IPAddress("192.0.2.100")!, interface: "eth0", present: false)
+        #expect(harness.last?.state == .backup)
+        #expect(harness.last?.reason == "192.0.2.100/24 dev eth0 was deleted (no_track not set)")
+        harness.system.advance(seconds: 3.7)
+        #expect(harness.last?.state == .master)
+
+        let untracked = EngineHarness()
+        var instance = engineInstance()
+        instance.virtualAddresses[0].noTrack = true
+        untracked.core.apply(engineConfiguration([instance]), isReload: false)
+        untracked.system.advance(seconds: 3.7)
+        untracked.core.addressChanged(IPAddress("192.0.2.100")!, interface: "eth0", present: false)
+        #expect(untracked.last?.state == .master)
+    }
 }

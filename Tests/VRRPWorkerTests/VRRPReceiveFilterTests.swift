@@ -219,4 +219,37 @@ struct VRRPReceiveFilterTests {
         limited.hopLimit = 1
         #expect(Self.droppedBy(filter, bytes, packet: limited) == .hopLimit)
     }
+
+    @Test func oldUnicastChecksumDetectedConfiguredOrRefused() {
+        let unicast = VRRPPacketInfo(source: Self.source, destination: ip("10.0.0.9"), hopLimit: 255)
+        let advertisement = Self.advertisement(version: .v3)
+        // keepalived ≤ 1.3.6: the multicast group in the pseudo-header, sent to the peer.
+        let old = try! advertisement.encoded(source: Self.source, destination: vrrpIPv4MulticastGroup)
+        let new = Self.bytes(advertisement, packet: unicast)
+        var filter = Self.v3Filter
+        filter.unicastPeers = [Self.source]
+        // old_unicast_checksum never: the RFC's only.
+        #expect(Self.droppedBy(filter, old, packet: unicast) == .checksum)
+        #expect(Self.droppedBy(filter, new, packet: unicast) == nil)
+        // The default: the old one accepted with a warning the engine switches on.
+        filter.detectOldChecksumGroup = vrrpIPv4MulticastGroup
+        guard case .accepted(_, let warnings) = filter.check(old, packet: unicast, currentMaster: nil) else {
+            Issue.record("the old checksum was not accepted")
+            return
+        }
+        #expect(warnings.map(\.check) == [.checksum])
+        guard case .accepted(_, let none) = filter.check(new, packet: unicast, currentMaster: nil) else {
+            Issue.record("the RFC's checksum was not accepted")
+            return
+        }
+        #expect(none.isEmpty)
+        // old_unicast_checksum (or detected): the old one only.
+        filter.oldChecksumGroup = vrrpIPv4MulticastGroup
+        #expect(Self.droppedBy(filter, old, packet: unicast) == nil)
+        #expect(Self.droppedBy(filter, new, packet: unicast) == .checksum)
+        // Multicast instances are not concerned.
+        var multicast = Self.v3Filter
+        multicast.detectOldChecksumGroup = vrrpIPv4MulticastGroup
+        #expect(Self.droppedBy(multicast, old, packet: unicast) == .checksum)
+    }
 }

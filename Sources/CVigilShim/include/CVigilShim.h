@@ -45,4 +45,8 @@ int cvigil_set_thread_name(const char *name);
 /// Returns the descriptor, or -1 with errno set.
 int cvigil_accept_nonblocking(int fd);
 
+/// setns(2) into the network namespace open at `fd` (CLONE_NEWNET), for the calling thread only; a GNU extension
+/// that does not import into Swift. Returns 0 or -1 with errno set.
+int cvigil_setns_network(int fd);
+
 #endif

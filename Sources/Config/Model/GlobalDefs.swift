@@ -96,6 +96,9 @@ public struct GlobalDefs: Sendable, Hashable, Codable {
     public var vrrpGarpInterval: Duration = .zero
     /// `vrrp_gna_interval`: gap between unsolicited neighbour adverts (default 0).
     public var vrrpGnaInterval: Duration = .zero
+    /// `vrrp_garp_extra_if [all] SECONDS` (or the deprecated `vrrp_vmac_garp_intvl`): periodic gratuitous ARPs /
+    /// NAs on the other interfaces of a master's addresses; `nil`: none.
+    public var vrrpGarpExtraIf: GARPExtraInterfaces?
     /// `vrrp_min_garp`: one ARP/NA, no second burst.
     public var vrrpMinGarp = false
     /// `vrrp_down_timer_adverts` (1–100, default 3 as RFC 5798 §6.1 requires).
@@ -269,4 +272,18 @@ public enum LVSFlushOnStop: String, Sendable, Hashable, Codable {
     case all
     /// Remove each of Vigil's virtual servers, leaving the real servers to the kernel.
     case virtualServers
+}
+
+/// `garp_extra_if [all] SECONDS` (instance) and `vrrp_garp_extra_if` (global): while MASTER, every `interval` one
+/// gratuitous ARP / unsolicited NA on each interface of the instance's addresses other than the one it advertises
+/// on — VMACs only, or every such interface with `all` — so switches keep those MACs in their caches.
+public struct GARPExtraInterfaces: Sendable, Hashable, Codable {
+    /// 0 (instance only) turns the global setting off.
+    public var interval: Duration
+    public var all: Bool
+
+    public init(interval: Duration, all: Bool = false) {
+        self.interval = interval
+        self.all = all
+    }
 }

@@ -11,8 +11,12 @@ public struct VRRPConfig: Sendable, Hashable, Codable {
     public var scripts: [VRRPScript] = []
     /// `track_file NAME { }` (or `vrrp_track_file`).
     public var trackFiles: [TrackFile] = []
+    /// `vrrp_track_process NAME { }`.
+    public var trackProcesses: [VRRPTrackProcess] = []
     /// `vrrp_sync_group NAME { }`.
     public var syncGroups: [SyncGroup] = []
+    /// `garp_group { }`: announcement pacing per interface or group of interfaces.
+    public var garpGroups: [GARPGroup] = []
     /// `vrrp_instance NAME { }`.
     public var instances: [VRRPInstance] = []
 
@@ -21,6 +25,7 @@ public struct VRRPConfig: Sendable, Hashable, Codable {
     public func instance(named name: String) -> VRRPInstance? { instances.first { $0.name == name } }
     public func script(named name: String) -> VRRPScript? { scripts.first { $0.name == name } }
     public func trackFile(named name: String) -> TrackFile? { trackFiles.first { $0.name == name } }
+    public func trackProcess(named name: String) -> VRRPTrackProcess? { trackProcesses.first { $0.name == name } }
 }
 
 /// `vrrp_script NAME { }`: a command run periodically whose exit status tracking instances follow.
@@ -80,6 +85,65 @@ public struct TrackFile: Sendable, Hashable, Codable {
     }
 }
 
+/// `vrrp_track_process NAME { }`: processes whose number running (the quorum) tracking instances follow.
+public struct VRRPTrackProcess: Sendable, Hashable, Codable {
+    /// How `process`'s parameters are compared with a running process's (`param_match`).
+    public enum ParameterMatch: String, Sendable, Hashable, Codable {
+        /// Parameters are not compared (no parameters given and no `param_match`).
+        case none
+        /// The parameters are exactly those given (none when none are given).
+        case exact
+        /// The process's first parameters are those given; more may follow (`param_match partial`).
+        case partial
+        /// As `partial`, and the last one given may be the start of the process's (`param_match initial`).
+        case initial
+    }
+
+    public var name: String
+    /// `process NAME [PARAMETER…]`: the name (`/proc/PID/comm`, or argv[0] with `full_command`); `nil` when
+    /// missing: keepalived then drops the block.
+    public var process: String?
+    /// The parameters after the name (each a separate argv word).
+    public var parameters: [String] = []
+    public var parameterMatch = ParameterMatch.none
+    /// `full_command`, or parameters given: the name is argv[0] of `/proc/PID/cmdline`, not the 15-byte comm.
+    public var fullCommand = false
+    /// `weight N [reverse]` (−254…254; keepalived's default is 0: losing the quorum means FAULT).
+    public var weight = 0
+    public var reverse = false
+    /// `quorum` (1…65535, default 1): fewest matching processes for OK.
+    public var quorum = 1
+    /// `quorum_max` (0…65535, default unlimited): most matching processes for OK; 0 means OK when none runs.
+    public var quorumMax = Int(UInt32.max)
+    /// `fork_delay` (or `delay`): a quorum gained by a fork counts only after this long.
+    public var forkDelay: Duration = .zero
+    /// `terminate_delay` (or `delay`): a quorum lost by an exit counts only after this long.
+    public var terminateDelay: Duration = .zero
+    public var location: SourceLocation
+
+    public init(name: String, location: SourceLocation) {
+        self.name = name
+        self.location = location
+    }
+}
+
+/// `garp_group { }`: the gaps between gratuitous ARPs and between unsolicited NAs on `interface` (one), or shared by
+/// `interfaces` (a switch's ports: the gaps count across all of them). An interval left out is 0 here: the global
+/// `vrrp_garp_interval` / `vrrp_gna_interval` apply only to interfaces in no group (keepalived).
+public struct GARPGroup: Sendable, Hashable, Codable {
+    /// `garp_interval`.
+    public var garpInterval: Duration?
+    /// `gna_interval`.
+    public var gnaInterval: Duration?
+    /// `interface NAME` or `interfaces { NAME … }`.
+    public var interfaces: [String] = []
+    public var location: SourceLocation
+
+    public init(location: SourceLocation) {
+        self.location = location
+    }
+}
+
 /// `vrrp_sync_group NAME { }`: instances that change state together.
 public struct SyncGroup: Sendable, Hashable, Codable {
     public var name: String
@@ -97,6 +161,8 @@ public struct SyncGroup: Sendable, Hashable, Codable {
     public var trackInterfaces: [TrackedInterface] = []
     public var trackScripts: [TrackReference] = []
     public var trackFiles: [TrackReference] = []
+    /// `track_process { NAME [weight N [reverse]] }`.
+    public var trackProcesses: [TrackReference] = []
     public var location: SourceLocation
 
     public init(name: String, location: SourceLocation) {

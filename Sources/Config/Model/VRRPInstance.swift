@@ -71,6 +71,8 @@ public struct VRRPInstance: Sendable, Hashable, Codable {
     public var unicastTTL: Int?
     /// `unicast_fault_no_peer`.
     public var unicastFaultNoPeer = false
+    /// `old_unicast_checksum [never]`: how the VRRPv3 IPv4 unicast checksum is computed.
+    public var oldUnicastChecksum = OldUnicastChecksum.detect
     /// `check_unicast_src`; `nil` means the global value.
     public var checkUnicastSource: Bool?
     /// `use_vmac [NAME] [MAC]`.
@@ -93,6 +95,8 @@ public struct VRRPInstance: Sendable, Hashable, Codable {
     public var trackInterfaces: [TrackedInterface] = []
     public var trackScripts: [TrackReference] = []
     public var trackFiles: [TrackReference] = []
+    /// `track_process { NAME [weight N [reverse]] }`.
+    public var trackProcesses: [TrackReference] = []
 
     // MARK: Gratuitous ARP (nil: the global vrrp_garp_… value)
 
@@ -102,6 +106,8 @@ public struct VRRPInstance: Sendable, Hashable, Codable {
     public var garpLowerPrioRepeat: Int?
     public var garpMasterRefresh: Duration?
     public var garpMasterRefreshRepeat: Int?
+    /// `garp_extra_if [all] SECONDS` (or the deprecated `vmac_garp_intvl`); `nil` means the global setting.
+    public var garpExtraIf: GARPExtraInterfaces?
 
     // MARK: Notification
 
@@ -320,4 +326,15 @@ public struct VirtualRule: Sendable, Hashable, Codable {
         self.words = words
         self.location = location
     }
+}
+
+/// keepalived up to 1.3.6 summed the multicast group (`vrrp_mcast_group4`), not the unicast peer, into the
+/// pseudo-header of a VRRPv3 IPv4 unicast advert's checksum; keepalived since sends the RFC's checksum and falls back.
+public enum OldUnicastChecksum: String, Sendable, Hashable, Codable {
+    /// The default: the RFC's checksum, until an advert arrives that only the old one accepts; then the old one.
+    case detect
+    /// `old_unicast_checksum never`: the RFC's checksum only.
+    case never
+    /// `old_unicast_checksum`: the old checksum, sent and expected.
+    case always
 }

@@ -34,7 +34,7 @@ enum GlobalSchema {
     /// Top-level blocks and keywords that do not take effect (a warning each). The daemon settings
     /// among them are checked by their handlers first.
     static let unsupportedTopLevel: KeywordWarnings = [
-        "track_group", "vrrp_track_process", "garp_group", "bfd_instance", "interface_up_down_delays",
+        "track_group", "bfd_instance", "interface_up_down_delays",
         "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets", "instance", "use_pid_dir",
         "linkbeat_use_polling", "child_wait_time", "linkbeat_interfaces",
     ]
@@ -54,9 +54,9 @@ enum GlobalSchema {
                 "include_check", "reload_time_file", "reload_repeat", "reload_file", "dynamic_interfaces",
                 "enable_script_security", "max_auto_priority", "min_auto_priority_delay",
                 // VRRP defaults the VRRP worker does not use yet.
-                "vrrp_garp_extra_if", "vrrp_vmac_garp_intvl", "disable_local_igmp",
+                "disable_local_igmp",
                 "nftables_ifindex", "nftables_ipvs",
-                "nftables_ipvs_priority", "nftables_ipvs_start_fwmark", "vrrp_iptables", "vrrp_ipsets",
+                "nftables_ipvs_priority", "nftables_ipvs_start_fwmark",
                 // Notification and checker settings the workers do not use yet.
                 // (Not stored: the checker worker writes lvs_notify_fifo, else notify_fifo, but starts no script.)
                 "lvs_notify_fifo_script",
@@ -66,6 +66,16 @@ enum GlobalSchema {
                     "snmp_socket", "enable_snmp_keepalived", "enable_snmp_vrrp", "enable_snmp_checker",
                     "enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_traps",
                 ].map { ($0, NotInEffect.notBuilt("Vigil has no SNMP agent; it exports Prometheus metrics")) }
+                // keepalived itself uses nftables when no iptables command is installed; Vigil always does.
+                + ["vrrp_iptables", "vrrp_ipsets"].map {
+                    (
+                        $0,
+                        NotInEffect.notBuilt(
+                            "Vigil filters no_accept traffic with nftables (table 'keepalived', see 'nftables'), as "
+                                + "keepalived does without an iptables command; the chains or ipsets named are not used"
+                        )
+                    )
+                }
                 + ["enable_dbus", "dbus_service_name"].map {
                     ($0, NotInEffect.notBuilt("Vigil has no DBus interface; vigilctl does its work"))
                 }
@@ -133,6 +143,9 @@ enum GlobalSchema {
         "vrrp_garp_lower_prio_delay": Global.duration(\.vrrpGarpLowerPrioDelay, .zero ... .seconds(86_400)),
         "vrrp_garp_lower_prio_repeat": Global.integer(\.vrrpGarpLowerPrioRepeat, 0...Int(Int32.max)),
         "vrrp_garp_interval": Global.duration(\.vrrpGarpInterval, .zero ... .seconds(1)),
+        "vrrp_garp_extra_if": { globals, node, context in
+            if let extra = context.garpExtraInterfaces(node, in: 1...86_400) { globals.vrrpGarpExtraIf = extra }
+        },
         "vrrp_gna_interval": Global.duration(\.vrrpGnaInterval, .zero ... .seconds(1)),
         "vrrp_min_garp": Global.flag(\.vrrpMinGarp),
         "vrrp_down_timer_adverts": Global.integer(\.vrrpDownTimerAdverts, 1...100),
@@ -221,6 +234,7 @@ enum GlobalSchema {
         unsupported: globalDefsWarnings,
         aliases: [
             "lvs_flush_onstop": "lvs_flush_on_stop",
+            "vrrp_vmac_garp_intvl": "vrrp_garp_extra_if",
             "vrrp_rlimit_rtime": "vrrp_rlimit_rttime",
             "checker_rlimit_rtime": "checker_rlimit_rttime",
             "bfd_rlimit_rtime": "bfd_rlimit_rttime",

@@ -15,6 +15,8 @@ public enum KeywordCatalog {
         GlobalSchema.globalDefs,
         VRRPSchema.scriptTable,
         VRRPSchema.trackFileTable,
+        VRRPSchema.trackProcessTable,
+        VRRPSchema.garpGroupTable,
         VRRPSchema.syncGroupTable,
         VRRPInstanceSchema.table,
         VRRPInstanceSchema.authenticationTable,

@@ -36,6 +36,27 @@ extension SchemaContext {
         return (value, reverse)
     }
 
+    /// `garp_extra_if [all] SECONDS`: whole seconds in `range`, `all` anywhere (keepalived).
+    func garpExtraInterfaces(_ node: ConfigNode, in range: ClosedRange<Int>) -> GARPExtraInterfaces? {
+        guard noBlock(node), let words = arguments(node, count: 1...2) else { return nil }
+        var seconds: Int?
+        var all = false
+        for word in words {
+            if word == "all" {
+                all = true
+            } else if let value = integer(word, in: range, for: node, what: "'\(node.keyword)' interval") {
+                seconds = value
+            } else {
+                return nil
+            }
+        }
+        guard let seconds else {
+            error("'\(node.keyword)' needs an interval in seconds", at: node)
+            return nil
+        }
+        return GARPExtraInterfaces(interval: .seconds(seconds), all: all)
+    }
+
     /// The lines of a `{ }` list block, each a single word (the line's keyword).
     func names(_ node: ConfigNode) -> [NameReference]? {
         guard let lines = block(node) else { return nil }

@@ -73,7 +73,7 @@ enum VRRPAddressSchema {
     /// The address options and their fate (the VRRP worker does not apply the `unsupported` ones yet).
     static let addressOptions = OptionTable(
         "virtual_ipaddress line", options: addressValued.union(addressFlags).union(["use_vmac"]),
-        unsupported: ["no_track", "track_group"])
+        unsupported: ["track_group"])
 
     /// The route options and their fate: those libnl cannot express, and route tracking, do not take effect.
     static let routeOptions = OptionTable(

@@ -50,6 +50,14 @@ enum VRRPInstanceSchema {
         "unicast_peer": unicastPeers,
         "unicast_ttl": Instance.integer(\.unicastTTL, 0...255),
         "unicast_fault_no_peer": Instance.set(\.unicastFaultNoPeer, to: true),
+        "old_unicast_checksum": { instance, node, context in
+            guard context.noBlock(node), let words = context.arguments(node, count: 0...1) else { return }
+            if let word = words.first {
+                if context.choice(word, ["never"], for: node) != nil { instance.oldUnicastChecksum = .never }
+            } else {
+                instance.oldUnicastChecksum = .always
+            }
+        },
         "check_unicast_src": Instance.flag(\.checkUnicastSource),
         "use_vmac": { instance, node, context in
             guard context.noBlock(node), let words = context.arguments(node, count: 0...2) else { return }
@@ -66,6 +74,7 @@ enum VRRPInstanceSchema {
         "track_interface": Instance.trackInterfaces(\.trackInterfaces),
         "track_script": Instance.trackReferences(\.trackScripts, weights: -253...253),
         "track_file": Instance.trackReferences(\.trackFiles, weights: -254...254),
+        "track_process": Instance.trackReferences(\.trackProcesses, weights: -254...254),
         "nopreempt": Instance.set(\.nopreempt, to: true),
         "preempt": Instance.set(\.nopreempt, to: false),
         "preempt_delay": Instance.duration(\.preemptDelay, .zero ... .seconds(1_000)),
@@ -82,6 +91,9 @@ enum VRRPInstanceSchema {
         "garp_lower_prio_repeat": Instance.integer(\.garpLowerPrioRepeat, 0...Int(Int32.max)),
         "garp_master_refresh": Instance.duration(\.garpMasterRefresh, .zero ... .seconds(86_400)),
         "garp_master_refresh_repeat": Instance.integer(\.garpMasterRefreshRepeat, 0...Int(Int32.max)),
+        "garp_extra_if": { instance, node, context in
+            if let extra = context.garpExtraInterfaces(node, in: 0...86_400) { instance.garpExtraIf = extra }
+        },
         "notify_priority_changes": Instance.flag(\.notifyPriorityChanges),
         "smtp_alert": Instance.flag(\.smtpAlert),
         "debug": Instance.integer(\.debug, 0...4),
@@ -96,10 +108,11 @@ enum VRRPInstanceSchema {
             first, _ in first
         },
         unsupported: KeywordWarnings.notYetImplemented([
-            "vrf", "use_ipvlan", "track_process", "track_bfd", "garp_extra_if", "old_unicast_checksum",
+            "vrf", "use_ipvlan", "track_bfd",
             // Parsed and checked; the VRRP worker does not act on them yet.
             "linkbeat_use_polling", "native_ipv6", "lvs_sync_daemon_interface",
-        ]).merging(["debug": .ignoredByKeepalived("keepalived only prints it in its data dump")])
+        ]).merging(["debug": .ignoredByKeepalived("keepalived only prints it in its data dump")]),
+        aliases: ["vmac_garp_intvl": "garp_extra_if"]
     )
 
     /// `authentication { auth_type PASS|AH  auth_pass SECRET }`.
@@ -253,8 +266,10 @@ enum VRRPInstanceSchema {
             context.warning("'state MASTER' is incompatible with 'auth_type AH' below priority 255; ignored", at: line)
             instance.initialState = .backup
         }
-        let unicastConfigured = ["unicast_peer", "unicast_src_ip", "check_unicast_src", "unicast_fault_no_peer"]
-            .compactMap(statement).min { $0.location.line < $1.location.line }
+        let unicastConfigured = [
+            "unicast_peer", "unicast_src_ip", "check_unicast_src", "unicast_fault_no_peer", "old_unicast_checksum",
+        ]
+        .compactMap(statement).min { $0.location.line < $1.location.line }
         if let first = unicastConfigured, instance.unicastPeers.isEmpty, !instance.unicastFaultNoPeer {
             context.warning(
                 "'\(first.keyword)' without any unicast_peer: adverts go to the multicast group (keepalived's "

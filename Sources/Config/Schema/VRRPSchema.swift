@@ -31,6 +31,25 @@ enum VRRPSchema {
         },
         "track_file": trackFile,
         "vrrp_track_file": trackFile,
+        "vrrp_track_process": { config, node, context in
+            // keepalived drops a block without `process`, and instances tracking it ignore it.
+            if let process = namedEntity(node, context, trackProcessTable, VRRPTrackProcess.init, required: "process") {
+                config.vrrp.trackProcesses.append(process)
+            }
+        },
+        "garp_group": { config, node, context in
+            guard let children = context.block(node) else { return }
+            context.arguments(node, count: 0...0)
+            var group = GARPGroup(location: node.location)
+            garpGroupTable.apply(children, to: &group, context)
+            // keepalived removes a group without a delay, with an error.
+            guard group.garpInterval != nil || group.gnaInterval != nil else {
+                context.error("garp_group has neither garp_interval nor gna_interval; it is ignored", at: node)
+                return
+            }
+            if group.interfaces.isEmpty { context.warning("garp_group names no interface; it does nothing", at: node) }
+            config.vrrp.garpGroups.append(group)
+        },
         "vrrp_sync_group": { config, node, context in
             guard let (name, children) = namedBlock(node, context) else { return }
             var group = SyncGroup(name: name, location: node.location)
@@ -151,6 +170,96 @@ enum VRRPSchema {
         ]
     )
 
+    // MARK: garp_group
+
+    static let garpGroupTable = KeywordTable<GARPGroup>(
+        "garp_group",
+        handlers: [
+            "garp_interval": Field.duration(\.garpInterval, .zero ... .seconds(Int64(Int32.max))),
+            "gna_interval": Field.duration(\.gnaInterval, .zero ... .seconds(Int64(Int32.max))),
+            "interface": { group, node, context in
+                if context.noBlock(node), let name = context.single(node) { group.interfaces.append(name) }
+            },
+            "interfaces": { group, node, context in
+                guard let names = context.names(node) else { return }
+                if names.isEmpty { context.warning("empty garp_group 'interfaces' block", at: node) }
+                group.interfaces += names.map(\.name)
+            },
+        ]
+    )
+
+    // MARK: vrrp_track_process
+
+    /// keepalived's ranges and rules (vrrp_parser.c, 2.2.7): `quorum` above `quorum_max` (or the reverse) is an
+    /// error and ignored; `quorum_max 0` means OK while no process matches; parameters after `process` imply
+    /// `full_command` and an exact match unless `param_match` says otherwise.
+    static let trackProcessTable = KeywordTable<VRRPTrackProcess>(
+        "vrrp_track_process",
+        handlers: [
+            "process": { process, node, context in
+                guard context.noBlock(node), let words = context.arguments(node, count: 1...Int.max / 2) else {
+                    return
+                }
+                guard process.process == nil else {
+                    context.error("'process' is already set for vrrp_track_process '\(process.name)'", at: node)
+                    return
+                }
+                process.process = words[0]
+                process.parameters = Array(words.dropFirst())
+                if !process.parameters.isEmpty {
+                    process.fullCommand = true
+                    if process.parameterMatch == .none { process.parameterMatch = .exact }
+                }
+            },
+            "param_match": { process, node, context in
+                guard context.noBlock(node), let words = context.arguments(node, count: 0...1) else { return }
+                if let word = words.first {
+                    guard let match = context.choice(word, ["initial", "partial"], for: node) else { return }
+                    process.parameterMatch = match == "initial" ? .initial : .partial
+                } else {
+                    process.parameterMatch = .exact
+                }
+                process.fullCommand = true
+            },
+            "weight": { process, node, context in
+                guard context.noBlock(node),
+                    let (weight, reverse) = context.weight(["weight"] + node.arguments[...], in: -254...254, for: node)
+                else { return }
+                process.weight = weight
+                process.reverse = reverse
+            },
+            "quorum": { process, node, context in
+                guard context.noBlock(node), let quorum = context.integer(node, in: 1...65535) else { return }
+                guard quorum <= process.quorumMax else {
+                    context.error("'quorum' \(quorum) is above quorum_max \(process.quorumMax); ignored", at: node)
+                    return
+                }
+                process.quorum = quorum
+            },
+            "quorum_max": { process, node, context in
+                guard context.noBlock(node), let quorumMax = context.integer(node, in: 0...65535) else { return }
+                // keepalived allows quorum_max 0 (OK while none runs) when quorum was not raised.
+                guard quorumMax >= process.quorum || (quorumMax == 0 && process.quorum <= 1) else {
+                    context.error("'quorum_max' \(quorumMax) is below quorum \(process.quorum); ignored", at: node)
+                    return
+                }
+                process.quorumMax = quorumMax
+                process.quorum = quorumMax == 0 ? 0 : max(process.quorum, 1)
+            },
+            "delay": { process, node, context in
+                guard context.noBlock(node), let delay = context.duration(node, in: processDelays) else { return }
+                process.forkDelay = delay
+                process.terminateDelay = delay
+            },
+            "fork_delay": Field.duration(\.forkDelay, processDelays),
+            "terminate_delay": Field.duration(\.terminateDelay, processDelays),
+            "full_command": Field.set(\.fullCommand, to: true),
+        ]
+    )
+
+    /// `delay`, `fork_delay`, `terminate_delay`: 1 µs to an hour.
+    static let processDelays: ClosedRange<Duration> = .microseconds(1) ... .seconds(3600)
+
     // MARK: vrrp_sync_group
 
     static let syncGroupHandlers: [String: Field<SyncGroup>.Handler] = [
@@ -169,6 +278,7 @@ enum VRRPSchema {
         "track_interface": Field.trackInterfaces(\.trackInterfaces),
         "track_script": Field.trackReferences(\.trackScripts, weights: -253...253),
         "track_file": Field.trackReferences(\.trackFiles, weights: -254...254),
+        "track_process": Field.trackReferences(\.trackProcesses, weights: -254...254),
     ]
 
     static let syncGroupTable = KeywordTable<SyncGroup>(
@@ -176,7 +286,7 @@ enum VRRPSchema {
         handlers: syncGroupHandlers.merging(notifyHandlers(\SyncGroup.notify, instance: false)) { first, _ in
             first
         },
-        unsupported: KeywordWarnings.notYetImplemented(["track_process", "track_bfd"])
+        unsupported: KeywordWarnings.notYetImplemented(["track_bfd"])
             .merging(["notify_deleted": .ignoredByKeepalived("keepalived sends DELETED for instances only")])
     )
 
@@ -218,6 +328,7 @@ enum VRRPSchema {
         reportDuplicates(vrrp.instances.map { ($0.name, $0.location) }, "vrrp_instance", context)
         reportDuplicates(vrrp.scripts.map { ($0.name, $0.location) }, "vrrp_script", context)
         reportDuplicates(vrrp.trackFiles.map { ($0.name, $0.location) }, "track_file", context)
+        reportDuplicates(vrrp.trackProcesses.map { ($0.name, $0.location) }, "vrrp_track_process", context)
         reportDuplicates(vrrp.syncGroups.map { ($0.name, $0.location) }, "vrrp_sync_group", context)
 
         let scripts = Set(vrrp.scripts.map(\.name))
@@ -234,7 +345,26 @@ enum VRRPSchema {
         }
         for instance in vrrp.instances { checkReferences(instance.trackScripts, instance.trackFiles) }
         for group in vrrp.syncGroups { checkReferences(group.trackScripts, group.trackFiles) }
+        // keepalived ignores a track_process line naming no vrrp_track_process (with an error message).
+        let processes = Set(vrrp.trackProcesses.map(\.name))
+        for reference in vrrp.instances.flatMap(\.trackProcesses) + vrrp.syncGroups.flatMap(\.trackProcesses)
+        where !processes.contains(reference.name) {
+            context.error(
+                "track_process names vrrp_track_process '\(reference.name)', which is not defined",
+                at: reference.location)
+        }
+        for process in vrrp.trackProcesses where !process.fullCommand && (process.process?.utf8.count ?? 0) > 15 {
+            context.warning(
+                "vrrp_track_process '\(process.name)': '\(process.process ?? "")' is longer than a process name "
+                    + "(/proc/PID/comm, 15 bytes) and never matches without full_command", at: process.location)
+        }
 
+        var grouped: Set<String> = []
+        for group in vrrp.garpGroups {
+            for name in group.interfaces where !grouped.insert(name).inserted {
+                context.error("garp_group already given for \(name); this one is ignored for it", at: group.location)
+            }
+        }
         checkSyncGroups(vrrp, context)
         checkVirtualRouterIDs(vrrp.instances, context)
     }
@@ -276,13 +406,23 @@ enum VRRPSchema {
                 zeroed.weight = 0
                 return zeroed
             }
-            instance.trackScripts = instance.trackScripts.filter { reference in
-                let weight = reference.weight ?? vrrp.script(named: reference.name)?.weight ?? 0
-                guard weight != 0 else { return true }
-                context.warning(
-                    "\(name): ignoring tracked script \(reference.name) with weight \(weight) in \(why)",
-                    at: reference.location)
-                return false
+            /// Weighted references are dropped, each warned.
+            func unweighted(_ references: [TrackReference], _ kind: String, defaultWeight: (String) -> Int?)
+                -> [TrackReference]
+            {
+                references.filter { reference in
+                    let weight = reference.weight ?? defaultWeight(reference.name) ?? 0
+                    guard weight != 0 else { return true }
+                    context.warning(
+                        "\(name): ignoring tracked \(kind) \(reference.name) with weight \(weight) in \(why)",
+                        at: reference.location)
+                    return false
+                }
+            }
+            instance.trackScripts = unweighted(instance.trackScripts, "script") { vrrp.script(named: $0)?.weight }
+            // keepalived.conf(5), "VRRP track processes": in such a group, or on the owner, weight 0 must be set.
+            instance.trackProcesses = unweighted(instance.trackProcesses, "process") {
+                vrrp.trackProcess(named: $0)?.weight
             }
             instance.trackFiles = instance.trackFiles.compactMap { reference in
                 let weight = reference.weight ?? vrrp.trackFile(named: reference.name)?.weight ?? 1
@@ -317,6 +457,7 @@ enum VRRPSchema {
                 }
                 group.trackScripts = zeroed(group.trackScripts, "script") { vrrp.script(named: $0)?.weight }
                 group.trackFiles = zeroed(group.trackFiles, "file") { vrrp.trackFile(named: $0)?.weight ?? 1 }
+                group.trackProcesses = zeroed(group.trackProcesses, "process") { vrrp.trackProcess(named: $0)?.weight }
                 config.vrrp.syncGroups[index] = group
             }
             // keepalived starts a group as MASTER only when every member would.

@@ -378,9 +378,8 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
     /// claims an address this node gave up.
     private var pendingAnnouncements: [VRRPHeldAddress: [Scheduled<Void>]] = [:]
 
-    func setAnnouncementIntervals(arp: Duration, neighbor: Duration) {
-        pacer.arpInterval = arp
-        pacer.neighborInterval = neighbor
+    func setAnnouncementPacing(_ pacing: AnnouncementPacing) {
+        pacer.pacing = pacing
     }
 
     /// Sends what may go now at once, the rest from timers at the instants the pacer gives.
@@ -449,9 +448,8 @@ final class VRRPReceiver: @unchecked Sendable {
     }
 
     private let state = Mutex(State())
-    /// A pipe that interrupts the poll when a socket is added or on stop.
-    private let wake: Int32
-    private let wakeWriter: Int32
+    /// Interrupts the poll when a socket is added or on stop.
+    private let wake = WakePipe()
     private let monitor: LinkMonitor?
     /// Called on the poll thread with the packets of one wake-up, per interface.
     var onPackets: @Sendable ([(String, VRRPSocket.Received)]) -> Void = { _ in }
@@ -461,14 +459,6 @@ final class VRRPReceiver: @unchecked Sendable {
     var onAddresses: @Sendable ([(interface: String, event: AddressEvent)]) -> Void = { _ in }
 
     init(logger: Logger) {
-        var ends: [Int32] = [-1, -1]
-        _ = pipe(&ends)
-        for end in ends {
-            _ = fcntl(end, F_SETFL, O_NONBLOCK)
-            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
-        }
-        wake = ends[0]
-        wakeWriter = ends[1]
         var monitor: LinkMonitor?
         do {
             monitor = try LinkMonitor()
@@ -489,45 +479,29 @@ final class VRRPReceiver: @unchecked Sendable {
             state.sockets[key] = socket
             return (socket, true)
         }
-        if opened {
-            var one: UInt8 = 1
-            _ = write(wakeWriter, &one, 1)
-        }
+        if opened { wake.wake() }
         return socket
     }
 
     func start() {
-        var thread = pthread_t()
-        let box = Unmanaged.passRetained(self)
-        _ = pthread_create(
-            &thread, nil,
-            { argument in
-                let receiver = Unmanaged<VRRPReceiver>.fromOpaque(argument!).takeRetainedValue()
-                receiver.run()
-                return nil
-            }, box.toOpaque())
-        pthread_detach(thread)
+        WorkerThread.run { self.run() }
     }
 
     func stop() {
         state.withLock { $0.stopped = true }
-        var one: UInt8 = 1
-        _ = write(wakeWriter, &one, 1)
+        wake.wake()
     }
 
     private func run() {
         while true {
             let (current, done) = state.withLock { (Array($0.sockets.values), $0.stopped) }
             if done { return }
-            var descriptors = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
+            var descriptors = [pollfd(fd: wake.reader, events: Int16(POLLIN), revents: 0)]
             descriptors += current.map { pollfd(fd: $0.fileDescriptor, events: Int16(POLLIN), revents: 0) }
             if let monitor { descriptors.append(pollfd(fd: monitor.fileDescriptor, events: Int16(POLLIN), revents: 0)) }
             let ready = poll(&descriptors, nfds_t(descriptors.count), -1)
             guard ready > 0 else { continue }
-            if descriptors[0].revents != 0 {
-                var drained = [UInt8](repeating: 0, count: 64)
-                _ = read(wake, &drained, drained.count)
-            }
+            if descriptors[0].revents != 0 { wake.drain() }
             var packets: [(String, VRRPSocket.Received)] = []
             for (index, socket) in current.enumerated() where descriptors[index + 1].revents != 0 {
                 while let received = socket.receive() { packets.append((socket.interface, received)) }

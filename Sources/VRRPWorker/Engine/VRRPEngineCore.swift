@@ -67,6 +67,9 @@ struct VRRPRunningInstance<Instant: InstantProtocol>: Sendable where Instant.Dur
     /// The tracked-item name of a `track_file`.
     static func trackName(file: String) -> String { "file \(file)" }
 
+    /// The tracked-item name of a `vrrp_track_process`.
+    static func trackName(process: String) -> String { "process \(process)" }
+
     /// The tracked-item name of a `vrrp_script`.
     static func trackName(script: String) -> String { "script \(script)" }
 
@@ -200,7 +203,6 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     func apply(_ configuration: WorkerConfiguration, isReload: Bool) {
         globals = configuration.globalDefs
         applyStatics(configuration.vrrp ?? VRRPConfig())
-        system.setAnnouncementIntervals(arp: globals.vrrpGarpInterval, neighbor: globals.vrrpGnaInterval)
         system.configureTrafficFilter(
             table: globals.nftablesTable ?? "keepalived", priority: Int32(clamping: globals.nftablesPriority),
             counters: globals.nftablesCounters)
@@ -253,6 +255,11 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
                 notify(instance, name: name, state: instance.machine.state, event: .stateOnReload)
             }
         }
+        var bases: [String: String] = [:]
+        for instance in instances.values {
+            for mac in [instance.virtualMAC].compactMap({ $0 }) + instance.addressMACs { bases[mac.name] = mac.base }
+        }
+        system.setAnnouncementPacing(AnnouncementPacing(globals: globals, garpGroups: vrrp.garpGroups, bases: bases))
         for name in fresh {
             start(name, saved: isReload ? nil : configuration.savedState, now: now)
         }
@@ -305,6 +312,25 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
                     weight: reference.weight ?? script.weight,
                     reverse: reference.weight == nil ? script.reverse : reference.reverse))
         }
+        // track_process: keepalived takes the sync group's weight over the instance's, unless the instance's is 0.
+        var processItems: [String: VRRPTrackedItem] = [:]
+        var processOrder: [String] = []
+        for (reference, fromGroup) in instance.trackProcesses.map({ ($0, false) })
+            + (syncGroup?.trackProcesses ?? []).map({ ($0, true) })
+        {
+            guard let process = vrrp.trackProcess(named: reference.name), process.process != nil else { continue }
+            let item = VRRPTrackedItem(
+                name: VRRPRunningInstance<Instant>.trackName(process: reference.name),
+                weight: reference.weight ?? process.weight,
+                reverse: reference.weight == nil ? process.reverse : reference.reverse)
+            if let own = processItems[reference.name] {
+                if fromGroup && own.weight != 0 { processItems[reference.name]?.weight = item.weight }
+            } else {
+                processItems[reference.name] = item
+                processOrder.append(reference.name)
+            }
+        }
+        for name in processOrder { add(processItems[name]!) }
         // track_file: a weight-0 item for its FAULT half; the value itself arrives through `trackFileRead`.
         var trackFiles: [String: (weight: Int, reverse: Bool)] = [:]
         for reference in trackFileReferences where trackFiles[reference.name] == nil {
@@ -326,7 +352,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         let strict = instance.strictMode ?? globals.vrrpStrict
         let garpRepeat = minGarp ? 1 : globals.vrrpGarpMasterRepeat
         let garpDelay = minGarp ? .zero : globals.vrrpGarpMasterDelay
-        let settings = VRRPInstanceSettings(
+        var settings = VRRPInstanceSettings(
             version: version,
             priority: UInt8(clamping: instance.priority),
             advertisementInterval: instance.advertInterval,
@@ -369,11 +395,19 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         if case .ipAuthenticationHeader = filter.authentication {
             filter.authenticationHeaderKey = AuthenticationHeader.key(instance.authentication?.password ?? "")
         }
+        switch instance.oldUnicastChecksum {
+        case .always: filter.oldChecksumGroup = globals.vrrpMcastGroup4
+        case .detect: filter.detectOldChecksumGroup = globals.vrrpMcastGroup4
+        case .never: break
+        }
         for peer in instance.unicastPeers where peer.minTTL != nil || peer.maxTTL != nil {
             filter.peerHopLimits[peer.address] = UInt8(clamping: peer.minTTL ?? 0)...UInt8(clamping: peer.maxTTL ?? 255)
         }
         let (virtualMAC, addressMACs, held) = virtualMACs(
             for: instance, interface: interface, source: source, claimedNames: &claimedNames)
+        settings.garpExtraInterval = Self.extraInterfaceInterval(
+            instance.garpExtraIf ?? globals.vrrpGarpExtraIf, held: held, own: virtualMAC?.name ?? interface,
+            vmacs: Set(([virtualMAC].compactMap { $0 } + addressMACs).map(\.name)))
         var running = VRRPRunningInstance(
             configuration: instance, interface: interface,
             socketInterface: instance.vmacXmitBase ? interface : virtualMAC?.name ?? interface,
@@ -671,7 +705,12 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
                     logDrop(.instance(name, failure.check), "\(name): dropped: \(failure)")
                 }
                 instances[name] = instance
-            case .accepted(let advertisement, _):
+            case .accepted(let advertisement, let warnings):
+                if warnings.contains(where: { $0.check == .checksum }) {
+                    // keepalived: from now on the old checksum, both ways.
+                    instance.filter.oldChecksumGroup = instance.filter.detectOldChecksumGroup
+                    onLog("\(name): \(packet.source) uses the old VRRPv3 unicast checksum; using it too")
+                }
                 let now = system.now
                 instance.reason =
                     advertisement.priority == 0
@@ -756,8 +795,10 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     }
 
     /// An address appeared on or left an interface: instances with `track_src_ip` whose source it is go to
-    /// FAULT while it is missing.
+    /// FAULT while it is missing; a master that lost one of its addresses (someone ran `ip addr del`) goes to
+    /// BACKUP, from where it takes over again and puts it back, unless the address has `no_track` (keepalived).
     func addressChanged(_ address: IPAddress, interface: String, present: Bool) {
+        if !present { virtualAddressDeleted(address, interface: interface) }
         let item = VRRPRunningInstance<Instant>.sourceAddress
         for name in order {
             guard var instance = instances[name], instance.source == address, instance.interface == interface,
@@ -770,6 +811,24 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             followSyncGroup(of: name, now: now)
         }
         reportIfChanged()
+    }
+
+    /// A master's address (VIP or eVIP) left its interface: BACKUP, unless `no_track`. The kernel is asked again, as
+    /// the notification of a removal of Vigil's own may arrive after the address was added back.
+    private func virtualAddressDeleted(_ address: IPAddress, interface: String) {
+        let now = system.now
+        for name in order {
+            guard var instance = instances[name], instance.machine.state == .master, instance.holdsAddresses,
+                let held = instance.held.first(where: {
+                    $0.address.prefix.address == address && $0.interface == interface
+                }),
+                !held.address.noTrack, !system.hasAddress(address, interface: interface)
+            else { continue }
+            instance.reason = "\(held) was deleted (no_track not set)"
+            perform(instance.machine.apply(.becomeBackup, at: now), on: &instance, name: name)
+            instances[name] = instance
+            followSyncGroup(of: name, now: now)
+        }
     }
 
     /// A tracked item (`interface NAME`, `script NAME`) went up or down: FAULT or a new effective priority
@@ -868,6 +927,8 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
                 removeAddresses(&instance)
             case .sendGratuitousAnnouncements(let count):
                 system.announce(instance.held, count: count)
+            case .sendExtraInterfaceAnnouncements:
+                system.announce(extraInterfaceAnnouncements(instance), count: 1)
             case .scheduleTimer(let timer, let deadline):
                 system.schedule(timer, instance: name, at: deadline)
             case .cancelTimer(let timer):
@@ -900,7 +961,9 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             authenticationSequence: instance.authenticationSequence)
         for destination in instance.destinations {
             do {
-                let message = try advertisement.encoded(source: instance.source, destination: destination)
+                // old_unicast_checksum: IPv4 VRRPv3 unicast sums the multicast group instead of the peer.
+                let summed = destination.family == .ipv4 ? instance.filter.oldChecksumGroup ?? destination : destination
+                let message = try advertisement.encoded(source: instance.source, destination: summed)
                 if system.send(
                     message, from: instance.source, to: destination, interface: instance.socketInterface,
                     options: options)
@@ -1162,5 +1225,33 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             guard let counters = instances[name]?.counters else { return [] }
             return counters.keys.sorted().map { "\(name).\($0) \(counters[$0] ?? 0)" }
         }.joined(separator: "\n")
+    }
+}
+
+extension VRRPEngineCore {
+    /// `garp_extra_if` (keepalived's vrrp_send_vmac_update): one address per interface, among the held addresses on
+    /// a VMAC (any interface with `all`) other than the interface the adverts carry the instance's MAC on (that one
+    /// too with `vmac_xmit_base`, where adverts leave from the base).
+    func extraInterfaceAnnouncements(_ instance: VRRPRunningInstance<Instant>) -> [VRRPHeldAddress] {
+        let extra = instance.configuration.garpExtraIf ?? globals.vrrpGarpExtraIf
+        let own = instance.virtualMAC?.name ?? instance.interface
+        let vmacs = Set(([instance.virtualMAC].compactMap { $0 } + instance.addressMACs).map(\.name))
+        var seen: Set<String> = []
+        return instance.held.filter { held in
+            guard vmacs.contains(held.interface) || extra?.all == true else { return false }
+            guard held.interface != own || instance.configuration.vmacXmitBase else { return false }
+            return seen.insert(held.interface).inserted
+        }
+    }
+
+    /// The `garp_extra_if` interval, 0 when there is nothing to send it for: no address on another interface than
+    /// the instance's, or (without `all`) none on a VMAC of another interface (keepalived).
+    static func extraInterfaceInterval(
+        _ extra: GARPExtraInterfaces?, held: [VRRPHeldAddress], own: String, vmacs: Set<String>
+    ) -> Duration {
+        guard let extra, extra.interval > .zero else { return .zero }
+        let others = held.filter { $0.interface != own }
+        let onVMAC = others.contains { vmacs.contains($0.interface) }
+        return onVMAC || (extra.all && !others.isEmpty) ? extra.interval : .zero
     }
 }

@@ -110,9 +110,9 @@ public protocol VRRPSystem: AnyObject {
     func unblockTraffic(to addresses: [IPAddress])
     /// Deletes the filter's tables (when the daemon stops and releases what it holds).
     func removeTrafficFilter()
-    /// `vrrp_garp_interval` and `vrrp_gna_interval`: the gap between two gratuitous ARPs / two unsolicited NAs on
-    /// one interface (zero: back to back).
-    func setAnnouncementIntervals(arp: Duration, neighbor: Duration)
+    /// `vrrp_garp_interval`, `vrrp_gna_interval` and the `garp_group`s: the gap between two gratuitous ARPs / two
+    /// unsolicited NAs on one interface or group (zero: back to back).
+    func setAnnouncementPacing(_ pacing: AnnouncementPacing)
     /// Sends `count` gratuitous ARPs (IPv4) or unsolicited neighbour advertisements (IPv6) for each address.
     func announce(_ addresses: [VRRPHeldAddress], count: Int)
 

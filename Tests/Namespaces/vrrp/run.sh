@@ -150,14 +150,20 @@ vre_stop vre-b
 
 fi
 
-[ -z "${VR2_DEBUG:-}" ] && . Tests/Namespaces/vrrp/notify.sh
-. Tests/Namespaces/vrrp/badpackets.sh
-. Tests/Namespaces/vrrp/vmac.sh
-. Tests/Namespaces/vrrp/garp.sh
-. Tests/Namespaces/vrrp/accept.sh
-. Tests/Namespaces/vrrp/routes.sh
-. Tests/Namespaces/vrrp/unicast.sh
-. Tests/Namespaces/vrrp/events.sh
+# VRE_PARTS="garp trackprocess" runs only those of the sourced files (with VRE_ONLY=extras, for development).
+vre_part() { [ -z "${VRE_PARTS:-}" ] || [[ " $VRE_PARTS " == *" $1 "* ]]; }
+vre_part notify && [ -z "${VR2_DEBUG:-}" ] && . Tests/Namespaces/vrrp/notify.sh
+vre_part badpackets && . Tests/Namespaces/vrrp/badpackets.sh
+vre_part vmac && . Tests/Namespaces/vrrp/vmac.sh
+vre_part garp && . Tests/Namespaces/vrrp/garp.sh
+vre_part accept && . Tests/Namespaces/vrrp/accept.sh
+vre_part routes && . Tests/Namespaces/vrrp/routes.sh
+vre_part unicast && . Tests/Namespaces/vrrp/unicast.sh
+vre_part events && . Tests/Namespaces/vrrp/events.sh
+vre_part trackprocess && . Tests/Namespaces/vrrp/trackprocess.sh
+vre_part garpextra && . Tests/Namespaces/vrrp/garpextra.sh
+vre_part notrack && . Tests/Namespaces/vrrp/notrack.sh
+vre_part oldchecksum && . Tests/Namespaces/vrrp/oldchecksum.sh
 
 echo "vrrp interop: $passed passed, $failed failed in $(($(date +%s) - started)) s"
 if [ "$failed" -ne 0 ]; then
