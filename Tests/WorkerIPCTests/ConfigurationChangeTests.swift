@@ -102,16 +102,28 @@ struct WorkerReporterBacklogTests {
         #expect(reporter.hasOutgoing, "4 MB of events cannot fit the socket buffer")
         var events = 0
         var last: WorkerMessage?
-        while true {
+        var rounds = 0
+        var other = 0
+        while rounds < 100_000 {
+            rounds += 1
             reporter.flush()
             var read = false
-            while case .message(let message) = watchdog.receive(WorkerMessage.self) {
-                read = true
-                if case .event = message { events += 1 }
-                last = message
+            reading: while true {
+                switch watchdog.receive(WorkerMessage.self) {
+                case .message(let message):
+                    read = true
+                    if case .event = message { events += 1 }
+                    last = message
+                case .wouldBlock: break reading
+                case .malformed, .closed:
+                    other += 1
+                    break reading
+                }
             }
             if !read && !reporter.hasOutgoing { break }
         }
+        #expect(other == 0, "every datagram the reporter sent is a whole message")
+        #expect(!reporter.hasOutgoing, "everything queued went out once the watchdog read (\(rounds) rounds)")
         #expect(events > 0 && events < sent, "some events dropped, not all: \(events) of \(sent)")
         #expect(last == .state(WorkerState(aliveAt: 42)), "the state report is never dropped, and comes last")
     }
