@@ -2,6 +2,8 @@
 #include "CVigilShim.h"
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <string.h>
@@ -63,4 +65,25 @@ int cvigil_set_thread_name(const char *name) {
 
 int cvigil_accept_nonblocking(int fd) {
     return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+int cvigil_set_process_name(const char *name) {
+    return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
+}
+
+int cvigil_set_cpu_affinity(const int *cpus, int count) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int i = 0; i < count; i++) {
+        if (cpus[i] < 0 || cpus[i] >= CPU_SETSIZE) {
+            errno = EINVAL;
+            return -1;
+        }
+        CPU_SET(cpus[i], &set);
+    }
+    return sched_setaffinity(0, sizeof(set), &set);
+}
+
+int cvigil_lock_memory(void) {
+    return mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT);
 }

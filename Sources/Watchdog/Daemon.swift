@@ -1,3 +1,4 @@
+import CVigilShim
 import Config
 import Logging
 import WorkerIPC
@@ -25,6 +26,7 @@ public enum Daemon {
         }
         DaemonLogging.bootstrap(options)
         let logger = Logger(label: "watchdog")
+        applyProcessSettings(loaded.config.globalDefs, logger: logger)
         let pidFile: PidFile
         do {
             pidFile = try PidFile(path: options.pidFile, pid: getpid())
@@ -81,4 +83,13 @@ public enum Daemon {
     }
 
     static func readPid(_ path: String) -> pid_t? { readPidFile(path) }
+
+    /// `process_name` (the watchdog's name) and `umask` (the daemon's, which its workers and scripts inherit),
+    /// set once at start as keepalived does.
+    static func applyProcessSettings(_ globals: GlobalDefs, logger: Logger) {
+        if let mask = globals.umask { _ = umask(mode_t(mask)) }
+        if let name = globals.processName, cvigil_set_process_name(name) != 0 {
+            logger.error("cannot set the process name '\(name)': \(String(cString: strerror(errno)))")
+        }
+    }
 }

@@ -32,6 +32,8 @@ public struct DaemonOptions: Sendable {
     public var detached = false
     /// `--metrics-listen`: where to serve metrics, the status page and JSON (before `metrics_listen` in the file).
     public var metricsListen: ListenAddress?
+    /// A worker's scheduling, memory lock, affinity and name, passed by the watchdog (`--process-settings`).
+    public var processSettings: WorkerProcessSettings?
 
     public init() {}
 

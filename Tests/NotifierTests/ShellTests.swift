@@ -76,8 +76,9 @@ private func withScriptUser<T>(_ name: String, _ body: () async throws -> T) asy
         #expect(ScriptSecurity.problem(withProgramAt: "/etc/ka/ok.sh", status: status)?.contains("'/etc/ka'") == true)
         #expect(ScriptSecurity.problem(withProgramAt: "/etc/ka/ok.sh", status: status)?.contains("group 50") == true)
         #expect(
-            ScriptSecurity.problem(withProgramAt: "/etc/ok.sh", status: { $0 == "/etc/ok.sh" ? safe : table[$0] })
-                == nil)
+            ScriptSecurity.problem(
+                withProgramAt: "/etc/ok.sh", status: { $0 == "/etc/ok.sh" ? table["/etc/ka/ok.sh"] : table[$0] }) == nil
+        )
         #expect(
             ScriptSecurity.problem(
                 withProgramAt: "/etc/mine.sh", status: { $0 == "/etc/mine.sh" ? table["/etc/ka/mine.sh"] : table[$0] })?
