@@ -22,8 +22,7 @@ public enum ConfigTest {
         output: (String) -> Void,
         errors: (String) -> Void
     ) -> Int32 {
-        let loaded = ConfigLoader.load(
-            path: options.configFile, from: source, options: options.readerOptions(hostName: hostName))
+        let loaded = options.loadConfiguration(hostName: hostName, from: source)
         for diagnostic in loaded.diagnostics {
             errors(diagnostic.description)
         }

@@ -16,7 +16,7 @@ public enum Daemon {
     public static func run(
         _ options: DaemonOptions, hostName: String, arguments: [String], errors: (String) -> Void
     ) -> Int32 {
-        let loaded = ConfigLoader.load(path: options.configFile, options: options.readerOptions(hostName: hostName))
+        let loaded = options.loadConfiguration(hostName: hostName)
         guard loaded.isValid else {
             for diagnostic in loaded.diagnostics.errors { errors(diagnostic.description) }
             return 1

@@ -37,6 +37,19 @@ public struct DaemonOptions: Sendable {
 
     public init() {}
 
+    /// Reads and checks the configuration file. With `random_seed` in it, the file is read a second time with
+    /// `${_RANDOM}` drawn from that seed (`KeepalivedRandom`), so its values are the same at every start and
+    /// reload, as keepalived's.
+    public func loadConfiguration(hostName: String, from source: some ConfigFileSource = DiskFileSource())
+        -> LoadedConfig
+    {
+        var reader = readerOptions(hostName: hostName)
+        let loaded = ConfigLoader.load(path: configFile, from: source, options: reader)
+        guard let seed = loaded.config.globalDefs.randomSeed else { return loaded }
+        reader.random = KeepalivedRandom.expander(seed: seed)
+        return ConfigLoader.load(path: configFile, from: source, options: reader)
+    }
+
     /// Reader options for this command line: the config id, and `${_INSTANCE}` as keepalived sets it.
     public func readerOptions(hostName: String) -> ConfigReaderOptions {
         let id = configID ?? String(hostName.prefix { $0 != "." })

@@ -561,7 +561,7 @@ final class Supervisor {
     }
 
     func loadCandidate() -> LoadedConfig {
-        ConfigLoader.load(path: options.configFile, options: options.readerOptions(hostName: hostName))
+        options.loadConfiguration(hostName: hostName)
     }
 
     /// Every error of a refused configuration, one `FILE:LINE: message` a line.

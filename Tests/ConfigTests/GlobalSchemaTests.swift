@@ -303,3 +303,26 @@ struct GlobalSchemaTests {
         #expect(try JSONDecoder().decode(GlobalDefs.self, from: data) == globals)
     }
 }
+
+@Suite("random_seed")
+struct KeepalivedRandomTests {
+    @Test("The sequence is glibc's random() after srandom(seed)")
+    func glibcSequence() {
+        var fortyTwo = KeepalivedRandom(seed: 42)
+        #expect((0..<4).map { _ in fortyTwo.next() } == [71_876_166, 708_592_740, 1_483_128_881, 907_283_241])
+        var zero = KeepalivedRandom(seed: 0)
+        var one = KeepalivedRandom(seed: 1)
+        #expect((0..<2).map { _ in zero.next() } == [1_804_289_383, 846_930_886])
+        #expect((0..<2).map { _ in one.next() } == [1_804_289_383, 846_930_886])
+    }
+
+    @Test("${_RANDOM MIN MAX} is random() % (MAX - MIN + 1) + MIN")
+    func expansion() {
+        var options = ConfigReaderOptions()
+        options.random = KeepalivedRandom.expander(seed: 42)
+        let loaded = ConfigLoader.load(
+            text: "global_defs {\n  router_id r${_RANDOM 10 19}\n  smtp_helo_name h${_RANDOM}\n}\n", options: options)
+        #expect(loaded.config.globalDefs.routerID == "r\(71_876_166 % 10 + 10)")
+        #expect(loaded.config.globalDefs.smtpHeloName == "h\(708_592_740 % 32768)")
+    }
+}
