@@ -44,7 +44,7 @@ enum GlobalSchema {
         Dictionary(
             uniqueKeysWithValues: [
                 // Process, life cycle and scheduling settings (issue 15): not built yet.
-                "tmp_config_directory", "config_save_dir", "vrrp_startup_delay",
+                "tmp_config_directory", "config_save_dir",
                 "reload_check_config", "include_check", "reload_time_file", "reload_repeat", "reload_file",
                 "dynamic_interfaces", "max_auto_priority", "min_auto_priority_delay",
                 // VRRP defaults the VRRP worker does not use yet.

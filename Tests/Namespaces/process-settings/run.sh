@@ -36,6 +36,7 @@ global_defs {
   startup_script $WORK/startup.sh
   startup_script_timeout 2
   shutdown_script $WORK/shutdown.sh
+  vrrp_startup_delay 3
 }
 vrrp_instance VI_1 {
   interface eth0
@@ -54,6 +55,8 @@ virtual_server 192.0.2.161 80 {
 CONF
 
 field() { awk -v key="$2:" '$1 == key { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
+holds() { [[ $(ip -n "$NS" -o addr show dev eth0) == *" 192.0.2.160/"* ]]; }
+released() { ! holds; }
 wait_for() { local n; for ((n = 0; n < $1 * 10; n++)); do "${@:2}" && return 0; sleep 0.1; done; return 1; }
 
 ip netns exec "$NS" "$BIN/vigild" -n -l -f "$WORK/vigil.conf" -p "$WORK/v.pid" -r "$WORK/v-vrrp.pid" \
@@ -61,7 +64,8 @@ ip netns exec "$NS" "$BIN/vigild" -n -l -f "$WORK/vigil.conf" -p "$WORK/v.pid" -
 VIGIL=$!
 started=$(date +%s%N)
 wait_for 10 test -s "$WORK/v-vrrp.pid"
-waited=$((($(date +%s%N) - started) / 1000000))
+worker_started=$(date +%s%N)
+waited=$(((worker_started - started) / 1000000))
 check "startup_script ran before any worker" test "$(cat "$WORK/startup" 2>/dev/null)" = no-workers
 if ((waited >= 1800 && waited < 6000)); then
   pass "the workers started after startup_script_timeout 2 cut the script short (${waited} ms)"
@@ -69,6 +73,9 @@ else
   fail "the workers started ${waited} ms after vigild, not after the 2 s startup_script_timeout"
 fi
 check "the log says the startup script timed out" grep -q "startup_script .*startup.sh: timedOut" "$WORK/vigil.log"
+# Without the delay the lone instance is MASTER 3.61 s after its start; with vrrp_startup_delay 3, not before 6.61 s.
+sleep 5
+check "vrrp_startup_delay 3: no VIP 5 s after the VRRP worker started" released
 wait_for 10 test -s "$WORK/v-check.pid"
 sleep 2
 VRRP=$(cat "$WORK/v-vrrp.pid")
@@ -101,8 +108,15 @@ check "the checker worker's memory is not locked" test "$(field "$CHECK" VmLck |
 check "vrrp_cpu_affinity $LAST_CPU: Cpus_allowed_list" test "$(field "$VRRP" Cpus_allowed_list)" = "$LAST_CPU"
 check "checker_cpu_affinity 0: Cpus_allowed_list" test "$(field "$CHECK" Cpus_allowed_list)" = 0
 check "checker_priority 5: ps shows nice 5" test "$(ps -o ni= -p "$CHECK" | tr -d ' ')" = 5
-holds() { [[ $(ip -n "$NS" -o addr show dev eth0) == *" 192.0.2.160/"* ]]; }
-check "the VRRP worker does its work so configured: the VIP is up" wait_for 10 holds
+wait_for 15 holds
+master_after=$((($(date +%s%N) - worker_started) / 1000000))
+# Alone, an instance is MASTER after Master_Down_Interval (3.61 s); vrrp_startup_delay 3 adds 3 s.
+if holds && ((master_after >= 6400)); then
+  pass "vrrp_startup_delay 3: MASTER once the delay and Master_Down_Interval passed (${master_after} ms)"
+else
+  fail "vrrp_startup_delay 3: MASTER after ${master_after} ms (holds: $(holds && echo yes || echo no))"
+fi
+check "the worker logs the delay" grep -q "delaying startup for 3.0 seconds (vrrp_startup_delay)" "$WORK/vigil.log"
 check "the VRRP worker was never restarted" test "$(cat "$WORK/v-vrrp.pid")" = "$VRRP"
 kill "$VIGIL"
 wait "$VIGIL" 2>/dev/null
