@@ -56,4 +56,8 @@ int cvigil_set_cpu_affinity(const int *cpus, int count);
 /// mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT), as keepalived's `*_no_swap`. Returns 0 or -1 with errno set.
 int cvigil_lock_memory(void);
 
+/// setns(2) of the calling thread into the network namespace bound at `path` (/run/netns/NAME, as `ip netns add`
+/// makes it); processes it spawns afterwards start there. setns is a GNU extension. Returns 0 or -1 with errno set.
+int cvigil_enter_net_namespace(const char *path);
+
 #endif

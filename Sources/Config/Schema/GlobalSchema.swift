@@ -35,7 +35,7 @@ enum GlobalSchema {
     /// among them are checked by their handlers first.
     static let unsupportedTopLevel: KeywordWarnings = [
         "track_group", "vrrp_track_process", "garp_group", "bfd_instance", "interface_up_down_delays",
-        "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets", "instance", "use_pid_dir",
+        "net_namespace_ipvs", "namespace_with_ipsets",
         "linkbeat_use_polling", "child_wait_time", "linkbeat_interfaces",
     ]
 
