@@ -8,6 +8,9 @@ public enum ScriptAssessment: Hashable, Sendable {
     case root
     /// It runs as root and a user other than root could replace it (the reason, naming the path).
     case unsafe(String)
+    /// It names no user, `script_user` is not set and user `keepalived_script` does not exist: root by default, which
+    /// keepalived refuses with `enable_script_security` ("Unable to set default user … - removing").
+    case rootByDefault
 }
 
 /// A script `enable_script_security` found unsafe.
@@ -72,6 +75,11 @@ public enum ScriptSecurityAudit {
             guard let identity = try? ScriptIdentity.resolve(for: command, scriptUser: fallback),
                 let program = try? ScriptCommand(command)
             else { return .notRoot }
+            if command.user == nil && fallback == nil
+                && ScriptIdentity.lookUpUser(ScriptIdentity.defaultScriptUser) == nil
+            {
+                return .rootByDefault
+            }
             if let problem = ScriptSecurity.problem(with: program, runningAs: identity) { return .unsafe(problem) }
             return identity.uid == 0 || identity.gid == 0 ? .root : .notRoot
         }
@@ -97,10 +105,16 @@ public enum ScriptSecurityAudit {
             user: ScriptUser? = nil
         ) -> Bool {
             guard let script else { return true }
-            switch assess(script, user ?? scriptUser) {
+            var assessment = assess(script, user ?? scriptUser)
+            if assessment == .rootByDefault && enforced {
+                assessment = .unsafe(
+                    "it would run as root by default (no script_user, no user \(ScriptIdentity.defaultScriptUser)); "
+                        + "set script_user or a user for the script")
+            }
+            switch assessment {
             case .notRoot:
                 return true
-            case .root:
+            case .root, .rootByDefault:
                 if !enforced && report.rootScriptWithoutSecurity == nil {
                     report.rootScriptWithoutSecurity = (owner(), location)
                 }
@@ -153,7 +167,7 @@ public enum ScriptSecurityAudit {
                 filter(&config.vrrp.syncGroups[index].notify, of: "vrrp_sync_group \(group.name)", at: group.location)
             }
             for (vsIndex, server) in config.lvs.virtualServers.enumerated() {
-                let name = "virtual_server \(server.address)"
+                let name = "virtual_server \(server.displayName)"
                 filter(&config.lvs.virtualServers[vsIndex].quorumUp, owner: "quorum_up of \(name)", at: server.location)
                 filter(
                     &config.lvs.virtualServers[vsIndex].quorumDown, owner: "quorum_down of \(name)",

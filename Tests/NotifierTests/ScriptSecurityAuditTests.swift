@@ -72,7 +72,12 @@ import Testing
             diagnostics.contains(
                 "/etc/keepalived/keepalived.conf:5: error: vrrp_script unsafe_chk disabled by enable_script_security: "
                     + "/srv/open/chk.sh is world-writable"))
-        #expect(diagnostics.contains { $0.hasPrefix("/etc/keepalived/keepalived.conf:30: error: MISC_CHECK of") })
+        #expect(
+            diagnostics.contains {
+                $0.hasPrefix(
+                    "/etc/keepalived/keepalived.conf:30: error: MISC_CHECK of real_server 192.0.2.20 80 of virtual_server "
+                        + "192.0.2.10:80 TCP disabled")
+            })
     }
 
     @Test func disabledReportsAndRunsEverything() {
@@ -92,6 +97,21 @@ import Testing
         let report = ScriptSecurityAudit.audit(loaded.config) { _, _ in .notRoot }
         #expect(report.findings.isEmpty && report.rootScriptWithoutSecurity == nil)
         #expect(report.config == loaded.config)
+    }
+
+    /// keepalived: with enable_script_security, no script_user and no user keepalived_script, scripts are removed
+    /// ("Unable to set default user for vrrp script … - removing"); without it they run as root.
+    @Test func rootByDefaultIsRefusedOnlyWithSecurity() {
+        for security in [true, false] {
+            let loaded = ConfigLoader.load(
+                text: Self.text.replacing("SECURITY", with: security ? "enable_script_security" : "").replacing(
+                    "script_user root", with: ""))
+            let report = ScriptSecurityAudit.audit(loaded.config) { _, _ in .rootByDefault }
+            #expect(report.config.vrrp.scripts.isEmpty == security)
+            #expect(report.findings.count == (security ? 6 : 0), "\(report.findings.map(\.message))")
+            #expect(report.findings.allSatisfy { $0.problem.contains("no script_user") })
+            #expect((report.rootScriptWithoutSecurity != nil) == !security)
+        }
     }
 
     @Test func stickyDirectoriesAreSafeAsKeepalivedHasThem() {

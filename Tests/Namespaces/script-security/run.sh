@@ -25,11 +25,11 @@ printf '#!/bin/sh\ntouch %s/ran-safe\n' "$WORK" >"$WORK/safe.sh"
 chmod 0777 "$WORK/chk.sh" "$WORK/master.sh"
 chmod 0755 "$WORK/safe.sh"
 
-config() { # SECURITY_LINE
+config() { # SECURITY_LINE [SCRIPT_USER_LINE]
   cat <<CONF
 global_defs {
   $1
-  script_user root
+  ${2-script_user root}
 }
 vrrp_script chk {
   script $WORK/chk.sh
@@ -124,6 +124,22 @@ start run3.log
 wait_for 10 test -e "$WORK/ran-chk"
 check "without enable_script_security the unsafe script runs" test -e "$WORK/ran-chk"
 stop
+
+# 5. enable_script_security with no script_user: root by default is refused, as keepalived removes such scripts
+# (when user keepalived_script exists, scripts run as that user instead and this does not apply).
+if id keepalived_script >/dev/null 2>&1; then
+  echo "SKIP: user keepalived_script exists on this host"
+else
+  chmod 0755 "$WORK/chk.sh"
+  config enable_script_security "" >"$WORK/vigil.conf"
+  "$BIN/vigild" -t -f "$WORK/vigil.conf" >"$WORK/t4.txt" 2>&1
+  status=$?
+  if [[ $status == 6 ]] && grep -q "vigil.conf:5: error: vrrp_script chk disabled by enable_script_security: it would run as root by default" "$WORK/t4.txt"; then
+    pass "enable_script_security without script_user: vigild -t refuses root by default at FILE:LINE (exit 6)"
+  else
+    fail "enable_script_security without script_user: status $status: $(cat "$WORK/t4.txt")"
+  fi
+fi
 
 echo "$passed passed, $failed failed"
 ((failed == 0))
