@@ -122,14 +122,23 @@ public enum ScriptSecurity {
     /// Why a script that runs as root (user or group) is unsafe, or `nil`: keepalived's `check_script_secure`.
     /// The program (found in `PATH` when it has no slash) is resolved to its real path; that path and, when the
     /// name written is a link with another name, the link in the real directory, are checked component by
-    /// component (`problem(withProgramAt:status:)`). Scripts run as another user and group are not checked.
+    /// component (`problem(withProgramAt:status:)`). Scripts run as another user and group are not checked. A
+    /// program that does not exist is a problem only when someone other than root could create it (its deepest
+    /// existing directory fails the same check); otherwise it is left to fail when run.
     public static func problem(with command: ScriptCommand, runningAs identity: ScriptIdentity) -> String? {
         guard identity.uid == 0 || identity.gid == 0 else { return nil }
         let path =
             command.resolvedProgram(
                 searchPath: getenv("PATH").map { String(cString: $0) } ?? ScriptCommand.defaultSearchPath,
                 isExecutable: { access($0, X_OK) == 0 }) ?? command.program
-        guard let real = realPath(path) else { return "script '\(command.program)': not found or not accessible" }
+        guard let real = realPath(path) else {
+            guard path.hasPrefix("/") else { return nil }
+            var directory = directoryOf(path)
+            while realPath(directory) == nil { directory = directoryOf(directory) }
+            let existing = realPath(directory) ?? "/"
+            guard let problem = problem(withDirectoryAt: existing, status: fileStatus) else { return nil }
+            return "script '\(path)' does not exist and anyone could create it: \(problem)"
+        }
         if let problem = problem(withProgramAt: real, status: fileStatus) { return problem }
         let written = path.split(separator: "/").last.map(String.init) ?? path
         let realName = real.split(separator: "/").last.map(String.init) ?? real
@@ -143,11 +152,20 @@ public enum ScriptSecurity {
     /// directory without the sticky bit (`/tmp` has it), must not be writable by a group other than root's or by
     /// everyone.
     public static func problem(withProgramAt path: String, status: (String) -> FileStatus?) -> String? {
+        problem(at: path, lastIsProgram: true, status: status)
+    }
+
+    /// The same check over a directory and those above it.
+    public static func problem(withDirectoryAt path: String, status: (String) -> FileStatus?) -> String? {
+        problem(at: path, lastIsProgram: false, status: status)
+    }
+
+    static func problem(at path: String, lastIsProgram: Bool, status: (String) -> FileStatus?) -> String? {
         guard path.hasPrefix("/") else { return "script '\(path)': not found" }
         let components = path.split(separator: "/").map(String.init)
         for depth in 0...components.count {
             let current = "/" + components.prefix(depth).joined(separator: "/")
-            let isProgram = depth == components.count
+            let isProgram = lastIsProgram && depth == components.count
             guard let info = status(current) else { return "script '\(path)': cannot stat '\(current)'" }
             let what = isProgram ? "the script" : "directory '\(current)'"
             if isProgram ? !(info.isRegularFile || info.isSymbolicLink) : !info.isDirectory {
@@ -165,6 +183,12 @@ public enum ScriptSecurity {
             }
         }
         return nil
+    }
+
+    /// The directory holding `path` (`/` for `/x`).
+    static func directoryOf(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
+        return String(path[..<slash])
     }
 
     /// lstat(2) of `path`.
