@@ -87,7 +87,8 @@ let package = Package(
         .target(name: "Monitoring", dependencies: ["Config", "WorkerIPC"]),
         /// The parent process: spawns, supervises and restarts the workers.
         .target(
-            name: "Watchdog", dependencies: ["Config", "WorkerIPC", "Monitoring", "CLibcap", "CVigilShim", logging]),
+            name: "Watchdog",
+            dependencies: ["Config", "WorkerIPC", "Monitoring", "Notifier", "CLibcap", "CVigilShim", logging]),
 
         // MARK: Executables (thin: argument parsing and a call into a module)
         .executableTarget(

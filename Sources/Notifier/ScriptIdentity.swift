@@ -101,10 +101,11 @@ public struct ScriptIdentity: Hashable, Sendable {
 
 /// `enable_script_security`: which scripts keepalived refuses to run.
 public enum ScriptSecurity {
-    /// What a path component looks like to the check.
+    /// What a path component looks like to the check (lstat(2): a symbolic link is not followed).
     public struct FileStatus: Hashable, Sendable {
         public var uid: UInt32
         public var gid: UInt32
+        /// `st_mode`: the file type bits and the permissions.
         public var mode: UInt32
 
         public init(uid: UInt32, gid: UInt32, mode: UInt32) {
@@ -112,45 +113,88 @@ public enum ScriptSecurity {
             self.gid = gid
             self.mode = mode
         }
+
+        var isDirectory: Bool { mode & 0o170000 == 0o040000 }
+        var isRegularFile: Bool { mode & 0o170000 == 0o100000 }
+        var isSymbolicLink: Bool { mode & 0o170000 == 0o120000 }
     }
 
-    /// Why a script that runs as root is unsafe, or `nil`: the program file or any directory above it is
-    /// owned by a user other than root, group-writable by a group other than root, or world-writable —
-    /// the same test as keepalived's `check_script_secure`. Scripts run as another user are not checked.
+    /// Why a script that runs as root (user or group) is unsafe, or `nil`: keepalived's `check_script_secure`.
+    /// The program (found in `PATH` when it has no slash) is resolved to its real path; that path and, when the
+    /// name written is a link with another name, the link in the real directory, are checked component by
+    /// component (`problem(withProgramAt:status:)`). Scripts run as another user and group are not checked. A
+    /// program that does not exist is a problem only when someone other than root could create it (its deepest
+    /// existing directory fails the same check); otherwise it is left to fail when run.
     public static func problem(with command: ScriptCommand, runningAs identity: ScriptIdentity) -> String? {
-        guard identity.uid == 0 else { return nil }
+        guard identity.uid == 0 || identity.gid == 0 else { return nil }
         let path =
             command.resolvedProgram(
                 searchPath: getenv("PATH").map { String(cString: $0) } ?? ScriptCommand.defaultSearchPath,
                 isExecutable: { access($0, X_OK) == 0 }) ?? command.program
-        return problem(withProgramAt: realPath(path) ?? path, status: fileStatus)
+        guard let real = realPath(path) else {
+            guard path.hasPrefix("/") else { return nil }
+            var directory = directoryOf(path)
+            while realPath(directory) == nil { directory = directoryOf(directory) }
+            let existing = realPath(directory) ?? "/"
+            guard let problem = problem(withDirectoryAt: existing, status: fileStatus) else { return nil }
+            return "script '\(path)' does not exist and anyone could create it: \(problem)"
+        }
+        if let problem = problem(withProgramAt: real, status: fileStatus) { return problem }
+        let written = path.split(separator: "/").last.map(String.init) ?? path
+        let realName = real.split(separator: "/").last.map(String.init) ?? real
+        guard written != realName else { return nil }
+        let link = real.dropLast(realName.utf8.count) + written
+        return fileStatus(String(link)) == nil ? nil : problem(withProgramAt: String(link), status: fileStatus)
     }
 
-    /// The pure check over an absolute `path` and each of its parent directories.
+    /// The pure check over an absolute `path`, from `/` down to the program, as keepalived's `check_security`: each
+    /// directory must be a directory and the last a file or a link; each must be owned by root; a file, or a
+    /// directory without the sticky bit (`/tmp` has it), must not be writable by a group other than root's or by
+    /// everyone.
     public static func problem(withProgramAt path: String, status: (String) -> FileStatus?) -> String? {
+        problem(at: path, lastIsProgram: true, status: status)
+    }
+
+    /// The same check over a directory and those above it.
+    public static func problem(withDirectoryAt path: String, status: (String) -> FileStatus?) -> String? {
+        problem(at: path, lastIsProgram: false, status: status)
+    }
+
+    static func problem(at path: String, lastIsProgram: Bool, status: (String) -> FileStatus?) -> String? {
         guard path.hasPrefix("/") else { return "script '\(path)': not found" }
-        var components = path.split(separator: "/").map(String.init)
-        while true {
-            let current = "/" + components.joined(separator: "/")
+        let components = path.split(separator: "/").map(String.init)
+        for depth in 0...components.count {
+            let current = "/" + components.prefix(depth).joined(separator: "/")
+            let isProgram = lastIsProgram && depth == components.count
             guard let info = status(current) else { return "script '\(path)': cannot stat '\(current)'" }
-            let what = current == path ? "the script" : "directory '\(current)'"
+            let what = isProgram ? "the script" : "directory '\(current)'"
+            if isProgram ? !(info.isRegularFile || info.isSymbolicLink) : !info.isDirectory {
+                return "script '\(path)': \(what) is not a \(isProgram ? "file" : "directory")"
+            }
             if info.uid != 0 {
                 return "unsafe permissions for script '\(path)': \(what) is owned by uid \(info.uid), not root"
             }
-            if info.mode & 0o020 != 0 && info.gid != 0 {
+            let guarded = info.isRegularFile || (info.isDirectory && info.mode & 0o1000 == 0)
+            if guarded && info.mode & 0o020 != 0 && info.gid != 0 {
                 return "unsafe permissions for script '\(path)': \(what) is writable by group \(info.gid)"
             }
-            if info.mode & 0o002 != 0 {
+            if guarded && info.mode & 0o002 != 0 {
                 return "unsafe permissions for script '\(path)': \(what) is world-writable"
             }
-            if components.isEmpty { return nil }
-            components.removeLast()
         }
+        return nil
     }
 
+    /// The directory holding `path` (`/` for `/x`).
+    static func directoryOf(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
+        return String(path[..<slash])
+    }
+
+    /// lstat(2) of `path`.
     static func fileStatus(_ path: String) -> FileStatus? {
         var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
+        guard lstat(path, &info) == 0 else { return nil }
         return FileStatus(uid: info.st_uid, gid: info.st_gid, mode: info.st_mode)
     }
 

@@ -84,32 +84,15 @@ public final class ScriptRunner: Sendable {
             promise.succeed(.failedToStart(reason))
             return promise.futureResult
         }
-        let searchPath =
-            environment["PATH"] ?? getenv("PATH").map { String(cString: $0) } ?? ScriptCommand.defaultSearchPath
-        guard
-            let program = command.resolvedProgram(searchPath: searchPath, isExecutable: { access($0, X_OK) == 0 })
-        else {
-            let reason = "script '\(command.program)': not found or not executable"
-            logger.warning("\(reason)")
+        let path: String
+        let argv: [String]
+        switch Self.launch(command, as: identity, environment: environment) {
+        case .ready(let program, let arguments):
+            (path, argv) = (program, arguments)
+        case .failed(let reason, let isMissing):
+            if isMissing { logger.warning("\(reason)") } else { logger.error("\(reason)") }
             promise.succeed(.failedToStart(reason))
             return promise.futureResult
-        }
-        var argv = [program] + command.arguments.dropFirst()
-        var path = program
-        if identity.uid != geteuid() || identity.gid != getegid() {
-            let wrappers: [String] = ["/usr/bin/setpriv", "/bin/setpriv"]
-            guard let setpriv = wrappers.first(where: { access($0, X_OK) == 0 }) else {
-                let reason = "script '\(command.program)': setpriv not found, cannot run as \(identity.userName)"
-                logger.error("\(reason)")
-                promise.succeed(.failedToStart(reason))
-                return promise.futureResult
-            }
-            path = setpriv
-            argv =
-                [
-                    "setpriv", "--reuid=\(identity.uid)", "--regid=\(identity.gid)", "--groups=\(identity.gid)",
-                    "--",
-                ] + argv
         }
         let pid: pid_t
         switch Self.spawn(path: path, arguments: argv, environment: environment) {
@@ -150,6 +133,80 @@ public final class ScriptRunner: Sendable {
         return promise.futureResult
     }
 
+    /// What to exec for `command` run as `identity`: the program found in `PATH` (the environment's, else this
+    /// process's), through util-linux's `setpriv` when the identity is not this process's.
+    enum Launch {
+        case ready(path: String, arguments: [String])
+        /// Why not; `isMissing` when the program itself was not found (a warning, not an error).
+        case failed(String, isMissing: Bool)
+    }
+
+    static func launch(_ command: ScriptCommand, as identity: ScriptIdentity, environment: [String: String]) -> Launch {
+        let searchPath =
+            environment["PATH"] ?? getenv("PATH").map { String(cString: $0) } ?? ScriptCommand.defaultSearchPath
+        guard
+            let program = command.resolvedProgram(searchPath: searchPath, isExecutable: { access($0, X_OK) == 0 })
+        else {
+            return .failed("script '\(command.program)': not found or not executable", isMissing: true)
+        }
+        let argv = [program] + command.arguments.dropFirst()
+        guard identity.uid != geteuid() || identity.gid != getegid() else {
+            return .ready(path: program, arguments: argv)
+        }
+        let wrappers: [String] = ["/usr/bin/setpriv", "/bin/setpriv"]
+        guard let setpriv = wrappers.first(where: { access($0, X_OK) == 0 }) else {
+            return .failed(
+                "script '\(command.program)': setpriv not found, cannot run as \(identity.userName)", isMissing: false)
+        }
+        return .ready(
+            path: setpriv,
+            arguments: [
+                "setpriv", "--reuid=\(identity.uid)", "--regid=\(identity.gid)", "--groups=\(identity.gid)", "--",
+            ] + argv)
+    }
+
+    /// Runs `command` as `identity` and waits for it on the calling thread, at most `timeout` (then TERM to its
+    /// process group, KILL `killGrace` later): for a caller with no event loop, as the watchdog's `startup_script`
+    /// and `shutdown_script`, which keepalived's parent runs before it starts its children and after they stopped.
+    public static func runAndWait(_ command: ScriptCommand, as identity: ScriptIdentity, timeout: Duration)
+        -> ScriptResult
+    {
+        let path: String
+        let argv: [String]
+        switch launch(command, as: identity, environment: [:]) {
+        case .ready(let program, let arguments): (path, argv) = (program, arguments)
+        case .failed(let reason, _): return .failedToStart(reason)
+        }
+        let pid: pid_t
+        switch spawn(path: path, arguments: argv, environment: [:]) {
+        case .success(let spawned): pid = spawned
+        case .failure(let reason): return .failedToStart("script '\(command.program)': \(reason)")
+        }
+        let child = RunningScript(pid: pid)
+        let pidfd = cvigil_pidfd_open(pid)
+        defer { if pidfd >= 0 { close(pidfd) } }
+        /// Waits up to `limit` for the child to end; true when it did. Without a pidfd, the caller's `waitpid` waits.
+        func ended(within limit: Duration) -> Bool {
+            guard pidfd >= 0 else { return true }
+            let clock = ContinuousClock()
+            let deadline = clock.now + limit
+            while true {
+                var descriptor = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+                let left = (deadline - clock.now).components
+                let milliseconds = Int32(
+                    clamping: max(0, left.seconds * 1000 + left.attoseconds / 1_000_000_000_000_000))
+                let ready = poll(&descriptor, 1, milliseconds)
+                if ready > 0 { return true }
+                if ready == 0 || errno != EINTR { return false }
+            }
+        }
+        if !ended(within: timeout) {
+            _ = child.signalGroup(SIGTERM, markTimedOut: true)
+            if !ended(within: killGrace) { _ = child.signalGroup(SIGKILL, markTimedOut: false) }
+        }
+        return child.reap()
+    }
+
     /// Kills (SIGKILL to the process group) every program still running; later runs fail to start.
     public func shutdown() {
         isShutDown.withLock { $0 = true }
@@ -175,8 +232,15 @@ public final class ScriptRunner: Sendable {
         posix_spawnattr_setsigmask(&attributes, &empty)
         posix_spawnattr_setsigdefault(&attributes, &all)
         posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(
-            &attributes, Int16(POSIX_SPAWN_SETSIGMASK) | Int16(POSIX_SPAWN_SETSIGDEF) | Int16(POSIX_SPAWN_SETPGROUP))
+        var flags = Int16(POSIX_SPAWN_SETSIGMASK) | Int16(POSIX_SPAWN_SETSIGDEF) | Int16(POSIX_SPAWN_SETPGROUP)
+        // A worker running SCHED_RR (`…_rt_priority`) starts its scripts with the normal scheduler, as keepalived.
+        if sched_getscheduler(0) != SCHED_OTHER {
+            var normal = sched_param(sched_priority: 0)
+            posix_spawnattr_setschedpolicy(&attributes, SCHED_OTHER)
+            posix_spawnattr_setschedparam(&attributes, &normal)
+            flags |= Int16(POSIX_SPAWN_SETSCHEDULER)
+        }
+        posix_spawnattr_setflags(&attributes, flags)
 
         var variables: [String: String] = [:]
         var cursor = environ

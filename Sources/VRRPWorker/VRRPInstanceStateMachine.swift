@@ -26,6 +26,8 @@ public struct VRRPInstanceStateMachine<Instant: InstantProtocol>: Sendable where
     private var deadlines: [VRRPTimer: Instant] = [:]
     /// keepalived's `preempt_time`: until then a backup keeps following a lower-priority master.
     private var preemptDeadline: Instant?
+    /// `vrrp_startup_delay`: until this instant a backup's Master_Down_Timer runs from it rather than from now.
+    private var delayedStart: Instant?
 
     public init(settings: VRRPInstanceSettings) {
         self.settings = settings
@@ -69,8 +71,12 @@ public struct VRRPInstanceStateMachine<Instant: InstantProtocol>: Sendable where
     // MARK: Events
 
     /// RFC 5798 §6.4.1: the Startup event.
-    public mutating func start(at now: Instant) -> [Action] {
+    /// - Parameter delayedUntil: keepalived's `vrrp_startup_delay` at the daemon's start: until then the
+    ///   Master_Down_Timer of a backup (at startup and each time an advertisement resets it) runs from this instant,
+    ///   so no backup takes over before the delay and one Master_Down_Interval have passed.
+    public mutating func start(at now: Instant, delayedUntil: Instant? = nil) -> [Action] {
         guard state == .initialize else { return [] }
+        delayedStart = delayedUntil
         var actions: [Action] = []
         if isFaulted {
             enterFault(at: now, into: &actions)
@@ -252,7 +258,7 @@ public struct VRRPInstanceStateMachine<Instant: InstantProtocol>: Sendable where
         }
         masterAddress = source
         masterPriority = advertisement.priority
-        schedule(.masterDown, at: now.advanced(by: masterDownTimer.interval), into: &actions)
+        schedule(.masterDown, at: masterDownDeadline(from: now), into: &actions)
         if settings.preemptDelay > .zero {
             if advertisement.priority >= priority {
                 preemptDeadline = nil
@@ -354,7 +360,17 @@ public struct VRRPInstanceStateMachine<Instant: InstantProtocol>: Sendable where
         cancelAllTimers(into: &actions)
         state = .backup
         actions += [.becomeBackup, .notify(.backup)]
-        schedule(.masterDown, at: now.advanced(by: masterDownTimer.interval), into: &actions)
+        schedule(.masterDown, at: masterDownDeadline(from: now), into: &actions)
+    }
+
+    /// When a Master_Down_Timer reset at `now` fires: one Master_Down_Interval later, counted from the end of
+    /// `vrrp_startup_delay` while it runs.
+    private mutating func masterDownDeadline(from now: Instant) -> Instant {
+        if let start = delayedStart {
+            if now < start { return start.advanced(by: masterDownTimer.interval) }
+            delayedStart = nil
+        }
+        return now.advanced(by: masterDownTimer.interval)
     }
 
     private mutating func enterFault(at now: Instant, into actions: inout [Action]) {

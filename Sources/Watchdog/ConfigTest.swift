@@ -1,8 +1,16 @@
 import Config
+import Notifier
 
 /// `vigild -t` and `vigild -d`: read and check the configuration, print every problem as
 /// `FILE:LINE: severity: message`, and optionally the resolved configuration.
+///
+/// With `-t`, a valid file's scripts also go through `enable_script_security`'s check against this host's files
+/// (`ScriptSecurityAudit`): a script it disables is an error and the exit status is 6, keepalived's status for a
+/// script security problem; unsafe scripts run without it are warnings.
 public enum ConfigTest {
+    /// `vigild -t`'s exit status when the file is valid but `enable_script_security` disables scripts.
+    public static let scriptSecurityExitStatus: Int32 = 6
+
     /// Runs the check; returns the process exit status (0 when there is no error).
     /// - Parameters:
     ///   - output: receives the resolved configuration (for `-d`).
@@ -14,16 +22,23 @@ public enum ConfigTest {
         output: (String) -> Void,
         errors: (String) -> Void
     ) -> Int32 {
-        let loaded = ConfigLoader.load(
-            path: options.configFile, from: source, options: options.readerOptions(hostName: hostName))
+        let loaded = options.loadConfiguration(hostName: hostName, from: source)
         for diagnostic in loaded.diagnostics {
             errors(diagnostic.description)
         }
         if options.dumpConfig {
             output(ConfigPrinter.render(loaded.tree.nodes))
         }
-        let errorCount = loaded.diagnostics.errors.count
-        let warningCount = loaded.diagnostics.warnings.count
+        var diagnostics = loaded.diagnostics
+        var disabledScripts = 0
+        if options.configTest && loaded.isValid {
+            let report = ScriptSecurityAudit.audit(loaded.config)
+            for diagnostic in report.diagnostics { errors(diagnostic.description) }
+            diagnostics += report.diagnostics
+            disabledScripts = report.findings.filter(\.disabled).count
+        }
+        let errorCount = diagnostics.errors.count
+        let warningCount = diagnostics.warnings.count
         if options.configTest {
             let files = loaded.tree.files.count
             errors(
@@ -31,7 +46,7 @@ public enum ConfigTest {
                     + "\(warningCount) warning\(warningCount == 1 ? "" : "s") in \(files) file\(files == 1 ? "" : "s")"
                     + (options.strict && warningCount > 0 ? " (--strict: warnings are errors)" : ""))
         }
-        if options.strict && warningCount > 0 { return 1 }
-        return errorCount == 0 ? 0 : 1
+        if errorCount > disabledScripts || (options.strict && warningCount > 0) { return 1 }
+        return disabledScripts > 0 ? scriptSecurityExitStatus : 0
     }
 }

@@ -1,3 +1,4 @@
+import CVigilShim
 import Config
 import Logging
 import WorkerIPC
@@ -15,9 +16,16 @@ public enum Daemon {
     public static func run(
         _ options: DaemonOptions, hostName: String, arguments: [String], errors: (String) -> Void
     ) -> Int32 {
-        let loaded = ConfigLoader.load(path: options.configFile, options: options.readerOptions(hostName: hostName))
+        let loaded = options.loadConfiguration(hostName: hostName)
         guard loaded.isValid else {
             for diagnostic in loaded.diagnostics.errors { errors(diagnostic.description) }
+            return 1
+        }
+        let options = options.resolvingPaths(for: loaded.config.globalDefs)
+        do {
+            try preparePidDirectory(options)
+        } catch {
+            errors("vigild: \(error)")
             return 1
         }
         if !options.dontFork && !options.detached {
@@ -25,6 +33,18 @@ public enum Daemon {
         }
         DaemonLogging.bootstrap(options)
         let logger = Logger(label: "watchdog")
+        applyProcessSettings(loaded.config.globalDefs, logger: logger)
+        // Before any socket and any thread: the workers, the metrics listener and every netlink socket then live in
+        // the namespace (keepalived's net_namespace). The control socket is a path, reachable from anywhere.
+        if let namespace = loaded.config.globalDefs.netNamespace {
+            guard cvigil_enter_net_namespace("/run/netns/\(namespace)") == 0 else {
+                let why = String(cString: strerror(errno))
+                logger.critical("cannot enter network namespace \(namespace) (/run/netns/\(namespace)): \(why)")
+                if !options.logConsole { errors("vigild: cannot enter network namespace \(namespace): \(why)") }
+                return 1
+            }
+            logger.info("running in network namespace \(namespace)")
+        }
         let pidFile: PidFile
         do {
             pidFile = try PidFile(path: options.pidFile, pid: getpid())
@@ -81,4 +101,21 @@ public enum Daemon {
     }
 
     static func readPid(_ path: String) -> pid_t? { readPidFile(path) }
+
+    /// Creates /run/vigil (and /run/vigil/NAMESPACE) when the pid files go there (`resolvingPaths`).
+    static func preparePidDirectory(_ options: DaemonOptions) throws(WatchdogError) {
+        let directory = directoryName(options.pidFile)
+        guard directory.hasPrefix(DefaultPaths.pidDirectory) else { return }
+        try Syscalls.makePrivateDirectory(DefaultPaths.pidDirectory)
+        if directory != DefaultPaths.pidDirectory { try Syscalls.makePrivateDirectory(directory) }
+    }
+
+    /// `process_name` (the watchdog's name) and `umask` (the daemon's, which its workers and scripts inherit),
+    /// set once at start as keepalived does.
+    static func applyProcessSettings(_ globals: GlobalDefs, logger: Logger) {
+        if let mask = globals.umask { _ = umask(mode_t(mask)) }
+        if let name = globals.processName, cvigil_set_process_name(name) != 0 {
+            logger.error("cannot set the process name '\(name)': \(String(cString: strerror(errno)))")
+        }
+    }
 }

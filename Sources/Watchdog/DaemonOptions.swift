@@ -32,8 +32,46 @@ public struct DaemonOptions: Sendable {
     public var detached = false
     /// `--metrics-listen`: where to serve metrics, the status page and JSON (before `metrics_listen` in the file).
     public var metricsListen: ListenAddress?
+    /// A worker's scheduling, memory lock, affinity and name, passed by the watchdog (`--process-settings`).
+    public var processSettings: WorkerProcessSettings?
 
     public init() {}
+
+    /// The pid files and control socket as keepalived names them for `use_pid_dir`, `instance NAME` and
+    /// `net_namespace NAME`, for each path still at its default (a path given on the command line wins):
+    /// `use_pid_dir` puts `vigild.pid`, `vrrp.pid`, `checkers.pid` in /run/vigil; `instance NAME` names them
+    /// `vigild_NAME.pid`, `vrrp_NAME.pid`, `checkers_NAME.pid` and the socket `vigild_NAME.sock` there (several
+    /// daemons side by side); with `net_namespace NAME` they go to /run/vigil/NAME/ (where keepalived's show outside
+    /// its mount namespace).
+    public func resolvingPaths(for globals: GlobalDefs) -> DaemonOptions {
+        guard globals.usePIDDir || globals.instanceName != nil || globals.netNamespace != nil else { return self }
+        var directory = DefaultPaths.pidDirectory
+        if let namespace = globals.netNamespace { directory += "/" + namespace }
+        let suffix = globals.instanceName.map { "_" + $0 } ?? ""
+        var resolved = self
+        if pidFile == DefaultPaths.pidFile { resolved.pidFile = "\(directory)/vigild\(suffix).pid" }
+        if vrrpPidFile == DefaultPaths.vrrpPidFile { resolved.vrrpPidFile = "\(directory)/vrrp\(suffix).pid" }
+        if checkersPidFile == DefaultPaths.checkersPidFile {
+            resolved.checkersPidFile = "\(directory)/checkers\(suffix).pid"
+        }
+        if controlSocket == DefaultPaths.controlSocket && (globals.instanceName != nil || globals.netNamespace != nil) {
+            resolved.controlSocket = "\(directory)/vigild\(suffix).sock"
+        }
+        return resolved
+    }
+
+    /// Reads and checks the configuration file. With `random_seed` in it, the file is read a second time with
+    /// `${_RANDOM}` drawn from that seed (`KeepalivedRandom`), so its values are the same at every start and
+    /// reload, as keepalived's.
+    public func loadConfiguration(hostName: String, from source: some ConfigFileSource = DiskFileSource())
+        -> LoadedConfig
+    {
+        var reader = readerOptions(hostName: hostName)
+        let loaded = ConfigLoader.load(path: configFile, from: source, options: reader)
+        guard let seed = loaded.config.globalDefs.randomSeed else { return loaded }
+        reader.random = KeepalivedRandom.expander(seed: seed)
+        return ConfigLoader.load(path: configFile, from: source, options: reader)
+    }
 
     /// Reader options for this command line: the config id, and `${_INSTANCE}` as keepalived sets it.
     public func readerOptions(hostName: String) -> ConfigReaderOptions {

@@ -9,15 +9,15 @@ public enum WorkerPrivileges {
     /// VRRP and checker workers: netlink and raw sockets, and running scripts as `script_user`.
     public static let kept: [cap_value_t] = [CAP_NET_ADMIN, CAP_NET_RAW, CAP_SETUID, CAP_SETGID, CAP_KILL]
 
-    /// Reduces the permitted and effective sets to `kept` (those of them the process has) and clears
+    /// Reduces the permitted and effective sets to `kept` and `extra` (those of them the process has) and clears
     /// the inheritable set. The corresponding C calls are `cap_get_proc` and `cap_set_proc`.
     /// - Returns: the names of the capabilities kept.
     @discardableResult
-    public static func dropToWorkerSet() throws(WatchdogError) -> [String] {
+    public static func dropToWorkerSet(keepingAlso extra: [cap_value_t] = []) throws(WatchdogError) -> [String] {
         guard let current = cap_get_proc() else { throw .errno("cap_get_proc") }
         defer { cap_free(UnsafeMutableRawPointer(current)) }
         var keep: [cap_value_t] = []
-        for capability in kept {
+        for capability in kept + extra {
             var value = CAP_CLEAR
             cap_get_flag(current, capability, CAP_PERMITTED, &value)
             if value == CAP_SET { keep.append(capability) }

@@ -1,5 +1,6 @@
 import Config
 import Logging
+import Notifier
 import WorkerIPC
 
 #if canImport(Glibc)
@@ -84,6 +85,9 @@ final class Supervisor {
     var pendingDumps: [Bool: (waiting: [UInt32: WorkerRole], sections: [String], deadline: Int64)] = [:]
     /// The metrics listener, systemd's notifications, recent events (Supervisor+Operators.swift).
     var operators = OperatorInterfaces()
+    /// The configuration as `enable_script_security` lets it run, and the one it was made from
+    /// (Supervisor+Scripts.swift).
+    var scriptAudit: (source: KeepalivedConfig, report: ScriptSecurityReport)?
 
     init(options: DaemonOptions, hostName: String, loaded: LoadedConfig) {
         self.options = options
@@ -100,6 +104,7 @@ final class Supervisor {
         try startOperatorInterfaces()
         control = try ControlServer(path: options.controlSocket, logger: logger)
         logger.info("vigild \(vigilVersion) started (pid \(getpid())), configuration \(options.configFile)")
+        runStartupScript()
         for role in neededRoles() {
             slots[role] = WorkerSlot(role: role)
             start(role)
@@ -170,6 +175,8 @@ final class Supervisor {
         if options.logDetail { arguments.append("-D") }
         if options.dontReleaseVRRP { arguments.append("-V") }
         if options.dontReleaseIPVS { arguments.append("-I") }
+        let settings = WorkerProcessSettings(role: role, globals: loaded.config.globalDefs)
+        if !settings.isDefault { arguments += ["--process-settings", settings.argument] }
         return arguments
     }
 
@@ -217,7 +224,7 @@ final class Supervisor {
     }
 
     func configuration(for role: WorkerRole) -> WorkerConfiguration {
-        let config = loaded.config
+        let config = securedConfig()
         switch role {
         case .vrrp:
             return WorkerConfiguration(
@@ -554,7 +561,7 @@ final class Supervisor {
     }
 
     func loadCandidate() -> LoadedConfig {
-        ConfigLoader.load(path: options.configFile, options: options.readerOptions(hostName: hostName))
+        options.loadConfiguration(hostName: hostName)
     }
 
     /// Every error of a refused configuration, one `FILE:LINE: message` a line.
@@ -594,6 +601,7 @@ final class Supervisor {
         control?.close(refusing: "vigild is stopping")
         control = nil
         stopOperatorInterfaces()
+        runShutdownScript()
         logger.info("vigild stopped")
     }
 

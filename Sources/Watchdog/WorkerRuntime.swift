@@ -33,8 +33,10 @@ public enum WorkerRuntime {
         if getppid() != parentPID { exit(0) }
         DaemonLogging.bootstrap(options)
         let logger = Logger(label: "\(role)-worker")
+        // Before any thread starts (the engine's), so they all inherit it; before capabilities are dropped.
+        options.processSettings?.apply(logger: logger)
         do {
-            let kept = try WorkerPrivileges.dropToWorkerSet()
+            let kept = try WorkerPrivileges.dropToWorkerSet(keepingAlso: options.processSettings?.capabilities ?? [])
             logger.debug("capabilities kept: \(kept.isEmpty ? "none" : kept.joined(separator: ", "))")
         } catch {
             logger.error("cannot drop capabilities: \(error)")
@@ -42,7 +44,8 @@ public enum WorkerRuntime {
         }
         let signals: Int32
         do {
-            signals = try Syscalls.signalDescriptor([SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2])
+            // SIGXCPU: a real-time worker passed half its RLIMIT_RTTIME (logged; the kernel kills at the limit).
+            signals = try Syscalls.signalDescriptor([SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGXCPU])
         } catch {
             logger.error("\(error)")
             exit(WorkerExitCode.fatal)
@@ -68,7 +71,11 @@ public enum WorkerRuntime {
             Syscalls.poll(&descriptors, timeoutMilliseconds: beacon.millisecondsUntilDue())
             if descriptors[0].revents & Int16(POLLOUT) != 0 { reporter.flush() }
             beacon.sendIfDue(through: engine, progress: reporter.progress)
-            for signal in Syscalls.readSignals(signals) where signal == SIGTERM || signal == SIGINT {
+            let received = Syscalls.readSignals(signals)
+            if received.contains(SIGXCPU) {
+                logger.warning("SIGXCPU: the worker used half its real-time CPU limit (rlimit_rttime) without blocking")
+            }
+            for signal in received where signal == SIGTERM || signal == SIGINT {
                 // A signal from outside (or the watchdog's death through PR_SET_PDEATHSIG): stop as
                 // `vigild` was told to at start (`-V` / `-I` keep VIPs and rules).
                 let release = role == .vrrp ? !options.dontReleaseVRRP : !options.dontReleaseIPVS

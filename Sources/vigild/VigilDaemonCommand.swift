@@ -100,6 +100,7 @@ struct VigilDaemonCommand: ParsableCommand {
     @Option(name: .customLong("ipc-fd"), help: .hidden) var ipcFD: Int32 = 3
     @Option(name: .customLong("parent-pid"), help: .hidden) var parentPID: Int32 = 0
     @Flag(name: .customLong("detached"), help: .hidden) var detached = false
+    @Option(name: .customLong("process-settings"), help: .hidden) var processSettings: String?
     @Option(
         name: .customLong("heartbeat-interval"),
         help: "Milliseconds between the watchdog's heartbeats to its workers (default 1000).")
@@ -144,6 +145,12 @@ struct VigilDaemonCommand: ParsableCommand {
         options.heartbeatInterval = .milliseconds(heartbeatInterval)
         options.metricsListen = metricsListen
         options.detached = detached
+        if let processSettings {
+            guard let settings = WorkerProcessSettings(argument: processSettings) else {
+                throw ValidationError("--process-settings: cannot read '\(processSettings)'")
+            }
+            options.processSettings = settings
+        }
         if let worker {
             // Before the worker drops CAP_SYS_ADMIN: the connector lives in the initial network namespace.
             if worker == .vrrp { ProcessConnector.prepare() }

@@ -72,6 +72,20 @@ let globalCases: [GlobalCase] = [
     GlobalCase("checker_priority 19") { $0.checkerPriority == 19 },
     GlobalCase("vrrp_no_swap") { $0.vrrpNoSwap },
     GlobalCase("checker_no_swap") { $0.checkerNoSwap },
+    GlobalCase("vrrp_rt_priority 20") { $0.vrrpRTPriority == 20 },
+    GlobalCase("checker_rt_priority 10") { $0.checkerRTPriority == 10 },
+    GlobalCase("vrrp_rlimit_rttime 1") { $0.vrrpRlimitRTTime == 2 },
+    GlobalCase("checker_rlimit_rtime 30000") { $0.checkerRlimitRTTime == 30_000 },
+    GlobalCase("vrrp_cpu_affinity 1 0 1") { $0.vrrpCPUAffinity == [1, 0] },
+    GlobalCase("checker_cpu_affinity 0") { $0.checkerCPUAffinity == [0] },
+    GlobalCase("process_name vigil") { $0.processName == "vigil" },
+    GlobalCase("process_names") { $0.processNames },
+    GlobalCase("vrrp_process_name v") { $0.vrrpProcessName == "v" },
+    GlobalCase("lvs_process_name c") { $0.checkerProcessName == "c" },
+    GlobalCase("umask 027") { $0.umask == 0o27 },
+    GlobalCase("umask 0x12") { $0.umask == 0o22 },
+    GlobalCase("umask 18") { $0.umask == 0o22 },
+    GlobalCase("umask IWGRP | IWOTH") { $0.umask == 0o22 },
     GlobalCase("max_auto_priority") { $0.maxAutoPriority == 99 },
     GlobalCase("max_auto_priority -1") { $0.maxAutoPriority == -1 },
     GlobalCase("random_seed 42") { $0.randomSeed == 42 },
@@ -220,6 +234,13 @@ struct GlobalSchemaTests {
             ("vrrp_garp_master_delay -1", "'vrrp_garp_master_delay' takes a time in seconds"),
             ("smtp_alert sometimes", "'smtp_alert' takes on|off"),
             ("notification_email x@example.com", "'notification_email' needs a { } block"),
+            ("vrrp_cpu_affinity 0 x", "a CPU number must be a whole number from 0 to 1023, not 'x'"),
+            ("checker_rlimit_rttime 0", "'checker_rlimit_rttime' must be a whole number from 1"),
+            ("vrrp_rt_priority high", "'vrrp_rt_priority' must be a whole number"),
+            ("umask 0999", "invalid umask value '0999'"),
+            ("umask 01000", "invalid umask value '01000'"),
+            ("umask IWGRP|ISUID", "unknown umask bit 'ISUID'"),
+            ("process_name \"\"", "'process_name' needs a name"),
         ])
     func valueErrors(_ statement: String, _ message: String) {
         let errors = ConfigLoader.load(text: globalText(statement)).diagnostics.errors
@@ -236,11 +257,29 @@ struct GlobalSchemaTests {
 
     @Test(
         "Unimplemented global keywords warn",
-        arguments: ["vrrp_iptables", "enable_snmp_vrrp", "nftables_ipvs", "umask IWGRP|IWOTH", "vrrp_ipsets a b"])
+        arguments: [
+            "vrrp_iptables", "enable_snmp_vrrp", "nftables_ipvs", "vrrp_ipsets a b", "bfd_rt_priority 5",
+        ])
     func unsupported(_ statement: String) {
         let diagnostics = ConfigLoader.load(text: globalText(statement)).diagnostics
         #expect(diagnostics.errors.isEmpty, "\(diagnostics)")
         #expect(diagnostics.warnings.count == 1)
+    }
+
+    @Test(
+        "Values keepalived adjusts and runs with are warned with the value used",
+        arguments: [
+            ("vrrp_rt_priority 100", "'vrrp_rt_priority' 100 is outside 1…99; using 99 (as keepalived)"),
+            ("checker_rt_priority -3", "'checker_rt_priority' -3 is outside 1…99; using 1 (as keepalived)"),
+            (
+                "vrrp_process_name a_name_of_16_byt",
+                "'vrrp_process_name' 'a_name_of_16_byt' is longer than 15 bytes; using 'a_name_of_16_by'"
+            ),
+        ])
+    func adjustedValues(_ statement: String, _ message: String) {
+        let diagnostics = ConfigLoader.load(text: globalText(statement)).diagnostics
+        #expect(diagnostics.errors.isEmpty, "\(diagnostics)")
+        #expect(diagnostics.warnings.map(\.message) == [message])
     }
 
     @Test("Daemon keywords belong outside global_defs, as in keepalived")
@@ -262,5 +301,28 @@ struct GlobalSchemaTests {
             .config.globalDefs
         let data = try JSONEncoder().encode(globals)
         #expect(try JSONDecoder().decode(GlobalDefs.self, from: data) == globals)
+    }
+}
+
+@Suite("random_seed")
+struct KeepalivedRandomTests {
+    @Test("The sequence is glibc's random() after srandom(seed)")
+    func glibcSequence() {
+        var fortyTwo = KeepalivedRandom(seed: 42)
+        #expect((0..<4).map { _ in fortyTwo.next() } == [71_876_166, 708_592_740, 1_483_128_881, 907_283_241])
+        var zero = KeepalivedRandom(seed: 0)
+        var one = KeepalivedRandom(seed: 1)
+        #expect((0..<2).map { _ in zero.next() } == [1_804_289_383, 846_930_886])
+        #expect((0..<2).map { _ in one.next() } == [1_804_289_383, 846_930_886])
+    }
+
+    @Test("${_RANDOM MIN MAX} is random() % (MAX - MIN + 1) + MIN")
+    func expansion() {
+        var options = ConfigReaderOptions()
+        options.random = KeepalivedRandom.expander(seed: 42)
+        let loaded = ConfigLoader.load(
+            text: "global_defs {\n  router_id r${_RANDOM 10 19}\n  smtp_helo_name h${_RANDOM}\n}\n", options: options)
+        #expect(loaded.config.globalDefs.routerID == "r\(71_876_166 % 10 + 10)")
+        #expect(loaded.config.globalDefs.smtpHeloName == "h\(708_592_740 % 32768)")
     }
 }

@@ -13,3 +13,23 @@ check() {
     shift
     if "$@"; then pass "$name"; else fail "$name"; fi
 }
+
+# lone_namespace: for a suite with one daemon ($VIGIL, its pid) in one namespace ($NS) and a work directory ($WORK):
+# creates $NS with lo up and a veth pair eth0 (192.0.2.1/24) - eth1 inside it, and at exit stops the daemon,
+# kills what is left in $NS, deletes it and the work directory (kept with KEEP_WORK=1).
+lone_namespace() {
+  trap lone_namespace_cleanup EXIT
+  ip netns add "$NS"
+  ip -n "$NS" link set lo up
+  ip -n "$NS" link add eth0 type veth peer name eth1
+  ip -n "$NS" addr add 192.0.2.1/24 dev eth0
+  ip -n "$NS" link set eth0 up && ip -n "$NS" link set eth1 up
+}
+
+lone_namespace_cleanup() {
+  [[ -n ${VIGIL:-} ]] && kill "$VIGIL" 2>/dev/null
+  sleep 0.3
+  ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null
+  ip netns del "$NS" 2>/dev/null
+  if [[ ${KEEP_WORK:-0} == 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+}

@@ -76,8 +76,9 @@ private func withScriptUser<T>(_ name: String, _ body: () async throws -> T) asy
         #expect(ScriptSecurity.problem(withProgramAt: "/etc/ka/ok.sh", status: status)?.contains("'/etc/ka'") == true)
         #expect(ScriptSecurity.problem(withProgramAt: "/etc/ka/ok.sh", status: status)?.contains("group 50") == true)
         #expect(
-            ScriptSecurity.problem(withProgramAt: "/etc/ok.sh", status: { $0 == "/etc/ok.sh" ? safe : table[$0] })
-                == nil)
+            ScriptSecurity.problem(
+                withProgramAt: "/etc/ok.sh", status: { $0 == "/etc/ok.sh" ? table["/etc/ka/ok.sh"] : table[$0] }) == nil
+        )
         #expect(
             ScriptSecurity.problem(
                 withProgramAt: "/etc/mine.sh", status: { $0 == "/etc/mine.sh" ? table["/etc/ka/mine.sh"] : table[$0] })?
@@ -104,6 +105,11 @@ private func withScriptUser<T>(_ name: String, _ body: () async throws -> T) asy
             ScriptSecurity.problem(
                 with: try Notifier.ScriptCommand(script), runningAs: .init(uid: 65534, gid: 65534, userName: "nobody"))
                 == nil)
+        // A missing program: a problem only where someone else could create it.
+        let planted = try Notifier.ScriptCommand(directory.path + "/open/later/check.sh")
+        #expect(ScriptSecurity.problem(with: planted, runningAs: .root)?.contains("does not exist and anyone") == true)
+        let missing = try Notifier.ScriptCommand(directory.path + "/missing/check.sh")
+        #expect(ScriptSecurity.problem(with: missing, runningAs: .root) == nil)
         // A root-owned program in root-owned directories is fine.
         #expect(ScriptSecurity.problem(with: try Notifier.ScriptCommand("true"), runningAs: .root) == nil)
     }

@@ -55,6 +55,33 @@ struct VRRPInstanceStateMachineTests {
         return machine
     }
 
+    // MARK: vrrp_startup_delay
+
+    /// keepalived's `vrrp_init_instance_sands`: while the delay runs, Master_Down_Timer counts from its end, at
+    /// startup and when an advertisement resets it; afterwards from now as usual.
+    @Test func startupDelayHoldsBackupsFromItsEnd() {
+        var machine = Machine(settings: Self.settings())
+        let delay: Int64 = 10_000_000
+        #expect(
+            machine.start(at: .start, delayedUntil: at(delay)) == [
+                .becomeBackup, .notify(.backup), .scheduleTimer(.masterDown, at: at(delay + 3_609_375)),
+            ])
+        // An advertisement during the delay resets the timer to the delay's end plus the interval.
+        #expect(
+            machine.receive(Self.advert(110), from: Self.higherPeer, at: at(2_000_000)).contains(
+                .scheduleTimer(.masterDown, at: at(delay + 3_609_375))))
+        // After the delay, from the advertisement as usual.
+        #expect(
+            machine.receive(Self.advert(110), from: Self.higherPeer, at: at(12_000_000)).contains(
+                .scheduleTimer(.masterDown, at: at(12_000_000 + 3_609_375))))
+        // Without a delay, at once.
+        var plain = Machine(settings: Self.settings())
+        #expect(plain.start(at: .start).contains(.scheduleTimer(.masterDown, at: at(3_609_375))))
+        // The address owner becomes master at once, delay or not (keepalived delays backups only).
+        var owner = Machine(settings: Self.settings(priority: 255) { $0.startsAsMaster = true })
+        #expect(owner.start(at: .start, delayedUntil: at(delay)).contains(.becomeMaster))
+    }
+
     // MARK: Timers
 
     @Test func timersAreKeepalivedsToTheMicrosecond() {

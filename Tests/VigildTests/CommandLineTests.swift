@@ -147,6 +147,18 @@ struct ConfigTestCommandTests {
         #expect(result.stdout.hasPrefix("global_defs {\n    router_id main\n}\n$X1\n$X2\n"))
     }
 
+    @Test("random_seed: ${_RANDOM} draws glibc's random() from the seed, the same at every read")
+    func randomSeedMakesRandomRepeatable() throws {
+        let dir = try temporaryDirectory()
+        let file = dir.appendingPathComponent("k.conf")
+        try write("global_defs {\n  random_seed 42\n  router_id r${_RANDOM 10 19}-${_RANDOM 0 99}\n}\n", to: file)
+        // srandom(42): random() gives 71876166, 708592740.
+        for _ in 0..<2 {
+            let result = try run("vigild", ["-d", "-f", file.path])
+            #expect(result.stdout.contains("router_id r16-40"), "\(result.stdout)")
+        }
+    }
+
     @Test("--strict turns warnings into a failing exit status; without it they pass")
     func strictMakesWarningsFail() throws {
         let dir = try temporaryDirectory()

@@ -49,4 +49,19 @@ int cvigil_accept_nonblocking(int fd);
 /// that does not import into Swift. Returns 0 or -1 with errno set.
 int cvigil_setns_network(int fd);
 
+/// prctl(PR_SET_NAME): names the calling thread; on the main thread, the process as `ps` and /proc/PID/status show
+/// it (15 bytes at most). glibc's prctl is variadic. Returns 0 or -1 with errno set.
+int cvigil_set_process_name(const char *name);
+
+/// sched_setaffinity(2) of the calling thread (and the threads it creates later) to the `count` CPUs in `cpus`;
+/// CPU_SET is a macro. Returns 0 or -1 with errno set.
+int cvigil_set_cpu_affinity(const int *cpus, int count);
+
+/// mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT), as keepalived's `*_no_swap`. Returns 0 or -1 with errno set.
+int cvigil_lock_memory(void);
+
+/// setns(2) of the calling thread into the network namespace bound at `path` (/run/netns/NAME, as `ip netns add`
+/// makes it); processes it spawns afterwards start there. setns is a GNU extension. Returns 0 or -1 with errno set.
+int cvigil_enter_net_namespace(const char *path);
+
 #endif

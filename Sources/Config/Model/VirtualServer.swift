@@ -44,6 +44,18 @@ public struct VirtualServerGroupEntry: Sendable, Hashable, Codable {
 }
 
 /// What a `virtual_server` line names: `ADDR [PORT]`, `fwmark N` or `group NAME`.
+extension VirtualServer {
+    /// How messages name it: `192.0.2.10:80 TCP`, `[2001:db8::1]:443 TCP`, `fwmark 7`, `group web TCP`.
+    public var displayName: String {
+        switch address {
+        case .endpoint(let ip, let port):
+            "\(ip.family == .ipv6 ? "[\(ip)]" : "\(ip)"):\(port) \(`protocol`.rawValue)"
+        case .fwmark(let mark): "fwmark \(mark)"
+        case .group(let name): "group \(name) \(`protocol`.rawValue)"
+        }
+    }
+}
+
 public enum VirtualServerAddress: Sendable, Hashable, Codable {
     /// Port 0 (also written by leaving the port out) is an all-ports service, which must be
     /// persistent.

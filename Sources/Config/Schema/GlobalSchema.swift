@@ -35,7 +35,7 @@ enum GlobalSchema {
     /// among them are checked by their handlers first.
     static let unsupportedTopLevel: KeywordWarnings = [
         "track_group", "bfd_instance", "interface_up_down_delays",
-        "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets", "instance", "use_pid_dir",
+        "net_namespace_ipvs", "namespace_with_ipsets",
         "linkbeat_use_polling", "child_wait_time", "linkbeat_interfaces",
     ]
 
@@ -44,15 +44,9 @@ enum GlobalSchema {
         Dictionary(
             uniqueKeysWithValues: [
                 // Process, life cycle and scheduling settings (issue 15): not built yet.
-                "tmp_config_directory", "config_save_dir", "process_names", "process_name", "vrrp_process_name",
-                "checker_process_name", "lvs_process_name", "bfd_process_name", "vrrp_priority",
-                "checker_priority", "bfd_priority", "vrrp_no_swap", "checker_no_swap", "bfd_no_swap",
-                "vrrp_cpu_affinity", "checker_cpu_affinity", "bfd_cpu_affinity", "vrrp_rt_priority",
-                "checker_rt_priority", "bfd_rt_priority", "vrrp_rlimit_rttime", "checker_rlimit_rttime",
-                "bfd_rlimit_rttime", "umask", "startup_script", "startup_script_timeout", "shutdown_script",
-                "shutdown_script_timeout", "vrrp_startup_delay", "random_seed", "reload_check_config",
-                "include_check", "reload_time_file", "reload_repeat", "reload_file", "dynamic_interfaces",
-                "enable_script_security", "max_auto_priority", "min_auto_priority_delay",
+                "tmp_config_directory", "config_save_dir",
+                "reload_check_config", "include_check", "reload_time_file", "reload_repeat", "reload_file",
+                "dynamic_interfaces", "max_auto_priority", "min_auto_priority_delay",
                 // VRRP defaults the VRRP worker does not use yet.
                 "disable_local_igmp",
                 "nftables_ifindex", "nftables_ipvs",
@@ -88,7 +82,11 @@ enum GlobalSchema {
                 ].map { ($0, NotInEffect.notBuilt("Vigil sizes its socket buffers itself")) }
                 + [
                     ("data_use_instance", .notBuilt("vigild.data is written beside the control socket"))
-                ]))
+                ]
+                + [
+                    "bfd_process_name", "bfd_priority", "bfd_no_swap", "bfd_cpu_affinity", "bfd_rt_priority",
+                    "bfd_rlimit_rttime",
+                ].map { ($0, NotInEffect.notBuilt("Vigil has no BFD worker")) }))
 
     /// The daemon settings keepalived takes outside `global_defs`.
     static let daemonHandlers: [String: Global.Handler] = [
@@ -181,6 +179,17 @@ enum GlobalSchema {
         "checker_priority": Global.integer(\.checkerPriority, -20...19),
         "vrrp_no_swap": Global.set(\.vrrpNoSwap, to: true),
         "checker_no_swap": Global.set(\.checkerNoSwap, to: true),
+        "vrrp_rt_priority": ProcessSchema.realtimePriority(\.vrrpRTPriority),
+        "checker_rt_priority": ProcessSchema.realtimePriority(\.checkerRTPriority),
+        "vrrp_rlimit_rttime": ProcessSchema.rlimitRTTime(\.vrrpRlimitRTTime),
+        "checker_rlimit_rttime": ProcessSchema.rlimitRTTime(\.checkerRlimitRTTime),
+        "vrrp_cpu_affinity": ProcessSchema.cpuAffinity(\.vrrpCPUAffinity),
+        "checker_cpu_affinity": ProcessSchema.cpuAffinity(\.checkerCPUAffinity),
+        "process_names": Global.set(\.processNames, to: true),
+        "process_name": ProcessSchema.processName(\.processName),
+        "vrrp_process_name": ProcessSchema.processName(\.vrrpProcessName),
+        "checker_process_name": ProcessSchema.processName(\.checkerProcessName),
+        "umask": ProcessSchema.umask,
         "max_auto_priority": { globals, node, context in
             guard context.noBlock(node), let words = context.arguments(node, count: 0...1) else { return }
             guard let word = words.first else {
@@ -233,6 +242,7 @@ enum GlobalSchema {
         handlers: globalDefsHandlers,
         unsupported: globalDefsWarnings,
         aliases: [
+            "lvs_process_name": "checker_process_name",
             "lvs_flush_onstop": "lvs_flush_on_stop",
             "vrrp_vmac_garp_intvl": "vrrp_garp_extra_if",
             "vrrp_rlimit_rtime": "vrrp_rlimit_rttime",

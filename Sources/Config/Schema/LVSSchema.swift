@@ -434,14 +434,7 @@ enum LVSSchema {
         }
     }
 
-    static func describe(_ server: VirtualServer) -> String {
-        switch server.address {
-        case .endpoint(let ip, let port):
-            "\(ip.family == .ipv6 ? "[\(ip)]" : "\(ip)"):\(port) \(server.protocol.rawValue)"
-        case .fwmark(let mark): "fwmark \(mark)"
-        case .group(let name): "group \(name) \(server.protocol.rawValue)"
-        }
-    }
+    static func describe(_ server: VirtualServer) -> String { server.displayName }
 
     /// An all-ports service (port 0) only makes sense, and is only accepted by IPVS, when persistent.
     static func checkPortZero(_ server: VirtualServer, group: VirtualServerGroup?, _ context: SchemaContext) {

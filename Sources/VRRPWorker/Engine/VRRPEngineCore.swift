@@ -260,8 +260,14 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             for mac in [instance.virtualMAC].compactMap({ $0 }) + instance.addressMACs { bases[mac.name] = mac.base }
         }
         system.setAnnouncementPacing(AnnouncementPacing(globals: globals, garpGroups: vrrp.garpGroups, bases: bases))
+        // keepalived's vrrp_startup_delay: at the daemon's start only (not a reload, not a restarted worker).
+        var delayedUntil: Instant?
+        if !isReload && configuration.savedState == nil && globals.vrrpStartupDelay > .zero && !fresh.isEmpty {
+            delayedUntil = now.advanced(by: globals.vrrpStartupDelay)
+            onLog("delaying startup for \(globals.vrrpStartupDelay) (vrrp_startup_delay)")
+        }
         for name in fresh {
-            start(name, saved: isReload ? nil : configuration.savedState, now: now)
+            start(name, saved: isReload ? nil : configuration.savedState, delayedUntil: delayedUntil, now: now)
         }
         started = true
         report()
@@ -624,7 +630,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         perform(actions, on: &instance, name: name)
     }
 
-    private func start(_ name: String, saved: WorkerState?, now: Instant) {
+    private func start(_ name: String, saved: WorkerState?, delayedUntil: Instant? = nil, now: Instant) {
         guard var instance = instances[name] else { return }
         // keepalived: with promote_secondaries a secondary address survives the removal of the primary one.
         if instance.configuration.promoteSecondaries { system.setPromoteSecondaries(interface: instance.interface) }
@@ -666,7 +672,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             actions += instance.machine.resumeAsMaster(
                 lastAdvertisement: system.instant(monotonicNanoseconds: saved?.aliveAt ?? since), at: now)
         } else {
-            actions += instance.machine.start(at: now)
+            actions += instance.machine.start(at: now, delayedUntil: delayedUntil)
         }
         perform(actions, on: &instance, name: name)
         instances[name] = instance

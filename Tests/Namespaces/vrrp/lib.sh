@@ -73,6 +73,8 @@ global_defs {
     vrrp_version $version
     vrrp_garp_master_delay 1
     enable_script_security
+    # With enable_script_security, keepalived (and Vigil) run no script as root by default: say so.
+    script_user root
 }
 vrrp_instance VI_1 {
     state BACKUP

@@ -1,0 +1,138 @@
+import CLibcap
+import CVigilShim
+import Config
+import Logging
+import WorkerIPC
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// How a worker process runs, from `global_defs`: what keepalived's children do at their start
+/// (`set_process_priorities`, `set_process_cpu_affinity`, `prctl(PR_SET_NAME)`). The watchdog passes it on the
+/// worker's command line, and the worker applies it first thing after exec, before it starts any thread, so every
+/// thread it starts later inherits the scheduler, nice value, affinity and memory lock.
+public struct WorkerProcessSettings: Hashable, Sendable {
+    /// `…_priority`: the nice value (ignored, as keepalived, when a real-time priority is set).
+    public var nice: Int?
+    /// `…_rt_priority`: SCHED_RR at this priority.
+    public var realtimePriority: Int?
+    /// `…_rlimit_rttime` in microseconds (with a real-time priority only).
+    public var rlimitRTTime = GlobalDefs.defaultRlimitRTTime
+    /// `…_no_swap`.
+    public var noSwap = false
+    /// `…_cpu_affinity`; empty: left as inherited.
+    public var cpuAffinity: [Int] = []
+    /// `…_process_name`.
+    public var name: String?
+
+    public init() {}
+
+    /// The settings of `role`'s worker.
+    public init(role: WorkerRole, globals: GlobalDefs) {
+        switch role {
+        case .vrrp:
+            nice = globals.vrrpPriority
+            realtimePriority = globals.vrrpRTPriority
+            rlimitRTTime = globals.vrrpRlimitRTTime
+            noSwap = globals.vrrpNoSwap
+            cpuAffinity = globals.vrrpCPUAffinity
+            name = globals.vrrpProcessName ?? (globals.processNames ? "keepalived_vrrp" : nil)
+        case .checker:
+            nice = globals.checkerPriority
+            realtimePriority = globals.checkerRTPriority
+            rlimitRTTime = globals.checkerRlimitRTTime
+            noSwap = globals.checkerNoSwap
+            cpuAffinity = globals.checkerCPUAffinity
+            name = globals.checkerProcessName ?? (globals.processNames ? "keepalived_lvs" : nil)
+        }
+    }
+
+    /// The capabilities the worker keeps for these settings besides its usual ones: with `no_swap`, CAP_IPC_LOCK,
+    /// without which MCL_FUTURE holds every later mapping (each thread's stack) to RLIMIT_MEMLOCK, 8 MB by default.
+    public var capabilities: [cap_value_t] { noSwap ? [CAP_IPC_LOCK] : [] }
+
+    /// Nothing to change.
+    public var isDefault: Bool { self == WorkerProcessSettings() }
+
+    /// The hidden `--process-settings` argument: space-separated `key=value` words, the name (which may hold
+    /// anything but a NUL) last, taking the rest of the text.
+    public var argument: String {
+        var words: [String] = []
+        if let nice { words.append("nice=\(nice)") }
+        if let realtimePriority { words.append("rt=\(realtimePriority)") }
+        if rlimitRTTime != GlobalDefs.defaultRlimitRTTime { words.append("rttime=\(rlimitRTTime)") }
+        if noSwap { words.append("noswap") }
+        if !cpuAffinity.isEmpty { words.append("cpus=" + cpuAffinity.map(String.init).joined(separator: ",")) }
+        if let name { words.append("name=" + name) }
+        return words.joined(separator: " ")
+    }
+
+    /// Reads `argument` back; `nil` for text it never writes.
+    public init?(argument: String) {
+        var rest = Substring(argument)
+        while !rest.isEmpty {
+            if rest.hasPrefix("name=") {
+                name = String(rest.dropFirst(5))
+                break
+            }
+            let word = rest.prefix { $0 != " " }
+            rest = rest.dropFirst(word.count).drop { $0 == " " }
+            let parts = word.split(separator: "=", maxSplits: 1).map(String.init)
+            switch (parts[0], parts.count == 2 ? parts[1] : nil) {
+            case ("nice", let value?):
+                guard let number = Int(value) else { return nil }
+                nice = number
+            case ("rt", let value?):
+                guard let number = Int(value) else { return nil }
+                realtimePriority = number
+            case ("rttime", let value?):
+                guard let number = Int(value) else { return nil }
+                rlimitRTTime = number
+            case ("noswap", nil): noSwap = true
+            case ("cpus", let value?):
+                let cpus = value.split(separator: ",").compactMap { Int($0) }
+                guard !cpus.isEmpty else { return nil }
+                cpuAffinity = cpus
+            default: return nil
+            }
+        }
+    }
+
+    /// Applies the settings to this process (its calling thread, and so every thread it starts afterwards); each
+    /// failure is logged and the rest still applied, as keepalived does.
+    public func apply(logger: Logger) {
+        if let name, cvigil_set_process_name(name) != 0 {
+            logger.error("cannot set the process name '\(name)': \(String(cString: strerror(errno)))")
+        }
+        if let realtimePriority {
+            var parameters = sched_param(sched_priority: Int32(realtimePriority))
+            if sched_setscheduler(0, SCHED_RR, &parameters) != 0 {
+                logger.error(
+                    "cannot set the real-time priority \(realtimePriority) (SCHED_RR): \(String(cString: strerror(errno)))"
+                )
+            } else {
+                // The soft limit is half: SIGXCPU warns before the kernel kills at the hard limit.
+                var limit = rlimit(rlim_cur: rlim_t(rlimitRTTime / 2), rlim_max: rlim_t(rlimitRTTime))
+                if setrlimit(__rlimit_resource_t(__RLIMIT_RTTIME.rawValue), &limit) != 0 {
+                    logger.error("cannot set RLIMIT_RTTIME \(rlimitRTTime) µs: \(String(cString: strerror(errno)))")
+                }
+            }
+        } else if let nice {
+            if setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Int32(nice)) != 0 {
+                logger.error("cannot set the priority (nice) \(nice): \(String(cString: strerror(errno)))")
+            }
+        }
+        if noSwap && cvigil_lock_memory() != 0 {
+            logger.error("cannot lock the process in memory (no_swap): \(String(cString: strerror(errno)))")
+        }
+        if !cpuAffinity.isEmpty {
+            let cpus = cpuAffinity.map(Int32.init)
+            if cvigil_set_cpu_affinity(cpus, Int32(cpus.count)) != 0 {
+                let why = String(cString: strerror(errno))
+                logger.error(
+                    "cannot set the CPU affinity \(cpuAffinity.map(String.init).joined(separator: " ")): \(why)")
+            }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Scheduling, memory, affinity, names and umask (issue 15), read back from the kernel for the worker pids:
+# vrrp_rt_priority (chrt -p on every thread), its default RLIMIT_RTTIME (/proc/PID/limits), vrrp_no_swap (VmLck),
+# *_cpu_affinity (Cpus_allowed_list), checker_priority (ps -o ni), *_process_name and process_name (Name),
+# umask (Umask); bad values named at FILE:LINE by vigild -t. And the watchdog's startup_script (run before the
+# workers start, cut at startup_script_timeout) and shutdown_script (run after they stopped and released the VIP).
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+BIN=${VIGIL_BIN:-$ROOT/.build/debug}
+WORK=$(mktemp -d /tmp/process-settings.XXXXXX)
+NS=ps-a
+VIGIL=""
+# shellcheck source=Tests/Namespaces/lib.sh
+. "$ROOT/Tests/Namespaces/lib.sh"
+
+lone_namespace
+LAST_CPU=$(($(nproc) - 1))
+# The startup script notes whether a worker runs yet, then outlives its 2 s timeout; the shutdown script notes the
+# addresses left on eth0.
+printf '#!/bin/sh\nif [ -e %s/v-vrrp.pid ]; then echo workers; else echo no-workers; fi >%s/startup\nexec sleep 30\n' \
+  "$WORK" "$WORK" >"$WORK/startup.sh"
+printf '#!/bin/sh\nip -o addr show dev eth0 >%s/shutdown\n' "$WORK" >"$WORK/shutdown.sh"
+chmod 0755 "$WORK/startup.sh" "$WORK/shutdown.sh"
+
+cat >"$WORK/vigil.conf" <<CONF
+global_defs {
+  process_name vigil_parent
+  umask 027
+  vrrp_rt_priority 20
+  vrrp_no_swap
+  vrrp_cpu_affinity $LAST_CPU
+  vrrp_process_name vigil_vrrp
+  checker_priority 5
+  checker_cpu_affinity 0
+  checker_process_name vigil_check
+  startup_script $WORK/startup.sh
+  startup_script_timeout 2
+  shutdown_script $WORK/shutdown.sh
+  vrrp_startup_delay 3
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 62
+  priority 100
+  virtual_ipaddress {
+    192.0.2.160/24
+  }
+}
+virtual_server 192.0.2.161 80 {
+  real_server 192.0.2.1 80 {
+    TCP_CHECK {
+    }
+  }
+}
+CONF
+
+field() { awk -v key="$2:" '$1 == key { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
+holds() { [[ $(ip -n "$NS" -o addr show dev eth0) == *" 192.0.2.160/"* ]]; }
+released() { ! holds; }
+wait_for() { local n; for ((n = 0; n < $1 * 10; n++)); do "${@:2}" && return 0; sleep 0.1; done; return 1; }
+
+ip netns exec "$NS" "$BIN/vigild" -n -l -f "$WORK/vigil.conf" -p "$WORK/v.pid" -r "$WORK/v-vrrp.pid" \
+  -c "$WORK/v-check.pid" --control-socket "$WORK/v.sock" >"$WORK/vigil.log" 2>&1 &
+VIGIL=$!
+started=$(date +%s%N)
+wait_for 10 test -s "$WORK/v-vrrp.pid"
+worker_started=$(date +%s%N)
+waited=$(((worker_started - started) / 1000000))
+check "startup_script ran before any worker" test "$(cat "$WORK/startup" 2>/dev/null)" = no-workers
+if ((waited >= 1800 && waited < 6000)); then
+  pass "the workers started after startup_script_timeout 2 cut the script short (${waited} ms)"
+else
+  fail "the workers started ${waited} ms after vigild, not after the 2 s startup_script_timeout"
+fi
+check "the log says the startup script timed out" grep -q "startup_script .*startup.sh: timedOut" "$WORK/vigil.log"
+# Without the delay the lone instance is MASTER 3.61 s after its start; with vrrp_startup_delay 3, not before 6.61 s.
+sleep 5
+check "vrrp_startup_delay 3: no VIP 5 s after the VRRP worker started" released
+wait_for 10 test -s "$WORK/v-check.pid"
+sleep 2
+VRRP=$(cat "$WORK/v-vrrp.pid")
+CHECK=$(cat "$WORK/v-check.pid")
+
+check "process_name: the watchdog is named vigil_parent" test "$(field "$VIGIL" Name)" = vigil_parent
+check "umask 027: the watchdog's Umask is 0027" test "$(field "$VIGIL" Umask)" = 0027
+check "umask 027: the workers inherit it" test "$(field "$VRRP" Umask)" = 0027
+check "vrrp_process_name: the VRRP worker is named vigil_vrrp" test "$(field "$VRRP" Name)" = vigil_vrrp
+check "checker_process_name: the checker worker is named vigil_check" test "$(field "$CHECK" Name)" = vigil_check
+rr_threads=0 other_threads=0
+for task in /proc/"$VRRP"/task/*; do
+  if [[ $(chrt -p "${task##*/}") == *SCHED_RR* && $(chrt -p "${task##*/}") == *"priority: 20"* ]]; then
+    rr_threads=$((rr_threads + 1))
+  else
+    other_threads=$((other_threads + 1))
+  fi
+done
+if ((rr_threads > 1 && other_threads == 0)); then
+  pass "vrrp_rt_priority 20: all $rr_threads threads of the VRRP worker run SCHED_RR at 20"
+else
+  fail "vrrp_rt_priority: $rr_threads SCHED_RR threads, $other_threads others: $(chrt -p "$VRRP")"
+fi
+check "the checker worker keeps the normal scheduler" bash -c "chrt -p $CHECK | grep -q SCHED_OTHER"
+limits=$(awk '/Max realtime timeout/ { print $4, $5 }' "/proc/$VRRP/limits")
+check "RLIMIT_RTTIME defaults to keepalived's 10000 us, soft half ($limits)" test "$limits" = "5000 10000"
+vmlck=$(field "$VRRP" VmLck | awk '{ print $1 }')
+check "vrrp_no_swap: the VRRP worker's memory is locked (VmLck $vmlck kB)" test "${vmlck:-0}" -gt 0
+check "the checker worker's memory is not locked" test "$(field "$CHECK" VmLck | awk '{ print $1 }')" = 0
+check "vrrp_cpu_affinity $LAST_CPU: Cpus_allowed_list" test "$(field "$VRRP" Cpus_allowed_list)" = "$LAST_CPU"
+check "checker_cpu_affinity 0: Cpus_allowed_list" test "$(field "$CHECK" Cpus_allowed_list)" = 0
+check "checker_priority 5: ps shows nice 5" test "$(ps -o ni= -p "$CHECK" | tr -d ' ')" = 5
+wait_for 15 holds
+master_after=$((($(date +%s%N) - worker_started) / 1000000))
+# Alone, an instance is MASTER after Master_Down_Interval (3.61 s); vrrp_startup_delay 3 adds 3 s.
+if holds && ((master_after >= 6400)); then
+  pass "vrrp_startup_delay 3: MASTER once the delay and Master_Down_Interval passed (${master_after} ms)"
+else
+  fail "vrrp_startup_delay 3: MASTER after ${master_after} ms (holds: $(holds && echo yes || echo no))"
+fi
+check "the worker logs the delay" grep -q "delaying startup for 3.0 seconds (vrrp_startup_delay)" "$WORK/vigil.log"
+check "the VRRP worker was never restarted" test "$(cat "$WORK/v-vrrp.pid")" = "$VRRP"
+kill "$VIGIL"
+wait "$VIGIL" 2>/dev/null
+VIGIL=""
+check "shutdown_script ran after the VRRP worker released the VIP" \
+  bash -c "[[ -e $WORK/shutdown && \$(cat $WORK/shutdown) != *192.0.2.160* ]]"
+
+# Bad values: errors (and keepalived's clamping warned) at FILE:LINE.
+printf 'global_defs {\n  vrrp_cpu_affinity one\n  vrrp_rt_priority 200\n  umask 0999\n  checker_process_name a_much_too_long_name\n}\n' >"$WORK/bad.conf"
+"$BIN/vigild" -t -f "$WORK/bad.conf" >"$WORK/bad.txt" 2>&1
+status=$?
+if [[ $status != 0 ]] && grep -q "bad.conf:2: error: a CPU number" "$WORK/bad.txt" &&
+  grep -q "bad.conf:3: warning: 'vrrp_rt_priority' 200 is outside 1…99; using 99" "$WORK/bad.txt" &&
+  grep -q "bad.conf:4: error: invalid umask value '0999'" "$WORK/bad.txt" &&
+  grep -q "bad.conf:5: warning: 'checker_process_name' 'a_much_too_long_name' is longer than 15 bytes" "$WORK/bad.txt"; then
+  pass "vigild -t names bad values at FILE:LINE"
+else
+  fail "vigild -t on bad values (status $status): $(cat "$WORK/bad.txt")"
+fi
+
+echo "$passed passed, $failed failed"
+((failed == 0))
