@@ -143,6 +143,27 @@ enum Live {
         }
     }
 
+    /// After a server's `stop()`: waits (2 s at most) until a connect to `port` on loopback is refused, so what a probe
+    /// sees next is a closed port, not the last moments of the server's socket (a loaded machine, ThreadSanitizer).
+    static func waitUntilRefused(_ port: Int) {
+        for _ in 0..<200 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = in_addr_t(UInt32(0x7f00_0001).bigEndian)
+            let result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            let code = errno
+            close(fd)
+            if result != 0 && code == ECONNREFUSED { return }
+            usleep(10_000)
+        }
+    }
+
     static func expectFailure(
         _ outcome: ProbeOutcome, containing text: String, sourceLocation: Testing.SourceLocation = #_sourceLocation
     ) {
@@ -161,6 +182,7 @@ enum Live {
         let probe = Live.probe(.tcp, port: port)
         #expect(try Live.run(probe) == .success())
         try server.stop()
+        Live.waitUntilRefused(port)
         Live.expectFailure(try Live.run(probe), containing: "TCP_CHECK 127.0.0.1:\(port): connection refused")
         server = try CannedTCPServer(port: port) { _ in nil }
         #expect(try Live.run(probe) == .success())
@@ -182,6 +204,7 @@ enum Live {
         let probe = Live.probe(.http(check), port: port)
         #expect(try Live.run(probe) == .success())
         try server.stop()
+        Live.waitUntilRefused(port)
         Live.expectFailure(try Live.run(probe), containing: "HTTP_GET 127.0.0.1:\(port)/health: connection refused")
         server = try CannedTCPServer(port: port, respond: Live.httpResponder("HTTP/1.1 503 Busy\r\n\r\n"))
         Live.expectFailure(try Live.run(probe), containing: "HTTP_GET 127.0.0.1:\(port)/health: status 503")
