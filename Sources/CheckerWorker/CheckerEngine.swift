@@ -326,6 +326,10 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
 
     private func completed(_ ticket: CheckTicket, _ outcome: ProbeOutcome) {
         guard !stopped else { return }
+        // Every outcome is work done, whichever probe and path brought it (a batch of connects harvested, a run of
+        // timeouts), and its state change may be logged and reported: on a starved machine a few of them can take as
+        // long as a heartbeat, and the watchdog must see them as progress.
+        sink.progress()
         let wasAtLimit = core.scheduler.inFlight >= inFlightLimit
         if case .failure(let reason) = outcome { logger.debug("check failed: \(reason)") }
         let update = core.completed(ticket, outcome, now: now)

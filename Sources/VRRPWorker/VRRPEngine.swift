@@ -176,7 +176,7 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
         guard !files.isEmpty else { return }
         let poll: @Sendable () -> Void = { [unowned self] in
             for file in files {
-                let contents = Self.readFile(file.path, limit: 64)
+                let contents = FileContents.read(file.path, limit: 64)
                 // The first read always goes through: the core starts with every file at 0.
                 if let known = trackFileContents[file.name], known == contents { continue }
                 trackFileContents[file.name] = contents
@@ -265,17 +265,6 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
                 processTimers.removeValue(forKey: name)?.cancel()
             }
         }
-    }
-
-    /// Up to `limit` bytes of `path` as text; `nil` when it cannot be read.
-    static func readFile(_ path: String, limit: Int) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: limit)
-        var count: Int
-        repeat { count = read(fd, &buffer, limit) } while count < 0 && errno == EINTR
-        return count < 0 ? nil : String(decoding: buffer[0..<count], as: UTF8.self)
     }
 
     /// Replaces the contents of `path` (created 0644); false on any error.

@@ -1,4 +1,5 @@
 import CVigilShim
+import Notifier
 
 #if canImport(Glibc)
     import Glibc
@@ -114,13 +115,7 @@ enum Syscalls {
 
     /// `/proc/PID/stat` of a child, parsed; nil once it is gone or unreadable.
     static func startupProgress(_ pid: pid_t) -> StartupProgress? {
-        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count > 0 else { return nil }
-        return StartupProgress(procStat: String(decoding: buffer[0..<count], as: UTF8.self))
+        FileContents.read("/proc/\(pid)/stat", limit: 1024).flatMap(StartupProgress.init(procStat:))
     }
 
     /// poll(2) over `descriptors`, retried on EINTR by returning no events.

@@ -94,27 +94,14 @@ final class LogWriter: Sendable {
     private func write(_ lines: [Line], dropped: Int) {
         for line in lines {
             switch line {
-            case .console(let text): Self.writeAll(2, text)
+            case .console(let text): try? Syscalls.writeAll(2, text, path: "standard error")
             case .syslog(let priority, let text): cvigil_syslog(priority, text)
             }
         }
         if dropped > 0 {
             let text = "vigild: \(dropped) log lines dropped: the log could not keep up"
-            Self.writeAll(2, text + "\n")
+            try? Syscalls.writeAll(2, text + "\n", path: "standard error")
             cvigil_syslog(LOG_WARNING, text)
-        }
-    }
-
-    private static func writeAll(_ fd: Int32, _ text: String) {
-        var text = text
-        text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 && errno == EINTR { continue }
-                guard written > 0 else { return }
-                offset += written
-            }
         }
     }
 

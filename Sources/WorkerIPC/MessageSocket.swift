@@ -71,11 +71,28 @@ public final class MessageSocket {
 
     /// Sends `body` as one message; waits up to `timeoutMilliseconds` for room in the socket buffer.
     public func send<Body: Codable>(_ body: Body, timeoutMilliseconds: Int32 = 1000) throws(SocketError) {
+        for datagram in frames(body) { try sendDatagram(datagram, timeoutMilliseconds: timeoutMilliseconds) }
+    }
+
+    /// `body` encoded and cut into the datagrams of one message (a new message id).
+    private func frames<Body: Codable>(_ body: Body) -> [[UInt8]] {
         let payload = MessageCodec.encode(body, version: version)
         let id = nextID
         nextID &+= 1
-        for datagram in WorkerFrame.datagrams(for: payload, id: id) {
-            try sendDatagram(datagram, timeoutMilliseconds: timeoutMilliseconds)
+        return WorkerFrame.datagrams(for: payload, id: id)
+    }
+
+    /// One `send` without waiting: true when the kernel took the datagram, false when the socket buffer is full.
+    private func sendNow(_ datagram: [UInt8]) throws(SocketError) -> Bool {
+        while true {
+            let sent = datagram.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL))
+            }
+            if sent >= 0 { return true }
+            let code = errno
+            if code == EINTR { continue }
+            guard code == EAGAIN || code == EWOULDBLOCK else { throw SocketError(code: code, "send") }
+            return false
         }
     }
 
@@ -84,10 +101,7 @@ public final class MessageSocket {
     /// while `hasOutgoing`). The watchdog sends this way: a worker that stops reading (stopped, hung, busy
     /// decoding a large configuration) never blocks the loop that judges its heartbeats.
     public func enqueue<Body: Codable>(_ body: Body) throws(SocketError) {
-        let payload = MessageCodec.encode(body, version: version)
-        let id = nextID
-        nextID &+= 1
-        for datagram in WorkerFrame.datagrams(for: payload, id: id) {
+        for datagram in frames(body) {
             outgoing.append(datagram)
             outgoingBytes += datagram.count
         }
@@ -109,15 +123,7 @@ public final class MessageSocket {
             }
         }
         while outgoingHead < outgoing.count {
-            let sent = outgoing[outgoingHead].withUnsafeBytes {
-                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL))
-            }
-            if sent < 0 {
-                let code = errno
-                if code == EINTR { continue }
-                if code == EAGAIN || code == EWOULDBLOCK { return }
-                throw SocketError(code: code, "send")
-            }
+            guard try sendNow(outgoing[outgoingHead]) else { return }
             outgoingBytes -= outgoing[outgoingHead].count
             outgoing[outgoingHead] = []
             outgoingHead += 1
@@ -127,13 +133,7 @@ public final class MessageSocket {
     /// Sends raw bytes as one datagram (tests use it to play a misbehaving peer).
     public func sendDatagram(_ datagram: [UInt8], timeoutMilliseconds: Int32 = 1000) throws(SocketError) {
         while true {
-            let sent = datagram.withUnsafeBytes {
-                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL))
-            }
-            if sent >= 0 { return }
-            let code = errno
-            if code == EINTR { continue }
-            guard code == EAGAIN || code == EWOULDBLOCK else { throw SocketError(code: code, "send") }
+            if try sendNow(datagram) { return }
             var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
             let ready = poll(&descriptor, 1, timeoutMilliseconds)
             if ready == 0 { throw SocketError(code: EAGAIN, "send (peer is not reading)") }

@@ -137,6 +137,14 @@ public struct CheckerCore: Sendable {
         entriesOf = Array(repeating: [], count: lvs.virtualServers.count)
         tokenIndex = [:]
         var result = Reconfiguration()
+        /// Keeps an old entry, and its check state, at its new place.
+        func adopt(_ entryIndex: Int, virtualServer: Int, realServer: Int) {
+            var same = oldEntries[entryIndex]
+            same.virtualServer = virtualServer
+            same.realServer = realServer
+            tokenIndex[same.token] = scheduler.adoptServer(oldScheduler.servers[entryIndex])
+            entries.append(same)
+        }
         for (virtualIndex, virtualServer) in lvs.virtualServers.enumerated() {
             let name = VirtualServerNames.name(virtualServer.address)
             progress()
@@ -149,12 +157,8 @@ public struct CheckerCore: Sendable {
             // identity strings, no signatures, one comparison for all its real servers.
             if unchanged, !rebuildAll, let oldIndex {
                 for (realIndex, entryIndex) in oldEntriesOf[oldIndex].enumerated() {
-                    var same = oldEntries[entryIndex]
-                    same.virtualServer = virtualIndex
-                    same.realServer = realIndex
                     entriesOf[virtualIndex].append(entries.count)
-                    tokenIndex[same.token] = scheduler.adoptServer(oldScheduler.servers[entryIndex])
-                    entries.append(same)
+                    adopt(entryIndex, virtualServer: virtualIndex, realServer: realIndex)
                 }
                 continue
             }
@@ -169,11 +173,7 @@ public struct CheckerCore: Sendable {
                 entriesOf[virtualIndex].append(entries.count)
                 let match = previous.removeValue(forKey: identity)
                 if !rebuildAll, let match, oldEntries[match].signature == signature {
-                    var same = oldEntries[match]
-                    same.virtualServer = virtualIndex
-                    same.realServer = realIndex
-                    tokenIndex[same.token] = scheduler.adoptServer(oldScheduler.servers[match])
-                    entries.append(same)
+                    adopt(match, virtualServer: virtualIndex, realServer: realIndex)
                     continue
                 }
                 var keep: (up: Bool?, weight: Int?) = (saved[identity], nil)

@@ -66,12 +66,7 @@ final class TCPConnector: TickPoller {
     func harvest() {
         while true {
             let count = Int(epoll_wait(epoll, events, 256, 0))
-            for index in 0..<max(0, count) {
-                ready(events[index].data.fd, events[index].events)
-                // Completions are work done, each possibly a state change logged and reported: on a starved machine
-                // a few of them can take as long as a heartbeat, and the watchdog must see them as progress.
-                if index % 8 == 7 { loop.noteProgress() }
-            }
+            for index in 0..<max(0, count) { ready(events[index].data.fd, events[index].events) }
             if count < 256 { break }
         }
         expire()
@@ -136,7 +131,6 @@ final class TCPConnector: TickPoller {
 
     private func expire() {
         let now = loop.turnTime
-        var expired = 0
         while let first = deadlines.top, first.deadline <= now {
             deadlines.pop()
             let index = Int(first.fd)
@@ -146,8 +140,6 @@ final class TCPConnector: TickPoller {
             // answer in time.
             close(first.fd)
             finish(entry.waiter, .failure("\(entry.plan.label): timed out after \(entry.plan.timeoutText)"))
-            expired += 1
-            if expired % 8 == 0 { loop.noteProgress() }
         }
     }
 }
