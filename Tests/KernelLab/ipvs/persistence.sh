@@ -10,6 +10,17 @@ same_server() { # NAME REPLIES: every reply from one real server
   fi
 }
 
+both_servers() { # NAME REPLIES: every reply from rs1 or rs2, and each answered at least 3 of them
+  local rs1 rs2
+  rs1=$(count rs1 "$2") || true
+  rs2=$(count rs2 "$2") || true
+  if ((rs1 >= 3 && rs2 >= 3 && rs1 + rs2 == $(wc -l <<<"$2"))); then
+    pass "$1: $(wc -l <<<"$2") requests spread over rs1 ($rs1) and rs2 ($rs2)"
+  else
+    fail "$1: not spread over both real servers: $(tr '\n' ' ' <<<"$2")"
+  fi
+}
+
 # persistent_conf NAME SERVICE REAL_PORT: rr over both real servers, NAT, persistence_timeout 300.
 # SERVICE is what follows "virtual_server" ("192.0.2.100 80", "fwmark 8"); REAL_PORT may be empty.
 persistent_conf() {
@@ -53,10 +64,13 @@ test_persistence() {
   urls=()
   for _ in 1 2 3 4 5; do urls+=(http://192.0.2.102/ http://192.0.2.102:443/); done
   same_server "fwmark 8 persistence: ports 80 and 443 of one client" "$(fetch "${urls[@]}")"
-  # Without persistence the same mark alternates, which shows the check above means something.
+  # Without persistence the same client reaches both real servers, which shows the check above means
+  # something. Strict alternation is not asked here: a connection of the persistent run above that is
+  # still in IPVS's table (TIME_WAIT) can take one request to its old server unscheduled (seen once in CI:
+  # rs2 rs1 rs1 rs2 rs1 rs2 rs1 rs2 rs1 rs2).
   vigil_ipvs remove -f "$file" >/dev/null
   sed -i '/persistence_timeout/d' "$file"
   apply "$file"
-  check_alternates "fwmark 8 without persistence" "$(fetch "${urls[@]}")"
+  both_servers "fwmark 8 without persistence" "$(fetch "${urls[@]}")"
   clear_ipvs
 }
