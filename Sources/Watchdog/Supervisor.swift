@@ -78,6 +78,8 @@ final class Supervisor {
     let startedAt = monotonicNanoseconds()
     var malformedMessages = 0
     var lastReload: ReloadReport?
+    /// A load or reload happened and this process has not yet given back what it touched for it (`MemoryTrim`).
+    var trimPending = true
     var nextCommandID: UInt32 = 1
     /// A `SIGUSR1` dump waiting for the workers' answers: command ids still due, their texts, and
     /// when to write without the stragglers.
@@ -144,9 +146,20 @@ final class Supervisor {
             handleSignals()
             tick()
             operatorInterfacesTick()
+            trimAfterLoad()
         }
         finish()
         return exitStatus
+    }
+
+    /// Once every worker has said hello and taken its whole configuration off its queue after a load or reload, the
+    /// parse and the encoding are over: the free heap and the start-up code go back to the kernel (`MemoryTrim`).
+    func trimAfterLoad() {
+        guard trimPending, !stopping,
+            slots.values.allSatisfy({ $0.retired || ($0.helloAt != nil && $0.socket?.hasOutgoing == false) })
+        else { return }
+        trimPending = false
+        logger.debug("memory given back after the load: \(MemoryTrim.trim())")
     }
 
     // MARK: Workers
@@ -557,6 +570,7 @@ final class Supervisor {
             stopWorker(role)
         }
         logger.info("reloaded \(options.configFile)")
+        trimPending = true
         return nil
     }
 

@@ -1,6 +1,7 @@
 import CVigilShim
 import Config
 import Logging
+import Notifier
 import Synchronization
 import WorkerIPC
 
@@ -223,6 +224,7 @@ struct WorkerLoop {
         }
         held.store(configuration)
         engine.apply(configuration, isReload: isReload)
+        logger.debug("memory given back after the configuration: \(MemoryTrim.trim())")
     }
 
     /// Stops the engine once; the process exits when it is done (or after 3 s if it does not finish).

@@ -102,6 +102,32 @@ struct DaemonTests {
         }
     }
 
+    /// Footprint: after the load the watchdog and each worker give back the heap and the start-up code they touched
+    /// (their resident size falls, as each logs), and none of them maps Foundation or ICU (FoundationEssentials only).
+    @Test func processesTrimAfterTheLoadAndMapNoFoundation() throws {
+        let daemon = try DaemonUnderTest()
+        defer { daemon.tearDown() }
+        try daemon.start()
+        let trims = [
+            "watchdog: [Watchdog] memory given back after the load", "vrrp-worker: [Watchdog] memory given back",
+            "checker-worker: [Watchdog] memory given back",
+        ]
+        try waitFor("the three processes to trim", seconds: 10) { trims.allSatisfy { daemon.log.contains($0) } }
+        for line in daemon.log.split(separator: "\n") where line.contains("memory given back") {
+            let numbers = line.split(separator: ": ").last!.split(separator: " ").compactMap { Int($0) }
+            #expect(numbers.count == 2 && numbers[1] < numbers[0], "\(line)")
+            print(line)
+        }
+        let pids = [daemon.process.processIdentifier] + (try #require(daemon.status())).workers.compactMap(\.pid)
+        #expect(pids.count == 3)
+        for pid in pids {
+            let maps = try String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)
+            for library in ["/libFoundation.so", "/libFoundationInternationalization.so", "_FoundationICU", "libicu"] {
+                #expect(!maps.contains(library), "process \(pid) maps \(library)")
+            }
+        }
+    }
+
     /// A stopped worker (SIGSTOP) answers nothing and is replaced within two heartbeats (the default, 1 s).
     @Test func aStoppedWorkerIsReplaced() throws {
         let daemon = try DaemonUnderTest()

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <malloc.h>
 
 /// Asks the kernel to send `signal` to the calling process when its parent dies.
 /// glibc's prctl(2) is variadic and does not import into Swift. Returns 0 or -1 with errno set.

@@ -1,0 +1,106 @@
+import CVigilShim
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Gives back what a (re)load touched once and will not touch again, so that a process's resident memory is what
+/// its steady state uses rather than what parsing and applying a configuration once needed.
+///
+/// Two kinds of memory are given back:
+/// - **Free heap**: `malloc_trim(0)` returns the arenas' free pages to the kernel (the parse tree, the file text, the
+///   encoded messages freed after a load).
+/// - **Code and read-only data of the binary and its libraries that start-up read once.** A file mapping that the
+///   process never wrote to (no copy-on-write page: `Anonymous: 0 kB` in `/proc/self/smaps`, not writable) holds only
+///   copies of the file's pages. `MADV_DONTNEED` unmaps them from this process; the page cache keeps them, and a page
+///   the process touches again is mapped back from it, with the same contents, on its next fault. This is what the
+///   kernel does itself to those pages under memory pressure, so it adds no new way to fail. A mapping with a written
+///   page (relocated data, RELRO) is never touched: dropping it would lose the writes.
+public enum MemoryTrim {
+    /// One mapping of `/proc/self/smaps` that can be dropped: `[start, end)`.
+    public struct Mapping: Equatable, Sendable {
+        public let start: UInt
+        public let end: UInt
+        public let path: String
+    }
+
+    /// The mappings of `smaps` (the text of `/proc/PID/smaps`) that are file-backed, private, not writable and hold
+    /// no written (anonymous) page.
+    public static func droppableMappings(smaps: String) -> [Mapping] {
+        var found: [Mapping] = []
+        var current: Mapping?
+        var clean = false
+        func close() {
+            if let current, clean { found.append(current) }
+            current = nil
+        }
+        for line in smaps.split(separator: "\n", omittingEmptySubsequences: true) {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard let first = fields.first else { continue }
+            if first.contains("-"), !first.hasSuffix(":"), fields.count >= 5 {
+                close()
+                let bounds = first.split(separator: "-")
+                let permissions = fields[1]
+                guard bounds.count == 2, let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16),
+                    fields.count >= 6, fields[5].hasPrefix("/"),
+                    permissions == "r-xp" || permissions == "r--p"
+                else { continue }
+                current = Mapping(start: start, end: end, path: fields[5...].joined(separator: " "))
+                clean = false
+            } else if first == "Anonymous:", fields.count >= 2 {
+                clean = fields[1] == "0"
+            }
+        }
+        close()
+        return found
+    }
+
+    /// What one trim gave back.
+    public struct Report: Sendable, CustomStringConvertible {
+        public var mappings = 0
+        public var residentKiBBefore = 0
+        public var residentKiBAfter = 0
+        public var description: String {
+            "\(residentKiBBefore) KiB resident before, \(residentKiBAfter) KiB after (\(mappings) file mappings dropped)"
+        }
+    }
+
+    /// Trims this process: free heap back to the kernel, then the clean file mappings unmapped (see the type's doc).
+    @discardableResult
+    public static func trim() -> Report {
+        var report = Report()
+        report.residentKiBBefore = residentKiB()
+        malloc_trim(0)
+        if let smaps = readAll("/proc/self/smaps") {
+            for mapping in droppableMappings(smaps: smaps) {
+                let pointer = UnsafeMutableRawPointer(bitPattern: mapping.start)
+                if madvise(pointer, Int(mapping.end - mapping.start), MADV_DONTNEED) == 0 { report.mappings += 1 }
+            }
+        }
+        report.residentKiBAfter = residentKiB()
+        return report
+    }
+
+    /// `VmRSS` of this process, in KiB (0 when unreadable).
+    static func residentKiB() -> Int {
+        guard let status = FileContents.read("/proc/self/status", limit: 4096),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return 0 }
+        return line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+    }
+
+    /// The whole of a `/proc` file (which gives at most a page per `read`), or nil.
+    static func readAll(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { Glibc.close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(fd, &chunk, chunk.count)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { return count == 0 ? String(decoding: bytes, as: UTF8.self) : nil }
+            bytes += chunk[0..<count]
+        }
+    }
+}
