@@ -69,22 +69,27 @@ public enum MemoryTrim {
     @discardableResult
     public static func trim() -> Report {
         var report = Report()
-        report.residentKiBBefore = residentKiB()
+        report.residentKiBBefore = status("VmRSS")
         malloc_trim(0)
+        // A locked process (`no_swap`, the VRRP worker's default) is unlocked for the trim and locked again as it
+        // was (`cvigil_lock_memory`: pages are locked as they are faulted in), or nothing could be dropped.
+        let locked = status("VmLck") > 0
+        if locked { munlockall() }
         if let smaps = readAll("/proc/self/smaps") {
             for mapping in droppableMappings(smaps: smaps) {
                 let pointer = UnsafeMutableRawPointer(bitPattern: mapping.start)
                 if madvise(pointer, Int(mapping.end - mapping.start), MADV_DONTNEED) == 0 { report.mappings += 1 }
             }
         }
-        report.residentKiBAfter = residentKiB()
+        if locked { cvigil_lock_memory() }
+        report.residentKiBAfter = status("VmRSS")
         return report
     }
 
-    /// `VmRSS` of this process, in KiB (0 when unreadable).
-    static func residentKiB() -> Int {
+    /// A size line of this process's `/proc/self/status` (`VmRSS`, `VmLck`), in KiB (0 when unreadable).
+    static func status(_ field: String) -> Int {
         guard let status = FileContents.read("/proc/self/status", limit: 4096),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") })
         else { return 0 }
         return line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
     }

@@ -26,6 +26,8 @@ public struct DaemonOptions: Sendable {
     public var dontReleaseVRRP = false
     /// `-I`: leave IPVS rules in place on stop.
     public var dontReleaseIPVS = false
+    /// `--no-realtime`: the VRRP worker keeps the normal scheduler and unlocked memory unless the file asks.
+    public var noRealtime = false
     /// How often the watchdog pings its workers; a worker silent for two periods is replaced.
     public var heartbeatInterval: Duration = .seconds(1)
     /// Set in the re-spawned, detached daemon (stdio on /dev/null, own session).

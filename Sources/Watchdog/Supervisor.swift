@@ -188,7 +188,8 @@ final class Supervisor {
         if options.logDetail { arguments.append("-D") }
         if options.dontReleaseVRRP { arguments.append("-V") }
         if options.dontReleaseIPVS { arguments.append("-I") }
-        let settings = WorkerProcessSettings(role: role, globals: loaded.config.globalDefs)
+        let settings = WorkerProcessSettings(
+            role: role, globals: loaded.config.globalDefs, realtimeByDefault: !options.noRealtime)
         if !settings.isDefault { arguments += ["--process-settings", settings.argument] }
         return arguments
     }

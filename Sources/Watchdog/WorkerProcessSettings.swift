@@ -28,8 +28,21 @@ public struct WorkerProcessSettings: Hashable, Sendable {
 
     public init() {}
 
+    /// The VRRP worker's real-time priority when the file sets no scheduling for it (Vigil's default, not
+    /// keepalived's): the lowest SCHED_RR priority, which is enough to run before every normal process.
+    public static let automaticVRRPRealtimePriority = 1
+    /// RLIMIT_RTTIME with the automatic priority, in µs: a last guard against a runaway loop, for when the watchdog
+    /// is gone too (it replaces a worker that makes no progress within two heartbeats; the kernel's real-time
+    /// throttling leaves normal processes 5% in any case). A worker that is busy, not hung, is never killed for it:
+    /// keepalived's 10 ms suits C code that configured it on purpose, but a reload of a large file may run longer than
+    /// that without sleeping, and a loop that keeps turning is busy, not stuck (issue 12).
+    public static let automaticRlimitRTTime = 10_000_000
+
     /// The settings of `role`'s worker.
-    public init(role: WorkerRole, globals: GlobalDefs) {
+    /// - Parameter realtimeByDefault: the VRRP worker runs at `automaticVRRPRealtimePriority`, memory locked, when
+    ///   the file sets neither `vrrp_rt_priority` nor `vrrp_priority` (false with `vigild --no-realtime`). Adverts
+    ///   then leave on time however loaded the machine is: a late advert is a false takeover by the backup.
+    public init(role: WorkerRole, globals: GlobalDefs, realtimeByDefault: Bool) {
         switch role {
         case .vrrp:
             nice = globals.vrrpPriority
@@ -38,6 +51,11 @@ public struct WorkerProcessSettings: Hashable, Sendable {
             noSwap = globals.vrrpNoSwap
             cpuAffinity = globals.vrrpCPUAffinity
             name = globals.vrrpProcessName ?? (globals.processNames ? "keepalived_vrrp" : nil)
+            if realtimeByDefault && realtimePriority == nil && nice == nil {
+                realtimePriority = Self.automaticVRRPRealtimePriority
+                if rlimitRTTime == GlobalDefs.defaultRlimitRTTime { rlimitRTTime = Self.automaticRlimitRTTime }
+                noSwap = true
+            }
         case .checker:
             nice = globals.checkerPriority
             realtimePriority = globals.checkerRTPriority

@@ -81,6 +81,13 @@ struct VigilDaemonCommand: ParsableCommand {
         name: [.customShort("I"), .customLong("dont-release-ipvs")], help: "Leave IPVS rules in place when stopping.")
     var dontReleaseIPVS = false
 
+    @Flag(
+        name: .customLong("no-realtime"),
+        help: ArgumentHelp(
+            "Run the VRRP worker with the normal scheduler and unlocked memory when the file sets no "
+                + "vrrp_rt_priority or vrrp_priority (by default it runs SCHED_RR 1, memory locked)."))
+    var noRealtime = false
+
     @Option(name: .customLong("control-socket"), help: "vigilctl's socket.")
     var controlSocket: String = DefaultPaths.controlSocket
 
@@ -141,6 +148,7 @@ struct VigilDaemonCommand: ParsableCommand {
         options.checkersPidFile = checkersPid
         options.controlSocket = controlSocket
         options.dontReleaseVRRP = dontReleaseVRRP
+        options.noRealtime = noRealtime
         options.dontReleaseIPVS = dontReleaseIPVS
         options.heartbeatInterval = .milliseconds(heartbeatInterval)
         options.metricsListen = metricsListen

@@ -124,6 +124,54 @@ VIGIL=""
 check "shutdown_script ran after the VRRP worker released the VIP" \
   bash -c "[[ -e $WORK/shutdown && \$(cat $WORK/shutdown) != *192.0.2.160* ]]"
 
+# Vigil's default (not keepalived's): with no vrrp_rt_priority and no vrrp_priority in the file, the VRRP worker
+# runs SCHED_RR at 1 with its memory locked and a 10 s RLIMIT_RTTIME guard; the checker keeps the normal scheduler.
+# vrrp_priority (a nice value) or `vigild --no-realtime` keep the VRRP worker normal too.
+# start_plain GLOBALS [FLAG...]: vigild on a file with GLOBALS in global_defs, until both workers wrote pid files.
+start_plain() {
+  printf 'global_defs {\n  %s\n}\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 63\n  priority 100\n  virtual_ipaddress {\n    192.0.2.162/24\n  }\n}\nvirtual_server 192.0.2.163 80 {\n  real_server 192.0.2.1 80 {\n    TCP_CHECK {\n    }\n  }\n}\n' \
+    "$1" >"$WORK/plain.conf"
+  rm -f "$WORK"/p-*.pid
+  ip netns exec "$NS" "$BIN/vigild" -n -l "${@:2}" -f "$WORK/plain.conf" -p "$WORK/p.pid" -r "$WORK/p-vrrp.pid" \
+    -c "$WORK/p-check.pid" --control-socket "$WORK/p.sock" >"$WORK/plain.log" 2>&1 &
+  VIGIL=$!
+  wait_for 10 test -s "$WORK/p-vrrp.pid"
+  wait_for 10 test -s "$WORK/p-check.pid"
+  sleep 1
+  VRRP=$(cat "$WORK/p-vrrp.pid")
+  CHECK=$(cat "$WORK/p-check.pid")
+}
+stop_plain() {
+  kill "$VIGIL"
+  wait "$VIGIL" 2>/dev/null
+  VIGIL=""
+}
+# scheduler PID: "POLICY PRIORITY" of every thread of PID, one line per distinct pair.
+scheduler() {
+  local task
+  for task in /proc/"$1"/task/*; do
+    chrt -p "${task##*/}" | awk -F': ' '/policy/ { p = $2 } /priority/ { print p, $2 }'
+  done | sort -u
+}
+start_plain "router_id plain"
+check "default: every thread of the VRRP worker runs SCHED_RR at 1 ($(scheduler "$VRRP" | tr '\n' ';'))" \
+  test "$(scheduler "$VRRP")" = "SCHED_RR 1"
+limits=$(awk '/Max realtime timeout/ { print $4, $5 }' "/proc/$VRRP/limits")
+check "default: RLIMIT_RTTIME 10 s, soft half ($limits)" test "$limits" = "5000000 10000000"
+vmlck=$(field "$VRRP" VmLck | awk '{ print $1 }')
+check "default: the VRRP worker's memory is locked (VmLck $vmlck kB)" test "${vmlck:-0}" -gt 0
+check "default: the checker worker keeps the normal scheduler" test "$(scheduler "$CHECK")" = "SCHED_OTHER 0"
+check "default: the watchdog keeps the normal scheduler" test "$(scheduler "$VIGIL")" = "SCHED_OTHER 0"
+stop_plain
+start_plain "vrrp_priority -5"
+check "vrrp_priority -5: the VRRP worker keeps the normal scheduler" test "$(scheduler "$VRRP")" = "SCHED_OTHER 0"
+check "vrrp_priority -5: ps shows nice -5" test "$(ps -o ni= -p "$VRRP" | tr -d ' ')" = -5
+stop_plain
+start_plain "router_id plain" --no-realtime
+check "--no-realtime: the VRRP worker keeps the normal scheduler" test "$(scheduler "$VRRP")" = "SCHED_OTHER 0"
+check "--no-realtime: its memory is not locked" test "$(field "$VRRP" VmLck | awk '{ print $1 }')" = 0
+stop_plain
+
 # Bad values: errors (and keepalived's clamping warned) at FILE:LINE.
 printf 'global_defs {\n  vrrp_cpu_affinity one\n  vrrp_rt_priority 200\n  umask 0999\n  checker_process_name a_much_too_long_name\n}\n' >"$WORK/bad.conf"
 "$BIN/vigild" -t -f "$WORK/bad.conf" >"$WORK/bad.txt" 2>&1
