@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Kernel-lab suite for BFD_CHECK on real IPVS (issue 16): vigild -C on ipvs/lib.sh's topology, LVS-DR, VIP
+# 192.0.2.100:80, lb_algo rr. Each real server runs FRR's bfdd with a session to the director (3 × 100 ms: TCG is
+# slow). rs1 has BFD_CHECK alone, rs2 BFD_CHECK beside TCP_CHECK.
+#   - Both real servers enter `ipvsadm -Ln` once their sessions are Up (a BFD_CHECK fails until then, as keepalived's
+#     first BFD event is Down), and curl through the VIP reaches both.
+#   - rs1's bfdd stopped (SIGSTOP): rs1 leaves IPVS within the detection time (plus the lab's slowness); every request
+#     goes to rs2. Resumed: rs1 returns.
+#   - rs2's link to the director cut from the real server's side for BFD only (its bfdd's packets dropped by
+#     iptables): rs2 leaves though its web server still answers TCP_CHECK; let through again, it returns.
+#   - The BFD worker killed with SIGKILL: no real server leaves IPVS.
+#
+# Run: Tests/KernelLab/kernel-lab run --env VIGIL_BIN=$PWD/.build/debug Tests/KernelLab/bfd/run-all.sh
+set -uo pipefail
+
+if [[ "${KERNEL_LAB:-}" != 1 && "${1:-}" != --force ]]; then
+  echo "bfd/run-all.sh: meant to run inside the kernel lab (or pass --force)" >&2
+  exit 2
+fi
+
+# shellcheck source=../ipvs/lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../ipvs/lib.sh"
+trap 'stop_vigild; cleanup' EXIT
+
+setup_topology || fatal "topology"
+dr_real_servers 192.0.2.100 || fatal "LVS-DR real servers"
+for i in 1 2; do
+  ip netns exec "lab-r$i" "$PY" "$HERE/httpd.py" "rs$i" 80 >"$WORK/rs$i.log" 2>&1 &
+  PIDS+=($!)
+done
+for i in 1 2; do wait_http lab-d "http://198.51.100.1$i/" "rs$i" || fatal "rs$i web server"; done
+
+# FRR's bfdd on each real server: a single-hop session with the director's 198.51.100.1.
+id frr >/dev/null 2>&1 || fatal "no frr user (scripts/setup installs frr)"
+# The VM's /run is a fresh tmpfs: the runtime directories the frr package creates at boot are not there.
+install -d -o frr -g frr -m 755 /run/frr /var/tmp/frr
+BFDD=()
+for i in 1 2; do
+  mkdir -p "$WORK/frr$i"
+  cat >"$WORK/frr$i/frr.conf" <<CONF
+bfd
+ peer 198.51.100.1 local-address 198.51.100.1$i
+  receive-interval 100
+  transmit-interval 100
+  detect-multiplier 3
+ !
+!
+CONF
+  chown -R frr:frr "$WORK/frr$i"
+  ip netns exec "lab-r$i" /usr/lib/frr/bfdd -N "lab$i" --vty_socket "$WORK/frr$i" -f "$WORK/frr$i/frr.conf" \
+    -i "$WORK/frr$i/bfdd.pid" --bfdctl "$WORK/frr$i/bfdd.sock" --log stdout >"$WORK/frr$i.log" 2>&1 &
+  BFDD[i]=$!
+  PIDS+=($!)
+done
+
+cat >"$WORK/vigil.conf" <<CONF
+bfd_instance rs1 {
+    neighbor_ip 198.51.100.11
+    source_ip 198.51.100.1
+    min_rx 100
+    min_tx 100
+    multiplier 3
+}
+bfd_instance rs2 {
+    neighbor_ip 198.51.100.12
+    source_ip 198.51.100.1
+    min_rx 100
+    min_tx 100
+    multiplier 3
+}
+virtual_server 192.0.2.100 80 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    real_server 198.51.100.11 80 {
+        BFD_CHECK {
+            name rs1
+        }
+    }
+    real_server 198.51.100.12 80 {
+        TCP_CHECK {
+            connect_timeout 1
+            retry 1
+            delay_before_retry 1
+            warmup 0
+        }
+        BFD_CHECK {
+            name rs2
+        }
+    }
+}
+CONF
+$D "$BIN/vigild" -n -l -C -f "$WORK/vigil.conf" --control-socket "$WORK/control.sock" -p "$WORK/vigild.pid" \
+  -c "$WORK/checkers.pid" -r "$WORK/vrrp.pid" -b "$WORK/bfd.pid" >>"$WORK/vigild.log" 2>&1 &
+VIGILD_PID=$!
+
+status() { $D "$BIN/vigilctl" status --control-socket "$WORK/control.sock"; }
+# The milliseconds since the event whose CLOCK_MONOTONIC nanoseconds are $1.
+since_ms() { "$PY" -c "import time; print(round((time.clock_gettime_ns(time.CLOCK_MONOTONIC) - $1) / 1e6))"; }
+now_ns() { "$PY" -c "import time; print(time.clock_gettime_ns(time.CLOCK_MONOTONIC))"; }
+
+# A real server starts in IPVS (as in keepalived) until its first verdict: the sessions must be Up first.
+sessions_up() { [[ $(status | grep -cE "bfd_instance rs[12]: Up") == 2 ]]; }
+bfd_up_by=$((SECONDS + 90))
+until sessions_up || ((SECONDS >= bfd_up_by)); do sleep 0.5; done
+check "both BFD sessions with the real servers' bfdd are Up" sessions_up
+check "rs1 (BFD_CHECK) in ipvsadm -Ln" wait_listing '198\.51\.100\.11:80 +Route +1' 1 60
+check "rs2 (TCP_CHECK and BFD_CHECK) in ipvsadm -Ln" wait_listing '198\.51\.100\.12:80 +Route +1' 1 60
+status | grep bfd_instance
+check_alternates "through the VIP" "$(fetch_n 4 http://192.0.2.100/)"
+
+# rs1's bfdd stopped: rs1 leaves; resumed: it returns.
+start=$(now_ns)
+kill -STOP "${BFDD[1]}"
+if wait_listing '198\.51\.100\.11:80' 0 20; then
+  pass "rs1's BFD peer stopped: rs1 left ipvsadm -Ln ($(since_ms "$start") ms after the stop, polled every 250 ms; detection 300 ms)"
+else
+  fail "rs1 did not leave IPVS after its BFD peer stopped"
+fi
+check "every request goes to rs2" all_from rs2 "$(fetch_n 4 http://192.0.2.100/)"
+kill -CONT "${BFDD[1]}"
+check "rs1's BFD peer resumed: rs1 returns" wait_listing '198\.51\.100\.11:80 +Route +1' 1 60
+
+# rs2's BFD packets dropped (its web server still answers TCP_CHECK): rs2 leaves; let through, it returns.
+ip netns exec lab-r2 iptables -I OUTPUT -p udp --dport 3784 -j DROP
+check "rs2's BFD dropped: rs2 leaves though its TCP_CHECK passes" wait_listing '198\.51\.100\.12:80' 0 20
+status | grep -A1 "198.51.100.12"
+ip netns exec lab-r2 iptables -D OUTPUT -p udp --dport 3784 -j DROP
+check "rs2's BFD back: rs2 returns" wait_listing '198\.51\.100\.12:80 +Route +1' 1 60
+check_alternates "through the VIP again" "$(fetch_n 4 http://192.0.2.100/)"
+
+# The BFD worker killed: the sessions resume Up, no real server leaves.
+(while :; do listing | grep -c '198\.51\.100\.1[12]:80 +Route +1' >>"$WORK/samples.txt"; sleep 0.1; done) &
+sampler=$!
+PIDS+=("$sampler")
+for k in 1 2 3; do
+  worker=$(cat "$WORK/bfd.pid")
+  kill -9 "$worker"
+  for ((n = 0; n < 100; n++)); do [[ -s $WORK/bfd.pid && $(cat "$WORK/bfd.pid") != "$worker" ]] && break; sleep 0.1; done
+  sleep 2
+done
+kill "$sampler" 2>/dev/null
+if grep -qv '^2$' "$WORK/samples.txt"; then
+  fail "a real server left IPVS while the BFD worker restarted ($(grep -cv '^2$' "$WORK/samples.txt") samples)"
+else
+  pass "3 × kill -9 of the BFD worker: both real servers stayed in IPVS ($(wc -l <"$WORK/samples.txt") samples)"
+fi
+stop_vigild
+check "stopping vigild removes its service" wait_listing '192\.0\.2\.100:80' 0 10
+grep -q "IPVS is not available" "$WORK/vigild.log" && fail "vigild found no IPVS in the lab"
+if ((failed)); then
+  echo "--- ipvsadm -Ln ---"
+  listing
+  echo "--- bfdd logs (tail) ---"
+  tail -n 10 "$WORK/frr1.log" "$WORK/frr2.log"
+  echo "--- vigild log (tail) ---"
+  tail -40 "$WORK/vigild.log"
+fi
+summary
