@@ -287,6 +287,43 @@ struct EngineTests {
         #expect(harness.core.order == ["b1", "b3"])
     }
 
+    @Test("A reload that changes nothing BFD-related touches no session: no packet, no timer, no socket, no event")
+    func reloadWithoutChange() {
+        let harness = EngineHarness(Self.two)
+        harness.bringUp("b1")
+        let (timers, opened, ports) = (
+            harness.system.timers, harness.system.opened, harness.core.sessions.mapValues(\.sourcePort)
+        )
+        func states() -> [String: String] {
+            harness.core.sessions.mapValues {
+                "\($0.machine.state) \($0.machine.localDiscriminator) \($0.machine.isPolling)"
+            }
+        }
+        let before = states()
+        let events = harness.events.count
+        harness.system.sent = []
+        // The same sessions beside a new VRRP instance: the BFD part of the file is unchanged.
+        harness.apply(
+            Self.two + """
+
+                vrrp_instance VI_1 {
+                    interface eth0
+                    virtual_router_id 1
+                    priority 100
+                    virtual_ipaddress {
+                        192.0.2.100/24
+                    }
+                }
+                """, isReload: true)
+        #expect(harness.system.sent.isEmpty)
+        #expect(harness.system.timers == timers)
+        #expect(harness.system.opened == opened)
+        #expect(harness.core.sessions.mapValues(\.sourcePort) == ports)
+        #expect(states() == before)
+        #expect(harness.session("b1").state == .up)
+        #expect(harness.events.count == events)
+    }
+
     @Test("SIGUSR1 and SIGUSR2 texts name every session")
     func dumps() {
         let harness = EngineHarness(Self.two)

@@ -173,16 +173,6 @@ apply() {
   [[ -n $writes ]] || writes=none
 }
 
-# dr_real_servers VIP: LVS-DR on lab-r1 and lab-r2: the VIP on lo, never answered for in ARP.
-dr_real_servers() {
-  local i
-  for i in 1 2; do
-    ip -n "lab-r$i" addr add "$1/32" dev lo || return 1
-    ip netns exec "lab-r$i" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
-      net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2 || return 1
-  done
-}
-
 # The listing without trailing blanks (ipvsadm pads its last column).
 listing() { $D ipvsadm -Ln "$@" | sed 's/ *$//'; }
 vigilctl_listing() { $D "$BIN/vigilctl" ipvs "$@" | sed 's/ *$//'; }
@@ -198,15 +188,6 @@ wait_listing() {
 }
 all_from() { # NAME REPLIES: every reply came from NAME
   [[ -n $2 ]] && (($(count "$1" "$2") == $(wc -l <<<"$2")))
-}
-
-# The vigild a suite started in the background (its pid in VIGILD_PID), stopped and waited for.
-VIGILD_PID=
-stop_vigild() {
-  [[ -n $VIGILD_PID ]] || return 0
-  kill "$VIGILD_PID" 2>/dev/null
-  wait "$VIGILD_PID" 2>/dev/null
-  VIGILD_PID=
 }
 
 clear_ipvs() {
