@@ -7,13 +7,12 @@ import Synchronization
 
 /// A thread that waits on descriptors a NIO event loop cannot watch (raw sockets read with `recvmsg` for their
 /// control messages, a netlink monitor) and hands the ready ones to a handler, which reads them and passes what it
-/// read to the engine's loop. The VRRP and BFD workers' receivers run on it.
+/// read to the engine's loop. The BFD worker's receiver runs on it.
 ///
 /// The set of descriptors is asked for anew after every wake-up, so adding one takes a `wake()`; `stop()` ends the
 /// thread at its next wake-up. The handler and the descriptor source run on the thread only.
 public final class PollThread: Sendable {
-    private let wakeReader: Int32
-    private let wakeWriter: Int32
+    private let wakePipe = WakePipe()
     private let stopped = Atomic<Bool>(false)
 
     /// Starts the thread.
@@ -24,50 +23,14 @@ public final class PollThread: Sendable {
     public init(
         name: String, descriptors: @escaping @Sendable () -> [Int32], ready: @escaping @Sendable ([Int32]) -> Void
     ) {
-        var ends: [Int32] = [-1, -1]
-        _ = pipe(&ends)
-        for end in ends {
-            _ = fcntl(end, F_SETFL, O_NONBLOCK)
-            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
-        }
-        wakeReader = ends[0]
-        wakeWriter = ends[1]
-        let context = Unmanaged.passRetained(
-            Context(thread: self, name: name, descriptors: descriptors, ready: ready))
-        var thread = pthread_t()
-        _ = pthread_create(
-            &thread, nil,
-            { argument in
-                let context = Unmanaged<Context>.fromOpaque(argument!).takeRetainedValue()
-                _ = cvigil_set_thread_name(String(context.name.prefix(15)))
-                context.thread.run(context.descriptors, context.ready)
-                return nil
-            }, context.toOpaque())
-        pthread_detach(thread)
-    }
-
-    private final class Context: Sendable {
-        let thread: PollThread
-        let name: String
-        let descriptors: @Sendable () -> [Int32]
-        let ready: @Sendable ([Int32]) -> Void
-
-        init(
-            thread: PollThread, name: String, descriptors: @escaping @Sendable () -> [Int32],
-            ready: @escaping @Sendable ([Int32]) -> Void
-        ) {
-            self.thread = thread
-            self.name = name
-            self.descriptors = descriptors
-            self.ready = ready
+        WorkerThread.run { [self] in
+            _ = cvigil_set_thread_name(String(name.prefix(15)))
+            run(descriptors, ready)
         }
     }
 
     /// Interrupts the wait: the descriptors are asked for again.
-    public func wake() {
-        var one: UInt8 = 1
-        _ = write(wakeWriter, &one, 1)
-    }
+    public func wake() { wakePipe.wake() }
 
     /// Ends the thread at its next wake-up (now).
     public func stop() {
@@ -78,13 +41,10 @@ public final class PollThread: Sendable {
     private func run(_ descriptors: @Sendable () -> [Int32], _ ready: @Sendable ([Int32]) -> Void) {
         while !stopped.load(ordering: .acquiring) {
             let current = descriptors()
-            var polled = [pollfd(fd: wakeReader, events: Int16(POLLIN), revents: 0)]
+            var polled = [pollfd(fd: wakePipe.reader, events: Int16(POLLIN), revents: 0)]
             polled += current.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             guard poll(&polled, nfds_t(polled.count), -1) > 0 else { continue }
-            if polled[0].revents != 0 {
-                var drained = [UInt8](repeating: 0, count: 64)
-                _ = read(wakeReader, &drained, drained.count)
-            }
+            if polled[0].revents != 0 { wakePipe.drain() }
             let readable = polled.dropFirst().filter { $0.revents != 0 }.map(\.fd)
             if !readable.isEmpty { ready(readable) }
         }

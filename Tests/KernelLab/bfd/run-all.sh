@@ -54,6 +54,13 @@ CONF
   BFDD[i]=$!
   PIDS+=($!)
 done
+# bfdd up: its pid file written and the process still there (30 s at most under TCG), or its log and stop.
+for i in 1 2; do
+  if ! wait_for 30 bash -c "[[ -s $WORK/frr$i/bfdd.pid ]] && kill -0 ${BFDD[i]}" 2>/dev/null; then
+    tail -n 20 "$WORK/frr$i.log"
+    fatal "FRR's bfdd on lab-r$i did not start"
+  fi
+done
 
 cat >"$WORK/vigil.conf" <<CONF
 bfd_instance rs1 {
@@ -104,7 +111,13 @@ now_ns() { "$PY" -c "import time; print(time.clock_gettime_ns(time.CLOCK_MONOTON
 sessions_up() { [[ $(status | grep -cE "bfd_instance rs[12]: Up") == 2 ]]; }
 bfd_up_by=$((SECONDS + 90))
 until sessions_up || ((SECONDS >= bfd_up_by)); do sleep 0.5; done
-check "both BFD sessions with the real servers' bfdd are Up" sessions_up
+if ! sessions_up; then
+  status
+  tail -n 10 "$WORK/frr1.log" "$WORK/frr2.log"
+  tail -n 40 "$WORK/vigild.log"
+  fatal "the BFD sessions with the real servers' bfdd did not come Up within 90 s"
+fi
+pass "both BFD sessions with the real servers' bfdd are Up"
 check "rs1 (BFD_CHECK) in ipvsadm -Ln" wait_listing '198\.51\.100\.11:80 +Route +1' 1 60
 check "rs2 (TCP_CHECK and BFD_CHECK) in ipvsadm -Ln" wait_listing '198\.51\.100\.12:80 +Route +1' 1 60
 status | grep bfd_instance

@@ -329,17 +329,36 @@ fi
 # successor's first packet leaves after the kill is printed (MEASURED restart latency) beside the 150 ms of 3 × 50.
 log "== 2. the BFD worker killed with SIGKILL 5 times under Up sessions (5 × 1 s)"
 set_interval 1000 5 1000 || fail "the sessions did not move to 5 × 1 s"
+# watch_start / watch_end WHILE: what FRR, the trackers and the kernel saw between the two.
+watch_start() {
+  downs_before=$(frr_downs 192.0.2.1)
+  far_downs_before=$(frr_downs 198.51.100.1)
+  ip -n bfd-v monitor address >"$WORK/monitor.txt" 2>&1 &
+  MONITOR=$!
+  PIDS+=("$MONITOR")
+  log_lines_before=$(wc -l <"$WORK/vigil.log")
+}
+watch_end() {
+  kill "$MONITOR" 2>/dev/null
+  wait "$MONITOR" 2>/dev/null
+  [[ $(frr_downs 192.0.2.1) == "$downs_before" && $(frr_downs 198.51.100.1) == "$far_downs_before" ]] &&
+    pass "FRR never saw its sessions with Vigil go down $1" ||
+    fail "FRR saw a session go down $1 ($downs_before -> $(frr_downs 192.0.2.1))"
+  if tail -n +"$((log_lines_before + 1))" "$WORK/vigil.log" | grep -E "vrrp-worker.*(FAULT|BFD: .* down)"; then
+    fail "a tracker saw a session Down $1"
+  else
+    pass "no tracker saw Down $1: the VRRP instance tracking both sessions stayed MASTER"
+  fi
+  grep -q "192.0.2.201" "$WORK/monitor.txt" && fail "the VIP moved $1: $(cat "$WORK/monitor.txt")" ||
+    pass "the VIP never moved $1 (ip monitor address saw nothing)"
+}
+
 settle "before the kills"
-downs_before=$(frr_downs 192.0.2.1)
-far_downs_before=$(frr_downs 198.51.100.1)
-ip -n bfd-v monitor address >"$WORK/monitor.txt" 2>&1 &
-MONITOR=$!
-PIDS+=("$MONITOR")
+watch_start
 ip netns exec bfd-v tcpdump -ni eth0 -tt -l "udp and src host 192.0.2.1 and dst port 3784" >"$WORK/wire.txt" 2>/dev/null &
 TCPDUMP=$!
 PIDS+=("$TCPDUMP")
 sleep 1
-log_lines_before=$(wc -l <"$WORK/vigil.log")
 : >"$WORK/kills.txt"
 for ((k = 1; k <= 5; k++)); do
   worker=$(cat "$WORK/v-bfd.pid")
@@ -348,38 +367,23 @@ for ((k = 1; k <= 5; k++)); do
   wait_for 10 bash -c "[[ -s $WORK/v-bfd.pid && \$(cat $WORK/v-bfd.pid) != $worker ]]" || fail "kill $k: no new BFD worker"
   sleep 2
 done
-kill "$MONITOR" 2>/dev/null
 sleep 0.5
 kill "$TCPDUMP" 2>/dev/null
-wait "$TCPDUMP" "$MONITOR" 2>/dev/null
+wait "$TCPDUMP" 2>/dev/null
 # The successor sends at once when it resumes a session: from each kill to the next packet on the wire.
 latencies=$(awk 'NR == FNR { kills[++n] = $1; next } { for (i = 1; i <= n; i++) if (!(i in seen) && $1 > kills[i]) {
   seen[i] = 1; printf "%.1f ", ($1 - kills[i]) * 1000 } }' "$WORK/kills.txt" "$WORK/wire.txt")
 # shellcheck disable=SC2086
 echo "MEASURED restart latency (SIGKILL to the successor's first packet on the wire, 5 kills): $($LAB stats $latencies)" \
   "(3 × 50 ms would allow 150; load $(cut -d' ' -f1-3 /proc/loadavg))"
-[[ $(frr_downs 192.0.2.1) == "$downs_before" && $(frr_downs 198.51.100.1) == "$far_downs_before" ]] &&
-  pass "FRR never saw its sessions with Vigil go down through 5 kills" ||
-  fail "FRR saw a session go down ($downs_before -> $(frr_downs 192.0.2.1))"
-if tail -n +"$((log_lines_before + 1))" "$WORK/vigil.log" | grep -E "vrrp-worker.*(FAULT|BFD: .* down)"; then
-  fail "a tracker saw a session Down during the kills"
-else
-  pass "no tracker saw Down: the VRRP instance tracking both sessions stayed MASTER"
-fi
-grep -q "192.0.2.201" "$WORK/monitor.txt" && fail "the VIP moved: $(cat "$WORK/monitor.txt")" ||
-  pass "the VIP never moved (ip monitor address saw nothing)"
+watch_end "through 5 kills"
 restarts=$(vigilctl bfd-v "$VSOCK" status --json |
   python3 -c 'import json,sys; print([w["restartCount"] for w in json.load(sys.stdin)["workers"] if w["role"]=="bfd"][0])')
 [[ $restarts == 5 ]] && pass "vigilctl status counts 5 BFD worker restarts" || fail "restarts: $restarts"
 
 log "== 2b. the BFD worker stopped (SIGSTOP) under Up sessions (5 × 1 s): replaced, the sessions resumed Up"
 settle "before the stop"
-downs_before=$(frr_downs 192.0.2.1)
-far_downs_before=$(frr_downs 198.51.100.1)
-ip -n bfd-v monitor address >"$WORK/monitor.txt" 2>&1 &
-MONITOR=$!
-PIDS+=("$MONITOR")
-log_lines_before=$(wc -l <"$WORK/vigil.log")
+watch_start
 worker=$(cat "$WORK/v-bfd.pid")
 stopped_at=$(date +%s%N)
 kill -STOP "$worker"
@@ -394,18 +398,7 @@ fi
 check "the stopped worker is gone (the watchdog killed it)" wait_for 10 bash -c "! kill -0 $worker 2>/dev/null"
 check "its successor has the sessions Up" bash -c "$LAB up $BIN/vigilctl $VSOCK frr 10 && $LAB up $BIN/vigilctl $VSOCK ka 10"
 sleep 2
-kill "$MONITOR" 2>/dev/null
-wait "$MONITOR" 2>/dev/null
-[[ $(frr_downs 192.0.2.1) == "$downs_before" && $(frr_downs 198.51.100.1) == "$far_downs_before" ]] &&
-  pass "FRR never saw its sessions with Vigil go down while the worker was stopped and replaced" ||
-  fail "FRR saw a session go down ($downs_before -> $(frr_downs 192.0.2.1))"
-if tail -n +"$((log_lines_before + 1))" "$WORK/vigil.log" | grep -E "vrrp-worker.*(FAULT|BFD: .* down)"; then
-  fail "a tracker saw a session Down while the worker was stopped and replaced"
-else
-  pass "no tracker saw Down while the worker was stopped and replaced"
-fi
-grep -q "192.0.2.201" "$WORK/monitor.txt" && fail "the VIP moved: $(cat "$WORK/monitor.txt")" ||
-  pass "the VIP never moved while the worker was stopped and replaced"
+watch_end "while the worker was stopped and replaced"
 
 log "== status, dumps, statistics"
 vigilctl bfd-v "$VSOCK" status

@@ -98,19 +98,23 @@ check "umask 027: the watchdog's Umask is 0027" test "$(field "$VIGIL" Umask)" =
 check "umask 027: the workers inherit it" test "$(field "$VRRP" Umask)" = 0027
 check "vrrp_process_name: the VRRP worker is named vigil_vrrp" test "$(field "$VRRP" Name)" = vigil_vrrp
 check "checker_process_name: the checker worker is named vigil_check" test "$(field "$CHECK" Name)" = vigil_check
-rr_threads=0 other_threads=0
-for task in /proc/"$VRRP"/task/*; do
-  if [[ $(chrt -p "${task##*/}") == *SCHED_RR* && $(chrt -p "${task##*/}") == *"priority: 20"* ]]; then
-    rr_threads=$((rr_threads + 1))
+# all_threads_rr PID PRIORITY NAME: every thread of PID runs SCHED_RR at PRIORITY.
+all_threads_rr() {
+  local task rr_threads=0 other_threads=0
+  for task in /proc/"$1"/task/*; do
+    if [[ $(chrt -p "${task##*/}") == *SCHED_RR* && $(chrt -p "${task##*/}") == *"priority: $2"* ]]; then
+      rr_threads=$((rr_threads + 1))
+    else
+      other_threads=$((other_threads + 1))
+    fi
+  done
+  if ((rr_threads > 1 && other_threads == 0)); then
+    pass "$3_rt_priority $2: all $rr_threads threads of the $3 worker run SCHED_RR at $2"
   else
-    other_threads=$((other_threads + 1))
+    fail "$3_rt_priority: $rr_threads SCHED_RR threads, $other_threads others: $(chrt -p "$1")"
   fi
-done
-if ((rr_threads > 1 && other_threads == 0)); then
-  pass "vrrp_rt_priority 20: all $rr_threads threads of the VRRP worker run SCHED_RR at 20"
-else
-  fail "vrrp_rt_priority: $rr_threads SCHED_RR threads, $other_threads others: $(chrt -p "$VRRP")"
-fi
+}
+all_threads_rr "$VRRP" 20 vrrp
 check "the checker worker keeps the normal scheduler" bash -c "chrt -p $CHECK | grep -q SCHED_OTHER"
 limits=$(awk '/Max realtime timeout/ { print $4, $5 }' "/proc/$VRRP/limits")
 check "RLIMIT_RTTIME defaults to keepalived's 10000 us, soft half ($limits)" test "$limits" = "5000 10000"
@@ -121,19 +125,7 @@ check "vrrp_cpu_affinity $LAST_CPU: Cpus_allowed_list" test "$(field "$VRRP" Cpu
 check "checker_cpu_affinity 0: Cpus_allowed_list" test "$(field "$CHECK" Cpus_allowed_list)" = 0
 check "checker_priority 5: ps shows nice 5" test "$(ps -o ni= -p "$CHECK" | tr -d ' ')" = 5
 check "bfd_process_name: the BFD worker is named vigil_bfd" test "$(field "$BFD" Name)" = vigil_bfd
-rr_threads=0 other_threads=0
-for task in /proc/"$BFD"/task/*; do
-  if [[ $(chrt -p "${task##*/}") == *SCHED_RR* && $(chrt -p "${task##*/}") == *"priority: 10"* ]]; then
-    rr_threads=$((rr_threads + 1))
-  else
-    other_threads=$((other_threads + 1))
-  fi
-done
-if ((rr_threads > 1 && other_threads == 0)); then
-  pass "bfd_rt_priority 10: all $rr_threads threads of the BFD worker run SCHED_RR at 10"
-else
-  fail "bfd_rt_priority: $rr_threads SCHED_RR threads, $other_threads others: $(chrt -p "$BFD")"
-fi
+all_threads_rr "$BFD" 10 bfd
 limits=$(awk '/Max realtime timeout/ { print $4, $5 }' "/proc/$BFD/limits")
 check "bfd_rlimit_rttime 20000: RLIMIT_RTTIME 20000 us, soft half ($limits)" test "$limits" = "10000 20000"
 vmlck=$(field "$BFD" VmLck | awk '{ print $1 }')
