@@ -36,6 +36,8 @@ for i in 1 2; do wait_http lab-d "http://198.51.100.1$i/" "rs$i" || fatal "rs$i 
 id frr >/dev/null 2>&1 || fatal "no frr user (scripts/setup installs frr)"
 # The VM's /run is a fresh tmpfs: the runtime directories the frr package creates at boot are not there.
 install -d -o frr -g frr -m 755 /run/frr /var/tmp/frr
+# bfdd runs as frr: it must reach its directory in $WORK (mktemp -d makes it 0700).
+chmod 755 "$WORK"
 BFDD=()
 for i in 1 2; do
   mkdir -p "$WORK/frr$i"
@@ -144,7 +146,13 @@ check "rs2's BFD back: rs2 returns" wait_listing '198\.51\.100\.12:80 +Route +1'
 check_alternates "through the VIP again" "$(fetch_n 4 http://192.0.2.100/)"
 
 # The BFD worker killed: the sessions resume Up, no real server leaves.
-(while :; do listing | grep -c '198\.51\.100\.1[12]:80 +Route +1' >>"$WORK/samples.txt"; sleep 0.1; done) &
+(while :; do
+  out=$(listing 2>&1)
+  n=$(grep -cE '198\.51\.100\.1[12]:80 +Route +1' <<<"$out")
+  echo "$(date +%T.%N | cut -c1-12) $n" >>"$WORK/samples.txt"
+  ((n == 2)) || printf '%s\n%s\n' "--- $(date +%T.%N | cut -c1-12)" "$out" >>"$WORK/samples-other.txt"
+  sleep 0.1
+done) &
 sampler=$!
 PIDS+=("$sampler")
 for k in 1 2 3; do
@@ -156,8 +164,10 @@ for k in 1 2 3; do
   sleep 6
 done
 kill "$sampler" 2>/dev/null
-if grep -qv '^2$' "$WORK/samples.txt"; then
-  fail "a real server left IPVS while the BFD worker restarted ($(grep -cv '^2$' "$WORK/samples.txt") samples)"
+if grep -qv ' 2$' "$WORK/samples.txt"; then
+  fail "a real server left IPVS while the BFD worker restarted ($(grep -cv ' 2$' "$WORK/samples.txt") samples of" \
+    "$(wc -l <"$WORK/samples.txt"): $(grep -v ' 2$' "$WORK/samples.txt" | head -n 5 | tr '\n' ' ')...)"
+  head -n 20 "$WORK/samples-other.txt"
 else
   pass "3 × kill -9 of the BFD worker: both real servers stayed in IPVS ($(wc -l <"$WORK/samples.txt") samples)"
 fi
