@@ -213,6 +213,27 @@ else
   fail "TTL 64: $(vigilctl bfd-v "$VSOCK" status | grep -A1 'bfd_instance frr:')"
 fi
 
+# A reload that changes nothing BFD-related (VI_1's priority only): the BFD worker applies it and no session moves.
+# A 3 × 50 ms session can flap on a loaded host at any time: a reload that saw one is tried again (3 attempts).
+for ((attempt = 1; attempt <= 3; attempt++)); do
+  downs_before=$(frr_downs 192.0.2.1)
+  log_lines_before=$(wc -l <"$WORK/vigil.log")
+  vigil_config 50 | sed "s/priority 100/priority $((100 + attempt))/" >"$WORK/vigil.conf"
+  kill -HUP "$VIGIL"
+  wait_for 30 bash -c "tail -n +$((log_lines_before + 1)) $WORK/vigil.log | grep -q 'configured: 3 BFD sessions (reload)'" ||
+    echo "NOTE attempt $attempt: the BFD worker did not log the reload within 30 s"
+  sleep 2
+  left=$(tail -n +"$((log_lines_before + 1))" "$WORK/vigil.log" | grep -E "bfd_instance [a-z_]+: [A-Za-z]+ -> ")
+  if [[ -z $left && $(frr_downs 192.0.2.1) == "$downs_before" ]] &&
+    tail -n +"$((log_lines_before + 1))" "$WORK/vigil.log" | grep -q 'configured: 3 BFD sessions (reload)'; then
+    pass "a reload changing only VI_1 reached the BFD worker and moved no session (attempt $attempt)"
+    break
+  fi
+  echo "NOTE attempt $attempt: ${left:-FRR saw a down} (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  ((attempt == 3)) && fail "every reload changing only VI_1 (3) saw a BFD session move"
+  session_up frr 30 && session_up ka 30
+done
+
 # measure LABEL SESSION BOUND_MS STOP RESUME PEER_UP: DETECT_RUNS detections from STOP to Down, each followed by
 # RESUME and a wait until the session is Up on both sides. What is asserted: Down is seen (bfdlab's deadline is 10 s)
 # and the session comes back. The figures, and how many were within BOUND_MS (multiplier × interval + 20 ms), are
