@@ -33,16 +33,7 @@ PIDS=()
 . "$ROOT/Tests/Namespaces/lib.sh"
 
 NAMESPACES=(bfd-sw bfd-v bfd-f bfd-k bfd-r bfd-m bfd-n)
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -CONT "$pid" 2>/dev/null; kill "$pid" 2>/dev/null; done
-  sleep 0.5
-  for ns in "${NAMESPACES[@]}"; do
-    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-    ip netns del "$ns" 2>/dev/null
-  done
-  [[ ${KEEP_WORK:-0} == 1 ]] && echo "kept $WORK" || rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap namespaces_cleanup EXIT
 
 log() { echo "$(date +%T) $*"; }
 wait_for() { local n; for ((n = 0; n < $1 * 10; n++)); do "${@:2}" && return 0; sleep 0.1; done; return 1; }
