@@ -27,6 +27,7 @@ let package = Package(
         .executable(name: "SMTPFuzzer", targets: ["SMTPFuzzer"]),
         .executable(name: "FrameFuzzer", targets: ["FrameFuzzer"]),
         .executable(name: "MetricsHTTPFuzzer", targets: ["MetricsHTTPFuzzer"]),
+        .executable(name: "BFDFuzzer", targets: ["BFDFuzzer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -60,7 +61,7 @@ let package = Package(
         /// (libnftnl over libmnl) for keepalived's no-accept filter.
         .target(name: "Netlink", dependencies: ["CNetlink", "CNftables", "Config"]),
         /// Messages between the watchdog and its workers, and of the control socket.
-        .target(name: "WorkerIPC", dependencies: ["Config", logging]),
+        .target(name: "WorkerIPC", dependencies: ["Config", "CVigilShim", logging]),
         /// What both workers run outside themselves: notify scripts and MISC_CHECK / vrrp_script programs
         /// (as `script_user`, with timeouts), `notify_fifo` lines and `smtp_alert` mail.
         .target(name: "Notifier", dependencies: ["Config", "CVigilShim", logging, nioCore, nioPosix]),
@@ -85,6 +86,8 @@ let package = Package(
         ),
         /// What monitoring reads (pure): Prometheus metrics, the status page and JSON, and the HTTP requests for them.
         .target(name: "Monitoring", dependencies: ["Config", "WorkerIPC"]),
+        /// BFD (RFC 5880 / 5881 / 5883): codec, session state machine, sockets.
+        .target(name: "BFDWorker", dependencies: ["Config", "WorkerIPC", "CVigilShim", logging, nioCore, nioPosix]),
         /// The parent process: spawns, supervises and restarts the workers.
         .target(
             name: "Watchdog",
@@ -94,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "vigild",
             dependencies: [
-                "Config", "Watchdog", "WorkerIPC", "VRRPWorker", "CheckerWorker", argumentParser, logging,
+                "Config", "Watchdog", "WorkerIPC", "VRRPWorker", "CheckerWorker", "BFDWorker", argumentParser, logging,
             ]
         ),
         .executableTarget(
@@ -120,6 +123,9 @@ let package = Package(
         .executableTarget(name: "FrameFuzzer", dependencies: ["WorkerIPC", "FuzzSupport"], path: "Fuzz/FrameFuzzer"),
         .executableTarget(
             name: "MetricsHTTPFuzzer", dependencies: ["Monitoring", "FuzzSupport"], path: "Fuzz/MetricsHTTPFuzzer"),
+        .executableTarget(
+            name: "BFDFuzzer", dependencies: ["BFDWorker", "WorkerIPC", "FuzzSupport", "TestSupport"],
+            path: "Fuzz/BFDFuzzer"),
 
         // MARK: Tests
         .testTarget(name: "ConfigTests", dependencies: ["Config", "CIndexStore"], resources: [.copy("Fixtures")]),
@@ -133,6 +139,7 @@ let package = Package(
         .testTarget(name: "IPVSShimTests", dependencies: ["IPVSShim", "Netlink", "TestSupport"]),
         .testTarget(name: "VRRPWorkerTests", dependencies: ["VRRPWorker", "TestSupport"]),
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
+        .testTarget(name: "BFDWorkerTests", dependencies: ["BFDWorker", "TestSupport"]),
         /// Root: rtnetlink addresses, routes, link events and GARP/NA in namespaces the tests create.
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "VRRPWorker", "Config"]),
         .testTarget(

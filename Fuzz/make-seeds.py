@@ -114,3 +114,17 @@ seeds("SMTPFuzzer", {
 
 # FrameFuzzer's seeds are written by the target itself (FrameFuzzer --write-seeds DIR): the IPC messages are in the
 # binary codec, which the Swift encoder writes best.
+
+
+# BFD (BFDControlPacketTests): the handshake as one input, each datagram behind its length with a first byte that
+# moves virtual time on (ms): Down, Init and Up packets to the active session, a Poll, a Final, AdminDown.
+def bfd(state, flags=0, mult=3, my=0x0b0b, your=0x12345678, tx=10000, rx=10000, diag=0):
+    return struct.pack(">BBBBIIIII", 0x20 | diag, state << 6 | flags, mult, 24, my, your, tx, rx, 0)
+
+
+seeds("BFDFuzzer", {
+    "handshake": pieces(b"\x05" + bfd(1, your=0), b"\x05" + bfd(2), b"\x05" + bfd(3), b"\x0a" + bfd(3, flags=0x20),
+                        b"\x0a" + bfd(3, flags=0x10), b"\x40" + bfd(0, diag=7)),
+    "frr-up": pieces(b"\x00" + bytes.fromhex("20c00318 00000001 12345678 000493e0 000493e0 0000c350")),
+    "expiry": pieces(b"\x00" + bfd(1, your=0), b"\x01" + bfd(3), b"\xff" + bfd(3)),
+})

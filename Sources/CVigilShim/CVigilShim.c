@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 int cvigil_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0, 0, 0);
@@ -102,4 +104,59 @@ int cvigil_enter_net_namespace(const char *path) {
     close(fd);
     errno = saved;
     return result;
+}
+
+long cvigil_recv_datagram(int fd, void *buffer, unsigned long length, struct cvigil_datagram_info *info) {
+    struct sockaddr_storage from;
+    char control[256] __attribute__((aligned(__alignof__(struct cmsghdr))));
+    struct iovec vector = {.iov_base = buffer, .iov_len = length};
+    struct msghdr header;
+    memset(&header, 0, sizeof header);
+    memset(info, 0, sizeof *info);
+    info->ttl = -1;
+    header.msg_name = &from;
+    header.msg_namelen = sizeof from;
+    header.msg_iov = &vector;
+    header.msg_iovlen = 1;
+    header.msg_control = control;
+    header.msg_controllen = sizeof control;
+    ssize_t received;
+    do {
+        received = recvmsg(fd, &header, MSG_DONTWAIT);
+    } while (received < 0 && errno == EINTR);
+    if (received < 0) return -1;
+    info->truncated = (header.msg_flags & MSG_TRUNC) != 0;
+    if (from.ss_family == AF_INET) {
+        struct sockaddr_in *address = (struct sockaddr_in *)&from;
+        memcpy(info->source, &address->sin_addr, 4);
+        info->source_length = 4;
+        info->source_port = ntohs(address->sin_port);
+    } else if (from.ss_family == AF_INET6) {
+        struct sockaddr_in6 *address = (struct sockaddr_in6 *)&from;
+        memcpy(info->source, &address->sin6_addr, 16);
+        info->source_length = 16;
+        info->source_port = ntohs(address->sin6_port);
+    }
+    for (struct cmsghdr *message = CMSG_FIRSTHDR(&header); message; message = CMSG_NXTHDR(&header, message)) {
+        if (message->cmsg_level == IPPROTO_IP && message->cmsg_type == IP_TTL) {
+            int value;
+            memcpy(&value, CMSG_DATA(message), sizeof value);
+            info->ttl = value;
+        } else if (message->cmsg_level == IPPROTO_IPV6 && message->cmsg_type == IPV6_HOPLIMIT) {
+            int value;
+            memcpy(&value, CMSG_DATA(message), sizeof value);
+            info->ttl = value;
+        } else if (message->cmsg_level == IPPROTO_IP && message->cmsg_type == IP_PKTINFO) {
+            struct in_pktinfo packet;
+            memcpy(&packet, CMSG_DATA(message), sizeof packet);
+            memcpy(info->destination, &packet.ipi_addr, 4);
+            info->destination_length = 4;
+        } else if (message->cmsg_level == IPPROTO_IPV6 && message->cmsg_type == IPV6_PKTINFO) {
+            struct in6_pktinfo packet;
+            memcpy(&packet, CMSG_DATA(message), sizeof packet);
+            memcpy(info->destination, &packet.ipi6_addr, 16);
+            info->destination_length = 16;
+        }
+    }
+    return (long)received;
 }

@@ -399,6 +399,13 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         runDueChecks()
     }
 
+    // MARK: BFD_CHECK
+
+    public func bfdSessionsReceived(_ message: BFDChannelMessage, at receivedAt: Int64) {
+        guard configuration != nil, !stopped else { return }
+        handle(core.bfdSessionsReceived(message, at: receivedAt))
+    }
+
     // MARK: Reports
 
     private func reportSoon() {
@@ -498,6 +505,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
             lines.append("checks_run_\(HealthScheduler.keywords[index]) \(count.run)")
             lines.append("checks_failed_\(HealthScheduler.keywords[index]) \(count.failed)")
         }
+        lines += core.bfd.statisticsLines
         return lines.joined(separator: "\n")
     }
 

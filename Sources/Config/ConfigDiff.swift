@@ -31,6 +31,7 @@ public struct ConfigDiff: Sendable, Hashable {
         var changes: [Change] = []
         Self.diffInstances(old.vrrp.instances, new.vrrp.instances, into: &changes)
         Self.diffVirtualServers(old.lvs.virtualServers, new.lvs.virtualServers, into: &changes)
+        Self.diffBFDInstances(old.bfd.instances, new.bfd.instances, into: &changes)
         if !Self.sameIgnoringLocations(old.globalDefs, new.globalDefs) {
             changes.append(.changed("global_defs", detail: "settings changed"))
         }
@@ -174,6 +175,36 @@ public struct ConfigDiff: Sendable, Hashable {
             if !sameIgnoringLocations(rest, server) { details.append("checkers or settings changed") }
             if !details.isEmpty {
                 changes.append(.changed("real_server \(name) of \(service)", detail: details.joined(separator: ", ")))
+            }
+        }
+    }
+
+    // MARK: BFD
+
+    /// BFD sessions by name: a changed neighbour or source is a new session; changed timers are negotiated
+    /// with the neighbour (RFC 5880 §6.8.3) without taking the session down.
+    static func diffBFDInstances(_ old: [BFDInstance], _ new: [BFDInstance], into changes: inout [Change]) {
+        let before = Dictionary(old.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let after = Set(new.map(\.name))
+        for instance in old where !after.contains(instance.name) {
+            changes.append(.removed("bfd_instance \(instance.name)"))
+        }
+        for instance in new {
+            guard let previous = before[instance.name] else {
+                changes.append(
+                    .added("bfd_instance \(instance.name) (neighbor \(instance.neighborIP.map(\.description) ?? "-"))"))
+                continue
+            }
+            var details: [String] = []
+            if previous.neighborIP != instance.neighborIP || previous.sourceIP != instance.sourceIP {
+                details.append("new session (neighbor or source changed)")
+            }
+            var rest = previous
+            rest.neighborIP = instance.neighborIP
+            rest.sourceIP = instance.sourceIP
+            if !sameIgnoringLocations(rest, instance) { details.append("settings changed") }
+            if !details.isEmpty {
+                changes.append(.changed("bfd_instance \(instance.name)", detail: details.joined(separator: ", ")))
             }
         }
     }

@@ -282,6 +282,15 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }()
 
+    public func bfdSessionsReceived(_ message: BFDChannelMessage, at receivedAt: Int64) {
+        loop.preconditionInEventLoop()
+        let changed = core.bfdSessionsReceived(message, at: receivedAt)
+        if !changed.isEmpty {
+            let sessions = changed.map { "\($0.name) \($0.up ? "up" : "down")" }.joined(separator: ", ")
+            logger.info("BFD: \(sessions) (delivered in \((receivedAt - message.sentAt) / 1000) µs)")
+        }
+    }
+
     public func dump() -> String {
         loop.preconditionInEventLoop()
         return core.dumpText
@@ -289,7 +298,7 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
 
     public func statistics() -> String {
         loop.preconditionInEventLoop()
-        return core.statisticsText
+        return ([core.statisticsText] + core.bfd.statisticsLines).filter { !$0.isEmpty }.joined(separator: "\n")
     }
 
     public func stop(release: Bool, done: @escaping @Sendable () -> Void) {

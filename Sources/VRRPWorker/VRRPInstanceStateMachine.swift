@@ -155,6 +155,15 @@ public struct VRRPInstanceStateMachine<Instant: InstantProtocol>: Sendable where
         return actions
     }
 
+    /// The master this backup follows is known to have failed before its adverts stop counting (a BFD session to
+    /// it went down): RFC 5798 §6.4.2's Master_Down_Timer event, now.
+    public mutating func masterFailed(at now: Instant) -> [Action] {
+        guard state == .backup else { return [] }
+        var actions: [Action] = []
+        becomeMaster(at: now, into: &actions)
+        return actions
+    }
+
     /// RFC 5798 §6.4.2-3: the Shutdown event. A master resigns with a priority-0 advert so a backup takes over
     /// after Skew_Time instead of Master_Down_Interval.
     public mutating func shutdown(at now: Instant) -> [Action] {

@@ -1,4 +1,5 @@
 import Config
+import WorkerIPC
 
 /// What `vigild`'s command line asks for; keepalived's flags with keepalived's meanings.
 public struct DaemonOptions: Sendable {
@@ -21,6 +22,12 @@ public struct DaemonOptions: Sendable {
     public var pidFile = DefaultPaths.pidFile
     public var vrrpPidFile = DefaultPaths.vrrpPidFile
     public var checkersPidFile = DefaultPaths.checkersPidFile
+    /// `-b`: the BFD worker's pid file.
+    public var bfdPidFile = DefaultPaths.bfdPidFile
+    /// `-B`: do not run the BFD worker.
+    public var noBFD = false
+    /// In a worker: its direct channels to other workers (`--bfd-channel ROLE=FD`, set by the watchdog).
+    public var peerChannels: [WorkerRole: Int32] = [:]
     public var controlSocket = DefaultPaths.controlSocket
     /// `-V`: leave VIPs in place on stop.
     public var dontReleaseVRRP = false

@@ -90,6 +90,8 @@ final class Supervisor {
     /// The configuration as `enable_script_security` lets it run, and the one it was made from
     /// (Supervisor+Scripts.swift).
     var scriptAudit: (source: KeepalivedConfig, report: ScriptSecurityReport)?
+    /// The BFD worker's direct channels to its trackers, made once, before the first worker starts.
+    var bfdChannels: BFDChannels?
 
     init(options: DaemonOptions, hostName: String, loaded: LoadedConfig) {
         self.options = options
@@ -105,6 +107,7 @@ final class Supervisor {
         // After the signals are blocked (the listener's thread inherits the mask), before the control socket.
         try startOperatorInterfaces()
         control = try ControlServer(path: options.controlSocket, logger: logger)
+        bfdChannels = try BFDChannels.open()
         logger.info("vigild \(vigilVersion) started (pid \(getpid())), configuration \(options.configFile)")
         runStartupScript()
         for role in neededRoles() {
@@ -171,11 +174,17 @@ final class Supervisor {
         // `lvs_sync_daemon` alone needs the checker worker too: it runs the IPVS sync daemon.
         let lvsWork = !config.lvs.virtualServers.isEmpty || config.globalDefs.lvsSyncDaemon != nil
         if options.checkOnly || (!options.vrrpOnly && lvsWork) { roles.append(.checker) }
+        // keepalived runs BFD beside -P and -C; -B turns it off.
+        if !options.noBFD && !config.bfd.instances.isEmpty { roles.append(.bfd) }
         return roles
     }
 
     func pidFilePath(_ role: WorkerRole) -> String {
-        role == .vrrp ? options.vrrpPidFile : options.checkersPidFile
+        switch role {
+        case .vrrp: options.vrrpPidFile
+        case .checker: options.checkersPidFile
+        case .bfd: options.bfdPidFile
+        }
     }
 
     func workerArguments(_ role: WorkerRole) -> [String] {
@@ -191,7 +200,7 @@ final class Supervisor {
         let settings = WorkerProcessSettings(
             role: role, globals: loaded.config.globalDefs, realtimeByDefault: !options.noRealtime)
         if !settings.isDefault { arguments += ["--process-settings", settings.argument] }
-        return arguments
+        return arguments + (bfdChannels?.spawnPlan(for: role).arguments ?? [])
     }
 
     /// Spawns a worker for `role` (re-executing this binary) with one end of a fresh socketpair as fd 3.
@@ -205,7 +214,8 @@ final class Supervisor {
             defer { close(high) }
             let pid: pid_t
             do {
-                pid = try Syscalls.spawn("/proc/self/exe", workerArguments(role), inherit: [(high, 3)])
+                let channels = bfdChannels?.spawnPlan(for: role).inherit ?? []
+                pid = try Syscalls.spawn("/proc/self/exe", workerArguments(role), inherit: [(high, 3)] + channels)
             } catch {
                 close(ours)
                 throw error
@@ -243,15 +253,21 @@ final class Supervisor {
         case .vrrp:
             return WorkerConfiguration(
                 globalDefs: config.globalDefs, vrrp: config.vrrp, releaseOnStop: !options.dontReleaseVRRP,
-                savedState: slots[role]?.state)
+                savedState: slots[role]?.state, bfd: config.bfd, bfdSessions: bfdSessions)
         case .checker:
             // The VRRP part too: FILE_CHECK reads its `track_file`s there, ha_suspend the instances' addresses.
             return WorkerConfiguration(
                 globalDefs: config.globalDefs, vrrp: config.vrrp, lvs: config.lvs,
                 releaseOnStop: !options.dontReleaseIPVS,
-                savedState: slots[role]?.state)
+                savedState: slots[role]?.state, bfd: config.bfd, bfdSessions: bfdSessions)
+        case .bfd:
+            return WorkerConfiguration(globalDefs: config.globalDefs, savedState: slots[role]?.state, bfd: config.bfd)
         }
     }
+
+    /// The BFD worker's last report of its sessions, for a tracker's configuration (nil before the first: the
+    /// trackers then take every session as down, as keepalived does).
+    var bfdSessions: [BFDSessionReport]? { slots[.bfd]?.state?.bfdSessions }
 
     /// Sends `role`'s worker the current configuration: whole to a worker that has none yet, else as the change from
     /// the last one it was sent (a reload of one weight among 10,000 real servers sends one virtual server).

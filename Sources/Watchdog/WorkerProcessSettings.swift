@@ -63,6 +63,13 @@ public struct WorkerProcessSettings: Hashable, Sendable {
             noSwap = globals.checkerNoSwap
             cpuAffinity = globals.checkerCPUAffinity
             name = globals.checkerProcessName ?? (globals.processNames ? "keepalived_lvs" : nil)
+        case .bfd:
+            nice = globals.bfdPriority
+            realtimePriority = globals.bfdRTPriority
+            rlimitRTTime = globals.bfdRlimitRTTime
+            noSwap = globals.bfdNoSwap
+            cpuAffinity = globals.bfdCPUAffinity
+            name = globals.bfdProcessName ?? (globals.processNames ? "keepalived_bfd" : nil)
         }
     }
 

@@ -60,6 +60,12 @@ public enum WorkerRuntime {
             // VIGIL_DEBUG_STOP_BEFORE_HELLO removes it and stops itself before its hello, once.
             if let path = getenv("VIGIL_DEBUG_STOP_BEFORE_HELLO"), unlink(path) == 0 { raise(SIGSTOP) }
         #endif
+        // The BFD worker writes to its trackers' channels from its engine; a tracker's channel is read here.
+        var bfdChannel = options.peerChannels[.bfd].map { BFDChannelReader(socket: MessageSocket(fd: $0)) }
+        if role == .bfd {
+            let peers = options.peerChannels
+            engine.execute { engine.connect(peers: peers) }
+        }
         reporter.send(.hello(WorkerHello(role: role, pid: getpid(), vigilVersion: vigilVersion)))
         let beacon = Beacon(period: max(options.heartbeatInterval / 4, .milliseconds(5)).nanoseconds)
         while true {
@@ -69,8 +75,16 @@ public enum WorkerRuntime {
                 pollfd(fd: fd, events: Int16(POLLIN) | write, revents: 0),
                 pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
             ]
+            if let bfdChannel {
+                descriptors.append(pollfd(fd: bfdChannel.socket.fd, events: Int16(POLLIN), revents: 0))
+            }
             Syscalls.poll(&descriptors, timeoutMilliseconds: beacon.millisecondsUntilDue())
             if descriptors[0].revents & Int16(POLLOUT) != 0 { reporter.flush() }
+            if let channel = bfdChannel, descriptors.count > 2, descriptors[2].revents != 0,
+                !channel.drain(into: engine, progress: reporter.progress, logger: logger)
+            {
+                bfdChannel = nil
+            }
             beacon.sendIfDue(through: engine, progress: reporter.progress)
             let received = Syscalls.readSignals(signals)
             if received.contains(SIGXCPU) {

@@ -879,6 +879,8 @@ struct BinaryKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol, Binar
     }
 
     func contains(_ key: Key) -> Bool {
+        // Settle first: a mark inside a deeper container that `seek` closes would be returned to after it is gone.
+        guard (try? state.settle(above: cursor.depth)) != nil else { return false }
         let mark = state.offset
         let remaining = cursor.remaining
         defer { state.offset = mark }
@@ -901,6 +903,9 @@ struct BinaryKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol, Binar
     }
 
     func decodeNil(forKey key: Key) throws -> Bool {
+        // Settle first (as `contains`): the mark must be this container's position, not one inside a deeper container
+        // (a dictionary read through its index ends anywhere in it) that `seek` closes.
+        try state.settle(above: cursor.depth)
         let mark = state.offset
         let remaining = cursor.remaining
         guard try seek(key) else { return true }

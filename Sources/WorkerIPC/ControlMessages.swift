@@ -176,6 +176,7 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
                             .joined(separator: ", "))
                 }
             }
+            for session in worker.state?.bfdSessions ?? [] { lines += Self.render(session) }
             for server in worker.state?.virtualServers ?? [] {
                 lines.append("  virtual_server \(server.name): \(server.health.rawValue)")
                 for real in server.realServers {
@@ -186,6 +187,28 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `  bfd_instance bfd1: Up (neighbor 192.0.2.2 Up), tx 10.0 ms, detection 30.0 ms, 1234 sent 1230 received`.
+    static func render(_ session: BFDSessionReport) -> [String] {
+        func ms(_ microseconds: Int64?) -> String {
+            microseconds.map { fixedPoint(Double($0) / 1000, digits: 1) + " ms" } ?? "-"
+        }
+        let counters = session.counters ?? [:]
+        var line =
+            "  bfd_instance \(session.name): \(session.state.rawValue) (neighbor \(session.neighbor) "
+            + "\(session.remoteState.rawValue)\(session.multihop ? ", multihop" : "")), tx \(ms(session.transmitIntervalMicroseconds)), "
+            + "detection \(ms(session.detectionTimeMicroseconds)), \(counters["packets_sent"] ?? 0) sent "
+            + "\(counters["packets_received"] ?? 0) received"
+        if session.state != .up && session.up { line += "; trackers still see it up (the neighbour is AdminDown)" }
+        var lines = [line]
+        let drops = counters.filter { $0.key.hasPrefix("dropped_") && $0.value > 0 }
+        if !drops.isEmpty {
+            lines.append(
+                "    dropped: "
+                    + drops.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        }
+        return lines
     }
 
     /// The checker's two lines of `vigilctl status` (checks and lateness; IPVS writes and reads).

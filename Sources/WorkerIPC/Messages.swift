@@ -22,6 +22,11 @@ public struct WorkerConfiguration: Codable, Sendable, Hashable {
     public var vrrp: VRRPConfig?
     /// Set for the checker worker.
     public var lvs: LVSConfig?
+    /// Set for the BFD worker, and for the VRRP and checker workers that track its sessions.
+    public var bfd: BFDConfig?
+    /// For the VRRP and checker workers: the BFD worker's sessions as it last reported them, so a (re)started
+    /// tracker starts from what the sessions are (later changes arrive on the BFD channel).
+    public var bfdSessions: [BFDSessionReport]?
     /// False with `-V` (VRRP) or `-I` (checker): leave VIPs / IPVS rules in place on stop.
     public var releaseOnStop: Bool
     /// The state the previous incarnation of this worker last reported, so a restart does not flap.
@@ -29,13 +34,15 @@ public struct WorkerConfiguration: Codable, Sendable, Hashable {
 
     public init(
         globalDefs: GlobalDefs, vrrp: VRRPConfig? = nil, lvs: LVSConfig? = nil, releaseOnStop: Bool = true,
-        savedState: WorkerState? = nil
+        savedState: WorkerState? = nil, bfd: BFDConfig? = nil, bfdSessions: [BFDSessionReport]? = nil
     ) {
         self.globalDefs = globalDefs
         self.vrrp = vrrp
         self.lvs = lvs
         self.releaseOnStop = releaseOnStop
         self.savedState = savedState
+        self.bfd = bfd
+        self.bfdSessions = bfdSessions
     }
 }
 
@@ -135,16 +142,19 @@ public struct WorkerState: Codable, Sendable, Hashable {
     public var ipvsServices: [String]?
     /// The VRRP worker's `vrrp_script`s some instance tracks, and whether each is up.
     public var vrrpScripts: [VRRPScriptReport]?
+    /// The BFD worker's sessions.
+    public var bfdSessions: [BFDSessionReport]?
 
     public init(
         vrrpInstances: [VRRPInstanceReport] = [], virtualServers: [VirtualServerReport] = [], aliveAt: Int64? = nil,
-        ipvsServices: [String]? = nil, vrrpScripts: [VRRPScriptReport]? = nil
+        ipvsServices: [String]? = nil, vrrpScripts: [VRRPScriptReport]? = nil, bfdSessions: [BFDSessionReport]? = nil
     ) {
         self.vrrpInstances = vrrpInstances
         self.virtualServers = virtualServers
         self.aliveAt = aliveAt
         self.ipvsServices = ipvsServices
         self.vrrpScripts = vrrpScripts
+        self.bfdSessions = bfdSessions
     }
 }
 

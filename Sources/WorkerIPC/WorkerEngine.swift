@@ -29,10 +29,17 @@ public protocol WorkerEngine: AnyObject, Sendable {
     /// The other worker's last state report, relayed by the watchdog (the checker engine gets the VRRP
     /// instances' states for `ha_suspend`).
     func peerStateChanged(_ state: WorkerState)
+    /// Direct channels to other workers, by their role (the BFD worker's to its trackers), before the first
+    /// `apply`: descriptors the engine owns from now on.
+    func connect(peers: [WorkerRole: Int32])
+    /// What the BFD worker sent on the BFD channel (a tracker's), read at `receivedAt` (CLOCK_MONOTONIC ns).
+    func bfdSessionsReceived(_ message: BFDChannelMessage, at receivedAt: Int64)
 }
 
 extension WorkerEngine {
     public func peerStateChanged(_ state: WorkerState) {}
+    public func connect(peers: [WorkerRole: Int32]) {}
+    public func bfdSessionsReceived(_ message: BFDChannelMessage, at receivedAt: Int64) {}
 }
 
 /// How an engine talks back to the watchdog. Thread-safe: engines call it from their loop, the runtime

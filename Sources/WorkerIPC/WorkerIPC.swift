@@ -6,4 +6,6 @@ public let workerProtocolVersion = 3
 public enum WorkerRole: String, Codable, Sendable, CaseIterable {
     case vrrp
     case checker
+    /// BFD sessions (`bfd_instance`), whose states the VRRP and checker workers track.
+    case bfd
 }

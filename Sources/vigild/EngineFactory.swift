@@ -1,3 +1,4 @@
+import BFDWorker
 import CheckerWorker
 import Logging
 import VRRPWorker
@@ -9,6 +10,7 @@ enum EngineFactory {
         switch role {
         case .vrrp: VRRPEngine(reporter: reporter, logger: logger)
         case .checker: CheckerEngine(reporter: reporter, logger: logger)
+        case .bfd: BFDEngine(reporter: reporter, logger: logger)
         }
     }
 }

@@ -74,6 +74,12 @@ struct VigilDaemonCommand: ParsableCommand {
     @Option(name: [.customShort("c"), .customLong("checkers_pid")], help: "Checker worker pid file.")
     var checkersPid: String = DefaultPaths.checkersPidFile
 
+    @Option(name: [.customShort("b"), .customLong("bfd_pid")], help: "BFD worker pid file.")
+    var bfdPid: String = DefaultPaths.bfdPidFile
+
+    @Flag(name: [.customShort("B"), .customLong("no_bfd")], help: "Do not run the BFD part.")
+    var noBFD = false
+
     @Flag(name: [.customShort("V"), .customLong("dont-release-vrrp")], help: "Leave VIPs in place when stopping.")
     var dontReleaseVRRP = false
 
@@ -106,6 +112,7 @@ struct VigilDaemonCommand: ParsableCommand {
     @Option(name: .customLong("worker"), help: .hidden) var worker: WorkerRole?
     @Option(name: .customLong("ipc-fd"), help: .hidden) var ipcFD: Int32 = 3
     @Option(name: .customLong("parent-pid"), help: .hidden) var parentPID: Int32 = 0
+    @Option(name: .customLong("bfd-channel"), help: .hidden) var bfdChannels: [String] = []
     @Flag(name: .customLong("detached"), help: .hidden) var detached = false
     @Option(name: .customLong("process-settings"), help: .hidden) var processSettings: String?
     @Option(
@@ -146,6 +153,14 @@ struct VigilDaemonCommand: ParsableCommand {
         options.pidFile = pid
         options.vrrpPidFile = vrrpPid
         options.checkersPidFile = checkersPid
+        options.bfdPidFile = bfdPid
+        options.noBFD = noBFD
+        for channel in bfdChannels {
+            let parts = channel.split(separator: "=")
+            if parts.count == 2, let role = WorkerRole(rawValue: String(parts[0])), let fd = Int32(parts[1]) {
+                options.peerChannels[role] = fd
+            }
+        }
         options.controlSocket = controlSocket
         options.dontReleaseVRRP = dontReleaseVRRP
         options.noRealtime = noRealtime

@@ -78,6 +78,12 @@ let globalCases: [GlobalCase] = [
     GlobalCase("checker_rlimit_rtime 30000") { $0.checkerRlimitRTTime == 30_000 },
     GlobalCase("vrrp_cpu_affinity 1 0 1") { $0.vrrpCPUAffinity == [1, 0] },
     GlobalCase("checker_cpu_affinity 0") { $0.checkerCPUAffinity == [0] },
+    GlobalCase("bfd_priority -5") { $0.bfdPriority == -5 },
+    GlobalCase("bfd_no_swap") { $0.bfdNoSwap },
+    GlobalCase("bfd_rt_priority 30") { $0.bfdRTPriority == 30 },
+    GlobalCase("bfd_rlimit_rtime 20000") { $0.bfdRlimitRTTime == 20_000 },
+    GlobalCase("bfd_cpu_affinity 1") { $0.bfdCPUAffinity == [1] },
+    GlobalCase("bfd_process_name b") { $0.bfdProcessName == "b" },
     GlobalCase("process_name vigil") { $0.processName == "vigil" },
     GlobalCase("process_names") { $0.processNames },
     GlobalCase("vrrp_process_name v") { $0.vrrpProcessName == "v" },
@@ -258,7 +264,7 @@ struct GlobalSchemaTests {
     @Test(
         "Unimplemented global keywords warn",
         arguments: [
-            "vrrp_iptables", "enable_snmp_vrrp", "nftables_ipvs", "vrrp_ipsets a b", "bfd_rt_priority 5",
+            "vrrp_iptables", "enable_snmp_vrrp", "nftables_ipvs", "vrrp_ipsets a b",
         ])
     func unsupported(_ statement: String) {
         let diagnostics = ConfigLoader.load(text: globalText(statement)).diagnostics

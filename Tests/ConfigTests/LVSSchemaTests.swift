@@ -381,11 +381,11 @@ struct LVSRealServerTests {
         expectOneError(diagnostics, line: 3, containing: testCase.message)
     }
 
-    @Test("BFD_CHECK and snmp_name are recognised, with a warning")
+    @Test("snmp_name is recognised, with a warning")
     func unsupported() {
-        let (_, diagnostics) = loadRealServer("snmp_name web1\nBFD_CHECK {\nname b1\n}")
+        let (_, diagnostics) = loadRealServer("snmp_name web1")
         #expect(diagnostics.errors.isEmpty, "\(errorMessages(diagnostics))")
-        #expect(diagnostics.warnings.count == 2)
+        #expect(diagnostics.warnings.count == 1)
     }
 }
 

@@ -33,3 +33,16 @@ lone_namespace_cleanup() {
   ip netns del "$NS" 2>/dev/null
   if [[ ${KEEP_WORK:-0} == 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 }
+
+# namespaces_cleanup: at a suite's exit, stops the pids in PIDS (resumed first: a suite may have stopped one), kills
+# what is left in each of NAMESPACES, deletes them and the work directory (kept with KEEP_WORK=1).
+namespaces_cleanup() {
+  local pid ns
+  for pid in "${PIDS[@]}"; do kill -CONT "$pid" 2>/dev/null; kill "$pid" 2>/dev/null; done
+  sleep 0.5
+  for ns in "${NAMESPACES[@]}"; do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+    ip netns del "$ns" 2>/dev/null
+  done
+  if [[ ${KEEP_WORK:-0} == 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+}

@@ -42,6 +42,17 @@ let twoWorkerConfig = """
 
     """
 
+/// `twoWorkerConfig` and a BFD session on loopback (nobody answers: it stays Down), so the watchdog runs all three
+/// workers.
+let threeWorkerConfig =
+    twoWorkerConfig + """
+        bfd_instance lo_peer {
+            neighbor_ip 127.0.0.2
+            source_ip 127.0.0.1
+        }
+
+        """
+
 /// One `vigild -n` in a private temporary directory and, as root, a network namespace of its own (only `lo`,
 /// up): its VRRP worker advertises and adds VIPs there and its checks reach nothing outside. Killed (with its
 /// workers) and the namespace deleted if a test forgets it.
@@ -58,11 +69,13 @@ final class DaemonUnderTest {
     var pidFile: String { directory.appendingPathComponent("vigild.pid").path }
     var vrrpPidFile: String { directory.appendingPathComponent("vigild_vrrp.pid").path }
     var checkersPidFile: String { directory.appendingPathComponent("vigild_checkers.pid").path }
+    var bfdPidFile: String { directory.appendingPathComponent("vigild_bfd.pid").path }
     var logFile: String { directory.appendingPathComponent("vigild.log").path }
 
     var arguments: [String] {
         [
             "-f", config, "--control-socket", socket, "-p", pidFile, "-r", vrrpPidFile, "-c", checkersPidFile,
+            "-b", bfdPidFile,
         ] + (heartbeatMilliseconds.map { ["--heartbeat-interval", "\($0)"] } ?? [])
     }
 
@@ -82,7 +95,7 @@ final class DaemonUnderTest {
         try Data(text.utf8).write(to: URL(fileURLWithPath: config))
     }
 
-    /// Starts `vigild -n -l -D` with its log in `logFile`, and waits for both workers' hellos and first reports.
+    /// Starts `vigild -n -l -D` with its log in `logFile`, and waits for the workers' hellos and first reports.
     /// - Parameter wrapper: a command that execs vigild (`prlimit --nofile=40`), keeping its pid.
     /// - Parameter environment: variables added to the test's own (`NOTIFY_SOCKET`).
     func start(
@@ -125,7 +138,7 @@ final class DaemonUnderTest {
 
     /// Stops the daemon and every process it started, whatever state the test left them in.
     func tearDown() {
-        let workerPids = [vrrpPidFile, checkersPidFile].compactMap { readPid($0) }
+        let workerPids = [vrrpPidFile, checkersPidFile, bfdPidFile].compactMap { readPid($0) }
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()

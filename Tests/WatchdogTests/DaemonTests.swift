@@ -12,9 +12,9 @@ struct DaemonTests {
     /// kill -9 each worker 20 times: every restart is logged and counted, and the new worker says hello
     /// well under 100 ms after the old one died.
     @Test func killedWorkersAreRestartedAtOnce() throws {
-        let daemon = try DaemonUnderTest()
+        let daemon = try DaemonUnderTest(config: threeWorkerConfig)
         defer { daemon.tearDown() }
-        try daemon.start()
+        try daemon.start(workers: 3)
         var latencies: [WorkerRole: [Double]] = [:]
         var observed: [Double] = []
         for round in 1...20 {
@@ -130,9 +130,9 @@ struct DaemonTests {
 
     /// A stopped worker (SIGSTOP) answers nothing and is replaced within two heartbeats (the default, 1 s).
     @Test func aStoppedWorkerIsReplaced() throws {
-        let daemon = try DaemonUnderTest()
+        let daemon = try DaemonUnderTest(config: threeWorkerConfig)
         defer { daemon.tearDown() }
-        try daemon.start()
+        try daemon.start(workers: 3)
         for role in WorkerRole.allCases {
             let old = try #require(daemon.worker(role)?.pid)
             let start = monotonicMilliseconds()
@@ -177,9 +177,9 @@ struct DaemonTests {
     /// A worker whose engine's loop is stuck in one task still answers on its IPC thread, but shows no progress:
     /// replaced within two heartbeats, whichever worker and whatever it was doing.
     @Test func aWorkerStuckInOneTaskIsReplaced() throws {
-        let daemon = try DaemonUnderTest()
+        let daemon = try DaemonUnderTest(config: threeWorkerConfig)
         defer { daemon.tearDown() }
-        try daemon.start()
+        try daemon.start(workers: 3)
         let vigilctl = builtProducts.appendingPathComponent("vigilctl").path
         for role in WorkerRole.allCases {
             let old = try #require(daemon.worker(role)?.pid)
@@ -201,9 +201,9 @@ struct DaemonTests {
     /// A worker whose loop runs at full CPU for six heartbeats but keeps turning (many tasks in a row) is busy, not
     /// hung: never replaced; its loop lag shows in `vigilctl status`.
     @Test func aBusyWorkerIsNeverReplaced() throws {
-        let daemon = try DaemonUnderTest()
+        let daemon = try DaemonUnderTest(config: threeWorkerConfig)
         defer { daemon.tearDown() }
-        try daemon.start()
+        try daemon.start(workers: 3)
         let vigilctl = builtProducts.appendingPathComponent("vigilctl").path
         let pids = try WorkerRole.allCases.map { try #require(daemon.worker($0)?.pid) }
         for role in WorkerRole.allCases {

@@ -106,6 +106,48 @@ struct BinaryCodecTests {
             try BinaryCodec.decode([Partial].self, from: bytes).map(\.text) == ["grüße \u{1F600}", "grüße \u{1F600}"])
     }
 
+    /// A nested value read through its index, out of order (as `Dictionary` reads its keys), then an optional of its
+    /// parent: `decodeNil` must look for it from the parent's position, not from where the nested read stopped.
+    struct Parent: Codable, Equatable {
+        var nested: Primitives
+        var optional: Int?
+        var last: String?
+    }
+
+    @Test("an optional after a container read out of order is found (decodeNil settles first)")
+    func optionalAfterIndexedContainer() throws {
+        struct Written: Encodable {
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: BinaryCodingKey.self)
+                try container.encode(Primitives(), forKey: .init("nested"))
+                try container.encode(7, forKey: .init("optional"))
+                try container.encode("end", forKey: .init("last"))
+            }
+        }
+        // `Primitives` written in one order and read in another: its reader ends inside it.
+        struct ReversedParent: Encodable {
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: BinaryCodingKey.self)
+                try container.encode(AnyReversed(), forKey: .init("nested"))
+                try container.encode(7, forKey: .init("optional"))
+                try container.encode("end", forKey: .init("last"))
+            }
+        }
+        let expected = Parent(nested: Primitives(), optional: 7, last: "end")
+        #expect(try BinaryCodec.decode(Parent.self, from: BinaryCodec.encode(Written())) == expected)
+        #expect(try BinaryCodec.decode(Parent.self, from: BinaryCodec.encode(ReversedParent())) == expected)
+        // The same with the dictionaries `vigilctl status` carries (their order differs from run to run).
+        let counters = Dictionary(uniqueKeysWithValues: (0..<50).map { ("counter_\($0)", UInt64($0)) })
+        struct WithCounters: Codable, Equatable {
+            var counters: [String: UInt64]?
+            var after: Int?
+        }
+        let value = WithCounters(counters: counters, after: 3)
+        for _ in 0..<20 {
+            #expect(try BinaryCodec.decode(WithCounters.self, from: BinaryCodec.encode(value)) == value)
+        }
+    }
+
     @Test("a wrong type, a value out of range and bytes left over are errors, not crashes")
     func wrongTypes() throws {
         #expect(throws: BinaryCodecError.self) { try BinaryCodec.decode(String.self, from: BinaryCodec.encode(5)) }

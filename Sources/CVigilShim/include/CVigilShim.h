@@ -64,5 +64,24 @@ int cvigil_lock_memory(void);
 /// setns(2) of the calling thread into the network namespace bound at `path` (/run/netns/NAME, as `ip netns add`
 /// makes it); processes it spawns afterwards start there. setns is a GNU extension. Returns 0 or -1 with errno set.
 int cvigil_enter_net_namespace(const char *path);
+/// What `cvigil_recv_datagram` learnt of one datagram besides its payload.
+struct cvigil_datagram_info {
+    /// The sender's address (4 or 16 bytes, network order) and UDP port.
+    unsigned char source[16];
+    int source_length;
+    unsigned short source_port;
+    /// The address the datagram was sent to (IP_PKTINFO / IPV6_PKTINFO); length 0 when not given.
+    unsigned char destination[16];
+    int destination_length;
+    /// The TTL or hop limit it arrived with (IP_RECVTTL / IPV6_RECVHOPLIMIT), -1 when not given.
+    int ttl;
+    /// The datagram was longer than the buffer (MSG_TRUNC).
+    int truncated;
+};
+
+/// Receives one datagram without blocking (recvmsg(2), MSG_DONTWAIT, retried on EINTR), with the control messages
+/// Swift cannot walk (the CMSG_* macros): the TTL or hop limit and the destination address. Returns the payload's
+/// length, or -1 with errno set (EAGAIN when none is waiting).
+long cvigil_recv_datagram(int fd, void *buffer, unsigned long length, struct cvigil_datagram_info *info);
 
 #endif

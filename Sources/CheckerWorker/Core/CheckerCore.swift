@@ -90,6 +90,9 @@ public struct CheckerCore: Sendable {
     private var peerKnown = false
     /// Addresses some VRRP instance manages (`ha_suspend` looks for a virtual server's address among them).
     private var managedAddresses: Set<IPAddress> = []
+    /// The BFD sessions `BFD_CHECK`s follow: the configuration's snapshot, then the BFD channel.
+    public private(set) var bfd = BFDSessionTable()
+    private var bfdInstances = BFDConfig()
     public var lateness = LatencyHistogram()
     public var durations = LatencyHistogram()
     public private(set) var counters = CheckerCounters()
@@ -130,6 +133,8 @@ public struct CheckerCore: Sendable {
         lvs = newLVS
         globals = configuration.globalDefs
         vrrp = configuration.vrrp ?? VRRPConfig()
+        bfdInstances = configuration.bfd ?? BFDConfig()
+        _ = bfd.merge(configuration.bfdSessions ?? [])
         managedAddresses = Set(vrrp.instances.flatMap(\.virtualAddresses).map(\.prefix.address))
         scheduler = HealthScheduler()
         entries = []
@@ -198,6 +203,15 @@ public struct CheckerCore: Sendable {
         for (oldIndex, used) in consumed.enumerated() where !used {
             result.dropped += oldEntriesOf[oldIndex].map { oldEntries[$0].token }
         }
+        // BFD_CHECKs start from what the BFD worker last said of their sessions.
+        for index in entries.indices {
+            for (checker, name) in bfdChecks(ofEntry: index) {
+                guard let up = bfdVerdict(name) else { continue }
+                _ = scheduler.set(
+                    passing: up, for: .init(server: index, checker: checker),
+                    failure: "BFD_CHECK: bfd_instance \(name) is down")
+            }
+        }
         // A reload keeps the quorum verdicts of the virtual servers it keeps (hysteresis needs them).
         quorumMet = lvs.virtualServers.map { previousQuorum[VirtualServerNames.name($0.address)] ?? nil }
         _ = updateSuspension()
@@ -250,7 +264,14 @@ public struct CheckerCore: Sendable {
         if !change.healthChanged, scheduler.servers[index].checks[ticket.checker].passing != check.passing {
             update.events.append(.checker(entry: index, checker: ticket.checker, passing: !check.passing))
         }
-        guard change.healthChanged || change.weightChanged else { return update }
+        note(change, ofEntry: index, into: &update)
+        return update
+    }
+
+    /// What a changed real server means: an event when its health changed, its virtual server's rules to write, a
+    /// report, and its quorum again.
+    private mutating func note(_ change: HealthScheduler.Change, ofEntry index: Int, into update: inout Update) {
+        guard change.healthChanged || change.weightChanged else { return }
         let entry = entries[index]
         if change.healthChanged {
             update.events.append(
@@ -261,6 +282,45 @@ public struct CheckerCore: Sendable {
         update.dirty.insert(entry.virtualServer)
         update.report = true
         if let quorum = updateQuorum(entry.virtualServer, announce: true) { update.events.append(quorum) }
+    }
+
+    // MARK: BFD_CHECK
+
+    /// The `BFD_CHECK`s of an entry's real server: the checker's index and the `bfd_instance` it names.
+    func bfdChecks(ofEntry index: Int) -> [(checker: Int, name: String)] {
+        let entry = entries[index]
+        return lvs.virtualServers[entry.virtualServer].realServers[entry.realServer].checkers.enumerated()
+            .compactMap { checker, check in
+                if case .bfd(let bfd) = check.kind { return (checker, bfd.name) }
+                return nil
+            }
+    }
+
+    /// Whether a `BFD_CHECK` of session `name` passes; nil while nothing is known of the session. A session that
+    /// sends its state to the VRRP process only passes, as keepalived drops such a checker.
+    func bfdVerdict(_ name: String) -> Bool? {
+        if let instance = bfdInstances.instance(named: name), !instance.notifiesChecker { return true }
+        return bfd.isUp(name)
+    }
+
+    /// A message from the BFD worker: the `BFD_CHECK`s of every session whose state changed pass or fail now.
+    public mutating func bfdSessionsReceived(_ message: BFDChannelMessage, at receivedAt: Int64) -> Update {
+        var update = Update()
+        let changed = Set(bfd.receive(message, at: receivedAt).map(\.name))
+        guard !changed.isEmpty else { return update }
+        for index in entries.indices {
+            for (checker, name) in bfdChecks(ofEntry: index) where changed.contains(name) {
+                guard let up = bfdVerdict(name) else { continue }
+                let id = HealthScheduler.CheckID(server: index, checker: checker)
+                let check = scheduler.servers[index].checks[checker]
+                guard check.passing != up else { continue }
+                counters.count(check.plan.kind, up ? .success() : .failure(""))
+                let change = scheduler.set(passing: up, for: id, failure: "BFD_CHECK: bfd_instance \(name) is down")
+                note(change, ofEntry: index, into: &update)
+                // The check's own record changed even when the server's health did not: report it.
+                update.report = true
+            }
+        }
         return update
     }
 

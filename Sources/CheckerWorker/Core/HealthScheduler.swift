@@ -40,6 +40,8 @@ public struct HealthScheduler: Sendable {
         public var fall: Int
         /// Consecutive successes that make a failed checker pass: `rise`, else 1.
         public var rise: Int
+        /// Never probed: its verdict arrives as events (`BFD_CHECK` follows its BFD session).
+        public var eventDriven = false
 
         public init(keyword: String, timing: CheckTiming, rise: Int? = nil, fall: Int? = nil) {
             self.keyword = keyword
@@ -50,6 +52,12 @@ public struct HealthScheduler: Sendable {
         }
 
         public init(checker: Checker, realServer: RealServer) {
+            if case .bfd = checker.kind {
+                // The session's state is the verdict: no retries, no rise or fall.
+                self.init(keyword: checker.kind.keyword, timing: checker.timing, rise: 1, fall: 1)
+                eventDriven = true
+                return
+            }
             self.init(
                 keyword: checker.kind.keyword, timing: checker.timing, rise: realServer.rise, fall: realServer.fall)
         }
@@ -153,7 +161,7 @@ public struct HealthScheduler: Sendable {
     }
 
     private mutating func enqueueAll(server: Int) {
-        for (index, check) in servers[server].checks.enumerated() where !check.inFlight {
+        for (index, check) in servers[server].checks.enumerated() where !check.inFlight && !check.plan.eventDriven {
             queue.push(DueEntry(due: check.nextDue, id: CheckID(server: server, checker: index)))
         }
         dropStale()
@@ -280,11 +288,28 @@ public struct HealthScheduler: Sendable {
                 check.passing ? now + check.plan.timing.delayBeforeRetry : Self.nextPeriod(&check, after: now)
         }
         servers[id.server].checks[id.checker] = check
-        if !servers[id.server].suspended { queue.push(DueEntry(due: check.nextDue, id: id)) }
+        if !servers[id.server].suspended && !check.plan.eventDriven {
+            queue.push(DueEntry(due: check.nextDue, id: id))
+        }
         dropStale()
         return Change(
             server: id.server, wasUp: wasUp, isUp: servers[id.server].isUp,
             weightChanged: oldWeight != servers[id.server].dynamicWeight, reason: reason)
+    }
+
+    /// Sets an event-driven check's verdict (`BFD_CHECK`: its session went up or down); `failure` is the reason
+    /// when it fails. The server's other checks go on as scheduled.
+    public mutating func set(passing: Bool, for id: CheckID, failure: String? = nil) -> Change {
+        let wasUp = servers[id.server].isUp
+        var check = servers[id.server].checks[id.checker]
+        check.runs += 1
+        check.passing = passing
+        check.lastFailure = passing ? nil : failure
+        if !passing { check.failures += 1 }
+        servers[id.server].checks[id.checker] = check
+        return Change(
+            server: id.server, wasUp: wasUp, isUp: servers[id.server].isUp, weightChanged: false,
+            reason: passing ? nil : failure)
     }
 }
 

@@ -147,6 +147,9 @@ public enum HealthProbes {
                 return UnavailableProbe(reason: "\(label): no track_file block with a file of that name")
             }
             return FileProbe(path: path, check: check, baseWeight: realServer.weight, label: label)
+        case .bfd(let check):
+            // Never scheduled: its verdict is the session's state (`CheckerCore.bfdSessionsReceived`).
+            return UnavailableProbe(reason: "BFD_CHECK \(check.name) follows its session and is not probed")
         case .misc(let check):
             guard let scripts else { return UnavailableProbe(reason: "MISC_CHECK \(check.path): no script runner") }
             let command = ScriptCommand(text: check.path, user: check.user?.user, group: check.user?.group)

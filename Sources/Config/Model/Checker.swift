@@ -30,6 +30,8 @@ public enum CheckerKind: Sendable, Hashable, Codable {
     case udp(UDPCheck)
     case ping
     case file(FileCheck)
+    /// `BFD_CHECK`: follows a `bfd_instance`'s session instead of probing.
+    case bfd(BFDCheck)
 
     /// The block keyword, as in the configuration.
     public var keyword: String {
@@ -43,6 +45,7 @@ public enum CheckerKind: Sendable, Hashable, Codable {
         case .udp: "UDP_CHECK"
         case .ping: "PING_CHECK"
         case .file: "FILE_CHECK"
+        case .bfd: "BFD_CHECK"
         }
     }
 

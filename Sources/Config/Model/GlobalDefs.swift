@@ -142,33 +142,46 @@ public struct GlobalDefs: Sendable, Hashable, Codable {
     public var vrrpPriority: Int?
     /// `checker_priority` (nice, −20…19).
     public var checkerPriority: Int?
+    /// `bfd_priority` (nice, −20…19).
+    public var bfdPriority: Int?
     /// `vrrp_no_swap`.
     public var vrrpNoSwap = false
     /// `checker_no_swap`.
     public var checkerNoSwap = false
+    /// `bfd_no_swap`.
+    public var bfdNoSwap = false
     /// `vrrp_rt_priority` (SCHED_RR, 1…99); `nil`: the normal scheduler (then `vrrp_priority` applies).
     public var vrrpRTPriority: Int?
     /// `checker_rt_priority` (SCHED_RR, 1…99).
     public var checkerRTPriority: Int?
+    /// `bfd_rt_priority` (SCHED_RR, 1…99).
+    public var bfdRTPriority: Int?
     /// `vrrp_rlimit_rttime`: microseconds of CPU a real-time VRRP worker may use without blocking (RLIMIT_RTTIME;
     /// the soft limit is half). keepalived's default, 10,000.
     public var vrrpRlimitRTTime = defaultRlimitRTTime
     /// `checker_rlimit_rttime`.
     public var checkerRlimitRTTime = defaultRlimitRTTime
+    /// `bfd_rlimit_rttime`.
+    public var bfdRlimitRTTime = defaultRlimitRTTime
     /// keepalived's `RT_RLIMIT_DEFAULT`.
     public static let defaultRlimitRTTime = 10_000
     /// `vrrp_cpu_affinity CPU…`; empty: every CPU.
     public var vrrpCPUAffinity: [Int] = []
     /// `checker_cpu_affinity CPU…`.
     public var checkerCPUAffinity: [Int] = []
+    /// `bfd_cpu_affinity CPU…`.
+    public var bfdCPUAffinity: [Int] = []
     /// `process_name NAME`: the watchdog's name (as `ps` and `/proc/PID/status` show it).
     public var processName: String?
-    /// `process_names`: the workers are named keepalived_vrrp and keepalived_lvs unless named otherwise.
+    /// `process_names`: the workers are named keepalived_vrrp, keepalived_lvs and keepalived_bfd unless named
+    /// otherwise.
     public var processNames = false
     /// `vrrp_process_name NAME`.
     public var vrrpProcessName: String?
     /// `checker_process_name NAME` (or `lvs_process_name`).
     public var checkerProcessName: String?
+    /// `bfd_process_name NAME`.
+    public var bfdProcessName: String?
     /// `umask MODE`: the daemon's file creation mask; `nil` leaves the inherited one.
     public var umask: UInt32?
     /// `max_auto_priority [-1…99]`: 0 (default) never raises priority, −1 also silences the warning.

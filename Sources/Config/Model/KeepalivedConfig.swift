@@ -8,6 +8,8 @@ public struct KeepalivedConfig: Sendable, Hashable {
     public var vrrp = VRRPConfig()
     /// `virtual_server_group`, `virtual_server`.
     public var lvs = LVSConfig()
+    /// `bfd_instance`.
+    public var bfd = BFDConfig()
 
     public init() {}
 }

@@ -163,6 +163,8 @@ public struct SyncGroup: Sendable, Hashable, Codable {
     public var trackFiles: [TrackReference] = []
     /// `track_process { NAME [weight N [reverse]] }`.
     public var trackProcesses: [TrackReference] = []
+    /// `track_bfd { NAME [weight N [reverse]] }`: every member tracks these.
+    public var trackBFDs: [TrackReference] = []
     public var location: SourceLocation
 
     public init(name: String, location: SourceLocation) {

@@ -97,6 +97,8 @@ public struct VRRPInstance: Sendable, Hashable, Codable {
     public var trackFiles: [TrackReference] = []
     /// `track_process { NAME [weight N [reverse]] }`.
     public var trackProcesses: [TrackReference] = []
+    /// `track_bfd { NAME [weight N [reverse]] }`.
+    public var trackBFDs: [TrackReference] = []
 
     // MARK: Gratuitous ARP (nil: the global vrrp_garp_… value)
 

@@ -26,6 +26,10 @@ enum CheckerSchema {
             fileTable, payload: FileCheck(trackFile: ""),
             finish: { file, node, context in required(file.trackFile, "track_file", node, context) },
             kind: { .file($0) }),
+        "BFD_CHECK": checker(
+            BFDSchema.checkTable, payload: BFDCheck(name: ""),
+            finish: { check, node, context in required(check.name, "name", node, context) },
+            kind: { .bfd($0) }),
     ]
 
     /// A handler that reads a checker block with `table` and appends the checker to the real server.

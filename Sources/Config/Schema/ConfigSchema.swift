@@ -13,6 +13,7 @@ public enum ConfigSchema {
         VRRPSchema.crossCheck(config, context)
         VRRPSchema.resolveTracking(&config, context)
         LVSSchema.crossCheck(config, context)
+        BFDSchema.crossCheck(config, context)
         return (config, context.diagnostics)
     }
 
@@ -21,7 +22,8 @@ public enum ConfigSchema {
         "the top level",
         handlers: GlobalSchema.topLevelHandlers
             .merging(VRRPSchema.topLevelHandlers) { first, _ in first }
-            .merging(LVSSchema.topLevelHandlers) { first, _ in first },
+            .merging(LVSSchema.topLevelHandlers) { first, _ in first }
+            .merging(BFDSchema.topLevelHandlers) { first, _ in first },
         unsupported: GlobalSchema.unsupportedTopLevel.merging(VRRPSchema.unsupportedTopLevel)
     )
 }

@@ -34,7 +34,7 @@ enum GlobalSchema {
     /// Top-level blocks and keywords that do not take effect (a warning each). The daemon settings
     /// among them are checked by their handlers first.
     static let unsupportedTopLevel: KeywordWarnings = [
-        "track_group", "bfd_instance", "interface_up_down_delays",
+        "track_group", "interface_up_down_delays",
         "net_namespace_ipvs", "namespace_with_ipsets",
         "linkbeat_use_polling", "child_wait_time", "linkbeat_interfaces",
     ]
@@ -83,10 +83,7 @@ enum GlobalSchema {
                 + [
                     ("data_use_instance", .notBuilt("vigild.data is written beside the control socket"))
                 ]
-                + [
-                    "bfd_process_name", "bfd_priority", "bfd_no_swap", "bfd_cpu_affinity", "bfd_rt_priority",
-                    "bfd_rlimit_rttime",
-                ].map { ($0, NotInEffect.notBuilt("Vigil has no BFD worker")) }))
+        ))
 
     /// The daemon settings keepalived takes outside `global_defs`.
     static let daemonHandlers: [String: Global.Handler] = [
@@ -177,18 +174,24 @@ enum GlobalSchema {
         },
         "vrrp_priority": Global.integer(\.vrrpPriority, -20...19),
         "checker_priority": Global.integer(\.checkerPriority, -20...19),
+        "bfd_priority": Global.integer(\.bfdPriority, -20...19),
         "vrrp_no_swap": Global.set(\.vrrpNoSwap, to: true),
         "checker_no_swap": Global.set(\.checkerNoSwap, to: true),
+        "bfd_no_swap": Global.set(\.bfdNoSwap, to: true),
         "vrrp_rt_priority": ProcessSchema.realtimePriority(\.vrrpRTPriority),
         "checker_rt_priority": ProcessSchema.realtimePriority(\.checkerRTPriority),
+        "bfd_rt_priority": ProcessSchema.realtimePriority(\.bfdRTPriority),
         "vrrp_rlimit_rttime": ProcessSchema.rlimitRTTime(\.vrrpRlimitRTTime),
         "checker_rlimit_rttime": ProcessSchema.rlimitRTTime(\.checkerRlimitRTTime),
+        "bfd_rlimit_rttime": ProcessSchema.rlimitRTTime(\.bfdRlimitRTTime),
         "vrrp_cpu_affinity": ProcessSchema.cpuAffinity(\.vrrpCPUAffinity),
         "checker_cpu_affinity": ProcessSchema.cpuAffinity(\.checkerCPUAffinity),
+        "bfd_cpu_affinity": ProcessSchema.cpuAffinity(\.bfdCPUAffinity),
         "process_names": Global.set(\.processNames, to: true),
         "process_name": ProcessSchema.processName(\.processName),
         "vrrp_process_name": ProcessSchema.processName(\.vrrpProcessName),
         "checker_process_name": ProcessSchema.processName(\.checkerProcessName),
+        "bfd_process_name": ProcessSchema.processName(\.bfdProcessName),
         "umask": ProcessSchema.umask,
         "max_auto_priority": { globals, node, context in
             guard context.noBlock(node), let words = context.arguments(node, count: 0...1) else { return }

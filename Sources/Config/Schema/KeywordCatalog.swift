@@ -34,6 +34,8 @@ public enum KeywordCatalog {
         CheckerSchema.udpTable,
         CheckerSchema.pingTable,
         CheckerSchema.fileTable,
+        BFDSchema.checkTable,
+        BFDSchema.table,
         VRRPAddressSchema.addressOptions,
         VRRPAddressSchema.routeOptions,
         VRRPAddressSchema.ruleOptions,

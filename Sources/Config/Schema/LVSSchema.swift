@@ -382,7 +382,7 @@ enum LVSSchema {
             realServerHandlers
             .merging(lifted(checkDefaultsHandlers) { $1(&$0.checkDefaults) }) { first, _ in first }
             .merging(CheckerSchema.realServerHandlers) { first, _ in first },
-        unsupported: ["snmp_name", "BFD_CHECK"],
+        unsupported: ["snmp_name"],
         aliases: ["nb_get_retry": "retry"]
     )
 

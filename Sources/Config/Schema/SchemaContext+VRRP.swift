@@ -211,6 +211,17 @@ enum Field<Model> {
         }
     }
 
+    /// `weight N [reverse|noreverse]` as a statement of its own (`vrrp_script`, `bfd_instance`).
+    static func weight(_ weight: Path<Int>, reverse: Path<Bool>, in range: ClosedRange<Int>) -> Handler {
+        { model, node, context in
+            guard context.noBlock(node),
+                let (value, reversed) = context.weight(["weight"] + node.arguments[...], in: range, for: node)
+            else { return }
+            model[keyPath: weight] = value
+            model[keyPath: reverse] = reversed
+        }
+    }
+
     /// A block of `NAME [weight N [reverse]]` lines, appended.
     static func trackReferences(_ path: Path<[TrackReference]>, weights: ClosedRange<Int>) -> Handler {
         { model, node, context in

@@ -75,6 +75,7 @@ enum VRRPInstanceSchema {
         "track_script": Instance.trackReferences(\.trackScripts, weights: -253...253),
         "track_file": Instance.trackReferences(\.trackFiles, weights: -254...254),
         "track_process": Instance.trackReferences(\.trackProcesses, weights: -254...254),
+        "track_bfd": BFDSchema.trackBFD(\.trackBFDs),
         "nopreempt": Instance.set(\.nopreempt, to: true),
         "preempt": Instance.set(\.nopreempt, to: false),
         "preempt_delay": Instance.duration(\.preemptDelay, .zero ... .seconds(1_000)),
@@ -108,7 +109,7 @@ enum VRRPInstanceSchema {
             first, _ in first
         },
         unsupported: KeywordWarnings.notYetImplemented([
-            "vrf", "use_ipvlan", "track_bfd",
+            "vrf", "use_ipvlan",
             // Parsed and checked; the VRRP worker does not act on them yet.
             "linkbeat_use_polling", "native_ipv6", "lvs_sync_daemon_interface",
         ]).merging(["debug": .ignoredByKeepalived("keepalived only prints it in its data dump")]),

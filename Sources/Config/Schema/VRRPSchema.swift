@@ -115,13 +115,7 @@ enum VRRPSchema {
             },
             "interval": Field.duration(\.interval, .microseconds(1) ... .seconds(Int64(Int32.max))),
             "timeout": Field.duration(\.timeout, .microseconds(1) ... .seconds(Int64(Int32.max))),
-            "weight": { script, node, context in
-                guard context.noBlock(node),
-                    let (weight, reverse) = context.weight(["weight"] + node.arguments[...], in: -253...253, for: node)
-                else { return }
-                script.weight = weight
-                script.reverse = reverse
-            },
+            "weight": Field.weight(\.weight, reverse: \.reverse, in: -253...253),
             "rise": Field.integer(\.rise, 1...Int(Int32.max)),
             "fall": Field.integer(\.fall, 1...Int(Int32.max)),
             "user": { script, node, context in
@@ -279,6 +273,7 @@ enum VRRPSchema {
         "track_script": Field.trackReferences(\.trackScripts, weights: -253...253),
         "track_file": Field.trackReferences(\.trackFiles, weights: -254...254),
         "track_process": Field.trackReferences(\.trackProcesses, weights: -254...254),
+        "track_bfd": BFDSchema.trackBFD(\.trackBFDs),
     ]
 
     static let syncGroupTable = KeywordTable<SyncGroup>(
@@ -286,7 +281,7 @@ enum VRRPSchema {
         handlers: syncGroupHandlers.merging(notifyHandlers(\SyncGroup.notify, instance: false)) { first, _ in
             first
         },
-        unsupported: KeywordWarnings.notYetImplemented(["track_bfd"])
+        unsupported: KeywordWarnings.notYetImplemented([])
             .merging(["notify_deleted": .ignoredByKeepalived("keepalived sends DELETED for instances only")])
     )
 

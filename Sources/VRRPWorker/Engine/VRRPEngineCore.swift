@@ -86,6 +86,8 @@ struct VRRPRunningInstance<Instant: InstantProtocol>: Sendable where Instant.Dur
             authenticationHeader: filter.authenticationHeaderKey != nil,
             receiveBufferSize: configuration.kernelRxBufSize)
     }
+    /// The tracked-item name of a `bfd_instance`.
+    static func trackName(bfd: String) -> String { "bfd \(bfd)" }
 
     /// The counters of the reports and the `SIGUSR2` dump, keepalived's names where it has one.
     var counters: [String: UInt64] {
@@ -158,6 +160,9 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     /// Dropped packets are always counted (the statistics) and logged through this: the first of each kind, then
     /// one line per interval (a flood from one LAN host wrote 427,967 lines in 20 s).
     private var dropLog = LogRateLimiter<VRRPDropKind, Instant>()
+    /// The BFD sessions `track_bfd` follows: the configuration's snapshot, then the BFD channel.
+    private(set) var bfd = BFDSessionTable()
+    private var bfdInstances = BFDConfig()
 
     init(system: System) {
         self.system = system
@@ -207,6 +212,8 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             table: globals.nftablesTable ?? "keepalived", priority: Int32(clamping: globals.nftablesPriority),
             counters: globals.nftablesCounters)
         let vrrp = configuration.vrrp ?? VRRPConfig()
+        bfdInstances = configuration.bfd ?? BFDConfig()
+        _ = bfd.merge(configuration.bfdSessions ?? [])
         let now = system.now
         var running = instances
         instances = [:]
@@ -352,6 +359,18 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         }
         if instance.trackSourceIP && (instance.unicastSourceIP ?? instance.multicastSourceIP) != nil {
             tracked.append(VRRPTrackedItem(name: VRRPRunningInstance<Instant>.sourceAddress))
+        }
+        // track_bfd, the instance's own then its sync group's: a session that sends its state to the checker only
+        // is ignored, as keepalived ignores it. The reference's weight wins over the bfd_instance's.
+        for reference in instance.trackBFDs + (syncGroup?.trackBFDs ?? []) {
+            let name = VRRPRunningInstance<Instant>.trackName(bfd: reference.name)
+            guard let session = bfdInstances.instance(named: reference.name), session.notifiesVRRP,
+                !tracked.contains(where: { $0.name == name })
+            else { continue }
+            tracked.append(
+                VRRPTrackedItem(
+                    name: name, weight: reference.weight ?? session.weight,
+                    reverse: reference.weight == nil ? session.reverse : reference.reverse))
         }
         // vrrp_min_garp: one gratuitous ARP / NA and no second burst, unless the instance says otherwise.
         let minGarp = globals.vrrpMinGarp
@@ -664,6 +683,13 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
                 actions += instance.machine.trackingChanged(item.name, isUp: false, at: now)
             }
         }
+        // A tracked BFD session starts down until the BFD worker has said it is up (keepalived).
+        for item in instance.machine.settings.trackedItems where item.name.hasPrefix("bfd ") {
+            let session = String(item.name.dropFirst("bfd ".count))
+            if bfd.isUp(session) != true {
+                actions += instance.machine.trackingChanged(item.name, isUp: false, at: now)
+            }
+        }
         if let report = saved?.vrrpInstances.first(where: { $0.name == name }), report.state == .master,
             let since = report.since
         {
@@ -855,6 +881,35 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             followSyncGroup(of: name, now: now)
         }
         reportIfChanged()
+    }
+
+    /// A message from the BFD worker: each session whose state trackers follow changed is a tracked item going up
+    /// or down. A session that went down to the master a BACKUP follows (its `neighbor_ip` is the address the
+    /// master's adverts come from) is the master's failure, seen within the BFD detection time: the backup takes
+    /// over at once instead of waiting for Master_Down_Interval (Vigil; keepalived only changes the priority).
+    /// - Returns: the sessions whose state trackers follow changed.
+    @discardableResult
+    func bfdSessionsReceived(_ message: BFDChannelMessage, at receivedAt: Int64) -> [BFDSessionReport] {
+        let changed = bfd.receive(message, at: receivedAt)
+        for report in changed {
+            let item = VRRPRunningInstance<Instant>.trackName(bfd: report.name)
+            let reason = "bfd_instance \(report.name) \(report.up ? "up" : "down")"
+            trackedItemChanged(item, isUp: report.up, reason: reason)
+            guard !report.up, let neighbor = IPAddress(report.neighbor) else { continue }
+            let now = system.now
+            for name in order {
+                guard var instance = instances[name], instance.machine.state == .backup,
+                    instance.machine.masterAddress == neighbor,
+                    instance.machine.settings.trackedItems.contains(where: { $0.name == item })
+                else { continue }
+                instance.reason = "bfd_instance \(report.name) to the master \(neighbor) down"
+                perform(instance.machine.masterFailed(at: now), on: &instance, name: name)
+                instances[name] = instance
+                followSyncGroup(of: name, now: now)
+            }
+            reportIfChanged()
+        }
+        return changed
     }
 
     /// A `track_file`'s contents were read (`nil`: missing or unreadable): each tracking instance applies the

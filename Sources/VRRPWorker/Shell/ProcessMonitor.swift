@@ -1,6 +1,7 @@
 import CVigilShim
 import Config
 import Synchronization
+import WorkerIPC
 
 #if canImport(Glibc)
     import Glibc

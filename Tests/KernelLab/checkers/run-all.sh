@@ -33,19 +33,6 @@ web_start() { # N [NAME PORT]: rs N's web server (name rsN on port 80 unless tol
 }
 web_stop() { kill "$(cat "$WORK/rs$1.pid")" 2>/dev/null; wait "$(cat "$WORK/rs$1.pid")" 2>/dev/null; }
 
-has_line() { listing | grep -qE -- "$1"; }
-wait_listing() { # PATTERN PRESENT(1|0) [SECONDS]
-  local n limit=$((${3:-40} * 4))
-  for ((n = 0; n < limit; n++)); do
-    if has_line "$1"; then [[ $2 == 1 ]] && return 0; else [[ $2 == 0 ]] && return 0; fi
-    sleep 0.25
-  done
-  return 1
-}
-all_from() { # NAME REPLIES
-  [[ -n $2 ]] && (($(count "$1" "$2") == $(wc -l <<<"$2")))
-}
-
 web_start 1 || fatal "rs1 web server"
 web_start 2 || fatal "rs2 web server"
 

@@ -176,6 +176,19 @@ apply() {
 # The listing without trailing blanks (ipvsadm pads its last column).
 listing() { $D ipvsadm -Ln "$@" | sed 's/ *$//'; }
 vigilctl_listing() { $D "$BIN/vigilctl" ipvs "$@" | sed 's/ *$//'; }
+has_line() { listing | grep -qE -- "$1"; }
+# wait_listing PATTERN PRESENT(1|0) [SECONDS]: polls ipvsadm -Ln until a line matching PATTERN is there (1) or gone (0).
+wait_listing() {
+  local n limit=$((${3:-40} * 4))
+  for ((n = 0; n < limit; n++)); do
+    if has_line "$1"; then [[ $2 == 1 ]] && return 0; else [[ $2 == 0 ]] && return 0; fi
+    sleep 0.25
+  done
+  return 1
+}
+all_from() { # NAME REPLIES: every reply came from NAME
+  [[ -n $2 ]] && (($(count "$1" "$2") == $(wc -l <<<"$2")))
+}
 
 clear_ipvs() {
   $D ipvsadm -C

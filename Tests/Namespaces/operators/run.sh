@@ -24,16 +24,7 @@ PIDS=()
 . "$ROOT/Tests/Namespaces/lib.sh"
 
 NAMESPACES=(op-sw op-a op-b op-r op-p)
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  sleep 0.5
-  for ns in "${NAMESPACES[@]}"; do
-    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-    ip netns del "$ns" 2>/dev/null
-  done
-  [[ ${KEEP_WORK:-0} == 1 ]] && echo "kept $WORK" || rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap namespaces_cleanup EXIT
 for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null; ip netns add "$ns"; ip -n "$ns" link set lo up; done
 ip -n op-sw link add br0 type bridge && ip -n op-sw link set br0 up
 attach() { # NS ADDRESS...

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Scheduling, memory, affinity, names and umask (issue 15), read back from the kernel for the worker pids:
 # vrrp_rt_priority (chrt -p on every thread), its default RLIMIT_RTTIME (/proc/PID/limits), vrrp_no_swap (VmLck),
-# *_cpu_affinity (Cpus_allowed_list), checker_priority (ps -o ni), *_process_name and process_name (Name),
+# *_cpu_affinity (Cpus_allowed_list), checker_priority (ps -o ni), *_process_name and process_name (Name), the BFD
+# worker's bfd_rt_priority / bfd_rlimit_rttime / bfd_no_swap / bfd_cpu_affinity / bfd_process_name the same way,
 # umask (Umask); bad values named at FILE:LINE by vigild -t. And the watchdog's startup_script (run before the
 # workers start, cut at startup_script_timeout) and shutdown_script (run after they stopped and released the VIP).
 set -uo pipefail
@@ -33,6 +34,11 @@ global_defs {
   checker_priority 5
   checker_cpu_affinity 0
   checker_process_name vigil_check
+  bfd_rt_priority 10
+  bfd_rlimit_rttime 20000
+  bfd_no_swap
+  bfd_cpu_affinity 0
+  bfd_process_name vigil_bfd
   startup_script $WORK/startup.sh
   startup_script_timeout 2
   shutdown_script $WORK/shutdown.sh
@@ -45,6 +51,10 @@ vrrp_instance VI_1 {
   virtual_ipaddress {
     192.0.2.160/24
   }
+}
+# Nobody answers: the session stays Down; what is checked is the process it runs in.
+bfd_instance nobody {
+  neighbor_ip 192.0.2.250
 }
 virtual_server 192.0.2.161 80 {
   real_server 192.0.2.1 80 {
@@ -60,7 +70,7 @@ released() { ! holds; }
 wait_for() { local n; for ((n = 0; n < $1 * 10; n++)); do "${@:2}" && return 0; sleep 0.1; done; return 1; }
 
 ip netns exec "$NS" "$BIN/vigild" -n -l -f "$WORK/vigil.conf" -p "$WORK/v.pid" -r "$WORK/v-vrrp.pid" \
-  -c "$WORK/v-check.pid" --control-socket "$WORK/v.sock" >"$WORK/vigil.log" 2>&1 &
+  -c "$WORK/v-check.pid" -b "$WORK/v-bfd.pid" --control-socket "$WORK/v.sock" >"$WORK/vigil.log" 2>&1 &
 VIGIL=$!
 started=$(date +%s%N)
 wait_for 10 test -s "$WORK/v-vrrp.pid"
@@ -77,28 +87,34 @@ check "the log says the startup script timed out" grep -q "startup_script .*star
 sleep 5
 check "vrrp_startup_delay 3: no VIP 5 s after the VRRP worker started" released
 wait_for 10 test -s "$WORK/v-check.pid"
+wait_for 10 test -s "$WORK/v-bfd.pid"
 sleep 2
 VRRP=$(cat "$WORK/v-vrrp.pid")
 CHECK=$(cat "$WORK/v-check.pid")
+BFD=$(cat "$WORK/v-bfd.pid")
 
 check "process_name: the watchdog is named vigil_parent" test "$(field "$VIGIL" Name)" = vigil_parent
 check "umask 027: the watchdog's Umask is 0027" test "$(field "$VIGIL" Umask)" = 0027
 check "umask 027: the workers inherit it" test "$(field "$VRRP" Umask)" = 0027
 check "vrrp_process_name: the VRRP worker is named vigil_vrrp" test "$(field "$VRRP" Name)" = vigil_vrrp
 check "checker_process_name: the checker worker is named vigil_check" test "$(field "$CHECK" Name)" = vigil_check
-rr_threads=0 other_threads=0
-for task in /proc/"$VRRP"/task/*; do
-  if [[ $(chrt -p "${task##*/}") == *SCHED_RR* && $(chrt -p "${task##*/}") == *"priority: 20"* ]]; then
-    rr_threads=$((rr_threads + 1))
+# all_threads_rr PID PRIORITY NAME: every thread of PID runs SCHED_RR at PRIORITY.
+all_threads_rr() {
+  local task rr_threads=0 other_threads=0
+  for task in /proc/"$1"/task/*; do
+    if [[ $(chrt -p "${task##*/}") == *SCHED_RR* && $(chrt -p "${task##*/}") == *"priority: $2"* ]]; then
+      rr_threads=$((rr_threads + 1))
+    else
+      other_threads=$((other_threads + 1))
+    fi
+  done
+  if ((rr_threads > 1 && other_threads == 0)); then
+    pass "$3_rt_priority $2: all $rr_threads threads of the $3 worker run SCHED_RR at $2"
   else
-    other_threads=$((other_threads + 1))
+    fail "$3_rt_priority: $rr_threads SCHED_RR threads, $other_threads others: $(chrt -p "$1")"
   fi
-done
-if ((rr_threads > 1 && other_threads == 0)); then
-  pass "vrrp_rt_priority 20: all $rr_threads threads of the VRRP worker run SCHED_RR at 20"
-else
-  fail "vrrp_rt_priority: $rr_threads SCHED_RR threads, $other_threads others: $(chrt -p "$VRRP")"
-fi
+}
+all_threads_rr "$VRRP" 20 vrrp
 check "the checker worker keeps the normal scheduler" bash -c "chrt -p $CHECK | grep -q SCHED_OTHER"
 limits=$(awk '/Max realtime timeout/ { print $4, $5 }' "/proc/$VRRP/limits")
 check "RLIMIT_RTTIME defaults to keepalived's 10000 us, soft half ($limits)" test "$limits" = "5000 10000"
@@ -108,6 +124,13 @@ check "the checker worker's memory is not locked" test "$(field "$CHECK" VmLck |
 check "vrrp_cpu_affinity $LAST_CPU: Cpus_allowed_list" test "$(field "$VRRP" Cpus_allowed_list)" = "$LAST_CPU"
 check "checker_cpu_affinity 0: Cpus_allowed_list" test "$(field "$CHECK" Cpus_allowed_list)" = 0
 check "checker_priority 5: ps shows nice 5" test "$(ps -o ni= -p "$CHECK" | tr -d ' ')" = 5
+check "bfd_process_name: the BFD worker is named vigil_bfd" test "$(field "$BFD" Name)" = vigil_bfd
+all_threads_rr "$BFD" 10 bfd
+limits=$(awk '/Max realtime timeout/ { print $4, $5 }' "/proc/$BFD/limits")
+check "bfd_rlimit_rttime 20000: RLIMIT_RTTIME 20000 us, soft half ($limits)" test "$limits" = "10000 20000"
+vmlck=$(field "$BFD" VmLck | awk '{ print $1 }')
+check "bfd_no_swap: the BFD worker's memory is locked (VmLck $vmlck kB)" test "${vmlck:-0}" -gt 0
+check "bfd_cpu_affinity 0: Cpus_allowed_list" test "$(field "$BFD" Cpus_allowed_list)" = 0
 wait_for 15 holds
 master_after=$((($(date +%s%N) - worker_started) / 1000000))
 # Alone, an instance is MASTER after Master_Down_Interval (3.61 s); vrrp_startup_delay 3 adds 3 s.

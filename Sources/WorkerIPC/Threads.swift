@@ -2,9 +2,9 @@
     import Glibc
 #endif
 
-/// Threads of the VRRP worker's own, outside NIO: the receivers' poll loops, and short ones whose namespace changes
-/// must not touch the event loop's thread.
-enum WorkerThread {
+/// Threads of a worker's own, outside NIO: the receivers' poll loops (VRRP, process monitor, `PollThread`), and short
+/// ones whose namespace changes must not touch the event loop's thread.
+public enum WorkerThread {
     private final class Body: Sendable {
         let run: @Sendable () -> Void
         init(_ run: @escaping @Sendable () -> Void) { self.run = run }
@@ -13,7 +13,7 @@ enum WorkerThread {
     /// Runs `body` on a new thread; `join`: waits for it to end. Returns the `pthread_create` error, 0 on success.
     /// The corresponding C calls are `pthread_create` and `pthread_join` / `pthread_detach`.
     @discardableResult
-    static func run(join: Bool = false, _ body: @escaping @Sendable () -> Void) -> Int32 {
+    public static func run(join: Bool = false, _ body: @escaping @Sendable () -> Void) -> Int32 {
         var thread = pthread_t()
         let box = Unmanaged.passRetained(Body(body))
         let created = pthread_create(
@@ -32,12 +32,12 @@ enum WorkerThread {
 }
 
 /// A pipe that interrupts a poll thread (a socket added, a stop): `reader` goes in the poll set.
-struct WakePipe: Sendable {
-    let reader: Int32
+public struct WakePipe: Sendable {
+    public let reader: Int32
     private let writer: Int32
 
     /// Non-blocking and close-on-exec. The corresponding C call is `pipe`.
-    init() {
+    public init() {
         var ends: [Int32] = [-1, -1]
         _ = pipe(&ends)
         for end in ends {
@@ -48,18 +48,18 @@ struct WakePipe: Sendable {
         writer = ends[1]
     }
 
-    func wake() {
+    public func wake() {
         var one: UInt8 = 1
         _ = write(writer, &one, 1)
     }
 
     /// Empties the pipe after a wake-up.
-    func drain() {
+    public func drain() {
         var drained = [UInt8](repeating: 0, count: 64)
         _ = read(reader, &drained, drained.count)
     }
 
-    func close() {
+    public func close() {
         _ = Glibc.close(reader)
         _ = Glibc.close(writer)
     }
