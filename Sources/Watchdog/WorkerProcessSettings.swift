@@ -28,9 +28,9 @@ public struct WorkerProcessSettings: Hashable, Sendable {
 
     public init() {}
 
-    /// The VRRP worker's real-time priority when the file sets no scheduling for it (Vigil's default, not
+    /// The VRRP and BFD workers' real-time priority when the file sets no scheduling for them (Vigil's default, not
     /// keepalived's): the lowest SCHED_RR priority, which is enough to run before every normal process.
-    public static let automaticVRRPRealtimePriority = 1
+    public static let automaticRealtimePriority = 1
     /// RLIMIT_RTTIME with the automatic priority, in µs: a last guard against a runaway loop, for when the watchdog
     /// is gone too (it replaces a worker that makes no progress within two heartbeats; the kernel's real-time
     /// throttling leaves normal processes 5% in any case). A worker that is busy, not hung, is never killed for it:
@@ -39,9 +39,10 @@ public struct WorkerProcessSettings: Hashable, Sendable {
     public static let automaticRlimitRTTime = 10_000_000
 
     /// The settings of `role`'s worker.
-    /// - Parameter realtimeByDefault: the VRRP worker runs at `automaticVRRPRealtimePriority`, memory locked, when
-    ///   the file sets neither `vrrp_rt_priority` nor `vrrp_priority` (false with `vigild --no-realtime`). Adverts
-    ///   then leave on time however loaded the machine is: a late advert is a false takeover by the backup.
+    /// - Parameter realtimeByDefault: the VRRP (BFD) worker runs at `automaticRealtimePriority`, memory locked, when
+    ///   the file sets neither `vrrp_rt_priority` nor `vrrp_priority` (`bfd_…`); false with `vigild --no-realtime`.
+    ///   Adverts and BFD packets then leave on time however loaded the machine is: a late advert is a false takeover
+    ///   by the backup, a late BFD packet a session declared Down.
     public init(role: WorkerRole, globals: GlobalDefs, realtimeByDefault: Bool) {
         switch role {
         case .vrrp:
@@ -51,11 +52,6 @@ public struct WorkerProcessSettings: Hashable, Sendable {
             noSwap = globals.vrrpNoSwap
             cpuAffinity = globals.vrrpCPUAffinity
             name = globals.vrrpProcessName ?? (globals.processNames ? "keepalived_vrrp" : nil)
-            if realtimeByDefault && realtimePriority == nil && nice == nil {
-                realtimePriority = Self.automaticVRRPRealtimePriority
-                if rlimitRTTime == GlobalDefs.defaultRlimitRTTime { rlimitRTTime = Self.automaticRlimitRTTime }
-                noSwap = true
-            }
         case .checker:
             nice = globals.checkerPriority
             realtimePriority = globals.checkerRTPriority
@@ -70,6 +66,11 @@ public struct WorkerProcessSettings: Hashable, Sendable {
             noSwap = globals.bfdNoSwap
             cpuAffinity = globals.bfdCPUAffinity
             name = globals.bfdProcessName ?? (globals.processNames ? "keepalived_bfd" : nil)
+        }
+        if role != .checker && realtimeByDefault && realtimePriority == nil && nice == nil {
+            realtimePriority = Self.automaticRealtimePriority
+            if rlimitRTTime == GlobalDefs.defaultRlimitRTTime { rlimitRTTime = Self.automaticRlimitRTTime }
+            noSwap = true
         }
     }
 

@@ -90,8 +90,8 @@ struct VigilDaemonCommand: ParsableCommand {
     @Flag(
         name: .customLong("no-realtime"),
         help: ArgumentHelp(
-            "Run the VRRP worker with the normal scheduler and unlocked memory when the file sets no "
-                + "vrrp_rt_priority or vrrp_priority (by default it runs SCHED_RR 1, memory locked)."))
+            "Run the VRRP and BFD workers with the normal scheduler and unlocked memory when the file sets no "
+                + "…_rt_priority or …_priority for them (by default they run SCHED_RR 1, memory locked)."))
     var noRealtime = false
 
     @Option(name: .customLong("control-socket"), help: "vigilctl's socket.")

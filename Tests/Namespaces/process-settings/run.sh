@@ -152,17 +152,19 @@ check "shutdown_script ran after the VRRP worker released the VIP" \
 # vrrp_priority (a nice value) or `vigild --no-realtime` keep the VRRP worker normal too.
 # start_plain GLOBALS [FLAG...]: vigild on a file with GLOBALS in global_defs, until both workers wrote pid files.
 start_plain() {
-  printf 'global_defs {\n  %s\n}\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 63\n  priority 100\n  virtual_ipaddress {\n    192.0.2.162/24\n  }\n}\nvirtual_server 192.0.2.163 80 {\n  real_server 192.0.2.1 80 {\n    TCP_CHECK {\n    }\n  }\n}\n' \
+  printf 'global_defs {\n  %s\n}\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 63\n  priority 100\n  virtual_ipaddress {\n    192.0.2.162/24\n  }\n}\nbfd_instance nobody {\n  neighbor_ip 192.0.2.250\n}\nvirtual_server 192.0.2.163 80 {\n  real_server 192.0.2.1 80 {\n    TCP_CHECK {\n    }\n  }\n}\n' \
     "$1" >"$WORK/plain.conf"
   rm -f "$WORK"/p-*.pid
   ip netns exec "$NS" "$BIN/vigild" -n -l "${@:2}" -f "$WORK/plain.conf" -p "$WORK/p.pid" -r "$WORK/p-vrrp.pid" \
-    -c "$WORK/p-check.pid" --control-socket "$WORK/p.sock" >"$WORK/plain.log" 2>&1 &
+    -c "$WORK/p-check.pid" -b "$WORK/p-bfd.pid" --control-socket "$WORK/p.sock" >"$WORK/plain.log" 2>&1 &
   VIGIL=$!
   wait_for 10 test -s "$WORK/p-vrrp.pid"
   wait_for 10 test -s "$WORK/p-check.pid"
+  wait_for 10 test -s "$WORK/p-bfd.pid"
   sleep 1
   VRRP=$(cat "$WORK/p-vrrp.pid")
   CHECK=$(cat "$WORK/p-check.pid")
+  BFD=$(cat "$WORK/p-bfd.pid")
 }
 stop_plain() {
   kill "$VIGIL"
@@ -183,16 +185,20 @@ limits=$(awk '/Max realtime timeout/ { print $4, $5 }' "/proc/$VRRP/limits")
 check "default: RLIMIT_RTTIME 10 s, soft half ($limits)" test "$limits" = "5000000 10000000"
 vmlck=$(field "$VRRP" VmLck | awk '{ print $1 }')
 check "default: the VRRP worker's memory is locked (VmLck $vmlck kB)" test "${vmlck:-0}" -gt 0
+check "default: every thread of the BFD worker runs SCHED_RR at 1 ($(scheduler "$BFD" | tr '\n' ';'))" \
+  test "$(scheduler "$BFD")" = "SCHED_RR 1"
+check "default: the BFD worker's memory is locked" test "$(field "$BFD" VmLck | awk '{ print $1 }')" -gt 0
 check "default: the checker worker keeps the normal scheduler" test "$(scheduler "$CHECK")" = "SCHED_OTHER 0"
 check "default: the watchdog keeps the normal scheduler" test "$(scheduler "$VIGIL")" = "SCHED_OTHER 0"
 stop_plain
-start_plain "vrrp_priority -5"
+start_plain $'vrrp_priority -5\n  bfd_priority -5'
 check "vrrp_priority -5: the VRRP worker keeps the normal scheduler" test "$(scheduler "$VRRP")" = "SCHED_OTHER 0"
 check "vrrp_priority -5: ps shows nice -5" test "$(ps -o ni= -p "$VRRP" | tr -d ' ')" = -5
 stop_plain
 start_plain "router_id plain" --no-realtime
 check "--no-realtime: the VRRP worker keeps the normal scheduler" test "$(scheduler "$VRRP")" = "SCHED_OTHER 0"
 check "--no-realtime: its memory is not locked" test "$(field "$VRRP" VmLck | awk '{ print $1 }')" = 0
+check "--no-realtime: the BFD worker keeps the normal scheduler" test "$(scheduler "$BFD")" = "SCHED_OTHER 0"
 stop_plain
 
 # Bad values: errors (and keepalived's clamping warned) at FILE:LINE.
