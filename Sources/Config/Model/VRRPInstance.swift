@@ -81,7 +81,7 @@ public struct VRRPInstance: Sendable, Hashable, Codable {
     public var useVMACAddr = false
     /// `vmac_xmit_base`.
     public var vmacXmitBase = false
-    /// `native_ipv6` (deprecated: the addresses decide).
+    /// `native_ipv6`: the instance is IPv6 (VRRPv3) even without an IPv6 virtual address.
     public var nativeIPv6 = false
     /// `dont_track_primary`.
     public var dontTrackPrimary = false
@@ -124,9 +124,10 @@ public struct VRRPInstance: Sendable, Hashable, Codable {
         self.location = location
     }
 
-    /// The family of the advertised addresses (else of the source address, else IPv4).
+    /// IPv6 with `native_ipv6`, else the family of the advertised addresses (else of the source address, else IPv4).
     public var family: IPAddress.Family {
-        virtualAddresses.first?.prefix.address.family ?? (unicastSourceIP ?? multicastSourceIP)?.family
+        if nativeIPv6 { return .ipv6 }
+        return virtualAddresses.first?.prefix.address.family ?? (unicastSourceIP ?? multicastSourceIP)?.family
             ?? unicastPeers.first?.address.family ?? .ipv4
     }
 
@@ -217,7 +218,7 @@ public struct VirtualAddress: Sendable, Hashable, Codable {
     public var vmacName: String?
     /// `preferred_lft N|forever`; `nil` is the kernel's default (0 for a /128).
     public var preferredLifetime: PreferredLifetime?
-    /// `track_group` (static addresses).
+    /// `track_group GROUP` (static addresses): the group's instances track `device`.
     public var trackGroup: String?
     public var location: SourceLocation
 
@@ -326,6 +327,9 @@ public struct VirtualRule: Sendable, Hashable, Codable {
         self.words = words
         self.location = location
     }
+
+    /// `iif IFACE`, if the rule has one.
+    public var inputInterface: String? { options.last { $0.first == "iif" && $0.count > 1 }?[1] }
 }
 
 /// keepalived up to 1.3.6 summed the multicast group (`vrrp_mcast_group4`), not the unicast peer, into the

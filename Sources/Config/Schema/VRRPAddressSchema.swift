@@ -72,8 +72,7 @@ enum VRRPAddressSchema {
 
     /// The address options and their fate (the VRRP worker does not apply the `unsupported` ones yet).
     static let addressOptions = OptionTable(
-        "virtual_ipaddress line", options: addressValued.union(addressFlags).union(["use_vmac"]),
-        unsupported: ["track_group"])
+        "virtual_ipaddress line", options: addressValued.union(addressFlags).union(["use_vmac"]))
 
     /// The route options and their fate: those libnl cannot express, and route tracking, do not take effect.
     static let routeOptions = OptionTable(
@@ -83,8 +82,7 @@ enum VRRPAddressSchema {
             "no_track", "track_group", "nexthop", "weight", "onlink", "proto", "protocol", "tos", "dsfield",
             "ttl-propagate", "lock", "append", "inet", "inet6",
         ]),
-        unsupported: KeywordWarnings.notYetImplemented(
-            Array(routeValued.union(routeFlags)) + ["no_track", "track_group"]))
+        unsupported: KeywordWarnings.notYetImplemented(Array(routeValued.union(routeFlags)) + ["no_track"]))
 
     /// The rule options and their fate.
     static let ruleOptions = OptionTable(
@@ -93,7 +91,7 @@ enum VRRPAddressSchema {
             "from", "to", "table", "lookup", "preference", "priority", "order", "pref", "no_track", "track_group",
             "inet6",
         ]),
-        unsupported: KeywordWarnings.notYetImplemented(Array(ruleUnsupported) + ["no_track", "track_group"]))
+        unsupported: KeywordWarnings.notYetImplemented(Array(ruleUnsupported) + ["no_track"]))
 
     /// `ip`'s scope names or a number 0–255.
     static func scope(_ text: String, for node: ConfigNode, _ context: SchemaContext) -> String? {
@@ -106,6 +104,44 @@ enum VRRPAddressSchema {
     /// The lines of an address block.
     static func addresses(_ node: ConfigNode, _ context: SchemaContext) -> [VirtualAddress] {
         lines(node, context, address)
+    }
+
+    /// Checks a line's `track_group GROUP` as keepalived 2.2.7 reads it, warning and dropping what it ignores.
+    /// - Parameters:
+    ///   - groups: the `track_group` blocks defined before the line, for a `static_*` line; `nil` for an instance's
+    ///     `virtual_*` line, where keepalived does not take the option.
+    ///   - interface: what the group's instances would track (`dev`, a rule's `iif`); `nil` when the line has none.
+    static func checkTrackGroup(
+        _ line: inout some TrackGroupLine, groups: [StaticTrackGroup]?, interface: String?, what: String,
+        _ context: SchemaContext
+    ) {
+        guard let name = line.trackGroup else { return }
+        let location = line.location
+        line.trackGroup = nil
+        guard let groups else {
+            context.warning(
+                "'track_group' is only for static_ipaddress, static_routes and static_rules lines; keepalived 2.2.7 "
+                    + "ignores it on an instance's \(what) line, and so does Vigil", at: location)
+            return
+        }
+        guard groups.contains(where: { $0.name == name }) else {
+            context.warning(
+                "track_group '\(name)' is not defined before this line; keepalived ignores it here, and so does Vigil",
+                at: location)
+            return
+        }
+        guard interface != nil else {
+            context.warning(
+                "track_group '\(name)' on a \(what) line without \(what == "rule" ? "'iif'" : "'dev'"): there is no "
+                    + "interface to track; ignored (keepalived)", at: location)
+            return
+        }
+        guard !line.noTrack else {
+            context.warning(
+                "track_group '\(name)' with 'no_track': the line is not tracked (keepalived)", at: location)
+            return
+        }
+        line.trackGroup = name
     }
 
     /// The lines of a `{ }` block, each parsed by `parse` (which reports its own errors).
