@@ -843,6 +843,32 @@ struct VRRPSchemaTests {
         #expect(loaded.config.vrrp.trackGroupInterfaces(of: "VI_1", defaultInterface: "eth0").isEmpty)
     }
 
+    @Test("Route options realms, expires, congctl, pref and append/prepend/add land in the model")
+    func routeKernelOptions() {
+        let loaded = loadVRRP(
+            "static_routes {\n203.0.113.0/24 via 192.0.2.9 realms 3/5 congctl lock reno prepend append\n"
+                + "2001:db8:7::/64 via 2001:db8::9 expires 300 pref high add\n203.0.113.0/25 dev eth0 realms 7\n}")
+        #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics)")
+        let routes = loaded.config.vrrp.staticRoutes
+        #expect(routes.map(\.realms) == [3 << 16 | 5, nil, 7])
+        #expect(routes[0].congestionControl == "reno" && routes[0].congestionControlLocked)
+        #expect(routes.map(\.creation) == ["append", "add", nil])
+        #expect(routes[1].expires == 300 && routes[1].routerPreference == 1)
+    }
+
+    @Test(
+        "A route option of the other family skips the line, as in keepalived",
+        arguments: [
+            "203.0.113.0/24 via 192.0.2.9 expires 30", "203.0.113.0/24 via 192.0.2.9 pref low",
+            "2001:db8:7::/64 via 2001:db8::9 realms 2", "203.0.113.0/24 via 192.0.2.9 realms 70000",
+        ])
+    func routeFamilyOptions(_ line: String) {
+        let loaded = loadVRRP("static_routes {\n\(line)\n}")
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics)")
+        #expect(loaded.diagnostics.warnings.map(\.location?.line) == [2], "\(loaded.diagnostics)")
+        #expect(loaded.config.vrrp.staticRoutes.isEmpty)
+    }
+
     @Test("lvs_sync_daemon_interface in an instance is lvs_sync_daemon IFACE INSTANCE, unless that is set already")
     func lvsSyncDaemonInterface() {
         let alone = loadVRRP(instanceText("virtual_ipaddress {\n192.0.2.1\n}\nlvs_sync_daemon_interface eth1"))

@@ -264,6 +264,17 @@ public struct VirtualRoute: Sendable, Hashable, Codable {
     public var metrics: [RouteMetric] = []
     /// `nexthop via ADDR dev IFACE weight N [onlink]` … : a multipath route.
     public var nexthops: [RouteNextHop] = []
+    /// `realms [FROM/]TO` (IPv4): FROM in the high 16 bits, TO in the low ones.
+    public var realms: Int?
+    /// `expires SECONDS` (IPv6).
+    public var expires: Int?
+    /// `congctl [lock] NAME`: the TCP congestion control algorithm for the route.
+    public var congestionControl: String?
+    public var congestionControlLocked = false
+    /// `pref low|medium|high|N` (IPv6 router preference): `ICMPV6_ROUTER_PREF_*`, low 3, medium 0, high 1.
+    public var routerPreference: Int?
+    /// `add`, `prepend` or `append` (the last one written); `nil` is Vigil's default, `add`.
+    public var creation: String?
     /// Other `ip route` options, each as `[name, value…]` (warned: Vigil does not program them).
     public var options: [[String]] = []
     /// The whole line as written.
