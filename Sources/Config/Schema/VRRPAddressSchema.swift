@@ -83,7 +83,10 @@ enum VRRPAddressSchema {
             "ttl-propagate", "lock", "append", "prepend", "add", "inet", "inet6", "realms", "expires", "congctl",
             "pref",
         ]),
-        unsupported: KeywordWarnings.notYetImplemented(Array(routeValued.union(routeFlags)) + ["no_track"]))
+        unsupported: KeywordWarnings.notYetImplemented(["vrf", "encap", "inet6", "inet", "pervasive", "no_track"])
+            .merging([
+                "as": .ignoredByKeepalived("keepalived 2.2.7 takes 'as [to] ADDR' (RTA_NEWDST) for MPLS routes only")
+            ]))
 
     /// The rule options and their fate.
     static let ruleOptions = OptionTable(
@@ -315,6 +318,11 @@ enum VRRPAddressSchema {
                 route.routerPreference = preference
             case "inet6", "inet":
                 index += 1  // the family comes from the addresses
+            case "as":
+                // `as [to] ADDR`: keepalived skips the `to`.
+                if index + 1 < words.count, words[index + 1] == "to" { index += 1 }
+                guard let text = value() else { return nil }
+                route.options.append(["as", text])
             case _ where routeFlags.contains(word):
                 route.options.append([word])
                 index += 1

@@ -142,11 +142,13 @@ enum VRRPInstanceSchema {
         handlers: handlers.merging(VRRPSchema.notifyHandlers(\VRRPInstance.notify, instance: true)) {
             first, _ in first
         },
-        unsupported: KeywordWarnings.notYetImplemented([
-            "vrf", "use_ipvlan", "track_bfd",
-            // Parsed and checked; the VRRP worker does not act on them yet.
-            "linkbeat_use_polling",
-        ]).merging(["debug": .ignoredByKeepalived("keepalived only prints it in its data dump")]),
+        unsupported: KeywordWarnings.notYetImplemented(["vrf", "use_ipvlan", "track_bfd"]).merging([
+            "debug": .ignoredByKeepalived("keepalived only prints it in its data dump"),
+            // keepalived: deprecated here (linkbeat_interfaces); polls MII/ethtool for drivers without netlink news.
+            "linkbeat_use_polling": .notBuilt(
+                "Vigil follows link state through netlink (RTM_NEWLINK, carrier included); MII/ethtool polling is "
+                    + "not built"),
+        ]),
         aliases: ["vmac_garp_intvl": "garp_extra_if"]
     )
 
