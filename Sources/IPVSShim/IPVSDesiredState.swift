@@ -328,12 +328,7 @@ extension IPVSDesiredState {
     ) -> IPVSPlan {
         var plan = IPVSReconciler.plan(
             desired: table, current: current, ownership: ownership, foreignRules: foreignRules, progress: progress)
-        for daemon in syncDaemons where !currentSyncDaemons.contains(where: { $0.matches(daemon) }) {
-            if currentSyncDaemons.contains(where: { $0.state == daemon.state }) {
-                plan.operations.append(.stopSyncDaemon(daemon.state))
-            }
-            plan.operations.append(.startSyncDaemon(daemon))
-        }
+        plan.operations += IPVSSyncDaemon.operations(wanted: syncDaemons, current: currentSyncDaemons)
         if let timeouts {
             let merged = IPVSTimeouts(
                 tcp: timeouts.tcp == 0 ? currentTimeouts.tcp : timeouts.tcp,
@@ -346,6 +341,25 @@ extension IPVSDesiredState {
 }
 
 extension IPVSSyncDaemon {
+    /// What brings the kernel's sync daemons from `current` to `wanted`: a daemon that differs is stopped and started
+    /// again; with sync daemons configured, one whose state is not wanted (the backup daemon of an instance that
+    /// became MASTER) is stopped first, as keepalived's ipvs_syncd_master/ipvs_syncd_backup do.
+    public static func operations(wanted: [IPVSSyncDaemon], current: [IPVSSyncDaemon]) -> [IPVSOperation] {
+        var operations: [IPVSOperation] = []
+        if !wanted.isEmpty {
+            for daemon in current where !wanted.contains(where: { $0.state == daemon.state }) {
+                operations.append(.stopSyncDaemon(daemon.state))
+            }
+        }
+        for daemon in wanted where !current.contains(where: { $0.matches(daemon) }) {
+            if current.contains(where: { $0.state == daemon.state }) {
+                operations.append(.stopSyncDaemon(daemon.state))
+            }
+            operations.append(.startSyncDaemon(daemon))
+        }
+        return operations
+    }
+
     /// Whether a daemon the kernel reports runs as `wanted` asks; settings left to the kernel's default (nil) match
     /// whatever the kernel reports.
     public func matches(_ wanted: IPVSSyncDaemon) -> Bool {

@@ -205,16 +205,53 @@ public final class RouteNetlinkSocket {
     // MARK: Routes
 
     /// Adds `route`; a route that is already there is not an error.
-    /// The corresponding C call is `rtnl_route_add` (with `NLM_F_EXCL`).
+    /// The corresponding C calls are `rtnl_route_build_add_request` (with `route.creation`'s flags), `nla_put` for
+    /// what libnl has no field for (`RTA_FLOW`, `RTA_EXPIRES`, `RTA_PREF`, `RTAX_CC_ALGO`), and `nl_send_sync`.
     /// - Returns: true when added, false when it was already there.
     @discardableResult public func addRoute(_ route: RouteSpec) throws(NetlinkError) -> Bool {
         let operation = "cannot add route \(route)"
-        let request = try routeRequest(route, operation: operation)
+        // With congctl Vigil writes RTA_METRICS itself: the kernel reads one metrics attribute.
+        let request = try routeRequest(route, operation: operation, withMetrics: route.congestionControl == nil)
         defer { rtnl_route_put(request) }
-        let result = retryingInterrupts { rtnl_route_add(socket, request, NLM_F_EXCL) }
+        var message: OpaquePointer?
+        var result = rtnl_route_build_add_request(request, route.creation.flags, &message)
+        guard result >= 0, let message else { throw NetlinkError(libnlResult: result, operation: operation) }
+        if let realms = route.realms { result = min(result, nla_put_u32(message, Int32(RTA_FLOW.rawValue), realms)) }
+        if let expires = route.expires {
+            result = min(result, nla_put_u32(message, Int32(RTA_EXPIRES.rawValue), expires))
+        }
+        if let preference = route.routerPreference {
+            result = min(result, nla_put_u8(message, Int32(RTA_PREF.rawValue), preference))
+        }
+        if let algorithm = route.congestionControl {
+            result = min(result, Self.putMetrics(route, congestionControl: algorithm, into: message))
+        }
+        guard result >= 0 else {
+            nlmsg_free(message)
+            throw NetlinkError(libnlResult: result, operation: operation)
+        }
+        // nl_send_sync frees the message; an interrupted wait is not retried (the route may be in).
+        result = nl_send_sync(socket, message)
         if result == -NLE_EXIST { return false }
         guard result >= 0 else { throw NetlinkError(libnlResult: result, operation: operation) }
         return true
+    }
+
+    /// `RTA_METRICS` with the route's metrics, its locks and `RTAX_CC_ALGO` (`RTAX_LOCK` 1, `RTAX_CC_ALGO` 16).
+    /// The corresponding C calls are `nla_nest_start`, `nla_put_u32`, `nla_put_string` and `nla_nest_end`.
+    private static func putMetrics(_ route: RouteSpec, congestionControl: String, into message: OpaquePointer)
+        -> Int32
+    {
+        guard let nest = nla_nest_start(message, Int32(RTA_METRICS.rawValue)) else { return -NLE_NOMEM }
+        var result: Int32 = 0
+        var locks = route.lockedMetrics.reduce(UInt32(0)) { $0 | (1 << UInt32($1)) }
+        if route.congestionControlLocked { locks |= 1 << 16 }
+        if locks != 0 { result = min(result, nla_put_u32(message, 1, locks)) }
+        for (metric, value) in route.metrics.sorted(by: { $0.key < $1.key }) {
+            result = min(result, nla_put_u32(message, metric, value))
+        }
+        result = min(result, nla_put_string(message, 16, congestionControl))
+        return min(result, nla_nest_end(message, nest))
     }
 
     /// Deletes `route`; a route that is not there is not an error.
@@ -231,7 +268,9 @@ public final class RouteNetlinkSocket {
     }
 
     /// A `struct rtnl_route` for `route`; the caller must `rtnl_route_put` it.
-    private func routeRequest(_ route: RouteSpec, operation: String) throws(NetlinkError) -> OpaquePointer {
+    private func routeRequest(_ route: RouteSpec, operation: String, withMetrics: Bool = true) throws(NetlinkError)
+        -> OpaquePointer
+    {
         let family = route.destination.family
         guard Int(route.prefixLength) <= route.destination.maxPrefixLength,
             route.gateway.map({ $0.family == family }) ?? true, route.source.map({ $0.family == family }) ?? true
@@ -271,8 +310,8 @@ public final class RouteNetlinkSocket {
         if let ttlPropagate = route.ttlPropagate { rtnl_route_set_ttl_propagate(request, ttlPropagate ? 1 : 0) }
         rtnl_route_set_protocol(request, route.protocolNumber ?? RouteSpec.keepalivedProtocol)
         _ = rtnl_route_set_type(request, route.type.rawValue)
-        for (metric, value) in route.metrics { _ = rtnl_route_set_metric(request, metric, value) }
-        if !route.lockedMetrics.isEmpty {
+        for (metric, value) in route.metrics where withMetrics { _ = rtnl_route_set_metric(request, metric, value) }
+        if withMetrics && !route.lockedMetrics.isEmpty {
             // RTAX_LOCK (1) is a bit mask of the locked metrics.
             _ = rtnl_route_set_metric(request, 1, route.lockedMetrics.reduce(UInt32(0)) { $0 | (1 << UInt32($1)) })
         }
@@ -344,6 +383,17 @@ public final class RouteNetlinkSocket {
         var result: Int32
         repeat { result = call() } while result == -NLE_INTR
         return result
+    }
+}
+
+extension RouteCreation {
+    /// The `nlmsg_flags` besides `NLM_F_CREATE` (which libnl adds).
+    var flags: Int32 {
+        switch self {
+        case .add: NLM_F_EXCL
+        case .prepend: 0
+        case .append: NLM_F_APPEND
+        }
     }
 }
 

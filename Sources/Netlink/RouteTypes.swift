@@ -116,6 +116,17 @@ public struct RouteSpec: Hashable, Sendable, CustomStringConvertible {
     public var tos: UInt8?
     /// `ttl-propagate` (MPLS).
     public var ttlPropagate: Bool?
+    /// `realms` (`RTA_FLOW`, IPv4): the source realm in the high 16 bits, the destination realm in the low ones.
+    public var realms: UInt32?
+    /// `expires` in seconds (`RTA_EXPIRES`, IPv6).
+    public var expires: UInt32?
+    /// `congctl` (`RTAX_CC_ALGO`), and whether it is locked.
+    public var congestionControl: String?
+    public var congestionControlLocked = false
+    /// `pref` (`RTA_PREF`, IPv6): the router preference, `ICMPV6_ROUTER_PREF_*` (low 3, medium 0, high 1).
+    public var routerPreference: UInt8?
+    /// How the kernel takes a route to a prefix it routes already.
+    public var creation: RouteCreation = .add
 
     /// `blackhole`: drop silently (`RTN_BLACKHOLE`); no gateway or device.
     public var blackhole: Bool { type == .blackhole }
@@ -174,8 +185,22 @@ public struct RouteSpec: Hashable, Sendable, CustomStringConvertible {
         if let metric { text += " metric \(metric)" }
         if let scope { text += " scope \(scope)" }
         if let protocolNumber { text += " proto \(protocolNumber)" }
+        if let realms { text += " realms \(realms >> 16)/\(realms & 0xffff)" }
+        if let expires { text += " expires \(expires)" }
+        if let congestionControl { text += " congctl \(congestionControlLocked ? "lock " : "")\(congestionControl)" }
+        if let routerPreference { text += " pref \(routerPreference)" }
         return text
     }
+}
+
+/// keepalived's `add` / `prepend` / `append` on a route line: the `RTM_NEWROUTE` flags besides `NLM_F_CREATE`.
+public enum RouteCreation: Sendable, Hashable {
+    /// `NLM_F_EXCL`: a route to the same prefix, metric and TOS is an error (`ip route add`); Vigil's default.
+    case add
+    /// No flag: the route goes before one to the same prefix (`ip route prepend`).
+    case prepend
+    /// `NLM_F_APPEND`: after it (`ip route append`); an IPv6 route joins it as another next hop.
+    case append
 }
 
 /// A link's state after an `RTM_NEWLINK` / `RTM_DELLINK` notification.

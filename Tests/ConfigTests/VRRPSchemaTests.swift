@@ -755,6 +755,11 @@ struct VRRPSchemaTests {
     func statics() {
         let loaded = loadVRRP(
             """
+            track_group G1 {
+                group {
+                    VI_1
+                }
+            }
             static_ipaddress {
                 192.0.2.1/24 dev eth0 scope global track_group G1
             }
@@ -773,6 +778,130 @@ struct VRRPSchemaTests {
         #expect(vrrp.staticRules.first?.preference == 10)
     }
 
+    @Test("track_group: the group's instances track the dev of static addresses and routes, the iif of static rules")
+    func trackGroup() {
+        let loaded = loadVRRP(
+            """
+            global_defs {
+                default_interface eth9
+            }
+            track_group G1 {
+                group {
+                    VI_1
+                    VI_2
+                }
+            }
+            track_group G2 {
+                group {
+                    VI_2
+                }
+            }
+            static_ipaddress {
+                192.0.2.1/24 dev eth1 track_group G1
+                192.0.2.2/24 track_group G2
+                192.0.2.3/24 dev eth3 track_group G1 no_track
+            }
+            static_routes {
+                198.51.100.0/24 via 192.0.2.254 dev eth4 track_group G1
+            }
+            static_rules {
+                from 192.0.2.0/24 iif eth5 table 1 preference 10 track_group G2
+            }
+            """ + instanceText("", name: "VI_1", vrid: 1) + instanceText("", name: "VI_2", vrid: 2))
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics)")
+        #expect(
+            loaded.diagnostics.warnings.filter { $0.message.contains("track_group") }.map(\.location?.line) == [18],
+            "\(loaded.diagnostics)")
+        let vrrp = loaded.config.vrrp
+        #expect(vrrp.trackGroups.map(\.name) == ["G1", "G2"])
+        #expect(vrrp.trackGroupInterfaces(of: "VI_1", defaultInterface: "eth9") == ["eth1", "eth4"])
+        #expect(vrrp.trackGroupInterfaces(of: "VI_2", defaultInterface: "eth9") == ["eth1", "eth9", "eth4", "eth5"])
+        #expect(vrrp.trackGroupInterfaces(of: "VI_3", defaultInterface: "eth9").isEmpty)
+    }
+
+    @Test(
+        "track_group is ignored with a warning where keepalived ignores it",
+        arguments: [
+            // Not defined (yet): keepalived looks the group up when it reads the line.
+            ("static_ipaddress {\n192.0.2.1/24 dev eth0 track_group G\n}\ntrack_group G {\ngroup {\nVI_1\n}\n}", 2),
+            // A route without dev, a rule without iif: no interface to track.
+            (
+                "track_group G {\ngroup {\nVI_1\n}\n}\nstatic_routes {\n198.51.100.0/24 via 192.0.2.9 track_group G\n}",
+                7
+            ),
+            ("track_group G {\ngroup {\nVI_1\n}\n}\nstatic_rules {\nfrom 192.0.2.0/24 table 1 track_group G\n}", 7),
+            // On an instance's lines (keepalived 2.2.7 takes the option on static lines only).
+            (
+                "track_group G {\ngroup {\nVI_1\n}\n}\n"
+                    + instanceText("virtual_ipaddress {\n192.0.2.1 track_group G\n}"), 10
+            ),
+        ])
+    func trackGroupIgnored(_ text: String, _ line: Int) {
+        let loaded = loadVRRP(text)
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics)")
+        #expect(loaded.diagnostics.warnings.map(\.location?.line) == [line], "\(loaded.diagnostics)")
+        #expect(loaded.config.vrrp.trackGroupInterfaces(of: "VI_1", defaultInterface: "eth0").isEmpty)
+    }
+
+    @Test("Route options realms, expires, congctl, pref and append/prepend/add land in the model")
+    func routeKernelOptions() {
+        let loaded = loadVRRP(
+            "static_routes {\n203.0.113.0/24 via 192.0.2.9 realms 3/5 congctl lock reno prepend append\n"
+                + "2001:db8:7::/64 via 2001:db8::9 expires 300 pref high add\n203.0.113.0/25 dev eth0 realms 7\n}")
+        #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics)")
+        let routes = loaded.config.vrrp.staticRoutes
+        #expect(routes.map(\.realms) == [3 << 16 | 5, nil, 7])
+        #expect(routes[0].congestionControl == "reno" && routes[0].congestionControlLocked)
+        #expect(routes.map(\.creation) == ["append", "add", nil])
+        #expect(routes[1].expires == 300 && routes[1].routerPreference == 1)
+    }
+
+    @Test(
+        "A route option of the other family skips the line, as in keepalived",
+        arguments: [
+            "203.0.113.0/24 via 192.0.2.9 expires 30", "203.0.113.0/24 via 192.0.2.9 pref low",
+            "2001:db8:7::/64 via 2001:db8::9 realms 2", "203.0.113.0/24 via 192.0.2.9 realms 70000",
+        ])
+    func routeFamilyOptions(_ line: String) {
+        let loaded = loadVRRP("static_routes {\n\(line)\n}")
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics)")
+        #expect(loaded.diagnostics.warnings.map(\.location?.line) == [2], "\(loaded.diagnostics)")
+        #expect(loaded.config.vrrp.staticRoutes.isEmpty)
+    }
+
+    @Test("lvs_sync_daemon_interface in an instance is lvs_sync_daemon IFACE INSTANCE, unless that is set already")
+    func lvsSyncDaemonInterface() {
+        let alone = loadVRRP(instanceText("virtual_ipaddress {\n192.0.2.1\n}\nlvs_sync_daemon_interface eth1"))
+        #expect(alone.diagnostics.errors.isEmpty, "\(alone.diagnostics)")
+        #expect(alone.diagnostics.warnings.map(\.location?.line) == [7], "\(alone.diagnostics)")
+        let daemon = alone.config.globalDefs.lvsSyncDaemon
+        #expect(daemon?.interface == "eth1" && daemon?.instance == "VI_1" && daemon?.syncID == nil)
+        let outranked = loadVRRP(
+            "global_defs {\nlvs_sync_daemon eth2 VI_1\n}\n"
+                + instanceText("virtual_ipaddress {\n192.0.2.1\n}\nlvs_sync_daemon_interface eth1"))
+        #expect(outranked.diagnostics.errors.isEmpty, "\(outranked.diagnostics)")
+        #expect(outranked.diagnostics.warnings.map(\.location?.line) == [10], "\(outranked.diagnostics)")
+        #expect(outranked.config.globalDefs.lvsSyncDaemon?.interface == "eth2")
+    }
+
+    @Test("native_ipv6: the instance is IPv6 (VRRPv3); IPv4 addresses after it are ignored, before it refuse it")
+    func nativeIPv6() {
+        let alone = loadVRRP(
+            instanceText("version 2\nnative_ipv6\nvirtual_ipaddress_excluded {\n192.0.2.1\n}"))
+        #expect(alone.diagnostics.errors.isEmpty, "\(alone.diagnostics)")
+        let instance = alone.config.vrrp.instances.first
+        #expect(instance?.family == .ipv6 && instance?.effectiveVersion(GlobalDefs()) == 3)
+        #expect(instance?.excludedVirtualAddresses.count == 1)
+        let before = loadVRRP(instanceText("native_ipv6\nvirtual_ipaddress {\n192.0.2.1\n2001:db8::1\n}"))
+        #expect(before.diagnostics.errors.isEmpty, "\(before.diagnostics)")
+        #expect(before.diagnostics.warnings.map(\.location?.line) == [6], "\(before.diagnostics)")
+        #expect(before.config.vrrp.instances.first?.virtualAddresses.map(\.prefix.description) == ["2001:db8::1/128"])
+        let after = loadVRRP(instanceText("virtual_ipaddress {\n192.0.2.1\n}\nnative_ipv6"))
+        #expect(after.diagnostics.errors.isEmpty, "\(after.diagnostics)")
+        #expect(after.diagnostics.warnings.map(\.location?.line) == [7], "\(after.diagnostics)")
+        #expect(after.config.vrrp.instances.first?.family == .ipv4)
+    }
+
     @Test("An invalid address in a rule or route warns: keepalived skips the line")
     func invalidRuleAddress() {
         let loaded = loadVRRP(
@@ -784,7 +913,7 @@ struct VRRPSchemaTests {
 
     @Test(
         "Unimplemented top-level blocks warn and are skipped",
-        arguments: ["track_group", "interface_up_down_delays"])
+        arguments: ["interface_up_down_delays"])
     func unsupportedTopLevel(_ keyword: String) {
         let diagnostics = loadVRRP("\(keyword) X {\nanything goes\n}").diagnostics
         #expect(diagnostics.errors.isEmpty, "\(diagnostics)")

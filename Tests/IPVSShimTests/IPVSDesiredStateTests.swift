@@ -471,6 +471,23 @@ struct IPVSDesiredStateTests {
             ])
     }
 
+    @Test("sync daemons: an instance that became MASTER stops the backup daemon and starts the master one")
+    func syncDaemonTransition() {
+        let backup = IPVSSyncDaemon(state: .backup, interface: "eth1", syncID: 9)
+        let master = IPVSSyncDaemon(state: .master, interface: "eth1", syncID: 9)
+        #expect(
+            IPVSSyncDaemon.operations(wanted: [master], current: [backup]) == [
+                .stopSyncDaemon(.backup), .startSyncDaemon(master),
+            ])
+        #expect(
+            IPVSSyncDaemon.operations(wanted: [backup], current: [master]) == [
+                .stopSyncDaemon(.master), .startSyncDaemon(backup),
+            ])
+        #expect(IPVSSyncDaemon.operations(wanted: [master, backup], current: [master, backup]).isEmpty)
+        // Nothing configured: daemons someone else started are left alone.
+        #expect(IPVSSyncDaemon.operations(wanted: [], current: [master]).isEmpty)
+    }
+
     @Test("quorum: the sorry server comes in when the live weight drops below it")
     func quorum() throws {
         let text = """

@@ -262,13 +262,7 @@ final class IPVSSync {
     func updateSyncDaemons() {
         guard !stopped, client != nil, !syncing else { return }
         let wanted = desire.syncDaemons()
-        var operations: [IPVSOperation] = []
-        for daemon in wanted where !heldDaemons.contains(where: { $0.matches(daemon) }) {
-            if heldDaemons.contains(where: { $0.state == daemon.state }) {
-                operations.append(.stopSyncDaemon(daemon.state))
-            }
-            operations.append(.startSyncDaemon(daemon))
-        }
+        let operations = IPVSSyncDaemon.operations(wanted: wanted, current: heldDaemons)
         guard !operations.isEmpty else { return }
         var table = IPVSTable()
         if writeNow(operations, into: &table) == 0 { heldDaemons = wanted } else { scheduleRetry() }

@@ -17,6 +17,8 @@ public struct VRRPConfig: Sendable, Hashable, Codable {
     public var syncGroups: [SyncGroup] = []
     /// `garp_group { }`: announcement pacing per interface or group of interfaces.
     public var garpGroups: [GARPGroup] = []
+    /// `track_group NAME { group { } }`: instances that track the interfaces of static lines naming the group.
+    public var trackGroups: [StaticTrackGroup] = []
     /// `vrrp_instance NAME { }`.
     public var instances: [VRRPInstance] = []
 
@@ -26,6 +28,49 @@ public struct VRRPConfig: Sendable, Hashable, Codable {
     public func script(named name: String) -> VRRPScript? { scripts.first { $0.name == name } }
     public func trackFile(named name: String) -> TrackFile? { trackFiles.first { $0.name == name } }
     public func trackProcess(named name: String) -> VRRPTrackProcess? { trackProcesses.first { $0.name == name } }
+
+    /// The interfaces `instance` tracks through `track_group` (each with weight 0: FAULT while it is down), as
+    /// keepalived's static_track_group_init does: the `dev` of each static address naming a group the instance is
+    /// in (`defaultInterface` without one), the `dev` of each such static route, the `iif` of each such static
+    /// rule; a line with `no_track` is not tracked.
+    public func trackGroupInterfaces(of instance: String, defaultInterface: String) -> [String] {
+        let groups = Set(trackGroups.filter { $0.members.contains { $0.name == instance } }.map(\.name))
+        guard !groups.isEmpty else { return [] }
+        func tracked(_ line: some TrackGroupLine) -> Bool {
+            line.trackGroup.map(groups.contains) == true && !line.noTrack
+        }
+        let interfaces =
+            staticAddresses.filter(tracked).map { $0.device ?? defaultInterface }
+            + staticRoutes.filter(tracked).compactMap(\.device)
+            + staticRules.filter(tracked).compactMap(\.inputInterface)
+        var seen: Set<String> = []
+        return interfaces.filter { seen.insert($0).inserted }
+    }
+}
+
+/// An address, route or rule line, which on `static_*` blocks may name a `track_group`.
+public protocol TrackGroupLine {
+    var trackGroup: String? { get set }
+    var noTrack: Bool { get }
+    var location: SourceLocation { get }
+}
+
+extension VirtualAddress: TrackGroupLine {}
+extension VirtualRoute: TrackGroupLine {}
+extension VirtualRule: TrackGroupLine {}
+
+/// `track_group NAME { group { INSTANCE … } }` (keepalived's static track group): the instances listed follow the
+/// interfaces of the `static_ipaddress`, `static_routes` and `static_rules` lines that say `track_group NAME`.
+public struct StaticTrackGroup: Sendable, Hashable, Codable {
+    public var name: String
+    /// `group { }`: the instances' names.
+    public var members: [NameReference] = []
+    public var location: SourceLocation
+
+    public init(name: String, location: SourceLocation) {
+        self.name = name
+        self.location = location
+    }
 }
 
 /// `vrrp_script NAME { }`: a command run periodically whose exit status tracking instances follow.

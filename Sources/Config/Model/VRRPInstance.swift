@@ -81,7 +81,7 @@ public struct VRRPInstance: Sendable, Hashable, Codable {
     public var useVMACAddr = false
     /// `vmac_xmit_base`.
     public var vmacXmitBase = false
-    /// `native_ipv6` (deprecated: the addresses decide).
+    /// `native_ipv6`: the instance is IPv6 (VRRPv3) even without an IPv6 virtual address.
     public var nativeIPv6 = false
     /// `dont_track_primary`.
     public var dontTrackPrimary = false
@@ -126,9 +126,10 @@ public struct VRRPInstance: Sendable, Hashable, Codable {
         self.location = location
     }
 
-    /// The family of the advertised addresses (else of the source address, else IPv4).
+    /// IPv6 with `native_ipv6`, else the family of the advertised addresses (else of the source address, else IPv4).
     public var family: IPAddress.Family {
-        virtualAddresses.first?.prefix.address.family ?? (unicastSourceIP ?? multicastSourceIP)?.family
+        if nativeIPv6 { return .ipv6 }
+        return virtualAddresses.first?.prefix.address.family ?? (unicastSourceIP ?? multicastSourceIP)?.family
             ?? unicastPeers.first?.address.family ?? .ipv4
     }
 
@@ -219,7 +220,7 @@ public struct VirtualAddress: Sendable, Hashable, Codable {
     public var vmacName: String?
     /// `preferred_lft N|forever`; `nil` is the kernel's default (0 for a /128).
     public var preferredLifetime: PreferredLifetime?
-    /// `track_group` (static addresses).
+    /// `track_group GROUP` (static addresses): the group's instances track `device`.
     public var trackGroup: String?
     public var location: SourceLocation
 
@@ -265,6 +266,17 @@ public struct VirtualRoute: Sendable, Hashable, Codable {
     public var metrics: [RouteMetric] = []
     /// `nexthop via ADDR dev IFACE weight N [onlink]` … : a multipath route.
     public var nexthops: [RouteNextHop] = []
+    /// `realms [FROM/]TO` (IPv4): FROM in the high 16 bits, TO in the low ones.
+    public var realms: Int?
+    /// `expires SECONDS` (IPv6).
+    public var expires: Int?
+    /// `congctl [lock] NAME`: the TCP congestion control algorithm for the route.
+    public var congestionControl: String?
+    public var congestionControlLocked = false
+    /// `pref low|medium|high|N` (IPv6 router preference): `ICMPV6_ROUTER_PREF_*`, low 3, medium 0, high 1.
+    public var routerPreference: Int?
+    /// `add`, `prepend` or `append` (the last one written); `nil` is Vigil's default, `add`.
+    public var creation: String?
     /// Other `ip route` options, each as `[name, value…]` (warned: Vigil does not program them).
     public var options: [[String]] = []
     /// The whole line as written.
@@ -328,6 +340,9 @@ public struct VirtualRule: Sendable, Hashable, Codable {
         self.words = words
         self.location = location
     }
+
+    /// `iif IFACE`, if the rule has one.
+    public var inputInterface: String? { options.last { $0.first == "iif" && $0.count > 1 }?[1] }
 }
 
 /// keepalived up to 1.3.6 summed the multicast group (`vrrp_mcast_group4`), not the unicast peer, into the

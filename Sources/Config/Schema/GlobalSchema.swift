@@ -34,7 +34,7 @@ enum GlobalSchema {
     /// Top-level blocks and keywords that do not take effect (a warning each). The daemon settings
     /// among them are checked by their handlers first.
     static let unsupportedTopLevel: KeywordWarnings = [
-        "track_group", "interface_up_down_delays",
+        "interface_up_down_delays",
         "net_namespace_ipvs", "namespace_with_ipsets",
         "linkbeat_use_polling", "child_wait_time", "linkbeat_interfaces",
     ]
@@ -54,8 +54,16 @@ enum GlobalSchema {
                 // Notification and checker settings the workers do not use yet.
                 // (Not stored: the checker worker writes lvs_notify_fifo, else notify_fifo, but starts no script.)
                 "lvs_notify_fifo_script",
-                "lvs_sync_daemon_interface",
             ].map { ($0, NotInEffect.notYetImplemented) }
+                + [
+                    (
+                        "lvs_sync_daemon_interface",
+                        NotInEffect.ignoredByKeepalived(
+                            "it is no global_defs keyword (keepalived reports it unknown); write 'lvs_sync_daemon "
+                                + "IFACE [INSTANCE]', or keepalived's older 'lvs_sync_daemon_interface IFACE' in the "
+                                + "vrrp_instance")
+                    )
+                ]
                 + [
                     "snmp_socket", "enable_snmp_keepalived", "enable_snmp_vrrp", "enable_snmp_checker",
                     "enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_traps",

@@ -18,6 +18,7 @@ public enum KeywordCatalog {
         VRRPSchema.trackProcessTable,
         VRRPSchema.garpGroupTable,
         VRRPSchema.syncGroupTable,
+        VRRPSchema.trackGroupTable,
         VRRPInstanceSchema.table,
         VRRPInstanceSchema.authenticationTable,
         LVSSchema.sslTable,

@@ -72,8 +72,7 @@ enum VRRPAddressSchema {
 
     /// The address options and their fate (the VRRP worker does not apply the `unsupported` ones yet).
     static let addressOptions = OptionTable(
-        "virtual_ipaddress line", options: addressValued.union(addressFlags).union(["use_vmac"]),
-        unsupported: ["track_group"])
+        "virtual_ipaddress line", options: addressValued.union(addressFlags).union(["use_vmac"]))
 
     /// The route options and their fate: those libnl cannot express, and route tracking, do not take effect.
     static let routeOptions = OptionTable(
@@ -81,10 +80,13 @@ enum VRRPAddressSchema {
         options: routeValued.union(routeFlags).union(routeTypes).union(routeMetrics).union([
             "src", "via", "gw", "or", "dev", "oif", "table", "metric", "priority", "preference", "scope", "to",
             "no_track", "track_group", "nexthop", "weight", "onlink", "proto", "protocol", "tos", "dsfield",
-            "ttl-propagate", "lock", "append", "inet", "inet6",
+            "ttl-propagate", "lock", "append", "prepend", "add", "inet", "inet6", "realms", "expires", "congctl",
+            "pref",
         ]),
-        unsupported: KeywordWarnings.notYetImplemented(
-            Array(routeValued.union(routeFlags)) + ["no_track", "track_group"]))
+        unsupported: KeywordWarnings.notYetImplemented(["vrf", "encap", "inet6", "inet", "pervasive", "no_track"])
+            .merging([
+                "as": .ignoredByKeepalived("keepalived 2.2.7 takes 'as [to] ADDR' (RTA_NEWDST) for MPLS routes only")
+            ]))
 
     /// The rule options and their fate.
     static let ruleOptions = OptionTable(
@@ -93,7 +95,7 @@ enum VRRPAddressSchema {
             "from", "to", "table", "lookup", "preference", "priority", "order", "pref", "no_track", "track_group",
             "inet6",
         ]),
-        unsupported: KeywordWarnings.notYetImplemented(Array(ruleUnsupported) + ["no_track", "track_group"]))
+        unsupported: KeywordWarnings.notYetImplemented(Array(ruleUnsupported) + ["no_track"]))
 
     /// `ip`'s scope names or a number 0–255.
     static func scope(_ text: String, for node: ConfigNode, _ context: SchemaContext) -> String? {
@@ -106,6 +108,44 @@ enum VRRPAddressSchema {
     /// The lines of an address block.
     static func addresses(_ node: ConfigNode, _ context: SchemaContext) -> [VirtualAddress] {
         lines(node, context, address)
+    }
+
+    /// Checks a line's `track_group GROUP` as keepalived 2.2.7 reads it, warning and dropping what it ignores.
+    /// - Parameters:
+    ///   - groups: the `track_group` blocks defined before the line, for a `static_*` line; `nil` for an instance's
+    ///     `virtual_*` line, where keepalived does not take the option.
+    ///   - interface: what the group's instances would track (`dev`, a rule's `iif`); `nil` when the line has none.
+    static func checkTrackGroup(
+        _ line: inout some TrackGroupLine, groups: [StaticTrackGroup]?, interface: String?, what: String,
+        _ context: SchemaContext
+    ) {
+        guard let name = line.trackGroup else { return }
+        let location = line.location
+        line.trackGroup = nil
+        guard let groups else {
+            context.warning(
+                "'track_group' is only for static_ipaddress, static_routes and static_rules lines; keepalived 2.2.7 "
+                    + "ignores it on an instance's \(what) line, and so does Vigil", at: location)
+            return
+        }
+        guard groups.contains(where: { $0.name == name }) else {
+            context.warning(
+                "track_group '\(name)' is not defined before this line; keepalived ignores it here, and so does Vigil",
+                at: location)
+            return
+        }
+        guard interface != nil else {
+            context.warning(
+                "track_group '\(name)' on a \(what) line without \(what == "rule" ? "'iif'" : "'dev'"): there is no "
+                    + "interface to track; ignored (keepalived)", at: location)
+            return
+        }
+        guard !line.noTrack else {
+            context.warning(
+                "track_group '\(name)' with 'no_track': the line is not tracked (keepalived)", at: location)
+            return
+        }
+        line.trackGroup = name
     }
 
     /// The lines of a `{ }` block, each parsed by `parse` (which reports its own errors).
@@ -128,10 +168,8 @@ enum VRRPAddressSchema {
         "ssthresh", "rto_min", "quickack", "fastopen_no_cookie", "features",
     ]
     /// `ip route` options Vigil does not program: kept, and warned.
-    static let routeValued: Set<String> = [
-        "realms", "congctl", "pref", "vrf", "expires", "encap", "as",
-    ]
-    static let routeFlags: Set<String> = ["append", "inet6", "inet", "pervasive"]
+    static let routeValued: Set<String> = ["vrf", "encap", "as"]
+    static let routeFlags: Set<String> = ["inet6", "inet", "pervasive"]
     /// /etc/iproute2/rt_protos (Debian's), keepalived accepts the names too.
     static let routeProtocols: [String: Int] = [
         "redirect": 1, "kernel": 2, "boot": 3, "static": 4, "gated": 8, "ra": 9, "mrt": 10, "zebra": 11, "bird": 12,
@@ -246,8 +284,45 @@ enum VRRPAddressSchema {
             case _ where routeTypes.contains(word) && route.destination == nil:
                 route.type = word
                 index += 1
-            case "append", "inet6", "inet":
-                index += 1  // NLM_F_APPEND is how Vigil adds anyway; the family comes from the addresses
+            case "append", "prepend", "add":
+                route.creation = word
+                index += 1
+            case "realms":
+                guard let text = value() else { return nil }
+                let parts = text.split(separator: "/", omittingEmptySubsequences: false).map { UInt16($0) }
+                guard (1...2).contains(parts.count), !parts.contains(nil) else {
+                    context.warning(
+                        "'realms' takes [FROM/]TO, realm numbers 0-65535, not '\(text)'; keepalived skips this line",
+                        at: line)
+                    return nil
+                }
+                route.realms = parts.count == 1 ? Int(parts[0]!) : Int(parts[0]!) << 16 | Int(parts[1]!)
+            case "expires":
+                guard let text = value() else { return nil }
+                route.expires = context.integer(text, in: 0...Int(UInt32.max), for: line, what: "'expires'")
+            case "congctl":
+                if index + 1 < words.count, words[index + 1] == "lock" {
+                    route.congestionControlLocked = true
+                    index += 1
+                }
+                guard let text = value() else { return nil }
+                route.congestionControl = text
+            case "pref":
+                guard let text = value() else { return nil }
+                let names = ["low": 3, "medium": 0, "high": 1]
+                guard let preference = names[text] ?? Int(text), (0...255).contains(preference) else {
+                    context.warning(
+                        "'pref' takes low, medium, high or 0-255, not '\(text)'; keepalived skips this line", at: line)
+                    return nil
+                }
+                route.routerPreference = preference
+            case "inet6", "inet":
+                index += 1  // the family comes from the addresses
+            case "as":
+                // `as [to] ADDR`: keepalived skips the `to`.
+                if index + 1 < words.count, words[index + 1] == "to" { index += 1 }
+                guard let text = value() else { return nil }
+                route.options.append(["as", text])
             case _ where routeFlags.contains(word):
                 route.options.append([word])
                 index += 1
@@ -265,6 +340,17 @@ enum VRRPAddressSchema {
         }
         if route.destination == nil {
             context.warning("a route without a destination; keepalived skips it", at: line)
+            return nil
+        }
+        // keepalived: realms are IPv4's, expires and pref IPv6's; a route with the other family is skipped.
+        let family = route.destination?.address.family ?? .ipv4
+        for (option, used, wanted) in [
+            ("realms", route.realms != nil, IPAddress.Family.ipv4), ("expires", route.expires != nil, .ipv6),
+            ("pref", route.routerPreference != nil, .ipv6),
+        ] where used && family != wanted {
+            context.warning(
+                "'\(option)' is only for \(wanted == .ipv4 ? "IPv4" : "IPv6") routes; keepalived skips this line",
+                at: line)
             return nil
         }
         routeOptions.warn(words.filter { routeOptions.unsupported.contains($0) }, on: line, context)

@@ -21,17 +21,26 @@ enum VRRPInstanceSchema {
         "advert_int": Instance.duration(\.advertInterval, .microseconds(1) ... .seconds(255)),
         "version": Instance.integer(\.version, 2...3),
         "authentication": authentication,
+        // keepalived takes `track_group` on static lines only: `noTrackGroup` warns and drops it here.
         "virtual_ipaddress": { instance, node, context in
-            instance.virtualAddresses += VRRPAddressSchema.addresses(node, context)
+            instance.virtualAddresses += VRRPAddressSchema.addresses(node, context).map {
+                noTrackGroup($0, "virtual_ipaddress", context)
+            }
         },
         "virtual_ipaddress_excluded": { instance, node, context in
-            instance.excludedVirtualAddresses += VRRPAddressSchema.addresses(node, context)
+            instance.excludedVirtualAddresses += VRRPAddressSchema.addresses(node, context).map {
+                noTrackGroup($0, "virtual_ipaddress_excluded", context)
+            }
         },
         "virtual_routes": { instance, node, context in
-            instance.virtualRoutes += VRRPAddressSchema.routes(node, context)
+            instance.virtualRoutes += VRRPAddressSchema.routes(node, context).map {
+                noTrackGroup($0, "virtual_routes", context)
+            }
         },
         "virtual_rules": { instance, node, context in
-            instance.virtualRules += VRRPAddressSchema.rules(node, context)
+            instance.virtualRules += VRRPAddressSchema.rules(node, context).map {
+                noTrackGroup($0, "virtual_rules", context)
+            }
         },
         "promote_secondaries": Instance.set(\.promoteSecondaries, to: true),
         "mcast_src_ip": Instance.address(\.multicastSourceIP),
@@ -101,18 +110,46 @@ enum VRRPInstanceSchema {
         "kernel_rx_buf_size": Instance.integer(\.kernelRxBufSize, 0...Int(Int32.max)),
         // Deprecated in keepalived (linkbeat_interfaces replaces it).
         "linkbeat_use_polling": Instance.set(\.linkbeatUsePolling, to: true),
+        // keepalived's form before lvs_sync_daemon: checked here, taken to global_defs by `syncDaemon(from:)`.
+        "lvs_sync_daemon_interface": { _, node, context in
+            if context.noBlock(node) { _ = context.single(node) }
+        },
     ]
+
+    /// `lvs_sync_daemon_interface IFACE` in an instance: keepalived's deprecated form of `lvs_sync_daemon IFACE
+    /// INSTANCE`, taken unless `lvs_sync_daemon` (or an earlier instance) has set the sync daemon already.
+    static func syncDaemon(
+        from children: [ConfigNode], instance name: String, _ globals: inout GlobalDefs, _ context: SchemaContext
+    ) {
+        for line in children where line.keyword == "lvs_sync_daemon_interface" && !line.hasBlock {
+            guard line.arguments.count == 1, let interface = line.arguments.first else { continue }
+            if let daemon = globals.lvsSyncDaemon {
+                context.warning(
+                    "'lvs_sync_daemon_interface' is deprecated, and the sync daemon is already set to \(daemon.interface) "
+                        + "at \(daemon.location); ignored (keepalived)", at: line)
+                continue
+            }
+            context.warning(
+                "'lvs_sync_daemon_interface' in a vrrp_instance is deprecated; it means 'lvs_sync_daemon \(interface) "
+                    + "\(name)' in global_defs", at: line)
+            var daemon = LVSSyncDaemon(interface: interface, location: line.location)
+            daemon.instance = name
+            globals.lvsSyncDaemon = daemon
+        }
+    }
 
     static let table = KeywordTable<VRRPInstance>(
         "vrrp_instance",
         handlers: handlers.merging(VRRPSchema.notifyHandlers(\VRRPInstance.notify, instance: true)) {
             first, _ in first
         },
-        unsupported: KeywordWarnings.notYetImplemented([
-            "vrf", "use_ipvlan",
-            // Parsed and checked; the VRRP worker does not act on them yet.
-            "linkbeat_use_polling", "native_ipv6", "lvs_sync_daemon_interface",
-        ]).merging(["debug": .ignoredByKeepalived("keepalived only prints it in its data dump")]),
+        unsupported: KeywordWarnings.notYetImplemented(["vrf", "use_ipvlan"]).merging([
+            "debug": .ignoredByKeepalived("keepalived only prints it in its data dump"),
+            // keepalived: deprecated here (linkbeat_interfaces); polls MII/ethtool for drivers without netlink news.
+            "linkbeat_use_polling": .notBuilt(
+                "Vigil follows link state through netlink (RTM_NEWLINK, carrier included); MII/ethtool polling is "
+                    + "not built"),
+        ]),
         aliases: ["vmac_garp_intvl": "garp_extra_if"]
     )
 
@@ -186,6 +223,13 @@ enum VRRPInstanceSchema {
 
     // MARK: Checks within one instance
 
+    /// An instance's address, route or rule line without its `track_group` (warned: keepalived ignores it there).
+    static func noTrackGroup<Line: TrackGroupLine>(_ line: Line, _ what: String, _ context: SchemaContext) -> Line {
+        var line = line
+        VRRPAddressSchema.checkTrackGroup(&line, groups: nil, interface: nil, what: what, context)
+        return line
+    }
+
     /// Requirements and version-dependent limits, once the whole block is read. Defaults come from
     /// `global_defs`, which keepalived configurations put first.
     static func finish(
@@ -202,6 +246,26 @@ enum VRRPInstanceSchema {
                 at: node)
         }
 
+        // keepalived: native_ipv6 makes the instance IPv6 (VRRPv3) whatever it holds; after an IPv4 virtual address
+        // it is refused, before one that address is ignored. (The addresses excluded from adverts may be IPv4.)
+        if instance.nativeIPv6, let line = statement("native_ipv6") {
+            let ipv4 = instance.virtualAddresses.filter { $0.prefix.address.family == .ipv4 }
+            if let first = ipv4.first, first.location.file == line.location.file,
+                first.location.line < line.location.line
+            {
+                context.warning(
+                    "'native_ipv6' cannot follow the IPv4 virtual_ipaddress \(first.prefix); ignored (keepalived)",
+                    at: line)
+                instance.nativeIPv6 = false
+            } else {
+                for address in ipv4 {
+                    context.warning(
+                        "\(address.prefix) is IPv4 but 'native_ipv6' makes the instance IPv6; ignored (keepalived)",
+                        at: address.location)
+                }
+                instance.virtualAddresses.removeAll { $0.prefix.address.family == .ipv4 }
+            }
+        }
         if instance.virtualAddresses.isEmpty {
             context.warning("vrrp_instance '\(instance.name)' has no virtual_ipaddress", at: node)
         }

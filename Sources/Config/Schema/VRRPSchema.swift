@@ -14,14 +14,41 @@ enum VRRPSchema {
                     address.useVMAC = false
                     address.vmacName = nil
                 }
+                // Without `dev` a static address goes on default_interface, which its group then tracks.
+                VRRPAddressSchema.checkTrackGroup(
+                    &address, groups: config.vrrp.trackGroups,
+                    interface: address.device ?? config.globalDefs.defaultInterface, what: "static_ipaddress", context)
                 config.vrrp.staticAddresses.append(address)
             }
         },
         "static_routes": { config, node, context in
-            config.vrrp.staticRoutes += VRRPAddressSchema.routes(node, context)
+            for var route in VRRPAddressSchema.routes(node, context) {
+                VRRPAddressSchema.checkTrackGroup(
+                    &route, groups: config.vrrp.trackGroups, interface: route.device, what: "route", context)
+                config.vrrp.staticRoutes.append(route)
+            }
         },
         "static_rules": { config, node, context in
-            config.vrrp.staticRules += VRRPAddressSchema.rules(node, context)
+            for var rule in VRRPAddressSchema.rules(node, context) {
+                VRRPAddressSchema.checkTrackGroup(
+                    &rule, groups: config.vrrp.trackGroups, interface: rule.inputInterface, what: "rule", context)
+                config.vrrp.staticRules.append(rule)
+            }
+        },
+        "track_group": { config, node, context in
+            guard let (name, children) = namedBlock(node, context) else { return }
+            if let earlier = config.vrrp.trackGroups.first(where: { $0.name == name }) {
+                context.warning(
+                    "track_group '\(name)' is already defined at \(earlier.location); this one is ignored (keepalived)",
+                    at: node)
+                return
+            }
+            var group = StaticTrackGroup(name: name, location: node.location)
+            trackGroupTable.apply(children, to: &group, context)
+            if group.members.isEmpty {
+                context.warning("track_group '\(name)' has no instances; keepalived removes it", at: node)
+            }
+            config.vrrp.trackGroups.append(group)
         },
         "vrrp_script": { config, node, context in
             // keepalived drops a script without `script`, and instances tracking it ignore it.
@@ -73,6 +100,7 @@ enum VRRPSchema {
             VRRPInstanceSchema.table.apply(children, to: &instance, context)
             VRRPInstanceSchema.finish(
                 &instance, block: node, children: children, globals: config.globalDefs, context)
+            VRRPInstanceSchema.syncDaemon(from: children, instance: name, &config.globalDefs, context)
             config.vrrp.instances.append(instance)
         },
     ]
@@ -275,6 +303,16 @@ enum VRRPSchema {
         "track_process": Field.trackReferences(\.trackProcesses, weights: -254...254),
         "track_bfd": BFDSchema.trackBFD(\.trackBFDs),
     ]
+
+    /// `track_group NAME { group { INSTANCE … } }`.
+    static let trackGroupTable = KeywordTable<StaticTrackGroup>(
+        "track_group",
+        handlers: [
+            "group": { group, node, context in
+                context.arguments(node, count: 0...0)
+                group.members += context.names(node) ?? []
+            }
+        ])
 
     static let syncGroupTable = KeywordTable<SyncGroup>(
         "vrrp_sync_group",

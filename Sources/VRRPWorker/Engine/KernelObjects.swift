@@ -85,18 +85,24 @@ enum KernelObjects {
             metrics[number] = UInt32(clamping: metric.value) &* factor
             if metric.locked { locked.insert(number) }
         }
-        return .success(
-            RouteSpec(
-                destination: destination.address, prefixLength: UInt8(clamping: destination.length),
-                gateway: route.gateway, source: route.source, interface: route.device, table: table,
-                metric: route.metric.map { UInt32(clamping: $0) }, scope: scope(route.scope),
-                protocolNumber: route.protocolNumber.map { UInt8(clamping: $0) }, type: type, onlink: route.onlink,
-                nextHops: route.nexthops.map {
-                    RouteNextHopSpec(
-                        gateway: $0.gateway, interface: $0.device, weight: UInt16(clamping: $0.weight ?? 1),
-                        onlink: $0.onlink)
-                }, metrics: metrics, lockedMetrics: locked, tos: route.tos.map { UInt8(clamping: $0) },
-                ttlPropagate: route.ttlPropagate))
+        var spec = RouteSpec(
+            destination: destination.address, prefixLength: UInt8(clamping: destination.length),
+            gateway: route.gateway, source: route.source, interface: route.device, table: table,
+            metric: route.metric.map { UInt32(clamping: $0) }, scope: scope(route.scope),
+            protocolNumber: route.protocolNumber.map { UInt8(clamping: $0) }, type: type, onlink: route.onlink,
+            nextHops: route.nexthops.map {
+                RouteNextHopSpec(
+                    gateway: $0.gateway, interface: $0.device, weight: UInt16(clamping: $0.weight ?? 1),
+                    onlink: $0.onlink)
+            }, metrics: metrics, lockedMetrics: locked, tos: route.tos.map { UInt8(clamping: $0) },
+            ttlPropagate: route.ttlPropagate)
+        spec.realms = route.realms.map { UInt32(clamping: $0) }
+        spec.expires = route.expires.map { UInt32(clamping: $0) }
+        spec.congestionControl = route.congestionControl
+        spec.congestionControlLocked = route.congestionControlLocked
+        spec.routerPreference = route.routerPreference.map { UInt8(clamping: $0) }
+        spec.creation = ["prepend": .prepend, "append": .append][route.creation ?? "add"] ?? .add
+        return .success(spec)
     }
 
     /// A `virtual_rules` / `static_rules` line, or why it cannot be programmed.

@@ -304,7 +304,12 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         // The instance's own items, then its sync group's (keepalived adds those to every member, weights and
         // all); an item tracked twice counts once, the instance's own entry winning.
         let syncGroup = vrrp.syncGroups.first { $0.members.contains { $0.name == instance.name } }
-        let trackInterfaces = instance.trackInterfaces + (syncGroup?.trackInterfaces ?? [])
+        // track_group: the interfaces of the static lines naming a group of this instance, weight 0 (keepalived).
+        let trackInterfaces =
+            instance.trackInterfaces + (syncGroup?.trackInterfaces ?? [])
+            + vrrp.trackGroupInterfaces(of: instance.name, defaultInterface: globals.defaultInterface).map {
+                TrackedInterface(name: $0)
+            }
         let trackScripts = instance.trackScripts + (syncGroup?.trackScripts ?? [])
         let trackFileReferences = instance.trackFiles + (syncGroup?.trackFiles ?? [])
         func add(_ item: VRRPTrackedItem) {

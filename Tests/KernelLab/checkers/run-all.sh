@@ -7,7 +7,8 @@
 # returns. Then inhibit_on_failure (weight 0), and quorum 2 whose loss brings in the sorry_server (NAT, a "sorry"
 # web server on rs2:8080). Stopping vigild removes its services. lvs_flush removes a foreign service at start;
 # lvs_flush_on_stop empties IPVS at stop, lvs_flush_on_stop VS only Vigil's services; lvs_sync_daemon with no
-# virtual_server starts the sync daemons.
+# virtual_server starts the sync daemons, as does keepalived's older lvs_sync_daemon_interface in a vrrp_instance
+# (syncd.sh).
 #
 # Run: Tests/KernelLab/kernel-lab run --env VIGIL_BIN=$PWD/.build/debug Tests/KernelLab/checkers/run-all.sh
 set -uo pipefail
@@ -128,19 +129,8 @@ stop_vigild
 no_services() { ! listing | grep -qE '^(TCP|UDP|FWM) '; }
 check "lvs_flush_on_stop: IPVS empty after stop, the foreign service too" no_services
 
-# ------------------------------------ lvs_sync_daemon, no virtual_server ----
-$D ipvsadm -C
-vigild_start "$(conf syncd <<CONF
-global_defs {
-    lvs_sync_daemon d0 id 7
-}
-CONF
-)"
-daemons() { $D ipvsadm -L --daemon 2>/dev/null; }
-sync_daemons_up() { daemons | grep -q 'master sync daemon (mcast=d0, syncid=7' &&
-  daemons | grep -q 'backup sync daemon (mcast=d0, syncid=7'; }
-check "lvs_sync_daemon with no virtual_server: master and backup sync daemons run" wait_for 30 sync_daemons_up
-stop_vigild
+# shellcheck source=syncd.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/syncd.sh"
 
 grep -q "IPVS is not available" "$WORK/vigild.log" && fail "vigild found no IPVS in the lab"
 if ((failed)); then

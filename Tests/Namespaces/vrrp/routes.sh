@@ -16,6 +16,9 @@ static_rules {
         unreachable 203.0.113.64/26
         203.0.113.128/26 proto static mtu lock 1400 nexthop via 192.0.2.253 dev eth0 weight 2 nexthop via 192.0.2.252 dev eth0
         blackhole 2001:db8:9::/48
+        203.0.113.192/26 via 192.0.2.254 dev eth0 realms 3/5 congctl lock reno
+        2001:db8:7::/64 via 2001:db8:1::2 dev eth0 expires 300 pref high
+        203.0.113.0/26 via 192.0.2.253 dev eth0 append
     }
     virtual_rules {
         from 192.0.2.100 table 101 priority 500
@@ -36,6 +39,12 @@ check "virtual_routes: unreachable 203.0.113.64/26" eval "rt_ip route show | gre
 check "virtual_routes: multipath 203.0.113.128/26 proto static mtu lock 1400, weights 2 and 1" eval \
     "rt_ip route show | tr -d '\n' | grep -qE '203.0.113.128/26 proto static mtu lock 1400 *\s+nexthop via 192.0.2.253 dev eth0 weight 2 *\s+nexthop via 192.0.2.252 dev eth0 weight 1'"
 check "virtual_routes: blackhole 2001:db8:9::/48 (IPv6)" eval "rt_ip -6 route show | grep -q 'blackhole 2001:db8:9::/48'"
+check "virtual_routes: realms 3/5 and congctl lock reno (RTA_FLOW, RTAX_CC_ALGO)" eval \
+    "rt_ip route show | grep -q '203.0.113.192/26 via 192.0.2.254 dev eth0 proto keepalived realms 3/5 congctl lock reno'"
+check "virtual_routes: expires 300 and pref high (RTA_EXPIRES, RTA_PREF; IPv6)" eval \
+    "rt_ip -6 route show | grep -qE '2001:db8:7::/64 via 2001:db8:1::2 dev eth0 proto keepalived metric 1024 expires 29[0-9]sec pref high'"
+check "virtual_routes: append puts a second route to 203.0.113.0/26 after the static one (NLM_F_APPEND)" eval \
+    "rt_ip route show 203.0.113.0/26 | tr '\n' ' ' | grep -q 'via 192.0.2.254 dev eth0 proto keepalived .*via 192.0.2.253 dev eth0 proto keepalived'"
 check "virtual_rules: 500 from 192.0.2.100 lookup 101" eval "rt_ip rule show | grep -qP '^500:\tfrom 192.0.2.100 lookup 101'"
 check "virtual_rules: 501 to 203.0.113.0/24 fwmark 0x7 iif eth0 lookup 102" eval \
     "rt_ip rule show | grep -qP '^501:\tfrom all to 203.0.113.0/24 fwmark 0x7 iif eth0 lookup 102'"
