@@ -162,7 +162,9 @@ final class Supervisor {
             slots.values.allSatisfy({ $0.retired || ($0.helloAt != nil && $0.socket?.hasOutgoing == false) })
         else { return }
         trimPending = false
-        logger.debug("memory given back after the load: \(MemoryTrim.trim())")
+        // Not inside the log call: its message is not even built unless debug logging is on.
+        let trimmed = MemoryTrim.trim()
+        logger.debug("memory given back after the load: \(trimmed)")
     }
 
     // MARK: Workers

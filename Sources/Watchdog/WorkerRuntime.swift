@@ -238,7 +238,9 @@ struct WorkerLoop {
         }
         held.store(configuration)
         engine.apply(configuration, isReload: isReload)
-        logger.debug("memory given back after the configuration: \(MemoryTrim.trim())")
+        // Not inside the log call: its message is not even built unless debug logging is on.
+        let trimmed = MemoryTrim.trim()
+        logger.debug("memory given back after the configuration: \(trimmed)")
     }
 
     /// Stops the engine once; the process exits when it is done (or after 3 s if it does not finish).
