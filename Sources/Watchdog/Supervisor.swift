@@ -92,6 +92,8 @@ final class Supervisor {
     var scriptAudit: (source: KeepalivedConfig, report: ScriptSecurityReport)?
     /// The BFD worker's direct channels to its trackers, made once, before the first worker starts.
     var bfdChannels: BFDChannels?
+    /// `reload_time_file`'s scheduled reload (Supervisor+Reloads.swift).
+    var reloadTime = ReloadTimeMonitor()
 
     init(options: DaemonOptions, hostName: String, loaded: LoadedConfig) {
         self.options = options
@@ -109,6 +111,8 @@ final class Supervisor {
         control = try ControlServer(path: options.controlSocket, logger: logger)
         bfdChannels = try BFDChannels.open()
         logger.info("vigild \(vigilVersion) started (pid \(getpid())), configuration \(options.configFile)")
+        // The configuration has been read (keepalived removes its reload file at this point too).
+        if let path = reloadFilePath { unlink(path) }
         runStartupScript()
         for role in neededRoles() {
             slots[role] = WorkerSlot(role: role)
@@ -126,6 +130,7 @@ final class Supervisor {
             if stopping { wake = min(wake, stopDeadline) }
             if let at = control?.wakeAt { wake = min(wake, at) }
             if let at = operatorInterfacesWakeAt(now: now) { wake = min(wake, at) }
+            if !stopping, let at = reloadTimeWakeAt(now: now) { wake = min(wake, at) }
             let timeout = Int32(clamping: max(0, (wake - now + 999_999) / 1_000_000))
 
             var descriptors = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
@@ -471,7 +476,11 @@ final class Supervisor {
             if now >= stopDeadline {
                 for slot in slots.values {
                     if let pid = slot.pid {
-                        logger.error("the \(slot.role) worker (pid \(pid)) did not stop in time; killing it")
+                        let wait = loaded.config.globalDefs.childWaitTime.components.seconds
+                        logger.error(
+                            .init(
+                                stringLiteral: "the \(slot.role) worker (pid \(pid)) did not stop within \(wait) s "
+                                    + "(child_wait_time); killing it"))
                         kill(pid, SIGKILL)
                     }
                 }
@@ -479,6 +488,7 @@ final class Supervisor {
             }
             return
         }
+        reloadTimeFileTick()
         for (data, dump) in pendingDumps where now >= dump.deadline {
             for role in dump.waiting.values {
                 pendingDumps[data]?.sections.append("\(role) worker: no answer within 1 s")
@@ -551,8 +561,19 @@ final class Supervisor {
     func reload() -> String? {
         operatorInterfacesReloading()
         defer { if let lastReload { operatorInterfacesReloaded(lastReload) } }
+        // The running configuration's reload_file and reload_check_config apply, as keepalived's do.
+        let reloadFile = reloadFilePath
+        if let reloadFile { createReloadFile(reloadFile) }
         let candidate = loadCandidate()
         let at = Double(monotonicNanoseconds() - startedAt) / 1e9
+        if let log = loaded.config.globalDefs.reloadCheckConfig, let reason = checkBeforeReload(candidate, log: log) {
+            if let reloadFile { unlink(reloadFile) }
+            logger.error("reload refused: \(reason)")
+            lastReload = ReloadReport(atUptimeSeconds: at, succeeded: false, message: reason)
+            return reason
+        }
+        // Read (and checked): an updating program may write the files again.
+        if let reloadFile { unlink(reloadFile) }
         guard candidate.isValid else {
             let errors = candidate.diagnostics.errors
             for diagnostic in errors { logger.error("\(diagnostic.description)") }
@@ -620,7 +641,8 @@ final class Supervisor {
         // Stop taking control requests first: vigilctl then fails at once with a clear message.
         control?.close(refusing: "vigild is stopping")
         control = nil
-        stopDeadline = monotonicNanoseconds() + 4_000_000_000
+        // keepalived's child_wait_time: then what still runs is killed.
+        stopDeadline = monotonicNanoseconds() + loaded.config.globalDefs.childWaitTime.nanoseconds
         for role in slots.keys {
             slots[role]?.restartAt = nil
             stopWorker(role)

@@ -36,7 +36,7 @@ enum GlobalSchema {
     static let unsupportedTopLevel: KeywordWarnings = [
         "interface_up_down_delays",
         "net_namespace_ipvs", "namespace_with_ipsets",
-        "linkbeat_use_polling", "child_wait_time", "linkbeat_interfaces",
+        "linkbeat_use_polling", "linkbeat_interfaces",
     ]
 
     /// The `global_defs` keywords that do not take effect, with the reason `vigild -t` gives.
@@ -44,9 +44,7 @@ enum GlobalSchema {
         Dictionary(
             uniqueKeysWithValues: [
                 // Process, life cycle and scheduling settings (issue 15): not built yet.
-                "tmp_config_directory", "config_save_dir",
-                "reload_check_config", "include_check", "reload_time_file", "reload_repeat", "reload_file",
-                "dynamic_interfaces", "max_auto_priority", "min_auto_priority_delay",
+                "tmp_config_directory", "config_save_dir", "include_check", "dynamic_interfaces",
                 // VRRP defaults the VRRP worker does not use yet.
                 "disable_local_igmp",
                 "nftables_ifindex", "nftables_ipvs",
@@ -104,7 +102,10 @@ enum GlobalSchema {
         "instance": Global.string(\.instanceName),
         "use_pid_dir": Global.set(\.usePIDDir, to: true),
         "linkbeat_use_polling": Global.set(\.linkbeatUsePolling, to: true),
-        "child_wait_time": Global.duration(\.childWaitTime, .seconds(1) ... .seconds(1_000)),
+        // keepalived: whole seconds, 0 and up (0: the workers are killed at once).
+        "child_wait_time": Global.value(\.childWaitTime) { node, context in
+            context.integer(node, in: 0...Int(UInt32.max)).map { .seconds($0) }
+        },
     ]
 
     static let globalDefsHandlers: [String: Global.Handler] = [
@@ -209,6 +210,19 @@ enum GlobalSchema {
             }
             if let value = context.integer(word, in: -1...99, for: node) { globals.maxAutoPriority = value }
         },
+        "min_auto_priority_delay": Global.value(\.minAutoPriorityDelay) { node, context in
+            context.integer(node, in: 1...10_000_000).map { .microseconds($0) }
+        },
+        "reload_check_config": { globals, node, context in
+            guard context.noBlock(node), let words = context.arguments(node, count: 0...1) else { return }
+            globals.reloadCheckConfig = words.first ?? "/dev/null"
+        },
+        "reload_file": { globals, node, context in
+            guard context.noBlock(node), let words = context.arguments(node, count: 0...1) else { return }
+            globals.reloadFile = words.first.map { .path($0) } ?? .besidePidFile
+        },
+        "reload_time_file": Global.string(\.reloadTimeFile),
+        "reload_repeat": Global.set(\.reloadRepeat, to: true),
         "random_seed": { globals, node, context in
             if context.noBlock(node), let value = context.integer(node, in: 0...Int(UInt32.max)) {
                 globals.randomSeed = UInt32(value)
