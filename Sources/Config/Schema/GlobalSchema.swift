@@ -34,9 +34,11 @@ enum GlobalSchema {
     /// Top-level blocks and keywords that do not take effect (a warning each). The daemon settings
     /// among them are checked by their handlers first.
     static let unsupportedTopLevel: KeywordWarnings = [
-        "interface_up_down_delays",
-        "net_namespace_ipvs", "namespace_with_ipsets",
-        "linkbeat_use_polling", "linkbeat_interfaces",
+        "interface_up_down_delays": .notYetImplemented, "net_namespace_ipvs": .notYetImplemented,
+        "linkbeat_use_polling": .notYetImplemented, "linkbeat_interfaces": .notYetImplemented,
+        "namespace_with_ipsets": .notBuilt(
+            "Vigil uses no ipsets (its no_accept filter is an nftables table, see vrrp_ipsets): nothing to create in "
+                + "the namespace"),
     ]
 
     /// The `global_defs` keywords that do not take effect, with the reason `vigild -t` gives.
@@ -44,24 +46,42 @@ enum GlobalSchema {
         Dictionary(
             uniqueKeysWithValues: [
                 // Process, life cycle and scheduling settings (issue 15): not built yet.
-                "tmp_config_directory", "config_save_dir", "include_check", "dynamic_interfaces",
+                "config_save_dir", "include_check", "dynamic_interfaces",
                 // VRRP defaults the VRRP worker does not use yet.
                 "disable_local_igmp",
-                "nftables_ifindex", "nftables_ipvs",
-                "nftables_ipvs_priority", "nftables_ipvs_start_fwmark",
                 // Notification and checker settings the workers do not use yet.
                 // (Not stored: the checker worker writes lvs_notify_fifo, else notify_fifo, but starts no script.)
                 "lvs_notify_fifo_script",
             ].map { ($0, NotInEffect.notYetImplemented) }
                 + [
                     (
+                        "tmp_config_directory",
+                        .notBuilt(
+                            "vigild reads the file once and sends each worker the configuration it read over its "
+                                + "socket; there is no copy of the file to place")
+                    ),
+                    (
+                        "nftables_ifindex",
+                        .notBuilt(
+                            "Vigil's no_accept sets hold addresses only, link-local ones too, matched on every "
+                                + "interface: there is no interface name or index to choose between")
+                    ),
+                    (
                         "lvs_sync_daemon_interface",
-                        NotInEffect.ignoredByKeepalived(
+                        .ignoredByKeepalived(
                             "it is no global_defs keyword (keepalived reports it unknown); write 'lvs_sync_daemon "
                                 + "IFACE [INSTANCE]', or keepalived's older 'lvs_sync_daemon_interface IFACE' in the "
                                 + "vrrp_instance")
-                    )
+                    ),
                 ]
+                + ["nftables_ipvs", "nftables_ipvs_priority", "nftables_ipvs_start_fwmark"].map {
+                    (
+                        $0,
+                        NotInEffect.notBuilt(
+                            "Vigil puts each address of a virtual_server_group in IPVS as a service of its own; it "
+                                + "does not mark the group's packets with nftables for one fwmark service")
+                    )
+                }
                 + [
                     "snmp_socket", "enable_snmp_keepalived", "enable_snmp_vrrp", "enable_snmp_checker",
                     "enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_traps",
