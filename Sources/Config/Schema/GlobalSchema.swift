@@ -46,7 +46,7 @@ enum GlobalSchema {
         Dictionary(
             uniqueKeysWithValues: [
                 // Process, life cycle and scheduling settings (issue 15): not built yet.
-                "config_save_dir", "include_check", "dynamic_interfaces",
+                "config_save_dir", "dynamic_interfaces",
                 // VRRP defaults the VRRP worker does not use yet.
                 "disable_local_igmp",
                 // Notification and checker settings the workers do not use yet.
@@ -240,6 +240,24 @@ enum GlobalSchema {
         "reload_file": { globals, node, context in
             guard context.noBlock(node), let words = context.arguments(node, count: 0...1) else { return }
             globals.reloadFile = words.first.map { .path($0) } ?? .besidePidFile
+        },
+        // The reader applies it to the includes that follow (ConfigReader's IncludeChecks); here its words are
+        // checked.
+        "include_check": { _, node, context in
+            guard context.noBlock(node) else { return }
+            for (index, word) in node.arguments.enumerated() {
+                let signed = word.hasPrefix("+") || word.hasPrefix("-")
+                let name = signed ? String(word.dropFirst()) : word
+                guard ["read", "match", "wildcard_match", "brace_match"].contains(name) else {
+                    context.error(
+                        "unknown include_check type '\(name)' (read, match, wildcard_match, brace_match)", at: node)
+                    continue
+                }
+                if !signed && index > 0 {
+                    context.error(
+                        "include_check '\(word)' after the first: only +\(word) or -\(word) add or remove", at: node)
+                }
+            }
         },
         "reload_time_file": Global.string(\.reloadTimeFile),
         "reload_repeat": Global.set(\.reloadRepeat, to: true),
