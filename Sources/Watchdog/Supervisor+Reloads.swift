@@ -45,6 +45,31 @@ extension Supervisor {
         close(fd)
     }
 
+    // MARK: config_save_dir
+
+    /// `config_save_dir DIR` (the running configuration's): before (`pre`) and after (`post`) each reload it applies,
+    /// writes `DIR/vigild.PID.N.STAGE` with the configuration as read (`vigild -d`) and the daemon's status, as
+    /// keepalived's processes write `keepalived_vrrp.PID.N.pre` and its data dump. DIR is made if missing (mode 0700;
+    /// its parent must exist).
+    func saveConfiguration(stage: String) {
+        if stage == "pre" { reloadsSaved += 1 }
+        guard let directory = loaded.config.globalDefs.configSaveDir else { return }
+        var info = stat()
+        if stat(directory, &info) != 0 && mkdir(directory, 0o700) != 0 {
+            logger.error("config_save_dir \(directory): \(String(cString: strerror(errno)))")
+            return
+        }
+        let path = "\(directory)/vigild.\(getpid()).\(reloadsSaved).\(stage)"
+        let text =
+            "# \(options.configFile) as read\n\(ConfigPrinter.render(loaded.tree.nodes))\n# status\n"
+            + status().rendered + "\n"
+        do {
+            try Syscalls.writeNewFile(path, text)
+        } catch {
+            logger.error("config_save_dir: \(error)")
+        }
+    }
+
     // MARK: reload_check_config
 
     /// `reload_check_config FILE`: checks `candidate` as `vigild -t` does, writes the check to FILE (emptied first),

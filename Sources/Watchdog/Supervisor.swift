@@ -94,6 +94,8 @@ final class Supervisor {
     var bfdChannels: BFDChannels?
     /// `reload_time_file`'s scheduled reload (Supervisor+Reloads.swift).
     var reloadTime = ReloadTimeMonitor()
+    /// Reloads applied, numbering `config_save_dir`'s files.
+    var reloadsSaved = 0
 
     init(options: DaemonOptions, hostName: String, loaded: LoadedConfig) {
         self.options = options
@@ -585,6 +587,7 @@ final class Supervisor {
                 atUptimeSeconds: at, succeeded: false, message: Self.errorText(candidate, file: options.configFile))
             return reason + (errors.first.map { ": \($0.description)" } ?? "")
         }
+        saveConfiguration(stage: "pre")
         let diff = ConfigDiff(from: loaded.config, to: candidate.config)
         for change in diff.changes { logger.info("reload: \(change)") }
         lastReload = ReloadReport(
@@ -607,6 +610,7 @@ final class Supervisor {
             slots[role]?.retired = true
             stopWorker(role)
         }
+        saveConfiguration(stage: "post")
         logger.info("reloaded \(options.configFile)")
         trimPending = true
         return nil

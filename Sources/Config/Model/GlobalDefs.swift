@@ -204,6 +204,8 @@ public struct GlobalDefs: Sendable, Hashable, Codable {
     public var reloadTimeFile: String?
     /// `reload_repeat`: the reload time file is kept after its reload (a time of day reloads every day).
     public var reloadRepeat = false
+    /// `config_save_dir DIR`: the configuration and state before and after each reload are saved there.
+    public var configSaveDir: String?
 
     // MARK: LVS
 

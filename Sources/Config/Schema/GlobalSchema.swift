@@ -46,7 +46,7 @@ enum GlobalSchema {
         Dictionary(
             uniqueKeysWithValues: [
                 // Process, life cycle and scheduling settings (issue 15): not built yet.
-                "config_save_dir", "dynamic_interfaces",
+                "dynamic_interfaces",
                 // VRRP defaults the VRRP worker does not use yet.
                 "disable_local_igmp",
                 // Notification and checker settings the workers do not use yet.
@@ -260,6 +260,7 @@ enum GlobalSchema {
             }
         },
         "reload_time_file": Global.string(\.reloadTimeFile),
+        "config_save_dir": Global.string(\.configSaveDir),
         "reload_repeat": Global.set(\.reloadRepeat, to: true),
         "random_seed": { globals, node, context in
             if context.noBlock(node), let value = context.integer(node, in: 0...Int(UInt32.max)) {

@@ -6,6 +6,7 @@
 # - reload_time_file: a time of day written to the file reloads then (the new VIP appears), the file removed after;
 # - max_auto_priority / min_auto_priority_delay: a VRRP worker whose loop runs late moves itself to SCHED_RR 1, then 2
 #   (chrt -p on every thread), with RLIMIT_RTTIME from vrrp_rlimit_rttime;
+# - config_save_dir: the applied reload saved before and after (the refused one nothing);
 # - child_wait_time 60: at stop, a worker that does not answer (SIGSTOP) is waited for past the 5 s default, not
 #   killed; once it runs again it releases its VIP and vigild exits.
 set -uo pipefail
@@ -26,6 +27,7 @@ global_defs {
   reload_file $WORK/vigil.reload
   reload_check_config $WORK/check.log
   reload_time_file $WORK/reload-at
+  config_save_dir $WORK/saved
   max_auto_priority 2
   min_auto_priority_delay 100000
   # The test's stalls spin 200 ms without blocking; keepalived's 10 ms default would have the kernel kill them.
@@ -90,7 +92,7 @@ write_config "192.0.2.171/24" "vrrp_version 9"
 kill -HUP "$VIGIL"
 wait_for 10 grep -q "error" "$WORK/check.log"
 check "reload_check_config: the check names the bad line in its file" \
-  grep -q "vigil.conf:9: error: 'vrrp_version' must be a whole number from 2 to 3" "$WORK/check.log"
+  grep -q "vigil.conf:10: error: 'vrrp_version' must be a whole number from 2 to 3" "$WORK/check.log"
 check "reload_check_config: the check's summary too" grep -q "vigil.conf: 1 error" "$WORK/check.log"
 check "the refusal is logged, pointing at the file" log_has "failed validation (exit status 1), see $WORK/check.log"
 check "reload_file: gone once the refused reload read the files" test ! -e "$WORK/vigil.reload"
@@ -110,6 +112,10 @@ check "reload_time_file: the new VIP appears at the time written" has 192.0.2.17
 check "reload_time_file: the file is removed (no reload_repeat)" test ! -e "$WORK/reload-at"
 check "reload_file: removed after a reload that applied" test ! -e "$WORK/vigil.reload"
 check "reload_check_config: the passing check is written too" grep -q "vigil.conf: 0 errors" "$WORK/check.log"
+saved=$WORK/saved/vigild.$VIGIL.1
+check "config_save_dir: the refused reload saved nothing, the applied one its state before" \
+  bash -c "[[ -e $saved.pre && ! -e $WORK/saved/vigild.$VIGIL.2.pre ]] && ! grep -q 192.0.2.171 $saved.pre && grep -q 192.0.2.170 $saved.pre"
+check "config_save_dir: and after (the new VIP in the configuration)" grep -q "192.0.2.171" "$saved.post"
 
 # child_wait_time 60: a stopped worker is waited for past keepalived's 5 s default.
 kill -STOP "$VRRP"
