@@ -96,6 +96,8 @@ final class Supervisor {
     var reloadTime = ReloadTimeMonitor()
     /// Reloads applied, numbering `config_save_dir`'s files.
     var reloadsSaved = 0
+    /// `disable_local_igmp` set the kernel's setting to 0 at start: 1 goes back at the end (Supervisor+Sysctl.swift).
+    var restoreLocalIGMP = false
 
     init(options: DaemonOptions, hostName: String, loaded: LoadedConfig) {
         self.options = options
@@ -115,6 +117,7 @@ final class Supervisor {
         logger.info("vigild \(vigilVersion) started (pid \(getpid())), configuration \(options.configFile)")
         // The configuration has been read (keepalived removes its reload file at this point too).
         if let path = reloadFilePath { unlink(path) }
+        disableLocalIGMP()
         runStartupScript()
         for role in neededRoles() {
             slots[role] = WorkerSlot(role: role)
@@ -588,6 +591,9 @@ final class Supervisor {
             return reason + (errors.first.map { ": \($0.description)" } ?? "")
         }
         saveConfiguration(stage: "pre")
+        if candidate.config.globalDefs.disableLocalIGMP != loaded.config.globalDefs.disableLocalIGMP {
+            logger.warning("disable_local_igmp changed: it takes effect at the next start of vigild (as in keepalived)")
+        }
         let diff = ConfigDiff(from: loaded.config, to: candidate.config)
         for change in diff.changes { logger.info("reload: \(change)") }
         lastReload = ReloadReport(
@@ -658,6 +664,7 @@ final class Supervisor {
         control?.close(refusing: "vigild is stopping")
         control = nil
         stopOperatorInterfaces()
+        restoreLocalIGMPSetting()
         runShutdownScript()
         logger.info("vigild stopped")
     }

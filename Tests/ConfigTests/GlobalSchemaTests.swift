@@ -101,6 +101,7 @@ let globalCases: [GlobalCase] = [
     GlobalCase("reload_file /run/k.reload") { $0.reloadFile == .path("/run/k.reload") },
     GlobalCase("reload_time_file /run/k.time") { $0.reloadTimeFile == "/run/k.time" && !$0.reloadRepeat },
     GlobalCase("reload_repeat") { $0.reloadRepeat },
+    GlobalCase("disable_local_igmp") { $0.disableLocalIGMP },
     GlobalCase("random_seed 42") { $0.randomSeed == 42 },
     GlobalCase("lvs_sync_daemon eth1 VI_1 id 7 maxlen 1400 port 8849 ttl 2 group 224.0.0.82") {
         guard let daemon = $0.lvsSyncDaemon else { return false }

@@ -136,6 +136,8 @@ public struct GlobalDefs: Sendable, Hashable, Codable {
     public var defaultInterface = "eth0"
     /// `dynamic_interfaces [allow_if_changes]`.
     public var dynamicInterfaces: DynamicInterfaces = .off
+    /// `disable_local_igmp`: `net.ipv4.igmp_link_local_mcast_reports` is 0 while the daemon runs.
+    public var disableLocalIGMP = false
 
     // MARK: Processes
 

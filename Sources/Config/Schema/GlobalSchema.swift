@@ -47,8 +47,6 @@ enum GlobalSchema {
             uniqueKeysWithValues: [
                 // Process, life cycle and scheduling settings (issue 15): not built yet.
                 "dynamic_interfaces",
-                // VRRP defaults the VRRP worker does not use yet.
-                "disable_local_igmp",
                 // Notification and checker settings the workers do not use yet.
                 // (Not stored: the checker worker writes lvs_notify_fifo, else notify_fifo, but starts no script.)
                 "lvs_notify_fifo_script",
@@ -261,6 +259,7 @@ enum GlobalSchema {
         },
         "reload_time_file": Global.string(\.reloadTimeFile),
         "config_save_dir": Global.string(\.configSaveDir),
+        "disable_local_igmp": Global.set(\.disableLocalIGMP, to: true),
         "reload_repeat": Global.set(\.reloadRepeat, to: true),
         "random_seed": { globals, node, context in
             if context.noBlock(node), let value = context.integer(node, in: 0...Int(UInt32.max)) {

@@ -7,6 +7,7 @@
 # - max_auto_priority / min_auto_priority_delay: a VRRP worker whose loop runs late moves itself to SCHED_RR 1, then 2
 #   (chrt -p on every thread), with RLIMIT_RTTIME from vrrp_rlimit_rttime;
 # - config_save_dir: the applied reload saved before and after (the refused one nothing);
+# - disable_local_igmp: net.ipv4.igmp_link_local_mcast_reports 0 in the namespace while vigild runs, 1 again after;
 # - child_wait_time 60: at stop, a worker that does not answer (SIGSTOP) is waited for past the 5 s default, not
 #   killed; once it runs again it releases its VIP and vigild exits.
 set -uo pipefail
@@ -28,6 +29,7 @@ global_defs {
   reload_check_config $WORK/check.log
   reload_time_file $WORK/reload-at
   config_save_dir $WORK/saved
+  disable_local_igmp
   max_auto_priority 2
   min_auto_priority_delay 100000
   # The test's stalls spin 200 ms without blocking; keepalived's 10 ms default would have the kernel kill them.
@@ -63,12 +65,15 @@ rr_threads() {
 }
 
 write_config "" ""
+igmp() { ip netns exec "$NS" sysctl -n net.ipv4.igmp_link_local_mcast_reports; }
+ip netns exec "$NS" sysctl -qw net.ipv4.igmp_link_local_mcast_reports=1
 ip netns exec "$NS" "$BIN/vigild" -n -l -f "$WORK/vigil.conf" -p "$WORK/v.pid" -r "$WORK/v-vrrp.pid" \
   -c "$WORK/v-check.pid" --control-socket "$WORK/v.sock" >"$WORK/vigil.log" 2>&1 &
 VIGIL=$!
 wait_for 15 has 192.0.2.170
 check "the lone instance is MASTER with its VIP" has 192.0.2.170
 VRRP=$(cat "$WORK/v-vrrp.pid")
+check "disable_local_igmp: igmp_link_local_mcast_reports is 0 in the namespace while vigild runs" test "$(igmp)" = 0
 
 # max_auto_priority: a loop 800 ms late (past the 100 ms delay) raises the worker; a second time, one more.
 check "the VRRP worker starts on the normal scheduler" bash -c "chrt -p $VRRP | grep -q SCHED_OTHER"
@@ -92,7 +97,7 @@ write_config "192.0.2.171/24" "vrrp_version 9"
 kill -HUP "$VIGIL"
 wait_for 10 grep -q "error" "$WORK/check.log"
 check "reload_check_config: the check names the bad line in its file" \
-  grep -q "vigil.conf:10: error: 'vrrp_version' must be a whole number from 2 to 3" "$WORK/check.log"
+  grep -q "vigil.conf:11: error: 'vrrp_version' must be a whole number from 2 to 3" "$WORK/check.log"
 check "reload_check_config: the check's summary too" grep -q "vigil.conf: 1 error" "$WORK/check.log"
 check "the refusal is logged, pointing at the file" log_has "failed validation (exit status 1), see $WORK/check.log"
 check "reload_file: gone once the refused reload read the files" test ! -e "$WORK/vigil.reload"
@@ -130,6 +135,7 @@ wait "$VIGIL" 2>/dev/null
 VIGIL=""
 check "the worker released its VIP" lacks 192.0.2.170
 check "nothing was killed" bash -c "! grep -q 'did not stop within' $WORK/vigil.log"
+check "disable_local_igmp: igmp_link_local_mcast_reports back to 1 once vigild stopped" test "$(igmp)" = 1
 
 echo "$passed passed, $failed failed"
 ((failed == 0))
