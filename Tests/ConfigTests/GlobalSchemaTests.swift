@@ -42,7 +42,7 @@ let globalCases: [GlobalCase] = [
         $0.vrrpNotifyFIFO?.path == "/run/vfifo" && $0.vrrpNotifyFIFO?.script != nil
     },
     GlobalCase("lvs_notify_fifo /run/lfifo\nlvs_notify_fifo_script /bin/l") {
-        $0.lvsNotifyFIFO?.path == "/run/lfifo" && $0.lvsNotifyFIFO?.script == nil
+        $0.lvsNotifyFIFO?.path == "/run/lfifo" && $0.lvsNotifyFIFO?.script?.text == "/bin/l"
     },
     GlobalCase("fifo_write_vrrp_states_on_reload") { $0.fifoWriteVRRPStatesOnReload },
     GlobalCase("vrrp_mcast_group4 224.0.0.19") { $0.vrrpMcastGroup4 == IPAddress("224.0.0.19") },

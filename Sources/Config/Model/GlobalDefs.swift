@@ -69,7 +69,7 @@ public struct GlobalDefs: Sendable, Hashable, Codable {
     public var notifyFIFO: NotifyFIFO?
     /// `vrrp_notify_fifo` and `vrrp_notify_fifo_script`.
     public var vrrpNotifyFIFO: NotifyFIFO?
-    /// `lvs_notify_fifo` (`lvs_notify_fifo_script` is warned, not stored).
+    /// `lvs_notify_fifo` and `lvs_notify_fifo_script` (started by the checker worker).
     public var lvsNotifyFIFO: NotifyFIFO?
     /// `fifo_write_vrrp_states_on_reload`.
     public var fifoWriteVRRPStatesOnReload = false

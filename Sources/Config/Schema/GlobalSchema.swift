@@ -45,12 +45,9 @@ enum GlobalSchema {
     static let globalDefsWarnings = KeywordWarnings(
         Dictionary(
             uniqueKeysWithValues: [
-                // Process, life cycle and scheduling settings (issue 15): not built yet.
-                "dynamic_interfaces",
-                // Notification and checker settings the workers do not use yet.
-                // (Not stored: the checker worker writes lvs_notify_fifo, else notify_fifo, but starts no script.)
-                "lvs_notify_fifo_script",
-            ].map { ($0, NotInEffect.notYetImplemented) }
+                // Interfaces named in the file that do not exist at start (issue 15): not built yet.
+                ("dynamic_interfaces", NotInEffect.notYetImplemented)
+            ]
                 + [
                     (
                         "tmp_config_directory",
@@ -155,6 +152,7 @@ enum GlobalSchema {
         "vrrp_notify_fifo": fifo(\.vrrpNotifyFIFO),
         "vrrp_notify_fifo_script": fifoScript(\.vrrpNotifyFIFO),
         "lvs_notify_fifo": fifo(\.lvsNotifyFIFO),
+        "lvs_notify_fifo_script": fifoScript(\.lvsNotifyFIFO),
         "fifo_write_vrrp_states_on_reload": Global.set(\.fifoWriteVRRPStatesOnReload, to: true),
         "vrrp_mcast_group4": multicastGroup(\.vrrpMcastGroup4, .ipv4),
         "vrrp_mcast_group6": multicastGroup(\.vrrpMcastGroup6, .ipv6),
