@@ -4,8 +4,8 @@
 # - reload_check_config FILE: a file with an error is checked first, the check written to FILE, the old
 #   configuration (its VIP) kept;
 # - reload_time_file: a time of day written to the file reloads then (the new VIP appears), the file removed after;
-# - max_auto_priority / min_auto_priority_delay: a VRRP worker whose loop runs late moves itself to SCHED_RR 1, then 2
-#   (chrt -p on every thread), with RLIMIT_RTTIME from vrrp_rlimit_rttime;
+# - max_auto_priority / min_auto_priority_delay: a checker worker whose loop runs late moves itself to SCHED_RR 1,
+#   then 2 (chrt -p on every thread), with RLIMIT_RTTIME from checker_rlimit_rttime;
 # - config_save_dir: the applied reload saved before and after (the refused one nothing);
 # - disable_local_igmp: net.ipv4.igmp_link_local_mcast_reports 0 in the namespace while vigild runs, 1 again after;
 # - child_wait_time 60: at stop, a worker that does not answer (SIGSTOP) is waited for past the 5 s default, not
@@ -33,7 +33,7 @@ global_defs {
   max_auto_priority 2
   min_auto_priority_delay 100000
   # The test's stalls spin 200 ms without blocking; keepalived's 10 ms default would have the kernel kill them.
-  vrrp_rlimit_rttime 2000000
+  checker_rlimit_rttime 2000000
   $2
 }
 child_wait_time 60
@@ -45,6 +45,12 @@ vrrp_instance VI_1 {
   virtual_ipaddress {
     192.0.2.170/24
     $1
+  }
+}
+virtual_server 192.0.2.172 80 {
+  real_server 192.0.2.1 80 {
+    TCP_CHECK {
+    }
   }
 }
 CONF
@@ -75,21 +81,24 @@ check "the lone instance is MASTER with its VIP" has 192.0.2.170
 VRRP=$(cat "$WORK/v-vrrp.pid")
 check "disable_local_igmp: igmp_link_local_mcast_reports is 0 in the namespace while vigild runs" test "$(igmp)" = 0
 
-# max_auto_priority: a loop 800 ms late (past the 100 ms delay) raises the worker; a second time, one more.
-check "the VRRP worker starts on the normal scheduler" bash -c "chrt -p $VRRP | grep -q SCHED_OTHER"
-vigilctl debug-stall vrrp 800 --slices 4 >/dev/null
-wait_for 10 rr_threads "$VRRP" 1
-check "max_auto_priority: after a late loop every thread of the VRRP worker runs SCHED_RR 1" rr_threads "$VRRP" 1
-limits=$(awk '/Max realtime timeout/ { print $4, $5 }' "/proc/$VRRP/limits")
-check "RLIMIT_RTTIME set from vrrp_rlimit_rttime at the first raise ($limits)" test "$limits" = "1000000 2000000"
-vigilctl debug-stall vrrp 800 --slices 4 >/dev/null
-wait_for 10 rr_threads "$VRRP" 2
-check "max_auto_priority: a second late loop raises it to 2" rr_threads "$VRRP" 2
-vigilctl debug-stall vrrp 800 --slices 4 >/dev/null
+# max_auto_priority: a loop 800 ms late (past the 100 ms delay) raises the worker; a second time, one more. The
+# checker worker, which starts on the normal scheduler (the VRRP worker is SCHED_RR 1 by default).
+wait_for 10 test -s "$WORK/v-check.pid"
+CHECK=$(cat "$WORK/v-check.pid")
+check "the checker worker starts on the normal scheduler" bash -c "chrt -p $CHECK | grep -q SCHED_OTHER"
+vigilctl debug-stall checker 800 --slices 4 >/dev/null
+wait_for 10 rr_threads "$CHECK" 1
+check "max_auto_priority: after a late loop every thread of the checker worker runs SCHED_RR 1" rr_threads "$CHECK" 1
+limits=$(awk '/Max realtime timeout/ { print $4, $5 }' "/proc/$CHECK/limits")
+check "RLIMIT_RTTIME set from checker_rlimit_rttime at the first raise ($limits)" test "$limits" = "1000000 2000000"
+vigilctl debug-stall checker 800 --slices 4 >/dev/null
+wait_for 10 rr_threads "$CHECK" 2
+check "max_auto_priority: a second late loop raises it to 2" rr_threads "$CHECK" 2
+vigilctl debug-stall checker 800 --slices 4 >/dev/null
 sleep 2
-check "max_auto_priority 2: never above 2" rr_threads "$VRRP" 2
+check "max_auto_priority 2: never above 2" rr_threads "$CHECK" 2
 check "the worker logs why" log_has "ms late (min_auto_priority_delay 100 ms): raising the worker to SCHED_RR priority 2"
-check "the same VRRP worker all along" test "$(cat "$WORK/v-vrrp.pid")" = "$VRRP"
+check "the same checker worker all along" test "$(cat "$WORK/v-check.pid")" = "$CHECK"
 
 # reload_check_config: an error in the new file is checked first and written to the log file; nothing changes.
 echo "x" >"$WORK/vigil.reload"
