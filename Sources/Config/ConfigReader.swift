@@ -141,6 +141,8 @@ private final class Preprocessor {
     private var errorCount = 0
     private var files: [String] = []
     private var includeStack: [String] = []
+    /// `include_check`'s checks, added to every include's own; each file restores them when it ends.
+    private var includeCheck: IncludeChecks = []
     private var expandedLines = 0
     /// Bytes produced by substitution and generators so far.
     private var expansionBytes = 0
@@ -216,7 +218,12 @@ private final class Preprocessor {
         }
         files.append(path)
         includeStack.append(identity)
-        defer { includeStack.removeLast() }
+        // keepalived restores include_check when a file ends: an included file cannot change it for its includer.
+        let savedIncludeCheck = includeCheck
+        defer {
+            includeStack.removeLast()
+            includeCheck = savedIncludeCheck
+        }
         if let nul = firstNUL(in: bytes) {
             let line = bytes[..<nul].reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
             error("not a text file (NUL byte); nothing of it was read", at: SourceLocation(file: path, line: line))
@@ -355,6 +362,13 @@ private final class Preprocessor {
             if firstWord.starts(with: "include"), IncludeKind(rawValue: firstWord.string()) != nil {
                 include(line, at: location, directory: directory, depth: depth)
                 return
+            }
+            // Takes effect for the includes that follow (the statement itself goes on to global_defs' schema, which
+            // checks its words).
+            if firstWord.equals("include_check") {
+                includeCheck = IncludeChecks(
+                    words: line.string().split(separator: " ").dropFirst().map(String.init),
+                    current: includeCheck)
             }
         default: break
         }
@@ -661,14 +675,31 @@ private final class Preprocessor {
             return
         }
         let pattern = ConfigPath.resolve(String(decoding: expanded, as: UTF8.self), relativeTo: directory)
+        let checks = includeCheck.union(kind.checks)
         let paths = source.expand(pattern)
+        let alternatives = GlobPattern.expandBraces(pattern)
+        // keepalived's include checks: each problem is an error when its check applies, else a warning.
         if paths.isEmpty {
+            let check: IncludeChecks =
+                pattern.contains(where: { "*?[".contains($0) })
+                ? .wildcardMatch : alternatives.count > 1 ? .braceMatch : .match
             report(
                 Diagnostic(
-                    kind.strict ? .error : .warning, "\(kind.rawValue): no file matches \(pattern)", at: location))
+                    checks.contains(check) ? .error : .warning, "\(kind.rawValue): no file matches \(pattern)",
+                    at: location))
+            return
+        }
+        if alternatives.count > 1, let missing = alternatives.first(where: { source.expand($0).isEmpty }) {
+            let strict = checks.contains(.braceMatch)
+            report(
+                Diagnostic(
+                    strict ? .error : .warning,
+                    "\(kind.rawValue): \(missing) of \(pattern) matches no file"
+                        + (strict ? " (include_check brace_match: nothing of it is read)" : ""), at: location))
+            if strict { return }
         }
         for path in paths {
-            readFile(path, includedFrom: location, strict: kind.strict)
+            readFile(path, includedFrom: location, strict: checks.contains(.read))
         }
     }
 
@@ -826,8 +857,63 @@ private struct TokenizeError: Error {
 private enum IncludeKind: String {
     case include, includer, includem, includew, includeb, includea
 
-    /// Whether a pattern that matches nothing, or a file that cannot be read, is an error.
-    var strict: Bool { self == .includem || self == .includea || self == .includer }
+    /// The checks the variant adds to `include_check`'s (keepalived.conf(5)).
+    var checks: IncludeChecks {
+        switch self {
+        case .include: []
+        case .includer: .read
+        case .includem: [.read, .match]
+        case .includew: [.read, .match, .wildcardMatch]
+        case .includeb: [.read, .braceMatch]
+        case .includea: .all
+        }
+    }
+}
+
+/// `include_check [[+|-]read|match|wildcard_match|brace_match …]`: what makes an include an error, not a warning.
+struct IncludeChecks: OptionSet {
+    let rawValue: UInt8
+    /// A file that matches cannot be read.
+    static let read = IncludeChecks(rawValue: 1)
+    /// A name without wildcards matches no file.
+    static let match = IncludeChecks(rawValue: 2)
+    /// A pattern with wildcards matches no file.
+    static let wildcardMatch = IncludeChecks(rawValue: 4)
+    /// One alternative of a `{a,b}` pattern matches no file.
+    static let braceMatch = IncludeChecks(rawValue: 8)
+    static let all: IncludeChecks = [.read, .match, .wildcardMatch, .braceMatch]
+
+    /// As keepalived's `include_check_set`: no word is all of them; a first word without a sign sets `read` and it;
+    /// `+x` / `-x` add or remove one. Words it does not know are left to the schema to report.
+    init(words: [String], current: IncludeChecks) {
+        guard !words.isEmpty else {
+            self = .all
+            return
+        }
+        var checks = current
+        for (index, word) in words.enumerated() {
+            let sign = word.first.flatMap { "+-".contains($0) ? $0 : nil }
+            let name = sign == nil ? word : String(word.dropFirst())
+            let flag: IncludeChecks? =
+                switch name {
+                case "read": .read
+                case "match": .match
+                case "wildcard_match": .wildcardMatch
+                case "brace_match": .braceMatch
+                default: nil
+                }
+            if sign == nil && index == 0 { checks = [] }
+            guard let flag, sign != nil || index == 0 else { continue }
+            switch sign {
+            case "+": checks.insert(flag)
+            case "-": checks.remove(flag)
+            default: checks = [.read, flag]
+            }
+        }
+        self = checks
+    }
+
+    init(rawValue: UInt8) { self.rawValue = rawValue }
 }
 
 // MARK: Tree building

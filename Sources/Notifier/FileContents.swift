@@ -45,4 +45,19 @@ public enum FileContents {
         repeat { written = Glibc.write(fd, bytes, bytes.count) } while written < 0 && errno == EINTR
         return written == bytes.count
     }
+
+    /// The entries of `directory` named by a number (`/proc`'s processes, `/proc/self/task`'s threads); empty when
+    /// it cannot be read.
+    public static func numberedEntries(of directory: String) -> [Int32] {
+        guard let handle = opendir(directory) else { return [] }
+        defer { closedir(handle) }
+        var numbers: [Int32] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if let number = Int32(name), number > 0 { numbers.append(number) }
+        }
+        return numbers
+    }
 }

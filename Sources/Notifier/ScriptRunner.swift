@@ -1,4 +1,5 @@
 import CVigilShim
+import Config
 import Logging
 import NIOCore
 import Synchronization
@@ -371,6 +372,28 @@ final class ChildReaper: Sendable {
                 close(entry.fd)
                 exited()
             }
+        }
+    }
+}
+
+extension ScriptRunner {
+    /// keepalived's `…_fifo_script` (`notify_fifo_script`, `vrrp_notify_fifo_script`, `lvs_notify_fifo_script`):
+    /// started once, as its user (else `script_user`), with the FIFO's path appended, and left to read the FIFO for
+    /// as long as it likes (no timeout); its end is logged.
+    public func startFIFOScript(
+        _ configured: Config.ScriptCommand, path: String, scriptUser: ScriptUser?, on loop: any EventLoop
+    ) {
+        var withPath = configured
+        withPath.arguments.append(path)
+        let logger = logger
+        do {
+            let command = try ScriptCommand(withPath)
+            let identity = try ScriptIdentity.resolve(for: withPath, scriptUser: scriptUser)
+            run(command, as: identity, timeout: nil, on: loop).whenSuccess { result in
+                logger.info("notify fifo script \(command.program) for \(path) ended: \(result)")
+            }
+        } catch {
+            logger.warning("notify fifo script for \(path): \(error)")
         }
     }
 }

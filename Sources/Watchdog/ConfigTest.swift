@@ -23,17 +23,23 @@ public enum ConfigTest {
         errors: (String) -> Void
     ) -> Int32 {
         let loaded = options.loadConfiguration(hostName: hostName, from: source)
+        // The dump goes to stdout, the check's lines to stderr.
+        if options.dumpConfig { output(ConfigPrinter.render(loaded.tree.nodes)) }
+        return check(loaded, options, lines: errors)
+    }
+
+    /// `vigild -t`'s check of a file already read: each diagnostic (and, for a valid file, the script security
+    /// audit's) and with `configTest` the summary line go to `lines`; returns the exit status. The watchdog runs it
+    /// on a new file before a reload for `reload_check_config`.
+    public static func check(_ loaded: LoadedConfig, _ options: DaemonOptions, lines: (String) -> Void) -> Int32 {
         for diagnostic in loaded.diagnostics {
-            errors(diagnostic.description)
-        }
-        if options.dumpConfig {
-            output(ConfigPrinter.render(loaded.tree.nodes))
+            lines(diagnostic.description)
         }
         var diagnostics = loaded.diagnostics
         var disabledScripts = 0
         if options.configTest && loaded.isValid {
             let report = ScriptSecurityAudit.audit(loaded.config)
-            for diagnostic in report.diagnostics { errors(diagnostic.description) }
+            for diagnostic in report.diagnostics { lines(diagnostic.description) }
             diagnostics += report.diagnostics
             disabledScripts = report.findings.filter(\.disabled).count
         }
@@ -41,7 +47,7 @@ public enum ConfigTest {
         let warningCount = diagnostics.warnings.count
         if options.configTest {
             let files = loaded.tree.files.count
-            errors(
+            lines(
                 "\(options.configFile): \(errorCount) error\(errorCount == 1 ? "" : "s"), "
                     + "\(warningCount) warning\(warningCount == 1 ? "" : "s") in \(files) file\(files == 1 ? "" : "s")"
                     + (options.strict && warningCount > 0 ? " (--strict: warnings are errors)" : ""))

@@ -92,6 +92,12 @@ final class Supervisor {
     var scriptAudit: (source: KeepalivedConfig, report: ScriptSecurityReport)?
     /// The BFD worker's direct channels to its trackers, made once, before the first worker starts.
     var bfdChannels: BFDChannels?
+    /// `reload_time_file`'s scheduled reload (Supervisor+Reloads.swift).
+    var reloadTime = ReloadTimeMonitor()
+    /// Reloads applied, numbering `config_save_dir`'s files.
+    var reloadsSaved = 0
+    /// `disable_local_igmp` set the kernel's setting to 0 at start: 1 goes back at the end (Supervisor+Sysctl.swift).
+    var restoreLocalIGMP = false
 
     init(options: DaemonOptions, hostName: String, loaded: LoadedConfig) {
         self.options = options
@@ -109,6 +115,9 @@ final class Supervisor {
         control = try ControlServer(path: options.controlSocket, logger: logger)
         bfdChannels = try BFDChannels.open()
         logger.info("vigild \(vigilVersion) started (pid \(getpid())), configuration \(options.configFile)")
+        // The configuration has been read (keepalived removes its reload file at this point too).
+        if let path = reloadFilePath { unlink(path) }
+        disableLocalIGMP()
         runStartupScript()
         for role in neededRoles() {
             slots[role] = WorkerSlot(role: role)
@@ -126,6 +135,7 @@ final class Supervisor {
             if stopping { wake = min(wake, stopDeadline) }
             if let at = control?.wakeAt { wake = min(wake, at) }
             if let at = operatorInterfacesWakeAt(now: now) { wake = min(wake, at) }
+            if !stopping, let at = reloadTimeWakeAt(now: now) { wake = min(wake, at) }
             let timeout = Int32(clamping: max(0, (wake - now + 999_999) / 1_000_000))
 
             var descriptors = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
@@ -473,7 +483,11 @@ final class Supervisor {
             if now >= stopDeadline {
                 for slot in slots.values {
                     if let pid = slot.pid {
-                        logger.error("the \(slot.role) worker (pid \(pid)) did not stop in time; killing it")
+                        let wait = loaded.config.globalDefs.childWaitTime.components.seconds
+                        logger.error(
+                            .init(
+                                stringLiteral: "the \(slot.role) worker (pid \(pid)) did not stop within \(wait) s "
+                                    + "(child_wait_time); killing it"))
                         kill(pid, SIGKILL)
                     }
                 }
@@ -481,6 +495,7 @@ final class Supervisor {
             }
             return
         }
+        reloadTimeFileTick()
         for (data, dump) in pendingDumps where now >= dump.deadline {
             for role in dump.waiting.values {
                 pendingDumps[data]?.sections.append("\(role) worker: no answer within 1 s")
@@ -553,8 +568,19 @@ final class Supervisor {
     func reload() -> String? {
         operatorInterfacesReloading()
         defer { if let lastReload { operatorInterfacesReloaded(lastReload) } }
+        // The running configuration's reload_file and reload_check_config apply, as keepalived's do.
+        let reloadFile = reloadFilePath
+        if let reloadFile { createReloadFile(reloadFile) }
         let candidate = loadCandidate()
         let at = Double(monotonicNanoseconds() - startedAt) / 1e9
+        if let log = loaded.config.globalDefs.reloadCheckConfig, let reason = checkBeforeReload(candidate, log: log) {
+            if let reloadFile { unlink(reloadFile) }
+            logger.error("reload refused: \(reason)")
+            lastReload = ReloadReport(atUptimeSeconds: at, succeeded: false, message: reason)
+            return reason
+        }
+        // Read (and checked): an updating program may write the files again.
+        if let reloadFile { unlink(reloadFile) }
         guard candidate.isValid else {
             let errors = candidate.diagnostics.errors
             for diagnostic in errors { logger.error("\(diagnostic.description)") }
@@ -565,6 +591,10 @@ final class Supervisor {
             lastReload = ReloadReport(
                 atUptimeSeconds: at, succeeded: false, message: Self.errorText(candidate, file: options.configFile))
             return reason + (errors.first.map { ": \($0.description)" } ?? "")
+        }
+        saveConfiguration(stage: "pre")
+        if candidate.config.globalDefs.disableLocalIGMP != loaded.config.globalDefs.disableLocalIGMP {
+            logger.warning("disable_local_igmp changed: it takes effect at the next start of vigild (as in keepalived)")
         }
         let diff = ConfigDiff(from: loaded.config, to: candidate.config)
         for change in diff.changes { logger.info("reload: \(change)") }
@@ -588,6 +618,7 @@ final class Supervisor {
             slots[role]?.retired = true
             stopWorker(role)
         }
+        saveConfiguration(stage: "post")
         logger.info("reloaded \(options.configFile)")
         trimPending = true
         return nil
@@ -622,7 +653,8 @@ final class Supervisor {
         // Stop taking control requests first: vigilctl then fails at once with a clear message.
         control?.close(refusing: "vigild is stopping")
         control = nil
-        stopDeadline = monotonicNanoseconds() + 4_000_000_000
+        // keepalived's child_wait_time: then what still runs is killed.
+        stopDeadline = monotonicNanoseconds() + loaded.config.globalDefs.childWaitTime.nanoseconds
         for role in slots.keys {
             slots[role]?.restartAt = nil
             stopWorker(role)
@@ -634,6 +666,7 @@ final class Supervisor {
         control?.close(refusing: "vigild is stopping")
         control = nil
         stopOperatorInterfaces()
+        restoreLocalIGMPSetting()
         runShutdownScript()
         logger.info("vigild stopped")
     }

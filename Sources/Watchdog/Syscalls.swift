@@ -173,6 +173,15 @@ enum Syscalls {
         }
     }
 
+    /// Writes `text` over what `path` holds (created mode 0644 if missing), in place: `path` may be /dev/null or
+    /// a file another program holds open (`reload_check_config`'s log).
+    static func replaceFileContents(_ path: String, _ text: String) throws(WatchdogError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .errno("open \(path)") }
+        defer { close(fd) }
+        try writeAll(fd, text, path: path)
+    }
+
     static func writeAll(_ fd: Int32, _ text: String, path: String) throws(WatchdogError) {
         var bytes = Array(text.utf8)[...]
         while !bytes.isEmpty {

@@ -2,6 +2,7 @@ import CLibcap
 import CVigilShim
 import Config
 import Logging
+import Notifier
 import WorkerIPC
 
 #if canImport(Glibc)
@@ -25,6 +26,11 @@ public struct WorkerProcessSettings: Hashable, Sendable {
     public var cpuAffinity: [Int] = []
     /// `…_process_name`.
     public var name: String?
+    /// `max_auto_priority`: the highest SCHED_RR priority the worker raises itself to when its loop runs late;
+    /// 0: never.
+    public var maxAutoPriority = 0
+    /// `min_auto_priority_delay` in microseconds: how late the loop must run before it does.
+    public var minAutoPriorityDelay = 1_000_000
 
     public init() {}
 
@@ -72,11 +78,17 @@ public struct WorkerProcessSettings: Hashable, Sendable {
             if rlimitRTTime == GlobalDefs.defaultRlimitRTTime { rlimitRTTime = Self.automaticRlimitRTTime }
             noSwap = true
         }
+        // keepalived's −1 (no warning) raises nothing either.
+        maxAutoPriority = max(0, globals.maxAutoPriority)
+        minAutoPriorityDelay = Int(globals.minAutoPriorityDelay / .microseconds(1))
     }
 
     /// The capabilities the worker keeps for these settings besides its usual ones: with `no_swap`, CAP_IPC_LOCK,
     /// without which MCL_FUTURE holds every later mapping (each thread's stack) to RLIMIT_MEMLOCK, 8 MB by default.
-    public var capabilities: [cap_value_t] { noSwap ? [CAP_IPC_LOCK] : [] }
+    /// With `max_auto_priority`, CAP_SYS_NICE, to raise its threads to SCHED_RR once they run.
+    public var capabilities: [cap_value_t] {
+        (noSwap ? [CAP_IPC_LOCK] : []) + (maxAutoPriority > 0 ? [CAP_SYS_NICE] : [])
+    }
 
     /// Nothing to change.
     public var isDefault: Bool { self == WorkerProcessSettings() }
@@ -90,6 +102,8 @@ public struct WorkerProcessSettings: Hashable, Sendable {
         if rlimitRTTime != GlobalDefs.defaultRlimitRTTime { words.append("rttime=\(rlimitRTTime)") }
         if noSwap { words.append("noswap") }
         if !cpuAffinity.isEmpty { words.append("cpus=" + cpuAffinity.map(String.init).joined(separator: ",")) }
+        if maxAutoPriority != 0 { words.append("autorr=\(maxAutoPriority)") }
+        if minAutoPriorityDelay != 1_000_000 { words.append("autodelay=\(minAutoPriorityDelay)") }
         if let name { words.append("name=" + name) }
         return words.joined(separator: " ")
     }
@@ -115,6 +129,12 @@ public struct WorkerProcessSettings: Hashable, Sendable {
             case ("rttime", let value?):
                 guard let number = Int(value) else { return nil }
                 rlimitRTTime = number
+            case ("autorr", let value?):
+                guard let number = Int(value) else { return nil }
+                maxAutoPriority = number
+            case ("autodelay", let value?):
+                guard let number = Int(value) else { return nil }
+                minAutoPriorityDelay = number
             case ("noswap", nil): noSwap = true
             case ("cpus", let value?):
                 let cpus = value.split(separator: ",").compactMap { Int($0) }
@@ -132,18 +152,7 @@ public struct WorkerProcessSettings: Hashable, Sendable {
             logger.error("cannot set the process name '\(name)': \(String(cString: strerror(errno)))")
         }
         if let realtimePriority {
-            var parameters = sched_param(sched_priority: Int32(realtimePriority))
-            if sched_setscheduler(0, SCHED_RR, &parameters) != 0 {
-                logger.error(
-                    "cannot set the real-time priority \(realtimePriority) (SCHED_RR): \(String(cString: strerror(errno)))"
-                )
-            } else {
-                // The soft limit is half: SIGXCPU warns before the kernel kills at the hard limit.
-                var limit = rlimit(rlim_cur: rlim_t(rlimitRTTime / 2), rlim_max: rlim_t(rlimitRTTime))
-                if setrlimit(__rlimit_resource_t(__RLIMIT_RTTIME.rawValue), &limit) != 0 {
-                    logger.error("cannot set RLIMIT_RTTIME \(rlimitRTTime) µs: \(String(cString: strerror(errno)))")
-                }
-            }
+            if setRealtime(realtimePriority, thread: 0, logger: logger) { limitRealtime(logger: logger) }
         } else if let nice {
             if setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Int32(nice)) != 0 {
                 logger.error("cannot set the priority (nice) \(nice): \(String(cString: strerror(errno)))")
@@ -159,6 +168,36 @@ public struct WorkerProcessSettings: Hashable, Sendable {
                 logger.error(
                     "cannot set the CPU affinity \(cpuAffinity.map(String.init).joined(separator: " ")): \(why)")
             }
+        }
+    }
+
+    /// `max_auto_priority`: moves every thread of this process (the engine's loop, its helpers) to SCHED_RR at
+    /// `priority`; the first time, with RLIMIT_RTTIME as `…_rlimit_rttime` sets it, as keepalived does.
+    public func raiseThreads(to priority: Int, logger: Logger) {
+        var raised = 0
+        for thread in FileContents.numberedEntries(of: "/proc/self/task") {
+            if setRealtime(priority, thread: thread, logger: logger) { raised += 1 }
+        }
+        if raised > 0 && realtimePriority == nil && priority == 1 { limitRealtime(logger: logger) }
+    }
+
+    /// The corresponding C call is `sched_setscheduler`; `thread` 0 is the calling one.
+    private func setRealtime(_ priority: Int, thread: pid_t, logger: Logger) -> Bool {
+        var parameters = sched_param(sched_priority: Int32(priority))
+        guard sched_setscheduler(thread, SCHED_RR, &parameters) == 0 else {
+            logger.error(
+                "cannot set the real-time priority \(priority) (SCHED_RR): \(String(cString: strerror(errno)))")
+            return false
+        }
+        return true
+    }
+
+    /// RLIMIT_RTTIME for a real-time process. The soft limit is half: SIGXCPU warns before the kernel kills at the
+    /// hard limit.
+    private func limitRealtime(logger: Logger) {
+        var limit = rlimit(rlim_cur: rlim_t(rlimitRTTime / 2), rlim_max: rlim_t(rlimitRTTime))
+        if setrlimit(__rlimit_resource_t(__RLIMIT_RTTIME.rawValue), &limit) != 0 {
+            logger.error("cannot set RLIMIT_RTTIME \(rlimitRTTime) µs: \(String(cString: strerror(errno)))")
         }
     }
 }

@@ -68,6 +68,10 @@ public enum WorkerRuntime {
         }
         reporter.send(.hello(WorkerHello(role: role, pid: getpid(), vigilVersion: vigilVersion)))
         let beacon = Beacon(period: max(options.heartbeatInterval / 4, .milliseconds(5)).nanoseconds)
+        let settings = options.processSettings ?? WorkerProcessSettings()
+        var autoPriority = AutoPriority(
+            maximum: settings.maxAutoPriority, minimumDelayMicroseconds: settings.minAutoPriorityDelay,
+            current: settings.realtimePriority ?? 0)
         while true {
             // What the engine could not send at once (the watchdog behind) goes out when the socket is writable.
             let write = reporter.hasOutgoing ? Int16(POLLOUT) : 0
@@ -86,6 +90,14 @@ public enum WorkerRuntime {
                 bfdChannel = nil
             }
             beacon.sendIfDue(through: engine, progress: reporter.progress)
+            if let lateness = beacon.takeLateness(), let priority = autoPriority.loopRan(late: lateness) {
+                logger.warning(
+                    .init(
+                        stringLiteral: "the loop ran \(lateness / 1_000_000) ms late (min_auto_priority_delay "
+                            + "\(settings.minAutoPriorityDelay / 1_000) ms): raising the worker to SCHED_RR priority "
+                            + "\(priority) (max_auto_priority \(settings.maxAutoPriority))"))
+                settings.raiseThreads(to: priority, logger: logger)
+            }
             let received = Syscalls.readSignals(signals)
             if received.contains(SIGXCPU) {
                 logger.warning("SIGXCPU: the worker used half its real-time CPU limit (rlimit_rttime) without blocking")
@@ -110,6 +122,8 @@ final class Beacon: Sendable {
     let period: Int64
     private let outstanding = Atomic<Bool>(false)
     private let nextDue = Atomic<Int64>(0)
+    /// How late the last beacon ran, in nanoseconds; −1: taken already.
+    private let lateness = Atomic<Int64>(-1)
 
     init(period: Int64) {
         self.period = period
@@ -126,9 +140,15 @@ final class Beacon: Sendable {
         nextDue.store(now + period, ordering: .relaxed)
         guard !outstanding.exchange(true, ordering: .acquiring) else { return }
         engine.execute { [self] in
-            progress.beaconRan(sentAt: now)
+            lateness.store(progress.beaconRan(sentAt: now), ordering: .relaxed)
             outstanding.store(false, ordering: .releasing)
         }
+    }
+
+    /// How late the engine's loop ran the last beacon, once per beacon.
+    func takeLateness() -> Int64? {
+        let value = lateness.exchange(-1, ordering: .relaxed)
+        return value < 0 ? nil : value
     }
 }
 

@@ -157,8 +157,9 @@ public final class WorkerProgress: Sendable {
         progressAt.store(monotonicNanoseconds(), ordering: .relaxed)
     }
 
-    /// A beacon sent at `sentAt` ran on the engine's loop now.
-    public func beaconRan(sentAt: Int64) {
+    /// A beacon sent at `sentAt` ran on the engine's loop now; returns how late, in nanoseconds.
+    @discardableResult
+    public func beaconRan(sentAt: Int64) -> Int64 {
         let now = monotonicNanoseconds()
         progressAt.store(now, ordering: .relaxed)
         let lag = now - sentAt
@@ -169,6 +170,7 @@ public final class WorkerProgress: Sendable {
             if exchanged { break }
             current = original
         }
+        return lag
     }
 
     /// The answer to ping `sequence`; starts a new loop-lag interval.

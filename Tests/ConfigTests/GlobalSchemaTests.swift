@@ -42,7 +42,7 @@ let globalCases: [GlobalCase] = [
         $0.vrrpNotifyFIFO?.path == "/run/vfifo" && $0.vrrpNotifyFIFO?.script != nil
     },
     GlobalCase("lvs_notify_fifo /run/lfifo\nlvs_notify_fifo_script /bin/l") {
-        $0.lvsNotifyFIFO?.path == "/run/lfifo" && $0.lvsNotifyFIFO?.script == nil
+        $0.lvsNotifyFIFO?.path == "/run/lfifo" && $0.lvsNotifyFIFO?.script?.text == "/bin/l"
     },
     GlobalCase("fifo_write_vrrp_states_on_reload") { $0.fifoWriteVRRPStatesOnReload },
     GlobalCase("vrrp_mcast_group4 224.0.0.19") { $0.vrrpMcastGroup4 == IPAddress("224.0.0.19") },
@@ -94,6 +94,14 @@ let globalCases: [GlobalCase] = [
     GlobalCase("umask IWGRP | IWOTH") { $0.umask == 0o22 },
     GlobalCase("max_auto_priority") { $0.maxAutoPriority == 99 },
     GlobalCase("max_auto_priority -1") { $0.maxAutoPriority == -1 },
+    GlobalCase("min_auto_priority_delay 2500") { $0.minAutoPriorityDelay == .microseconds(2_500) },
+    GlobalCase("reload_check_config") { $0.reloadCheckConfig == "/dev/null" },
+    GlobalCase("reload_check_config /tmp/check.log") { $0.reloadCheckConfig == "/tmp/check.log" },
+    GlobalCase("reload_file") { $0.reloadFile == .besidePidFile },
+    GlobalCase("reload_file /run/k.reload") { $0.reloadFile == .path("/run/k.reload") },
+    GlobalCase("reload_time_file /run/k.time") { $0.reloadTimeFile == "/run/k.time" && !$0.reloadRepeat },
+    GlobalCase("reload_repeat") { $0.reloadRepeat },
+    GlobalCase("disable_local_igmp") { $0.disableLocalIGMP },
     GlobalCase("random_seed 42") { $0.randomSeed == 42 },
     GlobalCase("lvs_sync_daemon eth1 VI_1 id 7 maxlen 1400 port 8849 ttl 2 group 224.0.0.82") {
         guard let daemon = $0.lvsSyncDaemon else { return false }
@@ -179,7 +187,8 @@ struct GlobalSchemaTests {
         #expect(globals.scriptUser == nil && globals.routerID == nil && globals.smtpServer == nil)
         #expect(globals.childWaitTime == .seconds(5))
         #expect(globals.defaultInterface == "eth0")
-        #expect(globals.maxAutoPriority == 0)
+        #expect(globals.maxAutoPriority == 0 && globals.minAutoPriorityDelay == .seconds(1))
+        #expect(globals.reloadCheckConfig == nil && globals.reloadFile == nil && globals.reloadTimeFile == nil)
         #expect(globals.lvsFlushOnStop == nil && !globals.lvsFlush)
         #expect(globals.metricsListen == nil, "metrics are off unless asked for")
     }
@@ -222,6 +231,9 @@ struct GlobalSchemaTests {
             ("vrrp_version 4", "'vrrp_version' must be a whole number from 2 to 3"),
             ("vrrp_priority 20", "'vrrp_priority' must be a whole number from -20 to 19"),
             ("max_auto_priority 100", "'max_auto_priority'"),
+            ("min_auto_priority_delay 0", "'min_auto_priority_delay' must be a whole number from 1 to 10000000"),
+            ("min_auto_priority_delay", "'min_auto_priority_delay' takes 1 value, got 0"),
+            ("reload_time_file", "'reload_time_file' takes 1 value, got 0"),
             ("startup_script_timeout 0", "'startup_script_timeout' must be from 1 to 1000"),
             ("vrrp_down_timer_adverts 0", "'vrrp_down_timer_adverts'"),
             ("lvs_sync_daemon eth1 VI_1 port 0", "port in 'lvs_sync_daemon'"),

@@ -211,6 +211,58 @@ struct ReaderIncludeTests {
                 "/etc/keepalived/keepalived.conf:1: error: includea: no file matches /etc/keepalived/nothing.conf"
             ])
     }
+
+    /// Severities of the include problems in `text`, read beside `a.conf` and `d/b.conf`.
+    private func severities(_ text: String, others: [String: String] = [:]) -> [Diagnostic.Severity] {
+        let files = ["/etc/keepalived/a.conf": "a 1\n", "/etc/keepalived/d/b.conf": "b 1\n"].merging(others) { $1 }
+        return readTree(text, others: files).diagnostics.filter { $0.message.contains("match") }.map(\.severity)
+    }
+
+    @Test("Each include variant's checks, as keepalived's")
+    func includeVariants() {
+        #expect(severities("include none.conf\n") == [.warning])
+        #expect(severities("includem none.conf\n") == [.error])
+        #expect(severities("includem none/*.conf\n") == [.warning], "match: a wildcard pattern may match nothing")
+        #expect(severities("includew none/*.conf\n") == [.error])
+        #expect(severities("includer none.conf\n") == [.warning], "read: nothing to read is not a read failure")
+        #expect(severities("include {a,none}.conf\n") == [.warning])
+        #expect(severities("includeb {a,none}.conf\n") == [.error])
+        #expect(severities("includea {a,none}.conf\n") == [.error])
+        #expect(severities("includem {a,none}.conf\n") == [.warning])
+        let brace = readTree("includeb {a,none}.conf\n", others: ["/etc/keepalived/a.conf": "a 1\n"])
+        #expect(outline(brace.nodes).isEmpty, "brace_match: nothing of the pattern is read")
+        let loose = readTree("include {a,none}.conf\n", others: ["/etc/keepalived/a.conf": "a 1\n"])
+        #expect(outline(loose.nodes) == "a 1")
+    }
+
+    @Test("include_check adds checks to the includes after it")
+    func includeCheck() {
+        #expect(severities("include none.conf\ninclude_check\ninclude none.conf\n") == [.warning, .error])
+        #expect(severities("include_check match\ninclude none.conf\ninclude none/*.conf\n") == [.error, .warning])
+        #expect(severities("include_check match +wildcard_match\ninclude none/*.conf\n") == [.error])
+        #expect(severities("include_check -match\nincludem none.conf\n") == [.error], "the variant's own checks stay")
+        #expect(severities("include_check\ninclude_check -match\ninclude none.conf\n") == [.warning])
+        #expect(severities("include_check +brace_match\ninclude {a,none}.conf\n") == [.error])
+    }
+
+    @Test("An included file's include_check ends with it")
+    func includeCheckRestored() {
+        let text = "include a.conf\ninclude none.conf\n"
+        #expect(
+            severities(text, others: ["/etc/keepalived/a.conf": "include_check\ninclude none2.conf\n"]) == [
+                .error, .warning,
+            ])
+    }
+
+    @Test("include_check's words are checked in global_defs")
+    func includeCheckWords() {
+        let loaded = ConfigLoader.load(text: "global_defs {\n  include_check +match brace_match -colour\n}\n")
+        #expect(
+            loaded.diagnostics.errors.map(\.message) == [
+                "include_check 'brace_match' after the first: only +brace_match or -brace_match add or remove",
+                "unknown include_check type 'colour' (read, match, wildcard_match, brace_match)",
+            ])
+    }
 }
 
 @Suite("Reader: parameters, conditionals and generators")

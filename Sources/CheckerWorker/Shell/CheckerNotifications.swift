@@ -41,8 +41,17 @@ final class CheckerNotifications {
             scripts = ScriptRunner(identity: identity, logger: logger)
             scriptIdentity = identity
         }
-        let fifoPath = (globals.lvsNotifyFIFO ?? globals.notifyFIFO)?.path
-        if fifo?.path != fifoPath { fifo = fifoPath.map { Notifier.NotifyFIFO(path: $0, logger: logger) } }
+        let configured = globals.lvsNotifyFIFO?.path != nil ? globals.lvsNotifyFIFO : globals.notifyFIFO
+        if fifo?.path != configured?.path {
+            fifo = configured?.path.map { path in
+                // Read-write, as keepalived opens it: lvs_notify_fifo_script gets every line, from the first.
+                Notifier.NotifyFIFO(path: path, keepsLinesForALateReader: true, logger: logger)
+            }
+            // lvs_notify_fifo_script, started with the FIFO (notify_fifo_script is the VRRP worker's to start).
+            if let path = configured?.path, configured == globals.lvsNotifyFIFO, let script = configured?.script {
+                scripts!.startFIFOScript(script, path: path, scriptUser: globals.scriptUser, on: loop)
+            }
+        }
         alerter =
             globals.smtpServer == nil ? nil : SMTPAlerter(settings: globals, hostName: Self.hostName, logger: logger)
         return scripts!

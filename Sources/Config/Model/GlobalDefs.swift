@@ -15,7 +15,8 @@ public struct GlobalDefs: Sendable, Hashable, Codable {
     public var usePIDDir = false
     /// `linkbeat_use_polling`: poll link state (MII/ethtool) instead of netlink.
     public var linkbeatUsePolling = false
-    /// `child_wait_time SECS`: how long the parent waits for its children to exit (default 5 s).
+    /// `child_wait_time SECS`: how long the watchdog waits for its workers to exit at stop before it kills them
+    /// (default 5 s).
     public var childWaitTime: Duration = .seconds(5)
     /// `linkbeat_interfaces { IFACE [MII|ETHTOOL|IOCTL] }`.
     public var linkbeatInterfaces: [LinkbeatInterface] = []
@@ -68,7 +69,7 @@ public struct GlobalDefs: Sendable, Hashable, Codable {
     public var notifyFIFO: NotifyFIFO?
     /// `vrrp_notify_fifo` and `vrrp_notify_fifo_script`.
     public var vrrpNotifyFIFO: NotifyFIFO?
-    /// `lvs_notify_fifo` (`lvs_notify_fifo_script` is warned, not stored).
+    /// `lvs_notify_fifo` and `lvs_notify_fifo_script` (started by the checker worker).
     public var lvsNotifyFIFO: NotifyFIFO?
     /// `fifo_write_vrrp_states_on_reload`.
     public var fifoWriteVRRPStatesOnReload = false
@@ -135,6 +136,8 @@ public struct GlobalDefs: Sendable, Hashable, Codable {
     public var defaultInterface = "eth0"
     /// `dynamic_interfaces [allow_if_changes]`.
     public var dynamicInterfaces: DynamicInterfaces = .off
+    /// `disable_local_igmp`: `net.ipv4.igmp_link_local_mcast_reports` is 0 while the daemon runs.
+    public var disableLocalIGMP = false
 
     // MARK: Processes
 
@@ -184,10 +187,27 @@ public struct GlobalDefs: Sendable, Hashable, Codable {
     public var bfdProcessName: String?
     /// `umask MODE`: the daemon's file creation mask; `nil` leaves the inherited one.
     public var umask: UInt32?
-    /// `max_auto_priority [-1…99]`: 0 (default) never raises priority, −1 also silences the warning.
+    /// `max_auto_priority [-1…99]`: the highest SCHED_RR priority a worker whose loop runs late raises itself to;
+    /// 0 (default) and −1 never raise it.
     public var maxAutoPriority = 0
+    /// `min_auto_priority_delay USECS`: how late a worker's loop must run before it raises its priority (default 1 s).
+    public var minAutoPriorityDelay: Duration = .seconds(1)
     /// `random_seed`: seed of `${_RANDOM}`; `nil` means time based.
     public var randomSeed: UInt32?
+
+    // MARK: Reloads
+
+    /// `reload_check_config [FILE]`: the new file is checked before a reload, its check written to FILE
+    /// (`/dev/null` without one); a file that fails the check is not loaded.
+    public var reloadCheckConfig: String?
+    /// `reload_file [PATH]`: a file that exists while a reload reads the configuration.
+    public var reloadFile: ReloadFile?
+    /// `reload_time_file PATH`: a file naming the time of a scheduled reload.
+    public var reloadTimeFile: String?
+    /// `reload_repeat`: the reload time file is kept after its reload (a time of day reloads every day).
+    public var reloadRepeat = false
+    /// `config_save_dir DIR`: the configuration and state before and after each reload are saved there.
+    public var configSaveDir: String?
 
     // MARK: LVS
 
@@ -240,6 +260,14 @@ public struct NotifyFIFO: Sendable, Hashable, Codable {
         self.owner = owner
         self.script = script
     }
+}
+
+/// `reload_file [PATH]`.
+public enum ReloadFile: Sendable, Hashable, Codable {
+    /// No path: the main pid file's name with `.reload` for `.pid` (keepalived's `keepalived.reload` beside its pid
+    /// file).
+    case besidePidFile
+    case path(String)
 }
 
 /// `dynamic_interfaces [allow_if_changes]`.

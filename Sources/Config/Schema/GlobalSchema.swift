@@ -34,36 +34,49 @@ enum GlobalSchema {
     /// Top-level blocks and keywords that do not take effect (a warning each). The daemon settings
     /// among them are checked by their handlers first.
     static let unsupportedTopLevel: KeywordWarnings = [
-        "interface_up_down_delays",
-        "net_namespace_ipvs", "namespace_with_ipsets",
-        "linkbeat_use_polling", "child_wait_time", "linkbeat_interfaces",
+        "interface_up_down_delays": .notYetImplemented, "net_namespace_ipvs": .notYetImplemented,
+        "linkbeat_use_polling": .notYetImplemented, "linkbeat_interfaces": .notYetImplemented,
+        "namespace_with_ipsets": .notBuilt(
+            "Vigil uses no ipsets (its no_accept filter is an nftables table, see vrrp_ipsets): nothing to create in "
+                + "the namespace"),
     ]
 
     /// The `global_defs` keywords that do not take effect, with the reason `vigild -t` gives.
     static let globalDefsWarnings = KeywordWarnings(
         Dictionary(
             uniqueKeysWithValues: [
-                // Process, life cycle and scheduling settings (issue 15): not built yet.
-                "tmp_config_directory", "config_save_dir",
-                "reload_check_config", "include_check", "reload_time_file", "reload_repeat", "reload_file",
-                "dynamic_interfaces", "max_auto_priority", "min_auto_priority_delay",
-                // VRRP defaults the VRRP worker does not use yet.
-                "disable_local_igmp",
-                "nftables_ifindex", "nftables_ipvs",
-                "nftables_ipvs_priority", "nftables_ipvs_start_fwmark",
-                // Notification and checker settings the workers do not use yet.
-                // (Not stored: the checker worker writes lvs_notify_fifo, else notify_fifo, but starts no script.)
-                "lvs_notify_fifo_script",
-            ].map { ($0, NotInEffect.notYetImplemented) }
+                // Interfaces named in the file that do not exist at start (issue 15): not built yet.
+                ("dynamic_interfaces", NotInEffect.notYetImplemented)
+            ]
                 + [
                     (
+                        "tmp_config_directory",
+                        .notBuilt(
+                            "vigild reads the file once and sends each worker the configuration it read over its "
+                                + "socket; there is no copy of the file to place")
+                    ),
+                    (
+                        "nftables_ifindex",
+                        .notBuilt(
+                            "Vigil's no_accept sets hold addresses only, link-local ones too, matched on every "
+                                + "interface: there is no interface name or index to choose between")
+                    ),
+                    (
                         "lvs_sync_daemon_interface",
-                        NotInEffect.ignoredByKeepalived(
+                        .ignoredByKeepalived(
                             "it is no global_defs keyword (keepalived reports it unknown); write 'lvs_sync_daemon "
                                 + "IFACE [INSTANCE]', or keepalived's older 'lvs_sync_daemon_interface IFACE' in the "
                                 + "vrrp_instance")
-                    )
+                    ),
                 ]
+                + ["nftables_ipvs", "nftables_ipvs_priority", "nftables_ipvs_start_fwmark"].map {
+                    (
+                        $0,
+                        NotInEffect.notBuilt(
+                            "Vigil puts each address of a virtual_server_group in IPVS as a service of its own; it "
+                                + "does not mark the group's packets with nftables for one fwmark service")
+                    )
+                }
                 + [
                     "snmp_socket", "enable_snmp_keepalived", "enable_snmp_vrrp", "enable_snmp_checker",
                     "enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_traps",
@@ -104,7 +117,10 @@ enum GlobalSchema {
         "instance": Global.string(\.instanceName),
         "use_pid_dir": Global.set(\.usePIDDir, to: true),
         "linkbeat_use_polling": Global.set(\.linkbeatUsePolling, to: true),
-        "child_wait_time": Global.duration(\.childWaitTime, .seconds(1) ... .seconds(1_000)),
+        // keepalived: whole seconds, 0 and up (0: the workers are killed at once).
+        "child_wait_time": Global.value(\.childWaitTime) { node, context in
+            context.integer(node, in: 0...Int(UInt32.max)).map { .seconds($0) }
+        },
     ]
 
     static let globalDefsHandlers: [String: Global.Handler] = [
@@ -136,6 +152,7 @@ enum GlobalSchema {
         "vrrp_notify_fifo": fifo(\.vrrpNotifyFIFO),
         "vrrp_notify_fifo_script": fifoScript(\.vrrpNotifyFIFO),
         "lvs_notify_fifo": fifo(\.lvsNotifyFIFO),
+        "lvs_notify_fifo_script": fifoScript(\.lvsNotifyFIFO),
         "fifo_write_vrrp_states_on_reload": Global.set(\.fifoWriteVRRPStatesOnReload, to: true),
         "vrrp_mcast_group4": multicastGroup(\.vrrpMcastGroup4, .ipv4),
         "vrrp_mcast_group6": multicastGroup(\.vrrpMcastGroup6, .ipv6),
@@ -209,6 +226,39 @@ enum GlobalSchema {
             }
             if let value = context.integer(word, in: -1...99, for: node) { globals.maxAutoPriority = value }
         },
+        "min_auto_priority_delay": Global.value(\.minAutoPriorityDelay) { node, context in
+            context.integer(node, in: 1...10_000_000).map { .microseconds($0) }
+        },
+        "reload_check_config": { globals, node, context in
+            guard context.noBlock(node), let words = context.arguments(node, count: 0...1) else { return }
+            globals.reloadCheckConfig = words.first ?? "/dev/null"
+        },
+        "reload_file": { globals, node, context in
+            guard context.noBlock(node), let words = context.arguments(node, count: 0...1) else { return }
+            globals.reloadFile = words.first.map { .path($0) } ?? .besidePidFile
+        },
+        // The reader applies it to the includes that follow (ConfigReader's IncludeChecks); here its words are
+        // checked.
+        "include_check": { _, node, context in
+            guard context.noBlock(node) else { return }
+            for (index, word) in node.arguments.enumerated() {
+                let signed = word.hasPrefix("+") || word.hasPrefix("-")
+                let name = signed ? String(word.dropFirst()) : word
+                guard ["read", "match", "wildcard_match", "brace_match"].contains(name) else {
+                    context.error(
+                        "unknown include_check type '\(name)' (read, match, wildcard_match, brace_match)", at: node)
+                    continue
+                }
+                if !signed && index > 0 {
+                    context.error(
+                        "include_check '\(word)' after the first: only +\(word) or -\(word) add or remove", at: node)
+                }
+            }
+        },
+        "reload_time_file": Global.string(\.reloadTimeFile),
+        "config_save_dir": Global.string(\.configSaveDir),
+        "disable_local_igmp": Global.set(\.disableLocalIGMP, to: true),
+        "reload_repeat": Global.set(\.reloadRepeat, to: true),
         "random_seed": { globals, node, context in
             if context.noBlock(node), let value = context.integer(node, in: 0...Int(UInt32.max)) {
                 globals.randomSeed = UInt32(value)

@@ -315,7 +315,7 @@ enum LVSSchema {
             first, _ in first
         },
         unsupported: [
-            "snmp_name": .notYetImplemented,
+            "snmp_name": .notBuilt("Vigil has no SNMP agent; it exports Prometheus metrics"),
             "weight": .ignoredByKeepalived("it only reports it over SNMP; no IPVS rule uses it"),
         ],
         aliases: aliases
@@ -382,7 +382,7 @@ enum LVSSchema {
             realServerHandlers
             .merging(lifted(checkDefaultsHandlers) { $1(&$0.checkDefaults) }) { first, _ in first }
             .merging(CheckerSchema.realServerHandlers) { first, _ in first },
-        unsupported: ["snmp_name"],
+        unsupported: ["snmp_name": .notBuilt("Vigil has no SNMP agent; it exports Prometheus metrics")],
         aliases: ["nb_get_retry": "retry"]
     )
 

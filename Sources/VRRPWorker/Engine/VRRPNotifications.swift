@@ -136,32 +136,13 @@ struct VRRPNotifications {
             // Read-write, as keepalived opens it: the FIFO script gets every line, from the first.
             opened.append(Notifier.NotifyFIFO(path: path, owner: owner, keepsLinesForALateReader: true, logger: logger))
             if let script = configured.script {
-                Self.startFIFOScript(script, path: path, runner: runner, globals: globals, loop: loop, logger: logger)
+                runner.startFIFOScript(script, path: path, scriptUser: globals.scriptUser, on: loop)
             }
         }
         self.fifos = opened
         alerter = globals.smtpServer == nil ? nil : SMTPAlerter(settings: globals, hostName: hostName, logger: logger)
         self.loop = loop
         self.logger = logger
-    }
-
-    /// keepalived's `…_fifo_script`: started once with the FIFO's path appended, left to read the FIFO for as long
-    /// as it likes (no timeout); its end is logged.
-    static func startFIFOScript(
-        _ configured: Config.ScriptCommand, path: String, runner: ScriptRunner, globals: GlobalDefs, loop: EventLoop,
-        logger: Logger
-    ) {
-        var withPath = configured
-        withPath.arguments.append(path)
-        do {
-            let command = try Notifier.ScriptCommand(withPath)
-            let identity = try ScriptIdentity.resolve(for: withPath, scriptUser: globals.scriptUser)
-            runner.run(command, as: identity, timeout: nil, on: loop).whenSuccess { result in
-                logger.info("notify fifo script \(command.program) for \(path) ended: \(result)")
-            }
-        } catch {
-            logger.warning("notify fifo script for \(path): \(error)")
-        }
     }
 
     /// Starts the scripts, writes the FIFO line and sends the mail; results are logged, never awaited.

@@ -1,5 +1,6 @@
 import CVigilShim
 import Config
+import Notifier
 import Synchronization
 import WorkerIPC
 
@@ -90,16 +91,9 @@ public struct ProcessMonitorError: Error, Hashable, Sendable, CustomStringConver
 enum ProcessTable {
     /// Every process (not thread) running, by pid.
     static func scan(commandLines: Bool) -> [Int32: ProcessIdentity] {
-        guard let directory = opendir("/proc") else { return [:] }
-        defer { closedir(directory) }
         var result: [Int32: ProcessIdentity] = [:]
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            guard let pid = Int32(name), pid > 0, let identity = identity(of: pid, commandLine: commandLines) else {
-                continue
-            }
+        for pid in FileContents.numberedEntries(of: "/proc") {
+            guard let identity = identity(of: pid, commandLine: commandLines) else { continue }
             result[pid] = identity
         }
         return result

@@ -4,7 +4,8 @@
 # says IPVS is unavailable while the checks go on. Also: log_all_failures logs every failed attempt (and only
 # where asked), regex_min_offset/regex_max_offset decide where a regex match may start, rs_init_notifies runs
 # notify_up for a real server that starts up, FILE_CHECK writes its track_file's init_file, smtp_alert on a
-# virtual server mails its quorum changes and no_checker_emails keeps a checker's change from being mailed.
+# virtual server mails its quorum changes and no_checker_emails keeps a checker's change from being mailed;
+# lvs_notify_fifo_script reads lvs_notify_fifo's lines.
 #
 # Namespaces cke-dir (director, 198.51.100.1) and cke-rs (real server, 198.51.100.11, python3 http.server on 80).
 # Uses ${VIGIL_BIN:-.build/debug}/vigild and vigilctl (builds nothing). Prints PASS/FAIL lines; exits non-zero
@@ -37,10 +38,14 @@ echo hello >"$TMP/index.html"
 printf 'xxxxxxxxxxOK-HERE\n' >"$TMP/offset.html"
 web_start
 
+# lvs_notify_fifo_script: the checker worker starts it with the FIFO's path as its last argument.
+printf '#!/bin/sh\nexec cat "$1" >%s/fifo.out\n' "$TMP" >"$TMP/fifo-reader.sh"
+chmod 0755 "$TMP/fifo-reader.sh"
 cat >"$TMP/vigil.conf" <<CONF
 global_defs {
     script_user root
     lvs_notify_fifo $TMP/fifo
+    lvs_notify_fifo_script $TMP/fifo-reader.sh
     rs_init_notifies
     router_id cke
     smtp_server 198.51.100.11 2525
@@ -202,13 +207,6 @@ wait_for() {
     return 1
 }
 
-fifo_reader() {
-    local n
-    for ((n = 0; n < 50; n++)); do [ -p "$TMP/fifo" ] && break; sleep 0.1; done
-    cat "$TMP/fifo" >"$TMP/fifo.out" 2>/dev/null &
-    echo $! >"$TMP/fifo.daemon"
-}
-fifo_reader
 check "MISC_CHECK: real server reported up" wait_health "192.0.2.102 80" up 15
 rm -f "$TMP/up"
 check "MISC_CHECK: reported down when its program fails" wait_health "192.0.2.102 80" down 6
@@ -257,7 +255,7 @@ fifo_lines() {
         grep -qx 'RS \[198.51.100.11\]:tcp:80 \[192.0.2.100\]:tcp:80 UP' "$TMP/fifo.out" &&
         grep -qx 'VS \[192.0.2.100\]:tcp:80 DOWN' "$TMP/fifo.out"
 }
-check "lvs_notify_fifo carries the RS DOWN/UP and VS DOWN lines" fifo_lines
+check "lvs_notify_fifo_script, started with the FIFO's path, reads the RS DOWN/UP and VS DOWN lines" fifo_lines
 no_ipvs() { grep -q "IPVS is not available: modprobe ip_vs" "$TMP/vigild.log"; }
 events() { grep -q "RS 198.51.100.11:80 of 192.0.2.100:80 DOWN (TCP_CHECK" "$TMP/vigild.log"; }
 if [ -d /proc/net/ip_vs ] || grep -q ip_vs /proc/modules 2>/dev/null; then
