@@ -142,12 +142,16 @@ struct ProcessTrackerTests {
 
     @Test("Connector datagrams: fork, exec, comm and exit of processes decoded; threads and others ignored")
     func decode() {
-        func datagram(index: UInt32 = 1, what: UInt32, _ words: [UInt32], name: String = "") -> [UInt8] {
+        func datagram(index: UInt32 = 1, what: UInt32, _ words: [UInt32], name: String = "", ack: UInt32 = 0)
+            -> [UInt8]
+        {
             var bytes = [UInt8](repeating: 0, count: 16)
             func append(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
             append(index)
             append(1)
-            bytes += [UInt8](repeating: 0, count: 12)
+            append(0)
+            append(ack)
+            bytes += [UInt8](repeating: 0, count: 4)
             append(what)
             bytes += [UInt8](repeating: 0, count: 12)
             for word in words { append(word) }
@@ -160,8 +164,10 @@ struct ProcessTrackerTests {
         #expect(ProcessEvent.decode(datagram(what: 2, [8, 7])) == nil)
         #expect(ProcessEvent.decode(datagram(what: 0x8000_0000, [7, 7, 0, 9])) == .exit(7))
         #expect(ProcessEvent.decode(datagram(what: 0x200, [7, 7], name: "worker")) == .renamed(7, "worker"))
-        #expect(ProcessEvent.decode(datagram(what: 0, [0])) == .acknowledged(error: 0))
-        #expect(ProcessEvent.decode(datagram(what: 0, [1])) == .acknowledged(error: 1))
+        // The kernel answers a subscription with the request's ack + 1, to every listener: only this process's own.
+        #expect(ProcessEvent.decode(datagram(what: 0, [0], ack: 43), cookie: 42) == .acknowledged(error: 0))
+        #expect(ProcessEvent.decode(datagram(what: 0, [1], ack: 43), cookie: 42) == .acknowledged(error: 1))
+        #expect(ProcessEvent.decode(datagram(what: 0, [1], ack: 8), cookie: 42) == nil)
         #expect(ProcessEvent.decode(datagram(what: 4, [7, 7])) == nil)
         #expect(ProcessEvent.decode(datagram(index: 2, what: 2, [7, 7])) == nil)
         #expect(ProcessEvent.decode(datagram(what: 2, [7]).dropLast(2)) == nil)

@@ -31,9 +31,15 @@ enum ProcessEvent: Hashable, Sendable {
     /// `sizeof(struct nlmsghdr)`, `sizeof(struct cn_msg)`: `struct proc_event` starts after both.
     static let eventOffset = 16 + 20
 
+    /// The `ack` this process puts in its subscription requests (its pid). The kernel answers a request with
+    /// `ack + 1` to every listener of the group, so an answer to another process's request (another daemon's
+    /// refused subscription, say) is told apart from this one's.
+    static let requestCookie = UInt32(bitPattern: getpid())
+
     /// What one datagram of the connector says, before `/proc` is read: (what, pid, other pid or name).
-    /// `nil` for anything else: other connectors, other events, threads (pid ≠ tgid), short datagrams.
-    static func decode(_ bytes: some Collection<UInt8>) -> Decoded? {
+    /// `nil` for anything else: other connectors, other events, threads (pid ≠ tgid), short datagrams, and answers
+    /// to requests that did not carry `cookie` (other processes').
+    static func decode(_ bytes: some Collection<UInt8>, cookie: UInt32 = requestCookie) -> Decoded? {
         let bytes = Array(bytes)
         func u32(_ offset: Int) -> UInt32? {
             guard offset + 4 <= bytes.count else { return nil }
@@ -48,6 +54,8 @@ enum ProcessEvent: Hashable, Sendable {
         let data = eventOffset + 16
         switch what {
         case 0:
+            // struct cn_msg: id (idx, val), seq, ack: the answer's ack is the request's plus one.
+            guard u32(28) == cookie &+ 1 else { return nil }
             return .acknowledged(error: u32(data) ?? 0)
         case forkEvent:
             guard let parentTGID = pid(data + 4), let childPID = pid(data + 8), let childTGID = pid(data + 12),
@@ -349,15 +357,16 @@ public enum ProcessConnector {
     }
 
     /// Whether the connector answers in the socket's namespace: a request with no operation (the kernel refuses
-    /// the send, `ECONNREFUSED`, where it has no connector; elsewhere it answers EINVAL, which the reader drops).
+    /// the send, `ECONNREFUSED`, where it has no connector; elsewhere it answers EINVAL, to every listener).
     private static func probe(_ fd: Int32) -> Bool {
-        let message = request(operation: 0)
+        // Its EINVAL answer goes to every listener: an ack that is not `requestCookie`'s, so no one takes it for theirs.
+        let message = request(operation: 0, ack: ProcessEvent.requestCookie ^ 0x8000_0000)
         return message.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) } == message.count
     }
 
     /// A `PROC_CN_MCAST_*` request: nlmsghdr (len, type NLMSG_DONE, flags, seq, pid), cn_msg (idx, val, seq, ack,
     /// len 4, flags), the operation.
-    private static func request(operation: UInt32) -> [UInt8] {
+    private static func request(operation: UInt32, ack: UInt32 = ProcessEvent.requestCookie) -> [UInt8] {
         var message: [UInt8] = []
         func append(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { message += $0 } }
         func append16(_ value: UInt16) { withUnsafeBytes(of: value.littleEndian) { message += $0 } }
@@ -369,7 +378,7 @@ public enum ProcessConnector {
         append(ProcessEvent.connectorIndex)
         append(ProcessEvent.connectorValue)
         append(0)
-        append(0)
+        append(ack)
         append16(4)
         append16(0)
         append(operation)
