@@ -71,19 +71,26 @@ public enum MemoryTrim {
         var report = Report()
         report.residentKiBBefore = status("VmRSS")
         malloc_trim(0)
-        // A locked process (`no_swap`, the VRRP worker's default) is unlocked for the trim and locked again as it
-        // was (`cvigil_lock_memory`: pages are locked as they are faulted in), or nothing could be dropped.
-        let locked = status("VmLck") > 0
-        if locked { munlockall() }
-        if let smaps = readAll("/proc/self/smaps") {
+        // A locked process (`no_swap`, the VRRP and BFD workers' default) keeps what it has resident: that is what
+        // locking asks for. (Unlocking, dropping and locking again walks every page of the process in a few long
+        // system calls, which a real-time worker pays against its RLIMIT_RTTIME: at keepalived's 10 ms the kernel
+        // killed the worker at each start on a loaded host.)
+        if status("VmLck") == 0, let smaps = readAll("/proc/self/smaps") {
             for mapping in droppableMappings(smaps: smaps) {
+                pauseIfRealtime()
                 let pointer = UnsafeMutableRawPointer(bitPattern: mapping.start)
                 if madvise(pointer, Int(mapping.end - mapping.start), MADV_DONTNEED) == 0 { report.mappings += 1 }
             }
         }
-        if locked { cvigil_lock_memory() }
         report.residentKiBAfter = status("VmRSS")
         return report
+    }
+
+    /// Under a real-time policy, sleeps 100 µs: a task that blocks starts its RLIMIT_RTTIME count afresh, so the
+    /// trim's system calls never add up to a limit the worker's own work is measured against.
+    static func pauseIfRealtime() {
+        let policy = sched_getscheduler(0)
+        if policy == SCHED_RR || policy == SCHED_FIFO { usleep(100) }
     }
 
     /// A size line of this process's `/proc/self/status` (`VmRSS`, `VmLck`), in KiB (0 when unreadable).
@@ -102,6 +109,7 @@ public enum MemoryTrim {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
+            pauseIfRealtime()
             let count = read(fd, &chunk, chunk.count)
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { return count == 0 ? String(decoding: bytes, as: UTF8.self) : nil }

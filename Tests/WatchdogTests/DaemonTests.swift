@@ -102,8 +102,8 @@ struct DaemonTests {
         }
     }
 
-    /// Footprint: after the load the watchdog and each worker give back the heap and the start-up code they touched
-    /// (their resident size falls, as each logs), and none of them maps Foundation or ICU (FoundationEssentials only).
+    /// Footprint: after the load the watchdog and each worker give back the heap, and the unlocked ones the start-up
+    /// code they touched (their resident size falls, as each logs); none of them maps Foundation or ICU.
     @Test func processesTrimAfterTheLoadAndMapNoFoundation() throws {
         let daemon = try DaemonUnderTest()
         defer { daemon.tearDown() }
@@ -115,8 +115,10 @@ struct DaemonTests {
         try waitFor("the three processes to trim", seconds: 10) { trims.allSatisfy { daemon.log.contains($0) } }
         for line in daemon.log.split(separator: "\n") where line.contains("memory given back") {
             let numbers = line.split(separator: ": ").last!.split(separator: " ").compactMap { Int($0) }
-            #expect(numbers.count == 2 && numbers[1] < numbers[0], "\(line)")
+            #expect(numbers.count == 2, "\(line)")
             print(line)
+            // The VRRP worker runs locked by default and keeps its mappings (only its free heap goes back).
+            if !line.contains("vrrp-worker") { #expect(numbers[1] < numbers[0], "\(line)") }
         }
         let pids = [daemon.process.processIdentifier] + (try #require(daemon.status())).workers.compactMap(\.pid)
         #expect(pids.count == 3)
