@@ -1,4 +1,5 @@
 import CVigilShim
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -17,6 +18,11 @@ import CVigilShim
 ///   kernel does itself to those pages under memory pressure, so it adds no new way to fail. A mapping with a written
 ///   page (relocated data, RELRO) is never touched: dropping it would lose the writes.
 public enum MemoryTrim {
+    /// `…_no_swap` of a worker with the normal scheduler: set by its process settings at its start. The first trim
+    /// locks the process once it has given back what start-up alone needed, so the lock holds the steady state, not
+    /// the parse; later trims leave the locked mappings alone. (A real-time worker locks at its start.)
+    public static let locksAfterTrim = Atomic<Bool>(false)
+
     /// One mapping of `/proc/self/smaps` that can be dropped: `[start, end)`.
     public struct Mapping: Equatable, Sendable {
         public let start: UInt
@@ -60,8 +66,13 @@ public enum MemoryTrim {
         public var mappings = 0
         public var residentKiBBefore = 0
         public var residentKiBAfter = 0
+        /// The process was locked in memory by this trim (`locksAfterTrim`).
+        public var locked = false
+        /// errno of a lock that failed.
+        public var lockError: Int32?
         public var description: String {
             "\(residentKiBBefore) KiB resident before, \(residentKiBAfter) KiB after (\(mappings) file mappings dropped)"
+                + (locked ? "; memory locked" : "")
         }
     }
 
@@ -71,26 +82,27 @@ public enum MemoryTrim {
         var report = Report()
         report.residentKiBBefore = status("VmRSS")
         malloc_trim(0)
-        // A locked process (`no_swap`, the VRRP and BFD workers' default) keeps what it has resident: that is what
-        // locking asks for. (Unlocking, dropping and locking again walks every page of the process in a few long
-        // system calls, which a real-time worker pays against its RLIMIT_RTTIME: at keepalived's 10 ms the kernel
-        // killed the worker at each start on a loaded host.)
-        if status("VmLck") == 0, let smaps = readAll("/proc/self/smaps") {
+        // A locked process keeps what it has resident: that is what locking asks for. A real-time one (the VRRP and
+        // BFD workers by default) keeps its mappings too: the code it dropped would be faulted back in on its next
+        // turns, time it pays against its RLIMIT_RTTIME without sleeping (at keepalived's 10 ms the kernel killed the
+        // VRRP worker at its start on a loaded host).
+        if status("VmLck") == 0, !isRealtime, let smaps = readAll("/proc/self/smaps") {
             for mapping in droppableMappings(smaps: smaps) {
-                pauseIfRealtime()
                 let pointer = UnsafeMutableRawPointer(bitPattern: mapping.start)
                 if madvise(pointer, Int(mapping.end - mapping.start), MADV_DONTNEED) == 0 { report.mappings += 1 }
             }
+        }
+        if locksAfterTrim.load(ordering: .relaxed) && status("VmLck") == 0 {
+            if cvigil_lock_memory() == 0 { report.locked = true } else { report.lockError = errno }
         }
         report.residentKiBAfter = status("VmRSS")
         return report
     }
 
-    /// Under a real-time policy, sleeps 100 µs: a task that blocks starts its RLIMIT_RTTIME count afresh, so the
-    /// trim's system calls never add up to a limit the worker's own work is measured against.
-    static func pauseIfRealtime() {
+    /// Whether this thread runs under a real-time policy (SCHED_RR, SCHED_FIFO).
+    static var isRealtime: Bool {
         let policy = sched_getscheduler(0)
-        if policy == SCHED_RR || policy == SCHED_FIFO { usleep(100) }
+        return policy == SCHED_RR || policy == SCHED_FIFO
     }
 
     /// A size line of this process's `/proc/self/status` (`VmRSS`, `VmLck`), in KiB (0 when unreadable).
@@ -109,7 +121,6 @@ public enum MemoryTrim {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            pauseIfRealtime()
             let count = read(fd, &chunk, chunk.count)
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { return count == 0 ? String(decoding: bytes, as: UTF8.self) : nil }

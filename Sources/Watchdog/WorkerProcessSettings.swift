@@ -158,7 +158,11 @@ public struct WorkerProcessSettings: Hashable, Sendable {
                 logger.error("cannot set the priority (nice) \(nice): \(String(cString: strerror(errno)))")
             }
         }
-        if noSwap && cvigil_lock_memory() != 0 {
+        // A real-time worker keeps what it has mapped (MemoryTrim) and locks at once; another one after its first
+        // configuration, once what only the start needed is given back.
+        if noSwap && realtimePriority == nil {
+            MemoryTrim.locksAfterTrim.store(true, ordering: .relaxed)
+        } else if noSwap && cvigil_lock_memory() != 0 {
             logger.error("cannot lock the process in memory (no_swap): \(String(cString: strerror(errno)))")
         }
         if !cpuAffinity.isEmpty {

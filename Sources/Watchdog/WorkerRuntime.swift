@@ -261,6 +261,9 @@ struct WorkerLoop {
         // Not inside the log call: its message is not even built unless debug logging is on.
         let trimmed = MemoryTrim.trim()
         logger.debug("memory given back after the configuration: \(trimmed)")
+        if let error = trimmed.lockError {
+            logger.error("cannot lock the process in memory (no_swap): \(String(cString: strerror(error)))")
+        }
     }
 
     /// Stops the engine once; the process exits when it is done (or after 3 s if it does not finish).
