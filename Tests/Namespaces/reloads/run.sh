@@ -108,7 +108,7 @@ wait_for 10 grep -q "error" "$WORK/check.log"
 check "reload_check_config: the check names the bad line in its file" \
   grep -q "vigil.conf:11: error: 'vrrp_version' must be a whole number from 2 to 3" "$WORK/check.log"
 check "reload_check_config: the check's summary too" grep -q "vigil.conf: 1 error" "$WORK/check.log"
-check "the refusal is logged, pointing at the file" log_has "failed validation (exit status 1), see $WORK/check.log"
+check "the refusal is logged, pointing at the file" wait_for 10 log_has "failed validation (exit status 1), see $WORK/check.log"
 check "reload_file: gone once the refused reload read the files" test ! -e "$WORK/vigil.reload"
 sleep 1
 check "the running configuration stays: no second VIP" lacks 192.0.2.171
