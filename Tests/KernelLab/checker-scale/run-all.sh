@@ -175,8 +175,10 @@ stop_and_time "as soon as it exists" "did not say hello and has not run for|answ
 # After its hello: receiving and decoding the configuration (a few megabytes), then programming 10,000 real servers.
 wait_for 60 grep -q "checker worker restarted (pid $(cat "$WORK/checkers.pid")" "$WORK/vigild.log"
 stop_and_time "after its hello, while it receives and applies 10,000 real servers" "answered no heartbeat for"
-check "stop: the successor programs the 10,000 real servers" \
-  wait_for 600 bash -c "[[ \$($D ipvsadm -Ln | grep -c -- '-> 198') == 10000 ]]"
+# The one checked real server (rs1:9999) has no listener any more (the farm section stopped it): its first check takes
+# it out, so whether it is still in the table when counted is a race. The 9,999 unchecked ones must all be there.
+check "stop: the successor programs the 9,999 unchecked real servers" \
+  wait_for 600 bash -c "[[ \$($D ipvsadm -Ln | grep -- '-> 198' | grep -vc ':9999 ') == 9999 ]]"
 check "stop: the watchdog kept answering while the workers were stopped (status never refused)" status_json
 stop_vigild
 $D ipvsadm -C
