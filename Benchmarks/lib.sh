@@ -72,3 +72,16 @@ tree_cpu_ms() {
       if ($1 == root) total += which == "user" ? $16 : which == "system" ? $17 : $16 + $17 }
     END { printf "%d", total * 1000 / hz }' "${files[@]}" 2>/dev/null
 }
+
+# vrrp_pairs_setup SCRIPT: for the VRRP pair benchmarks (run from the repository's root, as root): the namespace
+# suites' pair helpers (Tests/Namespaces/vrrp/lib.sh) on the release build, both daemons present, cleaned up at exit.
+vrrp_pairs_setup() {
+  cd "$ROOT" || exit 1
+  [[ $(id -u) == 0 ]] || { echo "$1 needs root" >&2; exit 1; }
+  export VIGIL_BIN=$BIN
+  # shellcheck source=Tests/Namespaces/vrrp/lib.sh
+  source Tests/Namespaces/vrrp/lib.sh
+  [[ -x $VIGILD ]] || { echo "$VIGILD is not built" >&2; exit 1; }
+  [[ -x $KEEPALIVED ]] || { echo "$KEEPALIVED is not installed" >&2; exit 1; }
+  trap vre_cleanup EXIT
+}

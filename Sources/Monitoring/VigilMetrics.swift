@@ -95,8 +95,13 @@ public enum VigilMetrics {
         var restartLatency = MetricFamily(
             "vigil_worker_last_restart_seconds", .gauge,
             help: "From the last death of the worker to its replacement's hello.")
+        var resident = MetricFamily(
+            "vigil_process_resident_bytes", .gauge,
+            help: "Resident memory (VmRSS) of the watchdog (role \"watchdog\") and of each running worker.")
+        if let kib = status.residentKiB { resident.add(.integer(UInt64(kib) * 1024), [("role", "watchdog")]) }
         for worker in status.workers {
             let role = [("role", worker.role.rawValue)]
+            if worker.pid != nil, let kib = worker.residentKiB { resident.add(.integer(UInt64(kib) * 1024), role) }
             workerUp.add(.flag(worker.pid != nil && worker.ready == true), role)
             restarts.add(.integer(UInt64(max(0, worker.restartCount))), role)
             if let age = worker.lastHeartbeatSecondsAgo { heartbeatAge.add(.real(age), role) }
@@ -123,8 +128,8 @@ public enum VigilMetrics {
             if let changes = reload.changes { reloadChanges.add(.integer(UInt64(max(0, changes)))) }
         }
         return [
-            up, info, started, workerUp, restarts, heartbeatAge, loopLag, progressAge, restartLatency, reloads,
-            reloadTime, reloadSuccess, reloadChanges,
+            up, info, started, workerUp, restarts, heartbeatAge, loopLag, progressAge, restartLatency, resident,
+            reloads, reloadTime, reloadSuccess, reloadChanges,
         ]
     }
 
@@ -163,6 +168,9 @@ public enum VigilMetrics {
             "vigil_vrrp_dropped_packets_total", .counter,
             help: "Packets the instance dropped, by the receive check that failed (RFC 3768/5798 §7.1).")
         var sendErrors = MetricFamily("vigil_vrrp_send_errors_total", .counter, help: "Adverts that failed to send.")
+        var lowerPriority = MetricFamily(
+            "vigil_vrrp_lower_priority_heard_total", .counter,
+            help: "Adverts of a lower priority heard as MASTER: a peer that thinks it is master (split brain).")
 
         for (_, workerState) in snapshot.workersWithState {
             for report in workerState.vrrpInstances {
@@ -210,6 +218,7 @@ public enum VigilMetrics {
                     dropped.add(.integer(value), labels + [("check", String(name.dropFirst("dropped_".count)))])
                 }
                 sendErrors.add(count(["send_errors"]), labels)
+                lowerPriority.add(count(["lower_priority_heard"]), labels)
             }
             for script in workerState.vrrpScripts ?? [] {
                 scripts.add(.flag(script.isUp), [("name", script.name)])
@@ -217,7 +226,7 @@ public enum VigilMetrics {
         }
         return [
             state, excluded, received, sent, becameMaster, releasedMaster, priorityZeroReceived, priorityZeroSent,
-        ] + errors + [scripts, priority, configuredPriority, held, dropped, sendErrors]
+        ] + errors + [scripts, priority, configuredPriority, held, dropped, sendErrors, lowerPriority]
     }
 
     // MARK: Checker

@@ -6,14 +6,27 @@
 public enum FileContents {
     /// Up to `limit` bytes of `path` as UTF-8 text, or `nil` when it cannot be opened or read.
     public static func read(_ path: String, limit: Int) -> String? {
+        bytes(path, limit: limit).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Up to `limit` bytes of `path`, read until its end: a `/proc` file gives at most a page per `read`
+    /// (`/proc/self/smaps`, a long `cmdline`). `nil` when it cannot be opened, or its first `read` fails (a FIFO
+    /// without data: the file is opened non-blocking, so neither the open nor a read waits for a writer).
+    public static func bytes(_ path: String, limit: Int) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: limit)
-        var count: Int
-        repeat { count = Glibc.read(fd, &buffer, limit) } while count < 0 && errno == EINTR
-        guard count >= 0 else { return nil }
-        return String(decoding: buffer[0..<count], as: UTF8.self)
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: max(1, min(limit, 65536)))
+        while bytes.count < limit {
+            let wanted = min(chunk.count, limit - bytes.count)
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, wanted) }
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 { return bytes.isEmpty ? nil : bytes }
+            if count == 0 { break }
+            bytes += chunk[0..<count]
+        }
+        return bytes
     }
 
     /// `track_file`'s `init_file VALUE [overwrite]` (keepalived's `track_file_end_handler`): writes `VALUE` and a

@@ -86,7 +86,7 @@ public enum MemoryTrim {
         // BFD workers by default) keeps its mappings too: the code it dropped would be faulted back in on its next
         // turns, time it pays against its RLIMIT_RTTIME without sleeping (at keepalived's 10 ms the kernel killed the
         // VRRP worker at its start on a loaded host).
-        if status("VmLck") == 0, !isRealtime, let smaps = readAll("/proc/self/smaps") {
+        if status("VmLck") == 0, !isRealtime, let smaps = FileContents.read("/proc/self/smaps", limit: 64 << 20) {
             for mapping in droppableMappings(smaps: smaps) {
                 let pointer = UnsafeMutableRawPointer(bitPattern: mapping.start)
                 if madvise(pointer, Int(mapping.end - mapping.start), MADV_DONTNEED) == 0 { report.mappings += 1 }
@@ -105,26 +105,12 @@ public enum MemoryTrim {
         return policy == SCHED_RR || policy == SCHED_FIFO
     }
 
-    /// A size line of this process's `/proc/self/status` (`VmRSS`, `VmLck`), in KiB (0 when unreadable).
-    static func status(_ field: String) -> Int {
-        guard let status = FileContents.read("/proc/self/status", limit: 4096),
+    /// A size line of a process's `/proc/PID/status` (`VmRSS`, `VmLck`), in KiB (0 when unreadable); this process's
+    /// by default.
+    public static func status(_ field: String, of process: String = "self") -> Int {
+        guard let status = FileContents.read("/proc/\(process)/status", limit: 4096),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") })
         else { return 0 }
         return line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-    }
-
-    /// The whole of a `/proc` file (which gives at most a page per `read`), or nil.
-    static func readAll(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { Glibc.close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = read(fd, &chunk, chunk.count)
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { return count == 0 ? String(decoding: bytes, as: UTF8.self) : nil }
-            bytes += chunk[0..<count]
-        }
     }
 }

@@ -11,6 +11,8 @@ import WorkerIPC
 struct WorkerSlot {
     let role: WorkerRole
     var pid: pid_t?
+    /// The process's resident memory (KiB), read at each heartbeat.
+    var residentKiB: Int?
     var socket: MessageSocket?
     var startedAt: Int64 = 0
     var helloAt: Int64?
@@ -80,6 +82,14 @@ final class Supervisor {
     var lastReload: ReloadReport?
     /// A load or reload happened and this process has not yet given back what it touched for it (`MemoryTrim`).
     var trimPending = true
+    /// The watchdog's own resident memory (KiB), read at each heartbeat.
+    var residentKiB: Int?
+    /// A configuration is being read (`loadCandidate`): a reload asked meanwhile waits for it (`reloadAgain`).
+    var reading = false
+    /// A reload was asked while a configuration was being read: it runs once that one is over.
+    var reloadAgain = false
+    /// SIGTERM/SIGINT came while a configuration was read for a request: the stop begins once it is answered.
+    var stopAsked = false
     var nextCommandID: UInt32 = 1
     /// A `SIGUSR1` dump waiting for the workers' answers: command ids still due, their texts, and
     /// when to write without the stragglers.
@@ -128,41 +138,59 @@ final class Supervisor {
         }
         nextHeartbeat = monotonicNanoseconds() + heartbeat.interval.nanoseconds
         while true {
-            let now = monotonicNanoseconds()
             if stopping && slots.values.allSatisfy({ $0.pid == nil }) { break }
-            var wake = nextHeartbeat
-            for slot in slots.values { if let at = slot.restartAt { wake = min(wake, at) } }
-            if stopping { wake = min(wake, stopDeadline) }
-            if let at = control?.wakeAt { wake = min(wake, at) }
-            if let at = operatorInterfacesWakeAt(now: now) { wake = min(wake, at) }
-            if !stopping, let at = reloadTimeWakeAt(now: now) { wake = min(wake, at) }
-            let timeout = Int32(clamping: max(0, (wake - now + 999_999) / 1_000_000))
-
-            var descriptors = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
-            let roles = Array(slots.keys).filter { slots[$0]?.socket != nil }
-            for role in roles {
-                let socket = slots[role]!.socket!
-                let events = Int16(POLLIN) | (socket.hasOutgoing ? Int16(POLLOUT) : 0)
-                descriptors.append(pollfd(fd: socket.fd, events: events, revents: 0))
-            }
-            let controlStart = descriptors.count
-            descriptors += control?.descriptors(now: now) ?? []
-            Syscalls.poll(&descriptors, timeoutMilliseconds: timeout)
-
-            for (offset, role) in roles.enumerated() where descriptors[1 + offset].revents != 0 {
-                if descriptors[1 + offset].revents & Int16(POLLOUT) != 0 { flush(role) }
-                if descriptors[1 + offset].revents & ~Int16(POLLOUT) != 0 { drain(role) }
-            }
-            let answered =
-                control?.handle(descriptors[controlStart...], now: monotonicNanoseconds()) { answer($0) } ?? []
-            if answered.contains(.stop) { beginStop() }
-            handleSignals()
-            tick()
-            operatorInterfacesTick()
+            turn(servingControl: true)
+            if stopAsked && !stopping { beginStop() }
             trimAfterLoad()
+            if reloadAgain && !stopping {
+                reloadAgain = false
+                _ = reload()
+            }
         }
         finish()
         return exitStatus
+    }
+
+    /// One turn of the watchdog's loop: waits for a worker's message, a signal, the next timer, a control request
+    /// (`servingControl`) or `wake` (a configuration read on a thread of its own), then does what came: workers'
+    /// messages, signals, heartbeats and their verdicts, restarts, systemd's pings.
+    /// - Parameter servingControl: false while a configuration is read for a control request being answered: the
+    ///   control socket waits, and a SIGTERM only sets `stopAsked` (the stop begins once the request is answered).
+    func turn(servingControl: Bool, wake: Int32? = nil) {
+        let now = monotonicNanoseconds()
+        var wakeAt = nextHeartbeat
+        for slot in slots.values { if let at = slot.restartAt { wakeAt = min(wakeAt, at) } }
+        if stopping { wakeAt = min(wakeAt, stopDeadline) }
+        if servingControl, let at = control?.wakeAt { wakeAt = min(wakeAt, at) }
+        if let at = operatorInterfacesWakeAt(now: now) { wakeAt = min(wakeAt, at) }
+        if servingControl, !stopping, let at = reloadTimeWakeAt(now: now) { wakeAt = min(wakeAt, at) }
+        let timeout = Int32(clamping: max(0, (wakeAt - now + 999_999) / 1_000_000))
+
+        var descriptors = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
+        let roles = Array(slots.keys).filter { slots[$0]?.socket != nil }
+        for role in roles {
+            let socket = slots[role]!.socket!
+            let events = Int16(POLLIN) | (socket.hasOutgoing ? Int16(POLLOUT) : 0)
+            descriptors.append(pollfd(fd: socket.fd, events: events, revents: 0))
+        }
+        if let wake { descriptors.append(pollfd(fd: wake, events: Int16(POLLIN), revents: 0)) }
+        let controlStart = descriptors.count
+        if servingControl { descriptors += control?.descriptors(now: now) ?? [] }
+        Syscalls.poll(&descriptors, timeoutMilliseconds: timeout)
+
+        for (offset, role) in roles.enumerated() where descriptors[1 + offset].revents != 0 {
+            if descriptors[1 + offset].revents & Int16(POLLOUT) != 0 { flush(role) }
+            if descriptors[1 + offset].revents & ~Int16(POLLOUT) != 0 { drain(role) }
+        }
+        if servingControl {
+            let answered =
+                control?.handle(descriptors[controlStart...], now: monotonicNanoseconds()) { answer($0) } ?? []
+            if answered.contains(.stop) { beginStop() }
+        }
+        handleSignals()
+        if servingControl && stopAsked && !stopping { beginStop() }
+        tick()
+        operatorInterfacesTick()
     }
 
     /// Once every worker has said hello and taken its whole configuration off its queue after a load or reload, the
@@ -172,9 +200,9 @@ final class Supervisor {
             slots.values.allSatisfy({ $0.retired || ($0.helloAt != nil && $0.socket?.hasOutgoing == false) })
         else { return }
         trimPending = false
-        // Not inside the log call: its message is not even built unless debug logging is on.
+        // Not inside the log call: a log call builds its message only at a level that is written.
         let trimmed = MemoryTrim.trim()
-        logger.debug("memory given back after the load: \(trimmed)")
+        logger.info("memory given back after the load: \(trimmed)")
     }
 
     // MARK: Workers
@@ -495,7 +523,7 @@ final class Supervisor {
             }
             return
         }
-        reloadTimeFileTick()
+        if !reading { reloadTimeFileTick() }
         for (data, dump) in pendingDumps where now >= dump.deadline {
             for role in dump.waiting.values {
                 pendingDumps[data]?.sections.append("\(role) worker: no answer within 1 s")
@@ -504,6 +532,11 @@ final class Supervisor {
         }
         guard now >= nextHeartbeat else { return }
         nextHeartbeat = now + heartbeat.pingPeriod.nanoseconds
+        // For `vigilctl status` and the metrics: what `ps` shows, read once a heartbeat, not at each request.
+        residentKiB = MemoryTrim.status("VmRSS")
+        for (role, slot) in slots {
+            slots[role]?.residentKiB = slot.pid.map { MemoryTrim.status("VmRSS", of: "\($0)") }
+        }
         // Judge on what the workers could have said by now: read their answers first (this loop may have been
         // busy, say with a reload, while they arrived).
         for role in Array(slots.keys) { drain(role) }
@@ -553,7 +586,8 @@ final class Supervisor {
                 _ = reload()
             case SIGTERM, SIGINT:
                 logger.info("signal \(signal): stopping")
-                beginStop()
+                // While a configuration is read for a request, the stop begins once the request is answered.
+                if reading { stopAsked = true } else { beginStop() }
             case SIGUSR1: requestDataDump(data: true)
             case SIGUSR2: requestDataDump(data: false)
             default: break
@@ -565,13 +599,24 @@ final class Supervisor {
 
     /// Re-reads the configuration; keeps the running one when the new one has errors.
     /// - Returns: nil on success, else the reason.
-    func reload() -> String? {
+    /// - Parameter fromControl: asked on the control socket (`vigilctl reload`): the socket waits while the file is
+    ///   read, and the answer says how it went.
+    func reload(fromControl: Bool = false) -> String? {
+        if reading {
+            reloadAgain = true
+            logger.info("a reload is already reading \(options.configFile); reloading again once it is done")
+            return "a reload is in progress; another one follows it"
+        }
         operatorInterfacesReloading()
         defer { if let lastReload { operatorInterfacesReloaded(lastReload) } }
         // The running configuration's reload_file and reload_check_config apply, as keepalived's do.
         let reloadFile = reloadFilePath
         if let reloadFile { createReloadFile(reloadFile) }
-        let candidate = loadCandidate()
+        guard let candidate = loadCandidate(servingControl: !fromControl) else {
+            if let reloadFile { unlink(reloadFile) }
+            logger.warning("reload abandoned: vigild is stopping")
+            return "vigild is stopping"
+        }
         let at = Double(monotonicNanoseconds() - startedAt) / 1e9
         if let log = loaded.config.globalDefs.reloadCheckConfig, let reason = checkBeforeReload(candidate, log: log) {
             if let reloadFile { unlink(reloadFile) }
@@ -624,8 +669,37 @@ final class Supervisor {
         return nil
     }
 
-    func loadCandidate() -> LoadedConfig {
-        options.loadConfiguration(hostName: hostName)
+    /// Reads the configuration file on a thread of its own, and goes on supervising meanwhile: a large file, a slow
+    /// expansion, an include on a hung network mount or a FIFO no one writes must never stop the heartbeats, their
+    /// verdicts, restarts or systemd's pings (a worker is never blamed for the watchdog's own lateness). A reload
+    /// asked meanwhile follows it.
+    /// - Parameter servingControl: control requests are answered meanwhile (a SIGHUP's read); false for a read that
+    ///   a control request asked for, which is being answered (the socket then waits until the read is over).
+    /// - Returns: nil when vigild began to stop before the read was over (the thread is left to the process's exit).
+    func loadCandidate(servingControl: Bool) -> LoadedConfig? {
+        let read = ConfigurationRead { [options, hostName] in options.loadConfiguration(hostName: hostName) }
+        reading = true
+        defer { reading = false }
+        let started = monotonicNanoseconds()
+        var said = false
+        while true {
+            if let loaded = read.result {
+                read.close()
+                let took = monotonicNanoseconds() - started
+                if said { logger.info("\(options.configFile) read in \(Self.milliseconds(took)) ms") }
+                return loaded
+            }
+            if stopAsked || stopping { return nil }
+            turn(servingControl: servingControl, wake: read.wake.reader)
+            read.wake.drain()
+            if !said && monotonicNanoseconds() - started > 1_000_000_000 {
+                said = true
+                logger.warning(
+                    .init(
+                        stringLiteral: "reading \(options.configFile) takes more than 1 s; the workers are still "
+                            + "supervised"))
+            }
+        }
     }
 
     /// Every error of a refused configuration, one `FILE:LINE: message` a line.
@@ -677,9 +751,11 @@ final class Supervisor {
     func answer(_ request: ControlRequest) -> ControlResponse {
         switch request {
         case .status: return .status(status())
-        case .reload: return reload().map { .refused($0) } ?? .done("reloaded \(options.configFile)")
+        case .reload:
+            return reload(fromControl: true).map { .refused($0) } ?? .done("reloaded \(options.configFile)")
         case .reloadCheck, .reloadDiff:
-            let candidate = loadCandidate()
+            if reading { return .refused("a reload is reading \(options.configFile); ask again once it is done") }
+            guard let candidate = loadCandidate(servingControl: false) else { return .refused("vigild is stopping") }
             if !candidate.isValid { return .refused(Self.errorText(candidate, file: options.configFile)) }
             if request == .reloadCheck {
                 return .done(
@@ -713,14 +789,15 @@ final class Supervisor {
                 progressAgeMilliseconds: slot.lastHeartbeat.map { Double($0.progressAge) / 1e6 },
                 lastKillReason: slot.lastKillReason, ready: slot.reportedState,
                 checker: slot.pid == nil ? nil : slot.checkerStatistics,
-                ipvs: slot.pid == nil ? nil : slot.ipvsStatistics, state: slot.state)
+                ipvs: slot.pid == nil ? nil : slot.ipvsStatistics, state: slot.state,
+                residentKiB: slot.pid == nil ? nil : slot.residentKiB)
         }
         return DaemonStatus(
             pid: getpid(), version: vigilVersion, configFile: options.configFile,
             uptimeSeconds: Double(now - startedAt) / 1e9, stopping: stopping, workers: workers, lastReload: lastReload,
             reloadsApplied: operators.reloadsApplied, reloadsRefused: operators.reloadsRefused,
             startedAtUnixSeconds: operators.startedAtUnixSeconds, recentEvents: operators.events.events,
-            metricsListen: operators.metrics.map { "\($0.address)" })
+            metricsListen: operators.metrics.map { "\($0.address)" }, residentKiB: residentKiB)
     }
 
     /// `SIGUSR1` (data) and `SIGUSR2` (statistics): files beside the control socket, created

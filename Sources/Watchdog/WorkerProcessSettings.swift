@@ -50,29 +50,13 @@ public struct WorkerProcessSettings: Hashable, Sendable {
     ///   Adverts and BFD packets then leave on time however loaded the machine is: a late advert is a false takeover
     ///   by the backup, a late BFD packet a session declared Down.
     public init(role: WorkerRole, globals: GlobalDefs, realtimeByDefault: Bool) {
-        switch role {
-        case .vrrp:
-            nice = globals.vrrpPriority
-            realtimePriority = globals.vrrpRTPriority
-            rlimitRTTime = globals.vrrpRlimitRTTime
-            noSwap = globals.vrrpNoSwap
-            cpuAffinity = globals.vrrpCPUAffinity
-            name = globals.vrrpProcessName ?? (globals.processNames ? "keepalived_vrrp" : nil)
-        case .checker:
-            nice = globals.checkerPriority
-            realtimePriority = globals.checkerRTPriority
-            rlimitRTTime = globals.checkerRlimitRTTime
-            noSwap = globals.checkerNoSwap
-            cpuAffinity = globals.checkerCPUAffinity
-            name = globals.checkerProcessName ?? (globals.processNames ? "keepalived_lvs" : nil)
-        case .bfd:
-            nice = globals.bfdPriority
-            realtimePriority = globals.bfdRTPriority
-            rlimitRTTime = globals.bfdRlimitRTTime
-            noSwap = globals.bfdNoSwap
-            cpuAffinity = globals.bfdCPUAffinity
-            name = globals.bfdProcessName ?? (globals.processNames ? "keepalived_bfd" : nil)
-        }
+        let keys = RoleKeys.of(role)
+        nice = globals[keyPath: keys.priority]
+        realtimePriority = globals[keyPath: keys.rtPriority]
+        rlimitRTTime = globals[keyPath: keys.rlimitRTTime]
+        noSwap = globals[keyPath: keys.noSwap]
+        cpuAffinity = globals[keyPath: keys.cpuAffinity]
+        name = globals[keyPath: keys.processName] ?? (globals.processNames ? keys.keepalivedName : nil)
         if role != .checker && realtimeByDefault && realtimePriority == nil && nice == nil {
             realtimePriority = Self.automaticRealtimePriority
             if rlimitRTTime == GlobalDefs.defaultRlimitRTTime { rlimitRTTime = Self.automaticRlimitRTTime }
@@ -81,6 +65,38 @@ public struct WorkerProcessSettings: Hashable, Sendable {
         // keepalived's −1 (no warning) raises nothing either.
         maxAutoPriority = max(0, globals.maxAutoPriority)
         minAutoPriorityDelay = Int(globals.minAutoPriorityDelay / .microseconds(1))
+    }
+
+    /// The `global_defs` fields of one role's worker (`vrrp_…`, `checker_…`, `bfd_…`), and the name keepalived's
+    /// `process_names` gives its process.
+    private struct RoleKeys {
+        let priority: KeyPath<GlobalDefs, Int?>
+        let rtPriority: KeyPath<GlobalDefs, Int?>
+        let rlimitRTTime: KeyPath<GlobalDefs, Int>
+        let noSwap: KeyPath<GlobalDefs, Bool>
+        let cpuAffinity: KeyPath<GlobalDefs, [Int]>
+        let processName: KeyPath<GlobalDefs, String?>
+        let keepalivedName: String
+
+        static func of(_ role: WorkerRole) -> RoleKeys {
+            switch role {
+            case .vrrp:
+                RoleKeys(
+                    priority: \.vrrpPriority, rtPriority: \.vrrpRTPriority, rlimitRTTime: \.vrrpRlimitRTTime,
+                    noSwap: \.vrrpNoSwap, cpuAffinity: \.vrrpCPUAffinity, processName: \.vrrpProcessName,
+                    keepalivedName: "keepalived_vrrp")
+            case .checker:
+                RoleKeys(
+                    priority: \.checkerPriority, rtPriority: \.checkerRTPriority,
+                    rlimitRTTime: \.checkerRlimitRTTime, noSwap: \.checkerNoSwap, cpuAffinity: \.checkerCPUAffinity,
+                    processName: \.checkerProcessName, keepalivedName: "keepalived_lvs")
+            case .bfd:
+                RoleKeys(
+                    priority: \.bfdPriority, rtPriority: \.bfdRTPriority, rlimitRTTime: \.bfdRlimitRTTime,
+                    noSwap: \.bfdNoSwap, cpuAffinity: \.bfdCPUAffinity, processName: \.bfdProcessName,
+                    keepalivedName: "keepalived_bfd")
+            }
+        }
     }
 
     /// The capabilities the worker keeps for these settings besides its usual ones: with `no_swap`, CAP_IPC_LOCK,

@@ -268,9 +268,9 @@ struct WorkerLoop {
         // The checker worker does not trim: with 10,000 real servers, malloc_trim of its heap ran for seconds in this
         // one loop task in the kernel lab, and the watchdog rightly judged the loop stuck (checker-scale suite).
         guard trims else { return }
-        // Not inside the log call: its message is not even built unless debug logging is on.
+        // Not inside the log call: a log call builds its message only at a level that is written.
         let trimmed = MemoryTrim.trim()
-        logger.debug("memory given back after the configuration: \(trimmed)")
+        logger.info("memory given back after the configuration: \(trimmed)")
         if let error = trimmed.lockError {
             logger.error("cannot lock the process in memory (no_swap): \(String(cString: strerror(error)))")
         }

@@ -68,12 +68,14 @@ public struct WorkerStatus: Codable, Sendable, Hashable {
     public var ipvs: IPVSStatisticsReport?
     /// The last state the worker reported (kept across restarts).
     public var state: WorkerState?
+    /// The worker process's resident memory (`VmRSS`, KiB), read by the watchdog at its last heartbeat.
+    public var residentKiB: Int?
 
     public init(
         role: WorkerRole, pid: Int32?, uptimeSeconds: Double?, restartCount: Int, lastHeartbeatSecondsAgo: Double?,
         lastRestartMilliseconds: Double?, loopLagMilliseconds: Double? = nil, progressAgeMilliseconds: Double? = nil,
         lastKillReason: String? = nil, ready: Bool? = nil, checker: CheckerStatistics? = nil,
-        ipvs: IPVSStatisticsReport? = nil, state: WorkerState?
+        ipvs: IPVSStatisticsReport? = nil, state: WorkerState?, residentKiB: Int? = nil
     ) {
         self.role = role
         self.pid = pid
@@ -88,6 +90,7 @@ public struct WorkerStatus: Codable, Sendable, Hashable {
         self.checker = checker
         self.ipvs = ipvs
         self.state = state
+        self.residentKiB = residentKiB
     }
 }
 
@@ -110,11 +113,14 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
     public var recentEvents: [DaemonEvent]
     /// Where metrics, the status page and `/status.json` are served (`127.0.0.1:9165`), nil when they are not.
     public var metricsListen: String?
+    /// The watchdog's resident memory (`VmRSS`, KiB) at its last heartbeat.
+    public var residentKiB: Int?
 
     public init(
         pid: Int32, version: String, configFile: String, uptimeSeconds: Double, stopping: Bool, workers: [WorkerStatus],
         lastReload: ReloadReport? = nil, reloadsApplied: Int = 0, reloadsRefused: Int = 0,
-        startedAtUnixSeconds: Double? = nil, recentEvents: [DaemonEvent] = [], metricsListen: String? = nil
+        startedAtUnixSeconds: Double? = nil, recentEvents: [DaemonEvent] = [], metricsListen: String? = nil,
+        residentKiB: Int? = nil
     ) {
         self.pid = pid
         self.version = version
@@ -128,13 +134,14 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
         self.startedAtUnixSeconds = startedAtUnixSeconds
         self.recentEvents = recentEvents
         self.metricsListen = metricsListen
+        self.residentKiB = residentKiB
     }
 
     /// The operator's view, as `vigilctl status` prints it.
     public var rendered: String {
         var lines = [
-            "vigild \(version), pid \(pid), up \(Self.seconds(uptimeSeconds)), config \(configFile)"
-                + (stopping ? " (stopping)" : "")
+            "vigild \(version), pid \(pid), up \(Self.seconds(uptimeSeconds))\(Self.resident(residentKiB)), "
+                + "config \(configFile)" + (stopping ? " (stopping)" : "")
         ]
         if let metricsListen { lines.append("metrics and status page: http://\(metricsListen)/") }
         if let reload = lastReload {
@@ -152,8 +159,10 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
             let starting = worker.pid != nil && worker.ready == false ? " (starting: applying its configuration)" : ""
             let heartbeat = worker.lastHeartbeatSecondsAgo.map { ", last heartbeat \(Self.seconds($0)) ago" } ?? ""
             let lag = worker.loopLagMilliseconds.map { ", loop lag \(fixedPoint($0, digits: 1)) ms" } ?? ""
+            let resident = worker.pid == nil ? "" : Self.resident(worker.residentKiB)
             lines.append(
-                "\(worker.role) worker: \(pid)\(uptime), \(worker.restartCount) restarts\(heartbeat)\(lag)\(starting)")
+                "\(worker.role) worker: \(pid)\(uptime)\(resident), \(worker.restartCount) restarts\(heartbeat)\(lag)"
+                    + starting)
             if let reason = worker.lastKillReason { lines.append("  last killed: \(reason)") }
             if let checker = worker.checker { lines += Self.render(checker) }
             for instance in worker.state?.vrrpInstances ?? [] {
@@ -228,6 +237,12 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
 
     private static func seconds(_ value: Double) -> String {
         value < 10 ? fixedPoint(value, digits: 2) + "s" : fixedPoint(value, digits: 0) + "s"
+    }
+
+    /// `", 6.6 MiB resident"`, or "" when unknown.
+    private static func resident(_ kib: Int?) -> String {
+        guard let kib, kib > 0 else { return "" }
+        return ", \(fixedPoint(Double(kib) / 1024, digits: 1)) MiB resident"
     }
 }
 

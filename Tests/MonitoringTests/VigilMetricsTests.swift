@@ -50,7 +50,7 @@ func sampleSnapshot(state: VRRPInstanceReport.State = .master, detail: String = 
     ).config
     var counters: [String: UInt64] = [
         "adverts_received": 7, "adverts_sent": 1234, "became_master": 2, "released_master": 1,
-        "priority_zero_received": 1, "priority_zero_sent": 3, "send_errors": 0,
+        "priority_zero_received": 1, "priority_zero_sent": 3, "send_errors": 0, "lower_priority_heard": 6,
     ]
     for check in ["length", "hopLimit", "authentication", "authenticationType", "addressList"] {
         counters["dropped_\(check)"] = 0
@@ -104,14 +104,15 @@ func sampleSnapshot(state: VRRPInstanceReport.State = .master, detail: String = 
             WorkerStatus(
                 role: .vrrp, pid: 43, uptimeSeconds: 99, restartCount: 1, lastHeartbeatSecondsAgo: 0.1,
                 lastRestartMilliseconds: 21, loopLagMilliseconds: 0.5, progressAgeMilliseconds: 10, ready: true,
-                state: vrrpState),
+                state: vrrpState, residentKiB: 2048),
             WorkerStatus(
                 role: .checker, pid: 44, uptimeSeconds: 99, restartCount: 0, lastHeartbeatSecondsAgo: 0.2,
                 lastRestartMilliseconds: nil, ready: true, checker: statistics, ipvs: ipvs, state: checkerState),
         ],
         lastReload: ReloadReport(atUptimeSeconds: 50, succeeded: false, message: "x has 1 error:\nx:3: error: bad"),
         reloadsApplied: 2, reloadsRefused: 1, startedAtUnixSeconds: 1_800_000_000,
-        recentEvents: [DaemonEvent(atUnixSeconds: 1_800_000_050, source: "vrrp", summary: "VI_1: BACKUP -> MASTER")])
+        recentEvents: [DaemonEvent(atUnixSeconds: 1_800_000_050, source: "vrrp", summary: "VI_1: BACKUP -> MASTER")],
+        residentKiB: 1024)
     return MonitoringSnapshot(
         status: status, config: config, takenAtUnixSeconds: 1_800_000_100, takenAtMonotonicNanoseconds: 31_000_000_000)
 }
@@ -167,6 +168,7 @@ struct VigilMetricsTests {
         #expect(
             metrics["vigil_vrrp_dropped_packets_total{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\",check=\"hopLimit\"}"]
                 == "5")
+        #expect(metrics["vigil_vrrp_lower_priority_heard_total" + labels] == "6")
     }
 
     @Test("Workers, reloads and the checker: vigil_* families")
@@ -176,6 +178,9 @@ struct VigilMetricsTests {
         #expect(metrics["vigil_worker_up{role=\"vrrp\"}"] == "1")
         #expect(metrics["vigil_worker_restarts_total{role=\"vrrp\"}"] == "1")
         #expect(metrics["vigil_worker_loop_lag_seconds{role=\"vrrp\"}"] == "0.0005")
+        #expect(metrics["vigil_process_resident_bytes{role=\"watchdog\"}"] == "1048576")
+        #expect(metrics["vigil_process_resident_bytes{role=\"vrrp\"}"] == "2097152")
+        #expect(metrics["vigil_process_resident_bytes{role=\"checker\"}"] == nil)
         #expect(metrics["vigil_reloads_total{outcome=\"refused\"}"] == "1")
         #expect(metrics["vigil_last_reload_success"] == "0")
         #expect(metrics["vigil_last_reload_timestamp_seconds"] == "1800000050")

@@ -98,12 +98,14 @@ final class DaemonUnderTest {
     /// Starts `vigild -n -l -D` with its log in `logFile`, and waits for the workers' hellos and first reports.
     /// - Parameter wrapper: a command that execs vigild (`prlimit --nofile=40`), keeping its pid.
     /// - Parameter environment: variables added to the test's own (`NOTIFY_SOCKET`).
+    /// - Parameter debug: `-D`, the debug lines in the log; without it, what an operator's log holds.
     func start(
-        workers: Int = 2, extra: [String] = [], wrapper: [String] = [], environment: [String: String] = [:]
+        workers: Int = 2, extra: [String] = [], wrapper: [String] = [], environment: [String: String] = [:],
+        debug: Bool = true
     ) throws {
         FileManager.default.createFile(atPath: logFile, contents: nil)
         let vigild = builtProducts.appendingPathComponent("vigild")
-        let command = wrapper + [vigild.path, "-n", "-l", "-D"] + extra + self.arguments
+        let command = wrapper + [vigild.path, "-n", "-l"] + (debug ? ["-D"] : []) + extra + self.arguments
         if let namespace {
             // `ip netns exec` execs vigild: the process's pid is vigild's.
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")

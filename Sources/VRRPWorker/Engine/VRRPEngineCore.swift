@@ -40,6 +40,8 @@ struct VRRPRunningInstance<Instant: InstantProtocol>: Sendable where Instant.Dur
     var sendErrors: UInt64 = 0
     var becameMaster: UInt64 = 0
     var releasedMaster: UInt64 = 0
+    /// Adverts of a lower priority heard as master: a peer that thinks it is master (a split brain healing).
+    var lowerPriorityHeard: UInt64 = 0
     var since: Instant
     var reason = "startup"
     /// The state last announced (the machine's own state has already moved on when its `notify` arrives).
@@ -100,6 +102,7 @@ struct VRRPRunningInstance<Instant: InstantProtocol>: Sendable where Instant.Dur
             "send_errors": sendErrors,
             "became_master": becameMaster,
             "released_master": releasedMaster,
+            "lower_priority_heard": lowerPriorityHeard,
         ]
         for check in VRRPReceiveCheck.allCases {
             counters["dropped_\(check)"] = statistics.dropped[check] ?? 0
@@ -160,6 +163,9 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     /// Dropped packets are always counted (the statistics) and logged through this: the first of each kind, then
     /// one line per interval (a flood from one LAN host wrote 427,967 lines in 20 s).
     private var dropLog = LogRateLimiter<VRRPDropKind, Instant>()
+    /// A master hearing a lower priority logs the first advert of an episode (per instance), then once a minute:
+    /// a split brain sends one a second for as long as it lasts.
+    private var lowerPriorityLog = LogRateLimiter<String, Instant>(interval: .seconds(60))
     /// The BFD sessions `track_bfd` follows: the configuration's snapshot, then the BFD channel.
     private(set) var bfd = BFDSessionTable()
     private var bfdInstances = BFDConfig()
@@ -1001,11 +1007,30 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
                 system.cancel(timer, instance: name)
             case .notify(let state):
                 transitioned(&instance, to: state, name: name)
-            case .heardLowerPriority:
+            case .heardLowerPriority(let source, let priority):
+                instance.lowerPriorityHeard += 1
+                logLowerPriority(instance, name: name, from: source, priority: priority)
                 lowerPriorityHeard.append(name)
                 notify(instance, name: name, state: .master, event: .masterReceivedLowerPriority)
             }
         }
+    }
+
+    /// The line a master writes when it hears a lower priority: what it heard and what it does about it.
+    private func logLowerPriority(
+        _ instance: VRRPRunningInstance<Instant>, name: String, from source: IPAddress, priority: UInt8
+    ) {
+        guard case .log(let suppressed) = lowerPriorityLog.record(name, at: system.now) else { return }
+        let settings = instance.machine.settings
+        let answer =
+            settings.garpLowerPriorityRepeat > 0
+            ? "re-announcing \(instance.held.count) address\(instance.held.count == 1 ? "" : "es") "
+                + "\(settings.garpLowerPriorityRepeat) times (garp_lower_prio_repeat)"
+            : "not re-announcing (garp_lower_prio_repeat 0)"
+        onLog(
+            "\(name): MASTER heard priority \(priority) from \(source), lower than its own "
+                + "\(instance.machine.effectivePriority): a peer that thinks it is master (split brain); \(answer)"
+                + lowerPriorityLog.heldBackText(suppressed))
     }
 
     private func sendAdvertisement(priority: UInt8, instance: inout VRRPRunningInstance<Instant>) {

@@ -110,33 +110,18 @@ enum ProcessTable {
     /// The process's name and (with `commandLine`) argv; `nil` when it is gone or a zombie.
     static func identity(of pid: Int32, commandLine: Bool) -> ProcessIdentity? {
         // /proc/PID/stat: "PID (comm) S …"; the comm may hold ')' itself, so the last ')' ends it.
-        guard let stat = read("/proc/\(pid)/stat", limit: 512), let start = stat.firstIndex(of: UInt8(ascii: "(")),
+        guard let stat = FileContents.bytes("/proc/\(pid)/stat", limit: 512),
+            let start = stat.firstIndex(of: UInt8(ascii: "(")),
             let end = stat.lastIndex(of: UInt8(ascii: ")")), start < end
         else { return nil }
         let state = stat[(end + 1)...].first { $0 != UInt8(ascii: " ") }
         guard state != UInt8(ascii: "Z") else { return nil }
         var identity = ProcessIdentity(name: String(decoding: stat[(start + 1)..<end], as: UTF8.self))
         if commandLine {
-            guard let bytes = read("/proc/\(pid)/cmdline", limit: 4096) else { return nil }
+            guard let bytes = FileContents.bytes("/proc/\(pid)/cmdline", limit: 4096) else { return nil }
             identity.commandLine = ProcessIdentity.arguments(fromCommandLine: bytes)
         }
         return identity
-    }
-
-    /// Up to `limit` bytes of a `/proc` file.
-    static func read(_ path: String, limit: Int) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: limit)
-        var total = 0
-        while total < limit {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + total, limit - total) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            total += count
-        }
-        return Array(buffer.prefix(total))
     }
 }
 
@@ -337,7 +322,7 @@ public enum ProcessConnector {
         var pid = getppid()
         while pid > 1 && candidates.count < 32 {
             candidates.append(pid)
-            guard let stat = ProcessTable.read("/proc/\(pid)/stat", limit: 512),
+            guard let stat = FileContents.bytes("/proc/\(pid)/stat", limit: 512),
                 let end = stat.lastIndex(of: UInt8(ascii: ")"))
             else { break }
             // "PID (comm) S PPID …"
