@@ -82,11 +82,13 @@ public enum MemoryTrim {
         var report = Report()
         report.residentKiBBefore = status("VmRSS")
         malloc_trim(0)
-        // A locked process keeps what it has resident: that is what locking asks for. A real-time one (the VRRP and
-        // BFD workers by default) keeps its mappings too: the code it dropped would be faulted back in on its next
-        // turns, time it pays against its RLIMIT_RTTIME without sleeping (at keepalived's 10 ms the kernel killed the
-        // VRRP worker at its start on a loaded host).
-        if status("VmLck") == 0, !isRealtime, let smaps = FileContents.read("/proc/self/smaps", limit: 64 << 20) {
+        // A locked process keeps what it has resident: that is what locking asks for. A real-time one with a tight
+        // RLIMIT_RTTIME keeps its mappings too: the code it dropped would be faulted back in on its next turns, time it
+        // pays against that limit without sleeping (at keepalived's 10 ms the kernel killed the VRRP worker at its
+        // start on a loaded host). Vigil's real-time default (10 s) is loose enough: a few hundred minor faults once.
+        if status("VmLck") == 0, !isRealtime || realtimeBudgetMicroseconds >= looseRealtimeBudget,
+            let smaps = FileContents.read("/proc/self/smaps", limit: 64 << 20)
+        {
             for mapping in droppableMappings(smaps: smaps) {
                 let pointer = UnsafeMutableRawPointer(bitPattern: mapping.start)
                 if madvise(pointer, Int(mapping.end - mapping.start), MADV_DONTNEED) == 0 { report.mappings += 1 }
@@ -97,6 +99,18 @@ public enum MemoryTrim {
         }
         report.residentKiBAfter = status("VmRSS")
         return report
+    }
+
+    /// An RLIMIT_RTTIME (µs) from which a real-time process may drop its start-up mappings: faulting back what it
+    /// uses costs it well under a millisecond, against a budget of a second or more.
+    public static let looseRealtimeBudget = 1_000_000
+
+    /// This process's RLIMIT_RTTIME (the hard limit, as `…_rlimit_rttime` sets it) in µs; `Int.max` when unlimited.
+    static var realtimeBudgetMicroseconds: Int {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(__RLIMIT_RTTIME.rawValue), &limit) == 0, limit.rlim_max != rlim_t.max
+        else { return Int.max }
+        return Int(clamping: limit.rlim_max)
     }
 
     /// Whether this thread runs under a real-time policy (SCHED_RR, SCHED_FIFO).

@@ -174,9 +174,11 @@ public struct WorkerProcessSettings: Hashable, Sendable {
                 logger.error("cannot set the priority (nice) \(nice): \(String(cString: strerror(errno)))")
             }
         }
-        // A real-time worker keeps what it has mapped (MemoryTrim) and locks at once; another one after its first
-        // configuration, once what only the start needed is given back.
-        if noSwap && realtimePriority == nil {
+        // A worker locks after its first configuration, once what only the start needed is given back (MemoryTrim),
+        // so the lock holds its steady state. A real-time one with a tight RLIMIT_RTTIME (keepalived's 10 ms) locks
+        // at once and keeps what it has mapped: code it dropped would be faulted back in on its next turns, time it
+        // pays against that limit without sleeping.
+        if noSwap && (realtimePriority == nil || rlimitRTTime >= MemoryTrim.looseRealtimeBudget) {
             MemoryTrim.locksAfterTrim.store(true, ordering: .relaxed)
         } else if noSwap && cvigil_lock_memory() != 0 {
             logger.error("cannot lock the process in memory (no_swap): \(String(cString: strerror(errno)))")
