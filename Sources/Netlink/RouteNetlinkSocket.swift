@@ -325,6 +325,13 @@ public final class RouteNetlinkSocket {
             }
             index = found
         }
+        var vrfTable: UInt32?
+        if let vrf = route.vrf {
+            guard let table = try self.vrfTable(named: vrf) else {
+                throw NetlinkError(kind: .library, code: NLE_INVAL, message: "\(operation): \(vrf) is not a VRF device")
+            }
+            vrfTable = table
+        }
         guard let request = rtnl_route_alloc() else {
             throw NetlinkError(libnlResult: -NLE_NOMEM, operation: operation)
         }
@@ -342,7 +349,8 @@ public final class RouteNetlinkSocket {
             throw NetlinkError(libnlResult: result, operation: operation)
         }
         rtnl_route_set_table(
-            request, route.table ?? (route.type.defaultsToLocalTable ? RT_TABLE_LOCAL : RT_TABLE_MAIN).rawValue)
+            request,
+            vrfTable ?? route.table ?? (route.type.defaultsToLocalTable ? RT_TABLE_LOCAL : RT_TABLE_MAIN).rawValue)
         if let metric = route.metric { rtnl_route_set_priority(request, metric) }
         if let scope = route.scope { rtnl_route_set_scope(request, scope) }
         if let tos = route.tos { rtnl_route_set_tos(request, tos) }

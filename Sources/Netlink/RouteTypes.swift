@@ -129,6 +129,8 @@ public struct RouteSpec: Hashable, Sendable, CustomStringConvertible {
     public var creation: RouteCreation = .add
     /// `encap`: the lightweight tunnel (`RTA_ENCAP_TYPE`, `RTA_ENCAP`).
     public var encap: RouteEncap?
+    /// `vrf`: the VRF device whose table the route goes in (looked up when the route is sent; `table` is unused).
+    public var vrf: String?
 
     /// `blackhole`: drop silently (`RTN_BLACKHOLE`); no gateway or device.
     public var blackhole: Bool { type == .blackhole }
@@ -184,6 +186,7 @@ public struct RouteSpec: Hashable, Sendable, CustomStringConvertible {
         }
         if let source { text += " src \(source)" }
         if let table { text += " table \(table)" }
+        if let vrf { text += " vrf \(vrf)" }
         if let metric { text += " metric \(metric)" }
         if let scope { text += " scope \(scope)" }
         if let protocolNumber { text += " proto \(protocolNumber)" }

@@ -913,10 +913,10 @@ struct VRRPSchemaTests {
             "static_routes {\n203.0.113.0/24 encap mpls 100/200 dev eth0\n"
                 + "203.0.113.64/26 encap ip id 5 dst 192.0.2.9 src 192.0.2.1 tos 0x10 ttl 3 flags 1 dev eth0\n"
                 + "2001:db8:5::/64 encap ip6 dst 2001:db8::9 tc 4 hoplimit 9 dev eth0\ninet6 default dev eth0\n"
-                + "inet to default via 192.0.2.9 dev eth0\n}")
+                + "inet to default via 192.0.2.9 dev eth0\n198.51.100.0/24 dev eth0 vrf blue\n}")
         #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics)")
         let routes = loaded.config.vrrp.staticRoutes
-        #expect(routes.count == 5)
+        #expect(routes.count == 6 && routes[5].vrf == "blue")
         #expect(routes[0].encap == RouteEncap(kind: .mpls, labels: [100, 200]) && routes[0].device == "eth0")
         var ip = RouteEncap(kind: .ip)
         (ip.id, ip.destination, ip.source, ip.tos, ip.ttl, ip.flags) = (

@@ -281,6 +281,8 @@ public struct VirtualRoute: Sendable, Hashable, Codable {
     public var family: IPAddress.Family?
     /// `encap mpls|ip|ip6 …`: a lightweight tunnel the route's packets are put in (`RTA_ENCAP`).
     public var encap: RouteEncap?
+    /// `vrf NAME`: the route goes in the table of that VRF device (in place of `table`).
+    public var vrf: String?
     /// Other `ip route` options, each as `[name, value…]` (warned: Vigil does not program them).
     public var options: [[String]] = []
     /// The whole line as written.

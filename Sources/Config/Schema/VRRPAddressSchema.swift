@@ -85,8 +85,6 @@ enum VRRPAddressSchema {
         ]),
         unsupported: KeywordWarnings([
             "as": .ignoredByKeepalived("keepalived 2.2.7 takes 'as [to] ADDR' (RTA_NEWDST) for MPLS routes only"),
-            "vrf": .notBuilt(
-                "the route's table would be the VRF device's; the build host's kernel has no vrf driver to test it"),
             "pervasive": .ignoredByKeepalived(
                 "keepalived 2.2.7 does not know it and skips the line (iproute2 6.1 refuses it too), and so does Vigil"),
         ]))
@@ -170,7 +168,7 @@ enum VRRPAddressSchema {
         "ssthresh", "rto_min", "quickack", "fastopen_no_cookie", "features",
     ]
     /// `ip route` options Vigil does not program: kept, and warned.
-    static let routeValued: Set<String> = ["vrf", "encap", "as"]
+    static let routeValued: Set<String> = ["vrf", "encap", "as"]  // handled one by one: in the table for the docs
     static let routeFlags: Set<String> = ["inet6", "inet", "pervasive"]
     /// /etc/iproute2/rt_protos (Debian's), keepalived accepts the names too.
     static let routeProtocols: [String: Int] = [
@@ -323,6 +321,9 @@ enum VRRPAddressSchema {
                 index += 1
                 guard let encap = routeEncap(words, &index, line, context) else { return nil }
                 route.encap = encap
+            case "vrf":
+                guard let text = value() else { return nil }
+                route.vrf = text
             case "pervasive":
                 // iproute2 dropped the word too; the kernel never acted on RTNH_F_PERVASIVE.
                 context.warning(

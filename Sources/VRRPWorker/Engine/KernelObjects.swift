@@ -103,6 +103,7 @@ enum KernelObjects {
         spec.routerPreference = route.routerPreference.map { UInt8(clamping: $0) }
         spec.creation = ["prepend": .prepend, "append": .append][route.creation ?? "add"] ?? .add
         spec.encap = route.encap
+        spec.vrf = route.vrf
         return .success(spec)
     }
 
@@ -162,13 +163,15 @@ enum KernelObjects {
     }
 
     /// Whether `deletion` is `route` as the kernel held it: keepalived compares the table, prefix, metric, TOS and
-    /// interface (the kernel's defaults filled in: main or local table, metric 0, or 1024 for IPv6).
+    /// interface (the kernel's defaults filled in: main or local table, metric 0, or 1024 for IPv6). A `vrf` route's
+    /// table is the VRF device's, which only the kernel knows: any table matches.
     static func route(_ route: VirtualRoute, matches deletion: RouteDeletion, interface: String?) -> Bool {
         guard case .success(let spec) = routeSpec(route) else { return false }
         let table = spec.table ?? (spec.type.defaultsToLocalTable ? 255 : 254)
         let metric = spec.metric ?? (spec.destination.family == .ipv6 ? 1024 : 0)
         return spec.destination == deletion.destination && spec.prefixLength == deletion.prefixLength
-            && table == deletion.table && metric == deletion.metric && (spec.tos ?? 0) == deletion.tos
+            && (table == deletion.table || spec.vrf != nil) && metric == deletion.metric
+            && (spec.tos ?? 0) == deletion.tos
             && spec.interface == interface
     }
 

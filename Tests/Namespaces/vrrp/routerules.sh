@@ -55,7 +55,7 @@ check "tracked rule deleted: Vigil says why it left MASTER" vre_wait 2 eval \
     "grep -q \"rule 'from 192.0.2.0/24 type prohibit priority 601' was deleted (no_track not set)\" '$VRE_TMP/$rr-a.log'"
 check "tracked rule deleted: it is back within 2 s" vre_wait 2 eval "rr_ip rule show | grep -qP '^601:\tfrom 192.0.2.0/24 prohibit'"
 check "its own removals (going BACKUP) did not count as deletions: MASTER, once per deletion" eval \
-    "sleep 1.5; rr_status | grep -q 'VI_1: MASTER' && [ \$(grep -c 'was deleted (no_track not set)' '$VRE_TMP/$rr-a.log') = 2 ]"
+    "sleep 1.5; rr_status | grep -q 'VI_1: MASTER' && [ \$(grep -c 'VRRPWorker.*MASTER -> BACKUP.*was deleted (no_track not set)' '$VRE_TMP/$rr-a.log') = 2 ]"
 vre_stop "$rr-a"
 check "stopped: the virtual routes and rules are gone" eval \
     "! rr_ip route show | grep -q 203.0.113.64/26 && ! rr_ip rule show | grep -q '^60[0-2]:'"
