@@ -140,14 +140,36 @@ public final class LinkMonitor {
         close(fileDescriptor)
     }
 
+    /// Joins (or leaves) the route and rule groups (`RTNLGRP_IPV4_ROUTE` 7, `_IPV6_ROUTE` 11, `_IPV4_RULE` 8,
+    /// `_IPV6_RULE` 19): only while some instance tracks a route or rule, as keepalived does, since a router with
+    /// full tables would otherwise wake this socket for every route it learns.
+    /// The corresponding C call is `setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP / NETLINK_DROP_MEMBERSHIP)`.
+    public func watchRoutesAndRules(_ watch: Bool) throws(NetlinkError) {
+        for var group: Int32 in [7, 11, 8, 19] {
+            let option = watch ? NETLINK_ADD_MEMBERSHIP : NETLINK_DROP_MEMBERSHIP
+            guard setsockopt(fileDescriptor, SOL_NETLINK, option, &group, socklen_t(MemoryLayout<Int32>.size)) == 0
+            else {
+                throw NetlinkError(kernelErrno: errno, operation: "joining rtnetlink group \(group)")
+            }
+        }
+    }
+
     /// Reads every pending notification; malformed messages are counted in `malformedMessages` and dropped.
     /// The corresponding C call is `recvfrom`.
     public func drain() -> [LinkEvent] { drainAll().links }
 
-    /// Reads every pending notification, links and addresses.
-    public func drainAll() -> (links: [LinkEvent], addresses: [AddressEvent]) {
-        var events: [LinkEvent] = []
-        var addresses: [AddressEvent] = []
+    /// Every kind of notification this socket hears.
+    public struct Events {
+        public var links: [LinkEvent] = []
+        public var addresses: [AddressEvent] = []
+        /// Only with `watchRoutesAndRules(true)`.
+        public var routeDeletions: [RouteDeletion] = []
+        public var ruleDeletions: [RuleDeletion] = []
+    }
+
+    /// Reads every pending notification, links, addresses, route and rule deletions.
+    public func drainAll() -> Events {
+        var events = Events()
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             var sender = sockaddr_nl()
@@ -165,10 +187,10 @@ public final class LinkMonitor {
                 case ENOBUFS:
                     overruns += 1
                     continue
-                default: return (events, addresses)  // EAGAIN: nothing more
+                default: return events  // EAGAIN: nothing more
                 }
             }
-            if count == 0 { return (events, addresses) }
+            if count == 0 { return events }
             // Only the kernel (port 0) speaks for links; another process could send to this port id.
             guard sender.nl_pid == 0 else {
                 malformedMessages += 1
@@ -182,9 +204,13 @@ public final class LinkMonitor {
             for message in messages {
                 do {
                     if let event = try LinkEvent.decode(message) {
-                        events.append(event)
+                        events.links.append(event)
                     } else if let event = try AddressEvent.decode(message) {
-                        addresses.append(event)
+                        events.addresses.append(event)
+                    } else if let event = try RouteDeletion.decode(message) {
+                        events.routeDeletions.append(event)
+                    } else if let event = try RuleDeletion.decode(message) {
+                        events.ruleDeletions.append(event)
                     }
                 } catch {
                     malformedMessages += 1

@@ -187,4 +187,14 @@ extension RouteNetlinkSocket {
         body(built)
         return 0
     }
+
+    /// The table of VRF device `name`; nil when there is no such link or it is not a VRF.
+    /// The corresponding C calls are `rtnl_link_get_kernel`, `rtnl_link_is_vrf` and `rtnl_link_vrf_get_tableid`.
+    public func vrfTable(named name: String) throws(NetlinkError) -> UInt32? {
+        guard let link = try link(named: name) else { return nil }
+        defer { rtnl_link_put(link) }
+        var table: UInt32 = 0
+        guard rtnl_link_is_vrf(link) != 0, rtnl_link_vrf_get_tableid(link, &table) >= 0 else { return nil }
+        return table
+    }
 }

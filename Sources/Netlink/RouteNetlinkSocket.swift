@@ -226,6 +226,7 @@ public final class RouteNetlinkSocket {
         if let algorithm = route.congestionControl {
             result = min(result, Self.putMetrics(route, congestionControl: algorithm, into: message))
         }
+        if let encap = route.encap { result = min(result, Self.putEncap(encap, into: message)) }
         guard result >= 0 else {
             nlmsg_free(message)
             throw NetlinkError(libnlResult: result, operation: operation)
@@ -252,6 +253,44 @@ public final class RouteNetlinkSocket {
         }
         result = min(result, nla_put_string(message, 16, congestionControl))
         return min(result, nla_nest_end(message, nest))
+    }
+
+    /// `RTA_ENCAP` with the tunnel's attributes, and `RTA_ENCAP_TYPE` (`LWTUNNEL_ENCAP_MPLS` 1, `_IP` 2, `_IP6` 4).
+    /// An MPLS stack is `MPLS_IPTUNNEL_DST` (1): big-endian label entries, bottom of stack on the last. `ip`/`ip6`:
+    /// `LWTUNNEL_IP_ID` 1 (big-endian), `_DST` 2, `_SRC` 3, then TTL 4 / TOS 5 (IPv4) or hop limit 4 / TC 5 (IPv6),
+    /// and `_FLAGS` 6: the same numbers for both families.
+    /// The corresponding C calls are `nla_nest_start`, `nla_put*` and `nla_nest_end`.
+    static func putEncap(_ encap: RouteEncap, into message: OpaquePointer) -> Int32 {
+        guard let nest = nla_nest_start(message, Int32(RTA_ENCAP.rawValue)) else { return -NLE_NOMEM }
+        var result: Int32 = 0
+        func put(_ type: Int32, _ bytes: [UInt8]) {
+            result = min(result, bytes.withUnsafeBytes { nla_put(message, type, Int32($0.count), $0.baseAddress) })
+        }
+        let type: UInt16
+        switch encap.kind {
+        case .mpls:
+            type = 1
+            put(1, Self.mplsLabelStack(encap.labels))
+        case .ip, .ip6:
+            type = encap.kind == .ip ? 2 : 4
+            if let id = encap.id { result = min(result, nla_put_u64(message, 1, id.bigEndian)) }
+            if let destination = encap.destination { put(2, destination.bytes) }
+            if let source = encap.source { put(3, source.bytes) }
+            if let ttl = encap.ttl { result = min(result, nla_put_u8(message, 4, ttl)) }
+            if let tos = encap.tos { result = min(result, nla_put_u8(message, 5, tos)) }
+            if let flags = encap.flags { result = min(result, nla_put_u16(message, 6, flags)) }
+        }
+        result = min(result, nla_nest_end(message, nest))
+        return min(result, nla_put_u16(message, Int32(RTA_ENCAP_TYPE.rawValue), type))
+    }
+
+    /// An MPLS label stack as the kernel takes it (`struct mpls_label`): each label in the top 20 bits of a
+    /// big-endian word, the bottom-of-stack bit (0x100) on the last, TTL 0 (the kernel's default).
+    public static func mplsLabelStack(_ labels: [UInt32]) -> [UInt8] {
+        labels.enumerated().flatMap { index, label -> [UInt8] in
+            let entry = label << 12 | (index == labels.count - 1 ? 0x100 : 0)
+            return withUnsafeBytes(of: entry.bigEndian) { Array($0) }
+        }
     }
 
     /// Deletes `route`; a route that is not there is not an error.
@@ -286,6 +325,13 @@ public final class RouteNetlinkSocket {
             }
             index = found
         }
+        var vrfTable: UInt32?
+        if let vrf = route.vrf {
+            guard let table = try self.vrfTable(named: vrf) else {
+                throw NetlinkError(kind: .library, code: NLE_INVAL, message: "\(operation): \(vrf) is not a VRF device")
+            }
+            vrfTable = table
+        }
         guard let request = rtnl_route_alloc() else {
             throw NetlinkError(libnlResult: -NLE_NOMEM, operation: operation)
         }
@@ -303,7 +349,8 @@ public final class RouteNetlinkSocket {
             throw NetlinkError(libnlResult: result, operation: operation)
         }
         rtnl_route_set_table(
-            request, route.table ?? (route.type.defaultsToLocalTable ? RT_TABLE_LOCAL : RT_TABLE_MAIN).rawValue)
+            request,
+            vrfTable ?? route.table ?? (route.type.defaultsToLocalTable ? RT_TABLE_LOCAL : RT_TABLE_MAIN).rawValue)
         if let metric = route.metric { rtnl_route_set_priority(request, metric) }
         if let scope = route.scope { rtnl_route_set_scope(request, scope) }
         if let tos = route.tos { rtnl_route_set_tos(request, tos) }

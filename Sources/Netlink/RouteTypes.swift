@@ -63,7 +63,7 @@ public enum RouteType: UInt8, Hashable, Sendable, CaseIterable {
     }
 
     /// Types `ip route` puts in the local table by default.
-    var defaultsToLocalTable: Bool { [.local, .broadcast, .anycast, .nat].contains(self) }
+    public var defaultsToLocalTable: Bool { [.local, .broadcast, .anycast, .nat].contains(self) }
 }
 
 /// One next hop of a multipath route (`nexthop via … dev … weight …`).
@@ -127,6 +127,10 @@ public struct RouteSpec: Hashable, Sendable, CustomStringConvertible {
     public var routerPreference: UInt8?
     /// How the kernel takes a route to a prefix it routes already.
     public var creation: RouteCreation = .add
+    /// `encap`: the lightweight tunnel (`RTA_ENCAP_TYPE`, `RTA_ENCAP`).
+    public var encap: RouteEncap?
+    /// `vrf`: the VRF device whose table the route goes in (looked up when the route is sent; `table` is unused).
+    public var vrf: String?
 
     /// `blackhole`: drop silently (`RTN_BLACKHOLE`); no gateway or device.
     public var blackhole: Bool { type == .blackhole }
@@ -182,6 +186,7 @@ public struct RouteSpec: Hashable, Sendable, CustomStringConvertible {
         }
         if let source { text += " src \(source)" }
         if let table { text += " table \(table)" }
+        if let vrf { text += " vrf \(vrf)" }
         if let metric { text += " metric \(metric)" }
         if let scope { text += " scope \(scope)" }
         if let protocolNumber { text += " proto \(protocolNumber)" }
@@ -189,6 +194,7 @@ public struct RouteSpec: Hashable, Sendable, CustomStringConvertible {
         if let expires { text += " expires \(expires)" }
         if let congestionControl { text += " congctl \(congestionControlLocked ? "lock " : "")\(congestionControl)" }
         if let routerPreference { text += " pref \(routerPreference)" }
+        if let encap { text += " encap \(encap.kind.rawValue)" }
         return text
     }
 }
@@ -250,6 +256,17 @@ public struct RuleSpec: Hashable, Sendable, CustomStringConvertible {
     /// `sport` / `dport` ranges.
     public var sourcePorts: ClosedRange<UInt16>?
     public var destinationPorts: ClosedRange<UInt16>?
+    /// `not` (`FIB_RULE_INVERT`).
+    public var invert = false
+    /// `suppress_prefixlength` (`FRA_SUPPRESS_PREFIXLEN`), `suppress_ifgroup` (`FRA_SUPPRESS_IFGROUP`).
+    public var suppressPrefixLength: Int32?
+    public var suppressInterfaceGroup: UInt32?
+    /// `uidrange` (`FRA_UID_RANGE`).
+    public var uidRange: ClosedRange<UInt32>?
+    /// `tunnel-id` (`FRA_TUN_ID`, big-endian on the wire).
+    public var tunnelID: UInt64?
+    /// `realms` (`FRA_FLOW`): the source realm in the high 16 bits.
+    public var realms: UInt32?
 
     public init(
         family: IPAddress.Family, source: IPAddress? = nil, sourcePrefixLength: UInt8 = 0,
@@ -283,7 +300,7 @@ public struct RuleSpec: Hashable, Sendable, CustomStringConvertible {
 
     /// `ip rule` style: "from 192.0.2.0/24 lookup 100 pref 100".
     public var description: String {
-        var parts: [String] = [family == .ipv6 ? "inet6" : ""]
+        var parts: [String] = [family == .ipv6 ? "inet6" : "", invert ? "not" : ""]
         parts.append("from " + (source.map { "\($0)/\(sourcePrefixLength)" } ?? "all"))
         if let destination { parts.append("to \(destination)/\(destinationPrefixLength)") }
         if let firewallMark { parts.append("fwmark \(firewallMark)" + (firewallMask.map { "/\($0)" } ?? "")) }

@@ -84,6 +84,16 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
                 }
             }
         }
+        receiver.onRouteDeletions = { [core, loop] deletions in
+            loop.execute {
+                for (interface, deletion) in deletions { core.routeDeleted(deletion, interface: interface) }
+            }
+        }
+        receiver.onRuleDeletions = { [core, loop] deletions in
+            loop.execute {
+                for deletion in deletions { core.ruleDeleted(deletion) }
+            }
+        }
         receiver.onLinks = { [core, loop] events in
             loop.execute {
                 for event in events { core.linkChanged(interface: event.name, isUp: event.isUp) }
@@ -100,6 +110,7 @@ public final class VRRPEngine: WorkerEngine, @unchecked Sendable {
             globals: configuration.globalDefs, hostName: Self.hostName, fifos: notifications?.fifos ?? [], loop: loop,
             logger: logger)
         core.apply(configuration, isReload: isReload)
+        receiver.watchRoutesAndRules(core.tracksRoutesOrRules)
         startScripts(configuration.vrrp ?? VRRPConfig(), globals: configuration.globalDefs)
         startTrackFiles(configuration.vrrp ?? VRRPConfig(), isReload: isReload)
         startProcessTracking(configuration.vrrp ?? VRRPConfig())

@@ -839,15 +839,17 @@ struct VRRPSchemaTests {
     func trackGroupIgnored(_ text: String, _ line: Int) {
         let loaded = loadVRRP(text)
         #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics)")
-        #expect(loaded.diagnostics.warnings.map(\.location?.line) == [line], "\(loaded.diagnostics)")
+        // A route without dev is also not tracked at all (a second warning on its line).
+        #expect(Set(loaded.diagnostics.warnings.map(\.location?.line)) == [line], "\(loaded.diagnostics)")
         #expect(loaded.config.vrrp.trackGroupInterfaces(of: "VI_1", defaultInterface: "eth0").isEmpty)
     }
 
     @Test("Route options realms, expires, congctl, pref and append/prepend/add land in the model")
     func routeKernelOptions() {
         let loaded = loadVRRP(
-            "static_routes {\n203.0.113.0/24 via 192.0.2.9 realms 3/5 congctl lock reno prepend append\n"
-                + "2001:db8:7::/64 via 2001:db8::9 expires 300 pref high add\n203.0.113.0/25 dev eth0 realms 7\n}")
+            "static_routes {\n203.0.113.0/24 via 192.0.2.9 dev eth0 realms 3/5 congctl lock reno prepend append\n"
+                + "2001:db8:7::/64 via 2001:db8::9 dev eth0 expires 300 pref high add\n203.0.113.0/25 dev eth0 realms 7\n}"
+        )
         #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics)")
         let routes = loaded.config.vrrp.staticRoutes
         #expect(routes.map(\.realms) == [3 << 16 | 5, nil, 7])
@@ -863,10 +865,96 @@ struct VRRPSchemaTests {
             "2001:db8:7::/64 via 2001:db8::9 realms 2", "203.0.113.0/24 via 192.0.2.9 realms 70000",
         ])
     func routeFamilyOptions(_ line: String) {
-        let loaded = loadVRRP("static_routes {\n\(line)\n}")
+        expectSkipped("static_routes", line)
+    }
+
+    /// `line` alone in a `block` block: warned at its line and skipped, as keepalived skips it.
+    func expectSkipped(_ block: String, _ line: String) {
+        let loaded = loadVRRP("\(block) {\n\(line)\n}")
         #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics)")
         #expect(loaded.diagnostics.warnings.map(\.location?.line) == [2], "\(loaded.diagnostics)")
-        #expect(loaded.config.vrrp.staticRoutes.isEmpty)
+        #expect(loaded.config.vrrp.staticRoutes.isEmpty && loaded.config.vrrp.staticRules.isEmpty)
+    }
+
+    @Test("Rule options not, suppress_*, uidrange, tunnel-id, realms and type land in the model")
+    func ruleKernelOptions() {
+        let loaded = loadVRRP(
+            "static_rules {\nnot from 192.0.2.0/24 table 100 preference 10 suppress_prefixlength 0 sup_group default "
+                + "uidrange 1000-1999 tunnel-id 7 realms 3/5\nfrom 192.0.2.0/24 type prohibit preference 11\n"
+                + "from 192.0.2.0/24 type goto 300 preference 12\nfrom 192.0.2.0/24 table 1 preference 13 tun_id 9 "
+                + "sup_pl 8 suppress_ifgroup 4\n}")
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics)")
+        // tun_id: iproute2's spelling, not keepalived's.
+        #expect(loaded.diagnostics.warnings.map(\.location?.line) == [5], "\(loaded.diagnostics)")
+        let rules = loaded.config.vrrp.staticRules
+        #expect(rules.count == 4)
+        #expect(rules[0].invert && rules[0].suppressPrefixLength == 0 && rules[0].suppressInterfaceGroup == 0)
+        #expect(rules[0].uidRange == 1000...1999 && rules[0].tunnelID == 7 && rules[0].realms == 3 << 16 | 5)
+        #expect(rules[1].options == [["prohibit"]] && !rules[1].invert)
+        #expect(rules[2].options == [["goto", "300"]])
+        #expect(rules[3].tunnelID == 9 && rules[3].suppressPrefixLength == 8 && rules[3].suppressInterfaceGroup == 4)
+    }
+
+    @Test(
+        "A rule keepalived refuses is warned and skipped",
+        arguments: [
+            "from 192.0.2.0/24 type unicast preference 1", "from 192.0.2.0/24 blackhole realms 2 preference 1",
+            "from 192.0.2.0/24 prohibit suppress_prefixlength 0 preference 1",
+            "from 2001:db8::/32 table 1 realms 2 preference 1", "from 192.0.2.0/24 table 1 uidrange 9-1",
+            "from 192.0.2.0/24 table 1 suppress_ifgroup eth", "from 192.0.2.0/24 table 1 tunnel-id x",
+        ])
+    func ruleRefused(_ line: String) {
+        expectSkipped("static_rules", line)
+    }
+
+    @Test("Route encap mpls/ip/ip6 and inet/inet6 land in the model")
+    func routeEncap() {
+        let loaded = loadVRRP(
+            "static_routes {\n203.0.113.0/24 encap mpls 100/200 dev eth0\n"
+                + "203.0.113.64/26 encap ip id 5 dst 192.0.2.9 src 192.0.2.1 tos 0x10 ttl 3 flags 1 dev eth0\n"
+                + "2001:db8:5::/64 encap ip6 dst 2001:db8::9 tc 4 hoplimit 9 dev eth0\ninet6 default dev eth0\n"
+                + "inet to default via 192.0.2.9 dev eth0\n198.51.100.0/24 dev eth0 vrf blue\n}")
+        #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics)")
+        let routes = loaded.config.vrrp.staticRoutes
+        #expect(routes.count == 6 && routes[5].vrf == "blue")
+        #expect(routes[0].encap == RouteEncap(kind: .mpls, labels: [100, 200]) && routes[0].device == "eth0")
+        var ip = RouteEncap(kind: .ip)
+        (ip.id, ip.destination, ip.source, ip.tos, ip.ttl, ip.flags) = (
+            5, IPAddress("192.0.2.9"), IPAddress("192.0.2.1"), 16, 3, 1
+        )
+        #expect(routes[1].encap == ip && routes[1].device == "eth0")
+        #expect(routes[2].encap?.kind == .ip6 && routes[2].encap?.tos == 4 && routes[2].encap?.ttl == 9)
+        #expect(routes[3].destination == IPPrefix("::/0") && routes[3].family == .ipv6)
+        #expect(routes[4].destination == IPPrefix("0.0.0.0/0") && routes[4].gateway == IPAddress("192.0.2.9"))
+    }
+
+    @Test(
+        "A route keepalived refuses (encap, family, pervasive) is warned and skipped",
+        arguments: [
+            "203.0.113.0/24 encap mpls dev eth0", "203.0.113.0/24 encap mpls 1048576 dev eth0",
+            "203.0.113.0/24 encap ip ttl 3 dev eth0", "203.0.113.0/24 encap ip dst 2001:db8::1 dev eth0",
+            "203.0.113.0/24 encap seg6 mode inline segs 2001:db8::1 dev eth0", "inet6 203.0.113.0/24 dev eth0",
+            "inet 2001:db8::/64 dev eth0", "203.0.113.0/24 via 2001:db8::1 dev eth0", "inet inet6 default dev eth0",
+            "203.0.113.0/24 dev eth0 pervasive",
+        ])
+    func routeRefused(_ line: String) {
+        expectSkipped("static_routes", line)
+    }
+
+    @Test("Tracking: a tracked route or rule carries protocol keepalived; a route without dev is not tracked")
+    func routeAndRuleTracking() {
+        let loaded = loadVRRP(
+            instanceText(
+                "virtual_routes {\n198.51.100.0/24 via 192.0.2.9 dev eth0 proto bird\n"
+                    + "198.51.100.0/25 via 192.0.2.9 dev eth0 proto bird no_track\nblackhole 203.0.113.0/24\n}\n"
+                    + "virtual_rules {\nfrom 192.0.2.0/24 table 1 preference 1 protocol bird\n"
+                    + "from 192.0.2.0/24 table 1 preference 2 protocol bird no_track\n}"))
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics)")
+        #expect(loaded.diagnostics.warnings.map(\.location?.line) == [5, 7, 10, 1], "\(loaded.diagnostics)")
+        let instance = loaded.config.vrrp.instances[0]
+        #expect(instance.virtualRoutes.map(\.protocolNumber) == [nil, 12, nil])
+        #expect(instance.virtualRoutes.map(\.noTrack) == [false, true, true])
+        #expect(instance.virtualRules.map { $0.options.contains { $0.first == "protocol" } } == [false, true])
     }
 
     @Test("lvs_sync_daemon_interface in an instance is lvs_sync_daemon IFACE INSTANCE, unless that is set already")

@@ -102,3 +102,46 @@ let testMAC: [UInt8] = [0x02, 0x00, 0x5e, 0x10, 0x20, 0x30]
         #expect(throws: NetlinkError.self) { try LinkEvent.decode(bad) }
     }
 }
+
+@Suite struct RouteAndRuleDeletionDecodingTests {
+    func message(type: UInt16, header: [UInt8], _ attributes: [NetlinkAttribute]) -> NetlinkMessage {
+        let payload = header + attributes.encoded()
+        let netlinkHeader = NetlinkHeader(length: UInt32(16 + payload.count), type: type, flags: [], sequence: 0)
+        return NetlinkMessage(header: netlinkHeader, payload: payload[...])
+    }
+
+    /// rtmsg: AF_INET, /24, src_len 0, tos 16, table 254, protocol, scope, unicast, flags.
+    func route(type: UInt16 = 25, protocolNumber: UInt8 = 18, _ attributes: [NetlinkAttribute]) -> NetlinkMessage {
+        message(type: type, header: [2, 24, 0, 16, 254, protocolNumber, 0, 1, 0, 0, 0, 0], attributes)
+    }
+
+    @Test func aDeletedKeepalivedRouteDecodes() throws {
+        let deletion = try RouteDeletion.decode(
+            route([.bytes(1, [198, 51, 100, 0]), .u32(4, 3), .u32(6, 5), .u32(15, 1000)]))
+        #expect(
+            deletion
+                == RouteDeletion(
+                    destination: IPAddress("198.51.100.0")!, prefixLength: 24, table: 1000, metric: 5, tos: 16,
+                    interfaceIndex: 3))
+        // Another protocol's, an added route, a default route without RTA_DST.
+        #expect(try RouteDeletion.decode(route(protocolNumber: 4, [.bytes(1, [198, 51, 100, 0])])) == nil)
+        #expect(try RouteDeletion.decode(route(type: 24, [.bytes(1, [198, 51, 100, 0])])) == nil)
+        #expect(try RouteDeletion.decode(route([]))?.destination == IPAddress("0.0.0.0"))
+        #expect(throws: NetlinkError.self) { try RouteDeletion.decode(route([.bytes(1, [198, 51])])) }
+    }
+
+    @Test func aDeletedRuleDecodesUnlessAnotherProtocolsOwn() throws {
+        // fib_rule_hdr: AF_INET6, dst_len 0, src_len 32, tos 0, table 100, res, res, FR_ACT_TO_TBL, flags.
+        let header: [UInt8] = [10, 0, 32, 0, 100, 0, 0, 1, 0, 0, 0, 0]
+        let source: [UInt8] = [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 12)
+        let deletion = try RuleDeletion.decode(
+            message(type: 33, header: header, [.bytes(2, source), .u32(6, 100), .u8(21, 18)]))
+        #expect(
+            deletion
+                == RuleDeletion(
+                    family: .ipv6, preference: 100, table: 100, source: IPAddress("2001:db8::"), sourcePrefixLength: 32)
+        )
+        #expect(try RuleDeletion.decode(message(type: 33, header: header, [.u8(21, 4)])) == nil)
+        #expect(try RuleDeletion.decode(message(type: 32, header: header, [])) == nil)
+    }
+}

@@ -1,4 +1,5 @@
 import Config
+import Netlink
 import Testing
 import WorkerIPC
 
@@ -101,6 +102,68 @@ struct EngineTrackingTests {
         untracked.core.apply(engineConfiguration([instance]), isReload: false)
         untracked.system.advance(seconds: 3.7)
         untracked.core.addressChanged(IPAddress("192.0.2.100")!, interface: "eth0", present: false)
+        #expect(untracked.last?.state == .master)
+    }
+
+    /// An instance holding the route `198.51.100.0/24 via 192.0.2.254 dev eth0` and the rule
+    /// `from 192.0.2.0/24 table 100 preference 100`, both tracked unless `noTrack`.
+    static func routedInstance(noTrack: Bool = false) -> VRRPInstance {
+        var instance = engineInstance()
+        var route = VirtualRoute(words: ["198.51.100.0/24", "via", "192.0.2.254", "dev", "eth0"], location: location)
+        route.destination = IPPrefix("198.51.100.0/24")
+        route.gateway = IPAddress("192.0.2.254")
+        route.device = "eth0"
+        route.noTrack = noTrack
+        var rule = VirtualRule(
+            words: ["from", "192.0.2.0/24", "table", "100", "preference", "100"], location: location)
+        rule.from = IPPrefix("192.0.2.0/24")
+        rule.table = "100"
+        rule.preference = 100
+        rule.noTrack = noTrack
+        instance.virtualRoutes = [route]
+        instance.virtualRules = [rule]
+        return instance
+    }
+
+    static let routeGone = RouteDeletion(destination: IPAddress("198.51.100.0")!, prefixLength: 24, table: 254)
+    static let ruleGone = RuleDeletion(
+        family: .ipv4, preference: 100, table: 100, source: IPAddress("192.0.2.0"), sourcePrefixLength: 24)
+
+    @Test func aMasterThatLosesARouteOrRuleGoesBackupUnlessNoTrackAndItsOwnRemovalsDoNotCount() {
+        let harness = EngineHarness()
+        harness.core.apply(engineConfiguration([Self.routedInstance()]), isReload: false)
+        #expect(harness.core.tracksRoutesOrRules)
+        harness.system.advance(seconds: 3.7)
+        #expect(harness.last?.state == .master)
+        // Another table, another interface, another preference: not ours.
+        var otherTable = Self.routeGone
+        otherTable.table = 100
+        harness.core.routeDeleted(otherTable, interface: "eth0")
+        harness.core.routeDeleted(Self.routeGone, interface: "eth1")
+        var otherRule = Self.ruleGone
+        otherRule.preference = 101
+        harness.core.ruleDeleted(otherRule)
+        #expect(harness.last?.state == .master)
+        harness.core.routeDeleted(Self.routeGone, interface: "eth0")
+        #expect(harness.last?.state == .backup)
+        #expect(
+            harness.last?.reason == "route '198.51.100.0/24 via 192.0.2.254 dev eth0' was deleted (no_track not set)")
+        // Going BACKUP, the worker deleted the rule and the route itself: their notices come later and do not count.
+        harness.system.advance(seconds: 3.7)
+        #expect(harness.last?.state == .master)
+        harness.core.ruleDeleted(Self.ruleGone)
+        harness.core.routeDeleted(Self.routeGone, interface: "eth0")
+        #expect(harness.last?.state == .master)
+        harness.core.ruleDeleted(Self.ruleGone)
+        #expect(harness.last?.state == .backup)
+        #expect((harness.last?.reason ?? "").hasPrefix("rule 'from 192.0.2.0/24"))
+
+        let untracked = EngineHarness()
+        untracked.core.apply(engineConfiguration([Self.routedInstance(noTrack: true)]), isReload: false)
+        #expect(!untracked.core.tracksRoutesOrRules)
+        untracked.system.advance(seconds: 3.7)
+        untracked.core.routeDeleted(Self.routeGone, interface: "eth0")
+        untracked.core.ruleDeleted(Self.ruleGone)
         #expect(untracked.last?.state == .master)
     }
 }

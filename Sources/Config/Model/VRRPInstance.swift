@@ -277,6 +277,12 @@ public struct VirtualRoute: Sendable, Hashable, Codable {
     public var routerPreference: Int?
     /// `add`, `prepend` or `append` (the last one written); `nil` is Vigil's default, `add`.
     public var creation: String?
+    /// `inet` / `inet6`: the family the line asks for (`default` is `::/0` with `inet6`); nil when not written.
+    public var family: IPAddress.Family?
+    /// `encap mpls|ip|ip6 …`: a lightweight tunnel the route's packets are put in (`RTA_ENCAP`).
+    public var encap: RouteEncap?
+    /// `vrf NAME`: the route goes in the table of that VRF device (in place of `table`).
+    public var vrf: String?
     /// Other `ip route` options, each as `[name, value…]` (warned: Vigil does not program them).
     public var options: [[String]] = []
     /// The whole line as written.
@@ -286,6 +292,35 @@ public struct VirtualRoute: Sendable, Hashable, Codable {
     public init(words: [String], location: SourceLocation) {
         self.words = words
         self.location = location
+    }
+}
+
+/// `encap` on a route: a lightweight tunnel (Linux 4.3+), as keepalived 2.2.7 and `ip route` take it.
+public struct RouteEncap: Sendable, Hashable, Codable {
+    /// `LWTUNNEL_ENCAP_*`: what the route's packets are put in.
+    public enum Kind: String, Sendable, Hashable, Codable {
+        /// `encap mpls LABEL[/LABEL…]`: an MPLS label stack (needs the kernel's `mpls_iptunnel`).
+        case mpls
+        /// `encap ip id ID dst ADDR [src ADDR] [tos T] [ttl N] [flags F]`: metadata for a collect_md IPv4 tunnel.
+        case ip
+        /// `encap ip6 id ID dst ADDR [src ADDR] [tc T] [hoplimit N] [flags F]`: the same for an IPv6 tunnel.
+        case ip6
+    }
+
+    public var kind: Kind
+    /// `mpls`: the label stack, outermost first.
+    public var labels: [UInt32] = []
+    /// `ip` / `ip6`: the tunnel id (`LWTUNNEL_IP_ID`), destination, source, TOS/traffic class, TTL/hop limit, flags.
+    public var id: UInt64?
+    public var destination: IPAddress?
+    public var source: IPAddress?
+    public var tos: UInt8?
+    public var ttl: UInt8?
+    public var flags: UInt16?
+
+    public init(kind: Kind, labels: [UInt32] = []) {
+        self.kind = kind
+        self.labels = labels
     }
 }
 
@@ -331,6 +366,18 @@ public struct VirtualRule: Sendable, Hashable, Codable {
     public var inet6 = false
     public var noTrack = false
     public var trackGroup: String?
+    /// `not`: the selector is inverted (`FIB_RULE_INVERT`).
+    public var invert = false
+    /// `suppress_prefixlength N` (`sup_pl`): a lookup result with a prefix this long or shorter is refused.
+    public var suppressPrefixLength: Int?
+    /// `suppress_ifgroup GROUP` (`sup_group`): a lookup result through an interface of this group is refused.
+    public var suppressInterfaceGroup: UInt32?
+    /// `uidrange START-END`: the sockets' owner.
+    public var uidRange: ClosedRange<UInt32>?
+    /// `tunnel-id N` (keepalived's spelling; `tun_id` is `ip rule`'s): the tunnel id of collect_md packets.
+    public var tunnelID: UInt64?
+    /// `realms [FROM/]TO` (IPv4): FROM in the high 16 bits, TO in the low ones.
+    public var realms: Int?
     /// Other `ip rule` options, each as `[name, value…]`.
     public var options: [[String]] = []
     public var words: [String]

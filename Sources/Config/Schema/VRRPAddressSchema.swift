@@ -83,19 +83,19 @@ enum VRRPAddressSchema {
             "ttl-propagate", "lock", "append", "prepend", "add", "inet", "inet6", "realms", "expires", "congctl",
             "pref",
         ]),
-        unsupported: KeywordWarnings.notYetImplemented(["vrf", "encap", "inet6", "inet", "pervasive", "no_track"])
-            .merging([
-                "as": .ignoredByKeepalived("keepalived 2.2.7 takes 'as [to] ADDR' (RTA_NEWDST) for MPLS routes only")
-            ]))
+        unsupported: KeywordWarnings([
+            "as": .ignoredByKeepalived("keepalived 2.2.7 takes 'as [to] ADDR' (RTA_NEWDST) for MPLS routes only"),
+            "pervasive": .ignoredByKeepalived(
+                "keepalived 2.2.7 does not know it and skips the line (iproute2 6.1 refuses it too), and so does Vigil"),
+        ]))
 
     /// The rule options and their fate.
     static let ruleOptions = OptionTable(
         "virtual_rules line",
         options: ruleValued.union(ruleFlags).union([
             "from", "to", "table", "lookup", "preference", "priority", "order", "pref", "no_track", "track_group",
-            "inet6",
-        ]),
-        unsupported: KeywordWarnings.notYetImplemented(Array(ruleUnsupported) + ["no_track"]))
+            "inet6", "sup_pl", "sup_group", "tunnel-id",
+        ]))
 
     /// `ip`'s scope names or a number 0–255.
     static func scope(_ text: String, for node: ConfigNode, _ context: SchemaContext) -> String? {
@@ -168,7 +168,7 @@ enum VRRPAddressSchema {
         "ssthresh", "rto_min", "quickack", "fastopen_no_cookie", "features",
     ]
     /// `ip route` options Vigil does not program: kept, and warned.
-    static let routeValued: Set<String> = ["vrf", "encap", "as"]
+    static let routeValued: Set<String> = ["vrf", "encap", "as"]  // handled one by one: in the table for the docs
     static let routeFlags: Set<String> = ["inet6", "inet", "pervasive"]
     /// /etc/iproute2/rt_protos (Debian's), keepalived accepts the names too.
     static let routeProtocols: [String: Int] = [
@@ -280,7 +280,7 @@ enum VRRPAddressSchema {
             case "to":
                 guard let text = value() else { return nil }
                 guard let prefix = routePrefix(text, line, context) else { return nil }
-                route.destination = prefix ?? IPPrefix("0.0.0.0/0")
+                route.destination = prefix
             case _ where routeTypes.contains(word) && route.destination == nil:
                 route.type = word
                 index += 1
@@ -288,15 +288,8 @@ enum VRRPAddressSchema {
                 route.creation = word
                 index += 1
             case "realms":
-                guard let text = value() else { return nil }
-                let parts = text.split(separator: "/", omittingEmptySubsequences: false).map { UInt16($0) }
-                guard (1...2).contains(parts.count), !parts.contains(nil) else {
-                    context.warning(
-                        "'realms' takes [FROM/]TO, realm numbers 0-65535, not '\(text)'; keepalived skips this line",
-                        at: line)
-                    return nil
-                }
-                route.realms = parts.count == 1 ? Int(parts[0]!) : Int(parts[0]!) << 16 | Int(parts[1]!)
+                guard let text = value(), let realms = realms(text, line, context) else { return nil }
+                route.realms = realms
             case "expires":
                 guard let text = value() else { return nil }
                 route.expires = context.integer(text, in: 0...Int(UInt32.max), for: line, what: "'expires'")
@@ -317,7 +310,26 @@ enum VRRPAddressSchema {
                 }
                 route.routerPreference = preference
             case "inet6", "inet":
-                index += 1  // the family comes from the addresses
+                let family: IPAddress.Family = word == "inet" ? .ipv4 : .ipv6
+                if let written = route.family, written != family {
+                    context.warning("'\(word)' on an \(written) route; keepalived skips this line", at: line)
+                    return nil
+                }
+                route.family = family
+                index += 1
+            case "encap":
+                index += 1
+                guard let encap = routeEncap(words, &index, line, context) else { return nil }
+                route.encap = encap
+            case "vrf":
+                guard let text = value() else { return nil }
+                route.vrf = text
+            case "pervasive":
+                // iproute2 dropped the word too; the kernel never acted on RTNH_F_PERVASIVE.
+                context.warning(
+                    "'pervasive' is not a route option keepalived 2.2.7 knows (nor does iproute2 6.1): keepalived skips "
+                        + "this line, and so does Vigil", at: line)
+                return nil
             case "as":
                 // `as [to] ADDR`: keepalived skips the `to`.
                 if index + 1 < words.count, words[index + 1] == "to" { index += 1 }
@@ -329,8 +341,8 @@ enum VRRPAddressSchema {
             case _ where routeValued.contains(word):
                 guard let text = value() else { return nil }
                 route.options.append([word, text])
-            case _ where route.destination == nil && (word == "default" || IPPrefix(word) != nil):
-                route.destination = word == "default" ? IPPrefix("0.0.0.0/0") : IPPrefix(word)
+            case _ where route.destination == nil && (word == "default" || word == "all" || IPPrefix(word) != nil):
+                route.destination = IPPrefix(word)
                 index += 1
             default:
                 context.warning("'\(word)' is not a route option Vigil knows; kept as written", at: line)
@@ -338,12 +350,12 @@ enum VRRPAddressSchema {
                 index += 1
             }
         }
-        if route.destination == nil {
+        if route.destination == nil && !words.contains(where: { ["default", "all"].contains($0) }) {
             context.warning("a route without a destination; keepalived skips it", at: line)
             return nil
         }
+        guard let family = routeFamily(&route, line, context) else { return nil }
         // keepalived: realms are IPv4's, expires and pref IPv6's; a route with the other family is skipped.
-        let family = route.destination?.address.family ?? .ipv4
         for (option, used, wanted) in [
             ("realms", route.realms != nil, IPAddress.Family.ipv4), ("expires", route.expires != nil, .ipv6),
             ("pref", route.routerPreference != nil, .ipv6),
@@ -367,7 +379,110 @@ enum VRRPAddressSchema {
             context.error("each 'nexthop' of a route needs 'via' or 'dev'", at: line)
             return nil
         }
+        if !route.noTrack && route.device == nil {
+            // keepalived: a deleted route is told from a replaced one by its interface.
+            context.warning("a route without 'dev' cannot be tracked (keepalived): taken as 'no_track'", at: line)
+            route.noTrack = true
+        }
+        // keepalived resets the protocol before it finds the route untracked; Vigil keeps an untracked one's.
+        trackingRules(noTrack: route.noTrack, protocolNumber: &route.protocolNumber, what: "route", line, context)
         return route
+    }
+
+    /// keepalived's tracking rules for a route or rule line: a tracked one (no `no_track`) carries protocol
+    /// `keepalived` (18), how the kernel's deletion notices are told from others'; another protocol is reset.
+    static func trackingRules(
+        noTrack: Bool, protocolNumber: inout Int?, what: String, _ line: ConfigNode, _ context: SchemaContext
+    ) {
+        guard !noTrack, let number = protocolNumber, number != Int(keepalivedProtocol) else { return }
+        context.warning(
+            "a tracked \(what) carries protocol keepalived (18), not \(number) (keepalived resets it); add 'no_track' "
+                + "to keep protocol \(number)", at: line)
+        protocolNumber = nil
+    }
+
+    /// `RTPROT_KEEPALIVED`.
+    static let keepalivedProtocol = 18
+
+    /// The route's family (`inet`/`inet6`, else its addresses'); `default`/`all` become `::/0` for IPv6. Mixed
+    /// families are warned and the line skipped (keepalived's error).
+    static func routeFamily(_ route: inout VirtualRoute, _ line: ConfigNode, _ context: SchemaContext)
+        -> IPAddress.Family?
+    {
+        let addresses = [route.destination?.address, route.gateway, route.source] + route.nexthops.map(\.gateway)
+        let families = Set(addresses.compactMap { $0?.family } + (route.family.map { [$0] } ?? []))
+        guard families.count <= 1 else {
+            context.warning("a route mixing IPv4 and IPv6 addresses; keepalived skips this line", at: line)
+            return nil
+        }
+        let family = families.first ?? .ipv4
+        if route.destination == nil { route.destination = IPPrefix(family == .ipv4 ? "0.0.0.0/0" : "::/0") }
+        return family
+    }
+
+    /// `encap mpls LABEL[/LABEL…]`, `encap ip|ip6 [id N] [dst ADDR] [src ADDR] [tos|tc T] [ttl|hoplimit N]
+    /// [flags F]`, as keepalived 2.2.7 reads them (`index` is at the type; left after the last option taken).
+    /// nil (warned: keepalived skips the line) when malformed.
+    static func routeEncap(_ words: [String], _ index: inout Int, _ line: ConfigNode, _ context: SchemaContext)
+        -> RouteEncap?
+    {
+        guard index < words.count, let kind = RouteEncap.Kind(rawValue: words[index]) else {
+            let text = index < words.count ? "'\(words[index])'" : "nothing"
+            context.warning(
+                "'encap' takes mpls, ip or ip6, not \(text) (keepalived also knows ila; Vigil does not build it); "
+                    + "keepalived skips this line", at: line)
+            return nil
+        }
+        index += 1
+        var encap = RouteEncap(kind: kind)
+        func refuse(_ why: String) -> RouteEncap? {
+            context.warning("encap \(kind.rawValue): \(why); keepalived skips this line", at: line)
+            return nil
+        }
+        if kind == .mpls {
+            guard index < words.count else { return refuse("needs a label stack") }
+            let labels = words[index].split(separator: "/", omittingEmptySubsequences: false).map { UInt32($0) }
+            guard !labels.isEmpty, labels.allSatisfy({ ($0 ?? .max) < 1 << 20 }) else {
+                return refuse("'\(words[index])' is not a label stack (labels 0-1048575, separated by '/')")
+            }
+            encap.labels = labels.map { $0! }
+            index += 1
+            return encap
+        }
+        let family: IPAddress.Family = kind == .ip ? .ipv4 : .ipv6
+        let (tosName, ttlName) = kind == .ip ? ("tos", "ttl") : ("tc", "hoplimit")
+        while index + 1 < words.count {
+            let (option, text) = (words[index], words[index + 1])
+            switch option {
+            case "id":
+                guard let id = UInt64(text) else { return refuse("id '\(text)' is not a number") }
+                encap.id = id
+            case "dst", "src":
+                guard let address = IPAddress(text), address.family == family else {
+                    return refuse("\(option) '\(text)' is not an \(family) address")
+                }
+                if option == "dst" { encap.destination = address } else { encap.source = address }
+            case tosName:
+                guard let tos = text.hasPrefix("0x") ? UInt8(text.dropFirst(2), radix: 16) : UInt8(text) else {
+                    return refuse("\(tosName) '\(text)' is not 0-255")
+                }
+                encap.tos = tos
+            case ttlName:
+                guard let ttl = UInt8(text) else { return refuse("\(ttlName) '\(text)' is not 0-255") }
+                encap.ttl = ttl
+            case "flags":
+                guard let flags = text.hasPrefix("0x") ? UInt16(text.dropFirst(2), radix: 16) : UInt16(text) else {
+                    return refuse("flags '\(text)' is not 0-65535")
+                }
+                encap.flags = flags
+            default:
+                guard encap.destination != nil || encap.id != nil else { return refuse("needs 'dst' or 'id'") }
+                return encap
+            }
+            index += 2
+        }
+        guard encap.destination != nil || encap.id != nil else { return refuse("needs 'dst' or 'id'") }
+        return encap
     }
 
     /// An address inside a route or rule; keepalived skips a line with an invalid one, so a warning
@@ -394,7 +509,7 @@ enum VRRPAddressSchema {
 
     static let ruleValued: Set<String> = [
         "tos", "dsfield", "fwmark", "iif", "oif", "realms", "goto", "suppress_prefixlength", "suppress_ifgroup",
-        "uidrange", "protocol", "ip_proto", "sport", "dport", "tun_id", "type",
+        "uidrange", "protocol", "ip_proto", "sport", "dport", "tun_id", "type", "sup_pl", "sup_group", "tunnel-id",
     ]
     static let ruleFlags: Set<String> = ["l3mdev", "not", "inet", "blackhole", "unreachable", "prohibit", "nop"]
 
@@ -411,10 +526,33 @@ enum VRRPAddressSchema {
                     rule.noTrack = true
                 } else if word == "inet6" {
                     rule.inet6 = true
+                } else if word == "not" {
+                    rule.invert = true
                 } else {
                     rule.options.append([word])
                 }
                 index += 1
+                continue
+            }
+            if word == "type", index + 1 < words.count {
+                // `type ACTION` is the action written out: `type prohibit`, `type goto 200`.
+                let action = words[index + 1]
+                guard ruleActions.contains(action) else {
+                    context.warning(
+                        "rule 'type' takes goto, nop, blackhole, unreachable or prohibit, not '\(action)'; keepalived "
+                            + "skips this line", at: line)
+                    return nil
+                }
+                if action == "goto" {
+                    guard index + 2 < words.count else {
+                        return skipRule("'type goto' needs a target preference", line, context)
+                    }
+                    rule.options.append(["goto", words[index + 2]])
+                    index += 3
+                } else {
+                    rule.options.append([action])
+                    index += 2
+                }
                 continue
             }
             guard index + 1 < words.count else {
@@ -435,6 +573,36 @@ enum VRRPAddressSchema {
             case "preference", "priority", "order", "pref":
                 rule.preference = context.integer(text, in: 0...Int(UInt32.max), for: line, what: "'\(word)'")
             case "track_group": rule.trackGroup = text
+            case "suppress_prefixlength", "sup_pl":
+                guard let length = Int(text), (0...Int(Int32.max)).contains(length) else {
+                    return skipRule("'\(word)' takes a number, not '\(text)'", line, context)
+                }
+                rule.suppressPrefixLength = length
+            case "suppress_ifgroup", "sup_group":
+                // /etc/iproute2/group's one fixed name; keepalived reads the file for others.
+                guard let group = text == "default" ? 0 : UInt32(text) else {
+                    return skipRule("'\(word)' takes a group number or 'default', not '\(text)'", line, context)
+                }
+                rule.suppressInterfaceGroup = group
+            case "uidrange":
+                let parts = text.split(separator: "-", omittingEmptySubsequences: false).map { UInt32($0) }
+                guard parts.count == 2, let first = parts[0], let last = parts[1], first <= last else {
+                    return skipRule("'uidrange' takes START-END, not '\(text)'", line, context)
+                }
+                rule.uidRange = first...last
+            case "tunnel-id", "tun_id":
+                guard let id = UInt64(text) else {
+                    return skipRule("'\(word)' takes a number, not '\(text)'", line, context)
+                }
+                if word == "tun_id" {
+                    context.warning(
+                        "'tun_id' is iproute2's spelling; keepalived 2.2.7 knows only 'tunnel-id' and skips this "
+                            + "line: Vigil takes it as 'tunnel-id'", at: line)
+                }
+                rule.tunnelID = id
+            case "realms":
+                guard let realms = realms(text, line, context) else { return nil }
+                rule.realms = realms
             case _ where ruleValued.contains(word): rule.options.append([word, text])
             default:
                 context.warning("'\(word)' is not a rule option Vigil knows; kept as written", at: line)
@@ -443,13 +611,40 @@ enum VRRPAddressSchema {
             }
             index += 2
         }
+        // keepalived: realms and the suppressors go with a table lookup, realms with IPv4.
+        let tableOptions = [
+            ("realms", rule.realms != nil), ("suppress_prefixlength", rule.suppressPrefixLength != nil),
+            ("suppress_ifgroup", rule.suppressInterfaceGroup != nil),
+        ].filter(\.1).map(\.0)
+        let action = rule.options.first { ruleActions.contains($0[0]) || $0[0] == "l3mdev" }?[0]
+        if let option = tableOptions.first, action != nil {
+            return skipRule("'\(option)' goes with a table lookup, not '\(action!)'", line, context)
+        }
+        if rule.realms != nil, rule.inet6 || rule.from?.address.family == .ipv6 || rule.to?.address.family == .ipv6 {
+            return skipRule("'realms' is only for IPv4 rules", line, context)
+        }
         return rule
     }
 
-    /// `ip rule` selectors and actions Vigil does not program (libnl has no field for them): warned.
-    static let ruleUnsupported: Set<String> = [
-        "realms", "suppress_prefixlength", "suppress_ifgroup", "uidrange", "tun_id", "not", "type",
-    ]
+    /// A rule's actions besides `table`, as `type` names them.
+    static let ruleActions: Set<String> = ["goto", "nop", "blackhole", "unreachable", "prohibit"]
+
+    /// Warns that keepalived skips this rule line, and says so to the caller (nil).
+    static func skipRule(_ why: String, _ line: ConfigNode, _ context: SchemaContext) -> VirtualRule? {
+        context.warning("\(why); keepalived skips this line", at: line)
+        return nil
+    }
+
+    /// `realms [FROM/]TO` of a route or rule: FROM in the high 16 bits; nil (warned: keepalived skips the line).
+    static func realms(_ text: String, _ line: ConfigNode, _ context: SchemaContext) -> Int? {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map { UInt16($0) }
+        guard (1...2).contains(parts.count), !parts.contains(nil) else {
+            context.warning(
+                "'realms' takes [FROM/]TO, realm numbers 0-65535, not '\(text)'; keepalived skips this line", at: line)
+            return nil
+        }
+        return parts.count == 1 ? Int(parts[0]!) : Int(parts[0]!) << 16 | Int(parts[1]!)
+    }
 
     static func rules(_ node: ConfigNode, _ context: SchemaContext) -> [VirtualRule] {
         lines(node, context) { line, context in
@@ -463,6 +658,9 @@ enum VRRPAddressSchema {
                 }
                 rule.options[index][1] = "\(number)"
             }
+            var protocolNumber = rule.options.last { $0[0] == "protocol" && $0.count > 1 }.flatMap { Int($0[1]) }
+            trackingRules(noTrack: rule.noTrack, protocolNumber: &protocolNumber, what: "rule", line, context)
+            if protocolNumber == nil { rule.options.removeAll { $0[0] == "protocol" } }
             ruleOptions.warn(rule.words.filter { ruleOptions.unsupported.contains($0) }, on: line, context)
             return rule
         }

@@ -102,6 +102,8 @@ enum KernelObjects {
         spec.congestionControlLocked = route.congestionControlLocked
         spec.routerPreference = route.routerPreference.map { UInt8(clamping: $0) }
         spec.creation = ["prepend": .prepend, "append": .append][route.creation ?? "add"] ?? .add
+        spec.encap = route.encap
+        spec.vrf = route.vrf
         return .success(spec)
     }
 
@@ -121,6 +123,14 @@ enum KernelObjects {
             }
             spec.table = number
         }
+        spec.invert = rule.invert
+        spec.suppressPrefixLength = rule.suppressPrefixLength.map { Int32(clamping: $0) }
+        spec.suppressInterfaceGroup = rule.suppressInterfaceGroup
+        spec.uidRange = rule.uidRange
+        spec.tunnelID = rule.tunnelID
+        spec.realms = rule.realms.map { UInt32(clamping: $0) }
+        // keepalived: a tracked rule carries protocol keepalived, how its deletion is told from others'.
+        if !rule.noTrack { spec.protocolNumber = RouteSpec.keepalivedProtocol }
         for option in rule.options {
             let value = option.count > 1 ? option[1] : ""
             switch option[0] {
@@ -150,6 +160,35 @@ enum KernelObjects {
             }
         }
         return .success(spec)
+    }
+
+    /// Whether `deletion` is `route` as the kernel held it: keepalived compares the table, prefix, metric, TOS and
+    /// interface (the kernel's defaults filled in: main or local table, metric 0, or 1024 for IPv6). A `vrf` route's
+    /// table is the VRF device's, which only the kernel knows: any table matches.
+    static func route(_ route: VirtualRoute, matches deletion: RouteDeletion, interface: String?) -> Bool {
+        guard case .success(let spec) = routeSpec(route) else { return false }
+        let table = spec.table ?? (spec.type.defaultsToLocalTable ? 255 : 254)
+        let metric = spec.metric ?? (spec.destination.family == .ipv6 ? 1024 : 0)
+        return spec.destination == deletion.destination && spec.prefixLength == deletion.prefixLength
+            && (table == deletion.table || spec.vrf != nil) && metric == deletion.metric
+            && (spec.tos ?? 0) == deletion.tos
+            && spec.interface == interface
+    }
+
+    /// Whether `deletion` is `rule` as the kernel held it: family, preference (when the line has one), table,
+    /// action and the from/to prefixes.
+    static func rule(_ rule: VirtualRule, matches deletion: RuleDeletion) -> Bool {
+        guard case .success(let spec) = ruleSpec(rule) else { return false }
+        let table = spec.table ?? (spec.action == 1 ? 254 : 0)
+        // The kernel leaves FRA_SRC / FRA_DST out for a /0.
+        func prefix(_ address: IPAddress?, _ length: UInt8) -> IPAddress? { length == 0 ? nil : address }
+        return spec.family == deletion.family && (spec.preference.map { $0 == deletion.preference } ?? true)
+            && table == deletion.table && spec.action == deletion.action
+            && prefix(spec.source, spec.sourcePrefixLength) == prefix(deletion.source, deletion.sourcePrefixLength)
+            && spec.sourcePrefixLength == deletion.sourcePrefixLength
+            && prefix(spec.destination, spec.destinationPrefixLength)
+                == prefix(deletion.destination, deletion.destinationPrefixLength)
+            && spec.destinationPrefixLength == deletion.destinationPrefixLength
     }
 
     /// Decimal or 0x hexadecimal.

@@ -175,8 +175,7 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
     func removeRule(_ rule: VirtualRule) -> Bool {
         guard let socket = route, case .success(let spec) = KernelObjects.ruleSpec(rule) else { return false }
         do {
-            try socket.deleteRule(spec)
-            return true
+            return try socket.deleteRule(spec)
         } catch {
             logger.error("\(error)")
             return false
@@ -197,8 +196,7 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
     func removeRoute(_ route: VirtualRoute) -> Bool {
         guard let socket = self.route, let spec = routeSpec(route) else { return false }
         do {
-            try socket.deleteRoute(spec)
-            return true
+            return try socket.deleteRoute(spec)
         } catch {
             logger.error("\(error)")
             return false
@@ -436,6 +434,13 @@ final class VRRPReceiver: @unchecked Sendable {
     var onLinks: @Sendable ([LinkEvent]) -> Void = { _ in }
     /// Called on the poll thread with addresses that came or went, with their interface's name.
     var onAddresses: @Sendable ([(interface: String, event: AddressEvent)]) -> Void = { _ in }
+    /// Called on the poll thread with deleted routes (with their interface's name) and rules of protocol keepalived,
+    /// once `watchRoutesAndRules(true)` was called.
+    var onRouteDeletions: @Sendable ([(interface: String?, deletion: RouteDeletion)]) -> Void = { _ in }
+    var onRuleDeletions: @Sendable ([RuleDeletion]) -> Void = { _ in }
+    /// Whether the monitor is in the route and rule groups.
+    private let watchingRoutes = Mutex(false)
+    private let logger: Logger
 
     init(logger: Logger) {
         var monitor: LinkMonitor?
@@ -445,6 +450,18 @@ final class VRRPReceiver: @unchecked Sendable {
             logger.error("cannot monitor links: \(error)")
         }
         self.monitor = monitor
+        self.logger = logger
+    }
+
+    /// Hears route and rule deletions (or stops): only while some instance tracks a route or rule.
+    func watchRoutesAndRules(_ watch: Bool) {
+        guard let monitor, watchingRoutes.withLock({ $0 }) != watch else { return }
+        do {
+            try monitor.watchRoutesAndRules(watch)
+            watchingRoutes.withLock { $0 = watch }
+        } catch {
+            logger.error("cannot \(watch ? "watch" : "stop watching") route and rule deletions: \(error)")
+        }
     }
 
     /// The socket for (`family`, `interface`), opened on first use and shared by the instances there.
@@ -471,6 +488,14 @@ final class VRRPReceiver: @unchecked Sendable {
         wake.wake()
     }
 
+    /// The name of interface `index`; nil when there is none (any more).
+    /// The corresponding C call is `if_indextoname`.
+    private static func interfaceName(_ index: Int32) -> String? {
+        var name = [CChar](repeating: 0, count: Int(IF_NAMESIZE) + 1)
+        guard if_indextoname(UInt32(bitPattern: index), &name) != nil else { return nil }
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     private func run() {
         while true {
             let (current, done) = state.withLock { (Array($0.sockets.values), $0.stopped) }
@@ -487,16 +512,16 @@ final class VRRPReceiver: @unchecked Sendable {
             }
             if !packets.isEmpty { onPackets(packets) }
             if let monitor, descriptors[descriptors.count - 1].revents != 0 {
-                let (events, addresses) = monitor.drainAll()
-                if !events.isEmpty { onLinks(events) }
-                let named = addresses.compactMap { event -> (interface: String, event: AddressEvent)? in
-                    var name = [CChar](repeating: 0, count: Int(IF_NAMESIZE) + 1)
-                    guard if_indextoname(UInt32(bitPattern: event.index), &name) != nil else { return nil }
-                    return (
-                        String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), event
-                    )
+                let events = monitor.drainAll()
+                if !events.links.isEmpty { onLinks(events.links) }
+                let named = events.addresses.compactMap { event -> (interface: String, event: AddressEvent)? in
+                    Self.interfaceName(event.index).map { ($0, event) }
                 }
                 if !named.isEmpty { onAddresses(named) }
+                if !events.routeDeletions.isEmpty {
+                    onRouteDeletions(events.routeDeletions.map { ($0.interfaceIndex.flatMap(Self.interfaceName), $0) })
+                }
+                if !events.ruleDeletions.isEmpty { onRuleDeletions(events.ruleDeletions) }
             }
         }
     }

@@ -1,4 +1,5 @@
 import Config
+import Netlink
 import Notifier
 import WorkerIPC
 
@@ -610,16 +611,12 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
                 system.announce(added, count: max(new.machine.settings.garpMasterRepeat, 1))
             }
             let (oldRoutes, newRoutes) = (old.configuration.virtualRoutes, new.configuration.virtualRoutes)
-            for route in oldRoutes where !newRoutes.contains(route) {
-                _ = system.removeRoute(route)
-            }
+            for route in oldRoutes where !newRoutes.contains(route) { removeRoute(route, of: name) }
             for route in newRoutes where !oldRoutes.contains(route) && !system.addRoute(route) {
                 onLog("\(name): cannot add route \(route.words.joined(separator: " "))")
             }
             let (oldRules, newRules) = (old.configuration.virtualRules, new.configuration.virtualRules)
-            for rule in oldRules where !newRules.contains(rule) {
-                _ = system.removeRule(rule)
-            }
+            for rule in oldRules where !newRules.contains(rule) { removeRule(rule, of: name) }
             for rule in newRules where !oldRules.contains(rule) && !system.addRule(rule) {
                 onLog("\(name): cannot add rule \(rule.words.joined(separator: " "))")
             }
@@ -656,7 +653,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             wasMaster
             ? instance.machine.resumeAsMaster(lastAdvertisement: now, at: now) : instance.machine.start(at: now)
         // Still MASTER: the addresses are in place; only a machine that did not resume gives them up.
-        if instance.machine.state != .master { removeAddresses(&instance) }
+        if instance.machine.state != .master { removeAddresses(&instance, name: name) }
         perform(actions, on: &instance, name: name)
     }
 
@@ -874,6 +871,75 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         }
     }
 
+    /// Whether some instance has a tracked route or rule (no `no_track`): the worker then hears route and rule
+    /// deletions.
+    var tracksRoutesOrRules: Bool {
+        instances.values.contains {
+            $0.configuration.virtualRoutes.contains { !$0.noTrack }
+                || $0.configuration.virtualRules.contains { !$0.noTrack }
+        }
+    }
+
+    /// A route of protocol keepalived was deleted: a master holding it as a tracked `virtual_routes` line goes to
+    /// BACKUP, from where it takes over again and puts it back; with `no_track` it stays MASTER without it
+    /// (keepalived).
+    func routeDeleted(_ deletion: RouteDeletion, interface: String?) {
+        trackedLineDeleted("route") { configuration in
+            configuration.virtualRoutes.first {
+                !$0.noTrack && KernelObjects.route($0, matches: deletion, interface: interface)
+            }?.words
+        }
+    }
+
+    /// A rule of protocol keepalived was deleted: as `routeDeleted`, for `virtual_rules`.
+    func ruleDeleted(_ deletion: RuleDeletion) {
+        trackedLineDeleted("rule") { configuration in
+            configuration.virtualRules.first { !$0.noTrack && KernelObjects.rule($0, matches: deletion) }?.words
+        }
+    }
+
+    /// The instances whose tracked line `find` names lost it: the notice of a deletion this worker made is counted
+    /// off `ownRemovals`; any other takes a master to BACKUP.
+    private func trackedLineDeleted(_ what: String, find: (VRRPInstance) -> [String]?) {
+        let now = system.now
+        for name in order {
+            guard var instance = instances[name], let words = find(instance.configuration) else { continue }
+            let key = Self.removalKey(name, what, words)
+            if let pending = ownRemovals[key] {
+                ownRemovals[key] = pending > 1 ? pending - 1 : nil
+                continue
+            }
+            guard instance.machine.state == .master, instance.holdsAddresses else { continue }
+            instance.reason = "\(what) '\(words.joined(separator: " "))' was deleted (no_track not set)"
+            perform(instance.machine.apply(.becomeBackup, at: now), on: &instance, name: name)
+            instances[name] = instance
+            followSyncGroup(of: name, now: now)
+        }
+        reportIfChanged()
+    }
+
+    /// Routes and rules this worker deleted itself (tracked lines only), by instance and line: their deletion
+    /// notices are still to come and are not someone else's `ip route del`.
+    private var ownRemovals: [String: Int] = [:]
+
+    private static func removalKey(_ name: String, _ what: String, _ words: [String]) -> String {
+        "\(name)/\(what)/\(words.joined(separator: " "))"
+    }
+
+    /// Deletes an instance's route, remembering the notice to come when the line is tracked.
+    private func removeRoute(_ route: VirtualRoute, of name: String) {
+        if system.removeRoute(route) && !route.noTrack {
+            ownRemovals[Self.removalKey(name, "route", route.words), default: 0] += 1
+        }
+    }
+
+    /// Deletes an instance's rule, remembering the notice to come when the line is tracked.
+    private func removeRule(_ rule: VirtualRule, of name: String) {
+        if system.removeRule(rule) && !rule.noTrack {
+            ownRemovals[Self.removalKey(name, "rule", rule.words), default: 0] += 1
+        }
+    }
+
     /// A tracked item (`interface NAME`, `script NAME`) went up or down: FAULT or a new effective priority
     /// for the instances tracking it.
     func trackedItemChanged(_ item: String, isUp: Bool, reason: String) {
@@ -996,7 +1062,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             case .becomeMaster:
                 addAddresses(&instance, name: name)
             case .becomeBackup, .enterFault, .stop:
-                removeAddresses(&instance)
+                removeAddresses(&instance, name: name)
             case .sendGratuitousAnnouncements(let count):
                 system.announce(instance.held, count: count)
             case .sendExtraInterfaceAnnouncements:
@@ -1100,14 +1166,10 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     }
 
     /// The routes, then the addresses: the reverse of `addAddresses`.
-    private func removeAddresses(_ instance: inout VRRPRunningInstance<Instant>) {
+    private func removeAddresses(_ instance: inout VRRPRunningInstance<Instant>, name: String) {
         guard instance.holdsAddresses else { return }
-        for rule in instance.configuration.virtualRules.reversed() {
-            _ = system.removeRule(rule)
-        }
-        for route in instance.configuration.virtualRoutes.reversed() {
-            _ = system.removeRoute(route)
-        }
+        for rule in instance.configuration.virtualRules.reversed() { removeRule(rule, of: name) }
+        for route in instance.configuration.virtualRoutes.reversed() { removeRoute(route, of: name) }
         for address in instance.held.reversed() {
             _ = system.removeAddress(address)
         }

@@ -166,6 +166,7 @@ vre_part notrack && . Tests/Namespaces/vrrp/notrack.sh
 vre_part oldchecksum && . Tests/Namespaces/vrrp/oldchecksum.sh
 vre_part trackgroup && . Tests/Namespaces/vrrp/trackgroup.sh
 vre_part nativeipv6 && . Tests/Namespaces/vrrp/nativeipv6.sh
+vre_part routerules && . Tests/Namespaces/vrrp/routerules.sh
 
 echo "vrrp interop: $passed passed, $failed failed in $(($(date +%s) - started)) s"
 if [ "$failed" -ne 0 ]; then
