@@ -91,7 +91,9 @@ let package = Package(
         /// The parent process: spawns, supervises and restarts the workers.
         .target(
             name: "Watchdog",
-            dependencies: ["Config", "WorkerIPC", "Monitoring", "Notifier", "CLibcap", "CVigilShim", logging]),
+            dependencies: [
+                "Config", "Netlink", "WorkerIPC", "Monitoring", "Notifier", "CLibcap", "CVigilShim", logging,
+            ]),
 
         // MARK: Executables (thin: argument parsing and a call into a module)
         .executableTarget(

@@ -244,6 +244,9 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
             && previousGroups == lvs.virtualServerGroups
         // `lvs_flush`: at the daemon's start only (keepalived: not on a reload; a restarted worker keeps the rules).
         if !isReload, configuration.savedState == nil, globals.lvsFlush { ipvs.removeForeignRulesAtNextSync() }
+        ipvs.sysctls = [
+            "sloppy_tcp": globals.lvsSloppyTCP, "sloppy_sctp": globals.lvsSloppySCTP,
+        ].compactMapValues { $0 }
         ipvs.configure(
             keys: lvs.virtualServers.map { IPVSDesiredState.serviceKeys(of: $0, in: lvs) }, retiring: previousOwned,
             repairInterval: globals.ipvsRepairInterval ?? GlobalDefs.defaultIPVSRepairInterval,

@@ -57,6 +57,7 @@ public enum VigilMetrics {
     /// Every family, in a fixed order; families without samples are left out of the text.
     public static func families(_ snapshot: MonitoringSnapshot) -> [MetricFamily] {
         daemonFamilies(snapshot) + vrrpFamilies(snapshot) + checkerFamilies(snapshot) + ipvsFamilies(snapshot)
+            + anycastFamilies(snapshot)
     }
 
     /// The exposition text of every family.
@@ -131,6 +132,23 @@ public enum VigilMetrics {
             up, info, started, workerUp, restarts, heartbeatAge, loopLag, progressAge, restartLatency, resident,
             reloads, reloadTime, reloadSuccess, reloadChanges,
         ]
+    }
+
+    // MARK: Anycast
+
+    static func anycastFamilies(_ snapshot: MonitoringSnapshot) -> [MetricFamily] {
+        guard let anycast = snapshot.status.anycast else { return [] }
+        var announced = MetricFamily(
+            "vigil_anycast_announced", .gauge,
+            help: "1 while the address's route is in announce_table (the BGP daemon announces it), else 0.")
+        var changes = MetricFamily(
+            "vigil_anycast_changes_total", .counter, help: "Announcements and withdrawals of the address.")
+        for address in anycast.addresses {
+            let labels = [("address", address.address), ("table", "\(anycast.table)")]
+            announced.add(.flag(address.announced), labels)
+            changes.add(.integer(UInt64(max(0, address.changes))), labels)
+        }
+        return [announced, changes]
     }
 
     // MARK: VRRP

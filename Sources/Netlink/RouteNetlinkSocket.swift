@@ -238,6 +238,32 @@ public final class RouteNetlinkSocket {
         return true
     }
 
+    /// The routes of `table` whose protocol is `protocolNumber` (IPv4 and IPv6): destination, prefix length and type.
+    /// The corresponding C call is `rtnl_route_alloc_cache`.
+    public func routes(table: UInt32, protocolNumber: UInt8) throws(NetlinkError) -> [RouteSpec] {
+        var cache: OpaquePointer?
+        let result = retryingInterrupts { rtnl_route_alloc_cache(socket, AF_UNSPEC, 0, &cache) }
+        guard result >= 0, let cache else {
+            throw NetlinkError(libnlResult: result, operation: "cannot list the routes of table \(table)")
+        }
+        defer { nl_cache_free(cache) }
+        var found: [RouteSpec] = []
+        var object = nl_cache_get_first(cache)
+        while let current = object {
+            defer { object = nl_cache_get_next(current) }
+            guard rtnl_route_get_table(current) == table, rtnl_route_get_protocol(current) == protocolNumber,
+                let destination = rtnl_route_get_dst(current),
+                let address = IPAddress(bytes: Self.bytes(of: destination))
+            else { continue }
+            let type = RouteType(rawValue: rtnl_route_get_type(current)) ?? .unicast
+            found.append(
+                RouteSpec(
+                    destination: address, prefixLength: UInt8(truncatingIfNeeded: nl_addr_get_prefixlen(destination)),
+                    table: table, protocolNumber: protocolNumber, type: type))
+        }
+        return found
+    }
+
     /// `RTA_METRICS` with the route's metrics, its locks and `RTAX_CC_ALGO` (`RTAX_LOCK` 1, `RTAX_CC_ALGO` 16).
     /// The corresponding C calls are `nla_nest_start`, `nla_put_u32`, `nla_put_string` and `nla_nest_end`.
     private static func putMetrics(_ route: RouteSpec, congestionControl: String, into message: OpaquePointer)

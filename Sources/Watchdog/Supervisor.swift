@@ -108,6 +108,8 @@ final class Supervisor {
     var reloadsSaved = 0
     /// `disable_local_igmp` set the kernel's setting to 0 at start: 1 goes back at the end (Supervisor+Sysctl.swift).
     var restoreLocalIGMP = false
+    /// BGP anycast's routes and their gate (Supervisor+Anycast.swift); nil without `announce_table`.
+    var anycast: AnycastRoutes?
 
     init(options: DaemonOptions, hostName: String, loaded: LoadedConfig) {
         self.options = options
@@ -129,6 +131,7 @@ final class Supervisor {
         if let path = reloadFilePath { unlink(path) }
         disableLocalIGMP()
         runStartupScript()
+        startAnycast()
         for role in neededRoles() {
             slots[role] = WorkerSlot(role: role)
             start(role)
@@ -164,6 +167,7 @@ final class Supervisor {
         if servingControl, let at = control?.wakeAt { wakeAt = min(wakeAt, at) }
         if let at = operatorInterfacesWakeAt(now: now) { wakeAt = min(wakeAt, at) }
         if servingControl, !stopping, let at = reloadTimeWakeAt(now: now) { wakeAt = min(wakeAt, at) }
+        if !stopping, let at = anycastWakeAt { wakeAt = min(wakeAt, at) }
         let timeout = Int32(clamping: max(0, (wakeAt - now + 999_999) / 1_000_000))
 
         var descriptors = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
@@ -421,6 +425,7 @@ final class Supervisor {
             slot.state = state
             slot.reportedState = true
             operatorInterfacesReported(role)
+            if role == .checker { anycastReported(state) }
             if role == .vrrp, slots[.checker]?.helloAt != nil { send(.peerState(state), to: .checker) }
         case .event(let event):
             // The worker logged it already; the watchdog keeps it for the status page and `vigilctl status`.
@@ -474,6 +479,7 @@ final class Supervisor {
             }
             slot.diedAt = now
             slot.restartCount += 1
+            if role == .checker { anycastCheckerLost() }
             // What the successor resumes from is as fresh as the last moment this worker was alive.
             slot.state?.aliveAt = slot.killedAliveAt ?? now
             slot.killedAliveAt = nil
@@ -524,6 +530,7 @@ final class Supervisor {
             return
         }
         if !reading { reloadTimeFileTick() }
+        anycastTick(now: now)
         for (data, dump) in pendingDumps where now >= dump.deadline {
             for role in dump.waiting.values {
                 pendingDumps[data]?.sections.append("\(role) worker: no answer within 1 s")
@@ -663,6 +670,7 @@ final class Supervisor {
             slots[role]?.retired = true
             stopWorker(role)
         }
+        anycastReloaded()
         saveConfiguration(stage: "post")
         logger.info("reloaded \(options.configFile)")
         trimPending = true
@@ -724,6 +732,7 @@ final class Supervisor {
         guard !stopping else { return }
         stopping = true
         operatorInterfacesStopping()
+        stopAnycast()
         // Stop taking control requests first: vigilctl then fails at once with a clear message.
         control?.close(refusing: "vigild is stopping")
         control = nil
@@ -797,7 +806,8 @@ final class Supervisor {
             uptimeSeconds: Double(now - startedAt) / 1e9, stopping: stopping, workers: workers, lastReload: lastReload,
             reloadsApplied: operators.reloadsApplied, reloadsRefused: operators.reloadsRefused,
             startedAtUnixSeconds: operators.startedAtUnixSeconds, recentEvents: operators.events.events,
-            metricsListen: operators.metrics.map { "\($0.address)" }, residentKiB: residentKiB)
+            metricsListen: operators.metrics.map { "\($0.address)" }, residentKiB: residentKiB,
+            anycast: anycastStatus)
     }
 
     /// `SIGUSR1` (data) and `SIGUSR2` (statistics): files beside the control socket, created

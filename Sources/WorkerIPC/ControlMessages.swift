@@ -95,6 +95,36 @@ public struct WorkerStatus: Codable, Sendable, Hashable {
 }
 
 /// `vigilctl status`.
+/// BGP anycast as the watchdog runs it: the route table and each announced address.
+public struct AnycastStatus: Codable, Sendable, Hashable {
+    public var table: UInt32
+    public var protocolNumber: UInt8
+    public var addresses: [AnycastAddressStatus]
+
+    public init(table: UInt32, protocolNumber: UInt8, addresses: [AnycastAddressStatus]) {
+        self.table = table
+        self.protocolNumber = protocolNumber
+        self.addresses = addresses
+    }
+}
+
+/// One announced address: whether its route is in the table, why, and how often that changed.
+public struct AnycastAddressStatus: Codable, Sendable, Hashable {
+    public var address: String
+    public var announced: Bool
+    /// `3/4 up >= announce_up 3`, `the checker worker is gone for 12 s > announce_grace_period 10 s`.
+    public var reason: String
+    /// Announcements and withdrawals since vigild started.
+    public var changes: Int
+
+    public init(address: String, announced: Bool, reason: String, changes: Int) {
+        self.address = address
+        self.announced = announced
+        self.reason = reason
+        self.changes = changes
+    }
+}
+
 public struct DaemonStatus: Codable, Sendable, Hashable {
     public var pid: Int32
     public var version: String
@@ -115,12 +145,14 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
     public var metricsListen: String?
     /// The watchdog's resident memory (`VmRSS`, KiB) at its last heartbeat.
     public var residentKiB: Int?
+    /// BGP anycast: each announced address's route and why (nil without `announce_table`).
+    public var anycast: AnycastStatus?
 
     public init(
         pid: Int32, version: String, configFile: String, uptimeSeconds: Double, stopping: Bool, workers: [WorkerStatus],
         lastReload: ReloadReport? = nil, reloadsApplied: Int = 0, reloadsRefused: Int = 0,
         startedAtUnixSeconds: Double? = nil, recentEvents: [DaemonEvent] = [], metricsListen: String? = nil,
-        residentKiB: Int? = nil
+        residentKiB: Int? = nil, anycast: AnycastStatus? = nil
     ) {
         self.pid = pid
         self.version = version
@@ -135,6 +167,7 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
         self.recentEvents = recentEvents
         self.metricsListen = metricsListen
         self.residentKiB = residentKiB
+        self.anycast = anycast
     }
 
     /// The operator's view, as `vigilctl status` prints it.
@@ -193,6 +226,14 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
                     let detail = real.detail.map { " (\($0))" } ?? ""
                     lines.append("    real_server \(real.address): \(real.health.rawValue)\(weight)\(detail)")
                 }
+            }
+        }
+        if let anycast {
+            lines.append("anycast: routes in table \(anycast.table), protocol \(anycast.protocolNumber)")
+            for address in anycast.addresses {
+                lines.append(
+                    "  \(address.address): \(address.announced ? "announced" : "withdrawn") (\(address.reason)), "
+                        + "\(address.changes) changes")
             }
         }
         return lines.joined(separator: "\n")

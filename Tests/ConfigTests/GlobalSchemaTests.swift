@@ -124,6 +124,11 @@ let globalCases: [GlobalCase] = [
     GlobalCase("metrics_listen [2001:db8::1]:9650") {
         $0.metricsListen == ListenAddress(address: IPAddress("2001:db8::1")!, port: 9650)
     },
+    GlobalCase("lvs_sloppy_tcp") { $0.lvsSloppyTCP == true },
+    GlobalCase("lvs_sloppy_sctp off") { $0.lvsSloppySCTP == false },
+    GlobalCase("announce_table 100") { $0.announceTable == 100 && $0.announceProtocol == 18 },
+    GlobalCase("announce_protocol 99") { $0.announceProtocol == 99 },
+    GlobalCase("announce_grace_period 0") { $0.announceGracePeriod == .zero },
 ]
 
 /// `global_defs` around `body`, with an instance named VI_1 for the references to resolve.

@@ -602,3 +602,50 @@ struct LVSCrossCheckTests {
         #expect(try JSONDecoder().decode(VirtualServer.self, from: data) == server)
     }
 }
+
+@Suite("BGP anycast keywords")
+struct AnnounceSchemaTests {
+    static let table = "global_defs {\nannounce_table 100\n}\n"
+
+    @Test("announce_up alone sets announce_down to the same; percent and counts are read")
+    func watermarks() {
+        let (server, diagnostics) = loadVirtualServer(
+            "announce_up 60%\nreal_server 198.51.100.1 80\nreal_server 198.51.100.2 80", after: Self.table)
+        #expect(diagnostics.errors.isEmpty, "\(errorMessages(diagnostics))")
+        #expect(server?.announceUp == .percent(60))
+        #expect(server?.announceDown == .percent(60))
+        let (both, _) = loadVirtualServer(
+            "announce_up 2\nannounce_down 1\nreal_server 198.51.100.1 80\nreal_server 198.51.100.2 80",
+            after: Self.table)
+        #expect(both?.announceUp == .count(2))
+        #expect(both?.announceDown == .count(1))
+    }
+
+    @Test("announce_down above announce_up is an error at its line")
+    func lowAboveHigh() {
+        let (_, diagnostics) = loadVirtualServer(
+            "real_server 198.51.100.1 80\nreal_server 198.51.100.2 80\nannounce_up 1\nannounce_down 2",
+            after: Self.table)
+        expectOneError(diagnostics, line: 5, containing: "'announce_down' 2 is above 'announce_up' 1")
+    }
+
+    @Test("announcing needs announce_table")
+    func needsTable() {
+        let (_, diagnostics) = loadVirtualServer("announce_up 1\nreal_server 198.51.100.1 80")
+        expectOneError(diagnostics, line: 1, containing: "has no 'announce_table'")
+    }
+
+    @Test("a bad percent, the main table and a fwmark service are errors")
+    func badValues() {
+        expectOneError(
+            loadVirtualServer("announce_up 120%", after: Self.table).diagnostics, line: 2,
+            containing: "'announce_up' percent must be a whole number from 1 to 100")
+        expectOneError(
+            ConfigLoader.load(text: "global_defs {\nannounce_table 254\n}\n").diagnostics, line: 2,
+            containing: "one of the kernel's own tables")
+        let (_, diagnostics) = loadLVS(
+            "global_defs {\nannounce_table 100\n}\nvirtual_server fwmark 7 {\nannounce_up 1\n"
+                + "real_server 198.51.100.1 80\n}\n")
+        expectOneError(diagnostics, line: 5, containing: "has no address to announce")
+    }
+}

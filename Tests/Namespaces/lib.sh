@@ -46,3 +46,16 @@ namespaces_cleanup() {
   done
   if [[ ${KEEP_WORK:-0} == 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 }
+
+# frr_daemon NS DIR DAEMON: starts FRR's DAEMON (zebra first, then bgpd, bfdd, …) in NS, reading DIR/DAEMON.conf, with
+# its vty socket, zebra's API socket (DIR/zserv.api) and its pid file in DIR, logging to DIR/DAEMON.log; DIR becomes
+# the frr user's. Its pid is added to PIDS. For zebra, waits for the API socket the other daemons connect to.
+frr_daemon() {
+  local ns=$1 dir=$2 daemon=$3 i
+  chown -R frr:frr "$dir"
+  chmod 755 "$dir"
+  ip netns exec "$ns" /usr/lib/frr/"$daemon" -N "$ns" --vty_socket "$dir" -f "$dir/$daemon.conf" \
+    -i "$dir/$daemon.pid" -z "$dir/zserv.api" --log "file:$dir/$daemon.log" >"$dir/$daemon.out" 2>&1 &
+  PIDS+=($!)
+  if [[ $daemon == zebra ]]; then for ((i = 0; i < 50; i++)); do [[ -S $dir/zserv.api ]] && break; sleep 0.1; done; fi
+}

@@ -1,6 +1,7 @@
 import IPVSShim
 import Logging
 import Netlink
+import Notifier
 
 /// Keeps the kernel's IPVS rules as the checker's core wants them, on the check loop.
 ///
@@ -52,6 +53,25 @@ final class IPVSSync {
     private var client: (any IPVSClient)?
     private var unavailableReported = false
     private(set) var counters = Counters()
+
+    /// `lvs_sloppy_tcp` / `lvs_sloppy_sctp`: IPVS's settings by sysctl name (`sloppy_tcp`), written once IPVS is
+    /// there (its sysctls exist only then) and again at each configuration.
+    var sysctls: [String: Bool] = [:] {
+        didSet { if client != nil { writeSysctls() } }
+    }
+
+    private func writeSysctls() {
+        for (name, on) in sysctls.sorted(by: { $0.key < $1.key }) {
+            let path = "/proc/sys/net/ipv4/vs/\(name)"
+            if FileContents.read(path, limit: 8)?.hasPrefix(on ? "1" : "0") == true { continue }
+            if FileContents.write(on ? "1\n" : "0\n", to: path) {
+                logger.info("net.ipv4.vs.\(name) set to \(on ? 1 : 0)")
+            } else {
+                logger.error("cannot write \(path) (lvs_\(name))")
+                event("cannot write \(path) (lvs_\(name))")
+            }
+        }
+    }
 
     /// The rules of the services this worker manages, as the kernel holds them after this worker's writes.
     private var held: [IPVSServiceKey: IPVSVirtualServer] = [:]
@@ -380,6 +400,7 @@ final class IPVSSync {
             client = try makeClient()
             if unavailableReported { logger.notice("IPVS is available now") }
             unavailableReported = false
+            writeSysctls()
             return true
         } catch {
             if !unavailableReported {

@@ -224,6 +224,26 @@ public struct GlobalDefs: Sendable, Hashable, Codable {
     public static let defaultIPVSRepairInterval = Duration.seconds(30)
     /// `lvs_flush_on_stop [VS|ALL]`; `nil` removes each service one by one.
     public var lvsFlushOnStop: LVSFlushOnStop?
+    /// Vigil's `lvs_sloppy_tcp [on|off]` and `lvs_sloppy_sctp [on|off]`: the checker worker sets
+    /// `net.ipv4.vs.sloppy_tcp` / `sloppy_sctp` to match once IPVS is there (IPVS then takes up a connection it
+    /// sees mid-stream, as a director that inherits another's flows by ECMP must); nil leaves the kernel's value.
+    public var lvsSloppyTCP: Bool?
+    public var lvsSloppySCTP: Bool?
+
+    // MARK: Anycast (Vigil only)
+
+    /// `announce_table N`: the routing table where the watchdog keeps a host route for each virtual server address
+    /// to announce (see `VirtualServer.announceUp`); the BGP daemon (FRR, BIRD) exports that table. nil: nothing is
+    /// announced.
+    public var announceTable: UInt32?
+    /// `announce_protocol N`: the routing protocol number of those routes (iproute2's `proto`); routes of this
+    /// protocol in `announceTable` are Vigil's, and those the configuration does not want are removed at start.
+    public var announceProtocol: UInt8 = GlobalDefs.defaultAnnounceProtocol
+    /// 18, which iproute2's `rt_protos` names `keepalived`.
+    public static let defaultAnnounceProtocol: UInt8 = 18
+    /// `announce_grace_period S`: how long announcements are kept while the checker worker is gone (restarting);
+    /// when no successor has reported by then, every announcement is withdrawn.
+    public var announceGracePeriod: Duration = .seconds(10)
 
     // MARK: Operators' interfaces
 

@@ -206,6 +206,11 @@ public struct VirtualServer: Sendable, Hashable, Codable {
     public var inhibitOnFailure = false
     /// `connect_timeout`, `retry`, `delay_before_retry`, `warmup`, `delay_loop` and `alpha` (real
     /// servers start down until a check succeeds) as written here.
+    /// Vigil's `announce_up N|N%` and `announce_down N|N%`: the virtual server's address is announced (a host route
+    /// in `announce_table`) once at least `announceUp` of its real servers are up, and withdrawn once fewer than
+    /// `announceDown` are; in between it stays as it was. Either set alone sets both; nil: not announced.
+    public var announceUp: AnnounceThreshold?
+    public var announceDown: AnnounceThreshold?
     public var checkDefaults = CheckDefaults()
     public var sorryServer: SorryServer?
     public var realServers: [RealServer] = []
@@ -294,4 +299,25 @@ extension RealServer {
     /// `ADDRESS PORT` as keepalived.conf writes a real server (`ADDRESS` for a port-less fwmark real server):
     /// how reports, dumps and reload diffs name it.
     public var configName: String { "\(address)" + (port.map { " \($0)" } ?? "") }
+}
+
+/// A number of real servers, or a share of them (`announce_up 60%`).
+public enum AnnounceThreshold: Sendable, Hashable, Codable, CustomStringConvertible {
+    case count(Int)
+    case percent(Int)
+
+    /// The number of real servers out of `total` this threshold asks for (a share rounds up: 50% of 3 is 2).
+    public func count(of total: Int) -> Int {
+        switch self {
+        case .count(let count): count
+        case .percent(let percent): (percent * total + 99) / 100
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .count(let count): "\(count)"
+        case .percent(let percent): "\(percent)%"
+        }
+    }
 }

@@ -267,6 +267,26 @@ enum GlobalSchema {
         "lvs_sync_daemon": lvsSyncDaemon,
         "lvs_timeouts": lvsTimeouts,
         "lvs_flush": Global.set(\.lvsFlush, to: true),
+        // Vigil only: IPVS's sloppy_tcp / sloppy_sctp sysctls (nil leaves the kernel's value).
+        "lvs_sloppy_tcp": Global.flag(\.lvsSloppyTCP),
+        "lvs_sloppy_sctp": Global.flag(\.lvsSloppySCTP),
+        // Vigil only: BGP anycast through a route table the BGP daemon exports.
+        "announce_table": Global.value(\.announceTable) { (node, context) -> UInt32? in
+            guard let table = context.integer(node, in: 1...Int(UInt32.max)) else { return nil }
+            guard !(252...255).contains(table) else {
+                context.error(
+                    "'announce_table' \(table) is one of the kernel's own tables (default 253, main 254, local 255, "
+                        + "compat 252), which forward packets: name a table of its own, like 100", at: node)
+                return nil
+            }
+            return UInt32(table)
+        },
+        "announce_protocol": Global.value(\.announceProtocol) { node, context in
+            context.integer(node, in: 1...255).map { UInt8($0) }
+        },
+        "announce_grace_period": Global.value(\.announceGracePeriod) { node, context in
+            context.integer(node, in: 0...86_400).map { .seconds($0) }
+        },
         // Vigil only: how often every IPVS rule of the configuration is checked against the kernel's (0: never).
         "ipvs_repair_interval": Global.duration(\.ipvsRepairInterval, .zero ... .seconds(86_400)),
         // Vigil only: the metrics, status page and status JSON listener (off unless given).

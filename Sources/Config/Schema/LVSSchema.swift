@@ -235,6 +235,7 @@ enum LVSSchema {
                 "'persistence_granularity' /\(granularity) is longer than an \(ip.family == .ipv4 ? "IPv4" : "IPv6") address",
                 at: server.location)
         }
+        finishAnnouncement(&server, children, context)
         for index in server.realServers.indices {
             let realServerDefaults = server.realServers[index].checkDefaults
             for checker in server.realServers[index].checkers.indices {
@@ -242,6 +243,29 @@ enum LVSSchema {
                     &server.realServers[index].checkers[checker], realServer: realServerDefaults,
                     virtualServer: server.checkDefaults)
             }
+        }
+    }
+
+    /// `announce_up` alone sets `announce_down` to the same (and the reverse); the low mark may not be above the high
+    /// one, and only a virtual server with an address can be announced.
+    static func finishAnnouncement(_ server: inout VirtualServer, _ children: [ConfigNode], _ context: SchemaContext) {
+        guard let node = children.last(where: { $0.keyword.hasPrefix("announce_") }) else { return }
+        server.announceUp = server.announceUp ?? server.announceDown
+        server.announceDown = server.announceDown ?? server.announceUp
+        if case .fwmark = server.address {
+            context.error(
+                "virtual server \(describe(server)) has no address to announce; announce an address or a "
+                    + "virtual_server_group of addresses", at: node)
+        }
+        guard let up = server.announceUp, let down = server.announceDown else { return }
+        let total = server.realServers.count
+        if down.count(of: total) > up.count(of: total) {
+            context.error(
+                "'announce_down' \(down) is above 'announce_up' \(up) (of \(total) real servers): the address would be "
+                    + "withdrawn while healthy enough to announce", at: node)
+        } else if up.count(of: total) > total {
+            context.warning(
+                "'announce_up' \(up) is more than the \(total) real servers: the address is never announced", at: node)
         }
     }
 
@@ -307,7 +331,20 @@ enum LVSSchema {
         "real_server": { server, node, context in
             if let realServer = realServer(node, context) { server.realServers.append(realServer) }
         },
+        // Vigil only: BGP anycast watermarks (GlobalDefs.announceTable).
+        "announce_up": Field.value(\.announceUp) { announceThreshold($0, $1) },
+        "announce_down": Field.value(\.announceDown) { announceThreshold($0, $1) },
     ]
+
+    /// `announce_up N` or `announce_up P%` (P from 1 to 100).
+    static func announceThreshold(_ node: ConfigNode, _ context: SchemaContext) -> AnnounceThreshold? {
+        guard let text = context.single(node) else { return nil }
+        if text.hasSuffix("%") {
+            return context.integer(String(text.dropLast()), in: 1...100, for: node, what: "'\(node.keyword)' percent")
+                .map { .percent($0) }
+        }
+        return context.integer(text, in: 1...Int(UInt32.max), for: node).map { .count($0) }
+    }
 
     static let virtualServerTable = KeywordTable<VirtualServer>(
         "virtual_server",
@@ -409,6 +446,11 @@ enum LVSSchema {
             }
             if !services.insert(ServiceKey(server)).inserted {
                 context.error("virtual server \(describe(server)) is defined twice", at: server.location)
+            }
+            if server.announceUp != nil, config.globalDefs.announceTable == nil {
+                context.error(
+                    "virtual server \(describe(server)) is announced ('announce_up'/'announce_down') but global_defs "
+                        + "has no 'announce_table' for its routes", at: server.location)
             }
             checkPortZero(server, group: group, context)
             checkFamilies(server, group: group, context)
