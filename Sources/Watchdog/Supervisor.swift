@@ -637,6 +637,12 @@ final class Supervisor {
                 atUptimeSeconds: at, succeeded: false, message: Self.errorText(candidate, file: options.configFile))
             return reason + (errors.first.map { ": \($0.description)" } ?? "")
         }
+        if let refusal = InterfaceCheck.refusal(candidate.config) {
+            let reason = "\(refusal); still running the previous configuration"
+            logger.error("reload refused: \(reason)")
+            lastReload = ReloadReport(atUptimeSeconds: at, succeeded: false, message: reason)
+            return reason
+        }
         saveConfiguration(stage: "pre")
         if candidate.config.globalDefs.disableLocalIGMP != loaded.config.globalDefs.disableLocalIGMP {
             logger.warning("disable_local_igmp changed: it takes effect at the next start of vigild (as in keepalived)")
