@@ -45,7 +45,7 @@ public enum Daemon {
             }
             logger.info("running in network namespace \(namespace)")
         }
-        if let refusal = InterfaceCheck.refusal(loaded.config) {
+        if let refusal = InterfaceCheck.refusal(loaded.config, options) {
             logger.critical("\(refusal)")
             if !options.logConsole { errors("vigild: \(refusal)") }
             return 1

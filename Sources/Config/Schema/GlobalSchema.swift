@@ -34,7 +34,6 @@ enum GlobalSchema {
     /// Top-level blocks and keywords that do not take effect (a warning each). The daemon settings
     /// among them are checked by their handlers first.
     static let unsupportedTopLevel: KeywordWarnings = [
-        "net_namespace_ipvs": .notYetImplemented,
         "linkbeat_use_polling": .linkbeatPolling, "linkbeat_interfaces": .linkbeatPolling,
         "namespace_with_ipsets": .notBuilt(
             "Vigil uses no ipsets (its no_accept filter is an nftables table, see vrrp_ipsets): nothing to create in "
@@ -107,6 +106,11 @@ enum GlobalSchema {
         "net_namespace": Global.string(\.netNamespace),
         "net_namespace_ipvs": { globals, node, context in
             guard context.noBlock(node), let words = context.arguments(node, count: 0...1) else { return }
+            if let earlier = globals.netNamespaceIPVS {
+                context.warning(
+                    "net_namespace_ipvs is already '\(earlier)'; this one is ignored, as keepalived does", at: node)
+                return
+            }
             globals.netNamespaceIPVS = words.first ?? ""
         },
         "namespace_with_ipsets": Global.set(\.namespaceWithIPSets, to: true),
