@@ -78,6 +78,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     private var notifications: CheckerNotifications!
     private var runners: [Int: [Runner]] = [:]
     private var configuration: WorkerConfiguration?
+    /// `net_namespace_ipvs`: where the daemon's IPVS clients open their sockets (nil in tests with a fake kernel).
+    private var ipvsNamespace: IPVSNamespace?
     private var sharedSignature: SharedSignature?
     private var wake: (at: Duration, timer: TimerID)?
     private var reportTimer: TimerID?
@@ -98,6 +100,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
 
     public convenience init(reporter: WorkerReporter, logger: Logger) {
         let nio = LazyGroup()
+        let namespace = IPVSNamespace()
         self.init(
             loop: CheckLoop(),
             sink: Sink(
@@ -110,7 +113,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
                     checker: checker, realServer: real, virtualServer: virtual, group: checker.isSSL ? nio.group : nil,
                     scripts: context.scripts, sslContext: context.sslContext, trackFiles: context.trackFiles)
             },
-            makeIPVSClient: { () throws(NetlinkError) -> any IPVSClient in try IPVSNetlinkClient() }, nio: nio)
+            makeIPVSClient: { () throws(NetlinkError) -> any IPVSClient in try namespace.client() }, nio: nio)
+        ipvsNamespace = namespace
     }
 
     init(
@@ -189,6 +193,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         let previousGroups = self.configuration?.lvs?.virtualServerGroups
         self.configuration = configuration
         let globals = configuration.globalDefs
+        // Fixed for the worker's life: vigild refuses a reload that changes it.
+        if previousGlobals == nil || !isReload { ipvsNamespace?.set(globals.netNamespaceIPVS) }
         let trackFiles = configuration.vrrp?.trackFiles ?? []
         let shared = SharedSignature(
             trackFiles: trackFiles, ssl: configuration.lvs?.ssl, scriptUser: globals.scriptUser)

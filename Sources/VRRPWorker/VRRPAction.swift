@@ -26,6 +26,9 @@ public enum VRRPTimer: String, Hashable, Sendable, CaseIterable {
     case gratuitousLowerPriority
     /// `garp_extra_if`: the periodic announcement on the addresses' other interfaces.
     case gratuitousExtraInterfaces
+    /// `interface_up_down_delays`: a link change is acted on when it fires. Not an instance's timer: it is armed
+    /// with the interface's tracked-item name (`interface NAME`) in place of an instance name.
+    case linkDelay
 }
 
 /// What the worker does for the state machine, in the order given.

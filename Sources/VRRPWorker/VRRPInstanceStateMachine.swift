@@ -198,6 +198,12 @@ public struct VRRPInstanceStateMachine<Instant: InstantProtocol>: Sendable where
 
     /// Takes the tracked items' states (for the items both track) and the sync group's FAULT from `other`: a
     /// machine rebuilt by a reload must not forget what is down. Call before `start` / `resumeAsMaster`.
+    /// The interface's address, found once the interface exists (`dynamic_interfaces`): adverts come from it and
+    /// the RFC 5798 §6.4.3 tie-break compares it.
+    public mutating func primaryAddressFound(_ address: IPAddress) {
+        settings.primaryAddress = address
+    }
+
     public mutating func carryTracking(from other: Self) {
         for (name, isUp) in other.trackedItemIsUp where trackedItemIsUp[name] != nil {
             trackedItemIsUp[name] = isUp

@@ -45,6 +45,11 @@ public enum Daemon {
             }
             logger.info("running in network namespace \(namespace)")
         }
+        if let refusal = InterfaceCheck.refusal(loaded.config, options) {
+            logger.critical("\(refusal)")
+            if !options.logConsole { errors("vigild: \(refusal)") }
+            return 1
+        }
         let pidFile: PidFile
         do {
             pidFile = try PidFile(path: options.pidFile, pid: getpid())

@@ -214,7 +214,7 @@ final class Supervisor {
     func neededRoles() -> [WorkerRole] {
         let config = loaded.config
         var roles: [WorkerRole] = []
-        if options.vrrpOnly || (!options.checkOnly && !config.vrrp.instances.isEmpty) { roles.append(.vrrp) }
+        if InterfaceCheck.runsVRRP(config, options) { roles.append(.vrrp) }
         // `lvs_sync_daemon` alone needs the checker worker too: it runs the IPVS sync daemon.
         let lvsWork = !config.lvs.virtualServers.isEmpty || config.globalDefs.lvsSyncDaemon != nil
         if options.checkOnly || (!options.vrrpOnly && lvsWork) { roles.append(.checker) }
@@ -604,6 +604,16 @@ final class Supervisor {
         reap()
     }
 
+    /// Why a valid `candidate` cannot replace the running configuration: `net_namespace_ipvs` changed (keepalived:
+    /// "Cannot change IPVS network namespace at a reload"), or it names interfaces that do not exist (without
+    /// `dynamic_interfaces`). Nil when it can.
+    func refusalBeforeApplying(_ candidate: LoadedConfig) -> String? {
+        if candidate.config.globalDefs.netNamespaceIPVS != loaded.config.globalDefs.netNamespaceIPVS {
+            return "net_namespace_ipvs cannot change at a reload (as in keepalived); restart vigild for it"
+        }
+        return InterfaceCheck.refusal(candidate.config, options)
+    }
+
     /// Re-reads the configuration; keeps the running one when the new one has errors.
     /// - Returns: nil on success, else the reason.
     /// - Parameter fromControl: asked on the control socket (`vigilctl reload`): the socket waits while the file is
@@ -643,6 +653,12 @@ final class Supervisor {
             lastReload = ReloadReport(
                 atUptimeSeconds: at, succeeded: false, message: Self.errorText(candidate, file: options.configFile))
             return reason + (errors.first.map { ": \($0.description)" } ?? "")
+        }
+        if let refusal = refusalBeforeApplying(candidate) {
+            let reason = "\(refusal); still running the previous configuration"
+            logger.error("reload refused: \(reason)")
+            lastReload = ReloadReport(atUptimeSeconds: at, succeeded: false, message: reason)
+            return reason
         }
         saveConfiguration(stage: "pre")
         if candidate.config.globalDefs.disableLocalIGMP != loaded.config.globalDefs.disableLocalIGMP {
@@ -766,6 +782,7 @@ final class Supervisor {
             if reading { return .refused("a reload is reading \(options.configFile); ask again once it is done") }
             guard let candidate = loadCandidate(servingControl: false) else { return .refused("vigild is stopping") }
             if !candidate.isValid { return .refused(Self.errorText(candidate, file: options.configFile)) }
+            if let refusal = refusalBeforeApplying(candidate) { return .refused(refusal) }
             if request == .reloadCheck {
                 return .done(
                     "\(options.configFile) is valid: \(candidate.config.vrrp.instances.count) VRRP instances, "

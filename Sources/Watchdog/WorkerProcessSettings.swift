@@ -31,6 +31,9 @@ public struct WorkerProcessSettings: Hashable, Sendable {
     public var maxAutoPriority = 0
     /// `min_auto_priority_delay` in microseconds: how late the loop must run before it does.
     public var minAutoPriorityDelay = 1_000_000
+    /// `net_namespace_ipvs` (checker worker): it enters that namespace to open its IPVS sockets, which setns(2) allows
+    /// with CAP_SYS_ADMIN only.
+    public var entersIPVSNamespace = false
 
     public init() {}
 
@@ -57,6 +60,7 @@ public struct WorkerProcessSettings: Hashable, Sendable {
         noSwap = globals[keyPath: keys.noSwap]
         cpuAffinity = globals[keyPath: keys.cpuAffinity]
         name = globals[keyPath: keys.processName] ?? (globals.processNames ? keys.keepalivedName : nil)
+        entersIPVSNamespace = role == .checker && globals.netNamespaceIPVS != nil
         if role != .checker && realtimeByDefault && realtimePriority == nil && nice == nil {
             realtimePriority = Self.automaticRealtimePriority
             if rlimitRTTime == GlobalDefs.defaultRlimitRTTime { rlimitRTTime = Self.automaticRlimitRTTime }
@@ -101,9 +105,11 @@ public struct WorkerProcessSettings: Hashable, Sendable {
 
     /// The capabilities the worker keeps for these settings besides its usual ones: with `no_swap`, CAP_IPC_LOCK,
     /// without which MCL_FUTURE holds every later mapping (each thread's stack) to RLIMIT_MEMLOCK, 8 MB by default.
-    /// With `max_auto_priority`, CAP_SYS_NICE, to raise its threads to SCHED_RR once they run.
+    /// With `max_auto_priority`, CAP_SYS_NICE, to raise its threads to SCHED_RR once they run. With
+    /// `net_namespace_ipvs`, CAP_SYS_ADMIN, to enter the namespace (keepalived's checker keeps every capability).
     public var capabilities: [cap_value_t] {
         (noSwap ? [CAP_IPC_LOCK] : []) + (maxAutoPriority > 0 ? [CAP_SYS_NICE] : [])
+            + (entersIPVSNamespace ? [CAP_SYS_ADMIN] : [])
     }
 
     /// Nothing to change.
@@ -120,6 +126,7 @@ public struct WorkerProcessSettings: Hashable, Sendable {
         if !cpuAffinity.isEmpty { words.append("cpus=" + cpuAffinity.map(String.init).joined(separator: ",")) }
         if maxAutoPriority != 0 { words.append("autorr=\(maxAutoPriority)") }
         if minAutoPriorityDelay != 1_000_000 { words.append("autodelay=\(minAutoPriorityDelay)") }
+        if entersIPVSNamespace { words.append("ipvsns") }
         if let name { words.append("name=" + name) }
         return words.joined(separator: " ")
     }
@@ -152,6 +159,7 @@ public struct WorkerProcessSettings: Hashable, Sendable {
                 guard let number = Int(value) else { return nil }
                 minAutoPriorityDelay = number
             case ("noswap", nil): noSwap = true
+            case ("ipvsns", nil): entersIPVSNamespace = true
             case ("cpus", let value?):
                 let cpus = value.split(separator: ",").compactMap { Int($0) }
                 guard !cpus.isEmpty else { return nil }

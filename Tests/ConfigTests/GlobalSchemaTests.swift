@@ -226,6 +226,46 @@ struct GlobalSchemaTests {
             ])
     }
 
+    @Test("A second net_namespace_ipvs is warned and ignored: keepalived keeps the first")
+    func secondIPVSNamespace() {
+        let loaded = ConfigLoader.load(text: "net_namespace_ipvs lab\nnet_namespace_ipvs other\n")
+        #expect(loaded.diagnostics.errors.isEmpty)
+        #expect(loaded.diagnostics.warnings.map(\.location?.line) == [2], "\(loaded.diagnostics)")
+        #expect(loaded.config.globalDefs.netNamespaceIPVS == "lab")
+    }
+
+    @Test("The interfaces the VRRP part names, each once with its first line; none without a VRRP part")
+    func namedInterfaces() {
+        let loaded = ConfigLoader.load(
+            text: """
+                interface_up_down_delays {
+                    ud0 1
+                }
+                static_ipaddress {
+                    192.0.2.50/24
+                    192.0.2.51/24 dev st0
+                }
+                vrrp_instance VI_1 {
+                    interface eth1
+                    virtual_router_id 1
+                    track_interface {
+                        tr0
+                        eth1
+                    }
+                    virtual_ipaddress {
+                        192.0.2.100/24 dev vip0
+                    }
+                    virtual_rules {
+                        from 192.0.2.100 table 100 iif ru0
+                    }
+                }
+                """)
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics)")
+        let named = loaded.config.namedInterfaces.map { "\($0.name):\($0.location.line)" }
+        #expect(named == ["eth0:5", "st0:6", "eth1:8", "tr0:12", "vip0:16", "ru0:19", "ud0:2"], "\(named)")
+        #expect(ConfigLoader.load(text: "interface_up_down_delays {\nud0 1\n}\n").config.namedInterfaces.isEmpty)
+    }
+
     @Test(
         "Bad values are errors naming the keyword",
         arguments: [

@@ -999,13 +999,17 @@ struct VRRPSchemaTests {
         #expect(loaded.config.vrrp.staticRules.isEmpty && loaded.config.vrrp.staticRoutes.isEmpty)
     }
 
-    @Test(
-        "Unimplemented top-level blocks warn and are skipped",
-        arguments: ["interface_up_down_delays"])
-    func unsupportedTopLevel(_ keyword: String) {
-        let diagnostics = loadVRRP("\(keyword) X {\nanything goes\n}").diagnostics
-        #expect(diagnostics.errors.isEmpty, "\(diagnostics)")
-        #expect(diagnostics.warnings.count == 1)
+    @Test("interface_up_down_delays: seconds to the microsecond, up 0 when left out, bad lines warned and skipped")
+    func interfaceUpDownDelays() {
+        let loaded = loadVRRP(
+            "interface_up_down_delays {\neth0 2 0.5\neth1 1.000001\neth2 256\neth3\neth4 0\neth0 3 1\n}")
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics)")
+        // eth1: no up delay (keepalived 0, its manual the down delay); eth2 out of range; eth3 no delays.
+        #expect(loaded.diagnostics.warnings.map(\.location?.line) == [3, 4, 5], "\(loaded.diagnostics)")
+        #expect(
+            loaded.config.vrrp.interfaceUpDownDelays.map { "\($0.interface) \($0.down) \($0.up)" } == [
+                "eth1 1.000001 seconds 0.0 seconds", "eth4 0.0 seconds 0.0 seconds", "eth0 3.0 seconds 1.0 seconds",
+            ])
     }
 
     // MARK: Cross-checks

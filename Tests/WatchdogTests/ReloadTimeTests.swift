@@ -1,4 +1,5 @@
 import CLibcap
+import Config
 import Testing
 
 @testable import Watchdog
@@ -115,5 +116,18 @@ struct AutoPriorityTests {
         let read = try #require(WorkerProcessSettings(argument: settings.argument))
         #expect(read == settings && !settings.isDefault)
         #expect(settings.capabilities.contains(CAP_SYS_NICE))
+    }
+
+    @Test("net_namespace_ipvs: the checker worker alone keeps CAP_SYS_ADMIN to enter the namespace")
+    func ipvsNamespaceCapability() throws {
+        var globals = GlobalDefs()
+        globals.netNamespaceIPVS = "lab"
+        let checker = WorkerProcessSettings(role: .checker, globals: globals, realtimeByDefault: true)
+        #expect(checker.entersIPVSNamespace && checker.capabilities.contains(CAP_SYS_ADMIN))
+        #expect(try #require(WorkerProcessSettings(argument: checker.argument)) == checker)
+        let vrrp = WorkerProcessSettings(role: .vrrp, globals: globals, realtimeByDefault: true)
+        #expect(!vrrp.capabilities.contains(CAP_SYS_ADMIN))
+        let none = WorkerProcessSettings(role: .checker, globals: GlobalDefs(), realtimeByDefault: true)
+        #expect(!none.capabilities.contains(CAP_SYS_ADMIN))
     }
 }

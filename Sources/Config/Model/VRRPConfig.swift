@@ -21,6 +21,9 @@ public struct VRRPConfig: Sendable, Hashable, Codable {
     public var trackGroups: [StaticTrackGroup] = []
     /// `vrrp_instance NAME { }`.
     public var instances: [VRRPInstance] = []
+    /// `interface_up_down_delays { IFNAME DOWN_DELAY [UP_DELAY] }`: how long a link change of each interface must
+    /// last before the instances act on it.
+    public var interfaceUpDownDelays: [InterfaceUpDownDelay] = []
 
     public init() {}
 
@@ -185,6 +188,22 @@ public struct GARPGroup: Sendable, Hashable, Codable {
     public var location: SourceLocation
 
     public init(location: SourceLocation) {
+        self.location = location
+    }
+}
+
+/// One line of `interface_up_down_delays { }`: a link change of `interface` is acted on only once it has lasted
+/// `down` (going down) or `up` (coming back); a flap shorter than that is not seen by the instances.
+public struct InterfaceUpDownDelay: Sendable, Hashable, Codable {
+    public var interface: String
+    public var down: Duration
+    public var up: Duration
+    public var location: SourceLocation
+
+    public init(interface: String, down: Duration, up: Duration, location: SourceLocation) {
+        self.interface = interface
+        self.down = down
+        self.up = up
         self.location = location
     }
 }

@@ -34,8 +34,7 @@ enum GlobalSchema {
     /// Top-level blocks and keywords that do not take effect (a warning each). The daemon settings
     /// among them are checked by their handlers first.
     static let unsupportedTopLevel: KeywordWarnings = [
-        "interface_up_down_delays": .notYetImplemented, "net_namespace_ipvs": .notYetImplemented,
-        "linkbeat_use_polling": .notYetImplemented, "linkbeat_interfaces": .notYetImplemented,
+        "linkbeat_use_polling": .linkbeatPolling, "linkbeat_interfaces": .linkbeatPolling,
         "namespace_with_ipsets": .notBuilt(
             "Vigil uses no ipsets (its no_accept filter is an nftables table, see vrrp_ipsets): nothing to create in "
                 + "the namespace"),
@@ -45,30 +44,26 @@ enum GlobalSchema {
     static let globalDefsWarnings = KeywordWarnings(
         Dictionary(
             uniqueKeysWithValues: [
-                // Interfaces named in the file that do not exist at start (issue 15): not built yet.
-                ("dynamic_interfaces", NotInEffect.notYetImplemented)
+                (
+                    "tmp_config_directory",
+                    NotInEffect.notBuilt(
+                        "vigild reads the file once and sends each worker the configuration it read over its "
+                            + "socket; there is no copy of the file to place")
+                ),
+                (
+                    "nftables_ifindex",
+                    .notBuilt(
+                        "Vigil's no_accept sets hold addresses only, link-local ones too, matched on every "
+                            + "interface: there is no interface name or index to choose between")
+                ),
+                (
+                    "lvs_sync_daemon_interface",
+                    .ignoredByKeepalived(
+                        "it is no global_defs keyword (keepalived reports it unknown); write 'lvs_sync_daemon "
+                            + "IFACE [INSTANCE]', or keepalived's older 'lvs_sync_daemon_interface IFACE' in the "
+                            + "vrrp_instance")
+                ),
             ]
-                + [
-                    (
-                        "tmp_config_directory",
-                        .notBuilt(
-                            "vigild reads the file once and sends each worker the configuration it read over its "
-                                + "socket; there is no copy of the file to place")
-                    ),
-                    (
-                        "nftables_ifindex",
-                        .notBuilt(
-                            "Vigil's no_accept sets hold addresses only, link-local ones too, matched on every "
-                                + "interface: there is no interface name or index to choose between")
-                    ),
-                    (
-                        "lvs_sync_daemon_interface",
-                        .ignoredByKeepalived(
-                            "it is no global_defs keyword (keepalived reports it unknown); write 'lvs_sync_daemon "
-                                + "IFACE [INSTANCE]', or keepalived's older 'lvs_sync_daemon_interface IFACE' in the "
-                                + "vrrp_instance")
-                    ),
-                ]
                 + ["nftables_ipvs", "nftables_ipvs_priority", "nftables_ipvs_start_fwmark"].map {
                     (
                         $0,
@@ -111,6 +106,11 @@ enum GlobalSchema {
         "net_namespace": Global.string(\.netNamespace),
         "net_namespace_ipvs": { globals, node, context in
             guard context.noBlock(node), let words = context.arguments(node, count: 0...1) else { return }
+            if let earlier = globals.netNamespaceIPVS {
+                context.warning(
+                    "net_namespace_ipvs is already '\(earlier)'; this one is ignored, as keepalived does", at: node)
+                return
+            }
             globals.netNamespaceIPVS = words.first ?? ""
         },
         "namespace_with_ipsets": Global.set(\.namespaceWithIPSets, to: true),

@@ -113,6 +113,13 @@ public enum NotInEffect: Sendable, Hashable {
     /// keepalived 2.2.7 ignores it too (an obsolete keyword); the text says what to use instead.
     case ignoredByKeepalived(String)
 
+    /// `linkbeat_use_polling` (top level or in a `vrrp_instance`) and `linkbeat_interfaces`: keepalived polls the
+    /// link each second instead of following netlink.
+    static let linkbeatPolling = NotInEffect.notBuilt(
+        "Vigil follows each link through netlink (RTM_NEWLINK: IFF_UP and carrier, IFF_RUNNING), at once; keepalived's "
+            + "ETHTOOL and IOCTL polling read that same carrier state once a second, and MII register polling, for "
+            + "drivers that never report carrier to the kernel, is not built")
+
     /// The reason as `vigild -t` and the keyword table give it.
     public var reason: String {
         switch self {

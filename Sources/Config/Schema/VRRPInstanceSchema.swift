@@ -146,9 +146,7 @@ enum VRRPInstanceSchema {
         unsupported: KeywordWarnings.notYetImplemented(["vrf", "use_ipvlan"]).merging([
             "debug": .ignoredByKeepalived("keepalived only prints it in its data dump"),
             // keepalived: deprecated here (linkbeat_interfaces); polls MII/ethtool for drivers without netlink news.
-            "linkbeat_use_polling": .notBuilt(
-                "Vigil follows link state through netlink (RTM_NEWLINK, carrier included); MII/ethtool polling is "
-                    + "not built"),
+            "linkbeat_use_polling": .linkbeatPolling,
         ]),
         aliases: ["vmac_garp_intvl": "garp_extra_if"]
     )

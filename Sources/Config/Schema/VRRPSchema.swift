@@ -77,6 +77,7 @@ enum VRRPSchema {
             if group.interfaces.isEmpty { context.warning("garp_group names no interface; it does nothing", at: node) }
             config.vrrp.garpGroups.append(group)
         },
+        "interface_up_down_delays": interfaceUpDownDelays,
         "vrrp_sync_group": { config, node, context in
             guard let (name, children) = namedBlock(node, context) else { return }
             var group = SyncGroup(name: name, location: node.location)
@@ -104,6 +105,45 @@ enum VRRPSchema {
             config.vrrp.instances.append(instance)
         },
     ]
+
+    /// `interface_up_down_delays { IFNAME DOWN_DELAY [UP_DELAY] }`, seconds to the microsecond, 0 to 255. keepalived
+    /// logs a bad line and goes on without it (a warning here); a later line for an interface replaces an earlier.
+    static let interfaceUpDownDelays: Handler = { config, node, context in
+        guard let lines = context.block(node) else { return }
+        context.arguments(node, count: 0...0)
+        for line in lines where context.noBlock(line) {
+            guard let words = context.arguments(line, count: 0...2) else { continue }
+            guard let downText = words.first else {
+                context.warning("no delays given for \(line.keyword); ignored (keepalived)", at: line)
+                continue
+            }
+            let range = Duration.zero ... .seconds(255)
+            func delay(_ text: String, _ what: String) -> Duration? {
+                guard let microseconds = SchemaContext.microseconds(text), range.contains(.microseconds(microseconds))
+                else {
+                    context.warning(
+                        "invalid \(what) delay '\(text)' for \(line.keyword) (seconds, 0 to 255); line ignored "
+                            + "(keepalived)", at: line)
+                    return nil
+                }
+                return .microseconds(microseconds)
+            }
+            guard let down = delay(downText, "down") else { continue }
+            var up = Duration.zero
+            if words.count == 2 {
+                guard let given = delay(words[1], "up") else { continue }
+                up = given
+            } else if down > .zero {
+                // keepalived.conf(5) says the up delay defaults to the down delay; keepalived 2.2.7 uses none.
+                context.warning(
+                    "no up delay for \(line.keyword): none (0), as keepalived 2.2.7 does, though its manual says the "
+                        + "down delay; write both", at: line)
+            }
+            config.vrrp.interfaceUpDownDelays.removeAll { $0.interface == line.keyword }
+            config.vrrp.interfaceUpDownDelays.append(
+                InterfaceUpDownDelay(interface: line.keyword, down: down, up: up, location: line.location))
+        }
+    }
 
     /// `KEYWORD NAME { … }`: the name and the statements inside.
     static func namedBlock(_ node: ConfigNode, _ context: SchemaContext) -> (String, [ConfigNode])? {

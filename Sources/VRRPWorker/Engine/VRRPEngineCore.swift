@@ -159,8 +159,10 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     private var groupStates: [String: VRRPState] = [:]
     private var globals = GlobalDefs()
     private var started = false
-    /// The last known state of each link, from startup checks and the link monitor.
-    private var linkIsUp: [String: Bool] = [:]
+    /// The state of each link the instances act on (`interface_up_down_delays` hold changes back).
+    private var links = LinkDebounce<Instant>()
+    /// The last state the kernel reported of each link (a link coming back rejoins the groups at once).
+    private var kernelLinkIsUp: [String: Bool] = [:]
     /// Dropped packets are always counted (the statistics) and logged through this: the first of each kind, then
     /// one line per interval (a flood from one LAN host wrote 427,967 lines in 20 s).
     private var dropLog = LogRateLimiter<VRRPDropKind, Instant>()
@@ -280,11 +282,25 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             delayedUntil = now.advanced(by: globals.vrrpStartupDelay)
             onLog("delaying startup for \(globals.vrrpStartupDelay) (vrrp_startup_delay)")
         }
+        applyLinkDelays(vrrp.interfaceUpDownDelays)
         for name in fresh {
             start(name, saved: isReload ? nil : configuration.savedState, delayedUntil: delayedUntil, now: now)
         }
         started = true
         report()
+    }
+
+    /// `interface_up_down_delays`, each held under what the instances on its interface allow (logged when cut).
+    private func applyLinkDelays(_ configured: [InterfaceUpDownDelay]) {
+        let users = order.compactMap { instances[$0] }.map {
+            (
+                interface: $0.interface, advertInterval: $0.machine.settings.advertisementInterval,
+                downTimerAdverts: $0.machine.settings.downTimerAdverts
+            )
+        }
+        let (delays, notes) = LinkDebounce<Instant>.effectiveDelays(configured, instances: users)
+        for note in notes { onLog(note) }
+        links.setDelays(delays)
     }
 
     private func build(
@@ -684,8 +700,7 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         }
         for item in instance.machine.settings.trackedItems where item.name.hasPrefix("interface ") {
             let interface = String(item.name.dropFirst("interface ".count))
-            let isUp = system.isLinkUp(interface: interface) && (interface != instance.interface || groupOpened)
-            linkIsUp[interface] = system.isLinkUp(interface: interface)
+            let isUp = linkState(interface) && (interface != instance.interface || groupOpened)
             if !isUp {
                 instance.reason = "interface \(interface) down"
                 actions += instance.machine.trackingChanged(item.name, isUp: false, at: now)
@@ -806,6 +821,11 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
 
     /// An armed timer fired.
     func timerFired(_ timer: VRRPTimer, instance name: String) {
+        if timer == .linkDelay {
+            let interface = String(name.dropFirst("interface ".count))
+            if let isUp = links.fire(interface) { linkActedOn(interface, isUp: isUp) }
+            return
+        }
         guard var instance = instances[name] else { return }
         let now = system.now
         logDropSummaries(at: now)
@@ -820,17 +840,45 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         reportIfChanged()
     }
 
-    /// A link went up or down.
+    /// The state of `interface` the instances act on: known from earlier, else read now.
+    private func linkState(_ interface: String) -> Bool {
+        if let known = links.isUp(interface) { return known }
+        let isUp = system.isLinkUp(interface: interface)
+        kernelLinkIsUp[interface] = isUp
+        _ = links.observe(interface, isUp: isUp, at: system.now)
+        return isUp
+    }
+
+    /// A link went up or down: acted on now, or after its `interface_up_down_delays` delay if it lasts that long.
     func linkChanged(interface: String, isUp: Bool) {
         // The link monitor repeats a link's state on unrelated changes; only a change counts.
-        guard linkIsUp[interface] != isUp else { return }
-        linkIsUp[interface] = isUp
-        let item = VRRPRunningInstance<Instant>.trackName(interface: interface)
+        guard kernelLinkIsUp[interface] != isUp else { return }
+        kernelLinkIsUp[interface] = isUp
         // The interface came back: rejoin the group (the kernel drops memberships of a downed link).
         for name in order where isUp {
             guard let instance = instances[name], instance.interface == interface else { continue }
             _ = system.openSocket(instance.socketRequest)
         }
+        let item = VRRPRunningInstance<Instant>.trackName(interface: interface)
+        switch links.observe(interface, isUp: isUp, at: system.now) {
+        case .none: return
+        case .act(let isUp): linkActedOn(interface, isUp: isUp)
+        case .wait(let deadline):
+            system.schedule(.linkDelay, instance: item, at: deadline)
+            onLog(
+                "interface \(interface) \(isUp ? "up" : "down"): acted on in \(system.now.duration(to: deadline)) if it "
+                    + "lasts (interface_up_down_delays)")
+        case .cancel:
+            system.cancel(.linkDelay, instance: item)
+            onLog(
+                "interface \(interface) \(isUp ? "up" : "down") again within its delay: the change is not acted on "
+                    + "(interface_up_down_delays)")
+        }
+    }
+
+    /// The instances see `interface` go up or down.
+    private func linkActedOn(_ interface: String, isUp: Bool) {
+        let item = VRRPRunningInstance<Instant>.trackName(interface: interface)
         trackedItemChanged(item, isUp: isUp, reason: "interface \(interface) \(isUp ? "up" : "down")")
     }
 
@@ -1100,6 +1148,14 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
     }
 
     private func sendAdvertisement(priority: UInt8, instance: inout VRRPRunningInstance<Instant>) {
+        // An interface that did not exist at start (dynamic_interfaces) had no address to send from: look again.
+        if instance.source.bytes.allSatisfy({ $0 == 0 }),
+            (instance.configuration.unicastSourceIP ?? instance.configuration.multicastSourceIP) == nil,
+            let found = system.primaryAddress(interface: instance.interface, family: instance.family)
+        {
+            instance.source = found
+            instance.machine.primaryAddressFound(found)
+        }
         let settings = instance.machine.settings
         let advertisement = VRRPAdvertisement(
             version: settings.version,

@@ -8,7 +8,7 @@
 # web server on rs2:8080). Stopping vigild removes its services. lvs_flush removes a foreign service at start;
 # lvs_flush_on_stop empties IPVS at stop, lvs_flush_on_stop VS only Vigil's services; lvs_sync_daemon with no
 # virtual_server starts the sync daemons, as does keepalived's older lvs_sync_daemon_interface in a vrrp_instance
-# (syncd.sh).
+# (syncd.sh). net_namespace_ipvs puts the services and the sync daemon in another namespace than the checks (nsipvs.sh).
 #
 # Run: Tests/KernelLab/kernel-lab run --env VIGIL_BIN=$PWD/.build/debug Tests/KernelLab/checkers/run-all.sh
 set -uo pipefail
@@ -131,6 +131,8 @@ check "lvs_flush_on_stop: IPVS empty after stop, the foreign service too" no_ser
 
 # shellcheck source=syncd.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/syncd.sh"
+# shellcheck source=nsipvs.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/nsipvs.sh"
 
 grep -q "IPVS is not available" "$WORK/vigild.log" && fail "vigild found no IPVS in the lab"
 if ((failed)); then

@@ -167,6 +167,7 @@ vre_part oldchecksum && . Tests/Namespaces/vrrp/oldchecksum.sh
 vre_part trackgroup && . Tests/Namespaces/vrrp/trackgroup.sh
 vre_part nativeipv6 && . Tests/Namespaces/vrrp/nativeipv6.sh
 vre_part routerules && . Tests/Namespaces/vrrp/routerules.sh
+vre_part linkdelays && . Tests/Namespaces/vrrp/linkdelays.sh
 
 echo "vrrp interop: $passed passed, $failed failed in $(($(date +%s) - started)) s"
 if [ "$failed" -ne 0 ]; then
