@@ -824,7 +824,9 @@ final class Supervisor {
             reloadsApplied: operators.reloadsApplied, reloadsRefused: operators.reloadsRefused,
             startedAtUnixSeconds: operators.startedAtUnixSeconds, recentEvents: operators.events.events,
             metricsListen: operators.metrics.map { "\($0.address)" }, residentKiB: residentKiB,
-            anycast: anycastStatus)
+            anycast: anycastStatus,
+            systemdWatchdogWithheld: operators.notify?.policy.watchdogPeriod == nil
+                ? nil : operators.notify?.policy.watchdogWithheld)
     }
 
     /// `SIGUSR1` (data) and `SIGUSR2` (statistics): files beside the control socket, created

@@ -22,6 +22,9 @@ struct SystemdNotifyPolicy {
     /// A reload waiting for these workers' reports, and when to give up waiting.
     private var reload: (waiting: Set<WorkerRoleName>, deadline: Int64)?
     private var lastWatchdog: Int64?
+    /// `WATCHDOG=1` messages held back because a worker was not alive: one per period it would have been sent.
+    private(set) var watchdogWithheld = 0
+    private var lastWithheld: Int64?
     private var lastStatus: (text: String, at: Int64)?
 
     typealias WorkerRoleName = String
@@ -65,9 +68,14 @@ struct SystemdNotifyPolicy {
             lastStatus = (status, now)
         }
         var messages = fields.isEmpty ? [] : [fields.joined(separator: "\n")]
-        if let period = watchdogPeriod, workersAlive, now - (lastWatchdog ?? Int64.min / 2) >= period {
-            lastWatchdog = now
-            messages.append("WATCHDOG=1")
+        if let period = watchdogPeriod, now - (lastWatchdog ?? Int64.min / 2) >= period {
+            if workersAlive {
+                lastWatchdog = now
+                messages.append("WATCHDOG=1")
+            } else if now - max(lastWatchdog ?? Int64.min / 2, lastWithheld ?? Int64.min / 2) >= period {
+                lastWithheld = now
+                watchdogWithheld += 1
+            }
         }
         return messages
     }

@@ -147,12 +147,15 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
     public var residentKiB: Int?
     /// BGP anycast: each announced address's route and why (nil without `announce_table`).
     public var anycast: AnycastStatus?
+    /// `WATCHDOG=1` messages vigild held back from systemd because a worker was not alive (nil when systemd asked
+    /// for none).
+    public var systemdWatchdogWithheld: Int?
 
     public init(
         pid: Int32, version: String, configFile: String, uptimeSeconds: Double, stopping: Bool, workers: [WorkerStatus],
         lastReload: ReloadReport? = nil, reloadsApplied: Int = 0, reloadsRefused: Int = 0,
         startedAtUnixSeconds: Double? = nil, recentEvents: [DaemonEvent] = [], metricsListen: String? = nil,
-        residentKiB: Int? = nil, anycast: AnycastStatus? = nil
+        residentKiB: Int? = nil, anycast: AnycastStatus? = nil, systemdWatchdogWithheld: Int? = nil
     ) {
         self.pid = pid
         self.version = version
@@ -168,6 +171,7 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
         self.metricsListen = metricsListen
         self.residentKiB = residentKiB
         self.anycast = anycast
+        self.systemdWatchdogWithheld = systemdWatchdogWithheld
     }
 
     /// The operator's view, as `vigilctl status` prints it.

@@ -56,12 +56,17 @@ struct SystemdNotifyPolicyTests {
         #expect(policy.update(now: second, allReported: true, workersAlive: true, status: "s") == [])
         #expect(policy.wakeAt(now: second) == 2 * second)
         #expect(policy.update(now: 2 * second, allReported: true, workersAlive: true, status: "s") == ["WATCHDOG=1"])
+        #expect(policy.watchdogWithheld == 0)
         #expect(policy.update(now: 4 * second, allReported: true, workersAlive: false, status: "s") == [])
         #expect(policy.update(now: 5 * second, allReported: true, workersAlive: false, status: "s") == [])
+        // One held back for the period it was due in, not one per turn of the loop.
+        #expect(policy.watchdogWithheld == 1)
+        _ = policy.update(now: 6 * second, allReported: true, workersAlive: false, status: "s")
+        #expect(policy.watchdogWithheld == 2)
         // What is overdue is not a reason to spin: the watchdog's own ticks come back to it.
-        #expect(policy.wakeAt(now: 5 * second) == nil)
+        #expect(policy.wakeAt(now: 6 * second) == nil)
         #expect(
-            policy.update(now: 5 * second + 1, allReported: true, workersAlive: true, status: "s") == ["WATCHDOG=1"])
+            policy.update(now: 6 * second + 1, allReported: true, workersAlive: true, status: "s") == ["WATCHDOG=1"])
         #expect(policy.stop(status: "stopping") == "STOPPING=1\nSTATUS=stopping")
         #expect(policy.update(now: 9 * second, allReported: true, workersAlive: true, status: "s") == [])
     }

@@ -102,7 +102,9 @@ struct SystemdNotifyTests {
         #expect(normal.count >= 8, "\(normal.count) pings, largest gap \(normalGap) ms")
 
         // A stopped worker: no ping from the moment it has not answered for a heartbeat interval (1 s) until its
-        // replacement says hello (the watchdog kills it after two).
+        // replacement says hello (the watchdog kills it after two). The daemon counts the pings it held back; the
+        // pause itself is the host's timing too, so it is printed, not asserted.
+        let withheldBefore = try #require(daemon.status()?.systemdWatchdogWithheld)
         let stopped = try #require(readPid(daemon.vrrpPidFile))
         let stoppedAt = monotonicMilliseconds()
         kill(stopped, SIGSTOP)
@@ -114,7 +116,9 @@ struct SystemdNotifyTests {
         systemd.listen(seconds: 2)
         let around = systemd.watchdogTimes(from: stoppedAt)
         let gaps = zip([stoppedAt] + around, around).map { $1 - $0 }
-        #expect((gaps.max() ?? 0) >= 750, "WATCHDOG=1 went on while the worker was stopped: gaps \(gaps) ms")
+        print("WATCHDOG=1 around the stopped worker: gaps \(gaps) ms")
+        let withheld = try #require(daemon.status()?.systemdWatchdogWithheld)
+        #expect(withheld > withheldBefore, "no WATCHDOG=1 held back while the worker was stopped: gaps \(gaps) ms")
         #expect(
             around.contains { $0 > stoppedAt + 2500 }, "no WATCHDOG=1 after the worker was replaced: \(around)")
 
