@@ -18,9 +18,10 @@ import Synchronization
 ///   kernel does itself to those pages under memory pressure, so it adds no new way to fail. A mapping with a written
 ///   page (relocated data, RELRO) is never touched: dropping it would lose the writes.
 public enum MemoryTrim {
-    /// `…_no_swap` of a worker with the normal scheduler: set by its process settings at its start. The first trim
-    /// locks the process once it has given back what start-up alone needed, so the lock holds the steady state, not
-    /// the parse; later trims leave the locked mappings alone. (A real-time worker locks at its start.)
+    /// `…_no_swap`: set by the worker's process settings at its start. The first trim locks the process once it has
+    /// given back what start-up alone needed, so the lock holds the steady state, not the parse; later trims leave
+    /// the locked mappings alone. (A real-time worker with an RLIMIT_RTTIME under `looseRealtimeBudget` locks at its
+    /// start instead.)
     public static let locksAfterTrim = Atomic<Bool>(false)
 
     /// One mapping of `/proc/self/smaps` that can be dropped: `[start, end)`.

@@ -88,13 +88,12 @@ extension Supervisor {
                 plan: AnycastPlan(loaded.config), gracePeriod: globals.announceGracePeriod)
             anycast = routes
             apply(changes)
-            // Addresses new to the plan are decided now, not at the next change of health.
-            if let state = slots[.checker]?.state, slots[.checker]?.pid != nil { anycastReported(state) }
-            return
+        } else {
+            stopAnycast()
+            anycast = nil
+            startAnycast()
         }
-        stopAnycast()
-        anycast = nil
-        startAnycast()
+        // Addresses new to the plan are decided now, not at the next change of health.
         if let state = slots[.checker]?.state, slots[.checker]?.pid != nil { anycastReported(state) }
     }
 

@@ -11,7 +11,7 @@ import WorkerIPC
 struct WorkerSlot {
     let role: WorkerRole
     var pid: pid_t?
-    /// The process's resident memory (KiB), read at each heartbeat.
+    /// The process's resident memory (KiB), read at each ping round (`tick`).
     var residentKiB: Int?
     var socket: MessageSocket?
     var startedAt: Int64 = 0
@@ -82,7 +82,7 @@ final class Supervisor {
     var lastReload: ReloadReport?
     /// A load or reload happened and this process has not yet given back what it touched for it (`MemoryTrim`).
     var trimPending = true
-    /// The watchdog's own resident memory (KiB), read at each heartbeat.
+    /// The watchdog's own resident memory (KiB), read at each ping round (`tick`).
     var residentKiB: Int?
     /// A configuration is being read (`loadCandidate`): a reload asked meanwhile waits for it (`reloadAgain`).
     var reading = false
@@ -143,7 +143,6 @@ final class Supervisor {
         while true {
             if stopping && slots.values.allSatisfy({ $0.pid == nil }) { break }
             turn(servingControl: true)
-            if stopAsked && !stopping { beginStop() }
             trimAfterLoad()
             if reloadAgain && !stopping {
                 reloadAgain = false
@@ -166,7 +165,9 @@ final class Supervisor {
         if stopping { wakeAt = min(wakeAt, stopDeadline) }
         if servingControl, let at = control?.wakeAt { wakeAt = min(wakeAt, at) }
         if let at = operatorInterfacesWakeAt(now: now) { wakeAt = min(wakeAt, at) }
-        if servingControl, !stopping, let at = reloadTimeWakeAt(now: now) { wakeAt = min(wakeAt, at) }
+        // Not while a configuration is read: `tick` holds the scheduled reload back until then, and a due one would
+        // wake the loop at once, again and again.
+        if !reading, !stopping, let at = reloadTimeWakeAt(now: now) { wakeAt = min(wakeAt, at) }
         if !stopping, let at = anycastWakeAt { wakeAt = min(wakeAt, at) }
         let timeout = Int32(clamping: max(0, (wakeAt - now + 999_999) / 1_000_000))
 
@@ -539,7 +540,8 @@ final class Supervisor {
         }
         guard now >= nextHeartbeat else { return }
         nextHeartbeat = now + heartbeat.pingPeriod.nanoseconds
-        // For `vigilctl status` and the metrics: what `ps` shows, read once a heartbeat, not at each request.
+        // For `vigilctl status` and the metrics: what `ps` shows, read at each round of pings (a quarter heartbeat),
+        // not each time a status is built (the metrics snapshot is built at every turn).
         residentKiB = MemoryTrim.status("VmRSS")
         for (role, slot) in slots {
             slots[role]?.residentKiB = slot.pid.map { MemoryTrim.status("VmRSS", of: "\($0)") }
@@ -824,9 +826,7 @@ final class Supervisor {
             reloadsApplied: operators.reloadsApplied, reloadsRefused: operators.reloadsRefused,
             startedAtUnixSeconds: operators.startedAtUnixSeconds, recentEvents: operators.events.events,
             metricsListen: operators.metrics.map { "\($0.address)" }, residentKiB: residentKiB,
-            anycast: anycastStatus,
-            systemdWatchdogWithheld: operators.notify?.policy.watchdogPeriod == nil
-                ? nil : operators.notify?.policy.watchdogWithheld)
+            anycast: anycastStatus, systemdWatchdogWithheld: operators.notify?.policy.watchdogWithheld)
     }
 
     /// `SIGUSR1` (data) and `SIGUSR2` (statistics): files beside the control socket, created

@@ -22,8 +22,10 @@ struct SystemdNotifyPolicy {
     /// A reload waiting for these workers' reports, and when to give up waiting.
     private var reload: (waiting: Set<WorkerRoleName>, deadline: Int64)?
     private var lastWatchdog: Int64?
-    /// `WATCHDOG=1` messages held back because a worker was not alive: one per period it would have been sent.
-    private(set) var watchdogWithheld = 0
+    /// `WATCHDOG=1` messages held back because a worker was not alive: one per period it would have been sent; nil
+    /// when systemd asked for none.
+    var watchdogWithheld: Int? { watchdogPeriod == nil ? nil : withheld }
+    private var withheld = 0
     private var lastWithheld: Int64?
     private var lastStatus: (text: String, at: Int64)?
 
@@ -74,7 +76,7 @@ struct SystemdNotifyPolicy {
                 messages.append("WATCHDOG=1")
             } else if now - max(lastWatchdog ?? Int64.min / 2, lastWithheld ?? Int64.min / 2) >= period {
                 lastWithheld = now
-                watchdogWithheld += 1
+                withheld += 1
             }
         }
         return messages

@@ -57,6 +57,7 @@ struct SystemdNotifyPolicyTests {
         #expect(policy.wakeAt(now: second) == 2 * second)
         #expect(policy.update(now: 2 * second, allReported: true, workersAlive: true, status: "s") == ["WATCHDOG=1"])
         #expect(policy.watchdogWithheld == 0)
+        #expect(SystemdNotifyPolicy(watchdogPeriod: nil).watchdogWithheld == nil)
         #expect(policy.update(now: 4 * second, allReported: true, workersAlive: false, status: "s") == [])
         #expect(policy.update(now: 5 * second, allReported: true, workersAlive: false, status: "s") == [])
         // One held back for the period it was due in, not one per turn of the loop.
