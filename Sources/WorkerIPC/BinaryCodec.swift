@@ -41,7 +41,7 @@ public enum BinaryCodec {
     /// Encodes `value`.
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         let state = EncoderState()
-        try value.encode(to: BinaryValueEncoder(state: state, codingPath: []))
+        try value.encode(to: BinaryValueEncoder(state: state))
         return state.bytes
     }
 
@@ -49,7 +49,7 @@ public enum BinaryCodec {
     public static func encode<T: Encodable>(_ value: T, after prefix: [UInt8]) throws -> [UInt8] {
         let state = EncoderState()
         state.bytes = prefix
-        try value.encode(to: BinaryValueEncoder(state: state, codingPath: []))
+        try value.encode(to: BinaryValueEncoder(state: state))
         return state.bytes
     }
 
@@ -60,7 +60,7 @@ public enum BinaryCodec {
     ) throws(BinaryCodecError) -> T {
         let state = DecoderState(bytes: bytes, offset: offset, progress: progress)
         do {
-            let value = try T(from: BinaryValueDecoder(state: state, codingPath: [], depth: 0))
+            let value = try T(from: BinaryValueDecoder(state: state, depth: 0))
             try state.settle(above: 0)
             guard state.offset == bytes.count else {
                 throw BinaryCodecError(
@@ -105,9 +105,13 @@ public struct BinaryCodecError: Error, Hashable, Sendable, CustomStringConvertib
 // MARK: - Encoding
 
 /// The buffer and key table of one message being encoded.
+///
+/// The properties skip the runtime's exclusivity checks: one message is encoded on one thread, the state never
+/// escapes the encode call, and no access overlaps another (each is a single append or lookup); the checks were a
+/// quarter of the cost of encoding a large configuration.
 final class EncoderState {
-    var bytes: [UInt8] = []
-    var keys: [String: Int] = [:]
+    @exclusivity(unchecked) var bytes: [UInt8] = []
+    @exclusivity(unchecked) var keys: [String: Int] = [:]
 
     init() {
         bytes.reserveCapacity(256)
@@ -192,27 +196,28 @@ final class EncoderState {
 
 struct BinaryValueEncoder: Encoder {
     let state: EncoderState
-    var codingPath: [any CodingKey]
+    /// Not tracked: the encoder never fails on our types, and building a path per nested value was a third of the
+    /// cost of encoding a large configuration.
+    var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         KeyedEncodingContainer(
-            BinaryKeyedEncoder<Key>(state: state, countAt: state.container(.keyed), codingPath: codingPath))
+            BinaryKeyedEncoder<Key>(state: state, countAt: state.container(.keyed)))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        BinaryUnkeyedEncoder(state: state, countAt: state.container(.unkeyed), codingPath: codingPath)
+        BinaryUnkeyedEncoder(state: state, countAt: state.container(.unkeyed))
     }
 
     func singleValueContainer() -> any SingleValueEncodingContainer {
-        BinarySingleValueEncoder(state: state, codingPath: codingPath)
+        BinarySingleValueEncoder(state: state)
     }
 }
 
 /// Writes one value of any primitive type, or a nested `Encodable`.
 protocol BinaryPrimitiveWriter {
     var state: EncoderState { get }
-    var codingPath: [any CodingKey] { get }
 }
 
 extension BinaryPrimitiveWriter {
@@ -222,19 +227,29 @@ extension BinaryPrimitiveWriter {
     func write(_ value: Float) { state.float(value) }
     func write(_ value: some FixedWidthInteger & SignedInteger) { state.signed(Int64(value)) }
     func write(_ value: some FixedWidthInteger & UnsignedInteger) { state.unsigned(UInt64(value)) }
-    func write<T: Encodable>(_ value: T, path: [any CodingKey]) throws {
-        // The common leaves are written directly rather than through a nested encoder.
-        switch value {
-        case let value as String: state.string(value)
-        case let value as Int: state.signed(Int64(value))
-        case let value as Bool: write(value)
-        case let value as UInt8: state.unsigned(UInt64(value))
-        case let value as UInt16: state.unsigned(UInt64(value))
-        case let value as UInt32: state.unsigned(UInt64(value))
-        case let value as UInt64: state.unsigned(value)
-        case let value as Int64: state.signed(value)
-        case let value as Int32: state.signed(Int64(value))
-        default: try value.encode(to: BinaryValueEncoder(state: state, codingPath: path))
+    func write<T: Encodable>(_ value: T) throws {
+        // The common leaves are written directly rather than through a nested encoder. Comparing metatypes costs a
+        // pointer comparison each; a failed `as?` cast of a struct costs a runtime conformance search.
+        if T.self == String.self {
+            state.string(value as! String)
+        } else if T.self == Int.self {
+            state.signed(Int64(value as! Int))
+        } else if T.self == Bool.self {
+            write(value as! Bool)
+        } else if T.self == UInt8.self {
+            state.unsigned(UInt64(value as! UInt8))
+        } else if T.self == UInt16.self {
+            state.unsigned(UInt64(value as! UInt16))
+        } else if T.self == UInt32.self {
+            state.unsigned(UInt64(value as! UInt32))
+        } else if T.self == UInt64.self {
+            state.unsigned(value as! UInt64)
+        } else if T.self == Int64.self {
+            state.signed(value as! Int64)
+        } else if T.self == Int32.self {
+            state.signed(Int64(value as! Int32))
+        } else {
+            try value.encode(to: BinaryValueEncoder(state: state))
         }
     }
 }
@@ -242,7 +257,7 @@ extension BinaryPrimitiveWriter {
 struct BinaryKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol, BinaryPrimitiveWriter {
     let state: EncoderState
     let countAt: Int
-    var codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] { [] }
 
     private func entry(_ key: Key) {
         state.count(at: countAt)
@@ -311,7 +326,7 @@ struct BinaryKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol, Binar
     }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         entry(key)
-        try write(value, path: codingPath + [key])
+        try write(value)
     }
 
     // An absent optional is written as the key and a nil: the decoder then meets every key in order and never has
@@ -383,36 +398,35 @@ struct BinaryKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol, Binar
         entry(key)
         return KeyedEncodingContainer(
             BinaryKeyedEncoder<NestedKey>(
-                state: state, countAt: state.container(.keyed), codingPath: codingPath + [key]))
+                state: state, countAt: state.container(.keyed)))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
         entry(key)
-        return BinaryUnkeyedEncoder(state: state, countAt: state.container(.unkeyed), codingPath: codingPath + [key])
+        return BinaryUnkeyedEncoder(state: state, countAt: state.container(.unkeyed))
     }
 
     mutating func superEncoder() -> any Encoder {
         state.count(at: countAt)
         state.key(BinaryCodingKey("super"))
-        return BinaryValueEncoder(state: state, codingPath: codingPath)
+        return BinaryValueEncoder(state: state)
     }
 
     mutating func superEncoder(forKey key: Key) -> any Encoder {
         entry(key)
-        return BinaryValueEncoder(state: state, codingPath: codingPath + [key])
+        return BinaryValueEncoder(state: state)
     }
 }
 
 struct BinaryUnkeyedEncoder: UnkeyedEncodingContainer, BinaryPrimitiveWriter {
     let state: EncoderState
     let countAt: Int
-    var codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] { [] }
     private(set) var count = 0
 
-    init(state: EncoderState, countAt: Int, codingPath: [any CodingKey]) {
+    init(state: EncoderState, countAt: Int) {
         self.state = state
         self.countAt = countAt
-        self.codingPath = codingPath
     }
 
     private mutating func element() {
@@ -482,7 +496,7 @@ struct BinaryUnkeyedEncoder: UnkeyedEncodingContainer, BinaryPrimitiveWriter {
     }
     mutating func encode<T: Encodable>(_ value: T) throws {
         element()
-        try write(value, path: codingPath + [BinaryCodingKey(index: count - 1)])
+        try write(value)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type)
@@ -490,23 +504,23 @@ struct BinaryUnkeyedEncoder: UnkeyedEncodingContainer, BinaryPrimitiveWriter {
     {
         element()
         return KeyedEncodingContainer(
-            BinaryKeyedEncoder<NestedKey>(state: state, countAt: state.container(.keyed), codingPath: codingPath))
+            BinaryKeyedEncoder<NestedKey>(state: state, countAt: state.container(.keyed)))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
         element()
-        return BinaryUnkeyedEncoder(state: state, countAt: state.container(.unkeyed), codingPath: codingPath)
+        return BinaryUnkeyedEncoder(state: state, countAt: state.container(.unkeyed))
     }
 
     mutating func superEncoder() -> any Encoder {
         element()
-        return BinaryValueEncoder(state: state, codingPath: codingPath)
+        return BinaryValueEncoder(state: state)
     }
 }
 
 struct BinarySingleValueEncoder: SingleValueEncodingContainer, BinaryPrimitiveWriter {
     let state: EncoderState
-    var codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] { [] }
 
     mutating func encodeNil() throws { state.tag(.null) }
     mutating func encode(_ value: Bool) throws { write(value) }
@@ -523,7 +537,7 @@ struct BinarySingleValueEncoder: SingleValueEncodingContainer, BinaryPrimitiveWr
     mutating func encode(_ value: UInt16) throws { write(value) }
     mutating func encode(_ value: UInt32) throws { write(value) }
     mutating func encode(_ value: UInt64) throws { write(value) }
-    mutating func encode<T: Encodable>(_ value: T) throws { try write(value, path: codingPath) }
+    mutating func encode<T: Encodable>(_ value: T) throws { try write(value) }
 }
 
 struct BinaryCodingKey: CodingKey {
@@ -553,11 +567,11 @@ final class ContainerCursor {
     let depth: Int
     let keyed: Bool
     /// Entries (keyed) or elements (unkeyed) not read yet, in order.
-    var remaining: Int
+    @exclusivity(unchecked) var remaining: Int
     /// Keyed only, once a key was asked for out of order: each unread entry's value offset by key.
-    var index: [String: Int]?
+    @exclusivity(unchecked) var index: [String: Int]?
     /// With `index`: the offset after the container.
-    var end = 0
+    @exclusivity(unchecked) var end = 0
 
     init(depth: Int, keyed: Bool, remaining: Int) {
         self.depth = depth
@@ -567,15 +581,18 @@ final class ContainerCursor {
 }
 
 /// The bytes, read position, key table and open containers of one message being decoded.
+///
+/// Its properties (and the cursors') skip the runtime's exclusivity checks, as `EncoderState`'s do: one message is
+/// decoded on one thread, the state never escapes the decode call, and no access overlaps another.
 final class DecoderState {
     let bytes: [UInt8]
-    var offset: Int
-    var keys: [String] = []
+    @exclusivity(unchecked) var offset: Int
+    @exclusivity(unchecked) var keys: [String] = []
     /// Key definitions by the offset they stand at, so reading one twice (an indexed container) defines it once.
-    var keyAt: [Int: Int] = [:]
-    var open: [ContainerCursor] = []
+    @exclusivity(unchecked) var keyAt: [Int: Int] = [:]
+    @exclusivity(unchecked) var open: [ContainerCursor] = []
     let progress: (@Sendable () -> Void)?
-    private var sinceProgress = 0
+    @exclusivity(unchecked) private var sinceProgress = 0
 
     init(bytes: [UInt8], offset: Int, progress: (@Sendable () -> Void)?) {
         self.bytes = bytes
@@ -745,23 +762,24 @@ final class DecoderState {
 
 struct BinaryValueDecoder: Decoder {
     let state: DecoderState
-    var codingPath: [any CodingKey]
+    /// Not tracked (as in the encoder): an error says the byte offset where decoding stopped instead.
+    var codingPath: [any CodingKey] { [] }
     /// The depth a container opened here has.
     let depth: Int
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         let cursor = try state.openContainer(.keyed, "a keyed container", depth: depth + 1)
-        return KeyedDecodingContainer(BinaryKeyedDecoder<Key>(state: state, cursor: cursor, codingPath: codingPath))
+        return KeyedDecodingContainer(BinaryKeyedDecoder<Key>(state: state, cursor: cursor))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
         let cursor = try state.openContainer(.unkeyed, "an unkeyed container", depth: depth + 1)
-        return BinaryUnkeyedDecoder(state: state, cursor: cursor, codingPath: codingPath)
+        return BinaryUnkeyedDecoder(state: state, cursor: cursor)
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer {
-        BinarySingleValueDecoder(state: state, codingPath: codingPath, depth: depth)
+        BinarySingleValueDecoder(state: state, depth: depth)
     }
 }
 
@@ -812,32 +830,30 @@ extension BinaryPrimitiveReader {
         return Float(bitPattern: UInt32(truncatingIfNeeded: try state.bits(4)))
     }
 
-    func read<T: Decodable>(_ type: T.Type, path: [any CodingKey]) throws -> T {
-        switch type {
-        case is String.Type: return try readString() as! T
-        case is Int.Type: return try readSigned(Int.self) as! T
-        case is Bool.Type: return try readBool() as! T
-        case is UInt8.Type: return try readUnsigned(UInt8.self) as! T
-        case is UInt16.Type: return try readUnsigned(UInt16.self) as! T
-        case is UInt32.Type: return try readUnsigned(UInt32.self) as! T
-        case is UInt64.Type: return try readUnsigned(UInt64.self) as! T
-        case is Int64.Type: return try readSigned(Int64.self) as! T
-        case is Int32.Type: return try readSigned(Int32.self) as! T
-        default: return try T(from: BinaryValueDecoder(state: state, codingPath: path, depth: depth))
-        }
+    func read<T: Decodable>(_ type: T.Type) throws -> T {
+        // Metatypes compared by pointer, as in the encoder's `write`.
+        if T.self == String.self { return try readString() as! T }
+        if T.self == Int.self { return try readSigned(Int.self) as! T }
+        if T.self == Bool.self { return try readBool() as! T }
+        if T.self == UInt8.self { return try readUnsigned(UInt8.self) as! T }
+        if T.self == UInt16.self { return try readUnsigned(UInt16.self) as! T }
+        if T.self == UInt32.self { return try readUnsigned(UInt32.self) as! T }
+        if T.self == UInt64.self { return try readUnsigned(UInt64.self) as! T }
+        if T.self == Int64.self { return try readSigned(Int64.self) as! T }
+        if T.self == Int32.self { return try readSigned(Int32.self) as! T }
+        return try T(from: BinaryValueDecoder(state: state, depth: depth))
     }
 }
 
 struct BinaryKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol, BinaryPrimitiveReader {
     let state: DecoderState
     let cursor: ContainerCursor
-    var codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] { [] }
     var depth: Int { cursor.depth }
 
-    init(state: DecoderState, cursor: ContainerCursor, codingPath: [any CodingKey]) {
+    init(state: DecoderState, cursor: ContainerCursor) {
         self.state = state
         self.cursor = cursor
-        self.codingPath = codingPath
     }
 
     /// Positions the reader at the value of `key`; false when the container has no (unread) such key.
@@ -894,12 +910,13 @@ struct BinaryKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol, Binar
         return true
     }
 
-    private func value<T>(_ key: Key, _ read: () throws -> T) throws -> T {
+    /// Positions the reader at `key`'s value, or throws `keyNotFound`. (A plain call, not a closure around the read:
+    /// a closure capturing this generic container cost a metadata lookup per value.)
+    private func present(_ key: Key) throws {
         guard try seek(key) else {
             throw DecodingError.keyNotFound(
                 key, .init(codingPath: codingPath, debugDescription: "no value for key '\(key.stringValue)'"))
         }
-        return try read()
     }
 
     func decodeNil(forKey key: Key) throws -> Bool {
@@ -923,31 +940,65 @@ struct BinaryKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol, Binar
         return false
     }
 
-    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try value(key) { try readBool() } }
-    func decode(_ type: String.Type, forKey key: Key) throws -> String { try value(key) { try readString() } }
-    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try value(key) { try readDouble() } }
-    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try value(key) { try readFloat() } }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try value(key) { try readSigned(Int.self) } }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try value(key) { try readSigned(Int8.self) } }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try value(key) { try readSigned(Int16.self) } }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try value(key) { try readSigned(Int32.self) } }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try value(key) { try readSigned(Int64.self) } }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try value(key) { try readUnsigned(UInt.self) } }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
+        try present(key)
+        return try readBool()
+    }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String {
+        try present(key)
+        return try readString()
+    }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
+        try present(key)
+        return try readDouble()
+    }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float {
+        try present(key)
+        return try readFloat()
+    }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int {
+        try present(key)
+        return try readSigned(Int.self)
+    }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 {
+        try present(key)
+        return try readSigned(Int8.self)
+    }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 {
+        try present(key)
+        return try readSigned(Int16.self)
+    }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 {
+        try present(key)
+        return try readSigned(Int32.self)
+    }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 {
+        try present(key)
+        return try readSigned(Int64.self)
+    }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt {
+        try present(key)
+        return try readUnsigned(UInt.self)
+    }
     func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 {
-        try value(key) { try readUnsigned(UInt8.self) }
+        try present(key)
+        return try readUnsigned(UInt8.self)
     }
     func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 {
-        try value(key) { try readUnsigned(UInt16.self) }
+        try present(key)
+        return try readUnsigned(UInt16.self)
     }
     func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 {
-        try value(key) { try readUnsigned(UInt32.self) }
+        try present(key)
+        return try readUnsigned(UInt32.self)
     }
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 {
-        try value(key) { try readUnsigned(UInt64.self) }
+        try present(key)
+        return try readUnsigned(UInt64.self)
     }
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        let path = codingPath + [key]
-        return try value(key) { try read(T.self, path: path) }
+        try present(key)
+        return try read(T.self)
     }
 
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
@@ -958,17 +1009,13 @@ struct BinaryKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol, Binar
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
         -> KeyedDecodingContainer<NestedKey>
     {
-        let path = codingPath + [key]
-        return try value(key) {
-            try BinaryValueDecoder(state: state, codingPath: path, depth: depth).container(keyedBy: NestedKey.self)
-        }
+        try present(key)
+        return try BinaryValueDecoder(state: state, depth: depth).container(keyedBy: NestedKey.self)
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-        let path = codingPath + [key]
-        return try value(key) {
-            try BinaryValueDecoder(state: state, codingPath: path, depth: depth).unkeyedContainer()
-        }
+        try present(key)
+        return try BinaryValueDecoder(state: state, depth: depth).unkeyedContainer()
     }
 
     func superDecoder() throws -> any Decoder {
@@ -977,37 +1024,37 @@ struct BinaryKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol, Binar
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        let path = codingPath + [key]
-        return try value(key) { BinaryValueDecoder(state: state, codingPath: path, depth: depth) }
+        try present(key)
+        return BinaryValueDecoder(state: state, depth: depth)
     }
 }
 
 struct BinaryUnkeyedDecoder: UnkeyedDecodingContainer, BinaryPrimitiveReader {
     let state: DecoderState
     let cursor: ContainerCursor
-    var codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] { [] }
     let total: Int
     var currentIndex: Int { total - cursor.remaining }
     var depth: Int { cursor.depth }
 
-    init(state: DecoderState, cursor: ContainerCursor, codingPath: [any CodingKey]) {
+    init(state: DecoderState, cursor: ContainerCursor) {
         self.state = state
         self.cursor = cursor
         self.total = cursor.remaining
-        self.codingPath = codingPath
     }
 
     var count: Int? { total }
     var isAtEnd: Bool { currentIndex >= total }
 
-    private func next<T>(_ read: () throws -> T) throws -> T {
+    /// Moves to the next element, or throws `valueNotFound` past the end. (A plain call, not a closure around the
+    /// read, as in the keyed container.)
+    private func advance(_ type: Any.Type) throws {
         guard !isAtEnd else {
             throw DecodingError.valueNotFound(
-                T.self, .init(codingPath: codingPath, debugDescription: "no element \(currentIndex) (count \(total))"))
+                type, .init(codingPath: codingPath, debugDescription: "no element \(currentIndex) (count \(total))"))
         }
         try state.settle(above: cursor.depth)
         cursor.remaining -= 1
-        return try read()
     }
 
     func decodeNil() throws -> Bool {
@@ -1019,54 +1066,88 @@ struct BinaryUnkeyedDecoder: UnkeyedDecodingContainer, BinaryPrimitiveReader {
         return true
     }
 
-    func decode(_ type: Bool.Type) throws -> Bool { try next { try readBool() } }
-    func decode(_ type: String.Type) throws -> String { try next { try readString() } }
-    func decode(_ type: Double.Type) throws -> Double { try next { try readDouble() } }
-    func decode(_ type: Float.Type) throws -> Float { try next { try readFloat() } }
-    func decode(_ type: Int.Type) throws -> Int { try next { try readSigned(Int.self) } }
-    func decode(_ type: Int8.Type) throws -> Int8 { try next { try readSigned(Int8.self) } }
-    func decode(_ type: Int16.Type) throws -> Int16 { try next { try readSigned(Int16.self) } }
-    func decode(_ type: Int32.Type) throws -> Int32 { try next { try readSigned(Int32.self) } }
-    func decode(_ type: Int64.Type) throws -> Int64 { try next { try readSigned(Int64.self) } }
-    func decode(_ type: UInt.Type) throws -> UInt { try next { try readUnsigned(UInt.self) } }
-    func decode(_ type: UInt8.Type) throws -> UInt8 { try next { try readUnsigned(UInt8.self) } }
-    func decode(_ type: UInt16.Type) throws -> UInt16 { try next { try readUnsigned(UInt16.self) } }
-    func decode(_ type: UInt32.Type) throws -> UInt32 { try next { try readUnsigned(UInt32.self) } }
-    func decode(_ type: UInt64.Type) throws -> UInt64 { try next { try readUnsigned(UInt64.self) } }
+    func decode(_ type: Bool.Type) throws -> Bool {
+        try advance(Bool.self)
+        return try readBool()
+    }
+    func decode(_ type: String.Type) throws -> String {
+        try advance(String.self)
+        return try readString()
+    }
+    func decode(_ type: Double.Type) throws -> Double {
+        try advance(Double.self)
+        return try readDouble()
+    }
+    func decode(_ type: Float.Type) throws -> Float {
+        try advance(Float.self)
+        return try readFloat()
+    }
+    func decode(_ type: Int.Type) throws -> Int {
+        try advance(Int.self)
+        return try readSigned(Int.self)
+    }
+    func decode(_ type: Int8.Type) throws -> Int8 {
+        try advance(Int8.self)
+        return try readSigned(Int8.self)
+    }
+    func decode(_ type: Int16.Type) throws -> Int16 {
+        try advance(Int16.self)
+        return try readSigned(Int16.self)
+    }
+    func decode(_ type: Int32.Type) throws -> Int32 {
+        try advance(Int32.self)
+        return try readSigned(Int32.self)
+    }
+    func decode(_ type: Int64.Type) throws -> Int64 {
+        try advance(Int64.self)
+        return try readSigned(Int64.self)
+    }
+    func decode(_ type: UInt.Type) throws -> UInt {
+        try advance(UInt.self)
+        return try readUnsigned(UInt.self)
+    }
+    func decode(_ type: UInt8.Type) throws -> UInt8 {
+        try advance(UInt8.self)
+        return try readUnsigned(UInt8.self)
+    }
+    func decode(_ type: UInt16.Type) throws -> UInt16 {
+        try advance(UInt16.self)
+        return try readUnsigned(UInt16.self)
+    }
+    func decode(_ type: UInt32.Type) throws -> UInt32 {
+        try advance(UInt32.self)
+        return try readUnsigned(UInt32.self)
+    }
+    func decode(_ type: UInt64.Type) throws -> UInt64 {
+        try advance(UInt64.self)
+        return try readUnsigned(UInt64.self)
+    }
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        let path = codingPath + [BinaryCodingKey(index: currentIndex)]
-        return try next { try read(T.self, path: path) }
+        try advance(T.self)
+        return try read(T.self)
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws
         -> KeyedDecodingContainer<NestedKey>
     {
-        let path = codingPath
-        let depth = depth
-        let state = state
-        return try next {
-            try BinaryValueDecoder(state: state, codingPath: path, depth: depth).container(keyedBy: type)
-        }
+        try advance(NestedKey.self)
+        return try BinaryValueDecoder(state: state, depth: depth).container(keyedBy: type)
     }
 
     func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        let path = codingPath
-        let depth = depth
-        let state = state
-        return try next { try BinaryValueDecoder(state: state, codingPath: path, depth: depth).unkeyedContainer() }
+        try advance((any UnkeyedDecodingContainer).self)
+        return try BinaryValueDecoder(state: state, depth: depth).unkeyedContainer()
     }
 
     func superDecoder() throws -> any Decoder {
-        let path = codingPath
-        let depth = depth
-        let state = state
-        return try next { BinaryValueDecoder(state: state, codingPath: path, depth: depth) }
+        try advance((any Decoder).self)
+        return BinaryValueDecoder(state: state, depth: depth)
     }
 }
 
 struct BinarySingleValueDecoder: SingleValueDecodingContainer, BinaryPrimitiveReader {
     let state: DecoderState
-    var codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] { [] }
     let depth: Int
 
     func decodeNil() -> Bool {
@@ -1075,24 +1156,64 @@ struct BinarySingleValueDecoder: SingleValueDecodingContainer, BinaryPrimitiveRe
         return true
     }
 
-    private func settled<T>(_ read: () throws -> T) throws -> T {
+    func decode(_ type: Bool.Type) throws -> Bool {
         try state.settle(above: depth)
-        return try read()
+        return try readBool()
     }
-
-    func decode(_ type: Bool.Type) throws -> Bool { try settled { try readBool() } }
-    func decode(_ type: String.Type) throws -> String { try settled { try readString() } }
-    func decode(_ type: Double.Type) throws -> Double { try settled { try readDouble() } }
-    func decode(_ type: Float.Type) throws -> Float { try settled { try readFloat() } }
-    func decode(_ type: Int.Type) throws -> Int { try settled { try readSigned(Int.self) } }
-    func decode(_ type: Int8.Type) throws -> Int8 { try settled { try readSigned(Int8.self) } }
-    func decode(_ type: Int16.Type) throws -> Int16 { try settled { try readSigned(Int16.self) } }
-    func decode(_ type: Int32.Type) throws -> Int32 { try settled { try readSigned(Int32.self) } }
-    func decode(_ type: Int64.Type) throws -> Int64 { try settled { try readSigned(Int64.self) } }
-    func decode(_ type: UInt.Type) throws -> UInt { try settled { try readUnsigned(UInt.self) } }
-    func decode(_ type: UInt8.Type) throws -> UInt8 { try settled { try readUnsigned(UInt8.self) } }
-    func decode(_ type: UInt16.Type) throws -> UInt16 { try settled { try readUnsigned(UInt16.self) } }
-    func decode(_ type: UInt32.Type) throws -> UInt32 { try settled { try readUnsigned(UInt32.self) } }
-    func decode(_ type: UInt64.Type) throws -> UInt64 { try settled { try readUnsigned(UInt64.self) } }
-    func decode<T: Decodable>(_ type: T.Type) throws -> T { try settled { try read(T.self, path: codingPath) } }
+    func decode(_ type: String.Type) throws -> String {
+        try state.settle(above: depth)
+        return try readString()
+    }
+    func decode(_ type: Double.Type) throws -> Double {
+        try state.settle(above: depth)
+        return try readDouble()
+    }
+    func decode(_ type: Float.Type) throws -> Float {
+        try state.settle(above: depth)
+        return try readFloat()
+    }
+    func decode(_ type: Int.Type) throws -> Int {
+        try state.settle(above: depth)
+        return try readSigned(Int.self)
+    }
+    func decode(_ type: Int8.Type) throws -> Int8 {
+        try state.settle(above: depth)
+        return try readSigned(Int8.self)
+    }
+    func decode(_ type: Int16.Type) throws -> Int16 {
+        try state.settle(above: depth)
+        return try readSigned(Int16.self)
+    }
+    func decode(_ type: Int32.Type) throws -> Int32 {
+        try state.settle(above: depth)
+        return try readSigned(Int32.self)
+    }
+    func decode(_ type: Int64.Type) throws -> Int64 {
+        try state.settle(above: depth)
+        return try readSigned(Int64.self)
+    }
+    func decode(_ type: UInt.Type) throws -> UInt {
+        try state.settle(above: depth)
+        return try readUnsigned(UInt.self)
+    }
+    func decode(_ type: UInt8.Type) throws -> UInt8 {
+        try state.settle(above: depth)
+        return try readUnsigned(UInt8.self)
+    }
+    func decode(_ type: UInt16.Type) throws -> UInt16 {
+        try state.settle(above: depth)
+        return try readUnsigned(UInt16.self)
+    }
+    func decode(_ type: UInt32.Type) throws -> UInt32 {
+        try state.settle(above: depth)
+        return try readUnsigned(UInt32.self)
+    }
+    func decode(_ type: UInt64.Type) throws -> UInt64 {
+        try state.settle(above: depth)
+        return try readUnsigned(UInt64.self)
+    }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try state.settle(above: depth)
+        return try read(T.self)
+    }
 }

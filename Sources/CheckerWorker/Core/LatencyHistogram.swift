@@ -14,6 +14,9 @@ public struct LatencyHistogram: Sendable, Hashable {
     }()
 
     public let window: Duration
+    /// `window * 2`, multiplied once: a `Duration` product goes through 128-bit arithmetic, and `record` runs for
+    /// every check.
+    private let twoWindows: Duration
     /// Every sample since start, per bucket (the last one is "above the largest bound").
     public private(set) var total: [UInt64]
     public private(set) var sum: Duration = .zero
@@ -24,6 +27,7 @@ public struct LatencyHistogram: Sendable, Hashable {
 
     public init(window: Duration = .seconds(30)) {
         self.window = window
+        twoWindows = window * 2
         total = [UInt64](repeating: 0, count: Self.bounds.count + 1)
         current = [UInt32](repeating: 0, count: Self.bounds.count + 1)
         previous = current
@@ -53,7 +57,7 @@ public struct LatencyHistogram: Sendable, Hashable {
             windowStart = now
             return
         }
-        if now - start >= window * 2 {
+        if now - start >= twoWindows {
             previous = [UInt32](repeating: 0, count: current.count)
             current = previous
             windowStart = now
@@ -67,7 +71,7 @@ public struct LatencyHistogram: Sendable, Hashable {
     /// The counts of the last one to two windows, as of `now`.
     private func recent(now: Duration) -> [UInt64] {
         guard let start = windowStart else { return [] }
-        if now - start >= window * 2 { return [] }
+        if now - start >= twoWindows { return [] }
         if now - start >= window { return current.map(UInt64.init) }
         return zip(current, previous).map { UInt64($0) + UInt64($1) }
     }
