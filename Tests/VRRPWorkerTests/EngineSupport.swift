@@ -122,7 +122,9 @@ final class FakeVRRPSystem: VRRPSystem {
 
     func linkFacts(named name: String) -> VRRPLinkFacts? {
         if let link = virtualMACs[name] {
-            return VRRPLinkFacts(isMacvlan: true, lower: link.base, hardwareAddress: link.hardwareAddress)
+            return VRRPLinkFacts(
+                isMacvlan: link.kind == .macvlan, isIPVLAN: link.kind != .macvlan, lower: link.base,
+                hardwareAddress: link.hardwareAddress)
         }
         return existingLinks[name]
     }
