@@ -68,6 +68,7 @@ struct EngineIPVLANTests {
         harness.system.advance(seconds: 5)
         #expect(harness.last?.state != .master)
         #expect(logs.contains { $0.contains("cannot set up VMAC vrrp.51 (ipvlan l2 bridge on eth0, 192.0.2.10/24)") })
+        #expect(harness.core.dumpText.contains("State = FAULT (cannot set up vrrp.51 (see the log))"))
     }
 
     @Test func vrfBindsAUnicastInstanceWithoutInterfaceToTheVRFDevice() {
@@ -85,5 +86,18 @@ struct EngineIPVLANTests {
         #expect(!harness.system.sent.isEmpty && harness.system.sent.allSatisfy { $0.interface == "blue" })
         #expect(harness.system.addresses == ["192.0.2.100/24 dev eth0"])
         #expect(harness.core.dumpText.contains("Interface = eth0 (sockets in VRF blue)"))
+    }
+
+    @Test func aVRFThatCannotBeBoundIsTheFaultReason() {
+        let harness = EngineHarness()
+        var instance = engineInstance()
+        instance.interface = nil
+        instance.unicastPeers = [UnicastPeer(address: ip("192.0.2.2"), location: instance.location)]
+        instance.vrf = "nosuch"
+        harness.system.failingSocketInterfaces = ["nosuch"]
+        harness.core.apply(engineConfiguration([instance]), isReload: false)
+        harness.system.advance(seconds: 5)
+        #expect(harness.last?.state != .master)
+        #expect(harness.core.dumpText.contains("State = FAULT (cannot open the VRRP socket on nosuch (see the log))"))
     }
 }

@@ -727,10 +727,12 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             let interface = String(item.name.dropFirst("interface ".count))
             let isUp = linkState(interface) && (interface != instance.interface || groupOpened)
             if !isUp {
-                instance.reason =
-                    macsAdded || interface != instance.interface
-                    ? "interface \(interface) down"
-                    : "cannot set up \(instance.virtualMAC?.name ?? "a VMAC") (see the log)"
+                // The link is up but the instance cannot run on it: say why, not "down".
+                let cause =
+                    !macsAdded
+                    ? "cannot set up \(instance.virtualMAC?.name ?? "a VMAC") (see the log)"
+                    : "cannot open the VRRP socket on \(instance.socketInterface) (see the log)"
+                instance.reason = linkState(interface) ? cause : "interface \(interface) down"
                 actions += instance.machine.trackingChanged(item.name, isUp: false, at: now)
             }
         }
