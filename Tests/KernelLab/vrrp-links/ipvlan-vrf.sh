@@ -147,8 +147,14 @@ check "base in a VRF: ip -d link shows the VMAC vrrp.51 with master blue" eval \
   "$A ip -d link show vrrp.51 | grep -q 'master blue' && $A ip -d link show vrrp.51 | grep -q 'macvlan mode private'"
 check "base in a VRF: ip -d link shows the ipvlan vrrp.52 with master blue" eval \
   "$A ip -d link show vrrp.52 | grep -q 'master blue' && $A ip -d link show vrrp.52 | grep -qE 'ipvlan +mode l2 bridge'"
-check "base in a VRF: the VMAC's VIP and the ipvlan's address are in the VRF's table (ip route show vrf blue)" eval \
-  "$A ip route show table 1001 | grep -q 'local 192.0.2.100 dev vrrp.51' && $A ip route show table 1001 | grep -q 'local 198.51.100.12 dev vrrp.52' && $A ip route show vrf blue | grep -q '192.0.2.0/24 dev vrrp.51' && $A ip route show vrf blue | grep -q '198.51.100.0/24 dev vrrp.52'"
+in_vrf_table() {
+  local table
+  table=$($A ip route show table 1001)
+  grep -q 'local 192.0.2.100 dev vrrp.51' <<<"$table" && grep -q 'local 198.51.100.12 dev vrrp.52' <<<"$table" &&
+    grep -q '192.0.2.0/24 dev vrrp.51' <<<"$table" && grep -q '198.51.100.0/24 dev vrrp.52' <<<"$table"
+}
+check "base in a VRF: the VMAC's VIP and the ipvlan's address are in the VRF's table (table 1001)" wait_for 10 in_vrf_table
+in_vrf_table || { $A ip route show table 1001; $A ip -br addr; $A ip -br link; }
 stop_pid VIGIL_A_PID
 check "base in a VRF: Vigil stopped: vrrp.51 and vrrp.52 are gone" eval \
   "! $A ip link show vrrp.51 >/dev/null 2>&1 && ! $A ip link show vrrp.52 >/dev/null 2>&1"
