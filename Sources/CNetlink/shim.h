@@ -10,6 +10,7 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/macvlan.h>
+#include <netlink/route/link/ipvlan.h>
 #include <netlink/route/link/vrf.h>
 #include <netlink/route/link/inet.h>
 #include <netlink/route/link/inet6.h>

@@ -29,6 +29,10 @@ public struct LinkDescription: Hashable, Sendable {
     public var hardwareAddress: [UInt8]
     /// A macvlan's mode; nil for other kinds.
     public var macvlanMode: MacvlanMode?
+    /// An ipvlan's mode (`l2`, `l3`, `l3s`); nil for other kinds.
+    public var ipvlanMode: String?
+    /// `IFLA_MASTER`: the index of the bridge, bond or VRF the link is enslaved to; nil when none.
+    public var masterIndex: Int32?
     /// `IFF_UP` and `IFF_RUNNING`.
     public var isUp: Bool
 
@@ -55,23 +59,100 @@ extension RouteNetlinkSocket {
         defer { rtnl_link_put(link) }
         let kind = rtnl_link_get_type(link).map { String(cString: $0) }
         let lower = rtnl_link_get_link(link)
+        let master = rtnl_link_get_master(link)
+        var ipvlanMode: String?
+        var ipvlanValue: UInt16 = 0
+        if kind == "ipvlan", rtnl_link_ipvlan_get_mode(link, &ipvlanValue) >= 0 {
+            var buffer = [CChar](repeating: 0, count: 32)
+            ipvlanMode = rtnl_link_ipvlan_mode2str(Int32(ipvlanValue), &buffer, buffer.count).map {
+                String(cString: $0)
+            }
+        }
         var mode: MacvlanMode?
         if kind == "macvlan" {
             var buffer = [CChar](repeating: 0, count: 32)
             let text = rtnl_link_macvlan_mode2str(Int32(rtnl_link_macvlan_get_mode(link)), &buffer, buffer.count)
             mode = text.flatMap { MacvlanMode(rawValue: String(cString: $0)) }
         }
-        return LinkDescription(
+        var description = LinkDescription(
             name: name, index: rtnl_link_get_ifindex(link), kind: kind, lowerIndex: lower > 0 ? lower : nil,
             hardwareAddress: rtnl_link_get_addr(link).map { Self.bytes(of: $0) } ?? [],
             macvlanMode: mode, isUp: LinkEvent.isUp(flags: rtnl_link_get_flags(link)))
+        description.ipvlanMode = ipvlanMode
+        description.masterIndex = master > 0 ? master : nil
+        return description
     }
 
-    /// Creates a macvlan `name` over `lower` with `hardwareAddress`, down; an existing link of that name is an error.
+    /// The index of the VRF device `name` is enslaved to; nil when it is in no VRF (or there is no such link).
+    /// The corresponding C calls are `rtnl_link_get_kernel`, `rtnl_link_get_master` and `rtnl_link_is_vrf`.
+    public func vrfMasterIndex(of name: String) throws(NetlinkError) -> Int32? {
+        guard let link = try link(named: name) else { return nil }
+        defer { rtnl_link_put(link) }
+        let index = rtnl_link_get_master(link)
+        guard index > 0, let master = try self.link(named: nil, index: index) else { return nil }
+        defer { rtnl_link_put(master) }
+        return rtnl_link_is_vrf(master) != 0 ? index : nil
+    }
+
+    /// Creates an ipvlan `name` in L2 mode over `lower` with `flags` (`IFLA_IPVLAN_FLAGS`: 0 bridge, 1 private,
+    /// 2 vepa), enslaved to `master` when given, down; an existing link of that name is an error. libnl 3.7 has no
+    /// setter for the flags, so the request is built here.
+    /// The corresponding C calls are `nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL)`, `nla_put*`,
+    /// `nla_nest_start` / `nla_nest_end` and `nl_send_sync`.
+    public func addIPVLAN(named name: String, lower: String, flags: UInt16, master: Int32?) throws(NetlinkError) {
+        let operation = "cannot create ipvlan \(name) on \(lower)"
+        guard let lowerIndex = try interfaceIndex(named: lower) else {
+            throw .noSuchInterface(lower, operation: operation)
+        }
+        // linux/rtnetlink.h and linux/if_link.h: RTM_NEWLINK 16; IFLA_IFNAME 3, IFLA_LINK 5, IFLA_MASTER 10,
+        // IFLA_LINKINFO 18 { IFLA_INFO_KIND 1, IFLA_INFO_DATA 2 { IFLA_IPVLAN_MODE 1, IFLA_IPVLAN_FLAGS 2 } };
+        // IPVLAN_MODE_L2 0.
+        guard let message = nlmsg_alloc_simple(16, NLM_F_CREATE | NLM_F_EXCL) else {
+            throw NetlinkError(libnlResult: -NLE_NOMEM, operation: operation)
+        }
+        var header = ifinfomsg()
+        header.ifi_family = UInt8(AF_UNSPEC)
+        var result = nlmsg_append(message, &header, MemoryLayout<ifinfomsg>.size, Int32(NLMSG_ALIGNTO))
+        result = min(result, nla_put_string(message, 3, name))
+        result = min(result, nla_put_u32(message, 5, UInt32(bitPattern: lowerIndex)))
+        if let master { result = min(result, nla_put_u32(message, 10, UInt32(bitPattern: master))) }
+        if let info = nla_nest_start(message, 18) {
+            result = min(result, nla_put_string(message, 1, "ipvlan"))
+            if let data = nla_nest_start(message, 2) {
+                result = min(result, nla_put_u16(message, 1, 0))
+                result = min(result, nla_put_u16(message, 2, flags))
+                result = min(result, nla_nest_end(message, data))
+            } else {
+                result = -NLE_NOMEM
+            }
+            result = min(result, nla_nest_end(message, info))
+        } else {
+            result = -NLE_NOMEM
+        }
+        guard result >= 0 else {
+            nlmsg_free(message)
+            throw NetlinkError(libnlResult: result, operation: operation)
+        }
+        // nl_send_sync frees the message.
+        result = nl_send_sync(socket, message)
+        guard result >= 0 else { throw NetlinkError(libnlResult: result, operation: operation) }
+    }
+
+    /// Enslaves `name` to the link of index `master` (a VRF), or frees it with nil.
+    /// The corresponding C calls are `rtnl_link_set_master` and `rtnl_link_change`.
+    public func setMaster(named name: String, _ master: Int32?) throws(NetlinkError) {
+        try changeLink(name, operation: "cannot set the master of \(name)") { change in
+            rtnl_link_set_master(change, master ?? 0)
+            return 0
+        }
+    }
+
+    /// Creates a macvlan `name` over `lower` with `hardwareAddress`, enslaved to `master` when given (a VRF), down; an
+    /// existing link of that name is an error.
     /// The corresponding C calls are `rtnl_link_macvlan_alloc`, `rtnl_link_macvlan_set_mode` and `rtnl_link_add`
     /// (`NLM_F_CREATE | NLM_F_EXCL`).
     public func addMacvlan(
-        named name: String, lower: String, hardwareAddress: [UInt8], mode: MacvlanMode
+        named name: String, lower: String, hardwareAddress: [UInt8], mode: MacvlanMode, master: Int32? = nil
     ) throws(NetlinkError) {
         let operation = "cannot create macvlan \(name) on \(lower)"
         guard let lowerIndex = try interfaceIndex(named: lower) else {
@@ -83,6 +164,7 @@ extension RouteNetlinkSocket {
         defer { rtnl_link_put(link) }
         rtnl_link_set_name(link, name)
         rtnl_link_set_link(link, lowerIndex)
+        if let master { rtnl_link_set_master(link, master) }
         var result = rtnl_link_macvlan_set_mode(link, UInt32(rtnl_link_macvlan_str2mode(mode.rawValue)))
         if result >= 0 { result = Self.withHardwareAddress(hardwareAddress) { rtnl_link_set_addr(link, $0) } }
         if result >= 0 {

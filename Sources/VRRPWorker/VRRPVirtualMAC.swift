@@ -6,8 +6,23 @@ import Config
 ///
 /// Private mode matters: a multicast frame from a source MAC that one of the base's macvlans owns is delivered to
 /// that macvlan only, so a backup hears a peer's adverts (sent from the same virtual MAC) on its own VMAC.
+///
+/// `use_ipvlan` makes an ipvlan in L2 mode instead: no MAC of its own (it shares the base's), its own address, and
+/// the adverts leave from it; keepalived 2.2.7 leaves the virtual addresses on the base then. Either is put in the
+/// VRF its base is enslaved to (keepalived does the same).
 public struct VRRPVirtualMAC: Hashable, Sendable, CustomStringConvertible {
+    /// What link type carries it.
+    public enum Kind: Hashable, Sendable {
+        /// `use_vmac`: a private macvlan with `hardwareAddress`.
+        case macvlan
+        /// `use_ipvlan`: an L2 ipvlan with this mode (`bridge`, `private`, `vepa`); `hardwareAddress` is empty.
+        case ipvlan(IPVLAN.Mode)
+    }
+
     public var name: String
+    public var kind = Kind.macvlan
+    /// `use_ipvlan ADDRESS`: the ipvlan's own address (the adverts' source unless another is configured).
+    public var address: IPPrefix?
     /// The interface the macvlan is created over.
     public var base: String
     /// 6 bytes.
@@ -28,8 +43,40 @@ public struct VRRPVirtualMAC: Hashable, Sendable, CustomStringConvertible {
         self.linkLocal = linkLocal
     }
 
-    /// "vrrp.51 (00:00:5e:00:01:33 on eth0)".
-    public var description: String { "\(name) (\(Self.text(hardwareAddress)) on \(base))" }
+    /// An ipvlan (`use_ipvlan`).
+    public static func ipvlan(
+        name: String, base: String, mode: IPVLAN.Mode, family: IPAddress.Family, address: IPPrefix?
+    ) -> VRRPVirtualMAC {
+        var link = VRRPVirtualMAC(name: name, base: base, hardwareAddress: [], family: family)
+        link.kind = .ipvlan(mode)
+        link.address = address
+        return link
+    }
+
+    /// "vrrp.51 (00:00:5e:00:01:33 on eth0)", "vrrp.51 (ipvlan l2 bridge on eth0, 192.0.2.10/24)".
+    public var description: String {
+        switch kind {
+        case .macvlan: "\(name) (\(Self.text(hardwareAddress)) on \(base))"
+        case .ipvlan(let mode): "\(name) (ipvlan l2 \(mode.rawValue) on \(base)\(address.map { ", \($0)" } ?? ""))"
+        }
+    }
+
+    /// Whether a link the kernel has is this one: same type (and mode), same base, same MAC for a macvlan.
+    public func matches(_ facts: VRRPLinkFacts) -> Bool {
+        guard facts.lower == base else { return false }
+        switch kind {
+        case .macvlan: return facts.isMacvlan && facts.hardwareAddress == hardwareAddress
+        case .ipvlan: return facts.isIPVLAN
+        }
+    }
+
+    /// The link type's name, as `ip -d link` shows it.
+    public var linkKind: String {
+        switch kind {
+        case .macvlan: "macvlan"
+        case .ipvlan: "ipvlan"
+        }
+    }
 
     /// The longest interface name the kernel takes (`IFNAMSIZ` - 1).
     public static let maximumNameLength = 15
@@ -80,12 +127,14 @@ public struct VRRPVirtualMAC: Hashable, Sendable, CustomStringConvertible {
 /// What the kernel has under a name a VMAC might take.
 public struct VRRPLinkFacts: Hashable, Sendable {
     public var isMacvlan: Bool
+    public var isIPVLAN = false
     /// The name of the link it sits on, if any.
     public var lower: String?
     public var hardwareAddress: [UInt8]
 
-    public init(isMacvlan: Bool, lower: String?, hardwareAddress: [UInt8]) {
+    public init(isMacvlan: Bool, isIPVLAN: Bool = false, lower: String?, hardwareAddress: [UInt8]) {
         self.isMacvlan = isMacvlan
+        self.isIPVLAN = isIPVLAN
         self.lower = lower
         self.hardwareAddress = hardwareAddress
     }

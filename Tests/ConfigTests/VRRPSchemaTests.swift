@@ -235,12 +235,91 @@ struct VRRPSchemaTests {
     }
 
     @Test(
-        "Unimplemented instance keywords warn and are skipped",
-        arguments: ["vrf blue", "use_ipvlan"])
-    func unsupportedKeyword(_ snippet: String) {
-        let diagnostics = loadVRRP(instanceText(snippet)).diagnostics
-        #expect(diagnostics.errors.isEmpty, "\(diagnostics)")
-        #expect(diagnostics.warnings.contains { $0.message.contains("does not take effect in Vigil") })
+        "use_ipvlan: name, address and mode in any order",
+        arguments: [
+            ("use_ipvlan 192.0.2.10/24", IPVLAN(address: IPPrefix("192.0.2.10/24"))),
+            (
+                "use_ipvlan vip0 private 192.0.2.10",
+                IPVLAN(interfaceName: "vip0", address: IPPrefix("192.0.2.10"), mode: .private)
+            ),
+            (
+                "use_ipvlan vepa 192.0.2.10/24 vip0",
+                IPVLAN(interfaceName: "vip0", address: IPPrefix("192.0.2.10/24"), mode: .vepa)
+            ),
+            ("use_ipvlan 192.0.2.10/24 bridge", IPVLAN(address: IPPrefix("192.0.2.10/24"), mode: .bridge)),
+        ])
+    func useIPVLAN(_ line: String, _ expected: IPVLAN) throws {
+        let loaded = loadVRRP(instanceText("\(line)\nvirtual_ipaddress {\n192.0.2.100/24\n}"))
+        #expect(loaded.diagnostics.errors.isEmpty && loaded.diagnostics.warnings.isEmpty, "\(loaded.diagnostics)")
+        #expect(loaded.config.vrrp.instances.first?.useIPVLAN == expected)
+    }
+
+    /// The first instance of `text`, which loads without an error and with a warning containing `warning` at `line`.
+    static func instance(warned warning: String, at line: Int, in text: String) throws -> VRRPInstance {
+        let loaded = loadVRRP(text)
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics)")
+        let found = try #require(loaded.diagnostics.warnings.first { $0.message.contains(warning) })
+        #expect(found.location?.line == line)
+        return try #require(loaded.config.vrrp.instances.first)
+    }
+
+    @Test(
+        "keepalived's use_ipvlan and vrf checks warn at the line",
+        arguments: [
+            ("use_ipvlan 192.0.2.10/24 private vepa", 4, "the mode is already given; 'vepa' ignored"),
+            ("use_ipvlan 192.0.2.10/24 192.0.2.11", 4, "the address is already given as 192.0.2.10/24"),
+            ("use_ipvlan a b 192.0.2.10/24", 4, "the interface name is already given as a; 'b' ignored"),
+            ("use_ipvlan 192.0.2.10/24\nuse_ipvlan 192.0.2.11/24", 5, "'use_ipvlan' is already given"),
+            (
+                "use_ipvlan", 4,
+                "an IPv4 'use_ipvlan' needs an address (the adverts' source); the instance stays in FAULT"
+            ),
+            ("use_ipvlan 2001:db8::10/64", 4, "'use_ipvlan' address 2001:db8::10/64 is not IPv4 like the instance"),
+            ("use_vmac\nuse_ipvlan 192.0.2.10/24", 4, "'use_vmac' and 'use_ipvlan' are both given"),
+            ("vrf blue", 4, "'vrf blue' can only be given without 'interface'"),
+            ("vrf blue\nvrf red", 5, "VRF interface already given as 'blue'"),
+            ("vrf a-very-long-vrf-name", 4, "VRF interface name 'a-very-long-vrf-name' is too long"),
+        ])
+    func ipvlanAndVRFWarnings(_ snippet: String, _ line: Int, _ warning: String) throws {
+        let text = instanceText("\(snippet)\nvirtual_ipaddress {\n192.0.2.100/24\n}")
+        let instance = try Self.instance(warned: warning, at: line, in: text)
+        #expect(instance.vrf == nil)
+        #expect(instance.useVMAC == nil)
+    }
+
+    @Test("vrf: taken by a unicast instance without interface; warned without unicast; use_ipvlan needs interface")
+    func vrfWithoutInterface() throws {
+        let unicast = """
+            vrrp_instance VI_1 {
+                virtual_router_id 51
+                vrf blue
+                use_ipvlan 192.0.2.10/24
+                unicast_src_ip 192.0.2.1
+                unicast_peer {
+                    192.0.2.2
+                }
+                virtual_ipaddress {
+                    192.0.2.100/24
+                }
+            }
+            """
+        let loaded = loadVRRP(unicast)
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics)")
+        #expect(loaded.config.vrrp.instances.first?.vrf == "blue")
+        #expect(loaded.config.vrrp.instances.first?.useIPVLAN == nil)
+        #expect(
+            loaded.diagnostics.warnings.map(\.description) == [
+                "<config>:4: warning: 'use_ipvlan' needs the instance's 'interface' (the ipvlan's parent); ignored "
+                    + "(keepalived)"
+            ])
+        let multicast = loadVRRP(
+            "vrrp_instance VI_1 {\nvirtual_router_id 51\nvrf blue\nunicast_src_ip 192.0.2.1\n"
+                + "virtual_ipaddress {\n192.0.2.100/24\n}\n}\n")
+        #expect(multicast.config.vrrp.instances.first?.vrf == nil)
+        #expect(
+            multicast.diagnostics.warnings.contains {
+                $0.description.contains("3: warning: 'vrf blue' can only be given with unicast_peer")
+            })
     }
 
     @Test(
@@ -257,11 +336,7 @@ struct VRRPSchemaTests {
             ("virtual_ipaddress {\n192.0.2.10/24 use_vmac\n}", 5, "needs 'dev INTERFACE'"),
         ])
     func virtualMACWarnings(_ snippet: String, _ line: Int, _ text: String) throws {
-        let loaded = loadVRRP(instanceText(snippet))
-        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics)")
-        let warning = try #require(loaded.diagnostics.warnings.first { $0.message.contains(text) })
-        #expect(warning.location?.line == line)
-        let instance = try #require(loaded.config.vrrp.instances.first)
+        let instance = try Self.instance(warned: text, at: line, in: instanceText(snippet))
         #expect(instance.useVMAC?.address == nil)
         #expect(instance.virtualAddresses.allSatisfy { !$0.useVMAC })
         #expect(instance.vmacXmitBase == snippet.contains("unicast_peer"))

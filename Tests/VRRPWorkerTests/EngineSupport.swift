@@ -44,11 +44,14 @@ final class FakeVRRPSystem: VRRPSystem {
     /// The options of every advert sent, in order.
     var sendOptions: [VRRPSendOptions] = []
 
+    /// Interfaces on which `openSocket` fails (a VRF device that does not exist).
+    var failingSocketInterfaces: Set<String> = []
+
     func openSocket(_ request: VRRPSocketRequest) -> Bool {
         socketRequests.append(request)
         openedSockets.append(
             "\(request.family) \(request.interface) \(request.group.map(\.description) ?? "unicast")")
-        return true
+        return !failingSocketInterfaces.contains(request.interface)
     }
 
     func send(
@@ -122,7 +125,9 @@ final class FakeVRRPSystem: VRRPSystem {
 
     func linkFacts(named name: String) -> VRRPLinkFacts? {
         if let link = virtualMACs[name] {
-            return VRRPLinkFacts(isMacvlan: true, lower: link.base, hardwareAddress: link.hardwareAddress)
+            return VRRPLinkFacts(
+                isMacvlan: link.kind == .macvlan, isIPVLAN: link.kind != .macvlan, lower: link.base,
+                hardwareAddress: link.hardwareAddress)
         }
         return existingLinks[name]
     }

@@ -77,6 +77,10 @@ public struct VRRPInstance: Sendable, Hashable, Codable {
     public var checkUnicastSource: Bool?
     /// `use_vmac [NAME] [MAC]`.
     public var useVMAC: VirtualMAC?
+    /// `use_ipvlan [NAME] [ADDRESS[/PREFIX]] [bridge|private|vepa]`.
+    public var useIPVLAN: IPVLAN?
+    /// `vrf NAME`: a unicast instance without `interface` sends and receives through this VRF device.
+    public var vrf: String?
     /// `use_vmac_addr`.
     public var useVMACAddr = false
     /// `vmac_xmit_base`.
@@ -169,6 +173,33 @@ public struct VirtualMAC: Sendable, Hashable, Codable {
     public init(interfaceName: String? = nil, address: String? = nil) {
         self.interfaceName = interfaceName
         self.address = address
+    }
+}
+
+/// `use_ipvlan [NAME] [ADDRESS[/PREFIX]] [bridge|private|vepa]`: an ipvlan in L2 mode over the instance's
+/// interface, sharing its MAC, carrying the virtual addresses and sending the adverts (keepalived's ipvlan).
+public struct IPVLAN: Sendable, Hashable, Codable {
+    /// `IFLA_IPVLAN_FLAGS`: how the ipvlans of one parent reach each other (`ip -d link` shows the same words).
+    public enum Mode: String, Sendable, Hashable, Codable, CaseIterable {
+        /// Slaves of one parent talk to each other directly (the kernel's default, flags 0).
+        case bridge
+        /// Slaves of one parent cannot talk to each other (`IPVLAN_F_PRIVATE`).
+        case `private`
+        /// Traffic between slaves goes out through the parent's switch (`IPVLAN_F_VEPA`).
+        case vepa
+    }
+
+    /// `nil` means a generated name, `vrrp.VRID` (as keepalived names VMACs).
+    public var interfaceName: String?
+    /// The address put on the ipvlan; adverts use it as their source unless `mcast_src_ip` / `unicast_src_ip`
+    /// say otherwise. IPv4 instances need one (keepalived).
+    public var address: IPPrefix?
+    public var mode: Mode
+
+    public init(interfaceName: String? = nil, address: IPPrefix? = nil, mode: Mode = .bridge) {
+        self.interfaceName = interfaceName
+        self.address = address
+        self.mode = mode
     }
 }
 

@@ -76,6 +76,17 @@ enum VRRPInstanceSchema {
             }
             instance.useVMAC = vmac
         },
+        "use_ipvlan": useIPVLAN,
+        "vrf": { instance, node, context in
+            guard context.noBlock(node), let name = context.single(node) else { return }
+            if name.utf8.count > VRRPInstanceSchema.maximumInterfaceNameLength {
+                context.warning("VRF interface name '\(name)' is too long; ignored (keepalived)", at: node)
+            } else if let earlier = instance.vrf {
+                context.warning("VRF interface already given as '\(earlier)'; '\(name)' ignored (keepalived)", at: node)
+            } else {
+                instance.vrf = name
+            }
+        },
         "use_vmac_addr": Instance.set(\.useVMACAddr, to: true),
         "vmac_xmit_base": Instance.set(\.vmacXmitBase, to: true),
         "native_ipv6": Instance.set(\.nativeIPv6, to: true),
@@ -143,11 +154,11 @@ enum VRRPInstanceSchema {
         handlers: handlers.merging(VRRPSchema.notifyHandlers(\VRRPInstance.notify, instance: true)) {
             first, _ in first
         },
-        unsupported: KeywordWarnings.notYetImplemented(["vrf", "use_ipvlan"]).merging([
+        unsupported: [
             "debug": .ignoredByKeepalived("keepalived only prints it in its data dump"),
             // keepalived: deprecated here (linkbeat_interfaces); polls MII/ethtool for drivers without netlink news.
             "linkbeat_use_polling": .linkbeatPolling,
-        ]),
+        ],
         aliases: ["vmac_garp_intvl": "garp_extra_if"]
     )
 
@@ -210,6 +221,48 @@ enum VRRPInstanceSchema {
             }
             instance.unicastPeers.append(peer)
         }
+    }
+
+    /// The longest interface name the kernel takes (`IFNAMSIZ` - 1).
+    static let maximumInterfaceNameLength = 15
+
+    /// `use_ipvlan [NAME] [ADDRESS[/PREFIX]] [bridge|private|vepa]`, the words in any order (keepalived): a mode
+    /// word, an address, else the name; a second of any kind is ignored with a warning, as keepalived does.
+    static let useIPVLAN: Instance.Handler = { instance, node, context in
+        guard context.noBlock(node) else { return }
+        if instance.useIPVLAN != nil {
+            context.warning("'use_ipvlan' is already given; this one is ignored (keepalived)", at: node)
+            return
+        }
+        var ipvlan = IPVLAN()
+        var hadMode = false
+        for word in node.arguments {
+            if let mode = IPVLAN.Mode(rawValue: word) {
+                if hadMode {
+                    context.warning("'use_ipvlan': the mode is already given; '\(word)' ignored (keepalived)", at: node)
+                } else {
+                    ipvlan.mode = mode
+                    hadMode = true
+                }
+            } else if let address = IPPrefix(word) {
+                if let earlier = ipvlan.address {
+                    context.warning(
+                        "'use_ipvlan': the address is already given as \(earlier); '\(word)' ignored (keepalived)",
+                        at: node)
+                } else {
+                    ipvlan.address = address
+                }
+            } else if let earlier = ipvlan.interfaceName {
+                context.warning(
+                    "'use_ipvlan': the interface name is already given as \(earlier); '\(word)' ignored (keepalived)",
+                    at: node)
+            } else if word.utf8.count > maximumInterfaceNameLength || word.contains("/") {
+                context.warning("'use_ipvlan': interface name '\(word)' is too long or invalid; ignored", at: node)
+            } else {
+                ipvlan.interfaceName = word
+            }
+        }
+        instance.useIPVLAN = ipvlan
     }
 
     /// Five or six hexadecimal octets separated by colons.
@@ -316,7 +369,9 @@ enum VRRPInstanceSchema {
         if strict { finishStrict(&instance, block: node, statement: statement, globals: globals, context) }
         // keepalived: Accept_Mode defaults to on, but to off in strict mode unless the instance owns the addresses.
         instance.accept = instance.accept ?? (instance.priority == 255 || !strict)
+        finishIPVLAN(&instance, statement: statement, context)
         finishVirtualMAC(&instance, statement: statement, globals: globals, context)
+        finishVRF(&instance, statement: statement, context)
         if instance.authentication != nil, instance.effectiveVersion(globals) == 3 {
             context.warning(
                 "VRRPv3 has no authentication (RFC 5798 §9); it is ignored", at: statement("authentication")?.location)
@@ -443,6 +498,53 @@ enum VRRPInstanceSchema {
         }
         for index in instance.excludedVirtualAddresses.indices where instance.excludedVirtualAddresses[index].useVMAC {
             clearAddressVMACWithoutDevice(&instance.excludedVirtualAddresses[index], context)
+        }
+    }
+
+    /// keepalived's checks of `use_ipvlan`: with `use_vmac` the ipvlan is made; an address of the other family is
+    /// skipped; an IPv4 ipvlan without an address leaves the instance in FAULT; none without an interface.
+    static func finishIPVLAN(
+        _ instance: inout VRRPInstance, statement: (String) -> ConfigNode?, _ context: SchemaContext
+    ) {
+        guard let ipvlan = instance.useIPVLAN, let node = statement("use_ipvlan") else { return }
+        if instance.interface == nil {
+            context.warning(
+                "'use_ipvlan' needs the instance's 'interface' (the ipvlan's parent); ignored (keepalived)", at: node)
+            instance.useIPVLAN = nil
+            return
+        }
+        if instance.useVMAC != nil, let vmac = statement("use_vmac") {
+            context.warning(
+                "'use_vmac' and 'use_ipvlan' are both given; keepalived makes the ipvlan, so 'use_vmac' is ignored",
+                at: vmac)
+            instance.useVMAC = nil
+        }
+        let family = instance.family
+        if let address = ipvlan.address, address.address.family != family {
+            context.warning(
+                "'use_ipvlan' address \(address) is not \(name(family)) like the instance; ignored (keepalived)",
+                at: node)
+            instance.useIPVLAN?.address = nil
+        }
+        if family == .ipv4, instance.useIPVLAN?.address == nil {
+            context.warning(
+                "an IPv4 'use_ipvlan' needs an address (the adverts' source); the instance stays in FAULT, as in "
+                    + "keepalived", at: node)
+        }
+    }
+
+    /// keepalived's checks of `vrf`: only a unicast instance without `interface` binds its sockets to a VRF.
+    static func finishVRF(_ instance: inout VRRPInstance, statement: (String) -> ConfigNode?, _ context: SchemaContext)
+    {
+        guard let vrf = instance.vrf, let node = statement("vrf") else { return }
+        if instance.interface != nil {
+            context.warning(
+                "'vrf \(vrf)' can only be given without 'interface' (the interface's own VRF applies); ignored "
+                    + "(keepalived)", at: node)
+            instance.vrf = nil
+        } else if !instance.isUnicast {
+            context.warning("'vrf \(vrf)' can only be given with unicast_peer; ignored (keepalived)", at: node)
+            instance.vrf = nil
         }
     }
 

@@ -257,47 +257,76 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
     func linkFacts(named name: String) -> VRRPLinkFacts? {
         guard let route, let link = try? route.linkDescription(named: name) else { return nil }
         let lower = link.lowerIndex.flatMap { try? route.interfaceName(index: $0) }
-        return VRRPLinkFacts(isMacvlan: link.kind == "macvlan", lower: lower, hardwareAddress: link.hardwareAddress)
+        return VRRPLinkFacts(
+            isMacvlan: link.kind == "macvlan", isIPVLAN: link.kind == "ipvlan" && link.ipvlanMode == "l2", lower: lower,
+            hardwareAddress: link.hardwareAddress)
     }
 
     func addVirtualMAC(_ link: VRRPVirtualMAC) -> Bool {
         guard let route else { return false }
         do {
+            // keepalived: a VMAC / ipvlan goes in the VRF its base is enslaved to.
+            let master = try route.vrfMasterIndex(of: link.base)
             if let existing = try route.linkDescription(named: link.name) {
                 let lower = try existing.lowerIndex.flatMap { try route.interfaceName(index: $0) }
-                let matches =
-                    existing.kind == "macvlan" && existing.macvlanMode == .private && lower == link.base
-                    && existing.hardwareAddress == link.hardwareAddress
+                let matches: Bool
+                switch link.kind {
+                case .macvlan:
+                    matches =
+                        existing.kind == "macvlan" && existing.macvlanMode == .private && lower == link.base
+                        && existing.hardwareAddress == link.hardwareAddress
+                case .ipvlan:
+                    // libnl 3.7 does not read IFLA_IPVLAN_FLAGS: an ipvlan's bridge/private/vepa is not compared.
+                    matches = existing.kind == "ipvlan" && existing.ipvlanMode == "l2" && lower == link.base
+                }
                 if !matches {
-                    guard existing.kind == "macvlan" else {
-                        logger.error("VMAC \(link): \(link.name) exists and is not a macvlan")
+                    guard existing.kind == link.linkKind else {
+                        logger.error("VMAC \(link): \(link.name) exists and is not a \(link.linkKind)")
                         return false
                     }
-                    logger.info("VMAC \(link): replacing the macvlan of that name (other MAC, mode or base)")
+                    logger.info("VMAC \(link): replacing the \(link.linkKind) of that name (other MAC, mode or base)")
                     try route.deleteLink(named: link.name)
+                } else {
+                    logger.info("VMAC \(link): taking over the existing \(link.linkKind)")
+                    if existing.masterIndex != master { try route.setMaster(named: link.name, master) }
                 }
-                if matches { logger.info("VMAC \(link): taking over the existing macvlan") }
             }
             if try route.linkDescription(named: link.name) == nil {
-                try route.addMacvlan(
-                    named: link.name, lower: link.base, hardwareAddress: link.hardwareAddress, mode: .private)
+                switch link.kind {
+                case .macvlan:
+                    try route.addMacvlan(
+                        named: link.name, lower: link.base, hardwareAddress: link.hardwareAddress, mode: .private,
+                        master: master)
+                case .ipvlan(let mode):
+                    let flags: UInt16 = [.bridge: 0, .private: 1, .vepa: 2][mode] ?? 0
+                    try route.addIPVLAN(named: link.name, lower: link.base, flags: flags, master: master)
+                }
             }
-            // RFC 5798 §7.4: no link-local address made from the virtual MAC (set before the link goes up).
-            try route.setIPv6AddressGenerationMode(named: link.name, "none")
-            if link.family == .ipv4 {
+            if link.kind == .macvlan {
+                // RFC 5798 §7.4: no link-local address made from the virtual MAC (set before the link goes up).
+                try route.setIPv6AddressGenerationMode(named: link.name, "none")
+            }
+            if link.family == .ipv4, link.kind == .macvlan {
                 // keepalived's settings: the VMAC answers ARP for its own addresses only, accepts packets from
                 // local sources, is not reverse-path filtered; the base no longer answers for the VMAC's addresses.
                 try route.setIPv4DeviceConfiguration(
                     named: link.name,
                     [("arp_ignore", 1), ("accept_local", 1), ("rp_filter", 0), ("promote_secondaries", 1)])
                 try configureBase(link.base, route: route)
-                // No IPv6 on an IPv4 VMAC (keepalived); /proc/sys is the only way to set it.
+            }
+            if link.family == .ipv4 {
+                // No IPv6 on an IPv4 VMAC or ipvlan (keepalived); /proc/sys is the only way to set it.
                 _ = Self.writeSysctl("/proc/sys/net/ipv6/conf/\(link.name)/disable_ipv6", "1")
             }
             try route.setLink(named: link.name, up: true)
             if let linkLocal = link.linkLocal {
                 try route.addAddress(
                     InterfaceAddress(address: linkLocal, prefixLength: 64, interface: link.name, noDAD: true))
+            }
+            if let address = link.address {
+                try route.addAddress(
+                    InterfaceAddress(
+                        address: address.address, prefixLength: UInt8(address.length), interface: link.name))
             }
             return true
         } catch {
@@ -313,7 +342,7 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
         } catch {
             logger.error("VMAC \(link): \(error)")
         }
-        if link.family == .ipv4, var entry = baseSettings[link.base] {
+        if link.family == .ipv4, link.kind == .macvlan, var entry = baseSettings[link.base] {
             entry.count -= 1
             baseSettings[link.base] = entry.count > 0 ? entry : nil
             if entry.count == 0 {

@@ -12,6 +12,8 @@ struct VRRPInstanceKey: Hashable, Sendable {
     var unicastSource: IPAddress?
     /// A changed VMAC is a different instance: the old one goes (with its macvlan), the new one starts.
     var virtualMAC: VRRPVirtualMAC?
+    /// So is a changed `vrf` (its sockets are bound to another device).
+    var vrf: String?
 }
 
 /// One running instance: its configuration, state machine, receive filter and counters.
@@ -61,7 +63,7 @@ struct VRRPRunningInstance<Instant: InstantProtocol>: Sendable where Instant.Dur
     var key: VRRPInstanceKey {
         VRRPInstanceKey(
             virtualRouterID: configuration.virtualRouterID, family: family, interface: interface,
-            unicastSource: configuration.unicastSourceIP, virtualMAC: virtualMAC)
+            unicastSource: configuration.unicastSourceIP, virtualMAC: virtualMAC, vrf: configuration.vrf)
     }
 
     /// The tracked-item name of an interface.
@@ -313,8 +315,13 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         }
         let family = instance.family
         let version: VRRPVersion = instance.effectiveVersion(globals) == 3 ? .v3 : .v2
-        let source =
+        // keepalived: the ipvlan's address is the adverts' source unless one is configured.
+        let ipvlanAddress: IPAddress? = instance.useIPVLAN?.address?.address
+        let configuredSource: IPAddress? =
             instance.unicastSourceIP ?? instance.multicastSourceIP
+            ?? (ipvlanAddress?.family == family ? ipvlanAddress : nil)
+        let source =
+            configuredSource
             ?? system.primaryAddress(interface: interface, family: family)
             ?? (family == .ipv4 ? .v4(0) : .v6(Array(repeating: 0, count: 16)))
         let group =
@@ -463,7 +470,8 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             vmacs: Set(([virtualMAC].compactMap { $0 } + addressMACs).map(\.name)))
         var running = VRRPRunningInstance(
             configuration: instance, interface: interface,
-            socketInterface: instance.vmacXmitBase ? interface : virtualMAC?.name ?? interface,
+            // `vrf` (unicast, no interface): keepalived binds the sockets to the VRF device.
+            socketInterface: instance.vrf ?? (instance.vmacXmitBase ? interface : virtualMAC?.name ?? interface),
             virtualMAC: virtualMAC, addressMACs: addressMACs, family: family,
             machine: VRRPInstanceStateMachine(settings: settings), filter: filter, source: source,
             destinations: destinations, held: held, since: now)
@@ -473,9 +481,10 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
 
     // MARK: Virtual MACs
 
-    /// The instance's VMAC (`use_vmac`), the VMACs of its addresses (`use_vmac` on an address with `dev`,
-    /// `use_vmac_addr`), and where each address goes, as keepalived places them: the VIPs and eVIPs of the
-    /// instance's family without another `dev` go on the instance's VMAC; an address on another interface, or of
+    /// The instance's VMAC (`use_vmac`) or ipvlan (`use_ipvlan`), the VMACs of its addresses (`use_vmac` on an
+    /// address with `dev`, `use_vmac_addr`), and where each address goes, as keepalived places them: the VIPs and
+    /// eVIPs of the instance's family without another `dev` go on the instance's VMAC (on the interface with an
+    /// ipvlan, which only carries the adverts); an address on another interface, or of
     /// the other family, gets a VMAC of its own on that interface when it asks for one (one per interface and
     /// family).
     private func virtualMACs(
@@ -485,21 +494,31 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         let vrid = instance.virtualRouterID
         let configuredMAC = VRRPVirtualMAC.configuredMAC(instance.useVMAC?.address, virtualRouterID: vrid)
         var instanceMAC: VRRPVirtualMAC?
-        if let vmac = instance.useVMAC {
+        if let ipvlan = instance.useIPVLAN {
+            var link = VRRPVirtualMAC.ipvlan(
+                name: "", base: interface, mode: ipvlan.mode, family: family, address: ipvlan.address)
+            link.name = virtualMACName(
+                configured: ipvlan.interfaceName, prefix: globals.vmacPrefix ?? "vrrp", vrid: vrid, link: link,
+                instance: instance.name, claimedNames: &claimedNames)
+            instanceMAC = link
+        } else if let vmac = instance.useVMAC {
             let hardware = configuredMAC ?? VRRPVirtualMAC.virtualRouterMAC(family: family, virtualRouterID: vrid)
-            let name = virtualMACName(
-                configured: vmac.interfaceName, prefix: globals.vmacPrefix ?? "vrrp", vrid: vrid, family: family,
-                base: interface, hardwareAddress: hardware, instance: instance.name, claimedNames: &claimedNames)
-            instanceMAC = VRRPVirtualMAC(
-                name: name, base: interface, hardwareAddress: hardware, family: family,
+            var link = VRRPVirtualMAC(
+                name: "", base: interface, hardwareAddress: hardware, family: family,
                 linkLocal: family == .ipv6 && !instance.vmacXmitBase ? source : nil)
+            link.name = virtualMACName(
+                configured: vmac.interfaceName, prefix: globals.vmacPrefix ?? "vrrp", vrid: vrid, link: link,
+                instance: instance.name, claimedNames: &claimedNames)
+            instanceMAC = link
         }
         var addressMACs: [VRRPVirtualMAC] = []
         let held = (instance.virtualAddresses + instance.excludedVirtualAddresses).map { address -> VRRPHeldAddress in
             let device = address.device ?? interface
             let addressFamily = address.prefix.address.family
             let onBase = device == interface
-            if let instanceMAC, onBase, addressFamily == family {
+            // keepalived 2.2.7: only a VMAC carries the instance's addresses; with an ipvlan they stay on the
+            // interface and the ipvlan carries the adverts.
+            if let instanceMAC, instanceMAC.kind == .macvlan, onBase, addressFamily == family {
                 return VRRPHeldAddress(address: address, interface: instanceMAC.name)
             }
             let wantsOwn =
@@ -512,42 +531,42 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             }
             let hardware =
                 configuredMAC ?? VRRPVirtualMAC.virtualRouterMAC(family: addressFamily, virtualRouterID: vrid)
-            let name = virtualMACName(
+            var link = VRRPVirtualMAC(name: "", base: device, hardwareAddress: hardware, family: addressFamily)
+            link.name = virtualMACName(
                 configured: address.vmacName, prefix: globals.vmacAddrPrefix ?? globals.vmacPrefix ?? "vrrp",
-                vrid: vrid, family: addressFamily, base: device, hardwareAddress: hardware, instance: instance.name,
-                claimedNames: &claimedNames)
-            addressMACs.append(
-                VRRPVirtualMAC(name: name, base: device, hardwareAddress: hardware, family: addressFamily))
-            return VRRPHeldAddress(address: address, interface: name)
+                vrid: vrid, link: link, instance: instance.name, claimedNames: &claimedNames)
+            addressMACs.append(link)
+            return VRRPHeldAddress(address: address, interface: link.name)
         }
         return (instanceMAC, addressMACs, held)
     }
 
-    /// A configured name when no other instance claims it and it is free or a macvlan (which is then taken
-    /// over); else the first of keepalived's generated names that is free, or is already this VMAC (left by an
-    /// earlier run of this instance).
+    /// A configured name when no other instance claims it and it is free or a link of `link`'s type (a macvlan,
+    /// an ipvlan; then taken over); else the first of keepalived's generated names that is free, or is already this
+    /// link (left by an earlier run of this instance).
     private func virtualMACName(
-        configured: String?, prefix: String, vrid: Int, family: IPAddress.Family, base: String,
-        hardwareAddress: [UInt8], instance: String, claimedNames: inout Set<String>
+        configured: String?, prefix: String, vrid: Int, link: VRRPVirtualMAC, instance: String,
+        claimedNames: inout Set<String>
     ) -> String {
         if let configured {
             let facts = system.linkFacts(named: configured)
-            if !claimedNames.contains(configured), facts.map(\.isMacvlan) ?? true {
+            let sameType = facts.map { link.kind == .macvlan ? $0.isMacvlan : $0.isIPVLAN } ?? true
+            if !claimedNames.contains(configured), sameType {
                 claimedNames.insert(configured)
                 return configured
             }
             onLog(
                 "\(instance): VMAC name \(configured) is "
                     + (claimedNames.contains(configured)
-                        ? "used by another instance" : "an existing interface that is not a macvlan")
+                        ? "used by another instance" : "an existing interface that is not a \(link.linkKind)")
                     + "; using a generated name")
         }
-        let candidates = VRRPVirtualMAC.candidateNames(prefix: prefix, virtualRouterID: vrid, family: family)
+        let candidates = VRRPVirtualMAC.candidateNames(prefix: prefix, virtualRouterID: vrid, family: link.family)
         let name =
             candidates.first { name in
                 guard !claimedNames.contains(name) else { return false }
                 guard let facts = system.linkFacts(named: name) else { return true }
-                return facts.isMacvlan && facts.lower == base && facts.hardwareAddress == hardwareAddress
+                return link.matches(facts)
             } ?? candidates[0]
         claimedNames.insert(name)
         return name
@@ -559,9 +578,15 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
         guard !links.isEmpty else { return true }
         instance.hasVirtualMACs = true
         var added = true
-        for link in links where !system.addVirtualMAC(link) {
-            onLog("\(instance.configuration.name): cannot set up VMAC \(link)")
-            added = false
+        for link in links {
+            if case .ipvlan = link.kind, link.family == .ipv4, link.address == nil {
+                // keepalived: "IPv4 ipvlan requires a source ip address"; the instance stays in FAULT.
+                onLog("\(instance.configuration.name): IPv4 ipvlan \(link) has no address (use_ipvlan ADDRESS)")
+                added = false
+            } else if !system.addVirtualMAC(link) {
+                onLog("\(instance.configuration.name): cannot set up VMAC \(link)")
+                added = false
+            }
         }
         return added
     }
@@ -702,7 +727,12 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             let interface = String(item.name.dropFirst("interface ".count))
             let isUp = linkState(interface) && (interface != instance.interface || groupOpened)
             if !isUp {
-                instance.reason = "interface \(interface) down"
+                // The link is up but the instance cannot run on it: say why, not "down".
+                let cause =
+                    !macsAdded
+                    ? "cannot set up \(instance.virtualMAC?.name ?? "a VMAC") (see the log)"
+                    : "cannot open the VRRP socket on \(instance.socketInterface) (see the log)"
+                instance.reason = linkState(interface) ? cause : "interface \(interface) down"
                 actions += instance.machine.trackingChanged(item.name, isUp: false, at: now)
             }
         }
@@ -1398,7 +1428,9 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             var lines = [
                 "VRRP Instance = \(name)",
                 "  State = \(Self.reportState(machine.state).rawValue) (\(instance.reason))",
-                "  Interface = \(instance.interface), VRID = \(instance.configuration.virtualRouterID), "
+                "  Interface = \(instance.interface)"
+                    + (instance.configuration.vrf.map { " (sockets in VRF \($0))" } ?? "")
+                    + ", VRID = \(instance.configuration.virtualRouterID), "
                     + "version = \(machine.settings.version.rawValue)",
                 "  Priority = \(machine.settings.priority), effective = \(machine.effectivePriority)",
                 "  Source = \(instance.source), destinations = "
@@ -1410,7 +1442,9 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
                     + instance.held.map(\.description).joined(separator: ", "),
             ]
             for link in [instance.virtualMAC].compactMap({ $0 }) + instance.addressMACs {
-                lines.append("  VMAC = \(link)\(link.name == instance.socketInterface ? ", adverts sent here" : "")")
+                let label = link.kind == .macvlan ? "VMAC" : "IPVLAN"
+                lines.append(
+                    "  \(label) = \(link)\(link.name == instance.socketInterface ? ", adverts sent here" : "")")
             }
             lines += instance.machine.settings.trackedItems.map { "  Tracking \($0.name) weight \($0.weight)" }
             return lines.joined(separator: "\n")

@@ -2,7 +2,8 @@
 # Kernel-lab suite for what the build host's kernel cannot show (issue 14): a VRRP master's `virtual_routes` with
 # `vrf NAME` (the route goes in the VRF device's table; the host has no vrf driver) and `encap mpls LABEL/LABEL` (the
 # host has no mpls_iptunnel). One vigild, alone in namespace lab-v, becomes MASTER and programs them; `ip route show
-# vrf blue` and `ip -d route` show them, and they go when it stops.
+# vrf blue` and `ip -d route` show them, and they go when it stops. ipvlan-vrf.sh then checks `use_ipvlan`, VMACs and
+# ipvlans over an interface in a VRF, and an instance's `vrf`, against keepalived 2.2.7 (the host has no ipvlan).
 #
 # Run: Tests/KernelLab/kernel-lab run Tests/KernelLab/vrrp-links/run-all.sh   (binaries from .build/debug)
 set -uo pipefail
@@ -19,12 +20,13 @@ V="ip netns exec $NS"
 VIGILD_PID=
 finish() {
   stop_vigild
+  declare -F finish_pair >/dev/null && finish_pair
   ip netns del "$NS" 2>/dev/null
   cleanup
 }
 trap finish EXIT
 
-modprobe vrf && modprobe mpls_router && modprobe mpls_iptunnel || fatal "vrf / mpls modules"
+modprobe vrf && modprobe mpls_router && modprobe mpls_iptunnel && modprobe ipvlan || fatal "vrf / mpls / ipvlan modules"
 ip netns add "$NS"
 $V ip link set lo up
 $V ip link add eth0 type veth peer name eth1
@@ -52,7 +54,7 @@ CONF
 $V "$BIN/vigild" -n -l -D -f "$WORK/v.conf" -p "$WORK/v.pid" -r "$WORK/v.vrrp.pid" -c "$WORK/v.checkers.pid" \
   --control-socket "$WORK/v.ctl" >"$WORK/v.log" 2>&1 &
 VIGILD_PID=$!
-check "the instance becomes MASTER" wait_for 30 eval "$V ip addr show dev eth0 | grep -q 'inet 192.0.2.100/24'"
+check "the instance becomes MASTER" wait_for 60 eval "$V ip addr show dev eth0 | grep -q 'inet 192.0.2.100/24'"
 check "vrf blue: the route is in the VRF's table (1001)" wait_for 10 eval \
   "$V ip route show vrf blue | grep -q '198.51.100.0/24 dev eth0 proto keepalived' && $V ip route show table 1001 | grep -q 198.51.100.0/24"
 check "vrf blue: not in the main table" eval "! $V ip route show table main | grep -q 198.51.100.0/24"
@@ -61,4 +63,8 @@ stop_vigild
 check "stopped: both routes are gone" eval \
   "! $V ip route show vrf blue | grep -q 198.51.100.0 && ! $V ip route show | grep -q 203.0.113.0"
 if ((failed)); then tail -20 "$WORK/v.log"; $V ip -d route show; $V ip route show vrf blue; fi
+ip netns del "$NS" 2>/dev/null
+
+# shellcheck source=ipvlan-vrf.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/ipvlan-vrf.sh"
 summary
