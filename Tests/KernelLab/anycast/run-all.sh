@@ -265,8 +265,10 @@ say "Resilience: the checker worker of ac-d1 and ac-d2 killed 5 times each: noth
 from=$(ac_mark)
 before=$(ac_updates)
 ac_kill_checkers 5 ac-d1 ac-d2
-check "checker workers replaced 5 times on ac-d1 (FRR) and ac-d2 (BIRD)" bash -c \
-  "grep -c 'checker worker (pid [0-9]*) was killed by signal 9' $WORK/d1.log $WORK/d2.log | grep -c ':5$' | grep -q 2"
+# At least 5 kills in each log: under TCG the watchdog may also have killed a starved worker as hung.
+kills=$(grep -c 'checker worker (pid [0-9]*) was killed by signal 9' "$WORK/d1.log" "$WORK/d2.log" | tr '\n' ' ')
+check "checker workers replaced 5 times on ac-d1 (FRR) and ac-d2 (BIRD) (kills logged: $kills)" bash -c \
+  'for k in $1; do ((${k#*:} >= 5)) || exit 1; done' _ "$kills"
 sleep 3
 seen=$(ac_sampled "$from" "$(ac_mark)")
 check "the router kept 3 next hops throughout ($seen)" bash -c "[[ '$seen' == '3 ' ]]"
