@@ -78,6 +78,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     private var notifications: CheckerNotifications!
     private var runners: [Int: [Runner]] = [:]
     private var configuration: WorkerConfiguration?
+    /// `announce_table` and `announce_protocol` as last applied, for `watchdogGone` (which runs off the loop).
+    private let announcements = Mutex<(table: UInt32, protocolNumber: UInt8)?>(nil)
     /// `net_namespace_ipvs`: where the daemon's IPVS clients open their sockets (nil in tests with a fake kernel).
     private var ipvsNamespace: IPVSNamespace?
     private var sharedSignature: SharedSignature?
@@ -193,6 +195,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         let previousGroups = self.configuration?.lvs?.virtualServerGroups
         self.configuration = configuration
         let globals = configuration.globalDefs
+        announcements.withLock { $0 = globals.announceTable.map { ($0, globals.announceProtocol) } }
         // Fixed for the worker's life: vigild refuses a reload that changes it.
         if previousGlobals == nil || !isReload { ipvsNamespace?.set(globals.netNamespaceIPVS) }
         let trackFiles = configuration.vrrp?.trackFiles ?? []
@@ -540,6 +543,22 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
 
     /// Stops checking, removes the rules when `release`, and calls `done` once the `omega` scripts ended (at most
     /// `omegaWait` later).
+    /// BGP anycast's routes are the watchdog's, which withdraws them first when vigild stops. When the watchdog was
+    /// killed, nothing else would: the BGP daemon would go on announcing a director whose IPVS rules this worker is
+    /// about to remove. So they go here, before the rules, as at a stop.
+    public func watchdogGone() {
+        guard let (table, protocolNumber) = announcements.withLock({ $0 }) else { return }
+        do {
+            let socket = try RouteNetlinkSocket()
+            for route in try socket.routes(table: table, protocolNumber: protocolNumber) {
+                try socket.deleteRoute(route)
+                logger.notice("anycast: \(route.destination) withdrawn (the watchdog is gone)")
+            }
+        } catch {
+            logger.error("anycast: cannot withdraw the routes in table \(table): \(error)")
+        }
+    }
+
     public func stop(release: Bool, done: @escaping @Sendable () -> Void) {
         let omega = runOmegaScripts()
         stopped = true

@@ -59,7 +59,8 @@ public enum WorkerRuntime {
         let socket = MessageSocket(fd: fd)
         let reporter = WorkerReporter(socket: socket, logger: logger)
         let engine = makeEngine(role, reporter, logger)
-        var worker = WorkerLoop(role: role, socket: socket, reporter: reporter, engine: engine, logger: logger)
+        var worker = WorkerLoop(
+            role: role, socket: socket, reporter: reporter, engine: engine, logger: logger, parentPID: parentPID)
         #if DEBUG
             // Fault injection for the supervision tests (debug builds only): a worker that finds the file named by
             // VIGIL_DEBUG_STOP_BEFORE_HELLO removes it and stops itself before its hello, once.
@@ -164,17 +165,24 @@ struct WorkerLoop {
     let reporter: WorkerReporter
     let engine: WorkerEngine
     let logger: Logger
+    /// The watchdog's pid: a stop after it is gone (killed, crashed) tells the engine, which then also withdraws
+    /// what the watchdog owned for it.
+    let parentPID: pid_t
     var configured = false
     var stopping = false
     /// The configuration applied last and how many the watchdog has sent, on the engine's loop.
     let held = HeldConfiguration()
 
-    init(role: WorkerRole, socket: MessageSocket, reporter: WorkerReporter, engine: WorkerEngine, logger: Logger) {
+    init(
+        role: WorkerRole, socket: MessageSocket, reporter: WorkerReporter, engine: WorkerEngine, logger: Logger,
+        parentPID: pid_t
+    ) {
         self.role = role
         self.socket = socket
         self.reporter = reporter
         self.engine = engine
         self.logger = logger
+        self.parentPID = parentPID
     }
 
     /// Runs `body` on the engine's loop and marks progress when it is done: a loop working through a backlog of
@@ -280,6 +288,10 @@ struct WorkerLoop {
     mutating func stop(release: Bool, reply: UInt32?) {
         guard !stopping else { return }
         stopping = true
+        if release, getppid() != parentPID {
+            logger.notice("the watchdog (pid \(parentPID)) is gone; releasing what this worker owns")
+            engine.watchdogGone()
+        }
         let engine = engine
         let reporter = reporter
         let logger = logger

@@ -34,12 +34,16 @@ public protocol WorkerEngine: AnyObject, Sendable {
     func connect(peers: [WorkerRole: Int32])
     /// What the BFD worker sent on the BFD channel (a tracker's), read at `receivedAt` (CLOCK_MONOTONIC ns).
     func bfdSessionsReceived(_ message: BFDChannelMessage, at receivedAt: Int64)
+    /// The watchdog is gone (killed or crashed) and this worker is about to stop releasing what it owns: whatever
+    /// the watchdog held on its behalf goes first. Called on the runtime's thread, before `stop`.
+    func watchdogGone()
 }
 
 extension WorkerEngine {
     public func peerStateChanged(_ state: WorkerState) {}
     public func connect(peers: [WorkerRole: Int32]) {}
     public func bfdSessionsReceived(_ message: BFDChannelMessage, at receivedAt: Int64) {}
+    public func watchdogGone() {}
 }
 
 /// How an engine talks back to the watchdog. Thread-safe: engines call it from their loop, the runtime

@@ -10,8 +10,10 @@
 # watermarks), 0 at 1 up, still 0 at 2 up again, 3 at 3 up — the router's count sampled every 0.2 s never goes
 # back and forth (no flap); each director's vigilctl status says why and counts 3 changes. The checker worker of a
 # director killed 5 times: the router keeps 3 next hops throughout. vigild SIGTERM on ac-d1: 2 next hops, its
-# table 100 empty; vigild started again: 3. vigild SIGKILL on ac-d3: its route stays (nothing withdraws it), and a
-# new vigild adopts it without a withdrawal.
+# table 100 empty; vigild started again: 3. vigild's watchdog SIGKILLed on ac-d3: its orphaned checker worker
+# withdraws the route (2 next hops) before it removes IPVS; started again: 3. The whole of vigild killed at once
+# (watchdog stopped, checker SIGKILLed, watchdog SIGKILLed): the route stays, and a new vigild adopts it without a
+# withdrawal.
 # NETWORK RULE: only 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, inside these namespaces.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -138,12 +140,21 @@ check "ac-d1's table 100 is empty" bash -c "[[ -z \$(ip -n ac-d1 route show tabl
 ac_vigil_start ac-d1
 check "vigild started again on ac-d1: 3 next hops" wait_for 30 ac_paths_are 3
 
-# --- vigild SIGKILL: the route stays; a new vigild adopts it without a withdrawal ----------------------------------
+# --- the watchdog SIGKILLed: its checker worker, orphaned, withdraws the route before it removes IPVS -----------------
 kill -9 "$(cat "$WORK/d3.vigild")"
-sleep 1
-for pidfile in "$WORK/d3-check.pid"; do [[ -s $pidfile ]] && kill -9 "$(cat "$pidfile")" 2>/dev/null; done
+check "vigild's watchdog SIGKILLed on ac-d3: the router has 2 next hops" wait_for 20 ac_paths_are 2
+check "ac-d3's table 100 is empty" bash -c "[[ -z \$(ip -n ac-d3 route show table 100) ]]"
+check "ac-d3's checker worker said why" wait_for 10 grep -q "withdrawn (the watchdog is gone)" "$WORK/d3.log"
+ac_vigil_start ac-d3
+check "vigild started again on ac-d3: 3 next hops" wait_for 30 ac_paths_are 3
+
+# --- the whole of vigild killed at once: the route stays; a new vigild adopts it without a withdrawal --------------
+# The watchdog is stopped first so that it restarts nothing, and killed last so that no orphan cleans up.
+kill -STOP "$(cat "$WORK/d3.vigild")"
+kill -9 "$(cat "$WORK/d3-check.pid")"
+kill -9 "$(cat "$WORK/d3.vigild")"
 from=$(ac_mark)
-check "vigild SIGKILL on ac-d3: its route stays in table 100" table_holds ac-d3
+check "vigild killed whole on ac-d3: its route stays in table 100" table_holds ac-d3
 ac_vigil_start ac-d3
 check "the new vigild on ac-d3 adopted the route" wait_for 20 bash -c "grep -q 'route of $VIP in table 100 adopted' $WORK/d3.log"
 adopted_and_confirmed() {
