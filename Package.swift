@@ -99,7 +99,9 @@ let package = Package(
         .executableTarget(
             name: "vigild",
             dependencies: [
-                "Config", "Watchdog", "WorkerIPC", "VRRPWorker", "CheckerWorker", "BFDWorker", argumentParser, logging,
+                "Config", "Watchdog", "WorkerIPC", "VRRPWorker", "CheckerWorker", "BFDWorker", "Notifier",
+                argumentParser,
+                logging,
             ]
         ),
         .executableTarget(

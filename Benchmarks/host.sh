@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks that run between network namespaces on this host's kernel (no IPVS needed):
 #   6a. memory (PSS of all the daemon's processes) with a VRRP-only configuration of 20 instances;
+#   6c. memory over 300 reloads of a 1,000 × 10 checker configuration (Vigil only: keepalived's checker needs IPVS);
 #   7.  VRRP worker restart: kill -9 of the VRRP process → the first advertisement of its successor
 #       (median and p99 over BENCH_KILLS kills), seen on the wire by a capture in the peer namespace.
 # Vigil and keepalived run one after the other on the same configuration file.
@@ -64,8 +65,8 @@ stop_daemon() {
 }
 holds() { $A ip -o addr show dev eth0 | grep -q " $1/"; }
 
-# BENCH_SECTIONS picks sections (default all): memory restart checks.
-section() { [[ " ${BENCH_SECTIONS:-memory restart checks} " == *" $1 "* ]]; }
+# BENCH_SECTIONS picks sections (default all): memory restart checks reloads.
+section() { [[ " ${BENCH_SECTIONS:-memory restart checks reloads} " == *" $1 "* ]]; }
 
 # ---- 6a: memory, 20 VRRP instances
 if section memory; then
@@ -77,6 +78,7 @@ for daemon in ${BENCH_DAEMONS:-vigil keepalived}; do
     wait_until 30 holds 203.0.113.20
     sleep 3
     samples+=($(($(pss_kib "$DAEMON") / 1024)))
+    ((run == 0)) && "$ROOT/Benchmarks/pss-breakdown.sh" "$DAEMON" >&2
     stop_daemon
   done
   echo "bench: $daemon memory with 20 instances: ${samples[*]} MiB" >&2
@@ -120,30 +122,28 @@ row "VRRP worker kill -9 → successor's first advert (p99 of $KILLS)" \
   "${restart_p99[vigil]:-n/a} ms" "${restart_p99[keepalived]:-n/a} ms" "ms" "scripts/bench host"
 fi
 
-# ---- 8: 10,000 TCP checks a second on this host (no IPVS here: the checker says so once and keeps checking),
-#         1,000 virtual servers × 10 real servers, delay_loop 1, for CHECK_SECONDS (60): checks that reached the
-#         real servers (SYNs counted by nftables there), their lateness (Vigil's own p50/p99), CPU. keepalived's
-#         checker process exits without IPVS, so this figure is Vigil's alone.
-if section checks; then
-CHECK_SECONDS=${BENCH_HOST_CHECK_SECONDS:-60}
-ip netns add bench-hc && ip netns add bench-hr
-ip -n bench-hc link set lo up && ip -n bench-hr link set lo up
-ip link add hc0 netns bench-hc type veth peer name hr0 netns bench-hr
-ip -n bench-hc addr add 198.51.100.1/24 dev hc0 && ip -n bench-hc link set hc0 up
-for i in $(seq 11 20); do ip -n bench-hr addr add "198.51.100.$i/24" dev hr0; done
-ip -n bench-hr link set hr0 up
-LISTENERS=()
-for _ in 1 2 3 4; do
-  ip netns exec bench-hr "$PY" -c '
+# The checker benchmarks' farm: namespaces bench-hc (the daemon, 198.51.100.1) and bench-hr (10 real servers,
+# 198.51.100.11-20, port 80 answered by 4 accept loops, SYNs counted by nftables), and $WORK/checks10k.conf:
+# 1,000 virtual servers × 10 real servers with TCP_CHECK, delay_loop 1.
+checker_farm_up() {
+  ip netns add bench-hc && ip netns add bench-hr
+  ip -n bench-hc link set lo up && ip -n bench-hr link set lo up
+  ip link add hc0 netns bench-hc type veth peer name hr0 netns bench-hr
+  ip -n bench-hc addr add 198.51.100.1/24 dev hc0 && ip -n bench-hc link set hc0 up
+  for i in $(seq 11 20); do ip -n bench-hr addr add "198.51.100.$i/24" dev hr0; done
+  ip -n bench-hr link set hr0 up
+  LISTENERS=()
+  for _ in 1 2 3 4; do
+    ip netns exec bench-hr "$PY" -c '
 import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
 s.bind(("0.0.0.0", 80)); s.listen(4096)
 while True:
     c, _ = s.accept(); c.close()' &
-  LISTENERS+=($!)
-done
-ip netns exec bench-hr nft -f - <<'NFT'
+    LISTENERS+=($!)
+  done
+  ip netns exec bench-hr nft -f - <<'NFT'
 table inet bench {
   chain input {
     type filter hook input priority 0; policy accept;
@@ -151,18 +151,31 @@ table inet bench {
   }
 }
 NFT
-host_syns() { ip netns exec bench-hr nft list chain inet bench input | awk '/counter packets/ {for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1)}'; }
-{
-  echo 'global_defs { router_id bench }'
-  for ((s = 0; s < 1000; s++)); do
-    printf 'virtual_server 192.0.2.%d %d {\n  delay_loop 1\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n' \
-      $((s % 250 + 1)) $((80 + s / 250))
-    for ((r = 0; r < 10; r++)); do
-      printf '  real_server 198.51.100.%d 80 {\n    TCP_CHECK {\n      connect_timeout 1\n      retry 1\n    }\n  }\n' $((11 + r))
+  host_syns() { ip netns exec bench-hr nft list chain inet bench input | awk '/counter packets/ {for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1)}'; }
+  {
+    echo 'global_defs { router_id bench }'
+    for ((s = 0; s < 1000; s++)); do
+      printf 'virtual_server 192.0.2.%d %d {\n  delay_loop 1\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n' \
+        $((s % 250 + 1)) $((80 + s / 250))
+      for ((r = 0; r < 10; r++)); do
+        printf '  real_server 198.51.100.%d 80 {\n    TCP_CHECK {\n      connect_timeout 1\n      retry 1\n    }\n  }\n' $((11 + r))
+      done
+      printf '}\n'
     done
-    printf '}\n'
-  done
-} >"$WORK/checks10k.conf"
+  } >"$WORK/checks10k.conf"
+}
+checker_farm_down() {
+  for p in "${LISTENERS[@]}"; do kill "$p" 2>/dev/null; done
+  for ns in bench-hc bench-hr; do ip netns pids "$ns" 2>/dev/null | xargs -r kill -9; ip netns del "$ns" 2>/dev/null; done
+}
+
+# ---- 8: 10,000 TCP checks a second on this host (no IPVS here: the checker says so once and keeps checking),
+#         1,000 virtual servers × 10 real servers, delay_loop 1, for CHECK_SECONDS (60): checks that reached the
+#         real servers (SYNs counted by nftables there), their lateness (Vigil's own p50/p99), CPU. keepalived's
+#         checker process exits without IPVS, so this figure is Vigil's alone.
+if section checks; then
+CHECK_SECONDS=${BENCH_HOST_CHECK_SECONDS:-60}
+checker_farm_up
 ip netns exec bench-hc "$BIN/vigild" -n -C -f "$WORK/checks10k.conf" -p "$WORK/d.pid" -c "$WORK/c.pid" \
   -r "$WORK/v.pid" --control-socket "$WORK/vigil.sock" >"$WORK/vigil-checks.log" 2>&1 &
 DAEMON=$!
@@ -183,10 +196,64 @@ echo "bench: host checks: $((s1 - s0)) SYNs in $((t1 - t0)) ms ($rate/s), CPU $(
 kill "$DAEMON" 2>/dev/null
 wait_until 20 bash -c "! kill -0 $DAEMON 2>/dev/null"
 DAEMON=""
-for p in "${LISTENERS[@]}"; do kill "$p" 2>/dev/null; done
-for ns in bench-hc bench-hr; do ip netns pids "$ns" 2>/dev/null | xargs -r kill -9; ip netns del "$ns" 2>/dev/null; done
+checker_farm_down
 row "TCP checks a second sustained on the host (1,000 × 10, delay_loop 1: 10,000/s offered; SYNs at the real servers, $CHECK_SECONDS s)" \
   "$rate/s" "n/a (its checker needs IPVS)" "checks/s" "scripts/bench host"
 row "… their lateness (due → started), p50 / p99, and the CPU used (cores)" \
   "$late50 / $late99 ms, $cpu cores" "n/a" "ms, cores" "scripts/bench host"
+fi
+
+# ---- 6c: memory over 300 reloads of the 1,000 × 10 checker configuration (issue 13: PSS after the last reload ≤ PSS
+#          after the first + 5%). SIGHUPs alternate between the file and a copy with one weight changed, so every
+#          reload is parsed, diffed and sent to the checker as a change; the next one is sent once the watchdog has
+#          counted the previous one (vigilctl status: reloadsApplied), 1 s later. PSS is read 5 s after reload 1 and
+#          after reload RELOADS. No IPVS on this host: the checker keeps checking and its IPVS writes fail, as in 8;
+#          keepalived's checker exits without IPVS, so the figure is Vigil's alone (the kernel lab has IPVS).
+if section reloads; then
+RELOADS=${BENCH_RELOADS:-300}
+checker_farm_up
+sed '0,/real_server 198.51.100.11 80 {/s//real_server 198.51.100.11 80 {\n    weight 7/' "$WORK/checks10k.conf" \
+  >"$WORK/checks10k-weight.conf"
+cp "$WORK/checks10k.conf" "$WORK/active.conf"
+ip netns exec bench-hc "$BIN/vigild" -n -C -f "$WORK/active.conf" -p "$WORK/d.pid" -c "$WORK/c.pid" \
+  -r "$WORK/v.pid" --control-socket "$WORK/vigil.sock" >"$WORK/vigil-reloads.log" 2>&1 &
+DAEMON=$!
+reloads_applied() {
+  "$BIN/vigilctl" status --json --control-socket "$WORK/vigil.sock" 2>/dev/null |
+    "$PY" -c 'import json,sys; print(json.load(sys.stdin)["reloadsApplied"])' 2>/dev/null
+}
+applied_at_least() { (($(reloads_applied || echo -1) >= $1)); }
+wait_until 60 applied_at_least 0 && sleep 10
+pss_start=$(pss_kib "$DAEMON")
+pss_first="" refused=0
+for ((n = 1; n <= RELOADS; n++)); do
+  if ((n % 2)); then cp "$WORK/checks10k-weight.conf" "$WORK/active.conf"; else cp "$WORK/checks10k.conf" "$WORK/active.conf"; fi
+  kill -HUP "$DAEMON"
+  if ! POLL=0.1 wait_until 60 applied_at_least "$n"; then
+    echo "bench: reload $n not applied within 60 s; the log:" >&2
+    tail -n 20 "$WORK/vigil-reloads.log" >&2
+    refused=1
+    break
+  fi
+  sleep 1
+  if ((n == 1)); then
+    sleep 3
+    pss_first=$(pss_kib "$DAEMON")
+    "$ROOT/Benchmarks/pss-breakdown.sh" "$DAEMON" >&2
+  fi
+done
+sleep 3
+pss_last=$(pss_kib "$DAEMON")
+"$ROOT/Benchmarks/pss-breakdown.sh" "$DAEMON" >&2
+restarts=$("$BIN/vigilctl" status --json --control-socket "$WORK/vigil.sock" 2>/dev/null |
+  "$PY" -c 'import json,sys; print(sum(w["restartCount"] for w in json.load(sys.stdin)["workers"]))')
+echo "bench: reloads: PSS at start $pss_start KiB, after reload 1 ${pss_first:-n/a} KiB, after reload $((n - 1)) $pss_last KiB ($restarts worker restarts)" >&2
+kill "$DAEMON" 2>/dev/null
+wait_until 20 bash -c "! kill -0 $DAEMON 2>/dev/null"
+DAEMON=""
+checker_farm_down
+growth=n/a
+[[ -n $pss_first && $refused == 0 ]] && growth=$(awk -v a="$pss_first" -v b="$pss_last" 'BEGIN {printf "%+.1f%%", (b - a) * 100 / a}')
+row "Memory over $RELOADS SIGHUP reloads of the 1,000 × 10 checker config on the host (PSS of all processes after reload 1 → after reload $RELOADS)" \
+  "$((${pss_first:-0} / 1024)) → $((pss_last / 1024)) MiB ($growth)" "n/a (its checker needs IPVS)" "MiB (≤ +5%)" "scripts/bench host"
 fi

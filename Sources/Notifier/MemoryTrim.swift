@@ -102,6 +102,23 @@ public enum MemoryTrim {
         return report
     }
 
+    /// Sets glibc's allocator up for a long-running daemon whose threads allocate little at once; called first thing in
+    /// `main`, before a second thread exists.
+    /// - One arena (`M_ARENA_MAX` 1): glibc gives each thread that meets a locked arena one of its own (up to 8 per
+    ///   core), each with its free pages and its own fragmentation; the VRRP worker's helper threads held three, and
+    ///   the watchdog's configuration reads (a thread each) parse into an arena of their own. Each thread's tcache still
+    ///   serves small allocations without the arena's lock.
+    /// - Fixed thresholds (`M_MMAP_THRESHOLD`, `M_TRIM_THRESHOLD` 128 KiB, glibc's starting values): without them, freeing
+    ///   one large buffer (a configuration message of megabytes) raises the mmap threshold to its size and the trim
+    ///   threshold to twice that, for good: every later buffer below it is carved from the heap, and the heap's top is
+    ///   given back only beyond it.
+    /// The corresponding C call is `mallopt`.
+    public static func configureAllocator() {
+        _ = mallopt(M_ARENA_MAX, 1)
+        _ = mallopt(M_MMAP_THRESHOLD, 128 << 10)
+        _ = mallopt(M_TRIM_THRESHOLD, 128 << 10)
+    }
+
     /// An RLIMIT_RTTIME (µs) from which a real-time process may drop its start-up mappings: faulting back what it
     /// uses costs it well under a millisecond, against a budget of a second or more.
     public static let looseRealtimeBudget = 1_000_000

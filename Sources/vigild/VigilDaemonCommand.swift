@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import Notifier
 import VRRPWorker
 import Watchdog
 import WorkerIPC
@@ -130,6 +131,8 @@ struct VigilDaemonCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Every process (watchdog and re-executed workers) starts here, before it starts a thread.
+        MemoryTrim.configureAllocator()
         if version {
             print("Vigil \(vigilVersion) (keepalived.conf(5) as of keepalived 2.2.7)")
             return
