@@ -102,19 +102,16 @@ public enum MemoryTrim {
         return report
     }
 
-    /// Sets glibc's allocator up for a long-running daemon whose threads allocate little at once; called first thing in
-    /// `main`, before a second thread exists.
-    /// - One arena (`M_ARENA_MAX` 1): glibc gives each thread that meets a locked arena one of its own (up to 8 per
-    ///   core), each with its free pages and its own fragmentation; the VRRP worker's helper threads held three, and
-    ///   the watchdog's configuration reads (a thread each) parse into an arena of their own. Each thread's tcache still
-    ///   serves small allocations without the arena's lock.
-    /// - Fixed thresholds (`M_MMAP_THRESHOLD`, `M_TRIM_THRESHOLD` 128 KiB, glibc's starting values): without them, freeing
-    ///   one large buffer (a configuration message of megabytes) raises the mmap threshold to its size and the trim
-    ///   threshold to twice that, for good: every later buffer below it is carved from the heap, and the heap's top is
-    ///   given back only beyond it.
-    /// The corresponding C call is `mallopt`.
+    /// Sets glibc's allocator up for a long-running daemon; called first thing in `main`, before a second thread
+    /// exists. Fixed thresholds (`M_MMAP_THRESHOLD`, `M_TRIM_THRESHOLD` 128 KiB, glibc's starting values): without
+    /// them, freeing one large buffer (a configuration message of megabytes) raises the mmap threshold to its size and
+    /// the trim threshold to twice that, for good: every later buffer below it is carved from the heap, and the heap's
+    /// top is given back only beyond it.
+    ///
+    /// The number of arenas is left to glibc: with one (`M_ARENA_MAX` 1) every thread's allocations beyond its cache
+    /// take the same lock, and the real-time VRRP and BFD threads would wait on a thread of normal priority that holds
+    /// it (a priority inversion under load). It saved 0.2 MiB of 18 for 20 VRRP instances.
     public static func configureAllocator() {
-        _ = mallopt(M_ARENA_MAX, 1)
         _ = mallopt(M_MMAP_THRESHOLD, 128 << 10)
         _ = mallopt(M_TRIM_THRESHOLD, 128 << 10)
     }
