@@ -237,8 +237,9 @@ ac_sampler_start() {
   PIDS+=("$SAMPLER")
 }
 ac_mark() { wc -l <"$WORK/samples"; }
-ac_sampled() { # FROM TO: the samples between two line numbers, deduplicated in a row
-  sed -n "$(($1 > 0 ? $1 : 1)),$2p" "$WORK/samples" | uniq | tr '\n' ' '
+ac_sampled() { # FROM TO: the samples taken after mark FROM up to mark TO, deduplicated in a row
+  # Line FROM itself was sampled before the mark, possibly before the state the caller waited for.
+  sed -n "$(($1 + 1)),$2p" "$WORK/samples" | uniq | tr '\n' ' '
 }
 # ac_no_flap SAMPLES...: from 3 down to 0 without going up, then up to 3 without going down.
 ac_no_flap() {
