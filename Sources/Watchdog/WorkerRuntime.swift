@@ -204,7 +204,7 @@ struct WorkerLoop {
             case .closed:
                 // The watchdog is gone (PR_SET_PDEATHSIG also sends SIGTERM); stop as configured.
                 logger.info("the watchdog closed the IPC socket; stopping")
-                stop(release: true, reply: nil)
+                stop(release: true, reply: nil, watchdogGone: true)
                 return
             }
         }
@@ -285,10 +285,13 @@ struct WorkerLoop {
     }
 
     /// Stops the engine once; the process exits when it is done (or after 3 s if it does not finish).
-    mutating func stop(release: Bool, reply: UInt32?) {
+    /// - Parameter watchdogGone: the watchdog closed its end of the socket. Its death closes it before the kernel
+    ///   reparents this process, so `getppid()` may still name it then; a later parent-death signal finds the stop
+    ///   begun.
+    mutating func stop(release: Bool, reply: UInt32?, watchdogGone: Bool = false) {
         guard !stopping else { return }
         stopping = true
-        if release, getppid() != parentPID {
+        if release, watchdogGone || getppid() != parentPID {
             logger.notice("the watchdog (pid \(parentPID)) is gone; releasing what this worker owns")
             engine.watchdogGone()
         }

@@ -207,7 +207,8 @@ stall=$(grep '^ok ' "$STREAM_LOG" | sort -k3 -n | tail -n 1 | cut -d' ' -f3)
 check "mh: the connection went on ($(oks "$STREAM_LOG") replies, the longest wait $stall ms, no break)" \
   bash -c "! grep -q '^broken' $STREAM_LOG && (( \$(grep -c '^ok ' $STREAM_LOG) >= $n + 10 ))"
 check "mh: every reply from the same real server ($servers)" bash -c '[[ $1 == "$2 " ]]' _ "$servers" "$BEFORE"
-check "mh: the connection is now in another director's IPVS ($now; was $GONE)" bash -c '[[ $1 == ac-d?" " ]]' _ "$now"
+# One or both of the others: while the router's ECMP set changes, the flow's packets may reach either before it settles.
+check "mh: the connection is now in another director's IPVS ($now; was $GONE)" bash -c '[[ $1 == *ac-d?" "* ]]' _ "$now"
 log "mh: replies that took over 500 ms: $(awk '$1 == "ok" && $3 > 500 {print NR ": " $3 " ms at " $4}' "$STREAM_LOG" | tr '\n' ' ')"
 mh_left=${LEFT_MS:-none}
 restore
@@ -289,6 +290,8 @@ if wait_for 120 ac_paths_are 1; then
   pass "vigild SIGKILL on ac-d3: its next hop left the router ${killed_left} ms later (withdrawn by its checker worker)"
 else
   fail "vigild SIGKILL on ac-d3: the router still has $(ac_paths) next hops after 120 s"
+  ip -n ac-d3 route show table 100 | show
+  grep -E "anycast|watchdog|stop" "$WORK/d3.log" | tail -n 15 | show
 fi
 check "ac-d3's IPVS emptied after the route (no real server left)" wait_for 60 bash -c \
   "! ip netns exec ac-d3 ipvsadm -Ln | grep -q Route"
