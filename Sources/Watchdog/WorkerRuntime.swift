@@ -203,7 +203,8 @@ struct WorkerLoop {
             case .wouldBlock: return
             case .closed:
                 // The watchdog is gone (PR_SET_PDEATHSIG also sends SIGTERM); stop as configured.
-                logger.info("the watchdog closed the IPC socket; stopping")
+                // Said once: the socket reads as closed at every turn until the process exits.
+                if !stopping { logger.info("the watchdog closed the IPC socket; stopping") }
                 stop(release: true, reply: nil, watchdogGone: true)
                 return
             }
