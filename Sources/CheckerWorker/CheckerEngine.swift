@@ -541,8 +541,6 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         return running
     }
 
-    /// Stops checking, removes the rules when `release`, and calls `done` once the `omega` scripts ended (at most
-    /// `omegaWait` later).
     /// BGP anycast's routes are the watchdog's, which withdraws them first when vigild stops. When the watchdog was
     /// killed, nothing else would: the BGP daemon would go on announcing a director whose IPVS rules this worker is
     /// about to remove. So they go here, before the rules, as at a stop.
@@ -559,6 +557,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         }
     }
 
+    /// Stops checking, removes the rules when `release`, and calls `done` once the `omega` scripts ended (at most
+    /// `omegaWait` later).
     public func stop(release: Bool, done: @escaping @Sendable () -> Void) {
         let omega = runOmegaScripts()
         stopped = true
