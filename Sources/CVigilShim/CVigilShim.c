@@ -20,6 +20,14 @@ int cvigil_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0, 0, 0);
 }
 
+int cvigil_parent_death_signal(void) {
+    return SIGRTMIN + 3;
+}
+
+int cvigil_gettid(void) {
+    return (int)syscall(SYS_gettid);
+}
+
 int cvigil_set_keep_capabilities(int keep) {
     return prctl(PR_SET_KEEPCAPS, (unsigned long)(keep ? 1 : 0), 0, 0, 0);
 }

@@ -85,6 +85,9 @@ public enum VigilMetrics {
             "vigil_worker_up", .gauge, help: "1 when the worker runs and has applied its configuration and reported.")
         var restarts = MetricFamily(
             "vigil_worker_restarts_total", .counter, help: "Times the watchdog replaced the worker (death or hang).")
+        var starved = MetricFamily(
+            "vigil_worker_starved_total", .counter,
+            help: "Times the worker was silent past the heartbeat limit while starved of CPU, and left to run.")
         var heartbeatAge = MetricFamily(
             "vigil_worker_heartbeat_age_seconds", .gauge, help: "Time since the worker last answered a heartbeat.")
         var loopLag = MetricFamily(
@@ -105,6 +108,7 @@ public enum VigilMetrics {
             if worker.pid != nil, let kib = worker.residentKiB { resident.add(.integer(UInt64(kib) * 1024), role) }
             workerUp.add(.flag(worker.pid != nil && worker.ready == true), role)
             restarts.add(.integer(UInt64(max(0, worker.restartCount))), role)
+            if let count = worker.starvedCount { starved.add(.integer(UInt64(max(0, count))), role) }
             if let age = worker.lastHeartbeatSecondsAgo { heartbeatAge.add(.real(age), role) }
             if let lag = worker.loopLagMilliseconds { loopLag.add(.real(lag / 1000), role) }
             if let age = worker.progressAgeMilliseconds { progressAge.add(.real(age / 1000), role) }
@@ -129,7 +133,8 @@ public enum VigilMetrics {
             if let changes = reload.changes { reloadChanges.add(.integer(UInt64(max(0, changes)))) }
         }
         return [
-            up, info, started, workerUp, restarts, heartbeatAge, loopLag, progressAge, restartLatency, resident,
+            up, info, started, workerUp, restarts, starved, heartbeatAge, loopLag, progressAge, restartLatency,
+            resident,
             reloads, reloadTime, reloadSuccess, reloadChanges,
         ]
     }

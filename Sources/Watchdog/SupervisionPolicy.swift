@@ -94,10 +94,14 @@ public enum LivenessVerdict: Hashable, Sendable {
     case noHello(silence: Duration)
     /// No hello yet, and the process has not run for this long: stopped, or blocked before its hello.
     case startupStalled(for: Duration)
-    /// A ping has gone unanswered this long: the process is stopped, or its IPC thread is stuck.
-    case unanswered(for: Duration)
+    /// A ping has gone unanswered this long: the process is stopped, or its IPC thread is stuck. `activity`: what
+    /// the answering thread did meanwhile, when the kernel said.
+    case unanswered(for: Duration, activity: ThreadSpan? = nil)
     /// It answers, but its engine's loop has made no progress for this long: stuck in one task.
-    case stuck(for: Duration)
+    case stuck(for: Duration, activity: ThreadSpan? = nil)
+    /// Silent (or its loop without progress) past the limit, but the thread was waiting for a CPU, or is running
+    /// or runnable without having used the limit's worth of CPU: starved by a loaded machine, not hung. Not killed.
+    case starved(for: Duration, activity: ThreadSpan, loop: Bool)
 
     /// The log line's reason.
     public var reason: String {
@@ -106,10 +110,23 @@ public enum LivenessVerdict: Hashable, Sendable {
         case .noHello(let silence): "did not say hello within \(silence.millisecondsText) ms of its start"
         case .startupStalled(let age):
             "did not say hello and has not run for \(age.millisecondsText) ms (stopped, or blocked in its start)"
-        case .unanswered(let age):
-            "answered no heartbeat for \(age.millisecondsText) ms (stopped, or its IPC thread is stuck)"
-        case .stuck(let age):
-            "its engine's loop made no progress for \(age.millisecondsText) ms (stuck in one task)"
+        case .unanswered(let age, let activity):
+            "answered no heartbeat for \(age.millisecondsText) ms\(activity.map { " (\($0))" } ?? "") "
+                + "(stopped, or its IPC thread is stuck)"
+        case .stuck(let age, let activity):
+            "its engine's loop made no progress for \(age.millisecondsText) ms\(activity.map { " (\($0))" } ?? "") "
+                + "(stuck in one task)"
+        case .starved(let age, let activity, let loop):
+            "\(loop ? "its engine's loop made no progress" : "answered no heartbeat") for \(age.millisecondsText) ms, "
+                + "but it is starved, not hung (\(activity))"
+        }
+    }
+
+    /// The watchdog replaces the worker.
+    public var kills: Bool {
+        switch self {
+        case .alive, .starved: false
+        default: true
         }
     }
 }
@@ -125,6 +142,20 @@ public enum LivenessVerdict: Hashable, Sendable {
 ///
 /// Only what the worker could have answered counts: a ping must have waited a whole interval, and the engine's
 /// progress is measured when the worker answered, so a watchdog that was itself late (a long reload) blames nobody.
+///
+/// Starved is not hung. A loaded machine (a CPU-bound neighbour, a VM whose host is busy, a cgroup's CPU quota) can
+/// keep a healthy worker's threads off the CPU for seconds; replacing it then only adds a restart's work to the
+/// load. So before either verdict the watchdog reads, from the kernel, what the thread in question did during the
+/// silence (`ThreadActivity`: `/proc/PID/task/TID/schedstat` and `stat`): the worker's main thread, which answers
+/// pings, or the engine's loop thread, which the answers name. The kernel counts a wait for a CPU when it ends, so a
+/// thread that is still waiting shows only as runnable (`R`); one that ran now and then shows its finished waits.
+/// The thread is hung when, over the silence,
+/// - it used the limit's worth of CPU without answering or making progress (an endless loop: on an idle machine it
+///   is replaced after the limit, as before; on a loaded one after it has had that much CPU), or
+/// - it is neither running, runnable nor in an uninterruptible wait (sleeping in a deadlock, stopped), and the
+///   silence less the time it spent waiting for a CPU is past the limit.
+/// Otherwise it is starved (`LivenessVerdict.starved`): logged once per episode, counted, and left to run. Where
+/// the kernel says nothing (no schedstat), the plain limits judge.
 public struct HeartbeatPolicy: Hashable, Sendable {
     public var interval: Duration
     public var missedLimit: Int = 2
@@ -148,9 +179,12 @@ public struct HeartbeatPolicy: Hashable, Sendable {
     ///   - lastHeartbeat: the worker's last answer.
     ///   - startupIdle: before the hello, how long ago the process was last seen making progress
     ///     (`StartupProgress`); nil when that cannot be read, and then only `startupTimeout` judges.
+    ///   - answering: what the worker's main thread (which answers pings) did since its last answer; nil: unknown.
+    ///   - loop: what the engine's loop thread did since its last progress; nil: unknown.
     public func judge(
         sinceStart: Duration, helloReceived: Bool, sinceLastAnswer: Duration, oldestUnanswered: Duration?,
-        lastHeartbeat: WorkerHeartbeat?, startupIdle: Duration? = nil
+        lastHeartbeat: WorkerHeartbeat?, startupIdle: Duration? = nil, answering: ThreadSpan? = nil,
+        loop: ThreadSpan? = nil
     ) -> LivenessVerdict {
         guard helloReceived else {
             if sinceStart > max(startupTimeout, limit) { return .noHello(silence: sinceStart) }
@@ -158,12 +192,135 @@ public struct HeartbeatPolicy: Hashable, Sendable {
             return .alive
         }
         if let oldestUnanswered, oldestUnanswered > interval, sinceLastAnswer > limit {
-            return .unanswered(for: sinceLastAnswer)
+            guard let answering else { return .unanswered(for: sinceLastAnswer) }
+            return hung(silence: sinceLastAnswer, answering)
+                ? .unanswered(for: sinceLastAnswer, activity: answering)
+                : .starved(for: sinceLastAnswer, activity: answering, loop: false)
         }
-        if let lastHeartbeat, Duration.nanoseconds(lastHeartbeat.progressAge) > limit {
-            return .stuck(for: .nanoseconds(lastHeartbeat.progressAge))
+        if let lastHeartbeat, case let age = Duration.nanoseconds(lastHeartbeat.progressAge), age > limit {
+            guard let loop else { return .stuck(for: age) }
+            return hung(silence: age, loop)
+                ? .stuck(for: age, activity: loop) : .starved(for: age, activity: loop, loop: true)
         }
         return .alive
+    }
+
+    /// Whether a thread silent for `silence` (past the limit) is hung rather than starved; see the type's comment.
+    func hung(silence: Duration, _ activity: ThreadSpan) -> Bool {
+        if activity.onCPU >= limit { return true }
+        if activity.state == "R" || activity.state == "D" { return false }
+        return silence - activity.waited > limit
+    }
+}
+
+/// What one thread did over a span of time, from two `ThreadActivity` readings: its CPU time, its time waiting for a
+/// CPU, and its state at the end.
+public struct ThreadSpan: Hashable, Sendable, CustomStringConvertible {
+    public var onCPU: Duration
+    public var waited: Duration
+    public var state: Character
+
+    public init(onCPU: Duration, waited: Duration, state: Character) {
+        self.onCPU = onCPU
+        self.waited = waited
+        self.state = state
+    }
+
+    /// `250.0 ms on a CPU, 2900.0 ms in finished waits for one, now runnable`. The kernel adds a wait for a CPU to
+    /// the thread's count when the wait ends: a thread still waiting shows as runnable.
+    public var description: String {
+        "\(onCPU.millisecondsText) ms on a CPU, \(waited.millisecondsText) ms in finished waits for one, now "
+            + Self.stateName(state)
+    }
+
+    static func stateName(_ state: Character) -> String {
+        switch state {
+        case "R": "runnable"
+        case "D": "in an uninterruptible wait"
+        case "S", "I": "asleep"
+        case "T": "stopped"
+        case "t": "stopped by a tracer"
+        case "Z", "X": "exited"
+        default: "in state \(state)"
+        }
+    }
+}
+
+/// One reading of a thread's scheduling: `/proc/PID/task/TID/schedstat` (nanoseconds on a CPU, nanoseconds runnable
+/// and waiting for one: the kernel's run delay, which also counts a cgroup's CPU-quota throttling) and the state in
+/// `/proc/PID/task/TID/stat`.
+public struct ThreadActivity: Hashable, Sendable {
+    public var state: Character
+    public var onCPU: Int64
+    public var waited: Int64
+
+    public init(state: Character, onCPU: Int64, waited: Int64) {
+        self.state = state
+        self.onCPU = onCPU
+        self.waited = waited
+    }
+
+    /// Parses the two files; nil when either is not what the kernel writes (schedstat needs CONFIG_SCHED_INFO).
+    public init?(stat: String, schedstat: String) {
+        guard let state = StartupProgress(procStat: stat)?.state else { return nil }
+        let fields = schedstat.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard fields.count >= 2, let onCPU = Int64(fields[0]), let waited = Int64(fields[1]) else { return nil }
+        self.init(state: state, onCPU: onCPU, waited: waited)
+    }
+
+    /// What the thread did from `earlier` to this reading.
+    public func since(_ earlier: ThreadActivity) -> ThreadSpan {
+        ThreadSpan(
+            onCPU: .nanoseconds(max(0, onCPU - earlier.onCPU)), waited: .nanoseconds(max(0, waited - earlier.waited)),
+            state: state)
+    }
+}
+
+/// The watchdog's readings of one worker's two threads, one per round of pings, for the spans `HeartbeatPolicy`
+/// judges. Bounded: a span longer than what it keeps is measured from its oldest reading, which credits less
+/// waiting, never more.
+public struct ActivityLedger: Hashable, Sendable {
+    public struct Reading: Hashable, Sendable {
+        public var at: Int64
+        public var thread: Int32
+        public var activity: ThreadActivity
+    }
+
+    public var capacity = 256
+    private(set) var answering: [Reading] = []
+    private(set) var loop: [Reading] = []
+
+    public init() {}
+
+    public mutating func record(
+        at: Int64, answering: (thread: Int32, ThreadActivity)?, loop: (thread: Int32, ThreadActivity)?
+    ) {
+        if let (thread, activity) = answering {
+            Self.append(Reading(at: at, thread: thread, activity: activity), to: &self.answering, capacity)
+        }
+        if let (thread, activity) = loop {
+            Self.append(Reading(at: at, thread: thread, activity: activity), to: &self.loop, capacity)
+        }
+    }
+
+    /// What the main thread did from `since` to its last reading.
+    public func answeringSpan(since: Int64) -> ThreadSpan? { Self.span(answering, since: since) }
+
+    /// What the engine's loop thread did from `since` to its last reading.
+    public func loopSpan(since: Int64) -> ThreadSpan? { Self.span(loop, since: since) }
+
+    private static func append(_ reading: Reading, to readings: inout [Reading], _ capacity: Int) {
+        // Another thread (a new loop thread) starts a new series.
+        if let last = readings.last, last.thread != reading.thread { readings.removeAll() }
+        readings.append(reading)
+        if readings.count > capacity { readings.removeFirst(readings.count - capacity) }
+    }
+
+    /// From the last reading at or before `since` (the oldest kept when none is) to the last one.
+    private static func span(_ readings: [Reading], since: Int64) -> ThreadSpan? {
+        guard let last = readings.last, let first = readings.last(where: { $0.at <= since }) ?? readings.first
+        else { return nil }
+        return last.activity.since(first.activity)
     }
 }
 

@@ -44,6 +44,12 @@ struct WorkerSlot {
     /// Before its hello: the process's last activity read from `/proc`, and when it last showed progress.
     var startupProgress: StartupProgress?
     var startupProgressAt: Int64 = 0
+    /// After the hello: the scheduling of its main thread and its engine's loop thread, read at each round of pings.
+    var activity = ActivityLedger()
+    /// Starved (silent past the limit, not hung) now: said once per episode.
+    var starved = false
+    /// How many times it was found starved and left to run.
+    var starvedEpisodes = 0
     /// The configurations sent to the current worker (whole or as a change), and the last one: a reload sends the
     /// change from it.
     var configurationsSent: UInt64 = 0
@@ -288,6 +294,8 @@ final class Supervisor {
             slot.lastPong = nil
             slot.unanswered = []
             slot.lastHeartbeat = nil
+            slot.activity = ActivityLedger()
+            slot.starved = false
             slot.reportedState = false
             slot.checkerStatistics = nil
             slot.ipvsStatistics = nil
@@ -569,12 +577,35 @@ final class Supervisor {
                 slots[role]?.startupProgress = progress
                 startupIdle = .nanoseconds(judged - (slots[role]?.startupProgressAt ?? judged))
             }
+            var answering: ThreadSpan?
+            var loop: ThreadSpan?
+            if slot.helloAt != nil {
+                // The main thread answers pings; the heartbeat names the engine's loop thread.
+                let loopThread = slot.lastHeartbeat?.loopThread ?? 0
+                slots[role]?.activity.record(
+                    at: judged, answering: Syscalls.threadActivity(pid, thread: pid).map { (pid, $0) },
+                    loop: loopThread > 0
+                        ? Syscalls.threadActivity(pid, thread: loopThread).map { (loopThread, $0) } : nil)
+                answering = slots[role]?.activity.answeringSpan(since: slot.lastHeard)
+                loop = slot.lastHeartbeat.flatMap { slots[role]?.activity.loopSpan(since: $0.progressAt) }
+            }
             let verdict = heartbeat.judge(
                 sinceStart: .nanoseconds(judged - slot.startedAt), helloReceived: slot.helloAt != nil,
                 sinceLastAnswer: .nanoseconds(judged - slot.lastHeard),
                 oldestUnanswered: slot.unanswered.first.map { .nanoseconds(judged - $0.sentAt) },
-                lastHeartbeat: slot.lastHeartbeat, startupIdle: startupIdle)
-            if verdict != .alive {
+                lastHeartbeat: slot.lastHeartbeat, startupIdle: startupIdle, answering: answering, loop: loop)
+            if case .starved = verdict {
+                if !slot.starved {
+                    logger.warning("\(role) worker (pid \(pid)) \(verdict.reason); not killed")
+                    recordEvent("watchdog", "\(role) worker (pid \(pid)) \(verdict.reason); not killed")
+                    slots[role]?.starvedEpisodes += 1
+                    slots[role]?.starved = true
+                }
+            } else if verdict == .alive, slot.starved {
+                logger.notice("\(role) worker (pid \(pid)) runs again after being starved")
+                slots[role]?.starved = false
+            }
+            if verdict.kills {
                 logger.error("\(role) worker (pid \(pid)) \(verdict.reason); killing it")
                 recordEvent("watchdog", "\(role) worker (pid \(pid)) \(verdict.reason); killed")
                 slots[role]?.hungKills += 1
@@ -829,7 +860,8 @@ final class Supervisor {
                 lastKillReason: slot.lastKillReason, ready: slot.reportedState,
                 checker: slot.pid == nil ? nil : slot.checkerStatistics,
                 ipvs: slot.pid == nil ? nil : slot.ipvsStatistics, state: slot.state,
-                residentKiB: slot.pid == nil ? nil : slot.residentKiB)
+                residentKiB: slot.pid == nil ? nil : slot.residentKiB, starvedCount: slot.starvedEpisodes,
+                starvedNow: slot.pid == nil ? nil : slot.starved)
         }
         return DaemonStatus(
             pid: getpid(), version: vigilVersion, configFile: options.configFile,
@@ -874,6 +906,7 @@ final class Supervisor {
                 text += "\(slot.role).heartbeats_sent \(slot.heartbeatsSent)\n"
                 text += "\(slot.role).heartbeats_answered \(slot.heartbeatsAnswered)\n"
                 text += "\(slot.role).killed_for_missed_heartbeats \(slot.hungKills)\n"
+                text += "\(slot.role).starved_not_killed \(slot.starvedEpisodes)\n"
                 text += "\(slot.role).malformed_messages \(slot.socket?.malformedCount ?? 0)\n"
             }
             // Each worker's own counters (VRRP receive-check drops per instance, checks run and failed, …).

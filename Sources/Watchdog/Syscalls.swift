@@ -118,6 +118,16 @@ enum Syscalls {
         FileContents.read("/proc/\(pid)/stat", limit: 1024).flatMap(StartupProgress.init(procStat:))
     }
 
+    /// The scheduling of thread `thread` of process `pid` (`ThreadActivity`); nil once it is gone, or where the
+    /// kernel keeps no schedstat.
+    static func threadActivity(_ pid: pid_t, thread: Int32) -> ThreadActivity? {
+        let base = "/proc/\(pid)/task/\(thread)/"
+        guard let schedstat = FileContents.read(base + "schedstat", limit: 128),
+            let stat = FileContents.read(base + "stat", limit: 1024)
+        else { return nil }
+        return ThreadActivity(stat: stat, schedstat: schedstat)
+    }
+
     /// poll(2) over `descriptors`, retried on EINTR by returning no events.
     static func poll(_ descriptors: inout [pollfd], timeoutMilliseconds: Int32) {
         _ = Glibc.poll(&descriptors, nfds_t(descriptors.count), timeoutMilliseconds)

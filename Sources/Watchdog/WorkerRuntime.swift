@@ -29,15 +29,20 @@ public enum WorkerRuntime {
     public static func run(
         role: WorkerRole, fd: Int32, parentPID: pid_t, options: DaemonOptions, makeEngine: WorkerEngineFactory
     ) -> Never {
-        // PR_SET_PDEATHSIG first, then check the parent: it may have died before the prctl.
-        _ = cvigil_set_parent_death_signal(SIGTERM)
-        if getppid() != parentPID { exit(0) }
         // Blocked before any thread starts (the log writer's first): a process-directed signal is delivered to a
         // thread that does not block it, and SIGXCPU's default action on such a thread ends the whole worker.
         // SIGXCPU: a real-time worker passed half its RLIMIT_RTTIME (logged; the kernel kills at the limit).
+        let parentDeath = cvigil_parent_death_signal()
         let signalDescriptor = Result { () throws(WatchdogError) -> Int32 in
-            try Syscalls.signalDescriptor([SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGXCPU])
+            try Syscalls.signalDescriptor([SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGXCPU, parentDeath])
         }
+        // The parent-death signal is a signal of its own, not SIGTERM: the kernel sends it when the watchdog's thread
+        // that spawned this worker exits, and when vigild is SIGKILLed that thread may go before the others, so the
+        // worker is first handed to a sibling thread and getppid() still names the watchdog. Only this signal tells
+        // the watchdog's death (withdraw what it owned too) from an operator's SIGTERM. Asked for after the signals
+        // are blocked, then the parent checked: it may have died before the prctl.
+        _ = cvigil_set_parent_death_signal(parentDeath)
+        if getppid() != parentPID { exit(0) }
         DaemonLogging.bootstrap(options)
         let logger = Logger(label: "\(role)-worker")
         // Before any thread starts (the engine's), so they all inherit it; before capabilities are dropped.
@@ -60,7 +65,8 @@ public enum WorkerRuntime {
         let reporter = WorkerReporter(socket: socket, logger: logger)
         let engine = makeEngine(role, reporter, logger)
         var worker = WorkerLoop(
-            role: role, socket: socket, reporter: reporter, engine: engine, logger: logger, parentPID: parentPID)
+            role: role, socket: socket, reporter: reporter, engine: engine, logger: logger, parentPID: parentPID,
+            releaseOnStop: role == .vrrp ? !options.dontReleaseVRRP : !options.dontReleaseIPVS)
         #if DEBUG
             // Fault injection for the supervision tests (debug builds only): a worker that finds the file named by
             // VIGIL_DEBUG_STOP_BEFORE_HELLO removes it and stops itself before its hello, once.
@@ -108,12 +114,14 @@ public enum WorkerRuntime {
             if received.contains(SIGXCPU) {
                 logger.warning("SIGXCPU: the worker used half its real-time CPU limit (rlimit_rttime) without blocking")
             }
+            if received.contains(parentDeath) {
+                logger.info("the watchdog (pid \(parentPID)) died; stopping")
+                worker.stop(release: worker.releaseOnStop, reply: nil, watchdogGone: true)
+            }
             for signal in received where signal == SIGTERM || signal == SIGINT {
-                // A signal from outside (or the watchdog's death through PR_SET_PDEATHSIG): stop as
-                // `vigild` was told to at start (`-V` / `-I` keep VIPs and rules).
-                let release = role == .vrrp ? !options.dontReleaseVRRP : !options.dontReleaseIPVS
+                // A signal from outside: stop as `vigild` was told to at start (`-V` / `-I` keep VIPs and rules).
                 logger.info("stopping on signal \(signal)")
-                worker.stop(release: release, reply: nil)
+                worker.stop(release: worker.releaseOnStop, reply: nil)
             }
             if descriptors[0].revents & ~Int16(POLLOUT) != 0 {
                 worker.drain()
@@ -168,6 +176,9 @@ struct WorkerLoop {
     /// The watchdog's pid: a stop after it is gone (killed, crashed) tells the engine, which then also withdraws
     /// what the watchdog owned for it.
     let parentPID: pid_t
+    /// What a stop the watchdog did not ask for (a signal, the watchdog's death) does with VIPs and rules: release
+    /// them, unless `vigild` was started with `-V` / `-I`.
+    let releaseOnStop: Bool
     var configured = false
     var stopping = false
     /// The configuration applied last and how many the watchdog has sent, on the engine's loop.
@@ -175,8 +186,9 @@ struct WorkerLoop {
 
     init(
         role: WorkerRole, socket: MessageSocket, reporter: WorkerReporter, engine: WorkerEngine, logger: Logger,
-        parentPID: pid_t
+        parentPID: pid_t, releaseOnStop: Bool = true
     ) {
+        self.releaseOnStop = releaseOnStop
         self.role = role
         self.socket = socket
         self.reporter = reporter
@@ -202,10 +214,10 @@ struct WorkerLoop {
             case .malformed(let why): logger.warning("dropped a malformed message from the watchdog: \(why)")
             case .wouldBlock: return
             case .closed:
-                // The watchdog is gone (PR_SET_PDEATHSIG also sends SIGTERM); stop as configured.
+                // The watchdog is gone (its parent-death signal comes too); stop as configured.
                 // Said once: the socket reads as closed at every turn until the process exits.
                 if !stopping { logger.info("the watchdog closed the IPC socket; stopping") }
-                stop(release: true, reply: nil, watchdogGone: true)
+                stop(release: releaseOnStop, reply: nil, watchdogGone: true)
                 return
             }
         }
@@ -286,14 +298,15 @@ struct WorkerLoop {
     }
 
     /// Stops the engine once; the process exits when it is done (or after 3 s if it does not finish).
-    /// - Parameter watchdogGone: the watchdog closed its end of the socket. Its death closes it before the kernel
-    ///   reparents this process, so `getppid()` may still name it then; a later parent-death signal finds the stop
-    ///   begun.
+    /// - Parameter watchdogGone: the watchdog died (its parent-death signal) or closed its end of the socket; its
+    ///   death may close the socket before the kernel reparents this process, so `getppid()` may still name it.
+    ///   The engine then also withdraws what the watchdog owned for it (the anycast routes), whatever `release`
+    ///   says: the watchdog withdraws them at every stop of its own, `-I` or not.
     mutating func stop(release: Bool, reply: UInt32?, watchdogGone: Bool = false) {
         guard !stopping else { return }
         stopping = true
-        if release, watchdogGone || getppid() != parentPID {
-            logger.notice("the watchdog (pid \(parentPID)) is gone; releasing what this worker owns")
+        if watchdogGone || getppid() != parentPID {
+            logger.notice("the watchdog (pid \(parentPID)) is gone; withdrawing what it owned for this worker")
             engine.watchdogGone()
         }
         let engine = engine

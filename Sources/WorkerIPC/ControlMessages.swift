@@ -70,13 +70,20 @@ public struct WorkerStatus: Codable, Sendable, Hashable {
     public var state: WorkerState?
     /// The worker process's resident memory (`VmRSS`, KiB), read by the watchdog at its last heartbeat.
     public var residentKiB: Int?
+    /// Times the watchdog found the worker silent past its limit but starved of CPU, not hung, and let it run.
+    public var starvedCount: Int?
+    /// Starved right now (silent past the limit, waiting for a CPU).
+    public var starvedNow: Bool?
 
     public init(
         role: WorkerRole, pid: Int32?, uptimeSeconds: Double?, restartCount: Int, lastHeartbeatSecondsAgo: Double?,
         lastRestartMilliseconds: Double?, loopLagMilliseconds: Double? = nil, progressAgeMilliseconds: Double? = nil,
         lastKillReason: String? = nil, ready: Bool? = nil, checker: CheckerStatistics? = nil,
-        ipvs: IPVSStatisticsReport? = nil, state: WorkerState?, residentKiB: Int? = nil
+        ipvs: IPVSStatisticsReport? = nil, state: WorkerState?, residentKiB: Int? = nil, starvedCount: Int? = nil,
+        starvedNow: Bool? = nil
     ) {
+        self.starvedCount = starvedCount
+        self.starvedNow = starvedNow
         self.role = role
         self.pid = pid
         self.uptimeSeconds = uptimeSeconds
@@ -201,6 +208,11 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
                 "\(worker.role) worker: \(pid)\(uptime)\(resident), \(worker.restartCount) restarts\(heartbeat)\(lag)"
                     + starting)
             if let reason = worker.lastKillReason { lines.append("  last killed: \(reason)") }
+            if let starved = worker.starvedCount, starved > 0 || worker.starvedNow == true {
+                lines.append(
+                    "  starved of CPU \(starved) time\(starved == 1 ? "" : "s") (silent past the heartbeat limit while "
+                        + "waiting for a CPU; not killed)\(worker.starvedNow == true ? ": starved now" : "")")
+            }
             if let checker = worker.checker { lines += Self.render(checker) }
             for instance in worker.state?.vrrpInstances ?? [] {
                 let held =

@@ -249,6 +249,8 @@ public enum WorkerMessage: Codable, Sendable, Hashable {
 /// - no answer for two heartbeats: the process is stopped (SIGSTOP) or its IPC thread is stuck;
 /// - answers, but `answeredAt - progressAt` above two heartbeats: the engine's loop is stuck in one task (a
 ///   deadlock, an endless loop) — a loop that is merely busy keeps running beacons or marking progress.
+/// Before either verdict the watchdog reads the thread's scheduling from the kernel: a thread that was waiting for
+/// a CPU is starved, not hung (`ThreadActivity`).
 public struct WorkerHeartbeat: Codable, Sendable, Hashable {
     /// The ping's sequence.
     public var sequence: UInt64
@@ -259,12 +261,16 @@ public struct WorkerHeartbeat: Codable, Sendable, Hashable {
     public var progressAt: Int64
     /// The longest a beacon waited for the engine's loop since the previous answer, in nanoseconds (loop lag).
     public var maxLoopLag: Int64
+    /// The kernel's thread id of the engine's loop (0 before its first beacon): the watchdog reads its scheduling
+    /// (`/proc/PID/task/TID`) before it judges the loop stuck.
+    public var loopThread: Int32
 
-    public init(sequence: UInt64, answeredAt: Int64, progressAt: Int64, maxLoopLag: Int64) {
+    public init(sequence: UInt64, answeredAt: Int64, progressAt: Int64, maxLoopLag: Int64, loopThread: Int32 = 0) {
         self.sequence = sequence
         self.answeredAt = answeredAt
         self.progressAt = progressAt
         self.maxLoopLag = maxLoopLag
+        self.loopThread = loopThread
     }
 
     /// How long the engine had made no progress when the worker answered, in nanoseconds.

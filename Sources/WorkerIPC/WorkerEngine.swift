@@ -1,3 +1,4 @@
+import CVigilShim
 import Logging
 import Synchronization
 
@@ -34,8 +35,9 @@ public protocol WorkerEngine: AnyObject, Sendable {
     func connect(peers: [WorkerRole: Int32])
     /// What the BFD worker sent on the BFD channel (a tracker's), read at `receivedAt` (CLOCK_MONOTONIC ns).
     func bfdSessionsReceived(_ message: BFDChannelMessage, at receivedAt: Int64)
-    /// The watchdog is gone (killed or crashed) and this worker is about to stop releasing what it owns: whatever
-    /// the watchdog held on its behalf goes first. Called on the runtime's thread, before `stop`.
+    /// The watchdog is gone (killed or crashed) and this worker is about to stop: whatever the watchdog held on its
+    /// behalf goes first, before `stop` releases (or, with `-I` / `-V`, keeps) what the worker owns. Called on the
+    /// runtime's thread.
     func watchdogGone()
 }
 
@@ -151,6 +153,9 @@ struct MessageSocketBox: @unchecked Sendable {
 public final class WorkerProgress: Sendable {
     private let progressAt = Atomic<Int64>(0)
     private let maxLag = Atomic<Int64>(0)
+    /// The kernel's id of the thread that ran the last beacon: the engine's loop, whose scheduling the watchdog reads
+    /// to tell a starved loop from a stuck one.
+    private let loopThread = Atomic<Int32>(0)
 
     public init() {
         progressAt.store(monotonicNanoseconds(), ordering: .relaxed)
@@ -166,6 +171,7 @@ public final class WorkerProgress: Sendable {
     public func beaconRan(sentAt: Int64) -> Int64 {
         let now = monotonicNanoseconds()
         progressAt.store(now, ordering: .relaxed)
+        loopThread.store(cvigil_gettid(), ordering: .relaxed)
         let lag = now - sentAt
         var current = maxLag.load(ordering: .relaxed)
         while lag > current {
@@ -181,7 +187,7 @@ public final class WorkerProgress: Sendable {
     public func heartbeat(sequence: UInt64) -> WorkerHeartbeat {
         WorkerHeartbeat(
             sequence: sequence, answeredAt: monotonicNanoseconds(), progressAt: progressAt.load(ordering: .relaxed),
-            maxLoopLag: maxLag.exchange(0, ordering: .relaxed))
+            maxLoopLag: maxLag.exchange(0, ordering: .relaxed), loopThread: loopThread.load(ordering: .relaxed))
     }
 }
 

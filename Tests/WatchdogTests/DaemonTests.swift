@@ -165,6 +165,69 @@ struct DaemonTests {
         }
     }
 
+    /// Starved is not hung. Every worker's threads are put on one CPU at SCHED_IDLE beside a CPU-bound process at
+    /// nice -20 for six heartbeats: the kernel gives them no CPU at all (measured here: a SCHED_IDLE process under
+    /// such a neighbour did not run for 25 s), so none answers a ping. The watchdog reads from the kernel that their
+    /// threads were waiting for a CPU, not stopped or spinning: it says so once, counts it, and kills none; once the
+    /// neighbour is gone they answer again. (A stopped one is still replaced: `aStoppedWorkerIsReplaced`.)
+    @Test func aStarvedWorkerIsNotReplaced() throws {
+        let cpus = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        try #require(cpus >= 2, "needs two CPUs: one to starve the workers on, one for the watchdog")
+        let daemon = try DaemonUnderTest(config: threeWorkerConfig)
+        defer { daemon.tearDown() }
+        try daemon.start(workers: 3)
+        let watchdog = daemon.process.processIdentifier
+        let pids = try WorkerRole.allCases.map { try #require(daemon.worker($0)?.pid) }
+        let starvedCPU = "\(cpus - 1)"
+        // The watchdog and this test stay on the other CPUs; the workers (every thread) go to the last one, at the
+        // lowest scheduling class.
+        #expect(try runCommand("/usr/bin/taskset", ["-a", "-p", "-c", "0-\(cpus - 2)", "\(watchdog)"]).status == 0)
+        for pid in pids {
+            let pinned = try runCommand("/usr/bin/taskset", ["-a", "-p", "-c", starvedCPU, "\(pid)"])
+            #expect(pinned.status == 0, "\(pinned.output)")
+            let idle = try runCommand("/usr/bin/chrt", ["-a", "-i", "-p", "0", "\(pid)"])
+            #expect(idle.status == 0, "\(idle.output)")
+        }
+        let hogOutput = daemon.directory.appendingPathComponent("hog.out").path
+        let hog = try spawnCommand(
+            "/usr/bin/taskset",
+            ["-c", starvedCPU, "/usr/bin/nice", "-n", "-20", "/bin/sh", "-c", "while :; do :; done"],
+            output: hogOutput)
+        defer {
+            kill(hog, SIGKILL)
+            var status: Int32 = 0
+            waitpid(hog, &status, 0)
+        }
+        let start = monotonicMilliseconds()
+        // Six heartbeats (three times the limit) without CPU.
+        while monotonicMilliseconds() - start < 6000 { usleep(100_000) }
+        let during = try #require(daemon.status())
+        kill(hog, SIGKILL)
+        // Once the neighbour is gone the workers run, and answer.
+        try waitFor("the workers to answer again", seconds: 30) {
+            guard let status = daemon.status() else { return false }
+            return status.workers.allSatisfy { ($0.lastHeartbeatSecondsAgo ?? 99) < 1 && $0.starvedNow == false }
+        }
+        let status = try #require(daemon.status())
+        let log = daemon.log
+        let verdicts = log.split(separator: "\n").filter { $0.contains("starved") || $0.contains("killing it") }
+        print("starved for 6 s:\n" + verdicts.joined(separator: "\n"))
+        #expect(status.workers.map(\.pid) == pids, "\(verdicts.joined(separator: "\n"))")
+        #expect(status.workers.allSatisfy { $0.restartCount == 0 })
+        #expect(!log.contains("killing it"))
+        for role in WorkerRole.allCases {
+            let worker = try #require(status.workers.first { $0.role == role })
+            // Silent for more than the limit: the verdict was taken, and it was "starved".
+            #expect((worker.starvedCount ?? 0) >= 1, "\(role) worker: \(String(describing: worker.starvedCount))")
+            #expect(log.contains("\(role) worker (pid \(worker.pid ?? 0)) answered no heartbeat for"))
+            #expect(log.contains("\(role) worker (pid \(worker.pid ?? 0)) runs again after being starved"))
+        }
+        #expect(log.contains("but it is starved, not hung"))
+        #expect(during.workers.contains { $0.starvedNow == true }, "vigilctl status shows the starvation as it happens")
+        let rendered = during.rendered
+        #expect(rendered.contains("starved of CPU"), "\(rendered)")
+    }
+
     /// A worker stopped before its hello has no IPC thread to answer pings: the watchdog sees from `/proc` that it
     /// does not run and replaces it within two heartbeats, as after the hello (the start-up timeout is for a worker
     /// that keeps running). The debug build's fault injection stops the successor of a SIGSTOPped worker itself.

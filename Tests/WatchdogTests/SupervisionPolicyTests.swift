@@ -109,6 +109,98 @@ struct SupervisionPolicyTests {
                 lastHeartbeat: Self.answer(progressAge: 500)) == .stuck(for: .milliseconds(500)))
     }
 
+    static func span(onCPU: Int64, waited: Int64, _ state: Character) -> ThreadSpan {
+        ThreadSpan(onCPU: .milliseconds(onCPU), waited: .milliseconds(waited), state: state)
+    }
+
+    @Test("a silent main thread that was waiting for a CPU is starved, not hung; stopped, asleep or spinning is hung")
+    func starvedIsNotHung() {
+        let heartbeat = HeartbeatPolicy(interval: .seconds(1))
+        let fresh = Self.answer(progressAge: 10)
+        func judge(_ silence: Int64, _ answering: ThreadSpan?) -> LivenessVerdict {
+            heartbeat.judge(
+                sinceStart: .seconds(60), helloReceived: true, sinceLastAnswer: .milliseconds(silence),
+                oldestUnanswered: .milliseconds(silence - 100), lastHeartbeat: fresh, answering: answering)
+        }
+        // Runnable for 5 s, on a CPU for 40 ms of them: a loaded machine kept it off the CPU.
+        let starved = Self.span(onCPU: 40, waited: 4900, "R")
+        #expect(judge(5000, starved) == .starved(for: .seconds(5), activity: starved, loop: false))
+        #expect(!judge(5000, starved).kills)
+        // Asleep now, but it waited for a CPU most of the silence: less than the limit is left unexplained.
+        #expect(judge(3000, Self.span(onCPU: 5, waited: 1500, "S")).kills == false)
+        // In the kernel's uninterruptible wait (a lock the kernel holds, swap): not hung yet.
+        #expect(judge(3000, Self.span(onCPU: 5, waited: 0, "D")).kills == false)
+        // SIGSTOP: stopped, no waiting for a CPU: replaced after the limit, as without the kernel's word.
+        let stopped = Self.span(onCPU: 0, waited: 0, "T")
+        #expect(judge(2001, stopped) == .unanswered(for: .milliseconds(2001), activity: stopped))
+        // A deadlock: asleep the whole time.
+        #expect(judge(2100, Self.span(onCPU: 1, waited: 2, "S")).kills)
+        // An endless loop in the answering thread: it used the limit's worth of CPU, runnable or not.
+        #expect(judge(2500, Self.span(onCPU: 2000, waited: 400, "R")).kills)
+        // On a loaded machine an endless loop gets its share: killed once that share reaches the limit, not before.
+        #expect(!judge(4000, Self.span(onCPU: 1900, waited: 2100, "R")).kills)
+        #expect(judge(4500, Self.span(onCPU: 2050, waited: 2400, "R")).kills)
+        // Within the limit nothing is judged, whatever the kernel says.
+        #expect(judge(1900, stopped) == .alive)
+        #expect(
+            LivenessVerdict.starved(for: .seconds(5), activity: starved, loop: false).reason
+                == "answered no heartbeat for 5000.0 ms, but it is starved, not hung (40.0 ms on a CPU, 4900.0 ms in "
+                + "finished waits for one, now runnable)")
+        #expect(
+            LivenessVerdict.unanswered(for: .milliseconds(2001), activity: stopped).reason
+                == "answered no heartbeat for 2001.0 ms (0.0 ms on a CPU, 0.0 ms in finished waits for one, now "
+                + "stopped) (stopped, or its IPC thread is stuck)")
+    }
+
+    @Test("an engine loop without progress that was waiting for a CPU is starved; one that spun is stuck")
+    func starvedLoops() {
+        let heartbeat = HeartbeatPolicy(interval: .seconds(1))
+        func judge(_ progressAge: Int64, _ loop: ThreadSpan?) -> LivenessVerdict {
+            heartbeat.judge(
+                sinceStart: .seconds(60), helloReceived: true, sinceLastAnswer: .zero, oldestUnanswered: nil,
+                lastHeartbeat: Self.answer(progressAge: progressAge), loop: loop)
+        }
+        let starved = Self.span(onCPU: 300, waited: 2700, "R")
+        #expect(judge(3000, starved) == .starved(for: .seconds(3), activity: starved, loop: true))
+        let spinning = Self.span(onCPU: 2100, waited: 0, "R")
+        #expect(judge(2100, spinning) == .stuck(for: .milliseconds(2100), activity: spinning))
+        #expect(judge(2100, Self.span(onCPU: 0, waited: 0, "S")).kills)
+        // Unknown thread (no beacon ran yet, no schedstat): the plain limit.
+        #expect(judge(2001, nil) == .stuck(for: .milliseconds(2001)))
+    }
+
+    @Test("schedstat and stat give a thread's CPU time, its wait for a CPU and its state")
+    func threadActivityParses() throws {
+        let stat = "4243 (checker (w)) R 1 4242 4242 0 -1 4194560 900 0 0 0 17 5 0 0 20 0 3 0 12345 1 2 3\n"
+        let earlier = try #require(ThreadActivity(stat: stat, schedstat: "1000000 2000000 7\n"))
+        #expect(earlier == ThreadActivity(state: "R", onCPU: 1_000_000, waited: 2_000_000))
+        let later = ThreadActivity(state: "S", onCPU: 41_000_000, waited: 1_902_000_000)
+        #expect(later.since(earlier) == Self.span(onCPU: 40, waited: 1900, "S"))
+        #expect(ThreadActivity(stat: stat, schedstat: "") == nil)
+        #expect(ThreadActivity(stat: "garbage", schedstat: "1 2 3") == nil)
+    }
+
+    @Test("the ledger measures a span from the last reading at or before its start; a new thread starts anew")
+    func activityLedger() {
+        var ledger = ActivityLedger()
+        ledger.capacity = 3
+        #expect(ledger.answeringSpan(since: 0) == nil)
+        for (index, at) in [100, 200, 300, 400].enumerated() {
+            let answering = ThreadActivity(state: "R", onCPU: Int64(index) * 10, waited: Int64(index) * 1000)
+            ledger.record(at: Int64(at), answering: (7, answering), loop: (8, answering))
+        }
+        // Readings at 200, 300, 400 kept: since 250 counts from 200; since 50 from the oldest kept, 200.
+        #expect(
+            ledger.answeringSpan(since: 250)
+                == ThreadSpan(onCPU: .nanoseconds(20), waited: .nanoseconds(2000), state: "R"))
+        #expect(ledger.answeringSpan(since: 50) == ledger.answeringSpan(since: 200))
+        #expect(ledger.answeringSpan(since: 400) == ThreadSpan(onCPU: .zero, waited: .zero, state: "R"))
+        // The engine's loop moved to another thread (a restarted loop): its old readings say nothing of it.
+        ledger.record(at: 500, answering: nil, loop: (9, ThreadActivity(state: "S", onCPU: 5, waited: 5)))
+        #expect(ledger.loopSpan(since: 100) == ThreadSpan(onCPU: .zero, waited: .zero, state: "S"))
+        #expect(ledger.answeringSpan(since: 250)?.waited == .nanoseconds(2000))
+    }
+
     @Test("before its hello a worker that keeps running has the start-up timeout")
     func startup() {
         let heartbeat = HeartbeatPolicy(interval: .milliseconds(200))

@@ -10,6 +10,13 @@
 /// glibc's prctl(2) is variadic and does not import into Swift. Returns 0 or -1 with errno set.
 int cvigil_set_parent_death_signal(int signal);
 
+/// The signal a worker asks for at its parent's death: SIGRTMIN + 3, which nothing else sends it, so a worker tells
+/// the watchdog's death from an operator's SIGTERM (SIGRTMIN is a function call in glibc, not a constant).
+int cvigil_parent_death_signal(void);
+
+/// The calling thread's kernel thread id (gettid(2)), for `/proc/PID/task/TID`.
+int cvigil_gettid(void);
+
 /// Keeps permitted capabilities across setuid (PR_SET_KEEPCAPS). Returns 0 or -1 with errno set.
 int cvigil_set_keep_capabilities(int keep);
 
