@@ -205,6 +205,8 @@ print(c[0]["checksStarted"], c[0]["checksFailed"], c[0]["checksNotRun"]) if c el
   if [[ $daemon == vigil ]]; then
     status=$("$BIN/vigilctl" status --json --control-socket "$WORK/vigil.sock" 2>/dev/null)
     restarts[$daemon]=$(echo "$status" | "$PY" -c 'import json,sys; print(sum(w["restartCount"] for w in json.load(sys.stdin)["workers"]))' 2>/dev/null || echo "?")
+    # Silent past the heartbeat limit while starved of CPU, and left to run (not a restart).
+    echo "bench: vigil: times a worker was starved of CPU and not killed: $(echo "$status" | "$PY" -c 'import json,sys; print(sum(w.get("starvedCount") or 0 for w in json.load(sys.stdin)["workers"]))' 2>/dev/null || echo "?")" >&2
     lateness[$daemon]=$(echo "$status" | "$PY" -c 'import json,sys
 c = [w.get("checker") for w in json.load(sys.stdin)["workers"] if w.get("checker")][0]
 print("p50 %.1f ms, p99 %.1f ms" % (c["latenessP50Milliseconds"], c["latenessP99Milliseconds"]))' 2>/dev/null || echo "?")
@@ -212,7 +214,7 @@ print("p50 %.1f ms, p99 %.1f ms" % (c["latenessP50Milliseconds"], c["latenessP99
     # keepalived's parent respawns a checker child that died: each respawn is logged.
     restarts[$daemon]=$(grep -c "Healthcheck child process.*died\|Respawning" "$WORK/$daemon.log")
   fi
-  grep -E "killing it|restarting|crash|Fatal|exited with|was killed" "$WORK/$daemon.log" | head -5 | sed "s/^/bench: $daemon log: /" >&2
+  grep -E "killing it|starved|restarting|crash|Fatal|exited with|was killed" "$WORK/$daemon.log" | head -5 | sed "s/^/bench: $daemon log: /" >&2
   echo "bench: $daemon: ${checks_done[$daemon]} checks reached the real servers in $WINDOW s, CPU ${cpu_window[$daemon]} s, ${per_thousand[$daemon]} s per 1,000 checks, ${restarts[$daemon]} restarts, ${in_ipvs[$daemon]} real servers in IPVS at the end, lateness ${lateness[$daemon]:-n/a}" >&2
   stop_daemon
 done

@@ -138,10 +138,12 @@ final class Supervisor {
         disableLocalIGMP()
         runStartupScript()
         startAnycast()
+        // Every worker spawned first, then their configurations built and sent while they exec.
         for role in neededRoles() {
             slots[role] = WorkerSlot(role: role)
-            start(role)
+            start(role, sendingConfiguration: false)
         }
+        for role in neededRoles() where slots[role]?.pid != nil { sendConfiguration(to: role) }
         if slots.isEmpty {
             logger.warning("the configuration has no vrrp_instance and no virtual_server: no worker to run")
         }
@@ -265,8 +267,9 @@ final class Supervisor {
         return arguments + (bfdChannels?.spawnPlan(for: role).arguments ?? [])
     }
 
-    /// Spawns a worker for `role` (re-executing this binary) with one end of a fresh socketpair as fd 3.
-    func start(_ role: WorkerRole) {
+    /// Spawns a worker for `role` (re-executing this binary) with one end of a fresh socketpair as fd 3, and sends it
+    /// its configuration unless told not to (the caller sends it once the other workers are spawned too).
+    func start(_ role: WorkerRole, sendingConfiguration: Bool = true) {
         guard var slot = slots[role] else { return }
         slot.restartAt = nil
         do {
@@ -309,6 +312,10 @@ final class Supervisor {
                 + max(policy.backoff(afterQuickDeaths: slot.quickDeaths), .milliseconds(100)).nanoseconds
         }
         slots[role] = slot
+        // The configuration goes out now, not at the hello: it is built and encoded (a 1,000 × 10 farm is megabytes)
+        // while the new process execs and starts its runtime, on the other CPU, and waits in the socket for it. The
+        // worker reads it after its hello; one that says hello in another protocol is killed before it reads a thing.
+        if sendingConfiguration, slot.pid != nil, slot.restartAt == nil { sendConfiguration(to: role) }
     }
 
     func configuration(for role: WorkerRole) -> WorkerConfiguration {
@@ -433,7 +440,8 @@ final class Supervisor {
                 logger.info("\(role) worker running (pid \(hello.pid), vigil \(hello.vigilVersion))")
             }
             slots[role] = slot
-            sendConfiguration(to: role)
+            // Sent at the spawn already (`start`); a worker spawned before a configuration was loaded gets it now.
+            if slot.configurationsSent == 0 { sendConfiguration(to: role) }
             if role == .checker, let vrrp = slots[.vrrp]?.state { send(.peerState(vrrp), to: .checker) }
             return
         case .pong(let heartbeat):
@@ -720,7 +728,8 @@ final class Supervisor {
             if slots[role] == nil || slots[role]!.retired {
                 slots[role] = WorkerSlot(role: role)
                 start(role)
-            } else if slots[role]!.helloAt != nil {
+            } else if slots[role]!.socket != nil {
+                // Started, hello or not: it was sent a configuration at its spawn, and gets this one as its change.
                 nextCommandID += 1
                 send(.command(id: nextCommandID, .reload), to: role)
                 sendConfiguration(to: role)

@@ -153,6 +153,7 @@ final class Beacon: Sendable {
         guard now >= nextDue.load(ordering: .relaxed) else { return }
         nextDue.store(now + period, ordering: .relaxed)
         guard !outstanding.exchange(true, ordering: .acquiring) else { return }
+        progress.beaconSent(at: now)
         engine.execute { [self] in
             lateness.store(progress.beaconRan(sentAt: now), ordering: .relaxed)
             outstanding.store(false, ordering: .releasing)

@@ -156,6 +156,9 @@ public final class WorkerProgress: Sendable {
     /// The kernel's id of the thread that ran the last beacon: the engine's loop, whose scheduling the watchdog reads
     /// to tell a starved loop from a stuck one.
     private let loopThread = Atomic<Int32>(0)
+    /// When the runtime last handed the loop a beacon: the loop is behind only from then. A loop that was given
+    /// nothing (its worker's main thread was starved of CPU, and sent no beacon) is idle, not stuck.
+    private let beaconSentAt = Atomic<Int64>(0)
 
     public init() {
         progressAt.store(monotonicNanoseconds(), ordering: .relaxed)
@@ -164,6 +167,11 @@ public final class WorkerProgress: Sendable {
     /// Long work that runs on purpose marks progress every few thousand items, so it is not taken for a hang.
     public func mark() {
         progressAt.store(monotonicNanoseconds(), ordering: .relaxed)
+    }
+
+    /// The runtime hands the engine's loop a beacon now (`sentAt`).
+    public func beaconSent(at sentAt: Int64) {
+        beaconSentAt.store(sentAt, ordering: .relaxed)
     }
 
     /// A beacon sent at `sentAt` ran on the engine's loop now; returns how late, in nanoseconds.
@@ -183,10 +191,13 @@ public final class WorkerProgress: Sendable {
         return lag
     }
 
-    /// The answer to ping `sequence`; starts a new loop-lag interval.
+    /// The answer to ping `sequence`; starts a new loop-lag interval. Its `progressAt` is the loop's last progress,
+    /// or the last beacon's hand-over when that is later: a loop that ran every beacon it was given is not behind,
+    /// however long the runtime went without sending one.
     public func heartbeat(sequence: UInt64) -> WorkerHeartbeat {
         WorkerHeartbeat(
-            sequence: sequence, answeredAt: monotonicNanoseconds(), progressAt: progressAt.load(ordering: .relaxed),
+            sequence: sequence, answeredAt: monotonicNanoseconds(),
+            progressAt: max(progressAt.load(ordering: .relaxed), beaconSentAt.load(ordering: .relaxed)),
             maxLoopLag: maxLag.exchange(0, ordering: .relaxed), loopThread: loopThread.load(ordering: .relaxed))
     }
 }
