@@ -220,12 +220,6 @@ public struct ThreadSpan: Hashable, Sendable, CustomStringConvertible {
     public var waited: Duration
     public var state: Character
 
-    public init(onCPU: Duration, waited: Duration, state: Character) {
-        self.onCPU = onCPU
-        self.waited = waited
-        self.state = state
-    }
-
     /// `250.0 ms on a CPU, 2900.0 ms in finished waits for one, now runnable`. The kernel adds a wait for a CPU to
     /// the thread's count when the wait ends: a thread still waiting shows as runnable.
     public var description: String {
@@ -254,25 +248,21 @@ public struct ThreadActivity: Hashable, Sendable {
     public var onCPU: Int64
     public var waited: Int64
 
-    public init(state: Character, onCPU: Int64, waited: Int64) {
-        self.state = state
-        self.onCPU = onCPU
-        self.waited = waited
-    }
-
-    /// Parses the two files; nil when either is not what the kernel writes (schedstat needs CONFIG_SCHED_INFO).
-    public init?(stat: String, schedstat: String) {
-        guard let state = StartupProgress(procStat: stat)?.state else { return nil }
-        let fields = schedstat.split(whereSeparator: { $0 == " " || $0 == "\n" })
-        guard fields.count >= 2, let onCPU = Int64(fields[0]), let waited = Int64(fields[1]) else { return nil }
-        self.init(state: state, onCPU: onCPU, waited: waited)
-    }
-
     /// What the thread did from `earlier` to this reading.
     public func since(_ earlier: ThreadActivity) -> ThreadSpan {
         ThreadSpan(
             onCPU: .nanoseconds(max(0, onCPU - earlier.onCPU)), waited: .nanoseconds(max(0, waited - earlier.waited)),
             state: state)
+    }
+}
+
+extension ThreadActivity {
+    /// Parses the two files; nil when either is not what the kernel writes (schedstat needs CONFIG_SCHED_INFO).
+    init?(stat: String, schedstat: String) {
+        guard let state = StartupProgress(procStat: stat)?.state else { return nil }
+        let fields = schedstat.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard fields.count >= 2, let onCPU = Int64(fields[0]), let waited = Int64(fields[1]) else { return nil }
+        self.init(state: state, onCPU: onCPU, waited: waited)
     }
 }
 
