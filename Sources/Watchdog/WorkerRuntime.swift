@@ -187,7 +187,7 @@ struct WorkerLoop {
 
     init(
         role: WorkerRole, socket: MessageSocket, reporter: WorkerReporter, engine: WorkerEngine, logger: Logger,
-        parentPID: pid_t, releaseOnStop: Bool = true
+        parentPID: pid_t, releaseOnStop: Bool
     ) {
         self.releaseOnStop = releaseOnStop
         self.role = role
