@@ -1,3 +1,4 @@
+import CVigilShim
 import CheckerWorker
 import Config
 import Foundation
@@ -78,6 +79,34 @@ struct MicroBenchmark {
                     decoded.applied(to: configuration) == next
                 else { throw MicroError.mismatch }
                 detail = "\(bytes.count) bytes, \(change.sentWhole) virtual servers whole"
+            case "memory":
+                // Bytes in use on the heap (mallinfo2) held by the parsed model, its encoding, the decoded copy
+                // and the checker core built from it: what each process keeps for FILE.
+                let base = heapInUse()
+                var held: [Any] = []
+                let parsed = ConfigLoader.load(path: arguments[2]).config
+                held.append(parsed)
+                let afterParse = heapInUse()
+                let encoded = MessageCodec.encode(WorkerMessage.configure(configuration))
+                held.append(encoded)
+                let afterEncode = heapInUse()
+                guard case .configure(var decoded) = try MessageCodec.decode(WorkerMessage.self, from: encoded) else {
+                    throw MicroError.mismatch
+                }
+                decoded.lvs?.dropSpareCapacity()  // as the worker does
+                held.append(decoded)
+                let afterDecode = heapInUse()
+                var core = CheckerCore()
+                _ = core.configure(configuration, isReload: false, now: .zero, using: &random)
+                held.append(core)
+                let afterCore = heapInUse()
+                detail =
+                    "model \((afterParse - base) / 1024) KiB, encoding \((afterEncode - afterParse) / 1024) KiB, "
+                    + "decoded \((afterDecode - afterEncode) / 1024) KiB, checker core \((afterCore - afterDecode) / 1024) KiB"
+                withExtendedLifetime(held) {}
+                detail +=
+                    "; strides: VirtualServer \(MemoryLayout<VirtualServer>.stride), "
+                    + "RealServer \(MemoryLayout<RealServer>.stride), Checker \(MemoryLayout<Checker>.stride)"
             case "checks":
                 var core = CheckerCore()
                 _ = core.configure(configuration, isReload: false, now: .zero, using: &random)
@@ -102,3 +131,6 @@ struct MicroBenchmark {
 }
 
 enum MicroError: Error { case mismatch }
+
+/// Bytes the allocator has handed out and not had back, over all arenas.
+func heapInUse() -> Int { Int(cvigil_heap_in_use()) }

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CVigilShim.h"
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
@@ -167,4 +168,9 @@ long cvigil_recv_datagram(int fd, void *buffer, unsigned long length, struct cvi
         }
     }
     return (long)received;
+}
+
+unsigned long cvigil_heap_in_use(void) {
+    struct mallinfo2 info = mallinfo2();
+    return info.uordblks + info.hblkhd;
 }

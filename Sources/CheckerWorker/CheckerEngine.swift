@@ -377,7 +377,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
                     server.realServers[entry.realServer], of: server, reason: reason, attempt: attempt, fall: fall)
             case .suspension(let entry, let suspended):
                 logger.info(
-                    "checks of \(core.entries[entry].identity) \(suspended ? "suspended (address not held by a VRRP MASTER)" : "resumed")"
+                    "checks of \(core.identity(ofEntry: entry)) \(suspended ? "suspended (address not held by a VRRP MASTER)" : "resumed")"
                 )
             }
         }

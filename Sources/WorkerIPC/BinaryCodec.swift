@@ -591,6 +591,8 @@ final class DecoderState {
     /// Key definitions by the offset they stand at, so reading one twice (an indexed container) defines it once.
     @exclusivity(unchecked) var keyAt: [Int: Int] = [:]
     @exclusivity(unchecked) var open: [ContainerCursor] = []
+    /// The last strings decoded that were too long to be stored inline, newest first (`utf8`).
+    @exclusivity(unchecked) var recentStrings: [String] = []
     let progress: (@Sendable () -> Void)?
     @exclusivity(unchecked) private var sinceProgress = 0
 
@@ -668,12 +670,30 @@ final class DecoderState {
 
     func utf8(_ what: String) throws(BinaryCodecError) -> String {
         let length = try length(what)
-        guard let text = String(validating: bytes[offset..<(offset + length)], as: UTF8.self) else {
+        let range = offset..<(offset + length)
+        // A string too long to be stored inline (15 UTF-8 bytes) takes an allocation of its own: one equal to a
+        // recent one shares that one's storage instead (a configuration names its file in every location, 20,000
+        // times for 10,000 real servers).
+        let shared = length > 15
+        if shared,
+            let known = recentStrings.first(where: { $0.utf8.count == length && $0.utf8.elementsEqual(bytes[range]) })
+        {
+            offset += length
+            return known
+        }
+        guard let text = String(validating: bytes[range], as: UTF8.self) else {
             throw fail("\(what) is not valid UTF-8")
         }
         offset += length
+        if shared {
+            if recentStrings.count == Self.recentStringLimit { recentStrings.removeLast() }
+            recentStrings.insert(text, at: 0)
+        }
         return text
     }
+
+    /// How many long strings `recentStrings` keeps.
+    static let recentStringLimit = 8
 
     func key() throws(BinaryCodecError) -> String {
         let at = offset

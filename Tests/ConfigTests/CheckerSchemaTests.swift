@@ -66,7 +66,7 @@ struct CheckerCommonTests {
 
     @Test("Timing options, nb_get_retry included", arguments: timedCheckers, overrideCases)
     func overrides(_ type: String, _ testCase: KeywordCase<CheckDefaults>) throws {
-        try expectPart(type, testCase, from: CheckDefaults(), \.overrides)
+        try expectPart(type, testCase, from: CheckDefaults(), \.ownSettings)
     }
 
     @Test("log_all_failures", arguments: timedCheckers)
@@ -444,5 +444,19 @@ struct CheckerKindTests {
         let checkers = try #require(server).checkers
         #expect(checkers.map(\.kind.keyword) == ["TCP_CHECK", "TCP_CHECK", "PING_CHECK"])
         #expect(checkers.map(\.location.line) == [3, 5, 8])
+    }
+}
+
+extension Checker {
+    /// The timing settings the checker block wrote itself, as the block's `CheckDefaults`.
+    fileprivate var ownSettings: CheckDefaults {
+        var own = CheckDefaults()
+        if ownTiming.contains(.connectTimeout) { own.connectTimeout = timing.connectTimeout }
+        if ownTiming.contains(.retry) { own.retry = timing.retry }
+        if ownTiming.contains(.delayBeforeRetry) { own.delayBeforeRetry = timing.delayBeforeRetry }
+        if ownTiming.contains(.warmup) { own.warmup = timing.warmup }
+        if ownTiming.contains(.delayLoop) { own.delayLoop = timing.delayLoop }
+        if ownTiming.contains(.alpha) { own.alpha = timing.alpha }
+        return own
     }
 }

@@ -18,7 +18,7 @@ struct KeywordGuardTests {
     /// Fields the schema resolves into others: the checker's timing settings of the virtual server,
     /// the real server and the checker are folded into `Checker.timing`, which the workers read.
     static let intermediates: Set<String> = [
-        "Checker.overrides", "VirtualServer.checkDefaults", "RealServer.checkDefaults",
+        "Checker.ownTiming", "VirtualServer.checkDefaults", "RealServer.checkDefaults",
     ]
 
     /// Keywords that take effect but change nothing in the fixture, because another keyword of it wins as in

@@ -6,6 +6,10 @@ import Testing
 
 @testable import Notifier
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A minimal SMTP server on 127.0.0.1 that records the conversation.
 final class RecordingSMTPServer: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
@@ -60,6 +64,22 @@ final class RecordingSMTPServer: ChannelInboundHandler {
 
 @Suite(.serialized, .timeLimit(.minutes(1))) struct SMTPAlerterTests {
     let group = MultiThreadedEventLoopGroup.singleton
+
+    /// A TCP socket bound to a free loopback port and not listening, and the port.
+    static func boundNotListening() throws -> (Int32, Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = in_addr_t(UInt32(0x7f00_0001).bigEndian)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard fd >= 0, bound else { throw IOError(errnoCode: errno, reason: "bind") }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    }
 
     func startServer(refuse: Bool = false) async throws -> (Channel, Transcript) {
         let transcript = Transcript()
@@ -122,10 +142,10 @@ final class RecordingSMTPServer: ChannelInboundHandler {
     }
 
     @Test func serverDownCompletesAndLogs() async throws {
-        // A port nobody listens on: bind, note it, close.
-        let (server, _) = try await startServer()
-        let port = server.localAddress!.port!
-        try await server.close()
+        // A port nobody listens on and nobody else can take while the test runs (a listener closed for the test
+        // frees its port for the tests running beside it): bound, never listening, so a connect is refused.
+        let (holder, port) = try Self.boundNotListening()
+        defer { close(holder) }
         let log = CapturedLog()
         let alerter = SMTPAlerter(
             settings: settings(port: port, timeout: .seconds(2)), hostName: "lb1", logger: log.logger)

@@ -10,19 +10,27 @@ import WorkerIPC
 /// Real servers are the scheduler's servers, in configuration order; each has a token that names it across
 /// reloads (a probe's outcome finds its real server through it, or is dropped when a reload removed it).
 public struct CheckerCore: Sendable {
-    /// One real server under check.
+    /// One real server under check: where it is in `lvs` and its token. Nothing of its configuration is copied
+    /// here (with 10,000 real servers a copy each was 8 MiB): its identity and signature are worked out from `lvs`
+    /// when needed, and a reload works out the old ones from the configuration it replaces.
     public struct Entry: Sendable {
         public var virtualServer: Int
         public var realServer: Int
-        /// `vsName|rsAddress`: how a reload or a saved state recognises the same real server.
-        public var identity: String
-        /// What its probes were built from: a reload keeps the entry (timing, in-flight checks) while it is equal.
-        var signature: Signature
         public var token: Int
     }
 
+    /// `vsName|rsAddress` of an entry: how a reload or a saved state recognises the same real server.
+    public func identity(ofEntry index: Int) -> String {
+        Self.identity(of: entries[index], in: lvs)
+    }
+
+    static func identity(of entry: Entry, in lvs: LVSConfig) -> String {
+        let server = lvs.virtualServers[entry.virtualServer]
+        return "\(VirtualServerNames.name(server.address))|\(server.realServers[entry.realServer].configName)"
+    }
+
     /// The configuration one real server's probes depend on: the real server and its virtual server (without the
-    /// other real servers).
+    /// other real servers). A reload keeps an entry (timing, in-flight checks) while its signature is equal.
     struct Signature: Equatable, Sendable {
         var realServer: RealServer
         var virtualServer: VirtualServer
@@ -32,6 +40,11 @@ public struct CheckerCore: Sendable {
             virtualServer = server
             virtualServer.realServers = []
         }
+    }
+
+    static func signature(of entry: Entry, in lvs: LVSConfig) -> Signature {
+        let server = lvs.virtualServers[entry.virtualServer]
+        return Signature(server.realServers[entry.realServer], of: server)
     }
 
     /// What the shell must do after a (re)configuration.
@@ -170,14 +183,15 @@ public struct CheckerCore: Sendable {
             // A changed or new one: its real servers matched by identity among the old one's of the same name.
             var previous: [String: Int] = [:]
             for entryIndex in oldIndex.map({ oldEntriesOf[$0] }) ?? [] {
-                previous[oldEntries[entryIndex].identity] = entryIndex
+                previous[Self.identity(of: oldEntries[entryIndex], in: oldLVS)] = entryIndex
             }
             for (realIndex, real) in virtualServer.realServers.enumerated() {
                 let identity = "\(name)|\(real.configName)"
-                let signature = Signature(real, of: virtualServer)
                 entriesOf[virtualIndex].append(entries.count)
                 let match = previous.removeValue(forKey: identity)
-                if !rebuildAll, let match, oldEntries[match].signature == signature {
+                if !rebuildAll, let match,
+                    Self.signature(of: oldEntries[match], in: oldLVS) == Signature(real, of: virtualServer)
+                {
                     adopt(match, virtualServer: virtualIndex, realServer: realIndex)
                     continue
                 }
@@ -194,8 +208,7 @@ public struct CheckerCore: Sendable {
                 tokenIndex[nextToken] = index
                 entries.append(
                     Entry(
-                        virtualServer: virtualIndex, realServer: realIndex, identity: identity, signature: signature,
-                        token: nextToken))
+                        virtualServer: virtualIndex, realServer: realIndex, token: nextToken))
                 result.build.append(nextToken)
             }
             result.dropped += previous.values.map { oldEntries[$0].token }

@@ -4,11 +4,13 @@ public struct Checker: Sendable, Hashable, Codable {
     /// Where and how to connect (`connect_ip`, `connect_port`, `bindto`, …); empty for
     /// MISC_CHECK and FILE_CHECK.
     public var connection = ConnectionOptions()
-    /// Timing written in the checker block itself; `nil` inherits from the real server.
-    public var overrides = CheckDefaults()
     /// The timing in force: the checker's own, else the real server's, else the virtual server's,
     /// else keepalived's default for the checker type.
     public var timing = CheckTiming()
+    /// Which settings of `timing` the checker block wrote itself; the schema fills in the others once the virtual
+    /// server is read. (A set of flags, not the block's own `CheckDefaults`: 112 bytes less per checker, held by
+    /// the watchdog and the checker worker for each real server.)
+    public var ownTiming: CheckTiming.Settings = []
     /// `log_all_failures`: log every failure, not only state changes.
     public var logAllFailures = false
     public var location: SourceLocation
@@ -99,6 +101,37 @@ public struct CheckTiming: Sendable, Hashable, Codable {
     public var alpha = false
 
     public init() {}
+
+    /// Some of the settings.
+    public struct Settings: OptionSet, Sendable, Hashable, Codable {
+        public var rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        public static let connectTimeout = Settings(rawValue: 1 << 0)
+        public static let retry = Settings(rawValue: 1 << 1)
+        public static let delayBeforeRetry = Settings(rawValue: 1 << 2)
+        public static let warmup = Settings(rawValue: 1 << 3)
+        public static let delayLoop = Settings(rawValue: 1 << 4)
+        public static let alpha = Settings(rawValue: 1 << 5)
+    }
+
+    /// Takes the settings `written` has and returns which those were.
+    public mutating func take(_ written: CheckDefaults) -> Settings {
+        var taken: Settings = []
+        func take<Value>(
+            _ setting: Settings, _ from: KeyPath<CheckDefaults, Value?>, _ to: WritableKeyPath<CheckTiming, Value>
+        ) {
+            guard let value = written[keyPath: from] else { return }
+            self[keyPath: to] = value
+            taken.insert(setting)
+        }
+        take(.connectTimeout, \.connectTimeout, \.connectTimeout)
+        take(.retry, \.retry, \.retry)
+        take(.delayBeforeRetry, \.delayBeforeRetry, \.delayBeforeRetry)
+        take(.warmup, \.warmup, \.warmup)
+        take(.delayLoop, \.delayLoop, \.delayLoop)
+        take(.alpha, \.alpha, \.alpha)
+        return taken
+    }
 }
 
 /// `HTTP_GET { }` and `SSL_GET { }`.

@@ -46,7 +46,7 @@ enum CheckerSchema {
             guard finish(block.payload, node, context) else { return }
             var checker = Checker(kind: kind(block.payload), location: node.location)
             checker.connection = block.connection
-            checker.overrides = block.overrides
+            checker.ownTiming = checker.timing.take(block.overrides)
             checker.logAllFailures = block.logAllFailures
             server.checkers.append(checker)
         }
@@ -64,23 +64,27 @@ enum CheckerSchema {
         return false
     }
 
-    /// Fills in `checker.timing`: the checker's own setting, else the real server's, else the
+    /// Fills in `checker.timing`: the checker's own setting (`ownTiming`), else the real server's, else the
     /// virtual server's, else keepalived's default for the checker type.
     static func resolveTiming(_ checker: inout Checker, realServer: CheckDefaults, virtualServer: CheckDefaults) {
-        let own = checker.overrides
-        func pick<Value>(_ path: KeyPath<CheckDefaults, Value?>) -> Value? {
-            own[keyPath: path] ?? realServer[keyPath: path] ?? virtualServer[keyPath: path]
+        let own = checker.ownTiming
+        func inherited<Value>(_ path: KeyPath<CheckDefaults, Value?>) -> Value? {
+            realServer[keyPath: path] ?? virtualServer[keyPath: path]
         }
-        var timing = CheckTiming()
-        timing.delayLoop = pick(\.delayLoop) ?? CheckTiming.defaultDelayLoop
-        timing.connectTimeout = pick(\.connectTimeout) ?? CheckTiming.defaultConnectTimeout
-        timing.retry = pick(\.retry) ?? checker.kind.defaultRetry
-        timing.warmup = pick(\.warmup) ?? timing.delayLoop
-        timing.alpha = pick(\.alpha) ?? false
-        switch checker.kind {
-        case .http, .ssl: timing.delayBeforeRetry = pick(\.delayBeforeRetry) ?? .seconds(3)
-        case .dns: timing.delayBeforeRetry = pick(\.delayBeforeRetry) ?? timing.delayLoop
-        default: timing.delayBeforeRetry = pick(\.delayBeforeRetry) ?? .seconds(1)
+        var timing = checker.timing
+        if !own.contains(.delayLoop) { timing.delayLoop = inherited(\.delayLoop) ?? CheckTiming.defaultDelayLoop }
+        if !own.contains(.connectTimeout) {
+            timing.connectTimeout = inherited(\.connectTimeout) ?? CheckTiming.defaultConnectTimeout
+        }
+        if !own.contains(.retry) { timing.retry = inherited(\.retry) ?? checker.kind.defaultRetry }
+        if !own.contains(.warmup) { timing.warmup = inherited(\.warmup) ?? timing.delayLoop }
+        if !own.contains(.alpha) { timing.alpha = inherited(\.alpha) ?? false }
+        if !own.contains(.delayBeforeRetry) {
+            switch checker.kind {
+            case .http, .ssl: timing.delayBeforeRetry = inherited(\.delayBeforeRetry) ?? .seconds(3)
+            case .dns: timing.delayBeforeRetry = inherited(\.delayBeforeRetry) ?? timing.delayLoop
+            default: timing.delayBeforeRetry = inherited(\.delayBeforeRetry) ?? .seconds(1)
+            }
         }
         checker.timing = timing
     }

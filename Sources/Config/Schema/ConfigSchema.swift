@@ -14,6 +14,7 @@ public enum ConfigSchema {
         VRRPSchema.resolveTracking(&config, context)
         LVSSchema.crossCheck(config, context)
         BFDSchema.crossCheck(config, context)
+        config.lvs.dropSpareCapacity()
         return (config, context.diagnostics)
     }
 

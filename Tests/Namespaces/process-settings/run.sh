@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Scheduling, memory, affinity, names and umask (issue 15), read back from the kernel for the worker pids:
-# vrrp_rt_priority (chrt -p on every thread), its default RLIMIT_RTTIME (/proc/PID/limits), vrrp_no_swap (VmLck),
+# vrrp_rt_priority (chrt -p on every thread), its default RLIMIT_RTTIME (/proc/PID/limits), vrrp_no_swap and
+# checker_no_swap (VmLck),
 # *_cpu_affinity (Cpus_allowed_list), checker_priority (ps -o ni), *_process_name and process_name (Name), the BFD
 # worker's bfd_rt_priority / bfd_rlimit_rttime / bfd_no_swap / bfd_cpu_affinity / bfd_process_name the same way,
 # umask (Umask); bad values named at FILE:LINE by vigild -t. And the watchdog's startup_script (run before the
@@ -32,6 +33,7 @@ global_defs {
   vrrp_cpu_affinity $LAST_CPU
   vrrp_process_name vigil_vrrp
   checker_priority 5
+  checker_no_swap
   checker_cpu_affinity 0
   checker_process_name vigil_check
   bfd_rt_priority 10
@@ -120,7 +122,10 @@ limits=$(awk '/Max realtime timeout/ { print $4, $5 }' "/proc/$VRRP/limits")
 check "RLIMIT_RTTIME defaults to keepalived's 10000 us, soft half ($limits)" test "$limits" = "5000 10000"
 vmlck=$(field "$VRRP" VmLck | awk '{ print $1 }')
 check "vrrp_no_swap: the VRRP worker's memory is locked (VmLck $vmlck kB)" test "${vmlck:-0}" -gt 0
-check "the checker worker's memory is not locked" test "$(field "$CHECK" VmLck | awk '{ print $1 }')" = 0
+# The checker locks once its first configuration is applied and what only the start needed is given back.
+wait_for 10 bash -c "(( \$(awk '/^VmLck/ { print \$2 }' /proc/$CHECK/status) > 0 ))"
+vmlck=$(field "$CHECK" VmLck | awk '{ print $1 }')
+check "checker_no_swap: the checker worker's memory is locked (VmLck $vmlck kB)" test "${vmlck:-0}" -gt 0
 check "vrrp_cpu_affinity $LAST_CPU: Cpus_allowed_list" test "$(field "$VRRP" Cpus_allowed_list)" = "$LAST_CPU"
 check "checker_cpu_affinity 0: Cpus_allowed_list" test "$(field "$CHECK" Cpus_allowed_list)" = 0
 check "checker_priority 5: ps shows nice 5" test "$(ps -o ni= -p "$CHECK" | tr -d ' ')" = 5
@@ -189,6 +194,7 @@ check "default: every thread of the BFD worker runs SCHED_RR at 1 ($(scheduler "
   test "$(scheduler "$BFD")" = "SCHED_RR 1"
 check "default: the BFD worker's memory is locked" test "$(field "$BFD" VmLck | awk '{ print $1 }')" -gt 0
 check "default: the checker worker keeps the normal scheduler" test "$(scheduler "$CHECK")" = "SCHED_OTHER 0"
+check "default: the checker worker's memory is not locked" test "$(field "$CHECK" VmLck | awk '{ print $1 }')" = 0
 check "default: the watchdog keeps the normal scheduler" test "$(scheduler "$VIGIL")" = "SCHED_OTHER 0"
 stop_plain
 start_plain $'vrrp_priority -5\n  bfd_priority -5'
