@@ -166,25 +166,33 @@ public enum ScriptSecurityAudit {
                 config.vrrp.syncGroups[index].trackScripts.removeAll { disabled.contains($0.name) }
                 filter(&config.vrrp.syncGroups[index].notify, of: "vrrp_sync_group \(group.name)", at: group.location)
             }
+            // The configuration is written only where a script is disabled: a write to a real server would copy the
+            // lists it is in, and the watchdog would hold a second model of a large farm (7 MiB for 1,000 × 10).
             for (vsIndex, server) in config.lvs.virtualServers.enumerated() {
                 let name = "virtual_server \(server.displayName)"
-                filter(&config.lvs.virtualServers[vsIndex].quorumUp, owner: "quorum_up of \(name)", at: server.location)
-                filter(
-                    &config.lvs.virtualServers[vsIndex].quorumDown, owner: "quorum_down of \(name)",
-                    at: server.location)
-                for (rsIndex, real) in server.realServers.enumerated() {
+                if !allows(server.quorumUp, owner: "quorum_up of \(name)", at: server.location) {
+                    config.lvs.virtualServers[vsIndex].quorumUp = nil
+                }
+                if !allows(server.quorumDown, owner: "quorum_down of \(name)", at: server.location) {
+                    config.lvs.virtualServers[vsIndex].quorumDown = nil
+                }
+                for (rsIndex, real) in server.realServers.enumerated()
+                where real.notifyUp != nil || real.notifyDown != nil || real.checkers.contains(where: \.isMisc) {
                     let realName = "real_server \(real.address)\(real.port.map { " \($0)" } ?? "") of \(name)"
-                    filter(
-                        &config.lvs.virtualServers[vsIndex].realServers[rsIndex].notifyUp,
-                        owner: "notify_up of \(realName)", at: real.location)
-                    filter(
-                        &config.lvs.virtualServers[vsIndex].realServers[rsIndex].notifyDown,
-                        owner: "notify_down of \(realName)", at: real.location)
-                    config.lvs.virtualServers[vsIndex].realServers[rsIndex].checkers = real.checkers.filter { checker in
+                    if !allows(real.notifyUp, owner: "notify_up of \(realName)", at: real.location) {
+                        config.lvs.virtualServers[vsIndex].realServers[rsIndex].notifyUp = nil
+                    }
+                    if !allows(real.notifyDown, owner: "notify_down of \(realName)", at: real.location) {
+                        config.lvs.virtualServers[vsIndex].realServers[rsIndex].notifyDown = nil
+                    }
+                    let allowed = real.checkers.filter { checker in
                         guard case .misc(let misc) = checker.kind else { return true }
                         let command = Config.ScriptCommand(
                             text: misc.path, user: misc.user?.user, group: misc.user?.group)
                         return allows(command, owner: "MISC_CHECK of \(realName)", at: checker.location)
+                    }
+                    if allowed.count != real.checkers.count {
+                        config.lvs.virtualServers[vsIndex].realServers[rsIndex].checkers = allowed
                     }
                 }
             }

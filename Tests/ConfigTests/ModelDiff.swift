@@ -18,6 +18,10 @@ enum ModelDiff {
 
     private static func compare(_ old: Any, _ new: Any, path: [Field], into paths: inout Set<[Field]>) {
         if let old = old as? AnyHashable, let new = new as? AnyHashable, old == new { return }
+        // A field stored out of line is its value (its label, `_name`, is the field's with an underscore).
+        if let old = old as? any OutOfLineField, let new = new as? any OutOfLineField {
+            return compare(old.storedValue, new.storedValue, path: path, into: &paths)
+        }
         let oldMirror = Mirror(reflecting: old)
         let newMirror = Mirror(reflecting: new)
         let typeName = String(describing: type(of: old))
@@ -25,7 +29,8 @@ enum ModelDiff {
         switch oldMirror.displayStyle {
         case .struct where isModel:
             for (oldChild, newChild) in zip(oldMirror.children, newMirror.children) {
-                guard let label = oldChild.label, label != "location" else { continue }
+                guard var label = oldChild.label, label != "location" else { continue }
+                if label.hasPrefix("_") { label.removeFirst() }
                 compare(oldChild.value, newChild.value, path: path + ["\(typeName).\(label)"], into: &paths)
             }
         case .optional:

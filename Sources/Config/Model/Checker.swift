@@ -3,7 +3,7 @@ public struct Checker: Sendable, Hashable, Codable {
     public var kind: CheckerKind
     /// Where and how to connect (`connect_ip`, `connect_port`, `bindto`, …); empty for
     /// MISC_CHECK and FILE_CHECK.
-    public var connection = ConnectionOptions()
+    @OutOfLine public var connection = ConnectionOptions()
     /// The timing in force: the checker's own, else the real server's, else the virtual server's,
     /// else keepalived's default for the checker type.
     public var timing = CheckTiming()
@@ -19,10 +19,19 @@ public struct Checker: Sendable, Hashable, Codable {
         self.kind = kind
         self.location = location
     }
+
+    /// A `MISC_CHECK`: runs a script.
+    public var isMisc: Bool {
+        if case .misc = kind { return true }
+        return false
+    }
 }
 
 /// The kinds of checker, each with its own settings.
-public enum CheckerKind: Sendable, Hashable, Codable {
+///
+/// Indirect: the settings of HTTP_GET and the others live out of line, so a TCP_CHECK (most of a farm) does not
+/// carry room for them (80 bytes to 8 in every checker).
+public indirect enum CheckerKind: Sendable, Hashable, Codable {
     case tcp
     case http(HTTPCheck)
     case ssl(HTTPCheck)
@@ -62,7 +71,9 @@ public enum CheckerKind: Sendable, Hashable, Codable {
 }
 
 /// The connection settings common to the network checkers.
-public struct ConnectionOptions: Sendable, Hashable, Codable {
+public struct ConnectionOptions: Sendable, Hashable, Codable, OutOfLineStorable {
+    public static var absent: ConnectionOptions { ConnectionOptions() }
+
     /// `connect_ip`; `nil` is the real server's address.
     public var connectIP: IPAddress?
     /// `connect_port`; `nil` is the real server's port.

@@ -152,7 +152,9 @@ public struct TunnelOptions: Sendable, Hashable, Codable {
 
 /// The check settings a virtual server hands down to its real servers and a real server to its
 /// checkers, as written; `nil` means "inherit". `Checker.timing` holds the resolved values.
-public struct CheckDefaults: Sendable, Hashable, Codable {
+public struct CheckDefaults: Sendable, Hashable, Codable, OutOfLineStorable {
+    public static var absent: CheckDefaults { CheckDefaults() }
+
     public var connectTimeout: Duration?
     public var retry: Int?
     public var delayBeforeRetry: Duration?
@@ -267,8 +269,8 @@ public struct RealServer: Sendable, Hashable, Codable {
     public var forwarding: ForwardingMethod?
     /// `inhibit_on_failure`; `nil` follows the virtual server.
     public var inhibitOnFailure: Bool?
-    public var notifyUp: ScriptCommand?
-    public var notifyDown: ScriptCommand?
+    @OutOfLine public var notifyUp: ScriptCommand?
+    @OutOfLine public var notifyDown: ScriptCommand?
     /// `uthreshold`: the most connections IPVS sends; 0 is no limit.
     public var upperThreshold = 0
     /// `lthreshold`: the connection count under which the server takes connections again.
@@ -278,7 +280,7 @@ public struct RealServer: Sendable, Hashable, Codable {
     /// `virtualhost`: the default `Host:` of this server's HTTP_GET/SSL_GET checkers.
     public var virtualhost: String?
     /// `connect_timeout`, `retry`, `delay_before_retry`, `warmup`, `delay_loop`, `alpha` as written.
-    public var checkDefaults = CheckDefaults()
+    @OutOfLine public var checkDefaults = CheckDefaults()
     /// Vigil extension `rise N`: consecutive successful checks before a down server is up again;
     /// `nil` is keepalived's behaviour (one).
     public var rise: Int?

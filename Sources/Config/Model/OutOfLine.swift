@@ -1,0 +1,56 @@
+/// A setting most configurations leave out, stored out of line: one reference in its owner, nil while the setting
+/// is absent, where the value itself would take its full size in every owner (a `ScriptCommand?` is 56 bytes, a
+/// `CheckDefaults` 112). A farm of 10,000 real servers is held by the watchdog and by the checker worker; what
+/// each real server leaves out should cost it next to nothing. Equality, hashing and the encoding are the value's
+/// (the encoding is the value's own, so a wrapped field reads and writes as before).
+@propertyWrapper
+public struct OutOfLine<Value: OutOfLineStorable & Sendable>: Sendable, Hashable, Codable {
+    private final class Box: Sendable {
+        let value: Value
+        init(_ value: Value) { self.value = value }
+    }
+
+    private var box: Box?
+
+    public init(wrappedValue: Value) {
+        box = wrappedValue == .absent ? nil : Box(wrappedValue)
+    }
+
+    public var wrappedValue: Value {
+        get { box?.value ?? .absent }
+        set { box = newValue == .absent ? nil : Box(newValue) }
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.box === rhs.box || lhs.wrappedValue == rhs.wrappedValue
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(wrappedValue) }
+
+    public init(from decoder: any Decoder) throws {
+        self.init(wrappedValue: try decoder.singleValueContainer().decode(Value.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(wrappedValue)
+    }
+}
+
+/// A value `OutOfLine` can hold, and the value that stands for "left out" (stored as no box at all).
+public protocol OutOfLineStorable: Hashable, Codable {
+    static var absent: Self { get }
+}
+
+extension Optional: OutOfLineStorable where Wrapped: Hashable & Codable {
+    public static var absent: Self { nil }
+}
+
+/// What `ModelDiff` (a test) reads through: the wrapped value of an `OutOfLine` field.
+public protocol OutOfLineField {
+    var storedValue: Any { get }
+}
+
+extension OutOfLine: OutOfLineField {
+    public var storedValue: Any { wrappedValue }
+}
