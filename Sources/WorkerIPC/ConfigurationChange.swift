@@ -4,7 +4,8 @@ import Config
 /// of the one the worker holds, so that a reload touching one real server of 10,000 does not encode, send and decode
 /// megabytes (1,000 × 10 was 1.2 MB, 300 ms of a host's CPU each way). Everything but the virtual servers is sent
 /// whole (it is small); each virtual server is either "the one at this index of your list" (unchanged, compared with
-/// `==`, file lines included) or sent whole. The worker rebuilds exactly the configuration the watchdog holds.
+/// `==`, which leaves out where its blocks stand in the file: `NotCompared`) or sent whole. The worker rebuilds the
+/// configuration the watchdog holds, but for the line numbers of virtual servers that only moved.
 ///
 /// `sequence` is how many configurations the watchdog sent this worker before this one: a worker that counted a
 /// different number (a message lost, or a bug) must not guess, and exits to be restarted with the whole configuration.

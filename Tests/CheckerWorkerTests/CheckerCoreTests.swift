@@ -8,6 +8,10 @@ import WorkerIPC
 @Suite("Checker core")
 struct CheckerCoreTests {
     static func configuration(services: Int = 1, reals: Int = 10, quorum: String = "") throws -> WorkerConfiguration {
+        workerConfiguration(text(services: services, reals: reals, quorum: quorum))
+    }
+
+    static func text(services: Int, reals: Int = 10, quorum: String = "") -> String {
         var text = ""
         for service in 0..<services {
             text += "virtual_server 192.0.2.\(service + 1) 80 {\n delay_loop 1\n lb_kind DR\n\(quorum)\n"
@@ -16,7 +20,7 @@ struct CheckerCoreTests {
             }
             text += "}\n"
         }
-        return workerConfiguration(text)
+        return text
     }
 
     /// The worker's configuration from a file's text, which must be valid.
@@ -24,6 +28,28 @@ struct CheckerCoreTests {
         let loaded = ConfigLoader.load(text: text)
         #expect(loaded.isValid, "\(loaded.diagnostics)")
         return WorkerConfiguration(globalDefs: loaded.config.globalDefs, lvs: loaded.config.lvs)
+    }
+
+    @Test("a reload that only moved the virtual servers (lines added above them) keeps every probe and schedule")
+    func movedIsNotChanged() throws {
+        var core = CheckerCore()
+        var random = SplitMix64(seed: 3)
+        let old = try Self.configuration(services: 3)
+        _ = core.configure(old, isReload: false, now: .zero, using: &random)
+        let tokens = core.entries.map(\.token)
+        var moved = Self.workerConfiguration("global_defs {\n router_id moved\n}\n\n" + Self.text(services: 3))
+        let first = try #require(moved.lvs?.virtualServers.first)
+        #expect(first.location.line != old.lvs?.virtualServers.first?.location.line)
+        #expect(
+            first.realServers[0].checkers[0].location.line
+                != old.lvs?.virtualServers[0].realServers[0].checkers[0].location.line)
+        let change = core.configure(moved, isReload: true, now: .seconds(1), using: &random)
+        #expect(change.build.isEmpty && change.dropped.isEmpty && change.changed.isEmpty)
+        #expect(core.entries.map(\.token) == tokens)
+        // A real setting changed is still a change.
+        moved.lvs?.virtualServers[1].realServers[2].weight = 5
+        let weighed = core.configure(moved, isReload: true, now: .seconds(2), using: &random)
+        #expect(weighed.changed == [1] && weighed.build.count == 1 && weighed.dropped.count == 1)
     }
 
     @Test("more checks due than may fly: the rest wait and start later, their lateness recorded")

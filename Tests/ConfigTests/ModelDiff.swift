@@ -29,8 +29,9 @@ enum ModelDiff {
         switch oldMirror.displayStyle {
         case .struct where isModel:
             for (oldChild, newChild) in zip(oldMirror.children, newMirror.children) {
-                guard var label = oldChild.label, label != "location" else { continue }
+                guard var label = oldChild.label else { continue }
                 if label.hasPrefix("_") { label.removeFirst() }
+                guard label != "location" else { continue }
                 compare(oldChild.value, newChild.value, path: path + ["\(typeName).\(label)"], into: &paths)
             }
         case .optional:

@@ -13,7 +13,7 @@ public struct Checker: Sendable, Hashable, Codable {
     public var ownTiming: CheckTiming.Settings = []
     /// `log_all_failures`: log every failure, not only state changes.
     public var logAllFailures = false
-    public var location: SourceLocation
+    @NotCompared public var location: SourceLocation
 
     public init(kind: CheckerKind, location: SourceLocation) {
         self.kind = kind
@@ -180,7 +180,7 @@ public struct HTTPURL: Sendable, Hashable, Codable {
     /// `virtualhost`; `nil` follows the checker.
     public var virtualhost: String?
     public var regex: HTTPRegex?
-    public var location: SourceLocation
+    @NotCompared public var location: SourceLocation
 
     public init(path: String, location: SourceLocation) {
         self.path = path

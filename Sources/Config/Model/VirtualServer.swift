@@ -3,7 +3,7 @@
 public struct VirtualServerGroup: Sendable, Hashable, Codable {
     public var name: String
     public var entries: [VirtualServerGroupEntry] = []
-    public var location: SourceLocation
+    @NotCompared public var location: SourceLocation
 
     public init(name: String, location: SourceLocation) {
         self.name = name
@@ -28,7 +28,7 @@ public struct VirtualServerGroupEntry: Sendable, Hashable, Codable {
     }
 
     public var target: Target
-    public var location: SourceLocation
+    @NotCompared public var location: SourceLocation
 
     public init(_ target: Target, location: SourceLocation) {
         self.target = target
@@ -216,7 +216,7 @@ public struct VirtualServer: Sendable, Hashable, Codable {
     public var checkDefaults = CheckDefaults()
     public var sorryServer: SorryServer?
     public var realServers: [RealServer] = []
-    public var location: SourceLocation
+    @NotCompared public var location: SourceLocation
 
     public init(address: VirtualServerAddress, location: SourceLocation) {
         self.address = address
@@ -246,7 +246,7 @@ public struct SorryServer: Sendable, Hashable, Codable {
     public var inhibit = false
     /// `nil` follows the virtual server's `lvs_method`.
     public var forwarding: ForwardingMethod?
-    public var location: SourceLocation
+    @NotCompared public var location: SourceLocation
 
     public init(address: IPAddress, port: Int?, location: SourceLocation) {
         self.address = address
@@ -288,7 +288,7 @@ public struct RealServer: Sendable, Hashable, Codable {
     /// keepalived's behaviour (each checker's `retry` + 1 attempts).
     public var fall: Int?
     public var checkers: [Checker] = []
-    public var location: SourceLocation
+    @NotCompared public var location: SourceLocation
 
     public init(address: IPAddress, port: Int?, location: SourceLocation) {
         self.address = address

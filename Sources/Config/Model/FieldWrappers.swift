@@ -54,3 +54,28 @@ public protocol OutOfLineField {
 extension OutOfLine: OutOfLineField {
     public var storedValue: Any { wrappedValue }
 }
+
+/// A field that is not part of its owner's value: equality and hashing skip it. It marks where a block of the LVS
+/// part stands in the file: a reload that only moved a virtual server (a line added above it) leaves it equal, so
+/// the watchdog sends it to the checker as kept and the checker keeps its real servers' probes and schedules. The
+/// worker then holds the old line numbers; workers never use them (diagnostics come from the watchdog's parse). It is
+/// encoded as its value.
+@propertyWrapper
+public struct NotCompared<Value: Sendable & Codable>: Sendable, Hashable, Codable {
+    public var wrappedValue: Value
+
+    public init(wrappedValue: Value) { self.wrappedValue = wrappedValue }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { true }
+
+    public func hash(into hasher: inout Hasher) {}
+
+    public init(from decoder: any Decoder) throws {
+        wrappedValue = try decoder.singleValueContainer().decode(Value.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(wrappedValue)
+    }
+}
