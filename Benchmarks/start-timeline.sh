@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# start-timeline.sh: where vigild's start goes, for 100 x 10 TCP_CHECK (the kernel lab's start benchmark), as a
+# timeline of its own log (ms since the command ran), three starts; before them, the time of `vigild --version`,
+# `vigild -t` and `keepalived -t` of the same file. Run in the kernel lab (it needs IPVS):
+#   Tests/KernelLab/kernel-lab run --env VIGIL_BIN=$PWD/.build-package/release Benchmarks/start-timeline.sh
+# Namespaces bench-d (the director) and bench-r (10 real servers, 198.51.100.11-20:80, one accept loop).
+set -uo pipefail
+BIN=${VIGIL_BIN:-/work/main/.build-package/release}
+W=$(mktemp -d /tmp/sp.XXXX)
+ip netns add bench-d; ip netns add bench-r
+trap 'ip netns pids bench-d | xargs -r kill; ip netns pids bench-r | xargs -r kill; ip netns del bench-d; ip netns del bench-r; rm -rf "$W"' EXIT
+ip -n bench-d link set lo up; ip -n bench-r link set lo up
+ip link add d0 netns bench-d type veth peer name r0 netns bench-r
+ip -n bench-d addr add 198.51.100.1/24 dev d0; ip -n bench-d link set d0 up
+for i in $(seq 11 20); do ip -n bench-r addr add "198.51.100.$i/24" dev r0; done
+ip -n bench-r link set r0 up
+ip netns exec bench-r python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 80)); s.listen(4096)
+while True:
+    c, _ = s.accept(); c.close()' &
+sleep 0.5
+{
+echo 'global_defs { router_id bench }'
+for ((s = 0; s < 100; s++)); do
+  echo "virtual_server 192.0.2.$((s + 1)) 80 {"
+  printf '  delay_loop 1\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n'
+  for ((r = 0; r < 10; r++)); do
+    echo "  real_server 198.51.100.$((11 + r)) 80 {"
+    printf '    weight 1\n    TCP_CHECK {\n      connect_timeout 1\n      retry 1\n      delay_before_retry 1\n    }\n  }\n'
+  done
+  echo "}"
+done
+} > $W/c.conf
+now() { date +%s%3N; }
+t=$(now); $BIN/vigild --version >/dev/null; echo "vigild --version: $(($(now) - t)) ms"
+t=$(now); $BIN/vigild -t -f $W/c.conf >/dev/null 2>&1; echo "vigild -t (parse, check): $(($(now) - t)) ms"
+t=$(now); keepalived -t -f $W/c.conf >/dev/null 2>&1; echo "keepalived -t: $(($(now) - t)) ms"
+for run in 1 2 3; do
+t0=$(now)
+ip netns exec bench-d $BIN/vigild -n -l -D -f $W/c.conf -p $W/d.pid -c $W/c.pid -r $W/v.pid --control-socket $W/s.sock 2>&1 |
+  python3 -u -c '
+import sys,time
+t0=int(sys.argv[1])/1000
+for l in sys.stdin: print("%7.0f %s" % ((time.time()-t0)*1000, l.rstrip()[:160]))' $t0 > $W/log$run &
+while (( $(ip netns exec bench-d cat /proc/net/ip_vs | grep -c -- '->') < 1001 )); do sleep 0.05; done
+echo "run $run: all 1,000 in IPVS $(($(now) - t0)) ms"
+grep -E "started|worker running|configured|IPVS|applied|hello" $W/log$run | grep -v "quorum\|TCP_CHECK\|check " | head -20
+kill $(cat $W/d.pid); sleep 2; ip netns exec bench-d ipvsadm -C
+done
