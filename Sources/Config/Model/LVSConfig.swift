@@ -45,6 +45,12 @@ extension Array {
     /// Copies the elements into storage of their size when the array has spare room (`hasSpareCapacity`).
     public mutating func dropSpareCapacity() {
         guard hasSpareCapacity else { return }
+        // An empty array takes the shared empty storage; `init(unsafeUninitializedCapacity: 0)` would write its count
+        // there (a data race between threads, ThreadSanitizer saw it).
+        guard !isEmpty else {
+            self = []
+            return
+        }
         let elements = self
         self = Array(unsafeUninitializedCapacity: elements.count) { buffer, initialized in
             _ = buffer.initialize(fromContentsOf: elements)
