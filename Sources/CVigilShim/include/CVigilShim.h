@@ -92,8 +92,7 @@ struct cvigil_datagram_info {
 long cvigil_recv_datagram(int fd, void *buffer, unsigned long length, struct cvigil_datagram_info *info);
 
 /// Bytes the allocator has handed out and not had back, over all its arenas and its own mappings (mallinfo2's
-/// uordblks + hblkhd): what a
-/// benchmark reads to tell what a data structure holds on the heap.
+/// uordblks + hblkhd): what a benchmark reads to tell what a data structure holds on the heap.
 unsigned long cvigil_heap_in_use(void);
 
 #endif

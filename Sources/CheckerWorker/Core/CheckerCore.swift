@@ -26,8 +26,11 @@ public struct CheckerCore: Sendable {
 
     static func identity(of entry: Entry, in lvs: LVSConfig) -> String {
         let server = lvs.virtualServers[entry.virtualServer]
-        return "\(VirtualServerNames.name(server.address))|\(server.realServers[entry.realServer].configName)"
+        return identity(server.realServers[entry.realServer], of: VirtualServerNames.name(server.address))
     }
+
+    /// `vsName|rsAddress` of a real server of the virtual server named `name`.
+    static func identity(_ real: RealServer, of name: String) -> String { "\(name)|\(real.configName)" }
 
     /// The configuration one real server's probes depend on: the real server and its virtual server (without the
     /// other real servers). A reload keeps an entry (timing, in-flight checks) while its signature is equal.
@@ -186,7 +189,7 @@ public struct CheckerCore: Sendable {
                 previous[Self.identity(of: oldEntries[entryIndex], in: oldLVS)] = entryIndex
             }
             for (realIndex, real) in virtualServer.realServers.enumerated() {
-                let identity = "\(name)|\(real.configName)"
+                let identity = Self.identity(real, of: name)
                 entriesOf[virtualIndex].append(entries.count)
                 let match = previous.removeValue(forKey: identity)
                 if !rebuildAll, let match,
