@@ -3,6 +3,10 @@
 # timeline of its own log (ms since the command ran), three starts; before them, the time of `vigild --version`,
 # `vigild -t` and `keepalived -t` of the same file. Run in the kernel lab (it needs IPVS):
 #   Tests/KernelLab/kernel-lab run --env VIGIL_BIN=$PWD/.build-package/release Benchmarks/start-timeline.sh
+# With VIGIL_BINS (directories holding vigild), it compares instead: start → all 1,000 real servers in IPVS for each
+# build and keepalived, one after the other, ROUNDS (5) rounds, each binary run once before (a first exec in the
+# kernel lab reads the binary over 9p), then the median of each:
+#   Tests/KernelLab/kernel-lab run --env VIGIL_BINS="/tmp/old /tmp/new" Benchmarks/start-timeline.sh
 # Namespaces bench-d (the director) and bench-r (10 real servers, 198.51.100.11-20:80, one accept loop).
 set -uo pipefail
 BIN=${VIGIL_BIN:-/work/main/.build-package/release}
@@ -34,6 +38,33 @@ for ((s = 0; s < 100; s++)); do
 done
 } > $W/c.conf
 now() { date +%s%3N; }
+# Lines with '->': the header's, then one per real server.
+in_ipvs() { ip netns exec bench-d cat /proc/net/ip_vs | grep -c -- '->'; }
+if [[ -n ${VIGIL_BINS:-} ]]; then
+  declare -A times
+  for bin in $VIGIL_BINS; do "$bin/vigild" --version >/dev/null; done
+  keepalived --version >/dev/null 2>&1
+  for ((round = 1; round <= ${ROUNDS:-5}; round++)); do
+    for who in $VIGIL_BINS keepalived; do
+      t0=$(now)
+      if [[ $who == keepalived ]]; then
+        ip netns exec bench-d keepalived -n -l -C -f $W/c.conf -p $W/d.pid -c $W/c.pid -r $W/v.pid >/dev/null 2>&1 &
+      else
+        ip netns exec bench-d "$who/vigild" -n -l -C -f $W/c.conf -p $W/d.pid -c $W/c.pid -r $W/v.pid \
+          --control-socket $W/s.sock >/dev/null 2>&1 &
+      fi
+      pid=$!
+      while (($(in_ipvs) < 1001)); do sleep 0.05; done
+      times[$who]+="$(($(now) - t0)) "
+      kill "$pid"; wait "$pid"; ip netns exec bench-d ipvsadm -C
+    done
+  done
+  for who in $VIGIL_BINS keepalived; do
+    echo "$who: start → all 1,000 in IPVS: ${times[$who]}ms (median $(tr ' ' '\n' <<<"${times[$who]}" | grep . | sort -n |
+      awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}') ms)"
+  done
+  exit 0
+fi
 t=$(now); $BIN/vigild --version >/dev/null; echo "vigild --version: $(($(now) - t)) ms"
 t=$(now); $BIN/vigild -t -f $W/c.conf >/dev/null 2>&1; echo "vigild -t (parse, check): $(($(now) - t)) ms"
 t=$(now); keepalived -t -f $W/c.conf >/dev/null 2>&1; echo "keepalived -t: $(($(now) - t)) ms"
@@ -44,8 +75,8 @@ ip netns exec bench-d $BIN/vigild -n -l -D -f $W/c.conf -p $W/d.pid -c $W/c.pid 
 import sys,time
 t0=int(sys.argv[1])/1000
 for l in sys.stdin: print("%7.0f %s" % ((time.time()-t0)*1000, l.rstrip()[:160]))' $t0 > $W/log$run &
-while (( $(ip netns exec bench-d cat /proc/net/ip_vs | grep -c -- '->') < 1001 )); do sleep 0.05; done
+while (($(in_ipvs) < 1001)); do sleep 0.05; done
 echo "run $run: all 1,000 in IPVS $(($(now) - t0)) ms"
-grep -E "started|worker running|configured|IPVS|applied|hello" $W/log$run | grep -v "quorum\|TCP_CHECK\|check " | head -20
+grep -E "started|worker running|configured|IPVS|applied|hello|decoded|memory given" $W/log$run | grep -v "quorum\|TCP_CHECK\|check " | head -20
 kill $(cat $W/d.pid); sleep 2; ip netns exec bench-d ipvsadm -C
 done

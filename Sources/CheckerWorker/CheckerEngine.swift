@@ -84,6 +84,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     private var ipvsNamespace: IPVSNamespace?
     private var sharedSignature: SharedSignature?
     private var wake: (at: Duration, timer: TimerID)?
+    /// Checks wait for the worker's first IPVS programming (`apply`), held since this instant.
+    private var checksHeldSince: Duration?
     private var reportTimer: TimerID?
     private var statisticsTimer: TimerID?
     private var dirty: Set<Int> = []
@@ -256,6 +258,11 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         ipvs.sysctls = [
             "sloppy_tcp": globals.lvsSloppyTCP, "sloppy_sctp": globals.lvsSloppySCTP,
         ].compactMapValues { $0 }
+        // A worker's first configuration: the rules go into the kernel before the first check starts, as keepalived
+        // adds its services before it schedules a checker. Checks running meanwhile would slow the programming (on a
+        // loaded or emulated host, each connect is a good part of a millisecond of the same loop) for verdicts
+        // the rules were not there to take. Time stands still for the checks until then (`releaseChecks`).
+        if !isReload { checksHeldSince = now }
         ipvs.configure(
             keys: lvs.virtualServers.map { IPVSDesiredState.serviceKeys(of: $0, in: lvs) }, retiring: previousOwned,
             repairInterval: globals.ipvsRepairInterval ?? GlobalDefs.defaultIPVSRepairInterval,
@@ -263,6 +270,20 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         sendReport()
         scheduleStatistics()
         trafficReader.start()
+        if isReload { runDueChecks() } else { ipvs.afterSync { [self] in releaseChecks() } }
+    }
+
+    public func afterApply(_ body: @escaping @Sendable () -> Void) {
+        loop.preconditionInEventLoop()
+        ipvs.afterSync(body)
+    }
+
+    /// The first programming is over (or IPVS is not there to program): the held checks start, each as much later
+    /// as it was held.
+    private func releaseChecks() {
+        guard let since = checksHeldSince else { return }
+        checksHeldSince = nil
+        core.shiftChecks(by: now - since)
         runDueChecks()
     }
 
@@ -288,7 +309,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     // MARK: Checks
 
     private func runDueChecks() {
-        guard !stopped else { return }
+        guard !stopped, checksHeldSince == nil else { return }
         let limit = min(inFlightLimit - core.scheduler.inFlight, Self.startsPerTurn)
         if limit > 0 {
             for (count, (ticket, _)) in core.due(now: now, slack: Self.slack, limit: limit).enumerated() {

@@ -20,6 +20,9 @@ public protocol WorkerEngine: AnyObject, Sendable {
     /// Applies the first configuration (`isReload` false) or a reloaded one (true): only the difference.
     /// `configuration.savedState` is what the previous incarnation of this worker last reported.
     func apply(_ configuration: WorkerConfiguration, isReload: Bool)
+    /// Runs `body` on the engine's loop once the work `apply` started is done: the checker's first IPVS programming,
+    /// which goes on for several turns of its loop after `apply` returns. At once by default (called on the loop).
+    func afterApply(_ body: @escaping @Sendable () -> Void)
     /// The text of the `SIGUSR1` data dump for this worker.
     func dump() -> String
     /// The text of the `SIGUSR2` statistics dump for this worker (`name value` lines).
@@ -42,6 +45,7 @@ public protocol WorkerEngine: AnyObject, Sendable {
 }
 
 extension WorkerEngine {
+    public func afterApply(_ body: @escaping @Sendable () -> Void) { body() }
     public func peerStateChanged(_ state: WorkerState) {}
     public func connect(peers: [WorkerRole: Int32]) {}
     public func bfdSessionsReceived(_ message: BFDChannelMessage, at receivedAt: Int64) {}

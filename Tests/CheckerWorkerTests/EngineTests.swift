@@ -403,6 +403,28 @@ struct EngineTests {
         #expect(other.kernel?.writeCount == 800)
     }
 
+    @Test("at start the rules go into the kernel before the first check; the checks start as much later as held")
+    func checksWaitForTheFirstProgramming() throws {
+        let harness = EngineHarness()
+        // 600 services: the read, plan and writes take several turns; every check is due within 0.1 s of the start.
+        harness.engine.apply(
+            try harness.configuration(EngineIPVSTests.farm(services: 600, reals: 1)), isReload: false)
+        var turns = 0
+        while harness.kernel?.state.virtualServers.count != 600 && turns < 100 {
+            #expect(harness.network.attempts.isEmpty)
+            // Each turn of the programming takes 0.1 s: without the hold, every check would be due before it ends.
+            harness.loop.elapse(.milliseconds(100))
+            harness.loop.runTurn()
+            turns += 1
+        }
+        #expect(turns >= 3)
+        harness.advance(seconds: 1)
+        #expect(harness.network.attempts.values.reduce(0, +) == 600)
+        // Held, not late: each check starts at its own time, moved by the hold.
+        let lateness = try #require(harness.engine.currentStatistics().latenessP99Milliseconds)
+        #expect(lateness < 20)
+    }
+
     @Test("stop with release removes the configured services; without, leaves them")
     func stopRelease() throws {
         let harness = EngineHarness()

@@ -255,6 +255,9 @@ public struct CheckerCore: Sendable {
 
     public var nextWakeup: Duration? { scheduler.nextWakeup }
 
+    /// Moves every waiting check `delay` later (`HealthScheduler.shift`): the checks were held meanwhile.
+    public mutating func shiftChecks(by delay: Duration) { scheduler.shift(by: delay) }
+
     /// Records one check's outcome; its duration runs from its start (`due`) to `now`.
     public mutating func completed(_ ticket: CheckTicket, _ outcome: ProbeOutcome, now: Duration) -> Update {
         var update = Update()

@@ -200,6 +200,21 @@ public struct HealthScheduler: Sendable {
         if suspended { dropStale() } else { enqueueAll(server: server) }
     }
 
+    /// Moves every waiting check `delay` later, keeping its phase: time stood still for the checks while they
+    /// were held (the worker's first IPVS programming, which a check's verdict could not act on before). Checks in
+    /// flight are left alone.
+    public mutating func shift(by delay: Duration) {
+        guard delay > .zero else { return }
+        queue = MinHeap<DueEntry>()
+        for server in servers.indices {
+            for checker in servers[server].checks.indices where !servers[server].checks[checker].inFlight {
+                servers[server].checks[checker].nextDue += delay
+                servers[server].checks[checker].periodDue += delay
+            }
+            enqueueAll(server: server)
+        }
+    }
+
     /// A check to start now, and how late it starts.
     public struct DueCheck: Hashable, Sendable {
         public var id: CheckID

@@ -132,6 +132,12 @@ public final class CheckLoop: EventLoop, @unchecked Sendable {
         runQueued()
     }
 
+    /// Virtual time only: `duration` passes with nothing run, as during a turn that took that long.
+    public func elapse(_ duration: Duration) {
+        precondition(manual, "elapse(_:) is for loops in virtual time")
+        virtualNow += UInt64(HealthScheduler.nanoseconds(duration))
+    }
+
     /// Virtual time only: runs queued tasks and deferred slices until none is left.
     public func runQueued() {
         while runTurn() {}

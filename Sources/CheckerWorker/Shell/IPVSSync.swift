@@ -85,6 +85,8 @@ final class IPVSSync {
     private var syncing = false
     private var deferred: Set<Int> = []
     private var resyncWanted = false
+    /// What `afterSync` holds until the full sync under way ends.
+    private var waitingForSync: [() -> Void] = []
     /// A full sync succeeded and every write since did too: `held` is what the kernel has (drift aside).
     private var trusted = false
     private var retryTimer: TimerID?
@@ -168,6 +170,12 @@ final class IPVSSync {
 
     // MARK: Full sync
 
+    /// Runs `body` once no full sync is under way: at once when none is (IPVS unreachable included), else when the
+    /// current one ends, whether its writes succeeded or not.
+    func afterSync(_ body: @escaping () -> Void) {
+        if syncing { waitingForSync.append(body) } else { body() }
+    }
+
     /// Reads the kernel's table (sliced), plans the whole difference and writes it (sliced).
     func resync(reason: String) {
         guard !stopped else { return }
@@ -243,6 +251,11 @@ final class IPVSSync {
     private func finishSync(failedWith error: NetlinkError?, failedWrites: Int = 0) {
         syncing = false
         trusted = error == nil && failedWrites == 0
+        defer {
+            let waiting = waitingForSync
+            waitingForSync = []
+            for body in waiting { body() }
+        }
         if let error {
             logger.error("cannot read the kernel's IPVS state: \(error); reconnecting")
             client = nil
