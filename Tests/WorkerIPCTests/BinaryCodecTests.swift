@@ -86,6 +86,73 @@ struct BinaryCodecTests {
         #expect(try BinaryCodec.decode([Primitives].self, from: pair) == [Primitives(), Primitives()])
     }
 
+    /// The leaves written as values (`Duration`, `SourceLocation`, `IPAddress`), in every kind of container.
+    struct Leaves: Codable, Equatable {
+        var durations: [Duration] = [
+            .zero, .seconds(5), .milliseconds(-1500), .nanoseconds(1), .seconds(Int64.max), .seconds(Int64.min),
+            Duration(secondsComponent: 3, attosecondsComponent: 999_999_999_999_999_999),
+        ]
+        var absent: Duration?
+        var present: Duration? = .milliseconds(250)
+        var location = Config.SourceLocation(file: "/etc/keepalived/keepalived.conf", line: 12)
+        var addresses: [IPAddress] = [
+            .v4(0xC000_0201), .v6([0x20, 0x01, 0x0d, 0xb8] + Array(repeating: 0, count: 11) + [1]),
+            // Malformed (not 16 bytes): written as `Codable` writes it, and read back the same.
+            .v6([1, 2, 3]),
+        ]
+        var byName: [String: IPAddress] = ["web": .v4(0xCB00_7101)]
+    }
+
+    /// The same keys, declared (and so read) in the opposite order: the reader skips over every leaf to index them.
+    struct LeavesReversed: Codable, Equatable {
+        var byName: [String: IPAddress]
+        var addresses: [IPAddress]
+        var location: Config.SourceLocation
+        var present: Duration?
+        var absent: Duration?
+        var durations: [Duration]
+    }
+
+    @Test("durations, locations and addresses are written as values and read back exactly, in any order")
+    func leaves() throws {
+        let value = Leaves()
+        let bytes = try BinaryCodec.encode(value)
+        #expect(try BinaryCodec.decode(Leaves.self, from: bytes) == value)
+        let reversed = try BinaryCodec.decode(LeavesReversed.self, from: bytes)
+        #expect(reversed.durations == value.durations && reversed.location == value.location)
+        #expect(reversed.addresses == value.addresses && reversed.byName == value.byName)
+        #expect(reversed.present == value.present && reversed.absent == nil)
+        // A value, not a container: the tag, then the fields.
+        struct One: Codable, Equatable {
+            var d: Duration
+            var a: IPAddress
+        }
+        let one = try BinaryCodec.encode(One(d: .seconds(5), a: .v4(0xC000_0201)))
+        #expect(one == [8, 2, 0, 0, 0, 0, 1, 0x64, 10, 10, 0, 0, 1, 0x61, 12, 192, 0, 2, 1])
+        // `Codable`'s form of a Duration (an unkeyed pair: the attoseconds' high and low 64 bits) is read too.
+        let codable: [UInt8] =
+            [8, 2, 0, 0, 0, 0, 1, 0x64, 9, 2, 0, 0, 0, 3, 0] + [4] + varint(5_000_000_000_000_000_000)
+            + [0, 1, 0x61, 12, 192, 0, 2, 1]
+        #expect(try BinaryCodec.decode(One.self, from: codable) == One(d: .seconds(5), a: .v4(0xC000_0201)))
+        // Hostile leaves are errors: attoseconds of a whole second, a truncated address.
+        #expect(throws: BinaryCodecError.self) {
+            try BinaryCodec.decode([Duration].self, from: [9, 1, 0, 0, 0, 10, 0] + varint(2_000_000_000_000_000_000))
+        }
+        #expect(throws: BinaryCodecError.self) {
+            try BinaryCodec.decode([IPAddress].self, from: [9, 1, 0, 0, 0, 13, 1, 2])
+        }
+    }
+
+    func varint(_ value: UInt64) -> [UInt8] {
+        var value = value
+        var bytes: [UInt8] = []
+        while value >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        return bytes + [UInt8(value)]
+    }
+
     struct AnyReversed: Encodable {
         func encode(to encoder: any Encoder) throws { try Reversed().encode(to: encoder) }
     }
