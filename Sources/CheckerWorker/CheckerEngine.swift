@@ -263,6 +263,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         // loaded or emulated host, each connect is a good part of a millisecond of the same loop) for verdicts
         // the rules were not there to take. Time stands still for the checks until then (`releaseChecks`).
         if !isReload { checksHeldSince = now }
+        // The probes were built (progress marked every 256); the IPVS read and the report below are long too.
+        sink.progress()
         ipvs.configure(
             keys: lvs.virtualServers.map { IPVSDesiredState.serviceKeys(of: $0, in: lvs) }, retiring: previousOwned,
             repairInterval: globals.ipvsRepairInterval ?? GlobalDefs.defaultIPVSRepairInterval,
@@ -454,6 +456,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         if let reportTimer { loop.cancel(reportTimer) }
         reportTimer = nil
         sink.report(core.report(ipvsServices: ipvs.ownedServices, progress: sink.progress))
+        // Encoding and sending the report of a large farm takes a while of its own.
+        sink.progress()
     }
 
     private func scheduleStatistics() {

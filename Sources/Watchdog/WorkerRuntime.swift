@@ -258,7 +258,8 @@ struct WorkerLoop {
             switch message {
             case .configure, .reconfigure:
                 Self.configure(
-                    message, isReload: isReload, held: held, engine: engine, logger: logger, trimsHeap: trimsHeap)
+                    message, isReload: isReload, held: held, engine: engine, logger: logger, trimsHeap: trimsHeap,
+                    progress: { progress.mark() })
             case .peerState(let state): engine.peerStateChanged(state)
             default: logger.warning("unexpected large message from the watchdog; ignored")
             }
@@ -270,7 +271,7 @@ struct WorkerLoop {
     /// with the whole configuration (keeping VIPs and rules, as after any restart).
     static func configure(
         _ message: WorkerMessage, isReload: Bool, held: HeldConfiguration, engine: any WorkerEngine, logger: Logger,
-        trimsHeap: Bool
+        trimsHeap: Bool, progress: @escaping @Sendable () -> Void
     ) {
         var configuration: WorkerConfiguration
         switch message {
@@ -300,6 +301,8 @@ struct WorkerLoop {
         // 3.4 MiB for 1,000 × 10 TCP_CHECKs in the kernel lab. After the first IPVS programming, not before it: the
         // trim took ≈ 0.1 s under emulation, and the programming's code would have been faulted in again.
         engine.afterApply {
+            // The trim reads this process's mappings and gives them back, a task of its own after the last write.
+            progress()
             // Not inside the log call: a log call builds its message only at a level that is written.
             let trimmed = MemoryTrim.trim(heap: trimsHeap)
             logger.info("memory given back after the configuration: \(trimmed)")
@@ -358,9 +361,11 @@ struct WorkerLoop {
             let held = held
             let logger = logger
             let trimsHeap = role != .checker
+            let progress = reporter.progress
             onLoop {
                 Self.configure(
-                    message, isReload: isReload, held: held, engine: engine, logger: logger, trimsHeap: trimsHeap)
+                    message, isReload: isReload, held: held, engine: engine, logger: logger, trimsHeap: trimsHeap,
+                    progress: { progress.mark() })
             }
         case .ping(let sequence):
             // Answered here, not on the engine's loop: the answer carries the loop's progress instead.

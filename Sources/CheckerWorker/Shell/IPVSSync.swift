@@ -453,6 +453,8 @@ final class IPVSSync {
         let timeouts: IPVSTimeouts
         do {
             services = try client.services()
+            // A dump of thousands of services is long on a slow machine: the slices below mark progress too.
+            progress()
             daemons = try client.syncDaemons()
             timeouts = try client.timeouts()
         } catch {

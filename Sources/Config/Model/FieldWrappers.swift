@@ -4,7 +4,7 @@
 /// each real server leaves out should cost it next to nothing. Equality, hashing and the encoding are the value's
 /// (the encoding is the value's own, so a wrapped field reads and writes as before).
 @propertyWrapper
-public struct OutOfLine<Value: OutOfLineStorable & Sendable>: Sendable, Hashable, Codable {
+public struct OutOfLine<Value: OutOfLineStorable & Sendable>: Sendable, Hashable, CodedAsWrappedValue {
     private final class Box: Sendable {
         let value: Value
         init(_ value: Value) { self.value = value }
@@ -26,15 +26,6 @@ public struct OutOfLine<Value: OutOfLineStorable & Sendable>: Sendable, Hashable
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(wrappedValue) }
-
-    public init(from decoder: any Decoder) throws {
-        self.init(wrappedValue: try decoder.singleValueContainer().decode(Value.self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(wrappedValue)
-    }
 }
 
 /// A value `OutOfLine` can hold, and the value that stands for "left out" (stored as no box at all).
@@ -61,7 +52,7 @@ extension OutOfLine: OutOfLineField {
 /// worker then holds the old line numbers; workers never use them (diagnostics come from the watchdog's parse). It is
 /// encoded as its value.
 @propertyWrapper
-public struct NotCompared<Value: Sendable & Codable>: Sendable, Hashable, Codable {
+public struct NotCompared<Value: Sendable & Codable>: Sendable, Hashable, CodedAsWrappedValue {
     public var wrappedValue: Value
 
     public init(wrappedValue: Value) { self.wrappedValue = wrappedValue }
@@ -69,9 +60,18 @@ public struct NotCompared<Value: Sendable & Codable>: Sendable, Hashable, Codabl
     public static func == (lhs: Self, rhs: Self) -> Bool { true }
 
     public func hash(into hasher: inout Hasher) {}
+}
 
+/// A property wrapper encoded as the value it wraps, so a wrapped field reads and writes as the bare field did.
+public protocol CodedAsWrappedValue: Codable {
+    associatedtype Value: Codable
+    var wrappedValue: Value { get }
+    init(wrappedValue: Value)
+}
+
+extension CodedAsWrappedValue {
     public init(from decoder: any Decoder) throws {
-        wrappedValue = try decoder.singleValueContainer().decode(Value.self)
+        self.init(wrappedValue: try decoder.singleValueContainer().decode(Value.self))
     }
 
     public func encode(to encoder: any Encoder) throws {
