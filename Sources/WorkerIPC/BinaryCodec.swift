@@ -162,11 +162,7 @@ final class EncoderState {
 
     func location(_ value: SourceLocation) {
         tag(.location)
-        var file = value.file
-        file.withUTF8 { utf8 in
-            varint(UInt64(utf8.count))
-            bytes.append(contentsOf: utf8)
-        }
+        utf8(value.file)
         zigzag(Int64(value.line))
     }
 
@@ -193,6 +189,11 @@ final class EncoderState {
 
     func string(_ value: String) {
         tag(.string)
+        utf8(value)
+    }
+
+    /// A string's byte count (varint), then its UTF-8: the body of a string, a key or a location's file name.
+    func utf8(_ value: String) {
         var value = value
         value.withUTF8 { utf8 in
             varint(UInt64(utf8.count))
@@ -207,11 +208,7 @@ final class EncoderState {
         } else {
             keys[name] = keys.count
             varint(0)
-            var name = name
-            name.withUTF8 { utf8 in
-                varint(UInt64(utf8.count))
-                bytes.append(contentsOf: utf8)
-            }
+            utf8(name)
         }
     }
 
