@@ -199,6 +199,51 @@ extension IPVSTable {
     /// without reading them back. Counters and connection figures of edited rules are kept.
     public mutating func apply(_ operation: IPVSOperation) {
         let index = operation.serviceKey.flatMap { key in virtualServers.firstIndex { $0.service.key == key } }
+        if case .deleteService = operation {
+            if let index { virtualServers.remove(at: index) }
+            return
+        }
+        apply(operation, at: index)
+    }
+
+    /// The table after every one of `operations` succeeded, in order: the same as applying each, with the services
+    /// found through one index instead of a search per operation (a plan of thousands of operations on a table of
+    /// thousands of services).
+    public mutating func apply(_ operations: some Sequence<IPVSOperation>) {
+        var indexOf: [IPVSServiceKey: Int] = [:]
+        indexOf.reserveCapacity(virtualServers.count)
+        for (index, server) in virtualServers.enumerated() where indexOf[server.service.key] == nil {
+            indexOf[server.service.key] = index
+        }
+        // Deleted services leave a hole until the end, so the index stays right.
+        var deleted: Set<Int> = []
+        for operation in operations {
+            let key = operation.serviceKey
+            let index = key.flatMap { indexOf[$0] }
+            switch operation {
+            case .deleteService:
+                if let index, let key {
+                    deleted.insert(index)
+                    indexOf[key] = nil
+                }
+            case .addService(let service) where index == nil:
+                indexOf[service.key] = virtualServers.count
+                virtualServers.append(IPVSVirtualServer(service: service))
+            case .flush:
+                deleted = []
+                indexOf = [:]
+                virtualServers = []
+            default:
+                apply(operation, at: index)
+            }
+        }
+        if !deleted.isEmpty {
+            virtualServers = virtualServers.enumerated().filter { !deleted.contains($0.offset) }.map(\.element)
+        }
+    }
+
+    /// `operation` (not a service's deletion) on the virtual server at `index`, nil when the table has none.
+    private mutating func apply(_ operation: IPVSOperation, at index: Int?) {
         switch operation {
         case .addService(let service):
             if let index {
@@ -212,7 +257,7 @@ extension IPVSTable {
             edited.statistics = virtualServers[index].service.statistics
             virtualServers[index].service = edited
         case .deleteService:
-            if let index { virtualServers.remove(at: index) }
+            return
         case .addDestination(let destination, _), .editDestination(let destination, _):
             guard let index else { return }
             if let position = virtualServers[index].destinations.firstIndex(where: {

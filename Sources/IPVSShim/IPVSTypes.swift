@@ -42,17 +42,22 @@ public enum IPVSServiceKey: Hashable, Sendable, Comparable, CustomStringConverti
 
     /// ipvsadm's listing order (`ipvs_cmp_services`): address services before marks, then family, protocol,
     /// address, port.
+    /// Field by field, without building a key to compare: the checker sorts thousands of services.
     public static func < (lhs: IPVSServiceKey, rhs: IPVSServiceKey) -> Bool {
-        lhs.sortKey.lexicographicallyPrecedes(rhs.sortKey)
-    }
-
-    private var sortKey: [UInt64] {
-        switch self {
-        case .address(let address, let port, let proto):
-            [0, address.family == .ipv4 ? 0 : 1, UInt64(proto.rawValue)] + address.bytes.map(UInt64.init)
-                + [UInt64(port)]
-        case .firewallMark(let mark, let family):
-            [1 + UInt64(mark), family == .ipv4 ? 0 : 1]
+        switch (lhs, rhs) {
+        case (.address(let left, let leftPort, let leftProtocol), .address(let right, let rightPort, let rightProtocol)):
+            if left.family != right.family { return left.family == .ipv4 }
+            if leftProtocol != rightProtocol { return leftProtocol < rightProtocol }
+            switch (left, right) {
+            case (.v4(let a), .v4(let b)) where a != b: return a < b
+            case (.v6(let a), .v6(let b)) where a != b: return a.lexicographicallyPrecedes(b)
+            default: return leftPort < rightPort
+            }
+        case (.address, .firewallMark): return true
+        case (.firewallMark, .address): return false
+        case (.firewallMark(let left, let leftFamily), .firewallMark(let right, let rightFamily)):
+            if left != right { return left < right }
+            return leftFamily == .ipv4 && rightFamily == .ipv6
         }
     }
 }

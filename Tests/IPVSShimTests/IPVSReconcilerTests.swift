@@ -1,5 +1,6 @@
 import Config
 import Netlink
+import TestSupport
 import Testing
 
 @testable import IPVSShim
@@ -271,5 +272,83 @@ struct IPVSReconcilerTests {
         #expect(failures.count == 1)
         #expect(failures.first?.errno == LinuxErrno.ENOENT)
         #expect(kernel.writeCount == 3)
+    }
+
+    @Test("A table follows a batch of writes exactly as it follows them one by one")
+    func tableFollowsABatch() {
+        // Services the operations name: some in the table, some not; deletions, re-additions and edits after them.
+        let keys =
+            (0..<12).map { IPVSServiceKey.address(ip("192.0.2.\(100 + $0)"), port: 80, protocol: .tcp) }
+            + [.firewallMark(7, family: .ipv4), .firewallMark(7, family: .ipv6)]
+        func operation(_ random: inout some RandomNumberGenerator) -> IPVSOperation {
+            let key = keys.randomElement(using: &random)!
+            let destination = IPVSDestination(
+                address: ip("198.51.100.\(Int.random(in: 1...4, using: &random))"), port: 80,
+                weight: UInt32.random(in: 0...3, using: &random))
+            switch Int.random(in: 0..<100, using: &random) {
+            case 0..<20:
+                return .addService(IPVSService(key: key, scheduler: ["rr", "wlc"].randomElement(using: &random)!))
+            case 20..<30: return .editService(IPVSService(key: key, scheduler: "sh"))
+            case 30..<42: return .deleteService(key)
+            case 42..<70: return .addDestination(destination, service: key)
+            case 70..<85: return .editDestination(destination, service: key)
+            case 85..<99:
+                return .deleteDestination(
+                    IPVSDestinationKey(service: key, address: destination.address, port: destination.port))
+            default: return .flush
+            }
+        }
+        var random = SplitMix64(seed: 0x5eed)
+        var batches = 0
+        for _ in 0..<300 {
+            var start = IPVSTable()
+            for key in keys.shuffled(using: &random).prefix(Int.random(in: 0...keys.count, using: &random)) {
+                start.virtualServers.append(
+                    IPVSVirtualServer(
+                        service: IPVSService(key: key, scheduler: "rr"),
+                        destinations: [IPVSDestination(address: ip("198.51.100.1"), port: 80)]))
+            }
+            let operations = (0..<Int.random(in: 1...40, using: &random)).map { _ in operation(&random) }
+            var oneByOne = start
+            for operation in operations { oneByOne.apply(operation) }
+            var batch = start
+            batch.apply(operations)
+            #expect(batch == oneByOne, "from \(start.virtualServers.map(\.service.key)) by \(operations)")
+            if batch != start { batches += 1 }
+        }
+        // The operations changed most tables: the comparison was not between untouched ones.
+        #expect(batches > 250)
+    }
+
+    @Test("Services sort in ipvsadm's listing order")
+    func serviceKeyOrder() {
+        // ipvs_cmp_services: address services before marks; then family, protocol, address, port; marks by mark, then
+        // family. Written here as the list of numbers it compares, independently of the comparison under test.
+        func rank(_ key: IPVSServiceKey) -> [UInt64] {
+            switch key {
+            case .address(let address, let port, let proto):
+                [0, address.family == .ipv4 ? 0 : 1, UInt64(proto.rawValue)] + address.bytes.map(UInt64.init)
+                    + [UInt64(port)]
+            case .firewallMark(let mark, let family): [1 + UInt64(mark), family == .ipv4 ? 0 : 1]
+            }
+        }
+        let addresses = ["192.0.2.1", "192.0.2.10", "198.51.100.1", "2001:db8::1", "2001:db8::1:0", "203.0.113.255"]
+        var keys: [IPVSServiceKey] = [.firewallMark(1, family: .ipv6), .firewallMark(1, family: .ipv4)]
+        keys.append(.firewallMark(256, family: .ipv4))
+        for address in addresses {
+            for port: UInt16 in [53, 80, 443] {
+                for proto: IPVSShim.IPVSProtocol in [.tcp, .udp, .sctp] {
+                    keys.append(.address(ip(address), port: port, protocol: proto))
+                }
+            }
+        }
+        for left in keys {
+            for right in keys {
+                #expect(
+                    (left < right) == rank(left).lexicographicallyPrecedes(rank(right)), "\(left) < \(right)")
+            }
+        }
+        #expect(keys.sorted().first == .address(ip("192.0.2.1"), port: 53, protocol: .tcp))
+        #expect(keys.sorted().last == .firewallMark(256, family: .ipv4))
     }
 }

@@ -78,6 +78,8 @@ final class IPVSSync {
     /// Which virtual server each service belongs to, and the services of each virtual server.
     private var ownerOf: [IPVSServiceKey: Int] = [:]
     private var keysOf: [[IPVSServiceKey]] = []
+    /// Every service of the configuration once, in its order: the drift check's round.
+    private var verifyOrder: [IPVSServiceKey] = []
     private var heldDaemons: [IPVSSyncDaemon] = []
     /// Services put in the kernel for a configuration that no longer names them: deleted by the next full sync.
     private var retired: Set<String> = []
@@ -128,6 +130,7 @@ final class IPVSSync {
         for (index, serviceKeys) in keys.enumerated() {
             for key in serviceKeys where ownerOf[key] == nil { ownerOf[key] = index }
         }
+        verifyOrder = keys.enumerated().flatMap { index, serviceKeys in serviceKeys.filter { ownerOf[$0] == index } }
         self.repairInterval = repairInterval.flatMap { $0 > .zero ? $0 : nil }
         scheduleVerify()
         guard let changed, trusted, client != nil, !syncing else {
@@ -335,8 +338,10 @@ final class IPVSSync {
                 drifted.insert(owner)
             }
         }
-        // Each service's real servers once per interval, spread over the interval's ticks.
-        let keys = held.keys.sorted()
+        // Each service's real servers once per interval, spread over the interval's ticks, in the configuration's
+        // order: sorting the held keys at every tick took over a second per tick for 1,000 services (debug build,
+        // under emulation).
+        let keys = verifyOrder
         let ticks = max(1, Int(interval / Self.verifyTick))
         let perTick = max(1, (keys.count + ticks - 1) / ticks)
         for _ in 0..<min(perTick, keys.count) {
@@ -506,14 +511,17 @@ final class IPVSSync {
         guard let client, !operations.isEmpty else { return 0 }
         let results = client.applyEach(operations)
         var failed = 0
+        var succeeded: [IPVSOperation] = []
+        succeeded.reserveCapacity(operations.count)
         for (operation, failure) in zip(operations, results) {
             if let failure {
                 failed += 1
                 if failed <= 10 { logger.error("IPVS refused: \(failure)") }
             } else {
-                table.apply(operation)
+                succeeded.append(operation)
             }
         }
+        table.apply(succeeded)
         if failed > 10 { logger.error("IPVS refused \(failed - 10) more operations") }
         counters.writes += UInt64(operations.count)
         counters.failures += UInt64(failed)
