@@ -159,7 +159,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
                     }
                 }
                 return names
-            }, report: sink.ipvsStatistics)
+            }, writes: { [unowned self] in ipvs.counters.writes }, report: sink.ipvsStatistics)
         if loop.inEventLoop {
             loop.connector.sink = { [unowned self] ticket, outcome in completed(ticket, outcome) }
         } else {
@@ -271,6 +271,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
             changed: isReload && globalsSame ? change.changed : nil)
         sendReport()
         scheduleStatistics()
+        // The configuration may name services and real servers differently: the next reading reads everything.
+        trafficReader.forget()
         trafficReader.start()
         if isReload { runDueChecks() } else { ipvs.afterSync { [self] in releaseChecks() } }
     }
@@ -500,6 +502,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         result.ipvsFullReads = ipvs.counters.fullReads
         result.ipvsVerifyDumps = ipvs.counters.verifyDumps
         result.ipvsRepairs = ipvs.counters.repairs
+        result.ipvsCounterDumps = trafficReader.destinationDumps
+        result.ipvsCountersKept = trafficReader.readingsKept
         return result
     }
 
@@ -533,7 +537,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
             "checks_not_run \(stats.checksNotRun)", "checks_in_flight \(stats.inFlight)",
             "ipvs_writes \(stats.ipvsWrites)", "ipvs_write_failures \(stats.ipvsFailures)",
             "ipvs_full_reads \(stats.ipvsFullReads)", "ipvs_verify_dumps \(stats.ipvsVerifyDumps)",
-            "ipvs_repairs \(stats.ipvsRepairs)",
+            "ipvs_repairs \(stats.ipvsRepairs)", "ipvs_counter_dumps \(stats.ipvsCounterDumps)",
+            "ipvs_counters_kept \(stats.ipvsCountersKept)",
         ]
         if let p50 = stats.latenessP50Milliseconds, let p99 = stats.latenessP99Milliseconds {
             lines += ["lateness_p50_ms \(fixedPoint(p50, digits: 2))", "lateness_p99_ms \(fixedPoint(p99, digits: 2))"]

@@ -106,6 +106,23 @@ public final class IPVSFakeKernel: IPVSClient {
         state.virtualServers.map(\.service)
     }
 
+    /// Traffic through the real server at `address` of the service `key`: `connections` new connections of one
+    /// packet each way, counted in the real server's counters and the service's, as the kernel does.
+    public func carry(connections: UInt64, to address: IPAddress, of key: IPVSServiceKey) {
+        guard let index = state.virtualServers.firstIndex(where: { $0.service.key == key }),
+            let position = state.virtualServers[index].destinations.firstIndex(where: { $0.address == address })
+        else { return }
+        func count(_ statistics: inout IPVSStatistics?) {
+            var counted = statistics ?? IPVSStatistics()
+            counted.connections += connections
+            counted.incomingPackets += connections
+            counted.outgoingPackets += connections
+            statistics = counted
+        }
+        count(&state.virtualServers[index].service.statistics)
+        count(&state.virtualServers[index].destinations[position].statistics)
+    }
+
     public func destinations(of service: IPVSServiceKey) throws(NetlinkError) -> [IPVSDestination] {
         state[service]?.destinations ?? []
     }

@@ -287,6 +287,12 @@ public enum VigilMetrics {
         var ipvsRepairs = MetricFamily(
             "vigil_ipvs_drift_repairs_total", .counter,
             help: "IPVS rule changes written to put back rules changed behind Vigil's back.")
+        var ipvsCounterDumps = MetricFamily(
+            "vigil_ipvs_counter_dumps_total", .counter,
+            help: "Real servers' dumps made to read traffic counters (not made for a service whose counters stood).")
+        var ipvsCountersKept = MetricFamily(
+            "vigil_ipvs_counters_kept_total", .counter,
+            help: "Services whose traffic counters had not moved, so their real servers' last reading stood.")
 
         for (worker, workerState) in snapshot.workersWithState {
             for server in workerState.virtualServers {
@@ -318,10 +324,12 @@ public enum VigilMetrics {
             ipvsFullReads.add(.integer(statistics.ipvsFullReads))
             ipvsDriftDumps.add(.integer(statistics.ipvsVerifyDumps))
             ipvsRepairs.add(.integer(statistics.ipvsRepairs))
+            ipvsCounterDumps.add(.integer(statistics.ipvsCounterDumps))
+            ipvsCountersKept.add(.integer(statistics.ipvsCountersKept))
         }
         return [
             virtualUp, realUp, realWeight, checks, inFlight, inFlightLimit, lateness, duration, ipvsAvailable,
-            ipvsWrites, ipvsFailures, ipvsFullReads, ipvsDriftDumps, ipvsRepairs,
+            ipvsWrites, ipvsFailures, ipvsFullReads, ipvsDriftDumps, ipvsRepairs, ipvsCounterDumps, ipvsCountersKept,
         ]
     }
 

@@ -462,7 +462,7 @@ final class Supervisor {
         case .checkerStatistics(let statistics):
             slot.checkerStatistics = statistics
         case .ipvsStatistics(let report):
-            slot.ipvsStatistics = report
+            slot.ipvsStatistics = report.following(slot.ipvsStatistics)
         case .ack(let id, _, let detail) where pendingDumps.values.contains(where: { $0.waiting[id] != nil }):
             let data = pendingDumps[true]?.waiting[id] != nil
             pendingDumps[data]?.waiting[id] = nil

@@ -288,7 +288,8 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
                 + "\(checker.checksFailed) failed, \(checker.checksNotRun) not run",
             "  ipvs: \(checker.ipvsAvailable ? "available" : "UNAVAILABLE"), \(checker.ipvsWrites) writes "
                 + "(\(checker.ipvsFailures) refused), \(checker.ipvsFullReads) full table reads, "
-                + "\(checker.ipvsVerifyDumps) drift-check dumps, \(checker.ipvsRepairs) repairs",
+                + "\(checker.ipvsVerifyDumps) drift-check dumps, \(checker.ipvsRepairs) repairs; counters: "
+                + "\(checker.ipvsCounterDumps) real-server dumps, \(checker.ipvsCountersKept) services unchanged",
         ]
     }
 

@@ -191,6 +191,10 @@ public struct CheckerStatistics: Codable, Sendable, Hashable {
     /// Netlink dumps of the drift checks, and the writes that put drifted rules back.
     public var ipvsVerifyDumps: UInt64 = 0
     public var ipvsRepairs: UInt64 = 0
+    /// The traffic counters' reads (every 5 s): real servers' dumps made, and services whose last reading stood
+    /// (their counters had not moved).
+    public var ipvsCounterDumps: UInt64 = 0
+    public var ipvsCountersKept: UInt64 = 0
 
     public init() {}
 }

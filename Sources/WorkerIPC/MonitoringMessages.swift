@@ -78,10 +78,21 @@ public struct IPVSStatisticsReport: Codable, Sendable, Hashable {
     public var services: [IPVSServiceStatistics]
     /// CLOCK_MONOTONIC (ns) when the read finished.
     public var readAt: Int64
+    /// The read found what the last report said (`services` is empty): the receiver keeps that one, read at `readAt`.
+    public var unchanged: Bool
 
-    public init(services: [IPVSServiceStatistics] = [], readAt: Int64 = 0) {
+    public init(services: [IPVSServiceStatistics] = [], readAt: Int64 = 0, unchanged: Bool = false) {
         self.services = services
         self.readAt = readAt
+        self.unchanged = unchanged
+    }
+
+    /// What the receiver holds after this report, given what it held.
+    public func following(_ held: IPVSStatisticsReport?) -> IPVSStatisticsReport {
+        guard unchanged else { return self }
+        var kept = held ?? IPVSStatisticsReport()
+        kept.readAt = readAt
+        return kept
     }
 }
 

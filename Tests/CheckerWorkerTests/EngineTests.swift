@@ -44,13 +44,15 @@ final class EngineHarness {
     var ipvsAvailable = true
     var reports: [WorkerState] = []
     var events: [String] = []
+    var ipvsReports: [IPVSStatisticsReport] = []
     var engine: CheckerEngine!
 
     init() {
         engine = CheckerEngine(
             loop: loop,
             sink: CheckerEngine.Sink(
-                report: { [unowned self] in reports.append($0) }, event: { [unowned self] in events.append($0) }),
+                report: { [unowned self] in reports.append($0) }, event: { [unowned self] in events.append($0) },
+                ipvsStatistics: { [unowned self] in ipvsReports.append($0) }),
             logger: Logger(label: "test"),
             makeProbe: { [network] checker, real, _, _ in
                 FakeProbe(network: network, address: "\(real.address)", keyword: checker.kind.keyword)
@@ -543,5 +545,56 @@ struct EngineIPVSTests {
         harness.advance(seconds: 2)
         #expect(harness.kernel?.state.virtualServers.count == 20)
         #expect(harness.kernel?.state.destinationKeys.count == 40)
+    }
+
+    @Test("traffic counters: a service whose counters stood still is not read again, and the report says unchanged")
+    func countersReadWhatMoved() throws {
+        let harness = EngineHarness()
+        harness.engine.apply(
+            try harness.configuration(Self.farm(services: 20, reals: 2, extra: "ipvs_repair_interval 0")),
+            isReload: false)
+        harness.loop.runQueued()
+        harness.advance(seconds: 1)
+        // The first read: every service's real servers, in full.
+        var statistics = harness.engine.currentStatistics()
+        #expect(statistics.ipvsCounterDumps == 20)
+        let first = try #require(harness.ipvsReports.last)
+        #expect(!first.unchanged && first.services.count == 20)
+        #expect(first.services.allSatisfy { $0.realServers.count == 2 })
+        // A quiet interval: no real server's dump, and a report of its time only, which the watchdog folds in.
+        harness.advance(seconds: 5)
+        statistics = harness.engine.currentStatistics()
+        #expect(statistics.ipvsCounterDumps == 20)
+        #expect(statistics.ipvsCountersKept == 20)
+        let quiet = try #require(harness.ipvsReports.last)
+        #expect(quiet.unchanged && quiet.services.isEmpty && quiet.readAt > first.readAt)
+        #expect(quiet.following(first).services == first.services)
+        #expect(quiet.following(first).readAt == quiet.readAt)
+        // Traffic through one real server: that service alone is read again, and the report carries its counters.
+        let key = try #require(harness.kernel?.state.virtualServers[3].service.key)
+        harness.kernel?.carry(connections: 7, to: IPAddress("198.51.100.12")!, of: key)
+        harness.advance(seconds: 5)
+        statistics = harness.engine.currentStatistics()
+        #expect(statistics.ipvsCounterDumps == 21)
+        let busy = try #require(harness.ipvsReports.last)
+        #expect(!busy.unchanged && busy.services.count == 20)
+        let service = try #require(busy.services.first { $0.counters.connections == 7 })
+        #expect(service.realServers.first { $0.address == "198.51.100.12:80" }?.counters.connections == 7)
+        #expect(busy.services.filter { $0.counters.connections > 0 }.count == 1)
+        // A rule written (a real server down): a weight or a real server may differ with no counter moved, so
+        // everything is read again.
+        harness.network.down = ["198.51.100.11"]
+        harness.advance(seconds: 5)
+        let writes = harness.engine.currentStatistics().ipvsWrites
+        #expect(writes > 0)
+        harness.advance(seconds: 5)
+        statistics = harness.engine.currentStatistics()
+        #expect(statistics.ipvsCounterDumps >= 41)
+        let after = try #require(harness.ipvsReports.last { !$0.unchanged })
+        #expect(after.services.allSatisfy { $0.realServers.count == 1 }, "198.51.100.11 left every service")
+        // Readings older than `refresh` are not used again, counters moving or not.
+        let before = harness.engine.currentStatistics().ipvsCounterDumps
+        harness.advance(seconds: 31)
+        #expect(harness.engine.currentStatistics().ipvsCounterDumps >= before + 20)
     }
 }

@@ -13,7 +13,8 @@
 #   adopt:  kill -9 of the whole vigild (workers and watchdog), started again: no rule missing at any sample
 #           and the service's connection counter is not reset (the rules were adopted, not re-added).
 #   scale:  a 1,000-service configuration, one weight changed by SIGHUP: exactly one IPVS write ("applied 1
-#           IPVS changes" in the checker's log); prints the time from SIGHUP to the weight in the kernel.
+#           IPVS changes" in the checker's log), by the running worker as a reload (no worker killed or
+#           restarted meanwhile); prints the time from SIGHUP to the weight in the kernel.
 #   drift:  rules changed behind Vigil's back come back without a SIGHUP (ipvs_repair_interval, default 30 s):
 #           `ipvsadm -d` of one real server within the interval, `ipvsadm -C` within seconds; with nothing changed,
 #           the drift checks write nothing.
@@ -336,6 +337,10 @@ fi
 sleep 3
 new=$(grep "applied [0-9]* IPVS changes" "$WORK/vigild.log" | tail -n +$((applies + 1)))
 check "scale: the reload made exactly one IPVS write (log: ${new:-nothing})" test "$(grep -o 'applied [0-9]* IPVS' <<<"$new")" == "applied 1 IPVS"
+# The running worker wrote it, as a reload: a busy worker is never replaced, and a restarted one would have re-read
+# the whole table ("(configuration)") and taken seconds more.
+check "scale: the running worker applied the reload (log: ${new:-nothing})" grep -q "(reload, 1 virtual servers changed)" <<<"$new"
+check "scale: no worker was replaced during the scale step" bash -c "! grep -E 'killing it|restarting' '$WORK/vigild.log'"
 check "scale: still 1,000 services" test "$($D ipvsadm -Ln | grep -c '^TCP')" == 1000
 stop_vigild
 
