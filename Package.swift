@@ -108,7 +108,8 @@ let package = Package(
             name: "vigilctl", dependencies: ["Config", "Netlink", "WorkerIPC", "IPVSShim", argumentParser]),
         .executableTarget(name: "vigil-ipvs", dependencies: ["Config", "IPVSShim", argumentParser]),
         .executableTarget(
-            name: "vigil-microbench", dependencies: ["Config", "WorkerIPC", "CheckerWorker", "IPVSShim", "CVigilShim"],
+            name: "vigil-microbench",
+            dependencies: ["Config", "WorkerIPC", "CheckerWorker", "IPVSShim", "Netlink", "CVigilShim"],
             path: "Benchmarks/Micro"),
 
         // MARK: Fuzz targets (scripts/fuzz)

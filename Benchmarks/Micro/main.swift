@@ -3,6 +3,7 @@ import CheckerWorker
 import Config
 import Foundation
 import IPVSShim
+import Netlink
 import WorkerIPC
 
 #if canImport(Glibc)
@@ -12,14 +13,14 @@ import WorkerIPC
 /// `vigil-microbench STEP FILE [REPEAT]`: one step of what the watchdog and the checker worker do with a
 /// configuration, in process, timed (and instruction-counted under `valgrind --tool=callgrind`, which cannot follow
 /// vigild's re-executed workers). Steps: parse, encode, decode, configure, reload, desired, diff (parse again and diff), change (FILE2's configuration as a reload message from FILE's: built, encoded,
-/// decoded, applied), checks.
+/// decoded, applied), checks, replies (the kernel's IPVS replies holding FILE's table, parsed).
 @main
 struct MicroBenchmark {
     static func main() throws {
         let arguments = CommandLine.arguments
         guard arguments.count >= 3 else {
             print(
-                "usage: vigil-microbench parse|encode|decode|configure|reload|desired|diff|change|checks FILE [REPEAT [FILE2]]"
+                "usage: vigil-microbench parse|encode|decode|configure|reload|desired|diff|change|checks|replies FILE [REPEAT [FILE2]]"
             )
             exit(2)
         }
@@ -34,6 +35,8 @@ struct MicroBenchmark {
             globalDefs: loaded.config.globalDefs, vrrp: loaded.config.vrrp, lvs: loaded.config.lvs)
         let message = MessageCodec.encode(WorkerMessage.configure(configuration))
         var random = SystemRandomNumberGenerator()
+        // Built before the clock starts: `replies` times the parse alone.
+        let replies = step == "replies" ? IPVSReplies(desired: desiredTable(configuration, using: &random)) : nil
         let start = monotonicNanoseconds()
         var detail = ""
         for _ in 0..<repeats {
@@ -107,6 +110,11 @@ struct MicroBenchmark {
                 detail +=
                     "; strides: VirtualServer \(MemoryLayout<VirtualServer>.stride), "
                     + "RealServer \(MemoryLayout<RealServer>.stride), Checker \(MemoryLayout<Checker>.stride)"
+            case "replies":
+                // The kernel's answers to one full read of FILE's table (the services dump, then each service's
+                // real servers), parsed: what the checker's reads cost, apart from the system calls.
+                let parsed = try replies!.parse()
+                detail = "\(parsed.services) services, \(parsed.destinations) real servers"
             case "checks":
                 var core = CheckerCore()
                 _ = core.configure(configuration, isReload: false, now: .zero, using: &random)
@@ -131,6 +139,99 @@ struct MicroBenchmark {
 }
 
 enum MicroError: Error { case mismatch }
+
+/// The rules FILE's configuration asks of IPVS.
+func desiredTable(_ configuration: WorkerConfiguration, using random: inout some RandomNumberGenerator) -> IPVSTable {
+    var core = CheckerCore()
+    _ = core.configure(configuration, isReload: false, now: .zero, using: &random)
+    return core.desiredState().table
+}
+
+/// Kernel replies (`ip_vs_genl_fill_service`, `_fill_dest`: every attribute, both statistics nests) holding a table.
+struct IPVSReplies {
+    typealias Service = IPVSGenericNetlink.ServiceAttribute
+    typealias Destination = IPVSGenericNetlink.DestinationAttribute
+    typealias Statistics = IPVSGenericNetlink.StatisticsAttribute
+    let services: [UInt8]
+    let destinations: [(IPVSServiceKey, [UInt8])]
+
+    init(desired: IPVSTable) {
+        func statistics(_ type: UInt16, wide: Bool) -> NetlinkAttribute {
+            let counter: (UInt16, UInt64) -> NetlinkAttribute = { wide ? .u64($0, $1) : .u32($0, UInt32($1)) }
+            return .nested(
+                type,
+                [
+                    counter(Statistics.connections, 12), counter(Statistics.incomingPackets, 340),
+                    counter(Statistics.outgoingPackets, 330), .u64(Statistics.incomingBytes, 45_000),
+                    .u64(Statistics.outgoingBytes, 91_000), counter(Statistics.connectionRate, 1),
+                    counter(Statistics.incomingPacketRate, 2), counter(Statistics.outgoingPacketRate, 3),
+                    counter(Statistics.incomingByteRate, 4), counter(Statistics.outgoingByteRate, 5),
+                ])
+        }
+        func address(_ address: IPAddress) -> [UInt8] {
+            address.bytes + Array(repeating: 0, count: 16 - address.bytes.count)
+        }
+        func message(_ command: IPVSGenericNetlink.Command, _ attribute: NetlinkAttribute) -> [UInt8] {
+            GenericNetlinkMessage(
+                family: 0x1c, command: command.rawValue, version: 1, flags: [.multi], attributes: [attribute]
+            )
+            .encode(sequence: 1, portID: 1)
+        }
+        var services: [UInt8] = []
+        var destinations: [(IPVSServiceKey, [UInt8])] = []
+        for server in desired.virtualServers {
+            let service = server.service
+            var attributes: [NetlinkAttribute] = [
+                .u16(Service.addressFamily, IPVSMessage.addressFamily(service.key.family))
+            ]
+            if case .address(let ip, let port, let proto) = service.key {
+                attributes += [
+                    .u16(Service.protocol, proto.rawValue), .bytes(Service.address, address(ip)),
+                    .be16(Service.port, port),
+                ]
+            }
+            attributes += [
+                .string(Service.schedulerName, service.scheduler),
+                .bytes(Service.flags, [2, 0, 0, 0, 255, 255, 255, 255]),
+                .u32(Service.timeout, service.timeout), .u32(Service.netmask, 0xffff_ffff),
+                statistics(Service.statistics, wide: false), statistics(Service.statistics64, wide: true),
+            ]
+            services += message(.newService, .nested(IPVSGenericNetlink.CommandAttribute.service, attributes))
+            var dump: [UInt8] = []
+            for real in server.destinations {
+                dump += message(
+                    .newDestination,
+                    .nested(
+                        IPVSGenericNetlink.CommandAttribute.destination,
+                        [
+                            .bytes(Destination.address, address(real.address)), .be16(Destination.port, real.port),
+                            .u32(Destination.forwardingMethod, real.forwarding.rawValue),
+                            .u32(Destination.weight, real.weight),
+                            .u8(Destination.tunnelType, 0), .be16(Destination.tunnelPort, 0),
+                            .u16(Destination.tunnelFlags, 0),
+                            .u32(Destination.upperThreshold, 0), .u32(Destination.lowerThreshold, 0),
+                            .u32(Destination.activeConnections, 3), .u32(Destination.inactiveConnections, 9),
+                            .u32(Destination.persistentConnections, 0),
+                            .u16(Destination.addressFamily, IPVSMessage.addressFamily(real.address.family)),
+                            statistics(Destination.statistics, wide: false),
+                            statistics(Destination.statistics64, wide: true),
+                        ]))
+            }
+            destinations.append((service.key, dump))
+        }
+        self.services = services
+        self.destinations = destinations
+    }
+
+    func parse() throws -> (services: Int, destinations: Int) {
+        let services = try IPVSReply.services(NetlinkMessage.parseAll(self.services))
+        var count = 0
+        for (key, bytes) in destinations {
+            count += try IPVSReply.destinations(NetlinkMessage.parseAll(bytes), serviceFamily: key.family).count
+        }
+        return (services.count, count)
+    }
+}
 
 /// Bytes the allocator has handed out and not had back, over all arenas.
 func heapInUse() -> Int { Int(cvigil_heap_in_use()) }

@@ -48,6 +48,23 @@ extension Collection where Element == UInt8, Index == Int {
     }
 }
 
+extension ArraySlice where Element == UInt8 {
+    /// The integer in host byte order at `offset` (relative to `startIndex`), or nil past the end: one copy of the
+    /// integer's bytes instead of the generic loop over the collection (every attribute of every netlink reply is read through here).
+    @inlinable
+    public func loadHostOrder<T: FixedWidthInteger>(_: T.Type = T.self, at offset: Int = 0) -> T? {
+        let size = MemoryLayout<T>.size
+        guard offset >= 0, count - offset >= size else { return nil }
+        var value = T.zero
+        withUnsafeBytes { bytes in
+            Swift.withUnsafeMutableBytes(of: &value) {
+                $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + size)]))
+            }
+        }
+        return value
+    }
+}
+
 /// `NLA_ALIGN` / `NLMSG_ALIGN`: rounds up to a multiple of 4.
 @inlinable
 public func netlinkAligned(_ length: Int) -> Int {

@@ -95,6 +95,15 @@ extension [NetlinkAttribute] {
 /// Parsing never traps: lengths are checked against what is left of the buffer, and a bad header becomes
 /// a `NetlinkError`. Unknown types are kept (and ignored by readers), as the kernel adds attributes over time.
 public struct NetlinkAttributeList: Sendable, Hashable {
+    public static func == (lhs: NetlinkAttributeList, rhs: NetlinkAttributeList) -> Bool {
+        lhs.entries == rhs.entries && lhs.context == rhs.context
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(entries)
+        hasher.combine(context)
+    }
+
     /// One attribute as it appeared on the wire.
     public struct Entry: Sendable, Hashable {
         /// The type with `NLA_F_NESTED` and `NLA_F_NET_BYTEORDER` masked off.
@@ -106,26 +115,46 @@ public struct NetlinkAttributeList: Sendable, Hashable {
     }
 
     public private(set) var entries: [Entry] = []
-    /// Names the container in error messages ("IPVS_CMD_ATTR_SERVICE").
-    public var context: String
+    /// Where the container is, for error messages: the outermost one's name, then the nests' names, built only when
+    /// a message needs them (a reply holds thousands of nests, and a joined name is an allocation).
+    private var outermost: String
+    private var nests: (StaticString?, StaticString?) = (nil, nil)
+
+    /// Names the container in error messages ("IPVS_CMD_ATTR_DEST > STATS64").
+    public var context: String {
+        var text = outermost
+        for name in [nests.0, nests.1].compactMap({ $0 }) { text += " > \(name)" }
+        return text
+    }
 
     /// Parses consecutive attributes filling `bytes`.
     /// - Throws: `NetlinkError` of kind `.truncated` or `.badLength`.
     public init(parsing bytes: ArraySlice<UInt8>, context: String = "attributes") throws(NetlinkError) {
-        self.context = context
+        try self.init(parsing: bytes, outermost: context, nests: (nil, nil))
+    }
+
+    private init(parsing bytes: ArraySlice<UInt8>, outermost: String, nests: (StaticString?, StaticString?))
+        throws(NetlinkError)
+    {
+        self.outermost = outermost
+        self.nests = nests
+        func context() -> String { NetlinkAttributeList(outermost: outermost, nests: nests).context }
+        // An attribute takes 8 bytes at least (header and padded payload, 4 each; an empty one 4): one allocation
+        // instead of the doublings of appending (a real server's reply holds 15 attributes, each statistics nest 10).
+        entries.reserveCapacity(bytes.count / 8 + 1)
         var offset = bytes.startIndex
         while offset < bytes.endIndex {
             let remaining = bytes.endIndex - offset
             guard remaining >= netlinkAttributeHeaderLength,
-                let length = bytes[offset...].loadHostOrder(UInt16.self),
-                let rawType = bytes[offset...].loadHostOrder(UInt16.self, at: 2)
+                let length = bytes.loadHostOrder(UInt16.self, at: offset - bytes.startIndex),
+                let rawType = bytes.loadHostOrder(UInt16.self, at: offset - bytes.startIndex + 2)
             else {
-                throw .malformed(.truncated, "\(context): \(remaining) bytes left, too short for an attribute header")
+                throw .malformed(.truncated, "\(context()): \(remaining) bytes left, too short for an attribute header")
             }
             guard Int(length) >= netlinkAttributeHeaderLength, Int(length) <= remaining else {
                 throw .malformed(
                     .badLength,
-                    "\(context): attribute \(rawType & netlinkAttributeTypeMask) has length \(length) "
+                    "\(context()): attribute \(rawType & netlinkAttributeTypeMask) has length \(length) "
                         + "with \(remaining) bytes left")
             }
             entries.append(
@@ -140,8 +169,10 @@ public struct NetlinkAttributeList: Sendable, Hashable {
 
     /// The first attribute of `type`, if any. The kernel's `nla_parse` keeps the last duplicate; replies
     /// never repeat a type, so either is right.
+    @inlinable
     public subscript(type: UInt16) -> Entry? {
-        entries.first { $0.type == type }
+        for entry in entries where entry.type == type { return entry }
+        return nil
     }
 
     /// Whether an attribute of `type` is present.
@@ -149,6 +180,7 @@ public struct NetlinkAttributeList: Sendable, Hashable {
 
     /// The attribute's integer in host byte order, nil when absent.
     /// - Throws: `.badAttribute` when the payload is shorter than the integer.
+    @inlinable
     public func integer<T: FixedWidthInteger>(_ type: UInt16, as _: T.Type = T.self) throws(NetlinkError) -> T? {
         guard let entry = self[type] else { return nil }
         guard let value = entry.payload.loadHostOrder(T.self) else {
@@ -158,6 +190,7 @@ public struct NetlinkAttributeList: Sendable, Hashable {
     }
 
     /// The attribute's integer in network byte order (`nla_get_be16`, `nla_get_be32`), nil when absent.
+    @inlinable
     public func networkOrderInteger<T: FixedWidthInteger>(_ type: UInt16, as _: T.Type = T.self) throws(NetlinkError)
         -> T?
     {
@@ -165,6 +198,7 @@ public struct NetlinkAttributeList: Sendable, Hashable {
     }
 
     /// A counter that may be 32 or 64 bits wide (the kernel's `IPVS_SVC_ATTR_STATS` vs `STATS64`), nil when absent.
+    @inlinable
     public func counter(_ type: UInt16) throws(NetlinkError) -> UInt64? {
         guard let entry = self[type] else { return nil }
         switch entry.payload.count {
@@ -186,12 +220,26 @@ public struct NetlinkAttributeList: Sendable, Hashable {
 
     /// The attributes nested in the attribute of `type`, nil when absent.
     /// - Throws: when the nest's payload is not a well-formed attribute list.
-    public func nested(_ type: UInt16, context nestedContext: String) throws(NetlinkError) -> NetlinkAttributeList? {
+    public func nested(_ type: UInt16, context name: StaticString) throws(NetlinkError) -> NetlinkAttributeList? {
         guard let entry = self[type] else { return nil }
-        return try NetlinkAttributeList(parsing: entry.payload, context: "\(context) > \(nestedContext)")
+        switch nests {
+        case (nil, _): return try NetlinkAttributeList(parsing: entry.payload, outermost: outermost, nests: (name, nil))
+        case (let first, nil):
+            return try NetlinkAttributeList(parsing: entry.payload, outermost: outermost, nests: (first, name))
+        default:
+            // Deeper than two nests (no reply Vigil reads is): the path so far becomes the outermost name.
+            return try NetlinkAttributeList(parsing: entry.payload, outermost: context, nests: (name, nil))
+        }
+    }
+
+    /// An empty list named as given: builds the context of an error.
+    private init(outermost: String, nests: (StaticString?, StaticString?)) {
+        self.outermost = outermost
+        self.nests = nests
     }
 
     /// Like `integer(_:)` but the attribute must be present.
+    @inlinable
     public func required<T: FixedWidthInteger>(_ type: UInt16, _ name: String, as _: T.Type = T.self)
         throws(NetlinkError) -> T
     {
@@ -204,7 +252,8 @@ public struct NetlinkAttributeList: Sendable, Hashable {
         .malformed(.missingAttribute, "\(context): missing \(name)")
     }
 
-    private func badSize(_ type: UInt16, _ entry: Entry, expected: Int) -> NetlinkError {
+    @usableFromInline
+    func badSize(_ type: UInt16, _ entry: Entry, expected: Int) -> NetlinkError {
         .malformed(
             .badAttribute,
             "\(context): attribute \(type) has \(entry.payload.count) bytes, expected \(expected)")

@@ -53,6 +53,68 @@ struct MalformedReplyTests {
         #expect(kind { _ = try list.counter(1) } == .badAttribute)
     }
 
+    @Test("An error inside a nest names the path to it, however deep")
+    func nestedErrorsNameTheirPath() throws {
+        func message(_ body: () throws -> Void) -> String {
+            do {
+                try body()
+                return "no error"
+            } catch let error as NetlinkError {
+                return error.message
+            } catch {
+                return "\(error)"
+            }
+        }
+        // A real server whose 64-bit statistics hold a 2-byte connection counter.
+        let statistics = NetlinkAttribute.bytes(
+            IPVSGenericNetlink.DestinationAttribute.statistics64,
+            [
+                NetlinkAttribute.bytes(IPVSGenericNetlink.StatisticsAttribute.connections, [1, 2])
+            ].encoded())
+        let destination = NetlinkAttribute.u32(IPVSGenericNetlink.DestinationAttribute.weight, 1)
+        let reply = KernelReply.message(
+            .newDestination,
+            [.bytes(IPVSGenericNetlink.CommandAttribute.destination, [destination, statistics].encoded())],
+            sequence: 1)
+        let list = try GenericNetlinkReply(NetlinkMessage.parseAll(reply)[0]).attributes
+        let nest = try #require(try list.nested(IPVSGenericNetlink.CommandAttribute.destination, context: "DEST"))
+        let stats = try #require(
+            try nest.nested(IPVSGenericNetlink.DestinationAttribute.statistics64, context: "STATS64"))
+        #expect(
+            message { _ = try stats.counter(IPVSGenericNetlink.StatisticsAttribute.connections) }
+                .hasPrefix("\(list.context) > DEST > STATS64: attribute"))
+        // A third level and a fourth keep the whole path.
+        let deep = try NetlinkAttributeList(
+            parsing: [
+                NetlinkAttribute.bytes(
+                    1,
+                    [
+                        NetlinkAttribute.bytes(
+                            2,
+                            [
+                                NetlinkAttribute.bytes(
+                                    3,
+                                    [
+                                        NetlinkAttribute.bytes(4, [9, 9, 9, 9, 0, 1])
+                                    ].encoded())
+                            ].encoded())
+                    ].encoded())
+            ].encoded()[...], context: "top")
+        let fourth = try #require(
+            try deep.nested(1, context: "one")?.nested(2, context: "two")?.nested(3, context: "three"))
+        #expect(fourth.context == "top > one > two > three")
+        #expect(message { _ = try fourth.nested(4, context: "four") }.hasPrefix("top > one > two > three > four: "))
+        // The byte loader reads at any offset, aligned or not, in host order (little-endian here), nil past the end.
+        let slice = (0..<16).map { UInt8(truncatingIfNeeded: $0 * 17 + 3) }[3...]
+        for offset in 0...5 {
+            var expected: UInt64 = 0
+            for index in 0..<8 { expected |= UInt64(slice[slice.startIndex + offset + index]) << (8 * index) }
+            #expect(slice.loadHostOrder(UInt64.self, at: offset) == expected)
+        }
+        #expect(slice.loadHostOrder(UInt64.self, at: 6) == nil)
+        #expect(slice.loadHostOrder(UInt32.self, at: -1) == nil)
+    }
+
     @Test("Garbage inside the service nest, missing attributes, bad family and protocol")
     func nestedGarbage() {
         func services(_ inner: [UInt8]) -> NetlinkError.Kind? {
