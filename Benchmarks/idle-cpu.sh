@@ -63,18 +63,21 @@ measure() { # NAME DIR
     tail -n 20 "$WORK/$name.log" >&2
   else
     sleep 8
-    [[ $name != keepalived ]] && before=$(vigil_counts "$dir")
+    local w0 w1
+    [[ $name != keepalived ]] && before=$(vigil_counts "$dir") && w0=$(now_ms)
     c0=$(tree_cpu_ms "$DAEMON") t0=$(now_ms)
     sleep "$WINDOW"
     c1=$(tree_cpu_ms "$DAEMON") t1=$(now_ms)
     local work=""
     if [[ $name != keepalived ]]; then
       after=$(vigil_counts "$dir")
+      w1=$(now_ms)
       read -r v0 d0 <<<"$before"
       read -r v1 d1 <<<"$after"
       local counted="n/a (not counted by this build)"
       [[ $d0 != n/a ]] && counted=$((d1 - d0))
-      work="; drift-check dumps $((v1 - v0)), counter real-server dumps $counted"
+      # The counts span from the first status read's answer to the second's end: longer than the CPU window.
+      work="; in the $((w1 - w0)) ms between the status reads: drift-check dumps $((v1 - v0)), counter real-server dumps $counted"
     fi
     echo "bench: $name ($dir): CPU $((c1 - c0)) ms in $((t1 - t0)) ms$work; restarts $(grep -c 'restarting' "$WORK/$name.log")" >&2
   fi
