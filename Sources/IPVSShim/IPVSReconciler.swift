@@ -199,10 +199,6 @@ extension IPVSTable {
     /// without reading them back. Counters and connection figures of edited rules are kept.
     public mutating func apply(_ operation: IPVSOperation) {
         let index = operation.serviceKey.flatMap { key in virtualServers.firstIndex { $0.service.key == key } }
-        if case .deleteService = operation {
-            if let index { virtualServers.remove(at: index) }
-            return
-        }
         apply(operation, at: index)
     }
 
@@ -242,7 +238,8 @@ extension IPVSTable {
         }
     }
 
-    /// `operation` (not a service's deletion) on the virtual server at `index`, nil when the table has none.
+    /// `operation` on the virtual server at `index`, nil when the table has none. The batch above removes deleted
+    /// services itself, at its end.
     private mutating func apply(_ operation: IPVSOperation, at index: Int?) {
         switch operation {
         case .addService(let service):
@@ -257,7 +254,7 @@ extension IPVSTable {
             edited.statistics = virtualServers[index].service.statistics
             virtualServers[index].service = edited
         case .deleteService:
-            return
+            if let index { virtualServers.remove(at: index) }
         case .addDestination(let destination, _), .editDestination(let destination, _):
             guard let index else { return }
             if let position = virtualServers[index].destinations.firstIndex(where: {

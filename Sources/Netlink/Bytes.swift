@@ -29,11 +29,22 @@ extension Array where Element == UInt8 {
 }
 
 extension Collection where Element == UInt8, Index == Int {
-    /// The integer in host byte order at `offset` (relative to `startIndex`), or nil past the end.
+    /// The integer in host byte order at `offset` (relative to `startIndex`), or nil past the end. Contiguous bytes
+    /// (an array, a slice of one: every attribute of every netlink reply is read through here) are one copy of the
+    /// integer's bytes; any other collection is read byte by byte.
     @inlinable
     public func loadHostOrder<T: FixedWidthInteger>(_: T.Type = T.self, at offset: Int = 0) -> T? {
         let size = MemoryLayout<T>.size
         guard offset >= 0, count - offset >= size else { return nil }
+        let copied = withContiguousStorageIfAvailable { bytes in
+            var value = T.zero
+            Swift.withUnsafeMutableBytes(of: &value) {
+                $0.copyMemory(
+                    from: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[offset..<(offset + size)])))
+            }
+            return value
+        }
+        if let copied { return copied }
         var value = T.zero
         Swift.withUnsafeMutableBytes(of: &value) { target in
             for index in 0..<size { target[index] = self[startIndex + offset + index] }
@@ -45,23 +56,6 @@ extension Collection where Element == UInt8, Index == Int {
     @inlinable
     public func loadNetworkOrder<T: FixedWidthInteger>(_: T.Type = T.self, at offset: Int = 0) -> T? {
         loadHostOrder(T.self, at: offset).map { T(bigEndian: $0) }
-    }
-}
-
-extension ArraySlice where Element == UInt8 {
-    /// The integer in host byte order at `offset` (relative to `startIndex`), or nil past the end: one copy of the
-    /// integer's bytes instead of the generic loop over the collection (every attribute of every netlink reply is read through here).
-    @inlinable
-    public func loadHostOrder<T: FixedWidthInteger>(_: T.Type = T.self, at offset: Int = 0) -> T? {
-        let size = MemoryLayout<T>.size
-        guard offset >= 0, count - offset >= size else { return nil }
-        var value = T.zero
-        withUnsafeBytes { bytes in
-            Swift.withUnsafeMutableBytes(of: &value) {
-                $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + size)]))
-            }
-        }
-        return value
     }
 }
 

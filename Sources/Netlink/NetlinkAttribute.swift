@@ -121,7 +121,9 @@ public struct NetlinkAttributeList: Sendable, Hashable {
     private var nests: (StaticString?, StaticString?) = (nil, nil)
 
     /// Names the container in error messages ("IPVS_CMD_ATTR_DEST > STATS64").
-    public var context: String {
+    public var context: String { Self.context(outermost, nests) }
+
+    private static func context(_ outermost: String, _ nests: (StaticString?, StaticString?)) -> String {
         var text = outermost
         for name in [nests.0, nests.1].compactMap({ $0 }) { text += " > \(name)" }
         return text
@@ -138,7 +140,7 @@ public struct NetlinkAttributeList: Sendable, Hashable {
     {
         self.outermost = outermost
         self.nests = nests
-        func context() -> String { NetlinkAttributeList(outermost: outermost, nests: nests).context }
+        func context() -> String { Self.context(outermost, nests) }
         // An attribute takes 8 bytes at least (header and padded payload, 4 each; an empty one 4): one allocation
         // instead of the doublings of appending (a real server's reply holds 15 attributes, each statistics nest 10).
         entries.reserveCapacity(bytes.count / 8 + 1)
@@ -230,12 +232,6 @@ public struct NetlinkAttributeList: Sendable, Hashable {
             // Deeper than two nests (no reply Vigil reads is): the path so far becomes the outermost name.
             return try NetlinkAttributeList(parsing: entry.payload, outermost: context, nests: (name, nil))
         }
-    }
-
-    /// An empty list named as given: builds the context of an error.
-    private init(outermost: String, nests: (StaticString?, StaticString?)) {
-        self.outermost = outermost
-        self.nests = nests
     }
 
     /// Like `integer(_:)` but the attribute must be present.
