@@ -160,6 +160,9 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
                 }
                 return names
             }, writes: { [unowned self] in ipvs.counters.writes }, report: sink.ipvsStatistics)
+        ipvs.observed = { [unowned self] service, destinations in
+            trafficReader.observe(service, destinations: destinations)
+        }
         if loop.inEventLoop {
             loop.connector.sink = { [unowned self] ticket, outcome in completed(ticket, outcome) }
         } else {

@@ -83,6 +83,8 @@ final class Supervisor {
     var stopDeadline: Int64 = 0
     var exitStatus: Int32 = 0
     var nextHeartbeat: Int64 = 0
+    /// When the processes' resident sizes are read again (`residentPeriod`).
+    var nextResidentRead: Int64 = 0
     let startedAt = monotonicNanoseconds()
     var malformedMessages = 0
     var lastReload: ReloadReport?
@@ -359,6 +361,8 @@ final class Supervisor {
         slots[role]?.lastConfiguration = kept
     }
 
+    /// How often the processes' resident sizes are read for the status and the metrics.
+    static let residentPeriod = Duration.seconds(2)
     /// Most a worker may leave unread: past it, the worker is not reading at all (a configuration of 10,000 real
     /// servers is a few megabytes), and holding more would only grow the watchdog.
     static let outgoingLimit = 256 << 20
@@ -567,10 +571,15 @@ final class Supervisor {
         }
         guard now >= nextHeartbeat else { return }
         nextHeartbeat = now + heartbeat.pingPeriod.nanoseconds
-        // For `vigilctl status` and the metrics: what `ps` shows, read at each round of pings (a quarter heartbeat),
-        // not each time a status is built (the metrics snapshot is built at every turn).
-        residentKiB = MemoryTrim.status("VmRSS")
-        for (role, slot) in slots {
+        // For `vigilctl status` and the metrics: what `ps` shows, read every `residentPeriod` (and for a worker not
+        // read yet), not each time a status is built (the metrics snapshot is built at every turn) nor at each round
+        // of pings: reading three /proc files four times a second was a fifth of an idle watchdog's CPU.
+        let readAll = now >= nextResidentRead
+        if readAll {
+            nextResidentRead = now + Self.residentPeriod.nanoseconds
+            residentKiB = MemoryTrim.status("VmRSS")
+        }
+        for (role, slot) in slots where readAll || (slot.pid != nil && slot.residentKiB == nil) {
             slots[role]?.residentKiB = slot.pid.map { MemoryTrim.status("VmRSS", of: "\($0)") }
         }
         // Judge on what the workers could have said by now: read their answers first (this loop may have been

@@ -460,6 +460,16 @@ struct EngineTests {
 @Suite("Checker engine: incremental IPVS writes and drift repair, in virtual time")
 struct EngineIPVSTests {
     /// `services` × `reals` with TCP_CHECKs every 2 s.
+    /// A harness whose engine applied `farm(services:reals:extra:)` and ran its first second.
+    static func started(services: Int, reals: Int, extra: String = "") throws -> EngineHarness {
+        let harness = EngineHarness()
+        harness.engine.apply(
+            try harness.configuration(farm(services: services, reals: reals, extra: extra)), isReload: false)
+        harness.loop.runQueued()
+        harness.advance(seconds: 1)
+        return harness
+    }
+
     static func farm(services: Int, reals: Int, extra: String = "") -> String {
         var text = "global_defs {\n\(extra)\n}\n"
         for service in 0..<services {
@@ -549,12 +559,7 @@ struct EngineIPVSTests {
 
     @Test("traffic counters: a service whose counters stood still is not read again, and the report says unchanged")
     func countersReadWhatMoved() throws {
-        let harness = EngineHarness()
-        harness.engine.apply(
-            try harness.configuration(Self.farm(services: 20, reals: 2, extra: "ipvs_repair_interval 0")),
-            isReload: false)
-        harness.loop.runQueued()
-        harness.advance(seconds: 1)
+        let harness = try Self.started(services: 20, reals: 2, extra: "ipvs_repair_interval 0")
         // The first read: every service's real servers, in full.
         var statistics = harness.engine.currentStatistics()
         #expect(statistics.ipvsCounterDumps == 20)
@@ -596,5 +601,67 @@ struct EngineIPVSTests {
         let before = harness.engine.currentStatistics().ipvsCounterDumps
         harness.advance(seconds: 31)
         #expect(harness.engine.currentStatistics().ipvsCounterDumps >= before + 20)
+    }
+
+    /// The drift check's reads of real servers serve the traffic counters: with the default repair interval, the
+    /// counters' 30 s refresh makes no dump of its own, the counters stay right when traffic moves, and a write
+    /// still sends the reader back to the kernel.
+    @Test func driftReadsServeTheCounters() throws {
+        let harness = try Self.started(services: 20, reals: 2)
+        #expect(harness.engine.currentStatistics().ipvsCounterDumps == 20)
+        // Two minutes, four refreshes: every service's real servers were read by the drift check within each.
+        for _ in 0..<24 { harness.advance(seconds: 5) }
+        var statistics = harness.engine.currentStatistics()
+        #expect(statistics.ipvsCounterDumps == 20, "the refresh used the drift check's reads")
+        #expect(statistics.ipvsVerifyDumps >= 20 * 4)
+        #expect(statistics.ipvsWrites == 0 || statistics.ipvsRepairs == 0)
+        #expect(harness.ipvsReports.suffix(10).allSatisfy { $0.unchanged })
+        // Traffic through one real server: the next report carries it, whoever read it.
+        let key = try #require(harness.kernel?.state.virtualServers[7].service.key)
+        harness.kernel?.carry(connections: 9, to: IPAddress("198.51.100.12")!, of: key)
+        harness.advance(seconds: 5)
+        statistics = harness.engine.currentStatistics()
+        #expect(statistics.ipvsCounterDumps <= 21)
+        let busy = try #require(harness.ipvsReports.last)
+        #expect(!busy.unchanged && busy.services.count == 20)
+        let service = try #require(busy.services.first { $0.counters.connections == 9 })
+        #expect(service.realServers.first { $0.address == "198.51.100.12:80" }?.counters.connections == 9)
+        // A write: the readings from before it are not used, whoever made them.
+        harness.network.down = ["198.51.100.11"]
+        harness.advance(seconds: 5)
+        #expect(harness.engine.currentStatistics().ipvsWrites > 0)
+        harness.advance(seconds: 5)
+        let after = try #require(harness.ipvsReports.last { !$0.unchanged })
+        #expect(after.services.allSatisfy { $0.realServers.count == 1 }, "198.51.100.11 left every service")
+    }
+
+    /// A reading the drift check hands over and the reader keeps is still reported when it differs from what the
+    /// watchdog last got: counters that moved between two reads of the reader, seen first by the drift check.
+    @Test func anObservedReadingIsReported() throws {
+        let harness = try Self.started(services: 3, reals: 2, extra: "ipvs_repair_interval 0")
+        let kernel = try #require(harness.kernel)
+        var reports: [IPVSStatisticsReport] = []
+        let names = Dictionary(
+            uniqueKeysWithValues: kernel.state.virtualServers.map {
+                ($0.service.key, IPVSStatisticsReader.Names(virtualServer: "\($0.service.key)", realServers: []))
+            })
+        let reader = IPVSStatisticsReader(
+            loop: harness.loop, makeClient: { () throws(NetlinkError) -> any IPVSClient in kernel },
+            names: { names }, writes: { 0 }, report: { reports.append($0) })
+        reader.start()
+        harness.loop.runQueued()
+        #expect(reader.destinationDumps == 3 && reports.count == 1)
+        // Traffic, read by someone else before the reader's next read.
+        let key = kernel.state.virtualServers[1].service.key
+        kernel.carry(connections: 4, to: IPAddress("198.51.100.12")!, of: key)
+        let service = try #require(try kernel.services().first { $0.key == key })
+        reader.observe(service, destinations: try kernel.destinations(of: key))
+        #expect(reader.readingsObserved == 1)
+        harness.advance(seconds: 5)
+        #expect(reader.destinationDumps == 3, "the observed reading was used")
+        let report = try #require(reports.last)
+        #expect(!report.unchanged)
+        #expect(report.services.first { $0.counters.connections == 4 } != nil)
+        reader.stop()
     }
 }

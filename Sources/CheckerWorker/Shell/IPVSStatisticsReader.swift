@@ -16,6 +16,10 @@ import WorkerIPC
 /// whose services carry no traffic, reads one services dump per interval and sends a few bytes: for 1,000 × 10 without
 /// traffic, under emulation, the checker's CPU went from 34 % to 14 % of a CPU and the watchdog's (which decoded every
 /// report) from 12 % to 3 % (BENCHMARKS.md).
+///
+/// The drift check reads every service's real servers once per repair interval anyway: it hands each of its reads
+/// here (`observe`), and that reading counts as this reader's own. With the default interval (30 s, no more than
+/// `refresh`), the 30 s refresh then costs no dump of its own.
 final class IPVSStatisticsReader {
     /// What the configuration calls a service and its real servers.
     struct Names {
@@ -30,12 +34,17 @@ final class IPVSStatisticsReader {
     /// Services whose real servers are read per turn of the loop (each one netlink dump).
     static let servicesPerSlice = 32
 
-    /// A service's last reading: its own counters then, and what was reported of it.
+    /// A service's last reading: its own counters then, and what it gives to report.
     private struct Reading {
         var kernel: IPVSStatistics?
         var statistics: IPVSServiceStatistics
         /// The loop's time of the read.
         var readAt: Int64
+        /// This worker's writes (`writes()`) at the read: a write since (a weight, a real server removed) moves no
+        /// counter, so the reading is not used again.
+        var writes: UInt64
+        /// `statistics` went to the watchdog (a reading the drift check made has not, until the next report).
+        var reported: Bool
     }
 
     private let loop: CheckLoop
@@ -49,13 +58,15 @@ final class IPVSStatisticsReader {
     private var reading = false
     private var stopped = false
     private var readings: [IPVSServiceKey: Reading] = [:]
-    /// `writes()` when `readings` were taken.
-    private var readingsWrites: UInt64 = 0
+    /// The names of the last read (`names()` builds them for every service), for `observe`; nil after `forget`.
+    private var knownNames: [IPVSServiceKey: Names]?
     /// Counts `forget()`s: a read that began before one does not keep its readings.
     private var generation = 0
     /// Real servers' dumps made, and services whose last reading was used instead (tests, `vigilctl status`).
     private(set) var destinationDumps: UInt64 = 0
     private(set) var readingsKept: UInt64 = 0
+    /// Readings taken from the drift check's reads (`observe`).
+    private(set) var readingsObserved: UInt64 = 0
 
     init(
         loop: CheckLoop, makeClient: @escaping () throws(NetlinkError) -> any IPVSClient,
@@ -72,7 +83,21 @@ final class IPVSStatisticsReader {
     /// A new configuration may name services and real servers differently: nothing read before is used again.
     func forget() {
         readings = [:]
+        knownNames = nil
         generation += 1
+    }
+
+    /// A read of one service's real servers made by someone else (the drift check), with `service` from a services
+    /// dump of the same turn: kept as this reader's reading of it, so its next read need not dump them again.
+    func observe(_ service: IPVSService, destinations: [IPVSDestination]) {
+        guard !stopped, let owner = knownNames?[service.key] else { return }
+        let statistics = Self.statistics(of: service, destinations, names: owner)
+        let last = readings[service.key]
+        let written = writes()
+        readings[service.key] = Reading(
+            kernel: service.statistics, statistics: statistics, readAt: Int64(loop.now.uptimeNanoseconds),
+            writes: written, reported: last.map { $0.reported && $0.statistics == statistics } ?? false)
+        readingsObserved += 1
     }
 
     /// Reads now and every `interval` after (a second call keeps the schedule).
@@ -100,6 +125,7 @@ final class IPVSStatisticsReader {
     private func read() {
         guard !stopped else { return }
         let managed = names()
+        knownNames = managed
         guard !managed.isEmpty else { return scheduleNext() }
         if client == nil { client = try? makeClient() }
         guard let client else { return scheduleNext() }
@@ -111,10 +137,10 @@ final class IPVSStatisticsReader {
             return scheduleNext()
         }
         reading = true
-        // Rules written since the last readings: real servers' weights or presence may differ with no counter moved.
+        // A reading from before a write of this worker is not used: real servers' weights or presence may differ with
+        // no counter moved.
         let written = writes()
-        var previous = written == readingsWrites ? readings : [:]
-        readingsWrites = written
+        var previous = readings.filter { $0.value.writes == written }
         var changed = previous.count != services.count
         var current: [IPVSServiceKey: Reading] = [:]
         current.reserveCapacity(services.count)
@@ -132,10 +158,12 @@ final class IPVSStatisticsReader {
             for service in services[start..<end] {
                 guard let owner = managed[service.key] else { continue }
                 let last = previous.removeValue(forKey: service.key)
-                if let last, last.kernel == service.statistics,
+                if var last, last.kernel == service.statistics,
                     readAt - last.readAt < HealthScheduler.nanoseconds(Self.refresh)
                 {
                     readingsKept += 1
+                    if !last.reported { changed = true }
+                    last.reported = true
                     current[service.key] = last
                     result.append(last.statistics)
                     continue
@@ -144,8 +172,10 @@ final class IPVSStatisticsReader {
                     destinationDumps += 1
                     let destinations = try client.destinations(of: service.key)
                     let statistics = Self.statistics(of: service, destinations, names: owner)
-                    if statistics != last?.statistics { changed = true }
-                    current[service.key] = Reading(kernel: service.statistics, statistics: statistics, readAt: readAt)
+                    if statistics != last?.statistics || last?.reported != true { changed = true }
+                    current[service.key] = Reading(
+                        kernel: service.statistics, statistics: statistics, readAt: readAt, writes: written,
+                        reported: true)
                     result.append(statistics)
                 } catch {
                     // The service went away meanwhile (a reload, ipvsadm -D): its counters are left out this time.
@@ -158,7 +188,13 @@ final class IPVSStatisticsReader {
                 return
             }
             reading = false
-            readings = startedIn == generation ? current : [:]
+            if startedIn == generation {
+                // Readings the drift check made while this read went on, newer than the read's own.
+                for (key, observed) in readings where observed.readAt > readAt { current[key] = observed }
+                readings = current
+            } else {
+                readings = [:]
+            }
             report(
                 IPVSStatisticsReport(
                     services: changed ? result : [], readAt: monotonicNanoseconds(), unchanged: !changed))
