@@ -16,6 +16,7 @@ import Config
 ///     0x0A Duration: seconds, then attoseconds (zigzag varints)
 ///     0x0B SourceLocation: varint byte count, UTF-8 file name, then the line (zigzag varint)
 ///     0x0C IPv4 address: 4 bytes, network order          0x0D IPv6 address: 16 bytes
+///     0x0E record: field count (varint), then that many values (`BinaryRecords.swift`: real servers, checkers)
 ///
 /// The last four are leaves of the configuration that `Codable` writes as containers: a `Duration` as an unkeyed
 /// pair, a location as a keyed pair, an address as a keyed enum case holding a keyed payload. A real server with a
@@ -49,6 +50,7 @@ public enum BinaryCodec {
         case location = 11
         case ipv4 = 12
         case ipv6 = 13
+        case record = 14
     }
 
     /// Containers nested deeper than this are refused (a configuration is a few levels deep).
@@ -303,6 +305,8 @@ extension BinaryPrimitiveWriter {
         } else if T.self == SourceLocation.self {
             state.location(value as! SourceLocation)
         } else if T.self == IPAddress.self, state.address(value as! IPAddress) {
+            return
+        } else if try writeRecord(value) {
             return
         } else {
             try value.encode(to: BinaryValueEncoder(state: state))
@@ -855,6 +859,11 @@ final class DecoderState {
         case .ipv6:
             guard bytes.count - offset >= 16 else { throw fail("truncated IPv6 address") }
             offset += 16
+        case .record:
+            let count = try varint()
+            // Every field takes at least one byte.
+            guard count <= UInt64(bytes.count - offset) else { throw fail("record of \(count) fields is truncated") }
+            for _ in 0..<count { try skip(depth: depth + 1) }
         }
     }
 
@@ -972,6 +981,7 @@ extension BinaryPrimitiveReader {
         if T.self == Duration.self, let value = try state.duration() { return value as! T }
         if T.self == SourceLocation.self, let value = try state.location() { return value as! T }
         if T.self == IPAddress.self, let value = try state.address() { return value as! T }
+        if let record = try readRecord(T.self) { return record }
         return try T(from: BinaryValueDecoder(state: state, depth: depth))
     }
 }

@@ -79,6 +79,19 @@ final class TestClient {
         }
     }
 
+    /// Whether the server still holds the connection open: nothing to read yet, and no end of it.
+    var isOpen: Bool {
+        var byte: UInt8 = 0
+        let read = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return read < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+    }
+
+    /// Waits up to `seconds` for each read from now on.
+    func waitForReads(seconds: Int) {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
     /// True once the server has closed the connection (read returns 0), within `seconds`.
     func closedByServer(within seconds: Int) -> Bool {
         var timeout = timeval(tv_sec: seconds, tv_usec: 0)
@@ -151,8 +164,10 @@ struct MetricsServerTests {
 
     @Test("A client that sends half a request, or never reads, delays no one and is closed at the timeout")
     func slowClients() throws {
+        // No figure of time is asserted: each client's turn is judged against the others'. The timeout only has to
+        // be long beside a request served on a loaded machine (1.2 s was seen while CI built in parallel).
         var limits = MetricsLimits()
-        limits.timeout = .milliseconds(500)
+        limits.timeout = .seconds(3)
         let server = try startMetricsServer(limits)
         defer { server.stop() }
         let slow = try TestClient(server.address)
@@ -173,18 +188,19 @@ struct MetricsServerTests {
         {
             asked += 1
         }
-        let start = monotonicMilliseconds()
         let fast = try TestClient(server.address)
+        fast.waitForReads(seconds: 10)
         fast.send("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         #expect(fast.responses().first?.hasPrefix("HTTP/1.1 200") == true)
-        #expect(monotonicMilliseconds() - start < 400)
-        #expect(slow.closedByServer(within: 3))
-        // Closed once stuck past the timeout: what is still in the socket buffers is all it ever gets (EOF comes
-        // before all it asked for).
-        usleep(1_000_000)
-        let reading = monotonicMilliseconds()
+        // Served while the half request still held its connection: the listener did not wait for its end.
+        #expect(slow.isOpen, "the half request was closed before another client was served")
+        #expect(slow.closedByServer(within: 10))
+        // Closed once stuck past the timeout: what is still in the socket buffers is all it ever gets (the end of the
+        // connection comes before all it asked for).
+        deaf.waitForReads(seconds: 15)
         let answered = deaf.all().components(separatedBy: "HTTP/1.1 200 OK").count - 1
-        #expect(answered < asked && monotonicMilliseconds() - reading < 1000, "\(answered) of \(asked) answered")
+        #expect(answered < asked, "\(answered) of \(asked) answered")
+        #expect(deaf.closedByServer(within: 1), "the connection ended, not the wait for it")
     }
 
     @Test("An oversized head is refused with 431 and the connection closed")

@@ -226,6 +226,107 @@ struct BinaryCodecTests {
         }
     }
 
+    /// A real server with every field set away from its default, and checkers of each kind of record path.
+    static func everyFieldSet() -> RealServer {
+        var server = RealServer(
+            address: IPAddress("2001:db8::7")!, port: 8443, location: SourceLocation(file: "/etc/a.conf", line: 12))
+        server.weight = 7
+        server.forwarding = .directRouting
+        server.inhibitOnFailure = true
+        server.notifyUp = ScriptCommand(text: "/bin/up x", arguments: ["/bin/up", "x"], user: "nobody")
+        server.notifyDown = ScriptCommand(text: "/bin/down", group: "nogroup")
+        server.upperThreshold = 100
+        server.lowerThreshold = 50
+        server.smtpAlert = false
+        server.virtualhost = "www.example.org"
+        server.checkDefaults.connectTimeout = .milliseconds(1500)
+        server.checkDefaults.retry = 4
+        server.checkDefaults.delayBeforeRetry = .seconds(2)
+        server.checkDefaults.warmup = .seconds(3)
+        server.checkDefaults.delayLoop = .seconds(6)
+        server.checkDefaults.alpha = true
+        server.rise = 3
+        server.fall = 2
+        var tcp = Checker(kind: .tcp, location: SourceLocation(file: "/etc/a.conf", line: 14))
+        tcp.connection.connectIP = IPAddress("192.0.2.9")!
+        tcp.connection.connectPort = 8080
+        tcp.connection.bindTo = IPAddress("192.0.2.1")!
+        tcp.connection.bindPort = 40000
+        tcp.connection.bindInterface = "eth1"
+        tcp.connection.fwmark = 9
+        tcp.connection.connectTimeout = .seconds(4)
+        tcp.timing.connectTimeout = .milliseconds(250)
+        tcp.timing.retry = 0
+        tcp.timing.delayBeforeRetry = .seconds(9)
+        tcp.timing.warmup = .zero
+        tcp.timing.delayLoop = .milliseconds(500)
+        tcp.timing.alpha = true
+        tcp.ownTiming = [.retry, .alpha]
+        tcp.logAllFailures = true
+        var http = HTTPCheck()
+        http.urls = [HTTPURL(path: "/health", location: SourceLocation(file: "/etc/a.conf", line: 21))]
+        http.virtualhost = "h.example.org"
+        let ping = Checker(kind: .ping, location: SourceLocation(file: "/etc/b.conf", line: 30))
+        server.checkers = [
+            tcp, Checker(kind: .http(http), location: SourceLocation(file: "/etc/a.conf", line: 20)), ping,
+        ]
+        return server
+    }
+
+    @Test("every stored property of a record type is one of its record's fields")
+    func everyFieldIsWritten() {
+        let server = Self.everyFieldSet()
+        #expect(
+            Mirror(reflecting: server).children.count == RealServer.fieldCount, "a RealServer field not in its record")
+        #expect(Mirror(reflecting: server.checkers[0]).children.count == Checker.fieldCount)
+        #expect(Mirror(reflecting: CheckTiming()).children.count == CheckTiming.fieldCount)
+        #expect(Mirror(reflecting: CheckDefaults()).children.count == CheckDefaults.fieldCount)
+        #expect(Mirror(reflecting: ConnectionOptions()).children.count == ConnectionOptions.fieldCount)
+    }
+
+    @Test("real servers and checkers go as records and come back with every field, locations included")
+    func recordsRoundTrip() throws {
+        let servers = [
+            Self.everyFieldSet(),
+            RealServer(address: IPAddress("192.0.2.5")!, port: nil, location: .init(file: "f", line: 1)),
+        ]
+        let bytes = try BinaryCodec.encode(servers)
+        #expect(bytes.filter { $0 == BinaryCodec.Tag.record.rawValue }.count >= 2 + 3 * 3)
+        let decoded = try BinaryCodec.decode([RealServer].self, from: bytes)
+        #expect(decoded == servers)
+        #expect(decoded.map(\.location) == servers.map(\.location))
+        #expect(decoded[0].checkers.map(\.location) == servers[0].checkers.map(\.location))
+        #expect(decoded[0].checkers[0].connection == servers[0].checkers[0].connection)
+        #expect(decoded[0].checkDefaults == servers[0].checkDefaults)
+    }
+
+    @Test("a record is skipped when its key is read out of order, and a wrong field count is an error")
+    func recordsSkippedAndChecked() throws {
+        struct Pair: Codable, Equatable {
+            var server: RealServer
+            var after: Int
+        }
+        struct Reversed: Decodable {
+            var after: Int
+            var server: RealServer
+            enum CodingKeys: String, CodingKey { case server, after }
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                after = try container.decode(Int.self, forKey: .after)
+                server = try container.decode(RealServer.self, forKey: .server)
+            }
+        }
+        let pair = Pair(server: Self.everyFieldSet(), after: 42)
+        var bytes = try BinaryCodec.encode(pair)
+        let reversed = try BinaryCodec.decode(Reversed.self, from: bytes)
+        #expect(reversed.after == 42 && reversed.server == pair.server)
+        // The real server's field count (16) made 15.
+        let at = try #require(bytes.firstIndex(of: BinaryCodec.Tag.record.rawValue))
+        #expect(bytes[at + 1] == 16)
+        bytes[at + 1] = 15
+        #expect(throws: BinaryCodecError.self) { try BinaryCodec.decode(Pair.self, from: bytes) }
+    }
+
     @Test("every truncation and thousands of corruptions of a real configuration are rejected without a crash")
     func hostileBytes() throws {
         let bytes = MessageCodec.encode(WorkerMessage.configure(Self.configurations()[0]))
