@@ -12,10 +12,10 @@ import Notifier
 /// - **Incremental** (a real server up or down, a weight, a quorum): the one virtual server's rules are planned
 ///   against the rules this worker holds — what its own writes put there, no read of the kernel — and written.
 /// - **Drift repair** (`ipvs_repair_interval`): the services list is read every second and each service's real
-///   servers once per interval, a few per second (all of them in nine tenths of the interval's ticks, so a round
-///   ends within the interval even when ticks run late); anything changed behind Vigil's back (`ipvsadm -C`, `-d`,
-///   another tool) is put back and counted. When nothing drifted, nothing is written. Each read of a service's real
-///   servers also goes to `observed` (the traffic counters' reader takes it as its own).
+///   servers once per interval, a few per second (all of them in nine tenths of the interval's ticks, so the time the
+///   checks themselves take does not stretch a round past the interval); anything changed behind Vigil's back
+///   (`ipvsadm -C`, `-d`, another tool) is put back and counted. When nothing drifted, nothing is written. Each read
+///   of a service's real servers also goes to `observed` (the traffic counters' reader takes it as its own).
 final class IPVSSync {
     struct Counters: Sendable, Hashable {
         /// Operations written, and those the kernel refused.
@@ -96,8 +96,6 @@ final class IPVSSync {
     private var trusted = false
     private var retryTimer: TimerID?
     private var verifyTimer: TimerID?
-    /// The deadline of the drift check's last tick: ticks keep a fixed rate.
-    private var verifyDeadline: UInt64?
     private var verifyCursor = 0
     /// Gets every read the drift check makes of a service's real servers, with the service from the same turn's
     /// services dump.
@@ -314,23 +312,17 @@ final class IPVSSync {
 
     // MARK: Drift repair
 
-    /// The next drift tick, a tick after the last one's deadline (the time a check took does not stretch the
-    /// round), or a tick from now for a new configuration or when the loop ran a whole tick late.
-    private func scheduleVerify(continuing: Bool = false) {
+    /// The next drift tick, a whole tick after the last one ended: however long a check takes on a loaded machine,
+    /// the loop is free at least a tick between two. (A fixed rate would leave the loop little else when the checks
+    /// take most of a tick, as a debug build's 1,000-service ones can under emulation.)
+    private func scheduleVerify() {
         if let verifyTimer { loop.cancel(verifyTimer) }
         verifyTimer = nil
-        guard repairInterval != nil, !stopped else {
-            verifyDeadline = nil
-            return
-        }
-        let tick = UInt64(HealthScheduler.nanoseconds(Self.verifyTick))
-        var next = deadline(after: Self.verifyTick)
-        if continuing, let last = verifyDeadline, last + tick > loop.now.uptimeNanoseconds { next = last + tick }
-        verifyDeadline = next
-        verifyTimer = loop.at(next) { [self] in
+        guard repairInterval != nil, !stopped else { return }
+        verifyTimer = loop.at(deadline(after: Self.verifyTick)) { [self] in
             verifyTimer = nil
             verify()
-            scheduleVerify(continuing: true)
+            scheduleVerify()
         }
     }
 
