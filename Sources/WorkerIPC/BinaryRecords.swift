@@ -8,7 +8,7 @@ import Config
 /// written or matched, generic metadata looked up. Encoding that configuration took 740 million instructions and
 /// decoding it more, five times its parse (callgrind, `vigil-microbench`), on the path of every start of a worker.
 ///
-/// Each record's order is its `write` and its `init(record:)`; `BinaryRecordTests.everyFieldIsWritten` counts the
+/// Each record's order is its `write` and its `init(record:)`; `BinaryCodecTests.everyFieldIsWritten` counts the
 /// stored properties of each type, so a field added to the model and not to its record fails a test instead of being
 /// lost on the way to the worker. The decoder checks the field count and every value's type, as for any other value.
 protocol BinaryRecord {
@@ -69,7 +69,7 @@ struct BinaryRecordWriter: BinaryPrimitiveWriter {
         if let value { try write(value) } else { state.tag(.null) }
     }
 
-    /// Starts a record of `type` and writes its fields.
+    /// Starts a record of `R` and writes its fields.
     static func write<R: BinaryRecord>(_ value: R, state: EncoderState) throws {
         state.tag(.record)
         state.varint(UInt64(R.fieldCount))
