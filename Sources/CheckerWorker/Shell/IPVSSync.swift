@@ -12,8 +12,8 @@ import Notifier
 /// - **Incremental** (a real server up or down, a weight, a quorum): the one virtual server's rules are planned
 ///   against the rules this worker holds — what its own writes put there, no read of the kernel — and written.
 /// - **Drift repair** (`ipvs_repair_interval`): the services list is read every second and each service's real
-///   servers once per interval, a few per second (all of them in nine tenths of the interval's ticks, so the time the
-///   checks themselves take does not stretch a round past the interval); anything changed behind Vigil's back
+///   servers once per interval, a few per second (all of them in three quarters of the interval's ticks, so the time
+///   the checks themselves take does not stretch a round past the interval); anything changed behind Vigil's back
 ///   (`ipvsadm -C`, `-d`, another tool) is put back and counted. When nothing drifted, nothing is written. Each read
 ///   of a service's real servers also goes to `observed` (the traffic counters' reader takes it as its own).
 final class IPVSSync {
@@ -347,11 +347,12 @@ final class IPVSSync {
                 drifted.insert(owner)
             }
         }
-        // Each service's real servers once per interval, spread over the interval's ticks, in the configuration's
-        // order: sorting the held keys at every tick took over a second per tick for 1,000 services (debug build,
-        // under emulation).
+        // Each service's real servers once per interval, spread over three quarters of the interval's ticks (a tick
+        // comes a second after the last check ended, so a round of 30 ticks took 30 s and more), in the
+        // configuration's order: sorting the held keys at every tick took over a second per tick for 1,000 services
+        // (debug build, under emulation).
         let keys = verifyOrder
-        let ticks = max(1, Int(interval / Self.verifyTick) * 9 / 10)
+        let ticks = max(1, Int(interval / Self.verifyTick) * 3 / 4)
         let perTick = max(1, (keys.count + ticks - 1) / ticks)
         for _ in 0..<min(perTick, keys.count) {
             verifyCursor = verifyCursor % keys.count
