@@ -41,10 +41,6 @@ extension BinaryPrimitiveWriter {
 extension BinaryPrimitiveReader {
     /// A record of type `T` when `T` is a record type (which is always written as one); nil otherwise.
     func readRecord<T>(_ type: T.Type) throws -> T? {
-        guard
-            T.self == RealServer.self || T.self == Checker.self || T.self == CheckTiming.self
-                || T.self == CheckDefaults.self || T.self == ConnectionOptions.self
-        else { return nil }
         if T.self == RealServer.self {
             return try BinaryRecordReader.read(RealServer.self, state: state, depth: depth) as? T
         }
@@ -55,7 +51,10 @@ extension BinaryPrimitiveReader {
         if T.self == CheckDefaults.self {
             return try BinaryRecordReader.read(CheckDefaults.self, state: state, depth: depth) as? T
         }
-        return try BinaryRecordReader.read(ConnectionOptions.self, state: state, depth: depth) as? T
+        if T.self == ConnectionOptions.self {
+            return try BinaryRecordReader.read(ConnectionOptions.self, state: state, depth: depth) as? T
+        }
+        return nil
     }
 }
 
