@@ -74,6 +74,7 @@ let package = Package(
             name: "VRRPWorker",
             dependencies: [
                 "Config", "Netlink", "WorkerIPC", "Notifier", "CVigilShim", "Digest", logging, nioCore, nioPosix,
+                nioConcurrency,
             ]
         ),
         /// Health checkers driving the IPVS shim.

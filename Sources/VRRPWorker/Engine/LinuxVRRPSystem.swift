@@ -1,8 +1,8 @@
 import Config
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import Netlink
-import Synchronization
 import WorkerIPC
 
 #if canImport(Glibc)
@@ -444,16 +444,17 @@ final class LinuxVRRPSystem: VRRPSystem, @unchecked Sendable {
 ///
 /// `@unchecked Sendable` because of two fields the compiler cannot see are safe: `onPackets`/`onLinks` are set
 /// once, before `start()` (the thread's creation orders those writes before its reads), and `monitor` (not
-/// thread-safe) is used by the poll thread alone. The socket table and the stop flag are behind `state`'s Mutex;
-/// the sockets themselves are `Sendable`. `VRRPReceiverTests` (root) runs the thread against sockets opened from
-/// other threads.
+/// thread-safe) is used by the poll thread alone. The socket table and the stop flag are behind `state`'s lock, a
+/// pthread mutex (NIOLockedValueBox) and not a Synchronization.Mutex: ThreadSanitizer sees the one and not the
+/// other's futex, and `VRRPReceiverTests` (root) runs the thread against sockets opened from other threads under it.
+/// The sockets themselves are `Sendable`.
 final class VRRPReceiver: @unchecked Sendable {
     private struct State {
         var sockets: [String: VRRPSocket] = [:]
         var stopped = false
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     /// Interrupts the poll when a socket is added or on stop.
     private let wake = WakePipe()
     private let monitor: LinkMonitor?
@@ -468,7 +469,7 @@ final class VRRPReceiver: @unchecked Sendable {
     var onRouteDeletions: @Sendable ([(interface: String?, deletion: RouteDeletion)]) -> Void = { _ in }
     var onRuleDeletions: @Sendable ([RuleDeletion]) -> Void = { _ in }
     /// Whether the monitor is in the route and rule groups.
-    private let watchingRoutes = Mutex(false)
+    private let watchingRoutes = NIOLockedValueBox(false)
     private let logger: Logger
 
     init(logger: Logger) {
@@ -484,10 +485,10 @@ final class VRRPReceiver: @unchecked Sendable {
 
     /// Hears route and rule deletions (or stops): only while some instance tracks a route or rule.
     func watchRoutesAndRules(_ watch: Bool) {
-        guard let monitor, watchingRoutes.withLock({ $0 }) != watch else { return }
+        guard let monitor, watchingRoutes.withLockedValue({ $0 }) != watch else { return }
         do {
             try monitor.watchRoutesAndRules(watch)
-            watchingRoutes.withLock { $0 = watch }
+            watchingRoutes.withLockedValue { $0 = watch }
         } catch {
             logger.error("cannot \(watch ? "watch" : "stop watching") route and rule deletions: \(error)")
         }
@@ -498,14 +499,18 @@ final class VRRPReceiver: @unchecked Sendable {
         throws(VRRPSocketError) -> VRRPSocket
     {
         let key = "\(family)/\(interface)/\(ipProtocol)"
-        let (socket, opened) = try state.withLock { state throws(VRRPSocketError) -> (VRRPSocket, Bool) in
-            if let socket = state.sockets[key] { return (socket, false) }
-            let socket = try VRRPSocket(family: family, interface: interface, ipProtocol: ipProtocol)
-            state.sockets[key] = socket
-            return (socket, true)
+        let (found, opened) = state.withLockedValue { state -> (Result<VRRPSocket, VRRPSocketError>, Bool) in
+            if let socket = state.sockets[key] { return (.success(socket), false) }
+            do throws(VRRPSocketError) {
+                let socket = try VRRPSocket(family: family, interface: interface, ipProtocol: ipProtocol)
+                state.sockets[key] = socket
+                return (.success(socket), true)
+            } catch {
+                return (.failure(error), false)
+            }
         }
         if opened { wake.wake() }
-        return socket
+        return try found.get()
     }
 
     func start() {
@@ -513,7 +518,7 @@ final class VRRPReceiver: @unchecked Sendable {
     }
 
     func stop() {
-        state.withLock { $0.stopped = true }
+        state.withLockedValue { $0.stopped = true }
         wake.wake()
     }
 
@@ -527,7 +532,7 @@ final class VRRPReceiver: @unchecked Sendable {
 
     private func run() {
         while true {
-            let (current, done) = state.withLock { (Array($0.sockets.values), $0.stopped) }
+            let (current, done) = state.withLockedValue { (Array($0.sockets.values), $0.stopped) }
             if done { return }
             var descriptors = [pollfd(fd: wake.reader, events: Int16(POLLIN), revents: 0)]
             descriptors += current.map { pollfd(fd: $0.fileDescriptor, events: Int16(POLLIN), revents: 0) }

@@ -1,5 +1,5 @@
 import Config
-import Synchronization
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
     import Glibc
@@ -29,13 +29,14 @@ public struct VRRPSocketError: Error, Hashable, Sendable, CustomStringConvertibl
 /// as keepalived does); IPv6 with the sticky `IPV6_PKTINFO` source and hop limit 255.
 ///
 /// Sendable: the poll thread receives while the engine's loop sends and joins; the one piece of mutable state, the
-/// IPv4 identification counter, is behind a Mutex.
+/// IPv4 identification counter, is behind a pthread mutex (NIOLockedValueBox), which ThreadSanitizer sees
+/// (`VRRPReceiverTests` sends from several threads under it); a Synchronization.Mutex's futex it does not.
 public final class VRRPSocket: Sendable {
     public let fileDescriptor: Int32
     public let family: IPAddress.Family
     public let interface: String
     public let interfaceIndex: Int32
-    private let identification = Mutex<UInt16>(0)
+    private let identification = NIOLockedValueBox<UInt16>(0)
 
     /// The IP protocol the socket receives: 112, or 51 for adverts in an Authentication Header.
     public let ipProtocol: UInt8
@@ -154,7 +155,7 @@ public final class VRRPSocket: Sendable {
         switch (source, destination) {
         case (.v4, .v4(let target)):
             // keepalived counts the IP ID up itself, skipping 0 (which the kernel would replace, and AH covers it).
-            let identification = self.identification.withLock { value in
+            let identification = self.identification.withLockedValue { value in
                 value &+= 1
                 if value == 0 { value = 1 }
                 return value
