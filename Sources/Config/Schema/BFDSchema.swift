@@ -160,8 +160,10 @@ enum BFDSchema {
         for instance in config.vrrp.instances { check(instance.trackBFDs, in: "vrrp_instance '\(instance.name)'") }
         for group in config.vrrp.syncGroups { check(group.trackBFDs, in: "vrrp_sync_group '\(group.name)'") }
         for server in config.lvs.virtualServers {
-            for real in server.realServers {
-                for checker in real.checkers {
+            // By index: a `for … in` loop would copy each real server whole (a retain of each of its fields).
+            let realServers = server.realServers
+            for index in realServers.indices {
+                for checker in realServers[index].checkers {
                     guard case .bfd(let check) = checker.kind else { continue }
                     guard let instance = config.bfd.instance(named: check.name) else {
                         unknown(check.name, at: checker.location, names: names, context)

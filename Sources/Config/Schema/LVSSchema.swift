@@ -528,8 +528,12 @@ enum LVSSchema {
                     at: target.location)
             }
         }
-        for realServer in server.realServers {
-            check(realServer.address, server.forwarding(of: realServer), realServer.location, "real server")
+        // By index: a `for … in` loop would copy each real server whole (a retain of each of its fields).
+        let realServers = server.realServers
+        for index in realServers.indices {
+            check(
+                realServers[index].address, realServers[index].forwarding ?? server.forwarding,
+                realServers[index].location, "real server")
         }
         if let sorry = server.sorryServer {
             check(sorry.address, sorry.forwarding ?? server.forwarding, sorry.location, "sorry server")
@@ -547,24 +551,26 @@ enum LVSSchema {
         seen.reserveCapacity(server.realServers.count)
         var totalWeight = 0
         var dynamicWeights = false
-        for realServer in server.realServers {
-            let key = Endpoint(address: realServer.address, port: realServer.port ?? 0)
+        let realServers = server.realServers
+        for index in realServers.indices {  // by index, as in checkFamilies
+            let address = realServers[index].address
+            let port = realServers[index].port ?? 0
+            let location = realServers[index].location
+            let key = Endpoint(address: address, port: port)
             if let first = seen[key] {
                 context.error(
-                    "real server \(realServer.address) port \(realServer.port ?? 0) is already in this virtual server (line \(first.line))",
-                    at: realServer.location)
+                    "real server \(address) port \(port) is already in this virtual server (line \(first.line))",
+                    at: location)
             } else {
-                seen[key] = realServer.location
+                seen[key] = location
             }
-            if realServer.lowerThreshold > 0, realServer.upperThreshold > 0,
-                realServer.lowerThreshold > realServer.upperThreshold
-            {
-                context.error(
-                    "real server \(realServer.address) has lthreshold \(realServer.lowerThreshold) above uthreshold \(realServer.upperThreshold)",
-                    at: realServer.location)
+            let lower = realServers[index].lowerThreshold
+            let upper = realServers[index].upperThreshold
+            if lower > 0, upper > 0, lower > upper {
+                context.error("real server \(address) has lthreshold \(lower) above uthreshold \(upper)", at: location)
             }
-            totalWeight += realServer.weight
-            dynamicWeights = dynamicWeights || realServer.checkers.contains { $0.adjustsWeight }
+            totalWeight += realServers[index].weight
+            dynamicWeights = dynamicWeights || realServers[index].checkers.contains { $0.adjustsWeight }
         }
         if !server.realServers.isEmpty, !dynamicWeights, server.quorum > totalWeight {
             context.warning(
@@ -577,8 +583,9 @@ enum LVSSchema {
     static func checkTrackFiles(_ config: KeepalivedConfig, _ context: SchemaContext) {
         let known = config.vrrp.trackFiles.map(\.name)
         for server in config.lvs.virtualServers {
-            for realServer in server.realServers {
-                for checker in realServer.checkers {
+            let realServers = server.realServers
+            for index in realServers.indices {  // by index, as in checkFamilies
+                for checker in realServers[index].checkers {
                     guard case .file(let file) = checker.kind else { continue }
                     guard !known.contains(file.trackFile) else { continue }
                     var message = "FILE_CHECK names track_file '\(file.trackFile)', which is not defined"
