@@ -36,10 +36,11 @@ struct BFDChannels {
         return BFDChannels(ends: ends)
     }
 
-    /// What `role`'s worker inherits (descriptor, number in the worker) and the arguments that name them.
-    func spawnPlan(for role: WorkerRole) -> (inherit: [(source: Int32, target: Int32)], arguments: [String]) {
+    /// What `role`'s worker inherits (descriptor, number in the worker) and each peer's number there (its
+    /// `--bfd-channel`s, `WorkerCommandLine.peerChannels`).
+    func spawnPlan(for role: WorkerRole) -> (inherit: [(source: Int32, target: Int32)], channels: [WorkerRole: Int32]) {
         var inherit: [(source: Int32, target: Int32)] = []
-        var arguments: [String] = []
+        var channels: [WorkerRole: Int32] = [:]
         var next = Self.firstDescriptor
         let peers: [(WorkerRole, Int32)] =
             role == .bfd
@@ -47,10 +48,10 @@ struct BFDChannels {
             : ends[role].map { [(WorkerRole.bfd, $0.tracker)] } ?? []
         for (peer, descriptor) in peers {
             inherit.append((descriptor, next))
-            arguments += ["--bfd-channel", "\(peer.rawValue)=\(next)"]
+            channels[peer] = next
             next += 1
         }
-        return (inherit, arguments)
+        return (inherit, channels)
     }
 }
 

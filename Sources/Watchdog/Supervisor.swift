@@ -254,19 +254,18 @@ final class Supervisor {
     }
 
     func workerArguments(_ role: WorkerRole) -> [String] {
-        var arguments = [
-            "vigild", "--worker", role.rawValue, "--ipc-fd", "3", "--parent-pid", "\(getpid())",
-            "-S", "\(options.logFacility)", "--heartbeat-interval",
-            "\(options.heartbeatInterval.nanoseconds / 1_000_000)",
-        ]
-        if options.logConsole { arguments.append("-l") }
-        if options.logDetail { arguments.append("-D") }
-        if options.dontReleaseVRRP { arguments.append("-V") }
-        if options.dontReleaseIPVS { arguments.append("-I") }
+        var line = WorkerCommandLine(role: role, parentPID: getpid())
+        line.logFacility = options.logFacility
+        line.heartbeatMilliseconds = Int(options.heartbeatInterval.nanoseconds / 1_000_000)
+        line.logConsole = options.logConsole
+        line.logDetail = options.logDetail
+        line.dontReleaseVRRP = options.dontReleaseVRRP
+        line.dontReleaseIPVS = options.dontReleaseIPVS
         let settings = WorkerProcessSettings(
             role: role, globals: loaded.config.globalDefs, realtimeByDefault: !options.noRealtime)
-        if !settings.isDefault { arguments += ["--process-settings", settings.argument] }
-        return arguments + (bfdChannels?.spawnPlan(for: role).arguments ?? [])
+        if !settings.isDefault { line.processSettings = settings }
+        line.peerChannels = bfdChannels?.spawnPlan(for: role).channels ?? [:]
+        return line.arguments
     }
 
     /// Spawns a worker for `role` (re-executing this binary) with one end of a fresh socketpair as fd 3, and sends it

@@ -11,6 +11,19 @@ import WorkerIPC
 
 /// `vigild`: keepalived's command line, Vigil's daemon.
 @main
+enum VigilDaemon {
+    /// A worker's command line (the watchdog's `WorkerCommandLine`) is read without swift-argument-parser, whose
+    /// model of the options cost half a process start under emulation; every other line goes to it.
+    static func main() {
+        if let line = WorkerCommandLine.read(Array(CommandLine.arguments.dropFirst())) {
+            MemoryTrim.configureAllocator()
+            VigilDaemonCommand.runWorker(line.role, fd: line.ipcFD, parentPID: line.parentPID, options: line.options)
+        }
+        VigilDaemonCommand.main()
+    }
+}
+
+/// keepalived's options and Vigil's own, and the hidden ones of a worker line `WorkerCommandLine.read` did not take.
 struct VigilDaemonCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigild",
@@ -177,12 +190,7 @@ struct VigilDaemonCommand: ParsableCommand {
             }
             options.processSettings = settings
         }
-        if let worker {
-            // Before the worker drops CAP_SYS_ADMIN: the connector lives in the initial network namespace.
-            if worker == .vrrp { ProcessConnector.prepare() }
-            WorkerRuntime.run(
-                role: worker, fd: ipcFD, parentPID: parentPID, options: options, makeEngine: EngineFactory.make)
-        }
+        if let worker { Self.runWorker(worker, fd: ipcFD, parentPID: parentPID, options: options) }
 
         let status = ConfigTest.run(
             options,
@@ -196,6 +204,13 @@ struct VigilDaemonCommand: ParsableCommand {
             options, hostName: Self.hostName(), arguments: Array(CommandLine.arguments.dropFirst()),
             errors: { Self.printError($0) })
         throw ExitCode(exitStatus)
+    }
+
+    /// Runs the worker for `role`; never returns.
+    static func runWorker(_ role: WorkerRole, fd: Int32, parentPID: Int32, options: DaemonOptions) -> Never {
+        // Before the worker drops CAP_SYS_ADMIN: the connector lives in the initial network namespace.
+        if role == .vrrp { ProcessConnector.prepare() }
+        WorkerRuntime.run(role: role, fd: fd, parentPID: parentPID, options: options, makeEngine: EngineFactory.make)
     }
 
     static func hostName() -> String {
