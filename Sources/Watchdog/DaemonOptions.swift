@@ -2,7 +2,7 @@ import Config
 import WorkerIPC
 
 /// What `vigild`'s command line asks for; keepalived's flags with keepalived's meanings.
-public struct DaemonOptions: Sendable {
+public struct DaemonOptions: Equatable, Sendable {
     public var configFile = DefaultPaths.configFile
     /// `-P`: run only the VRRP part.
     public var vrrpOnly = false

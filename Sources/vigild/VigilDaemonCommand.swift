@@ -12,12 +12,18 @@ import WorkerIPC
 /// `vigild`: keepalived's command line, Vigil's daemon.
 @main
 enum VigilDaemon {
-    /// A worker's command line (the watchdog's `WorkerCommandLine`) is read without swift-argument-parser, whose
-    /// model of the options cost half a process start under emulation; every other line goes to it.
+    /// A worker's command line (the watchdog's `WorkerCommandLine`) and an operator's in the usual forms
+    /// (`DaemonCommandLine`) are read without swift-argument-parser, whose model of the options cost half a process
+    /// start under emulation; every other line goes to it.
     static func main() {
-        if let line = WorkerCommandLine.read(Array(CommandLine.arguments.dropFirst())) {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let line = WorkerCommandLine.read(arguments) {
             MemoryTrim.configureAllocator()
             VigilDaemonCommand.runWorker(line.role, fd: line.ipcFD, parentPID: line.parentPID, options: line.options)
+        }
+        if let options = DaemonCommandLine.read(arguments) {
+            MemoryTrim.configureAllocator()
+            exit(VigilDaemonCommand.runDaemon(options))
         }
         VigilDaemonCommand.main()
     }
@@ -154,6 +160,13 @@ struct VigilDaemonCommand: ParsableCommand {
             print(KeywordCatalog.markdown(), terminator: "")
             return
         }
+        let options = try daemonOptions()
+        if let worker { Self.runWorker(worker, fd: ipcFD, parentPID: parentPID, options: options) }
+        throw ExitCode(Self.runDaemon(options))
+    }
+
+    /// What the options say, as the watchdog and the workers take them.
+    func daemonOptions() throws -> DaemonOptions {
         var options = DaemonOptions()
         options.configFile = useFile
         options.vrrpOnly = vrrp
@@ -190,20 +203,20 @@ struct VigilDaemonCommand: ParsableCommand {
             }
             options.processSettings = settings
         }
-        if let worker { Self.runWorker(worker, fd: ipcFD, parentPID: parentPID, options: options) }
+        return options
+    }
 
+    /// Checks the file (and stops there with -t or -d) or runs the daemon; the exit status.
+    static func runDaemon(_ options: DaemonOptions) -> Int32 {
         let status = ConfigTest.run(
             options,
-            hostName: Self.hostName(),
+            hostName: hostName(),
             output: { print($0, terminator: "") },
-            errors: { Self.printError($0) })
-        if configTest || dumpConf || status != 0 {
-            throw ExitCode(status)
-        }
-        let exitStatus = Daemon.run(
-            options, hostName: Self.hostName(), arguments: Array(CommandLine.arguments.dropFirst()),
-            errors: { Self.printError($0) })
-        throw ExitCode(exitStatus)
+            errors: { printError($0) })
+        if options.configTest || options.dumpConfig || status != 0 { return status }
+        return Daemon.run(
+            options, hostName: hostName(), arguments: Array(CommandLine.arguments.dropFirst()),
+            errors: { printError($0) })
     }
 
     /// Runs the worker for `role`; never returns.
