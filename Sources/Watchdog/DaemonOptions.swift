@@ -13,6 +13,8 @@ public struct DaemonOptions: Equatable, Sendable {
     public var logDetail = false
     /// `-S`: syslog facility local0…local7.
     public var logFacility = 0
+    /// The facilities `-S` takes (local0 to local7).
+    public static let logFacilities = 0...7
     public var configTest = false
     /// `--strict` (with `-t`): warnings count as errors.
     public var strict = false
@@ -37,6 +39,8 @@ public struct DaemonOptions: Equatable, Sendable {
     public var noRealtime = false
     /// How often the watchdog pings its workers; a worker silent for two periods is replaced.
     public var heartbeatInterval: Duration = .seconds(1)
+    /// The intervals `--heartbeat-interval` takes, in milliseconds.
+    public static let heartbeatMilliseconds = 10...60_000
     /// Set in the re-spawned, detached daemon (stdio on /dev/null, own session).
     public var detached = false
     /// `--metrics-listen`: where to serve metrics, the status page and JSON (before `metrics_listen` in the file).

@@ -1,9 +1,5 @@
 import WorkerIPC
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// The command line the watchdog re-executes `vigild` with for a worker, written and read here, in one place.
 ///
 /// A worker reads its command line with `read` and never builds swift-argument-parser's model of `vigild`'s options:
@@ -88,12 +84,13 @@ public struct WorkerCommandLine: Equatable, Sendable {
                 guard let text = value(), let pid = Int32(text) else { return nil }
                 line.parentPID = pid
             case "-S":
-                guard let text = value(), let facility = Int(text), (0...7).contains(facility) else { return nil }
+                guard let text = value(), let facility = Int(text), DaemonOptions.logFacilities.contains(facility)
+                else { return nil }
                 line.logFacility = facility
             case "--heartbeat-interval":
-                guard let text = value(), let milliseconds = Int(text), (10...60_000).contains(milliseconds) else {
-                    return nil
-                }
+                guard let text = value(), let milliseconds = Int(text),
+                    DaemonOptions.heartbeatMilliseconds.contains(milliseconds)
+                else { return nil }
                 line.heartbeatMilliseconds = milliseconds
             case "-l": line.logConsole = true
             case "-D": line.logDetail = true
@@ -103,10 +100,7 @@ public struct WorkerCommandLine: Equatable, Sendable {
                 guard let text = value(), let settings = WorkerProcessSettings(argument: text) else { return nil }
                 line.processSettings = settings
             case "--bfd-channel":
-                guard let text = value() else { return nil }
-                let parts = text.split(separator: "=")
-                guard parts.count == 2, let peer = WorkerRole(rawValue: String(parts[0])), let fd = Int32(parts[1])
-                else { return nil }
+                guard let text = value(), let (peer, fd) = peerChannel(text) else { return nil }
                 line.peerChannels[peer] = fd
             default:
                 return nil
@@ -116,5 +110,14 @@ public struct WorkerCommandLine: Equatable, Sendable {
         guard let role else { return nil }
         line.role = role
         return line
+    }
+
+    /// A `--bfd-channel` value, `ROLE=FD`; nil for anything else.
+    public static func peerChannel(_ text: String) -> (WorkerRole, Int32)? {
+        let parts = text.split(separator: "=")
+        guard parts.count == 2, let peer = WorkerRole(rawValue: String(parts[0])), let fd = Int32(parts[1]) else {
+            return nil
+        }
+        return (peer, fd)
     }
 }

@@ -11,16 +11,22 @@ import Watchdog
 /// start is on the path of every figure of a director's start. `DaemonCommandLineTests` checks that every option the
 /// help lists is read here, and to the same `DaemonOptions` as `VigilDaemonCommand` gives.
 enum DaemonCommandLine {
-    /// An option's canonical name (its long name) and what it sets.
+    /// What an option sets: a flag its field; an option with a value its field from the value, or false for a value
+    /// it does not take (left to swift-argument-parser's message).
     private enum Setting: Sendable {
         case flag(@Sendable (inout DaemonOptions) -> Void)
-        case text(@Sendable (inout DaemonOptions, String) -> Void)
-        case configID
-        case logFacility
-        case heartbeatInterval
-        case metricsListen
+        case value(@Sendable (inout DaemonOptions, String) -> Bool)
+
+        /// A value taken as it is.
+        static func text(_ set: @escaping @Sendable (inout DaemonOptions, String) -> Void) -> Setting {
+            .value { options, text in
+                set(&options, text)
+                return true
+            }
+        }
     }
 
+    /// Each word (short and long name) with its option's long name and setting.
     private static let settings: [String: (name: String, setting: Setting)] = {
         let options: [(short: String?, long: String, setting: Setting)] = [
             ("-f", "--use-file", .text { $0.configFile = $1 }),
@@ -29,11 +35,18 @@ enum DaemonCommandLine {
             ("-n", "--dont-fork", .flag { $0.dontFork = true }),
             ("-l", "--log-console", .flag { $0.logConsole = true }),
             ("-D", "--log-detail", .flag { $0.logDetail = true }),
-            ("-S", "--log-facility", .logFacility),
+            (
+                "-S", "--log-facility",
+                .value { options, text in
+                    guard let facility = Int(text), DaemonOptions.logFacilities.contains(facility) else { return false }
+                    options.logFacility = facility
+                    return true
+                }
+            ),
             ("-t", "--config-test", .flag { $0.configTest = true }),
             (nil, "--strict", .flag { $0.strict = true }),
             ("-d", "--dump-conf", .flag { $0.dumpConfig = true }),
-            ("-i", "--config-id", .configID),
+            ("-i", "--config-id", .text { $0.configID = $1 }),
             ("-p", "--pid", .text { $0.pidFile = $1 }),
             ("-r", "--vrrp_pid", .text { $0.vrrpPidFile = $1 }),
             ("-c", "--checkers_pid", .text { $0.checkersPidFile = $1 }),
@@ -43,8 +56,23 @@ enum DaemonCommandLine {
             ("-I", "--dont-release-ipvs", .flag { $0.dontReleaseIPVS = true }),
             (nil, "--no-realtime", .flag { $0.noRealtime = true }),
             (nil, "--control-socket", .text { $0.controlSocket = $1 }),
-            (nil, "--metrics-listen", .metricsListen),
-            (nil, "--heartbeat-interval", .heartbeatInterval),
+            (
+                nil, "--metrics-listen",
+                .value { options, text in
+                    guard let address = ListenAddress(text) else { return false }
+                    options.metricsListen = address
+                    return true
+                }
+            ),
+            (
+                nil, "--heartbeat-interval",
+                .value { options, text in
+                    guard let milliseconds = Int(text), DaemonOptions.heartbeatMilliseconds.contains(milliseconds)
+                    else { return false }
+                    options.heartbeatInterval = .milliseconds(milliseconds)
+                    return true
+                }
+            ),
             // Hidden: the line a daemon that forks re-executes itself with.
             (nil, "--detached", .flag { $0.detached = true }),
         ]
@@ -56,8 +84,8 @@ enum DaemonCommandLine {
         return table
     }()
 
-    /// Every name read here (for the tests).
-    static var names: Set<String> { Set(settings.keys) }
+    /// Every word read here, with its option's long name (for the tests).
+    static var longNames: [String: String] { settings.mapValues(\.name) }
 
     /// The options `arguments` (without `argv[0]`) set, or nil when `VigilDaemonCommand` should read them.
     static func read(_ arguments: [String]) -> DaemonOptions? {
@@ -66,28 +94,14 @@ enum DaemonCommandLine {
         var index = 0
         while index < arguments.count {
             guard let (name, setting) = settings[arguments[index]], seen.insert(name).inserted else { return nil }
-            // A value is the next word; one that starts with `-` is an option to swift-argument-parser.
-            var value: String?
-            if case .flag = setting {
-            } else {
+            switch setting {
+            case .flag(let set): set(&options)
+            case .value(let set):
+                // The value is the next word; one that starts with `-` is an option to swift-argument-parser.
                 index += 1
-                guard index < arguments.count, !arguments[index].hasPrefix("-") else { return nil }
-                value = arguments[index]
-            }
-            switch (setting, value) {
-            case (.flag(let set), _): set(&options)
-            case (.text(let set), let text?): set(&options, text)
-            case (.configID, let text?): options.configID = text
-            case (.logFacility, let text?):
-                guard let facility = Int(text), (0...7).contains(facility) else { return nil }
-                options.logFacility = facility
-            case (.heartbeatInterval, let text?):
-                guard let milliseconds = Int(text), (10...60_000).contains(milliseconds) else { return nil }
-                options.heartbeatInterval = .milliseconds(milliseconds)
-            case (.metricsListen, let text?):
-                guard let address = ListenAddress(text) else { return nil }
-                options.metricsListen = address
-            default: return nil
+                guard index < arguments.count, !arguments[index].hasPrefix("-"), set(&options, arguments[index]) else {
+                    return nil
+                }
             }
             index += 1
         }

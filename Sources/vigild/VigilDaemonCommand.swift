@@ -16,15 +16,13 @@ enum VigilDaemon {
     /// (`DaemonCommandLine`) are read without swift-argument-parser, whose model of the options cost half a process
     /// start under emulation; every other line goes to it.
     static func main() {
+        // Every process (watchdog and re-executed workers) starts here, before it starts a thread.
+        MemoryTrim.configureAllocator()
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let line = WorkerCommandLine.read(arguments) {
-            MemoryTrim.configureAllocator()
             VigilDaemonCommand.runWorker(line.role, fd: line.ipcFD, parentPID: line.parentPID, options: line.options)
         }
-        if let options = DaemonCommandLine.read(arguments) {
-            MemoryTrim.configureAllocator()
-            exit(VigilDaemonCommand.runDaemon(options))
-        }
+        if let options = DaemonCommandLine.read(arguments) { exit(VigilDaemonCommand.runDaemon(options)) }
         VigilDaemonCommand.main()
     }
 }
@@ -141,17 +139,15 @@ struct VigilDaemonCommand: ParsableCommand {
     var heartbeatInterval: Int = 1000
 
     func validate() throws {
-        guard (0...7).contains(logFacility) else {
+        guard DaemonOptions.logFacilities.contains(logFacility) else {
             throw ValidationError("-S/--log-facility takes 0 to 7 (local0 to local7), not \(logFacility)")
         }
-        guard (10...60_000).contains(heartbeatInterval) else {
+        guard DaemonOptions.heartbeatMilliseconds.contains(heartbeatInterval) else {
             throw ValidationError("--heartbeat-interval takes 10 to 60000 milliseconds, not \(heartbeatInterval)")
         }
     }
 
     func run() throws {
-        // Every process (watchdog and re-executed workers) starts here, before it starts a thread.
-        MemoryTrim.configureAllocator()
         if version {
             print("Vigil \(vigilVersion) (keepalived.conf(5) as of keepalived 2.2.7)")
             return
@@ -185,10 +181,7 @@ struct VigilDaemonCommand: ParsableCommand {
         options.bfdPidFile = bfdPid
         options.noBFD = noBFD
         for channel in bfdChannels {
-            let parts = channel.split(separator: "=")
-            if parts.count == 2, let role = WorkerRole(rawValue: String(parts[0])), let fd = Int32(parts[1]) {
-                options.peerChannels[role] = fd
-            }
+            if let (role, fd) = WorkerCommandLine.peerChannel(channel) { options.peerChannels[role] = fd }
         }
         options.controlSocket = controlSocket
         options.dontReleaseVRRP = dontReleaseVRRP

@@ -32,13 +32,13 @@ import Watchdog
     @Test func everyOptionInTheHelpIsReadOrLeftOnPurpose() {
         let names = Self.helpNames()
         #expect(names.contains("--use-file") && names.contains("-f") && names.contains("--no-realtime"))
-        #expect(names.subtracting(Self.leftToTheParser).subtracting(DaemonCommandLine.names).isEmpty)
-        #expect(DaemonCommandLine.names.subtracting(names) == ["--detached"])
+        let read = Set(DaemonCommandLine.longNames.keys)
+        #expect(names.subtracting(Self.leftToTheParser).subtracting(read).isEmpty)
+        #expect(read.subtracting(names) == ["--detached"])
     }
 
     @Test func eachOptionAsTheFullParserReadsIt() throws {
-        for name in DaemonCommandLine.names.sorted() {
-            let long = name.hasPrefix("--") ? name : Self.longName(of: name)
+        for (name, long) in DaemonCommandLine.longNames.sorted(by: { $0.key < $1.key }) {
             let arguments = [name] + (Self.values[long].map { [$0] } ?? [])
             let read = try #require(DaemonCommandLine.read(arguments), "\(arguments)")
             #expect(read == (try Self.parsed(arguments)), "\(arguments)")
@@ -66,13 +66,5 @@ import Watchdog
             ["--metrics-listen", "nowhere"], ["--worker", "vrrp"], ["extra"], ["-x"],
         ]
         for arguments in others { #expect(DaemonCommandLine.read(arguments) == nil, "\(arguments)") }
-    }
-
-    static func longName(of short: String) -> String {
-        let pairs: [String: String] = [
-            "-f": "--use-file", "-S": "--log-facility", "-i": "--config-id", "-p": "--pid", "-r": "--vrrp_pid",
-            "-c": "--checkers_pid", "-b": "--bfd_pid",
-        ]
-        return pairs[short] ?? short
     }
 }
