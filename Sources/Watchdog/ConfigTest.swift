@@ -22,7 +22,13 @@ public enum ConfigTest {
         output: (String) -> Void,
         errors: (String) -> Void
     ) -> Int32 {
-        let loaded = options.loadConfiguration(hostName: hostName, from: source)
+        run(options.loadConfiguration(hostName: hostName, from: source), options, output: output, errors: errors)
+    }
+
+    /// The check of a file already read (`vigild` reads it once, for this check and then for the daemon).
+    public static func run(
+        _ loaded: LoadedConfig, _ options: DaemonOptions, output: (String) -> Void, errors: (String) -> Void
+    ) -> Int32 {
         // The dump goes to stdout, the check's lines to stderr.
         if options.dumpConfig { output(ConfigPrinter.render(loaded.tree.nodes)) }
         return check(loaded, options, lines: errors)

@@ -11,12 +11,14 @@ import WorkerIPC
 public enum Daemon {
     /// Runs the daemon; returns the process exit status.
     /// - Parameters:
+    ///   - loaded: the configuration file as read (`options.loadConfiguration`), already checked and its problems
+    ///     printed (`ConfigTest`).
     ///   - arguments: this process's command line (argv without argv[0]), re-used when detaching.
     ///   - errors: where messages go before logging is set up (stderr).
     public static func run(
-        _ options: DaemonOptions, hostName: String, arguments: [String], errors: (String) -> Void
+        _ options: DaemonOptions, hostName: String, loaded: consuming LoadedConfig, arguments: [String],
+        errors: (String) -> Void
     ) -> Int32 {
-        let loaded = options.loadConfiguration(hostName: hostName)
         guard loaded.isValid else {
             for diagnostic in loaded.diagnostics.errors { errors(diagnostic.description) }
             return 1
@@ -60,7 +62,7 @@ public enum Daemon {
         }
         defer { pidFile.remove() }
         do {
-            return try Supervisor(options: options, hostName: hostName, loaded: loaded).run()
+            return try Supervisor(options: options, hostName: hostName, loaded: consume loaded).run()
         } catch {
             logger.critical("\(error)")
             if !options.logConsole { errors("vigild: \(error)") }

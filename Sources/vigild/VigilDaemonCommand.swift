@@ -199,16 +199,15 @@ struct VigilDaemonCommand: ParsableCommand {
         return options
     }
 
-    /// Checks the file (and stops there with -t or -d) or runs the daemon; the exit status.
+    /// Checks the file (and stops there with -t or -d) or runs the daemon; the exit status. The file is read once:
+    /// the check's parse is the daemon's (it was read twice, a second full parse on every start's path).
     static func runDaemon(_ options: DaemonOptions) -> Int32 {
-        let status = ConfigTest.run(
-            options,
-            hostName: hostName(),
-            output: { print($0, terminator: "") },
-            errors: { printError($0) })
+        let host = hostName()
+        let loaded = options.loadConfiguration(hostName: host)
+        let status = ConfigTest.run(loaded, options, output: { print($0, terminator: "") }, errors: { printError($0) })
         if options.configTest || options.dumpConfig || status != 0 { return status }
         return Daemon.run(
-            options, hostName: hostName(), arguments: Array(CommandLine.arguments.dropFirst()),
+            options, hostName: host, loaded: loaded, arguments: Array(CommandLine.arguments.dropFirst()),
             errors: { printError($0) })
     }
 

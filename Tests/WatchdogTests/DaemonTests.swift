@@ -110,6 +110,35 @@ struct DaemonTests {
         }
     }
 
+    /// vigild reads its file once at start: the check of the file and the daemon share one parse (every start read
+    /// it twice). Counted by inotify: the opens of the file until the workers have their configurations.
+    @Test func theFileIsReadOnceAtStart() throws {
+        let daemon = try DaemonUnderTest()
+        defer { daemon.tearDown() }
+        let watch = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        try #require(watch >= 0)
+        defer { close(watch) }
+        // The closes too: identical events in a row are merged into one, an open and its close are not.
+        try #require(inotify_add_watch(watch, daemon.config, UInt32(IN_OPEN | IN_CLOSE)) >= 0)
+        try daemon.start()
+        var opens = 0
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(watch, $0.baseAddress, $0.count) }
+            guard count > 0 else { break }
+            // struct inotify_event: wd, mask, cookie, len (4 bytes each), then len bytes of name.
+            var offset = 0
+            while offset + 16 <= count {
+                func field(_ at: Int) -> Int {
+                    buffer[offset + at..<offset + at + 4].reversed().reduce(0) { $0 << 8 | Int($1) }
+                }
+                if field(4) & Int(IN_OPEN) != 0 { opens += 1 }
+                offset += 16 + field(12)
+            }
+        }
+        #expect(opens == 1, "\(daemon.config) opened \(opens) times")
+    }
+
     /// Footprint: after the load the watchdog and each worker give back the heap and the start-up code they touched
     /// (their resident size falls, as each logs; the real-time VRRP worker then locks); none of them maps Foundation
     /// or ICU.
