@@ -11,21 +11,11 @@ public enum ConfigTest {
     /// `vigild -t`'s exit status when the file is valid but `enable_script_security` disables scripts.
     public static let scriptSecurityExitStatus: Int32 = 6
 
-    /// Runs the check; returns the process exit status (0 when there is no error).
+    /// Runs the check of the file as read (`options.loadConfiguration`; `vigild` reads it once, for this check and
+    /// then for the daemon); returns the process exit status (0 when there is no error).
     /// - Parameters:
     ///   - output: receives the resolved configuration (for `-d`).
     ///   - errors: receives diagnostics and the summary line.
-    public static func run(
-        _ options: DaemonOptions,
-        hostName: String,
-        source: some ConfigFileSource = DiskFileSource(),
-        output: (String) -> Void,
-        errors: (String) -> Void
-    ) -> Int32 {
-        run(options.loadConfiguration(hostName: hostName, from: source), options, output: output, errors: errors)
-    }
-
-    /// The check of a file already read (`vigild` reads it once, for this check and then for the daemon).
     public static func run(
         _ loaded: LoadedConfig, _ options: DaemonOptions, output: (String) -> Void, errors: (String) -> Void
     ) -> Int32 {
