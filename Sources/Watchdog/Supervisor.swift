@@ -212,30 +212,23 @@ final class Supervisor {
         operatorInterfacesTick()
     }
 
-    /// What the watchdog keeps of the configuration it runs. The parse tree (every statement with its file and line,
-    /// 8.6 MiB of the watchdog's heap for 1,000 virtual servers × 10 real servers) only serves `config_save_dir`, which
-    /// writes the configuration as read at each reload: without that keyword the tree goes once the workers have
-    /// their configurations (`retireAfterLoad`), and the trim after the load gives its pages back (issue 13).
-    static func kept(_ loaded: LoadedConfig) -> LoadedConfig {
-        guard loaded.config.globalDefs.configSaveDir == nil else { return loaded }
-        var kept = loaded
-        kept.tree.nodes = []
-        return kept
-    }
-
-    /// Called once the workers have been sent their configurations after a load or reload: the parse tree (unless
-    /// `config_save_dir` wants it) and the configuration a reload replaced are set aside, and freed in
-    /// `trimAfterLoad`. Freeing them is not free: the tree of 100 virtual servers × 10 real servers is 12,800 nodes,
-    /// 9 million instructions of the 45 million of a `vigild -t` of that file (callgrind), and ten times that for
-    /// 1,000 × 10. Done before the spawn it delayed the workers' start by as much, done before a reload's change is
-    /// sent the change; done after, it runs while the workers exec and decode, on the other CPU.
-    /// What an earlier load left and no trim has freed yet (a worker not back since) goes now: at most one load's.
+    /// Called once the workers have been sent their configurations after a load or reload: the parse tree and the
+    /// configuration a reload replaced are set aside, and freed in `trimAfterLoad`, whose trim gives their pages back
+    /// (issue 13). What an earlier load left and no trim has freed yet (a worker not back since) goes now: at most one
+    /// load's waits.
+    ///
+    /// The tree (every statement with its file and line, 8.6 MiB of the watchdog's heap for 1,000 virtual servers × 10
+    /// real servers) only serves `config_save_dir`, which writes the configuration as read at each reload: with that
+    /// keyword it stays. Freeing it is not free: for 100 × 10 it is 12,800 nodes, 9 million instructions of the 45
+    /// million of a `vigild -t` of that file (callgrind), and ten times that for 1,000 × 10. Done before the spawn it
+    /// delayed the workers' start, done before a reload's change is sent the change; done after, it runs while the
+    /// workers exec and decode, on the other CPU.
     func retireAfterLoad(replacing previous: KeepalivedConfig? = nil) {
         loadLeftovers = LoadLeftovers()
         if let previous { loadLeftovers.configurations.append(previous) }
         guard loaded.config.globalDefs.configSaveDir == nil, !loaded.tree.nodes.isEmpty else { return }
         loadLeftovers.trees.append(loaded.tree.nodes)
-        loaded = Self.kept(loaded)
+        loaded.tree.nodes = []
     }
 
     /// Once every worker has said hello and taken its whole configuration off its queue after a load or reload, the

@@ -126,14 +126,12 @@ struct DaemonTests {
         while true {
             let count = buffer.withUnsafeMutableBytes { read(watch, $0.baseAddress, $0.count) }
             guard count > 0 else { break }
-            // struct inotify_event: wd, mask, cookie, len (4 bytes each), then len bytes of name.
+            // Each event: an inotify_event, then `len` bytes of name.
             var offset = 0
-            while offset + 16 <= count {
-                func field(_ at: Int) -> Int {
-                    buffer[offset + at..<offset + at + 4].reversed().reduce(0) { $0 << 8 | Int($1) }
-                }
-                if field(4) & Int(IN_OPEN) != 0 { opens += 1 }
-                offset += 16 + field(12)
+            while offset + MemoryLayout<inotify_event>.size <= count {
+                let event = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: inotify_event.self) }
+                if event.mask & UInt32(IN_OPEN) != 0 { opens += 1 }
+                offset += MemoryLayout<inotify_event>.size + Int(event.len)
             }
         }
         #expect(opens == 1, "\(daemon.config) opened \(opens) times")
