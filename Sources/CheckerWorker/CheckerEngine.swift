@@ -86,6 +86,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     private var wake: (at: Duration, timer: TimerID)?
     /// Checks wait for the worker's first IPVS programming (`apply`), held since this instant.
     private var checksHeldSince: Duration?
+    /// A first configuration's probes, report and statistics, waiting for its rules to be written (`finishStart`).
+    private var pendingStart: (() -> Void)?
     private var reportTimer: TimerID?
     private var statisticsTimer: TimerID?
     private var dirty: Set<Int> = []
@@ -195,6 +197,9 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
 
     public func apply(_ configuration: WorkerConfiguration, isReload: Bool) {
         loop.preconditionInEventLoop()
+        // A reload before the first configuration's rules were written: that configuration's probes first, so the real
+        // servers the reload keeps have theirs.
+        finishStart()
         let previousOwned = isReload ? ipvs.ownedServices : configuration.savedState?.ipvsServices ?? []
         let previousGlobals = self.configuration?.globalDefs
         let previousGroups = self.configuration?.lvs?.virtualServerGroups
@@ -235,18 +240,6 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
                     server.realServers[entry.realServer], of: server, up: true, reason: nil, mail: false)
             }
         }
-        for (count, token) in change.build.enumerated() {
-            guard let index = core.entry(token: token) else { continue }
-            let entry = core.entries[index]
-            let server = lvs.virtualServers[entry.virtualServer]
-            let real = server.realServers[entry.realServer]
-            runners[token] = real.checkers.map { checker in
-                let probe = makeProbe(checker, real, server, context)
-                if let tcp = probe as? TCPProbe, case .success(let plan) = tcp.plan { return .connect(plan) }
-                return .probe(probe)
-            }
-            if count % 256 == 255 { sink.progress() }
-        }
         logger.info(
             "\(isReload ? "reloaded" : "configured"): \(lvs.virtualServers.count) virtual servers, \(core.entries.count) real servers, \(core.scheduler.servers.map(\.checks.count).reduce(0, +)) checkers (\(change.build.count) new, \(core.entries.count - change.build.count) kept)"
         )
@@ -266,18 +259,58 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         // loaded or emulated host, each connect is a good part of a millisecond of the same loop) for verdicts
         // the rules were not there to take. Time stands still for the checks until then (`releaseChecks`).
         if !isReload { checksHeldSince = now }
-        // The probes were built (progress marked every 256); the IPVS read and the report below are long too.
         sink.progress()
         ipvs.configure(
             keys: lvs.virtualServers.map { IPVSDesiredState.serviceKeys(of: $0, in: lvs) }, retiring: previousOwned,
             repairInterval: globals.ipvsRepairInterval ?? GlobalDefs.defaultIPVSRepairInterval,
             changed: isReload && globalsSame ? change.changed : nil)
-        sendReport()
-        scheduleStatistics()
-        // The configuration may name services and real servers differently: the next reading reads everything.
-        trafficReader.forget()
-        trafficReader.start()
-        if isReload { runDueChecks() } else { ipvs.afterSync { [self] in releaseChecks() } }
+        // The probes, the report and the statistics: on a reload at once; on a first configuration once its rules are
+        // in the kernel, since no check runs before (a report of a large farm and its probes take a while of the same
+        // loop on a slow machine, and the watchdog then hears of real servers whose rules are there).
+        let build = change.build
+        let finish = { [self] in
+            buildRunners(build, lvs: lvs, context: context)
+            sendReport()
+            scheduleStatistics()
+            // The configuration may name services and real servers differently: the next reading reads everything.
+            trafficReader.forget()
+            trafficReader.start()
+        }
+        if isReload {
+            finish()
+            runDueChecks()
+        } else {
+            pendingStart = finish
+            ipvs.afterSync { [self] in
+                finishStart()
+                releaseChecks()
+            }
+        }
+    }
+
+    /// Runs what a first configuration left for after its rules were written (`apply`): at the end of the first full
+    /// sync, or before a reload that comes sooner.
+    private func finishStart() {
+        guard let pending = pendingStart else { return }
+        pendingStart = nil
+        pending()
+    }
+
+    /// Builds the checkers' runners of the real servers `tokens` name (`CheckerCore.Change.build`).
+    private func buildRunners(_ tokens: [Int], lvs: LVSConfig, context: ProbeContext) {
+        for (count, token) in tokens.enumerated() {
+            guard let index = core.entry(token: token) else { continue }
+            let entry = core.entries[index]
+            let server = lvs.virtualServers[entry.virtualServer]
+            let real = server.realServers[entry.realServer]
+            runners[token] = real.checkers.map { checker in
+                let probe = makeProbe(checker, real, server, context)
+                if let tcp = probe as? TCPProbe, case .success(let plan) = tcp.plan { return .connect(plan) }
+                return .probe(probe)
+            }
+            if count % 256 == 255 { sink.progress() }
+        }
+        sink.progress()
     }
 
     public func afterApply(_ body: @escaping @Sendable () -> Void) {

@@ -23,6 +23,8 @@ extension Supervisor {
     /// keepalived's `startup_script`: run by the watchdog once it is ready (pid file, control socket) and before it
     /// starts the workers, which start when the script ends or after `startup_script_timeout`, whatever its status.
     func runStartupScript() {
+        // Without one, the audit waits for the workers' configurations (after their spawn).
+        guard loaded.config.globalDefs.startupScript != nil else { return }
         let globals = securedConfig().globalDefs
         runLifeCycleScript(globals.startupScript, "startup_script", timeout: globals.startupScriptTimeout, globals)
     }

@@ -3,8 +3,10 @@
 # Issue 12 acceptance on real IPVS (kernel lab): the checker worker at scale, with vigild's default settings, on
 # ipvs/lib.sh's topology (director lab-d, real servers lab-r1 and lab-r2 answering on 80, 443 and 8080).
 #
-#   farm:   1,000 services × 10 real servers (10,000): one checked real server going down and up reaches IPVS as one
-#           write each, with no read of the whole table (the checker's full-read counter does not move).
+#   farm:   1,000 services × 10 real servers (10,000): systemd's READY=1 (a stand-in's socket as NOTIFY_SOCKET) comes
+#           with all 10,000 in the kernel (the checker reports once its first rules are written); one checked real
+#           server going down and up reaches IPVS as one write each, with no read of the whole table (the checker's
+#           full-read counter does not move).
 #   busy:   the checker saturated on purpose (3,000 TCP checks a second under emulation) for 60 s is never
 #           replaced: it makes progress; its lateness shows in vigilctl status.
 #   stop:   the checker worker SIGSTOPped as soon as it exists (before its hello, which it sends from its start) and
@@ -102,8 +104,16 @@ while True:
 }
 farm_conf 1000 1 one >"$CONF"
 one_listener
+# systemd's stand-in: at READY=1 it counts the real servers in the kernel at once ('->' lines, less the header's).
+ip netns exec lab-d "$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
+while b"READY=1" not in s.recv(4096).split(b"\n"): pass
+print(sum(1 for line in open("/proc/net/ip_vs") if "->" in line) - 1, flush=True)' "$WORK/notify.sock" >"$WORK/ready.count" &
+NOTIFY_PID=$!
+wait_for 30 test -S "$WORK/notify.sock"
 start=$SECONDS
-vigild_start "$CONF" -C
+NOTIFY_SOCKET=$WORK/notify.sock vigild_start "$CONF" -C
 if wait_for 600 bash -c "[[ \$($D ipvsadm -Ln | grep -c -- '-> 198') == 10000 ]]"; then
   pass "farm: 10,000 real servers in the kernel ($((SECONDS - start)) s from start)"
 else
@@ -111,6 +121,11 @@ else
   echo "--- vigild log (tail) ---"
   tail -40 "$WORK/vigild.log"
 fi
+ready_count() { [[ -s $WORK/ready.count ]]; }
+wait_for 60 ready_count
+check "farm: READY=1 came with all 10,000 real servers in the kernel ($(cat "$WORK/ready.count") then)" \
+  test "$(cat "$WORK/ready.count")" == 10000
+kill "$NOTIFY_PID" 2>/dev/null
 sleep 3
 reads=$(checker_number ipvsFullReads) writes=$(checker_number ipvsWrites)
 kill "$LISTENER"
