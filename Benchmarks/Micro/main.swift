@@ -20,12 +20,29 @@ struct MicroBenchmark {
         let arguments = CommandLine.arguments
         guard arguments.count >= 3 else {
             print(
-                "usage: vigil-microbench parse|encode|decode|configure|reload|desired|diff|change|checks|replies FILE [REPEAT [FILE2]]"
+                "usage: vigil-microbench parse|encode|decode|configure|reload|desired|diff|change|checks|replies FILE [REPEAT [FILE2]]\n"
+                    + "       vigil-microbench save FILE 1 OUT; vigil-microbench decode-saved OUT"
             )
             exit(2)
         }
         let step = arguments[1]
         let repeats = arguments.count > 3 ? Int(arguments[3]) ?? 1 : 1
+        if step == "decode-saved" {
+            // A message `save` wrote, decoded once in a process that has encoded nothing: a worker's cold decode.
+            let fd = open(arguments[2], O_RDONLY)
+            guard fd >= 0 else {
+                print("cannot open \(arguments[2])")
+                exit(1)
+            }
+            var bytes = [UInt8](repeating: 0, count: Int(lseek(fd, 0, SEEK_END)))
+            _ = pread(fd, &bytes, bytes.count, 0)
+            close(fd)
+            let decoded = try MessageCodec.decode(WorkerMessage.self, from: bytes)
+            if case .configure(let configuration) = decoded {
+                print("\(bytes.count) bytes, \(configuration.lvs?.virtualServers.count ?? 0) virtual servers")
+            }
+            return
+        }
         let loaded = ConfigLoader.load(path: arguments[2])
         guard loaded.isValid else {
             print(loaded.diagnostics.errors.map(\.description).joined(separator: "\n"))
@@ -43,6 +60,11 @@ struct MicroBenchmark {
             switch step {
             case "parse":
                 detail = "\(ConfigLoader.load(path: arguments[2]).config.lvs.virtualServers.count) virtual servers"
+            case "save":
+                let fd = open(arguments[arguments.count - 1], O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+                _ = message.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                close(fd)
+                detail = "\(message.count) bytes saved"
             case "encode":
                 detail = "\(MessageCodec.encode(WorkerMessage.configure(configuration)).count) bytes"
             case "decode":

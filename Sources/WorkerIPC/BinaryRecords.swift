@@ -21,7 +21,9 @@ extension BinaryPrimitiveWriter {
     /// Writes `value` as a record when its type is one (metatypes compared by pointer, as for the leaves); false
     /// otherwise.
     func writeRecord<T>(_ value: T) throws -> Bool {
-        if T.self == RealServer.self {
+        if T.self == VirtualServer.self {
+            try BinaryRecordWriter.write(value as! VirtualServer, state: state)
+        } else if T.self == RealServer.self {
             try BinaryRecordWriter.write(value as! RealServer, state: state)
         } else if T.self == Checker.self {
             try BinaryRecordWriter.write(value as! Checker, state: state)
@@ -41,6 +43,9 @@ extension BinaryPrimitiveWriter {
 extension BinaryPrimitiveReader {
     /// A record of type `T` when `T` is a record type (which is always written as one); nil otherwise.
     func readRecord<T>(_ type: T.Type) throws -> T? {
+        if T.self == VirtualServer.self {
+            return try BinaryRecordReader.read(VirtualServer.self, state: state, depth: depth) as? T
+        }
         if T.self == RealServer.self {
             return try BinaryRecordReader.read(RealServer.self, state: state, depth: depth) as? T
         }
@@ -66,6 +71,40 @@ struct BinaryRecordWriter: BinaryPrimitiveWriter {
 
     func field<T: Encodable>(_ value: T?) throws {
         if let value { try write(value) } else { state.tag(.null) }
+    }
+
+    /// A list of records, as `Array`'s `Codable` writes it (an unkeyed container, each element a record), without its
+    /// generic container: a virtual server's real servers, a real server's checkers.
+    func records<R: BinaryRecord>(_ values: [R]) throws {
+        let countAt = state.container(.unkeyed)
+        for value in values {
+            state.count(at: countAt)
+            try Self.write(value, state: state)
+        }
+    }
+
+    /// A virtual server's address as one value: an address and port as a record of those two, a fwmark as a number, a
+    /// group as its name (`Codable` made each an enum's keyed container holding another).
+    func address(_ address: VirtualServerAddress) throws {
+        switch address {
+        case .endpoint(let ip, let port):
+            state.tag(.record)
+            state.varint(2)
+            try write(ip)
+            try write(port)
+        case .fwmark(let mark): state.unsigned(UInt64(mark))
+        case .group(let name): state.string(name)
+        }
+    }
+
+    /// NAT and DR as a number; a tunnel with its options, as `Codable` writes it.
+    func forwarding(_ method: ForwardingMethod?) throws {
+        switch method {
+        case nil: state.tag(.null)
+        case .nat: state.unsigned(0)
+        case .directRouting: state.unsigned(1)
+        case .tunnel(let options): try write(ForwardingMethod.tunnel(options))
+        }
     }
 
     /// Starts a record of `R` and writes its fields.
@@ -96,6 +135,55 @@ struct BinaryRecordReader: BinaryPrimitiveReader {
         return try read(T.self)
     }
 
+    /// What `BinaryRecordWriter.address` wrote.
+    func address() throws -> VirtualServerAddress {
+        try state.settle(above: depth)
+        switch try state.peekTag() {
+        case .record:
+            state.offset += 1
+            guard try state.varint() == 2 else { throw state.fail("a virtual server address record has 2 fields") }
+            let ip: IPAddress = try read(IPAddress.self)
+            return .endpoint(ip, port: try read(Int.self))
+        case .unsigned:
+            guard let mark = UInt32(exactly: try state.unsigned()) else { throw state.fail("a fwmark above 2^32") }
+            return .fwmark(mark)
+        default:
+            return .group(try readString())
+        }
+    }
+
+    /// What `BinaryRecordWriter.forwarding` wrote.
+    func forwarding() throws -> ForwardingMethod? {
+        try state.settle(above: depth)
+        switch try state.peekTag() {
+        case .null:
+            state.offset += 1
+            return nil
+        case .unsigned:
+            switch try state.unsigned() {
+            case 0: return .nat
+            case 1: return .directRouting
+            case let other: throw state.fail("no forwarding method \(other)")
+            }
+        default:
+            return try read(ForwardingMethod.self)
+        }
+    }
+
+    /// A list `records(_:)` wrote (or `Array`'s `Codable`: the bytes are the same).
+    func records<R: BinaryRecord>(_ type: R.Type = R.self) throws -> [R] {
+        let cursor = try state.openContainer(.unkeyed, "a list of records", depth: depth + 1)
+        var values: [R] = []
+        values.reserveCapacity(cursor.remaining)
+        while cursor.remaining > 0 {
+            try state.settle(above: cursor.depth)
+            cursor.remaining -= 1
+            values.append(try Self.read(R.self, state: state, depth: cursor.depth))
+        }
+        try state.settle(above: depth)
+        return values
+    }
+
     /// Reads a record of `type` at `depth` (its tag next).
     static func read<R: BinaryRecord>(_ type: R.Type, state: DecoderState, depth: Int) throws -> R {
         try state.settle(above: depth)
@@ -112,6 +200,68 @@ struct BinaryRecordReader: BinaryPrimitiveReader {
     }
 }
 
+extension VirtualServer: BinaryRecord {
+    static var fieldCount: Int { 24 }
+
+    func write(to record: BinaryRecordWriter) throws {
+        try record.address(address)
+        try record.field(`protocol`)
+        try record.field(ipFamily)
+        try record.field(scheduler)
+        try record.field(flags)
+        try record.forwarding(forwarding)
+        try record.field(persistenceTimeout)
+        try record.field(persistenceGranularity)
+        try record.field(persistenceEngine)
+        try record.field(haSuspend)
+        try record.field(smtpAlert)
+        try record.field(virtualhost)
+        try record.field(omega)
+        try record.field(quorum)
+        try record.field(hysteresis)
+        try record.field(quorumUp)
+        try record.field(quorumDown)
+        try record.field(inhibitOnFailure)
+        try record.field(announceUp)
+        try record.field(announceDown)
+        try record.field(checkDefaults)
+        try record.field(sorryServer)
+        try record.records(realServers)
+        try record.field(location)
+    }
+
+    init(record: BinaryRecordReader) throws {
+        var server = VirtualServer(address: try record.address(), location: SourceLocation(file: "", line: 0))
+        server.protocol = try record.field()
+        server.ipFamily = try record.optional()
+        server.scheduler = try record.field()
+        server.flags = try record.field()
+        guard let forwarding = try record.forwarding() else {
+            throw record.state.fail("a virtual server record without its forwarding method")
+        }
+        server.forwarding = forwarding
+        server.persistenceTimeout = try record.optional()
+        server.persistenceGranularity = try record.optional()
+        server.persistenceEngine = try record.optional()
+        server.haSuspend = try record.field()
+        server.smtpAlert = try record.optional()
+        server.virtualhost = try record.optional()
+        server.omega = try record.field()
+        server.quorum = try record.field()
+        server.hysteresis = try record.field()
+        server.quorumUp = try record.optional()
+        server.quorumDown = try record.optional()
+        server.inhibitOnFailure = try record.field()
+        server.announceUp = try record.optional()
+        server.announceDown = try record.optional()
+        server.checkDefaults = try record.field()
+        server.sorryServer = try record.optional()
+        server.realServers = try record.records()
+        server.location = try record.field()
+        self = server
+    }
+}
+
 extension RealServer: BinaryRecord {
     static var fieldCount: Int { 16 }
 
@@ -119,7 +269,7 @@ extension RealServer: BinaryRecord {
         try record.field(address)
         try record.field(port)
         try record.field(weight)
-        try record.field(forwarding)
+        try record.forwarding(forwarding)
         try record.field(inhibitOnFailure)
         try record.field(notifyUp)
         try record.field(notifyDown)
@@ -130,7 +280,7 @@ extension RealServer: BinaryRecord {
         try record.field(checkDefaults)
         try record.field(rise)
         try record.field(fall)
-        try record.field(checkers)
+        try record.records(checkers)
         try record.field(location)
     }
 
@@ -139,7 +289,7 @@ extension RealServer: BinaryRecord {
         let port: Int? = try record.optional()
         var server = RealServer(address: address, port: port, location: SourceLocation(file: "", line: 0))
         server.weight = try record.field()
-        server.forwarding = try record.optional()
+        server.forwarding = try record.forwarding()
         server.inhibitOnFailure = try record.optional()
         server.notifyUp = try record.optional()
         server.notifyDown = try record.optional()
@@ -150,7 +300,7 @@ extension RealServer: BinaryRecord {
         server.checkDefaults = try record.field()
         server.rise = try record.optional()
         server.fall = try record.optional()
-        server.checkers = try record.field()
+        server.checkers = try record.records()
         server.location = try record.field()
         self = server
     }

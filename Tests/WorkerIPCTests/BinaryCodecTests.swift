@@ -279,9 +279,52 @@ struct BinaryCodecTests {
         #expect(
             Mirror(reflecting: server).children.count == RealServer.fieldCount, "a RealServer field not in its record")
         #expect(Mirror(reflecting: server.checkers[0]).children.count == Checker.fieldCount)
+        let virtual = VirtualServer(
+            address: .endpoint(IPAddress("192.0.2.1")!, port: 80), location: .init(file: "f", line: 1))
+        #expect(
+            Mirror(reflecting: virtual).children.count == VirtualServer.fieldCount,
+            "a VirtualServer field not in its record")
         #expect(Mirror(reflecting: CheckTiming()).children.count == CheckTiming.fieldCount)
         #expect(Mirror(reflecting: CheckDefaults()).children.count == CheckDefaults.fieldCount)
         #expect(Mirror(reflecting: ConnectionOptions()).children.count == ConnectionOptions.fieldCount)
+    }
+
+    @Test("virtual servers go as records: every kind of address and forwarding method comes back")
+    func virtualServerRecords() throws {
+        let location = SourceLocation(file: "/etc/v.conf", line: 3)
+        let tunnel = ForwardingMethod.tunnel(TunnelOptions(encapsulation: .gue(port: 6080), checksum: .remoteChecksum))
+        let addresses: [VirtualServerAddress] = [
+            .endpoint(IPAddress("192.0.2.1")!, port: 80), .endpoint(IPAddress("2001:db8::1")!, port: 0),
+            .fwmark(UInt32.max), .group("web"),
+        ]
+        var servers: [VirtualServer] = []
+        for (index, address) in addresses.enumerated() {
+            var server = VirtualServer(address: address, location: location)
+            server.forwarding = [.nat, .directRouting, tunnel, .nat][index]
+            server.persistenceTimeout = 300
+            server.quorumUp = ScriptCommand(text: "/bin/q up", arguments: ["/bin/q", "up"])
+            server.sorryServer = SorryServer(address: IPAddress("198.51.100.9")!, port: 8080, location: location)
+            var plain = RealServer(address: IPAddress("198.51.100.10")!, port: 80, location: location)
+            plain.forwarding = [nil, .nat, .directRouting, tunnel][index]
+            server.realServers = [Self.everyFieldSet(), plain]
+            servers.append(server)
+        }
+        let decoded = try BinaryCodec.decode([VirtualServer].self, from: try BinaryCodec.encode(servers))
+        #expect(decoded == servers)
+        #expect(decoded.map(\.location) == servers.map(\.location))
+        #expect(decoded.map(\.realServers[1].forwarding) == servers.map(\.realServers[1].forwarding))
+    }
+
+    @Test("a list of records reads what Array's Codable writes, and is written the same")
+    func recordListsMatchArrays() throws {
+        let plain = RealServer(address: IPAddress("192.0.2.5")!, port: nil, location: .init(file: "f", line: 1))
+        let servers = [Self.everyFieldSet(), plain]
+        let generic = try BinaryCodec.encode(servers)
+        let state = EncoderState()
+        try BinaryRecordWriter(state: state).records(servers)
+        #expect(state.bytes == generic)
+        let reader = BinaryRecordReader(state: DecoderState(bytes: generic, offset: 0, progress: nil), depth: 0)
+        #expect(try reader.records(RealServer.self) == servers)
     }
 
     @Test("real servers and checkers go as records and come back with every field, locations included")
