@@ -188,17 +188,20 @@ public struct CheckerCore: Sendable {
             for entryIndex in oldIndex.map({ oldEntriesOf[$0] }) ?? [] {
                 previous[Self.identity(of: oldEntries[entryIndex], in: oldLVS)] = entryIndex
             }
+            // A real server's identity is a string of its addresses: built only when there is something to match it
+            // with (a first start of 10,000 real servers built 10,000 of them for nothing).
+            let matchable = !previous.isEmpty || !saved.isEmpty
             for (realIndex, real) in virtualServer.realServers.enumerated() {
-                let identity = Self.identity(real, of: name)
+                let identity = matchable ? Self.identity(real, of: name) : ""
                 entriesOf[virtualIndex].append(entries.count)
-                let match = previous.removeValue(forKey: identity)
+                let match = matchable ? previous.removeValue(forKey: identity) : nil
                 if !rebuildAll, let match,
                     Self.signature(of: oldEntries[match], in: oldLVS) == Signature(real, of: virtualServer)
                 {
                     adopt(match, virtualServer: virtualIndex, realServer: realIndex)
                     continue
                 }
-                var keep: (up: Bool?, weight: Int?) = (saved[identity], nil)
+                var keep: (up: Bool?, weight: Int?) = (matchable ? saved[identity] : nil, nil)
                 if let match {
                     result.dropped.append(oldEntries[match].token)
                     keep = (oldScheduler.servers[match].isUp, oldScheduler.servers[match].dynamicWeight)

@@ -183,9 +183,16 @@ public struct HealthScheduler: Sendable {
         let warmup = nanoseconds(timing.warmup)
         let jitterCap = min(nanoseconds(timing.delayLoop) / 10, 100_000_000)
         let delay =
-            (warmup > 0 ? Int64.random(in: 0...warmup, using: &random) : 0)
-            + (jitterCap > 0 ? Int64.random(in: 0...jitterCap, using: &random) : 0)
+            (warmup > 0 ? draw(upTo: warmup, using: &random) : 0)
+            + (jitterCap > 0 ? draw(upTo: jitterCap, using: &random) : 0)
         return .nanoseconds(delay)
+    }
+
+    /// A value in 0...bound (bound ≥ 0): the high word of a 64-bit draw times the range (each value's chance off by
+    /// less than 10⁻⁸ for a bound of a minute in nanoseconds). `Int64.random(in:using:)` ran the standard library's unspecialized generic
+    /// code, about 2,000 instructions a draw, two draws per real server at each start.
+    static func draw(upTo bound: Int64, using random: inout some RandomNumberGenerator) -> Int64 {
+        Int64(random.next().multipliedFullWidth(by: UInt64(bound) + 1).high)
     }
 
     static func nanoseconds(_ duration: Duration) -> Int64 {
