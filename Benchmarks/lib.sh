@@ -85,3 +85,26 @@ vrrp_pairs_setup() {
   [[ -x $KEEPALIVED ]] || { echo "$KEEPALIVED is not installed" >&2; exit 1; }
   trap vre_cleanup EXIT
 }
+
+# director_and_servers WORKDIR: namespaces bench-d (the director: 198.51.100.1 on d0) and bench-r (10 real servers,
+# 198.51.100.11-20, one accept loop on port 80 that closes what it accepts), removed with WORKDIR at exit.
+director_and_servers() {
+  local work=$1 i
+  ip netns add bench-d
+  ip netns add bench-r
+  # shellcheck disable=SC2064 # the directory is fixed now
+  trap "ip netns pids bench-d | xargs -r kill; ip netns pids bench-r | xargs -r kill; ip netns del bench-d; ip netns del bench-r; rm -rf '$work'" EXIT
+  ip -n bench-d link set lo up
+  ip -n bench-r link set lo up
+  ip link add d0 netns bench-d type veth peer name r0 netns bench-r
+  ip -n bench-d addr add 198.51.100.1/24 dev d0
+  ip -n bench-d link set d0 up
+  for i in $(seq 11 20); do ip -n bench-r addr add "198.51.100.$i/24" dev r0; done
+  ip -n bench-r link set r0 up
+  ip netns exec bench-r "$PY" -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 80)); s.listen(4096)
+while True:
+    c, _ = s.accept(); c.close()' &
+}

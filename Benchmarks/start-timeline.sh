@@ -9,21 +9,11 @@
 #   Tests/KernelLab/kernel-lab run --env VIGIL_BINS="/tmp/old /tmp/new" Benchmarks/start-timeline.sh
 # Namespaces bench-d (the director) and bench-r (10 real servers, 198.51.100.11-20:80, one accept loop).
 set -uo pipefail
+# shellcheck source=Benchmarks/lib.sh
+source "$(dirname "$0")/lib.sh"
 BIN=${VIGIL_BIN:-/work/main/.build-package/release}
 W=$(mktemp -d /tmp/sp.XXXX)
-ip netns add bench-d; ip netns add bench-r
-trap 'ip netns pids bench-d | xargs -r kill; ip netns pids bench-r | xargs -r kill; ip netns del bench-d; ip netns del bench-r; rm -rf "$W"' EXIT
-ip -n bench-d link set lo up; ip -n bench-r link set lo up
-ip link add d0 netns bench-d type veth peer name r0 netns bench-r
-ip -n bench-d addr add 198.51.100.1/24 dev d0; ip -n bench-d link set d0 up
-for i in $(seq 11 20); do ip -n bench-r addr add "198.51.100.$i/24" dev r0; done
-ip -n bench-r link set r0 up
-ip netns exec bench-r python3 -c '
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 80)); s.listen(4096)
-while True:
-    c, _ = s.accept(); c.close()' &
+director_and_servers "$W"
 sleep 0.5
 {
 echo 'global_defs { router_id bench }'
