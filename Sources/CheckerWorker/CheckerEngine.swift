@@ -493,6 +493,9 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     private func sendReport() {
         if let reportTimer { loop.cancel(reportTimer) }
         reportTimer = nil
+        // Not before a first configuration's rules are written: `finishStart` sends the first report then (a peer's
+        // state arriving meanwhile asks for one too).
+        guard pendingStart == nil else { return }
         sink.report(core.report(ipvsServices: ipvs.ownedServices, progress: sink.progress))
         // Encoding and sending the report of a large farm takes a while of its own.
         sink.progress()

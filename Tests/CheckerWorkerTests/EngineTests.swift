@@ -43,6 +43,8 @@ final class EngineHarness {
     var kernel: IPVSFakeKernel? = IPVSFakeKernel()
     var ipvsAvailable = true
     var reports: [WorkerState] = []
+    /// The services in the fake kernel when each report was sent.
+    var servicesAtReport: [Int] = []
     var events: [String] = []
     var ipvsReports: [IPVSStatisticsReport] = []
     var engine: CheckerEngine!
@@ -51,7 +53,11 @@ final class EngineHarness {
         engine = CheckerEngine(
             loop: loop,
             sink: CheckerEngine.Sink(
-                report: { [unowned self] in reports.append($0) }, event: { [unowned self] in events.append($0) },
+                report: { [unowned self] in
+                    reports.append($0)
+                    servicesAtReport.append(kernel?.state.virtualServers.count ?? 0)
+                },
+                event: { [unowned self] in events.append($0) },
                 ipvsStatistics: { [unowned self] in ipvsReports.append($0) }),
             logger: Logger(label: "test"),
             makeProbe: { [network] checker, real, _, _ in
@@ -191,6 +197,22 @@ struct EngineTests {
         }
 
         """
+
+    @Test("a first configuration's report comes once its rules are written, and no probe runs before")
+    func firstReportAfterTheRules() throws {
+        let harness = EngineHarness()
+        // More services than one slice of the sync: it runs over later turns of the loop, after `apply` returns.
+        var text = ""
+        for service in 1...(IPVSSync.servicesPerSlice + 6) {
+            text += "virtual_server 192.0.2.\(service) 80 {\n delay_loop 2\n lb_kind DR\n"
+            text += " real_server 198.51.100.11 80 {\n  TCP_CHECK {\n   warmup 0\n  }\n }\n}\n"
+        }
+        harness.engine.apply(try harness.configuration(text), isReload: false)
+        #expect(harness.reports.isEmpty)
+        harness.advance(seconds: 1)
+        #expect(harness.servicesAtReport.first == IPVSSync.servicesPerSlice + 6, "\(harness.servicesAtReport)")
+        #expect(harness.network.attempts["198.51.100.11"] ?? 0 > 0)
+    }
 
     @Test("ha_suspend: no checks while the virtual server's address is not held by a MASTER VRRP instance")
     func haSuspend() throws {
