@@ -51,7 +51,7 @@ struct MicroBenchmark {
         let configuration = WorkerConfiguration(
             globalDefs: loaded.config.globalDefs, vrrp: loaded.config.vrrp, lvs: loaded.config.lvs)
         let message = MessageCodec.encode(WorkerMessage.configure(configuration))
-        var random = SplitMix()  // as the checker engine
+        var random = SplitMix64()  // as the checker engine
         // Built before the clock starts: `replies` times the parse alone.
         let replies = step == "replies" ? IPVSReplies(desired: desiredTable(configuration, using: &random)) : nil
         let start = monotonicNanoseconds()

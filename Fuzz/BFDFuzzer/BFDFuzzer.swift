@@ -1,4 +1,5 @@
 import BFDWorker
+import Config
 import FuzzSupport
 import TestSupport
 import WorkerIPC

@@ -93,7 +93,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     private var dirty: Set<Int> = []
     private var flushQueued = false
     private var stopped = false
-    private var random = SplitMix()
+    private var random = SplitMix64()
     /// The most checks in flight at once: each holds a descriptor.
     let inFlightLimit: Int
 

@@ -32,17 +32,17 @@ struct CheckerCoreTests {
 
     @Test("the jitter generator is SplitMix64: its published first outputs for seed 0, and two seeds differ")
     func splitMixKnownAnswers() {
-        var zero = SplitMix(seed: 0)
+        var zero = SplitMix64(seed: 0)
         let published: [UInt64] = [0xE220_A839_7B1D_CDAF, 0x6E78_9E6A_A1B9_65F4, 0x06C4_5D18_8009_454F]
         #expect([zero.next(), zero.next(), zero.next()] == published)
-        var one = SplitMix(seed: 1)
-        var other = SplitMix(seed: 2)
+        var one = SplitMix64(seed: 1)
+        var other = SplitMix64(seed: 2)
         #expect(one.next() != other.next())
     }
 
     @Test("a first delay's draw stays within its bound and reaches both ends of a small one")
     func drawsStayInRange() {
-        var random = SplitMix(seed: 3)
+        var random = SplitMix64(seed: 3)
         for bound: Int64 in [0, 1, 10, 60_000_000_000] {
             let draws = (0..<2_000).map { _ in HealthScheduler.draw(upTo: bound, using: &random) }
             #expect(draws.allSatisfy { (0...bound).contains($0) }, "bound \(bound)")
@@ -54,7 +54,7 @@ struct CheckerCoreTests {
     func firstStartAndSavedHealth() throws {
         var configuration = try Self.configuration(services: 2, reals: 3)
         var core = CheckerCore()
-        var random = SplitMix(seed: 7)
+        var random = SplitMix64(seed: 7)
         let first = core.configure(configuration, isReload: false, now: .zero, using: &random)
         #expect(first.build.count == 6 && first.dropped.isEmpty)
         // A successor worker: the previous one's report says the second real server of the first service is down.

@@ -1,7 +1,8 @@
-/// SplitMix64 (Steele, Lea and Flood, 2014): the checker's jitter (first delays, `delay_loop` spread), seeded once
-/// from the system's generator. Each of `SystemRandomNumberGenerator`'s draws is a `getrandom` system call: a start
-/// of 10,000 real servers made 10,000 of them, for numbers nobody needs to be unpredictable.
-public struct SplitMix: RandomNumberGenerator, Sendable {
+/// SplitMix64 (Steele, Lea and Flood, 2014): a small seeded generator. The checker draws its jitter from it (first
+/// delays, seeded once from the system's generator: each of `SystemRandomNumberGenerator`'s draws is a `getrandom`
+/// system call, and a start of 10,000 real servers made 20,000 of them for numbers nobody needs to be
+/// unpredictable); unit tests and fuzzers seed it themselves, so a failing run repeats with the same inputs.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
     public init(seed: UInt64) { state = seed }
