@@ -101,9 +101,9 @@ struct BinaryRecordWriter: BinaryPrimitiveWriter {
     func forwarding(_ method: ForwardingMethod?) throws {
         switch method {
         case nil: state.tag(.null)
-        case .nat: state.unsigned(0)
-        case .directRouting: state.unsigned(1)
-        case .tunnel(let options): try write(ForwardingMethod.tunnel(options))
+        case .nat?: state.unsigned(0)
+        case .directRouting?: state.unsigned(1)
+        case let tunnel?: try write(tunnel)
         }
     }
 

@@ -192,16 +192,16 @@ public struct CheckerCore: Sendable {
             // with (a first start of 10,000 real servers built 10,000 of them for nothing).
             let matchable = !previous.isEmpty || !saved.isEmpty
             for (realIndex, real) in virtualServer.realServers.enumerated() {
-                let identity = matchable ? Self.identity(real, of: name) : ""
+                let identity = matchable ? Self.identity(real, of: name) : nil
                 entriesOf[virtualIndex].append(entries.count)
-                let match = matchable ? previous.removeValue(forKey: identity) : nil
+                let match = identity.flatMap { previous.removeValue(forKey: $0) }
                 if !rebuildAll, let match,
                     Self.signature(of: oldEntries[match], in: oldLVS) == Signature(real, of: virtualServer)
                 {
                     adopt(match, virtualServer: virtualIndex, realServer: realIndex)
                     continue
                 }
-                var keep: (up: Bool?, weight: Int?) = (matchable ? saved[identity] : nil, nil)
+                var keep: (up: Bool?, weight: Int?) = (identity.flatMap { saved[$0] }, nil)
                 if let match {
                     result.dropped.append(oldEntries[match].token)
                     keep = (oldScheduler.servers[match].isUp, oldScheduler.servers[match].dynamicWeight)
