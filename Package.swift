@@ -42,11 +42,8 @@ let package = Package(
             pkgConfig: "libnl-genl-3.0",
             providers: [.apt(["libnl-3-dev", "libnl-route-3-dev", "libnl-genl-3-dev"])]
         ),
-        .systemLibrary(
-            name: "CNftables",
-            pkgConfig: "libnftnl",
-            providers: [.apt(["libnftnl-dev", "libmnl-dev"])]
-        ),
+        /// The kernel's nftables and nfnetlink headers (linux-libc-dev): constants only, nothing linked.
+        .systemLibrary(name: "CNftables", providers: [.apt(["linux-libc-dev"])]),
         .systemLibrary(
             name: "CLibcap",
             pkgConfig: "libcap",
@@ -57,8 +54,8 @@ let package = Package(
         // MARK: Pure cores and thin shells
         /// The keepalived.conf(5) language: reader, preprocessor, schema, typed model.
         .target(name: "Config"),
-        /// Netlink sockets (libnl) and the attribute codec shared by rtnetlink and generic netlink users; nftables
-        /// (libnftnl over libmnl) for keepalived's no-accept filter.
+        /// Netlink sockets (libnl) and the attribute codec shared by rtnetlink and generic netlink users; the
+        /// nftables batches of keepalived's no-accept filter, built with that codec.
         .target(name: "Netlink", dependencies: ["CNetlink", "CNftables", "Config"]),
         /// Messages between the watchdog and its workers, and of the control socket.
         .target(name: "WorkerIPC", dependencies: ["Config", "CVigilShim", logging]),
@@ -146,8 +143,10 @@ let package = Package(
         .testTarget(name: "VRRPWorkerTests", dependencies: ["VRRPWorker", "TestSupport"]),
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
         .testTarget(name: "BFDWorkerTests", dependencies: ["BFDWorker", "TestSupport"]),
-        /// Root: rtnetlink addresses, routes, link events and GARP/NA in namespaces the tests create.
-        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "VRRPWorker", "Config"]),
+        /// Root: rtnetlink addresses, routes, link events, GARP/NA and the no-accept filter's nftables in namespaces the
+        /// tests create; without root, the filter's batches against the bytes libnftnl built (Fixtures).
+        .testTarget(
+            name: "NetlinkTests", dependencies: ["Netlink", "VRRPWorker", "Config"], exclude: ["Fixtures"]),
         .testTarget(
             name: "CheckerWorkerTests",
             dependencies: [

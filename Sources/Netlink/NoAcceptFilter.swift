@@ -1,3 +1,4 @@
+import CNetlink
 import CNftables
 import Config
 
@@ -18,42 +19,44 @@ import Config
 ///
 /// (`ip6`: `icmpv6 type nd-neighbor-solicit/-advert accept` first in both chains.) A table is (re)built in one batch
 /// the first time a family is needed, so leftovers of a crashed run never duplicate rules; addresses then come and
-/// go as set elements. Messages are built with libnftnl in libmnl batches and sent on a `NETLINK_NETFILTER` socket;
-/// the kernel's acknowledgements are read with `NetlinkMessage`. Blocking and not thread-safe: one per engine loop.
+/// go as set elements. The batches (`NoAcceptBatches`) are sent on a `NETLINK_NETFILTER` socket and the kernel's
+/// acknowledgements read with `NetlinkMessage`. Blocking and not thread-safe: one per engine loop.
 public final class NoAcceptFilter {
-    public let table: String
-    public let priority: Int32
+    public var table: String { batches.table }
+    public var priority: Int32 { batches.priority }
     /// `nftables_counters`: a counter on each drop rule.
-    public let counters: Bool
-    private let socket: OpaquePointer
-    private var sequence = UInt32(truncatingIfNeeded: time(nil))
+    public var counters: Bool { batches.counters }
+    private let socket: Int32
+    private var batches: NoAcceptBatches
     private var builtFamilies: Set<IPAddress.Family> = []
 
-    /// nft's data types of the sets' keys (nftables' `enum datatypes`, not in the kernel's headers).
-    private static let ipv4AddressType: UInt32 = 7
-    private static let ipv6AddressType: UInt32 = 8
-
     /// Opens the socket.
-    /// The corresponding C calls are `mnl_socket_open(NETLINK_NETFILTER)` and `mnl_socket_bind`.
+    /// The corresponding C calls are `socket(AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER)` and `bind` (port chosen by the
+    /// kernel).
     public init(table: String = "vigil", priority: Int32 = -1, counters: Bool = false) throws(NetlinkError) {
-        self.table = table
-        self.priority = priority
-        self.counters = counters
-        guard let socket = mnl_socket_open(NETLINK_NETFILTER) else {
-            throw NetlinkError(kernelErrno: errno, operation: "opening an nftables socket")
+        let type = Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        let socket = Glibc.socket(AF_NETLINK, type, NETLINK_NETFILTER)
+        guard socket >= 0 else { throw NetlinkError(kernelErrno: errno, operation: "opening an nftables socket") }
+        var address = sockaddr_nl()
+        address.nl_family = sa_family_t(AF_NETLINK)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socket, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
+            }
         }
-        guard mnl_socket_bind(socket, 0, pid_t(MNL_SOCKET_AUTOPID)) >= 0 else {
+        guard bound == 0 else {
             let code = errno
-            mnl_socket_close(socket)
+            close(socket)
             throw NetlinkError(kernelErrno: code, operation: "binding an nftables socket")
         }
         var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        _ = setsockopt(
-            mnl_socket_get_fd(socket), SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        _ = setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         self.socket = socket
+        batches = NoAcceptBatches(
+            table: table, priority: priority, counters: counters, sequence: UInt32(truncatingIfNeeded: time(nil)))
     }
 
-    deinit { mnl_socket_close(socket) }
+    deinit { close(socket) }
 
     /// Drops traffic to and from `addresses` (their family's table is built first if needed).
     /// - Throws: `NetlinkError` naming the addresses when the kernel refuses (no nftables, no permission).
@@ -61,9 +64,7 @@ public final class NoAcceptFilter {
         for family in [IPAddress.Family.ipv4, .ipv6] {
             let ofFamily = addresses.filter { $0.family == family }
             guard !ofFamily.isEmpty else { continue }
-            var batch = Batch()
-            if !builtFamilies.contains(family) { appendTable(family, into: &batch) }
-            appendElements(ofFamily, family: family, add: true, into: &batch)
+            let batch = batches.block(ofFamily, family: family, buildingTable: !builtFamilies.contains(family))
             try send(batch, operation: "cannot drop traffic to \(Self.list(ofFamily)) in nftables table \(table)")
             builtFamilies.insert(family)
         }
@@ -73,8 +74,7 @@ public final class NoAcceptFilter {
     public func unblock(_ addresses: [IPAddress]) throws(NetlinkError) {
         for family in [IPAddress.Family.ipv4, .ipv6] where builtFamilies.contains(family) {
             for address in addresses where address.family == family {
-                var batch = Batch()
-                appendElements([address], family: family, add: false, into: &batch)
+                let batch = batches.unblock(address)
                 do {
                     try send(batch, operation: "cannot let traffic to \(address) through nftables table \(table)")
                 } catch  where error.errno == ENOENT {
@@ -87,230 +87,39 @@ public final class NoAcceptFilter {
     /// Deletes the tables (the daemon stops releasing what it holds); tables that are not there are not an error.
     public func removeTables() throws(NetlinkError) {
         for family in [IPAddress.Family.ipv4, .ipv6] {
-            var batch = Batch()
-            // Creating first makes the delete succeed whether or not the table was there.
-            appendTableMessage(family, type: NFT_MSG_NEWTABLE, flags: NLM_F_CREATE, into: &batch)
-            appendTableMessage(family, type: NFT_MSG_DELTABLE, flags: 0, into: &batch)
-            try send(batch, operation: "cannot delete nftables table \(table)")
+            try send(batches.removeTable(family), operation: "cannot delete nftables table \(table)")
         }
         builtFamilies = []
     }
 
-    // MARK: Building messages
+    // MARK: Sending
 
-    /// A batch under construction: each message as bytes, and how many expect an acknowledgement.
-    private struct Batch {
-        var messages: [[UInt8]] = []
-    }
-
-    private func nextSequence() -> UInt32 {
-        sequence &+= 1
-        return sequence
-    }
-
-    private static func family(_ family: IPAddress.Family) -> UInt16 {
-        UInt16(family == .ipv4 ? NFPROTO_IPV4 : NFPROTO_IPV6)
-    }
-
-    /// Runs `build` on a zeroed buffer big enough for one message and keeps the message it wrote.
-    private func appendMessage(
-        into batch: inout Batch, _ build: (UnsafeMutableRawPointer) -> UnsafeMutablePointer<nlmsghdr>?
-    ) {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let length = buffer.withUnsafeMutableBytes { raw -> Int in
-            guard let header = build(raw.baseAddress!) else { return 0 }
-            return Int(header.pointee.nlmsg_len)
-        }
-        if length > 0 { batch.messages.append(Array(buffer[0..<((length + 3) & ~3)])) }
-    }
-
-    /// Appends one nftables message of `type` (acknowledged) whose payload `payload` writes.
-    /// The corresponding C call is `nftnl_nlmsg_build_hdr`.
-    private func appendMessage(
-        _ type: nf_tables_msg_types, family: IPAddress.Family, flags: Int32, into batch: inout Batch,
-        payload: (UnsafeMutablePointer<nlmsghdr>) -> Void
-    ) {
-        let sequence = nextSequence()
-        appendMessage(into: &batch) { buffer in
-            let header = nftnl_nlmsg_build_hdr(
-                buffer.assumingMemoryBound(to: CChar.self), UInt16(type.rawValue), Self.family(family),
-                UInt16(flags | NLM_F_ACK), sequence)
-            if let header { payload(header) }
-            return header
-        }
-    }
-
-    private func appendTableMessage(
-        _ family: IPAddress.Family, type: nf_tables_msg_types, flags: Int32, into batch: inout Batch
-    ) {
-        guard let object = nftnl_table_alloc() else { return }
-        defer { nftnl_table_free(object) }
-        nftnl_table_set_str(object, UInt16(NFTNL_TABLE_NAME.rawValue), table)
-        appendMessage(type, family: family, flags: flags, into: &batch) { nftnl_table_nlmsg_build_payload($0, object) }
-    }
-
-    /// Delete-and-create the family's table (atomic within the batch), its set, chains and rules.
-    private func appendTable(_ family: IPAddress.Family, into batch: inout Batch) {
-        appendTableMessage(family, type: NFT_MSG_NEWTABLE, flags: NLM_F_CREATE, into: &batch)
-        appendTableMessage(family, type: NFT_MSG_DELTABLE, flags: 0, into: &batch)
-        appendTableMessage(family, type: NFT_MSG_NEWTABLE, flags: NLM_F_CREATE, into: &batch)
-        for (name, hook) in [("in", NF_INET_LOCAL_IN), ("out", NF_INET_LOCAL_OUT)] {
-            guard let chain = nftnl_chain_alloc() else { continue }
-            defer { nftnl_chain_free(chain) }
-            nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TABLE.rawValue), table)
-            nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_NAME.rawValue), name)
-            nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue), UInt32(hook.rawValue))
-            nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TYPE.rawValue), "filter")
-            nftnl_chain_set_s32(chain, UInt16(NFTNL_CHAIN_PRIO.rawValue), priority)
-            nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_POLICY.rawValue), UInt32(NF_ACCEPT))
-            appendMessage(NFT_MSG_NEWCHAIN, family: family, flags: NLM_F_CREATE, into: &batch) {
-                nftnl_chain_nlmsg_build_payload($0, chain)
-            }
-        }
-        if let set = nftnl_set_alloc() {
-            defer { nftnl_set_free(set) }
-            nftnl_set_set_str(set, UInt16(NFTNL_SET_TABLE.rawValue), table)
-            nftnl_set_set_str(set, UInt16(NFTNL_SET_NAME.rawValue), "vips")
-            nftnl_set_set_u32(set, UInt16(NFTNL_SET_FAMILY.rawValue), UInt32(Self.family(family)))
-            nftnl_set_set_u32(
-                set, UInt16(NFTNL_SET_KEY_TYPE.rawValue), family == .ipv4 ? Self.ipv4AddressType : Self.ipv6AddressType)
-            nftnl_set_set_u32(set, UInt16(NFTNL_SET_KEY_LEN.rawValue), family == .ipv4 ? 4 : 16)
-            nftnl_set_set_u32(set, UInt16(NFTNL_SET_ID.rawValue), 1)
-            appendMessage(NFT_MSG_NEWSET, family: family, flags: NLM_F_CREATE, into: &batch) {
-                nftnl_set_nlmsg_build_payload($0, set)
-            }
-        }
-        for chain in ["in", "out"] {
-            if family == .ipv6 {
-                // Neighbour solicitations and advertisements for the addresses must still flow (keepalived).
-                for type: UInt8 in [135, 136] {
-                    appendRule(family, chain: chain, into: &batch) { rule in
-                        Self.add(rule, "meta") {
-                            nftnl_expr_set_u32($0, UInt16(NFTNL_EXPR_META_KEY), UInt32(NFT_META_L4PROTO.rawValue))
-                            nftnl_expr_set_u32($0, UInt16(NFTNL_EXPR_META_DREG), UInt32(NFT_REG_1.rawValue))
-                        }
-                        Self.addCompare(rule, [UInt8(IPPROTO_ICMPV6)])
-                        Self.addPayload(rule, base: NFT_PAYLOAD_TRANSPORT_HEADER, offset: 0, length: 1)
-                        Self.addCompare(rule, [type])
-                        Self.addVerdict(rule, NF_ACCEPT)
+    /// Sends `batch` and waits for the acknowledgement of each of its messages.
+    /// The corresponding C call is `sendto` to the kernel (port 0).
+    private func send(_ batch: NoAcceptBatches.Batch, operation: String) throws(NetlinkError) {
+        var kernel = sockaddr_nl()
+        kernel.nl_family = sa_family_t(AF_NETLINK)
+        var sent: Int
+        repeat {
+            sent = batch.bytes.withUnsafeBytes { bytes in
+                withUnsafePointer(to: &kernel) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        sendto(socket, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
                     }
                 }
             }
-            // ip daddr @vips drop (in), ip saddr @vips drop (out): offsets in the IPv4 / IPv6 header.
-            let (offset, length): (UInt32, UInt32) =
-                family == .ipv4 ? (chain == "in" ? 16 : 12, 4) : (chain == "in" ? 24 : 8, 16)
-            appendRule(family, chain: chain, into: &batch) { rule in
-                Self.addPayload(rule, base: NFT_PAYLOAD_NETWORK_HEADER, offset: offset, length: length)
-                Self.add(rule, "lookup") {
-                    nftnl_expr_set_u32($0, UInt16(NFTNL_EXPR_LOOKUP_SREG), UInt32(NFT_REG_1.rawValue))
-                    nftnl_expr_set_str($0, UInt16(NFTNL_EXPR_LOOKUP_SET), "vips")
-                    nftnl_expr_set_u32($0, UInt16(NFTNL_EXPR_LOOKUP_SET_ID), 1)
-                }
-                if counters { Self.add(rule, "counter") { _ in } }
-                Self.addVerdict(rule, NF_DROP)
-            }
-        }
-    }
-
-    private func appendRule(
-        _ family: IPAddress.Family, chain: String, into batch: inout Batch, _ body: (OpaquePointer) -> Void
-    ) {
-        guard let rule = nftnl_rule_alloc() else { return }
-        defer { nftnl_rule_free(rule) }
-        nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_TABLE.rawValue), table)
-        nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_CHAIN.rawValue), chain)
-        nftnl_rule_set_u32(rule, UInt16(NFTNL_RULE_FAMILY.rawValue), UInt32(Self.family(family)))
-        body(rule)
-        appendMessage(NFT_MSG_NEWRULE, family: family, flags: NLM_F_APPEND | NLM_F_CREATE, into: &batch) {
-            nftnl_rule_nlmsg_build_payload($0, rule)
-        }
-    }
-
-    /// Adds an expression named `name`, configured by `configure`, to `rule` (which then owns it).
-    private static func add(_ rule: OpaquePointer, _ name: String, _ configure: (OpaquePointer) -> Void) {
-        guard let expression = nftnl_expr_alloc(name) else { return }
-        configure(expression)
-        nftnl_rule_add_expr(rule, expression)
-    }
-
-    private static func addPayload(_ rule: OpaquePointer, base: nft_payload_bases, offset: UInt32, length: UInt32) {
-        add(rule, "payload") {
-            nftnl_expr_set_u32($0, UInt16(NFTNL_EXPR_PAYLOAD_DREG), UInt32(NFT_REG_1.rawValue))
-            nftnl_expr_set_u32($0, UInt16(NFTNL_EXPR_PAYLOAD_BASE), UInt32(base.rawValue))
-            nftnl_expr_set_u32($0, UInt16(NFTNL_EXPR_PAYLOAD_OFFSET), offset)
-            nftnl_expr_set_u32($0, UInt16(NFTNL_EXPR_PAYLOAD_LEN), length)
-        }
-    }
-
-    private static func addCompare(_ rule: OpaquePointer, _ bytes: [UInt8]) {
-        add(rule, "cmp") { expression in
-            nftnl_expr_set_u32(expression, UInt16(NFTNL_EXPR_CMP_SREG), UInt32(NFT_REG_1.rawValue))
-            nftnl_expr_set_u32(expression, UInt16(NFTNL_EXPR_CMP_OP), UInt32(NFT_CMP_EQ.rawValue))
-            bytes.withUnsafeBytes {
-                _ = nftnl_expr_set(expression, UInt16(NFTNL_EXPR_CMP_DATA), $0.baseAddress, UInt32($0.count))
-            }
-        }
-    }
-
-    private static func addVerdict(_ rule: OpaquePointer, _ verdict: Int32) {
-        add(rule, "immediate") {
-            nftnl_expr_set_u32($0, UInt16(NFTNL_EXPR_IMM_DREG), UInt32(NFT_REG_VERDICT.rawValue))
-            nftnl_expr_set_u32($0, UInt16(NFTNL_EXPR_IMM_VERDICT), UInt32(bitPattern: verdict))
-        }
-    }
-
-    private func appendElements(
-        _ addresses: [IPAddress], family: IPAddress.Family, add: Bool, into batch: inout Batch
-    ) {
-        guard let set = nftnl_set_alloc() else { return }
-        defer { nftnl_set_free(set) }
-        nftnl_set_set_str(set, UInt16(NFTNL_SET_TABLE.rawValue), table)
-        nftnl_set_set_str(set, UInt16(NFTNL_SET_NAME.rawValue), "vips")
-        for address in addresses {
-            guard let element = nftnl_set_elem_alloc() else { continue }
-            address.bytes.withUnsafeBytes {
-                _ = nftnl_set_elem_set(element, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count))
-            }
-            nftnl_set_elem_add(set, element)
-        }
-        let type = add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM
-        appendMessage(type, family: family, flags: add ? NLM_F_CREATE : 0, into: &batch) {
-            nftnl_set_elems_nlmsg_build_payload($0, set)
-        }
-    }
-
-    // MARK: Sending
-
-    /// Sends `batch` between NFNL_MSG_BATCH_BEGIN and _END and waits for every acknowledgement.
-    /// The corresponding C calls are `nftnl_batch_begin`, `nftnl_batch_end` and `mnl_socket_sendto`.
-    private func send(_ batch: Batch, operation: String) throws(NetlinkError) {
-        guard !batch.messages.isEmpty else { return }
-        var begin = Batch()
-        let beginSequence = nextSequence()
-        appendMessage(into: &begin) { nftnl_batch_begin($0.assumingMemoryBound(to: CChar.self), beginSequence) }
-        var end = Batch()
-        let endSequence = nextSequence()
-        appendMessage(into: &end) { nftnl_batch_end($0.assumingMemoryBound(to: CChar.self), endSequence) }
-        let bytes = (begin.messages + batch.messages + end.messages).flatMap { $0 }
-        let waiting = Set(
-            batch.messages.compactMap { message -> UInt32? in
-                message.withUnsafeBytes { $0.load(fromByteOffset: 8, as: UInt32.self) }
-            })
-        var sent: Int
-        repeat {
-            sent = bytes.withUnsafeBytes { mnl_socket_sendto(socket, $0.baseAddress, $0.count) }
         } while sent < 0 && errno == EINTR
-        guard sent == bytes.count else { throw NetlinkError(kernelErrno: errno, operation: operation) }
-        try awaitAcknowledgements(waiting, operation: operation)
+        guard sent == batch.bytes.count else { throw NetlinkError(kernelErrno: errno, operation: operation) }
+        try awaitAcknowledgements(batch.acknowledged, operation: operation)
     }
 
     /// Reads the kernel's answers until each message in `waiting` is acknowledged; the first error ends it.
-    /// The corresponding C call is `mnl_socket_recvfrom`.
+    /// The corresponding C call is `recv`.
     private func awaitAcknowledgements(_ waiting: Set<UInt32>, operation: String) throws(NetlinkError) {
         var waiting = waiting
         var buffer = [UInt8](repeating: 0, count: 16384)
         while !waiting.isEmpty {
-            let count = buffer.withUnsafeMutableBytes { mnl_socket_recvfrom(socket, $0.baseAddress, $0.count) }
+            let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw NetlinkError(kernelErrno: errno, operation: "\(operation): no answer from the kernel")
@@ -331,3 +140,240 @@ public final class NoAcceptFilter {
         addresses.map(\.description).joined(separator: ", ")
     }
 }
+
+/// The nftables batches of the no-accept filter, as bytes (pure). They are the messages libnftnl 1.2 builds for the
+/// same objects, attribute for attribute (`Tests/NetlinkTests/Fixtures/libnftnl-batches.hex` holds what it built):
+/// nfnetlink version 0, integers in network order, nests flagged `NLA_F_NESTED`, names with their NUL.
+/// Each message takes the next sequence number and asks for an acknowledgement; the batch's BEGIN and END take theirs
+/// after its messages.
+struct NoAcceptBatches {
+    /// A batch between `NFNL_MSG_BATCH_BEGIN` and `_END`, and the sequence numbers to be acknowledged.
+    struct Batch {
+        var bytes: [UInt8] = []
+        var acknowledged: Set<UInt32> = []
+    }
+
+    let table: String
+    let priority: Int32
+    let counters: Bool
+    /// The last sequence number used.
+    var sequence: UInt32
+
+    /// nft's data types of the sets' keys (nftables' `enum datatypes`, not in the kernel's headers).
+    private static let ipv4AddressType: UInt32 = 7
+    private static let ipv6AddressType: UInt32 = 8
+
+    /// Adds `addresses` (all of `family`) to the family's set, (re)building the table first when asked.
+    mutating func block(_ addresses: [IPAddress], family: IPAddress.Family, buildingTable: Bool) -> Batch {
+        var messages: [[UInt8]] = []
+        if buildingTable { messages += tableMessages(family) }
+        messages.append(elements(addresses, family: family, add: true))
+        return batch(messages)
+    }
+
+    /// Removes `address` from its family's set.
+    mutating func unblock(_ address: IPAddress) -> Batch {
+        batch([elements([address], family: address.family, add: false)])
+    }
+
+    /// Deletes the family's table. Creating it first makes the delete succeed whether or not it was there.
+    mutating func removeTable(_ family: IPAddress.Family) -> Batch {
+        batch([
+            message(NFT_MSG_NEWTABLE, family: family, flags: NLM_F_CREATE, tableAttributes),
+            message(NFT_MSG_DELTABLE, family: family, flags: 0, tableAttributes),
+        ])
+    }
+
+    // MARK: Objects
+
+    private var tableAttributes: [NetlinkAttribute] { [.string(attribute(NFTA_TABLE_NAME.rawValue), table)] }
+
+    /// Delete-and-create the family's table (atomic within the batch), its chains, set and rules.
+    private mutating func tableMessages(_ family: IPAddress.Family) -> [[UInt8]] {
+        var messages = [
+            message(NFT_MSG_NEWTABLE, family: family, flags: NLM_F_CREATE, tableAttributes),
+            message(NFT_MSG_DELTABLE, family: family, flags: 0, tableAttributes),
+            message(NFT_MSG_NEWTABLE, family: family, flags: NLM_F_CREATE, tableAttributes),
+        ]
+        for (name, hook) in [("in", NF_INET_LOCAL_IN), ("out", NF_INET_LOCAL_OUT)] {
+            messages.append(
+                message(
+                    NFT_MSG_NEWCHAIN, family: family, flags: NLM_F_CREATE,
+                    [
+                        .string(attribute(NFTA_CHAIN_TABLE.rawValue), table),
+                        .string(attribute(NFTA_CHAIN_NAME.rawValue), name),
+                        .nested(
+                            attribute(NFTA_CHAIN_HOOK.rawValue),
+                            [
+                                .be32(attribute(NFTA_HOOK_HOOKNUM.rawValue), hook.rawValue),
+                                .be32(attribute(NFTA_HOOK_PRIORITY.rawValue), UInt32(bitPattern: priority)),
+                            ]),
+                        .be32(attribute(NFTA_CHAIN_POLICY.rawValue), UInt32(NF_ACCEPT)),
+                        .string(attribute(NFTA_CHAIN_TYPE.rawValue), "filter"),
+                    ]))
+        }
+        messages.append(
+            message(
+                NFT_MSG_NEWSET, family: family, flags: NLM_F_CREATE,
+                [
+                    .string(attribute(NFTA_SET_TABLE.rawValue), table),
+                    .string(attribute(NFTA_SET_NAME.rawValue), "vips"),
+                    .be32(
+                        attribute(NFTA_SET_KEY_TYPE.rawValue),
+                        family == .ipv4 ? Self.ipv4AddressType : Self.ipv6AddressType),
+                    .be32(attribute(NFTA_SET_KEY_LEN.rawValue), family == .ipv4 ? 4 : 16),
+                    .be32(attribute(NFTA_SET_ID.rawValue), 1),
+                ]))
+        for chain in ["in", "out"] {
+            if family == .ipv6 {
+                // Neighbour solicitations and advertisements for the addresses must still flow (keepalived).
+                for type: UInt8 in [135, 136] {
+                    messages.append(
+                        rule(
+                            family, chain: chain,
+                            [
+                                Self.expression(
+                                    "meta",
+                                    [
+                                        .be32(attribute(NFTA_META_KEY.rawValue), NFT_META_L4PROTO.rawValue),
+                                        .be32(attribute(NFTA_META_DREG.rawValue), NFT_REG_1.rawValue),
+                                    ]),
+                                Self.compare([UInt8(IPPROTO_ICMPV6)]),
+                                Self.payload(base: NFT_PAYLOAD_TRANSPORT_HEADER, offset: 0, length: 1),
+                                Self.compare([type]),
+                                Self.verdict(NF_ACCEPT),
+                            ]))
+                }
+            }
+            // ip daddr @vips drop (in), ip saddr @vips drop (out): offsets in the IPv4 / IPv6 header.
+            let (offset, length): (UInt32, UInt32) =
+                family == .ipv4 ? (chain == "in" ? 16 : 12, 4) : (chain == "in" ? 24 : 8, 16)
+            var expressions = [
+                Self.payload(base: NFT_PAYLOAD_NETWORK_HEADER, offset: offset, length: length),
+                Self.expression(
+                    "lookup",
+                    [
+                        .be32(attribute(NFTA_LOOKUP_SREG.rawValue), NFT_REG_1.rawValue),
+                        .string(attribute(NFTA_LOOKUP_SET.rawValue), "vips"),
+                        .be32(attribute(NFTA_LOOKUP_SET_ID.rawValue), 1),
+                    ]),
+            ]
+            if counters { expressions.append(Self.expression("counter", [])) }
+            expressions.append(Self.verdict(NF_DROP))
+            messages.append(rule(family, chain: chain, expressions))
+        }
+        return messages
+    }
+
+    private mutating func rule(_ family: IPAddress.Family, chain: String, _ expressions: [NetlinkAttribute])
+        -> [UInt8]
+    {
+        message(
+            NFT_MSG_NEWRULE, family: family, flags: NLM_F_APPEND | NLM_F_CREATE,
+            [
+                .string(attribute(NFTA_RULE_TABLE.rawValue), table),
+                .string(attribute(NFTA_RULE_CHAIN.rawValue), chain),
+                .nested(attribute(NFTA_RULE_EXPRESSIONS.rawValue), expressions),
+            ])
+    }
+
+    /// One expression of a rule: its name and its settings (an empty nest when it has none, as libnftnl sends it).
+    private static func expression(_ name: String, _ settings: [NetlinkAttribute]) -> NetlinkAttribute {
+        .nested(
+            attribute(NFTA_LIST_ELEM.rawValue),
+            [.string(attribute(NFTA_EXPR_NAME.rawValue), name), .nested(attribute(NFTA_EXPR_DATA.rawValue), settings)])
+    }
+
+    private static func payload(base: nft_payload_bases, offset: UInt32, length: UInt32) -> NetlinkAttribute {
+        expression(
+            "payload",
+            [
+                .be32(attribute(NFTA_PAYLOAD_DREG.rawValue), NFT_REG_1.rawValue),
+                .be32(attribute(NFTA_PAYLOAD_BASE.rawValue), base.rawValue),
+                .be32(attribute(NFTA_PAYLOAD_OFFSET.rawValue), offset),
+                .be32(attribute(NFTA_PAYLOAD_LEN.rawValue), length),
+            ])
+    }
+
+    private static func compare(_ bytes: [UInt8]) -> NetlinkAttribute {
+        expression(
+            "cmp",
+            [
+                .be32(attribute(NFTA_CMP_SREG.rawValue), NFT_REG_1.rawValue),
+                .be32(attribute(NFTA_CMP_OP.rawValue), NFT_CMP_EQ.rawValue),
+                .nested(attribute(NFTA_CMP_DATA.rawValue), [.bytes(attribute(NFTA_DATA_VALUE.rawValue), bytes)]),
+            ])
+    }
+
+    private static func verdict(_ verdict: Int32) -> NetlinkAttribute {
+        expression(
+            "immediate",
+            [
+                .be32(attribute(NFTA_IMMEDIATE_DREG.rawValue), NFT_REG_VERDICT.rawValue),
+                .nested(
+                    attribute(NFTA_IMMEDIATE_DATA.rawValue),
+                    [
+                        .nested(
+                            attribute(NFTA_DATA_VERDICT.rawValue),
+                            [.be32(attribute(NFTA_VERDICT_CODE.rawValue), UInt32(bitPattern: verdict))])
+                    ]),
+            ])
+    }
+
+    /// The set's elements, each in a nest numbered from 1 (libnftnl's numbering; the kernel reads them in order).
+    private mutating func elements(_ addresses: [IPAddress], family: IPAddress.Family, add: Bool) -> [UInt8] {
+        let list = addresses.enumerated().map { index, address in
+            NetlinkAttribute.nested(
+                UInt16(index + 1),
+                [
+                    .nested(
+                        attribute(NFTA_SET_ELEM_KEY.rawValue),
+                        [.bytes(attribute(NFTA_DATA_VALUE.rawValue), address.bytes)])
+                ])
+        }
+        return message(
+            add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, family: family, flags: add ? NLM_F_CREATE : 0,
+            [
+                .string(attribute(NFTA_SET_ELEM_LIST_SET.rawValue), "vips"),
+                .string(attribute(NFTA_SET_ELEM_LIST_TABLE.rawValue), table),
+                .nested(attribute(NFTA_SET_ELEM_LIST_ELEMENTS.rawValue), list),
+            ])
+    }
+
+    // MARK: Messages
+
+    private mutating func nextSequence() -> UInt32 {
+        sequence &+= 1
+        return sequence
+    }
+
+    /// One nftables message (`NFNL_SUBSYS_NFTABLES`), acknowledged, with its `nfgenmsg` and attributes.
+    private mutating func message(
+        _ type: nf_tables_msg_types, family: IPAddress.Family, flags: Int32, _ attributes: [NetlinkAttribute]
+    ) -> [UInt8] {
+        let protocolFamily = UInt8(family == .ipv4 ? NFPROTO_IPV4 : NFPROTO_IPV6)
+        return NetlinkMessage.encode(
+            type: UInt16(NFNL_SUBSYS_NFTABLES) << 8 | UInt16(type.rawValue),
+            flags: NetlinkMessageFlags(rawValue: UInt16(NLM_F_REQUEST | NLM_F_ACK | flags)), sequence: nextSequence(),
+            payload: [protocolFamily, UInt8(NFNETLINK_V0), 0, 0] + attributes.encoded())
+    }
+
+    /// `messages` between BEGIN and END, each of which is acknowledged.
+    private mutating func batch(_ messages: [[UInt8]]) -> Batch {
+        var batch = Batch()
+        batch.acknowledged = Set(messages.map { $0.withUnsafeBytes { $0.load(fromByteOffset: 8, as: UInt32.self) } })
+        // BEGIN and END: AF_UNSPEC, version 0, the subsystem (big-endian) as the resource id.
+        let subsystem: [UInt8] = [UInt8(AF_UNSPEC), UInt8(NFNETLINK_V0), 0, UInt8(NFNL_SUBSYS_NFTABLES)]
+        batch.bytes = NetlinkMessage.encode(
+            type: UInt16(NFNL_MSG_BATCH_BEGIN), flags: NetlinkMessageFlags(rawValue: UInt16(NLM_F_REQUEST)),
+            sequence: nextSequence(), payload: subsystem)
+        for message in messages { batch.bytes += message }
+        batch.bytes += NetlinkMessage.encode(
+            type: UInt16(NFNL_MSG_BATCH_END), flags: NetlinkMessageFlags(rawValue: UInt16(NLM_F_REQUEST)),
+            sequence: nextSequence(), payload: subsystem)
+        return batch
+    }
+}
+
+/// An attribute type from the kernel's enums (imported as `UInt32` raw values, or `Int32` for the unnamed ones).
+private func attribute(_ value: some BinaryInteger) -> UInt16 { UInt16(value) }

@@ -7,7 +7,7 @@ import Testing
     import Glibc
 #endif
 
-/// keepalived's no-accept filter through libnftnl/libmnl against the host kernel, in namespaces `vio-*`.
+/// keepalived's no-accept filter against the host kernel, in namespaces `vio-*`.
 @Suite(.serialized, .enabled(if: geteuid() == 0), .timeLimit(.minutes(1)))
 struct NoAcceptFilterTests {
     @Test func blockedAddressesAreDroppedUntilUnblocked() throws {
