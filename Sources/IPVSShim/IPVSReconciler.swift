@@ -100,7 +100,9 @@ public enum IPVSReconciler {
         var destinationChanges: [IPVSOperation] = []
         var owned = ownership
 
-        let desiredDestinations = desired.destinationKeys
+        // Built only when something is looked up in it: a first start (an empty kernel, nothing owned) needs neither
+        // this set nor the filtering of the ownership at the end.
+        lazy var desiredDestinations = desired.destinationKeys
         let desiredByKey = desired.byKey
         let currentByKey = current.byKey
 
@@ -168,12 +170,19 @@ public enum IPVSReconciler {
             }
         }
 
-        // Forget rules that vanished from the kernel behind our back and are not wanted any more.
-        let present = Set(current.virtualServers.map(\.service.key))
-        let presentDestinations = current.destinationKeys
-        owned.services = owned.services.filter { present.contains($0) || desiredByKey[$0] != nil }
-        owned.destinations = owned.destinations.filter {
-            presentDestinations.contains($0) || desiredDestinations.contains($0)
+        // Forget rules that vanished from the kernel behind our back and are not wanted any more. What this plan added
+        // to the ownership is wanted: only what was owned before can be such a rule.
+        if !ownership.services.isEmpty {
+            let present = Set(current.virtualServers.map(\.service.key))
+            owned.services.subtract(
+                ownership.services.filter { !present.contains($0) && desiredByKey[$0] == nil })
+        }
+        if !ownership.destinations.isEmpty {
+            let presentDestinations = current.destinationKeys
+            owned.destinations.subtract(
+                ownership.destinations.filter {
+                    !presentDestinations.contains($0) && !desiredDestinations.contains($0)
+                })
         }
 
         return IPVSPlan(

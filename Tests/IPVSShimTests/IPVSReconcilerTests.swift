@@ -225,6 +225,23 @@ struct IPVSReconcilerTests {
         #expect(!plan.ownership.services.contains(webKey))
     }
 
+    @Test("Owned rules gone from the kernel are forgotten unless still wanted; wanted ones come back")
+    func vanishedOwnedRules() {
+        // Owned from an earlier plan: web with 11 and 12, dns, and a real server of the foreign service. The kernel
+        // has lost dns, web's 12 and the foreign service (ipvsadm -C, -d); the configuration now drops dns.
+        let earlier = IPVSOwnership(
+            services: [webKey, dnsKey],
+            destinations: IPVSTable([web, dns]).destinationKeys.union([
+                IPVSDestinationKey(service: foreignKey, destination: real(99, port: 25))
+            ]))
+        var present = web
+        present.destinations = [real(11)]
+        let plan = IPVSReconciler.plan(
+            desired: IPVSTable([web]), current: IPVSTable([present]), ownership: earlier)
+        #expect(plan.operations == [.addDestination(real(12), service: webKey)])
+        #expect(plan.ownership.services == [webKey])
+        #expect(plan.ownership.destinations == IPVSTable([web]).destinationKeys)
+    }
     @Test("The fake kernel refuses like ip_vs_ctl.c")
     func fakeKernelErrors() throws {
         let kernel = IPVSFakeKernel(IPVSTable([web]))
