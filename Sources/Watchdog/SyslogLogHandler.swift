@@ -55,6 +55,9 @@ final class LogWriter: Sendable {
     static let shared = LogWriter()
     static let limit = 10_000
     private let state = Mutex<(lines: [Line], dropped: Int, started: Bool)>(([], 0, false))
+    /// Held while lines taken off the queue are written, by the writer thread or by `flush`: lines the thread has
+    /// taken are in neither the queue nor the output until it lets go, so `flush` at exit waits for them.
+    private let writing = Mutex<Void>(())
     private let wake = eventfd(0, Int32(EFD_CLOEXEC))
 
     func enqueue(_ line: Line) {
@@ -75,10 +78,12 @@ final class LogWriter: Sendable {
         }
     }
 
-    /// Writes what is queued, on the calling thread (at exit).
+    /// Writes what is queued, on the calling thread (at exit), after what the writer thread is writing.
     func flush() {
-        let (lines, dropped) = take()
-        write(lines, dropped: dropped)
+        writing.withLock { _ in
+            let (lines, dropped) = take()
+            write(lines, dropped: dropped)
+        }
     }
 
     private func take() -> ([Line], Int) {
@@ -121,8 +126,10 @@ final class LogWriter: Sendable {
         while true {
             var value: UInt64 = 0
             if read(wake, &value, 8) < 0 && errno != EINTR { return }
-            let (lines, dropped) = take()
-            write(lines, dropped: dropped)
+            writing.withLock { _ in
+                let (lines, dropped) = take()
+                write(lines, dropped: dropped)
+            }
         }
     }
 }
