@@ -1,6 +1,7 @@
 import CVigilShim
 import Logging
 import Synchronization
+import WorkerIPC
 
 #if canImport(Glibc)
     import Glibc
@@ -78,12 +79,23 @@ final class LogWriter: Sendable {
         }
     }
 
-    /// Writes what is queued, on the calling thread (at exit), after what the writer thread is writing.
+    /// Writes what is queued, on the calling thread (at exit), after what the writer thread is writing. It waits for
+    /// the thread at most `exitWait`: a log that takes no more lines (a full pipe nobody reads, a stalled syslog) must
+    /// not keep the process from exiting.
     func flush() {
-        writing.withLock { _ in
-            let (lines, dropped) = take()
-            write(lines, dropped: dropped)
+        let deadline = monotonicNanoseconds() + Self.exitWait
+        while monotonicNanoseconds() < deadline {
+            if writing.withLockIfAvailable({ _ in writeQueued() }) != nil { return }
+            usleep(1_000)
         }
+        writeQueued()
+    }
+
+    static let exitWait: Int64 = 5_000_000_000
+
+    private func writeQueued() {
+        let (lines, dropped) = take()
+        write(lines, dropped: dropped)
     }
 
     private func take() -> ([Line], Int) {
@@ -126,10 +138,7 @@ final class LogWriter: Sendable {
         while true {
             var value: UInt64 = 0
             if read(wake, &value, 8) < 0 && errno != EINTR { return }
-            writing.withLock { _ in
-                let (lines, dropped) = take()
-                write(lines, dropped: dropped)
-            }
+            writing.withLock { _ in writeQueued() }
         }
     }
 }

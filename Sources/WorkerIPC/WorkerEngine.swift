@@ -110,7 +110,9 @@ public final class WorkerReporter: Sendable {
     public var hasOutgoing: Bool { socket.withLock { $0.socket.hasOutgoing } }
 
     /// Sends what waits, as far as the socket takes it (the IPC thread, on `POLLOUT`).
-    public func flush() {
+    /// - Returns: false when the socket failed (logged).
+    @discardableResult
+    public func flush() -> Bool {
         let failure = socket.withLock { box -> SocketError? in
             do throws(SocketError) {
                 try box.socket.flush()
@@ -120,14 +122,15 @@ public final class WorkerReporter: Sendable {
             }
         }
         if let failure { logger.error("cannot send to the watchdog: \(failure)") }
+        return failure == nil
     }
 
     /// Before the process exits: sends what waits, waiting up to `milliseconds` for the watchdog to read it.
+    /// A send that fails ends it: the watchdog is gone (a broken pipe) and will read nothing more.
     public func finish(milliseconds: Int32) {
         let deadline = monotonicNanoseconds() + Int64(milliseconds) * 1_000_000
         while hasOutgoing, monotonicNanoseconds() < deadline {
-            flush()
-            guard hasOutgoing else { return }
+            guard flush(), hasOutgoing else { return }
             let fd = socket.withLock { $0.socket.fd }
             var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
             _ = poll(&descriptor, 1, 50)
