@@ -137,8 +137,8 @@ let package = Package(
         .target(name: "CIndexStore", path: "Tests/CIndexStore"),
         /// Runs the built `vigild` and `vigilctl` binaries as an operator would.
         .testTarget(name: "VigildTests", dependencies: ["vigild", "vigilctl"]),
-        /// Helpers shared by the unit-test targets (a seeded generator for fuzz-style loops).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        /// Helpers shared by the unit-test targets (the repository root, a log that captures its messages).
+        .target(name: "TestSupport", dependencies: [logging], path: "Tests/TestSupport"),
         .testTarget(name: "IPVSShimTests", dependencies: ["IPVSShim", "Netlink", "TestSupport"]),
         .testTarget(name: "VRRPWorkerTests", dependencies: ["VRRPWorker", "TestSupport"]),
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),

@@ -2,6 +2,7 @@ import Config
 import NIOCore
 import NIOPosix
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Notifier

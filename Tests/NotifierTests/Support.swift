@@ -1,35 +1,6 @@
-import Logging
-import Synchronization
-
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// Collects log messages so tests can assert what was reported.
-final class CapturedLog: Sendable {
-    let messages = Mutex<[String]>([])
-
-    var logger: Logger {
-        Logger(label: "ntf-test") { _ in CapturingHandler(log: self) }
-    }
-
-    var all: [String] { messages.withLock { $0 } }
-
-    struct CapturingHandler: LogHandler {
-        let log: CapturedLog
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            log.messages.withLock { $0.append("\(event.level): \(event.message)") }
-        }
-    }
-}
 
 /// A fresh directory under /tmp named ntf-…, removed by `remove()`.
 struct TemporaryDirectory {

@@ -1,7 +1,12 @@
 import Config
 import Logging
+import TestSupport
 import Testing
 import WorkerIPC
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("A reload sent as a change of the configuration the worker holds")
 struct ConfigurationChangeTests {
@@ -127,5 +132,23 @@ struct WorkerReporterBacklogTests {
         #expect(!reporter.hasOutgoing, "everything queued went out once the watchdog read (\(rounds) rounds)")
         #expect(events > 0 && events < sent, "some events dropped, not all: \(events) of \(sent)")
         #expect(last == .state(WorkerState(aliveAt: 42)), "the state report is never dropped, and comes last")
+    }
+}
+
+@Suite("A worker whose watchdog is gone")
+struct WorkerReporterWatchdogGoneTests {
+    @Test("the last report to a watchdog that died is given up at the first broken pipe, logged once")
+    func finishAfterTheWatchdogDied() throws {
+        let (ours, theirs) = try MessageSocket.pair()
+        let log = CapturedLog()
+        let reporter = WorkerReporter(socket: MessageSocket(fd: ours), logger: log.logger)
+        // More than the socket holds, so some waits; then the watchdog's end goes.
+        let big = String(repeating: "x", count: 1 << 20)
+        for index in 0..<4 { reporter.send(.event(WorkerEvent(summary: "\(index) \(big)"))) }
+        reporter.send(.state(WorkerState(aliveAt: 1)))
+        #expect(reporter.hasOutgoing)
+        close(theirs)
+        reporter.finish(milliseconds: 1000)
+        #expect(log.all.filter { $0.contains("cannot send to the watchdog") }.count == 1)
     }
 }
