@@ -111,6 +111,13 @@ public final class MessageSocket {
     /// Datagrams queued and not yet taken by the kernel (see `enqueue`).
     public var hasOutgoing: Bool { outgoingHead < outgoing.count }
 
+    /// Forgets what is queued (the peer is gone: it would never be read).
+    public func discardOutgoing() {
+        outgoing.removeAll()
+        outgoingHead = 0
+        outgoingBytes = 0
+    }
+
     /// Sends queued datagrams, oldest first, until the queue is empty or the socket buffer is full.
     public func flush() throws(SocketError) {
         defer {

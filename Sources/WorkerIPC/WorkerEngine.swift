@@ -78,17 +78,20 @@ public final class WorkerReporter: Sendable {
     /// never interleaved with another's.
     public func send(_ message: WorkerMessage) {
         let isEvent = if case .event = message { true } else { false }
-        let outcome = socket.withLock { box -> Result<Bool, SocketError> in
+        let outcome = socket.withLock { box -> Result<Bool, SocketError>? in
+            if box.broken { return nil }
             if isEvent, box.socket.outgoingBytes > Self.eventBacklogLimit { return .success(false) }
             do throws(SocketError) {
                 try box.socket.enqueue(message)
                 return .success(true)
             } catch {
+                box.breakOff()
                 return .failure(error)
             }
         }
         switch outcome {
-        case .failure(let failure): logger.error("cannot send to the watchdog: \(failure)")
+        case nil: break
+        case .failure(let failure): logBroken(failure)
         case .success(false):
             if dropped.withLock({ count in
                 count += 1
@@ -110,19 +113,32 @@ public final class WorkerReporter: Sendable {
     public var hasOutgoing: Bool { socket.withLock { $0.socket.hasOutgoing } }
 
     /// Sends what waits, as far as the socket takes it (the IPC thread, on `POLLOUT`).
-    /// - Returns: false when the socket failed (logged).
+    /// - Returns: false when the socket has failed, now (logged) or before.
     @discardableResult
     public func flush() -> Bool {
-        let failure = socket.withLock { box -> SocketError? in
+        let failure = socket.withLock { box -> SocketError?? in
+            if box.broken { return .some(nil) }
             do throws(SocketError) {
                 try box.socket.flush()
                 return nil
             } catch {
+                box.breakOff()
                 return error
             }
         }
-        if let failure { logger.error("cannot send to the watchdog: \(failure)") }
-        return failure == nil
+        switch failure {
+        case nil: return true
+        case .some(nil): return false
+        case .some(.some(let error)):
+            logBroken(error)
+            return false
+        }
+    }
+
+    /// The first failed send: the watchdog is gone (a broken pipe) or its socket unusable, so nothing more is sent to
+    /// it. Logged once; what the engine sends after that goes nowhere, quietly (a worker's events are in its own log).
+    private func logBroken(_ failure: SocketError) {
+        logger.error("cannot send to the watchdog: \(failure); sending it nothing more")
     }
 
     /// Before the process exits: sends what waits, waiting up to `milliseconds` for the watchdog to read it.
@@ -151,7 +167,14 @@ public typealias WorkerEngineFactory = @Sendable (WorkerRole, WorkerReporter, Lo
 /// state, safe to share because every use is under that one lock.
 struct MessageSocketBox: @unchecked Sendable {
     let socket: MessageSocket
+    /// A send failed: nothing more is sent, and nothing waits to be.
+    private(set) var broken = false
     init(_ socket: MessageSocket) { self.socket = socket }
+
+    mutating func breakOff() {
+        broken = true
+        socket.discardOutgoing()
+    }
 }
 
 /// An engine's liveness as the heartbeat answers report it: when its loop last made progress, and how late its

@@ -137,18 +137,37 @@ struct WorkerReporterBacklogTests {
 
 @Suite("A worker whose watchdog is gone")
 struct WorkerReporterWatchdogGoneTests {
-    @Test("the last report to a watchdog that died is given up at the first broken pipe, logged once")
-    func finishAfterTheWatchdogDied() throws {
+    /// A reporter with more queued than its socket holds (some waits), whose watchdog's end is then closed.
+    static func reporterWithAGoneWatchdog() throws -> (WorkerReporter, CapturedLog) {
         let (ours, theirs) = try MessageSocket.pair()
         let log = CapturedLog()
         let reporter = WorkerReporter(socket: MessageSocket(fd: ours), logger: log.logger)
-        // More than the socket holds, so some waits; then the watchdog's end goes.
         let big = String(repeating: "x", count: 1 << 20)
         for index in 0..<4 { reporter.send(.event(WorkerEvent(summary: "\(index) \(big)"))) }
         reporter.send(.state(WorkerState(aliveAt: 1)))
         #expect(reporter.hasOutgoing)
         close(theirs)
+        return (reporter, log)
+    }
+
+    @Test("the last report to a watchdog that died is given up at the first broken pipe, logged once")
+    func finishAfterTheWatchdogDied() throws {
+        let (reporter, log) = try Self.reporterWithAGoneWatchdog()
         reporter.finish(milliseconds: 1000)
+        #expect(log.all.filter { $0.contains("cannot send to the watchdog") }.count == 1)
+    }
+
+    @Test("after the first failed send, what the engine and the IPC thread send goes nowhere, logged once")
+    func sendsAfterTheWatchdogDied() throws {
+        let (reporter, log) = try Self.reporterWithAGoneWatchdog()
+        // The IPC thread's flush on POLLOUT, and an engine that goes on reporting (a VRRP worker's adverts' events).
+        #expect(!reporter.flush())
+        for index in 0..<1000 {
+            reporter.send(.state(WorkerState(aliveAt: Int64(index))))
+            reporter.event("event \(index)")
+        }
+        #expect(!reporter.flush())
+        #expect(!reporter.hasOutgoing)  // the IPC thread stops polling for POLLOUT
         #expect(log.all.filter { $0.contains("cannot send to the watchdog") }.count == 1)
     }
 }
