@@ -131,12 +131,19 @@ final class IPVSSync {
     ///   those and deletes the services the file dropped, without reading the kernel's table; otherwise (a first
     ///   start, a failed write, IPVS coming back) it starts a full sync.
     func configure(keys: [[IPVSServiceKey]], retiring: [String], repairInterval: Duration?, changed: [Int]?) {
-        keysOf = keys
-        ownerOf = [:]
-        for (index, serviceKeys) in keys.enumerated() {
-            for key in serviceKeys where ownerOf[key] == nil { ownerOf[key] = index }
+        // A reload that keeps every service where it was (a weight, a checker changed) keeps the maps: rebuilding them
+        // hashed every key of a large farm on the way to its one write.
+        if keys != keysOf {
+            keysOf = keys
+            ownerOf = [:]
+            ownerOf.reserveCapacity(keys.count)
+            for (index, serviceKeys) in keys.enumerated() {
+                for key in serviceKeys where ownerOf[key] == nil { ownerOf[key] = index }
+            }
+            verifyOrder = keys.enumerated().flatMap { index, serviceKeys in
+                serviceKeys.filter { ownerOf[$0] == index }
+            }
         }
-        verifyOrder = keys.enumerated().flatMap { index, serviceKeys in serviceKeys.filter { ownerOf[$0] == index } }
         self.repairInterval = repairInterval.flatMap { $0 > .zero ? $0 : nil }
         scheduleVerify()
         guard let changed, trusted, client != nil, !syncing else {
