@@ -49,6 +49,23 @@ import Testing
             result.changes == [.changed("real_server 198.51.100.11 80 of 192.0.2.100 80 TCP", detail: "weight 1 → 7")])
     }
 
+    @Test func reorderedVirtualServersAreNoChangeAndAnEditAmongThemIsOne() throws {
+        func farm(_ order: [Int], weightOf edited: Int? = nil) -> String {
+            order.map { service in
+                "virtual_server 192.0.2.\(service) 80 {\n  protocol TCP\n  real_server 198.51.100.1 80 {\n"
+                    + "    weight \(service == edited ? 9 : 1)\n  }\n}\n"
+            }.joined()
+        }
+        #expect(try diff(farm([1, 2, 3, 4]), farm([4, 1, 2, 3])).isEmpty)
+        #expect(try diff(farm([1, 2, 3, 4]), farm([1, 2, 3, 4], weightOf: 3)).changes.count == 1)
+        let moved = try diff(farm([1, 2, 3, 4]), farm([2, 1, 5, 4], weightOf: 4))
+        #expect(
+            moved.changes.map(\.description).sorted() == [
+                "+ virtual_server 192.0.2.5 80 TCP (1 real servers)", "- virtual_server 192.0.2.3 80 TCP",
+                "~ real_server 198.51.100.1 80 of 192.0.2.4 80 TCP: weight 1 → 9",
+            ])
+    }
+
     @Test func addedAndRemovedServersAndVIPs() throws {
         let changed =
             Self.base

@@ -67,6 +67,31 @@ struct ConfigurationChangeTests {
         #expect(same.applied(to: new) == new)
     }
 
+    @Test("services of one address (TCP and UDP) that swap places are both kept; a changed one among them travels")
+    func sameAddressSwapped() throws {
+        func configuration(_ protocols: [String], udpWeight: Int = 1) throws -> WorkerConfiguration {
+            var text = "global_defs { router_id test }\n"
+            for name in protocols {
+                let weight = name == "UDP" ? udpWeight : 1
+                text += "virtual_server 192.0.2.1 53 {\n  lb_algo rr\n  lb_kind DR\n  protocol \(name)\n"
+                text += "  real_server 198.51.100.1 53 {\n    weight \(weight)\n  }\n}\n"
+            }
+            let loaded = ConfigLoader.load(text: text, name: "/etc/keepalived/keepalived.conf")
+            try #require(loaded.isValid, "\(loaded.diagnostics.errors)")
+            return WorkerConfiguration(globalDefs: loaded.config.globalDefs, lvs: loaded.config.lvs)
+        }
+        let old = try configuration(["TCP", "UDP"])
+        let swapped = try configuration(["UDP", "TCP"])
+        let change = WorkerConfigurationChange(sequence: 1, from: old, to: swapped)
+        #expect(change.virtualServers == [.kept(1), .kept(0)])
+        #expect(try Self.carried(change, to: old) == swapped)
+        let edited = try configuration(["UDP", "TCP"], udpWeight: 3)
+        let edit = WorkerConfigurationChange(sequence: 1, from: old, to: edited)
+        #expect(edit.sentWhole == 1)
+        #expect(edit.virtualServers?.last == .kept(0))
+        #expect(try Self.carried(edit, to: old) == edited)
+    }
+
     @Test("a configuration without virtual servers, and one that gains them")
     func noLVS() throws {
         let empty = WorkerConfiguration(globalDefs: GlobalDefs())
