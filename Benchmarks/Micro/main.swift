@@ -109,6 +109,9 @@ struct MicroBenchmark {
                 // and the checker core built from it: what each process keeps for FILE.
                 let base = heapInUse()
                 var held: [Any] = []
+                let tree = ConfigReader.read(path: arguments[2], from: DiskFileSource())
+                let treeBytes = heapInUse() - base
+                withExtendedLifetime(tree) {}
                 let parsed = ConfigLoader.load(path: arguments[2]).config
                 held.append(parsed)
                 let afterParse = heapInUse()
@@ -126,7 +129,7 @@ struct MicroBenchmark {
                 held.append(core)
                 let afterCore = heapInUse()
                 detail =
-                    "model \((afterParse - base) / 1024) KiB, encoding \((afterEncode - afterParse) / 1024) KiB, "
+                    "parse tree \(treeBytes / 1024) KiB, model \((afterParse - base) / 1024) KiB, encoding \((afterEncode - afterParse) / 1024) KiB, "
                     + "decoded \((afterDecode - afterEncode) / 1024) KiB, checker core \((afterCore - afterDecode) / 1024) KiB"
                 withExtendedLifetime(held) {}
                 detail +=

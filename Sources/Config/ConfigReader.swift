@@ -939,6 +939,7 @@ private struct TreeBuilder {
     let maxDepth: Int
     private(set) var diagnostics: [Diagnostic] = []
     private var frames: [Frame] = [Frame(keyword: "", arguments: [], location: SourceLocation(file: "", line: 0))]
+    private var words = WordCache()
     /// Blocks opened beyond `maxDepth`, skipped until they close.
     private var skippedDepth = 0
 
@@ -958,10 +959,14 @@ private struct TreeBuilder {
                 close(at: location)
                 index += 1
             case .plain, .assembled:
-                let keyword = tokens[index].text(in: line)
+                let keyword = words.text(of: tokens[index], in: line)
                 var end = index + 1
                 while end < tokens.endIndex, tokens[end].isWord { end += 1 }
-                let arguments = end > index + 1 ? tokens[(index + 1)..<end].map { $0.text(in: line) } : []
+                var arguments: [String] = []
+                if end > index + 1 {
+                    arguments.reserveCapacity(end - index - 1)
+                    for argument in (index + 1)..<end { arguments.append(words.text(of: tokens[argument], in: line)) }
+                }
                 if end < tokens.endIndex, case .open = tokens[end] {
                     open(keyword, arguments, at: location)
                     end += 1
@@ -1021,6 +1026,40 @@ private struct TreeBuilder {
             close(at: frame.location)
         }
         return frames[0].children
+    }
+}
+
+/// The words of a file as strings, the short ones (most: keywords, numbers, addresses) made once each: a file of a large
+/// farm repeats a few hundred words tens of thousands of times, and a string made from bytes costs a UTF-8 check and a
+/// copy, where one found here costs a hash of two machine words.
+private struct WordCache {
+    private struct Entry {
+        var low: UInt64 = 0
+        var high: UInt64 = 0
+        var count = -1
+        var text = ""
+    }
+
+    private static let size = 1024
+    private var entries = [Entry](repeating: Entry(), count: WordCache.size)
+
+    mutating func text(of token: ConfigToken, in line: ByteView) -> String {
+        guard case .plain(let lower, let upper) = token else { return token.text(in: line) }
+        let count = upper - lower
+        // Up to 15 bytes: what a Swift string holds without an allocation of its own.
+        guard count <= 15 else { return line.slice(lower, upper).string() }
+        var words: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &words) { raw in
+            raw.copyMemory(from: UnsafeRawBufferPointer(start: line.base + lower, count: count))
+        }
+        let mixed = (words.0 &* 0x9E37_79B9_7F4A_7C15) ^ (words.1 &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(count)
+        let slot = Int(truncatingIfNeeded: (mixed ^ (mixed >> 29)) & UInt64(Self.size - 1))
+        if entries[slot].count == count, entries[slot].low == words.0, entries[slot].high == words.1 {
+            return entries[slot].text
+        }
+        let text = line.slice(lower, upper).string()
+        entries[slot] = Entry(low: words.0, high: words.1, count: count, text: text)
+        return text
     }
 }
 

@@ -509,6 +509,20 @@ struct LVSCrossCheckTests {
         expectOneError(diagnostics, line: 4, containing: "already in this virtual server (line 2)")
     }
 
+    @Test("Duplicate real servers among many (more than are compared one by one) and among few, at any place")
+    func duplicateRealServerAmongMany() {
+        for count in [3, 16, 17, 40] {
+            // Each real server takes two lines after the virtual server's first; the duplicate repeats the second.
+            var body = (1...count).map { "real_server 198.51.100.\($0) 80 {\n}" }
+            body.append("real_server 198.51.100.2 80 {\n}")
+            let (_, diagnostics) = loadVirtualServer(body.joined(separator: "\n"))
+            expectOneError(diagnostics, line: 2 + 2 * count, containing: "already in this virtual server (line 4)")
+            // The same address on another port is another real server.
+            body[body.count - 1] = "real_server 198.51.100.2 81 {\n}"
+            #expect(loadVirtualServer(body.joined(separator: "\n")).diagnostics.errors.isEmpty, "\(count)")
+        }
+    }
+
     @Test("Real and sorry servers must match the family unless tunnelled")
     func families() {
         expectOneError(

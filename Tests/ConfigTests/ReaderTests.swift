@@ -63,6 +63,25 @@ struct ReaderSyntaxTests {
         #expect(tree.nodes[1].children?[0].children?[0].location.line == 8)
     }
 
+    @Test("every word is read as written, however many distinct short words share the reader's cache of them")
+    func manyDistinctWords() {
+        // 5,000 distinct words of 1 to 15 bytes and some longer (the cache holds 1,024, by a hash of the bytes), each
+        // seen twice, between words that differ from them in one byte or in length only.
+        func word(_ index: Int) -> String {
+            let base = String(index, radix: 36)
+            return String(repeating: "w", count: index % 16) + base
+        }
+        let lines = (0..<5_000).map { "\(word($0)) \(word($0))x \(word($0)) \(word($0 + 1))" }
+        let tree = readTree(lines.joined(separator: "\n"))
+        #expect(tree.diagnostics.isEmpty)
+        #expect(tree.nodes.count == lines.count)
+        for (index, node) in tree.nodes.enumerated() {
+            #expect(
+                [node.keyword] + node.arguments == [word(index), word(index) + "x", word(index), word(index + 1)],
+                "line \(index + 1)")
+        }
+    }
+
     @Test func utf8CommentsAndBraceAgainstComment() {
         let tree = readTree("real_server 192.0.2.1 80 {#:真实WEB服务器\nweight 1 #:转发\n}\n")
         #expect(tree.diagnostics.isEmpty)

@@ -51,16 +51,18 @@ public struct KeywordTable<Model>: Sendable {
     public func apply(_ nodes: [ConfigNode], to model: inout Model, _ context: SchemaContext) {
         context.blocks.append(blockName)
         defer { context.blocks.removeLast() }
-        // By index, each node passed as the array's element: a for-in loop would copy every node (a retain and a
-        // release of its keyword, arguments, children and file name).
-        for index in nodes.indices {
-            context.observer?(blockName, nodes[index])
-            guard let entry = dispatch[nodes[index].keyword] else {
-                context.unknown(nodes[index], in: blockName, known: knownKeywords)
-                continue
+        // Each node passed where it lies in the array's storage: a for-in loop, or an element read through the
+        // array's subscript, copies the node (a retain and a release of its arguments, children and file name).
+        nodes.withUnsafeBufferPointer { nodes in
+            for index in nodes.indices {
+                context.observer?(blockName, nodes[index])
+                guard let entry = dispatch[nodes[index].keyword] else {
+                    context.unknown(nodes[index], in: blockName, known: knownKeywords)
+                    continue
+                }
+                if let reason = entry.reason { context.notInEffect(nodes[index], in: blockName, reason) }
+                entry.handler?(&model, nodes[index], context)
             }
-            if let reason = entry.reason { context.notInEffect(nodes[index], in: blockName, reason) }
-            entry.handler?(&model, nodes[index], context)
         }
     }
 }

@@ -190,7 +190,10 @@ enum LVSSchema {
             address = .endpoint(ip, port: port)
         }
         var server = VirtualServer(address: address, location: node.location)
-        server.realServers.reserveCapacity(children.count)
+        // Exactly the real servers' room: a list with room to spare is copied again by `dropSpareCapacity`.
+        var realServerCount = 0
+        for index in children.indices where children[index].keyword == "real_server" { realServerCount += 1 }
+        server.realServers.reserveCapacity(realServerCount)
         virtualServerTable.apply(children, to: &server, context)
         finish(&server, children, context)
         return server
@@ -202,10 +205,14 @@ enum LVSSchema {
         if server.persistenceTimeout == nil, server.persistenceGranularity != nil {
             server.persistenceTimeout = VirtualServer.defaultPersistenceTimeout
         }
-        for child in children {
-            let keyword = child.keyword
+        for index in children.indices {  // by index: a for-in loop copies every node
+            let keyword = children[index].keyword
+            let child = children[index]
             // Only keywords starting with these letters are looked at further.
-            guard let initial = keyword.utf8.first, "smop".utf8.contains(initial) else { continue }
+            switch keyword.utf8.first {
+            case UInt8(ascii: "s"), UInt8(ascii: "m"), UInt8(ascii: "o"), UInt8(ascii: "p"): break
+            default: continue
+            }
             if keyword.hasPrefix("sh-"), server.scheduler != .sourceHashing {
                 context.warning(
                     "'\(keyword)' only applies to the sh scheduler, not \(server.scheduler.rawValue)", at: child)
@@ -218,7 +225,7 @@ enum LVSSchema {
                 context.warning("'\(keyword)' has no effect with persistence_timeout 0", at: child)
             }
         }
-        if case .endpoint = server.address, !children.contains(where: { $0.keyword == "protocol" }) {
+        if case .endpoint = server.address, !children.indices.contains(where: { children[$0].keyword == "protocol" }) {
             context.warning(
                 "virtual server \(describe(server)) has no 'protocol'; Vigil uses TCP, where keepalived 2.2.7 "
                     + "uses UDP (and reports it): say 'protocol TCP' or 'protocol UDP'", at: server.location)
@@ -249,7 +256,13 @@ enum LVSSchema {
     /// `announce_up` alone sets `announce_down` to the same (and the reverse); the low mark may not be above the high
     /// one, and only a virtual server with an address can be announced.
     static func finishAnnouncement(_ server: inout VirtualServer, _ children: [ConfigNode], _ context: SchemaContext) {
-        guard let node = children.last(where: { $0.keyword.hasPrefix("announce_") }) else { return }
+        // By index, the first byte first: most blocks have no announcement, and many statements.
+        guard
+            let last = children.indices.last(where: {
+                children[$0].keyword.utf8.first == UInt8(ascii: "a") && children[$0].keyword.hasPrefix("announce_")
+            })
+        else { return }
+        let node = children[last]
         server.announceUp = server.announceUp ?? server.announceDown
         server.announceDown = server.announceDown ?? server.announceUp
         if case .fwmark = server.address {
@@ -547,8 +560,10 @@ enum LVSSchema {
             var address: IPAddress
             var port: Int
         }
+        // A few real servers (most virtual servers) are compared with each other; more are hashed.
+        let hashed = server.realServers.count > 16
         var seen: [Endpoint: SourceLocation] = [:]
-        seen.reserveCapacity(server.realServers.count)
+        if hashed { seen.reserveCapacity(server.realServers.count) }
         var totalWeight = 0
         var dynamicWeights = false
         let realServers = server.realServers
@@ -556,13 +571,21 @@ enum LVSSchema {
             let address = realServers[index].address
             let port = realServers[index].port ?? 0
             let location = realServers[index].location
-            let key = Endpoint(address: address, port: port)
-            if let first = seen[key] {
+            let first: SourceLocation?
+            if hashed {
+                let key = Endpoint(address: address, port: port)
+                first = seen[key]
+                if first == nil { seen[key] = location }
+            } else {
+                let earlier = realServers.indices[..<index].first {
+                    realServers[$0].address == address && (realServers[$0].port ?? 0) == port
+                }
+                first = earlier.map { realServers[$0].location }
+            }
+            if let first {
                 context.error(
                     "real server \(address) port \(port) is already in this virtual server (line \(first.line))",
                     at: location)
-            } else {
-                seen[key] = location
             }
             let lower = realServers[index].lowerThreshold
             let upper = realServers[index].upperThreshold
