@@ -83,15 +83,15 @@ public final class WorkerReporter: Sendable {
             if isEvent, box.socket.outgoingBytes > Self.eventBacklogLimit { return .success(false) }
             do throws(SocketError) {
                 try box.socket.enqueue(message)
+                box.failing = false
                 return .success(true)
             } catch {
-                box.breakOff()
-                return .failure(error)
+                return box.failed(error) ? .failure(error) : nil
             }
         }
         switch outcome {
         case nil: break
-        case .failure(let failure): logBroken(failure)
+        case .failure(let failure): logFailure(failure)
         case .success(false):
             if dropped.withLock({ count in
                 count += 1
@@ -120,25 +120,35 @@ public final class WorkerReporter: Sendable {
             if box.broken { return .some(nil) }
             do throws(SocketError) {
                 try box.socket.flush()
+                box.failing = false
                 return nil
             } catch {
-                box.breakOff()
-                return error
+                return box.failed(error) ? .some(error) : .some(nil)
             }
         }
         switch failure {
         case nil: return true
         case .some(nil): return false
         case .some(.some(let error)):
-            logBroken(error)
+            logFailure(error)
             return false
         }
     }
 
-    /// The first failed send: the watchdog is gone (a broken pipe) or its socket unusable, so nothing more is sent to
-    /// it. Logged once; what the engine sends after that goes nowhere, quietly (a worker's events are in its own log).
-    private func logBroken(_ failure: SocketError) {
-        logger.error("cannot send to the watchdog: \(failure); sending it nothing more")
+    /// Whether a failed send means the watchdog's end is gone (it died, or closed the socket): nothing sent after it
+    /// would be read. Anything else (the kernel short of memory) may pass, and what waits is sent again later.
+    public static func peerIsGone(_ failure: SocketError) -> Bool {
+        [EPIPE, ECONNRESET, ENOTCONN, EBADF].contains(failure.code)
+    }
+
+    /// A failure `MessageSocketBox.failed` said to log: once when the watchdog is gone (what the engine sends after that
+    /// goes nowhere, quietly: a worker's events are in its own log), once per run of other failures.
+    private func logFailure(_ failure: SocketError) {
+        if Self.peerIsGone(failure) {
+            logger.error("cannot send to the watchdog: \(failure); sending it nothing more")
+        } else {
+            logger.error("cannot send to the watchdog: \(failure); what waits is sent again when the socket takes it")
+        }
     }
 
     /// Before the process exits: sends what waits, waiting up to `milliseconds` for the watchdog to read it.
@@ -167,13 +177,21 @@ public typealias WorkerEngineFactory = @Sendable (WorkerRole, WorkerReporter, Lo
 /// state, safe to share because every use is under that one lock.
 struct MessageSocketBox: @unchecked Sendable {
     let socket: MessageSocket
-    /// A send failed: nothing more is sent, and nothing waits to be.
+    /// The watchdog's end is gone: nothing more is sent, and nothing waits to be.
     private(set) var broken = false
+    /// The last send failed otherwise, and was logged: the next failures are not, until a send succeeds.
+    var failing = false
     init(_ socket: MessageSocket) { self.socket = socket }
 
-    mutating func breakOff() {
-        broken = true
-        socket.discardOutgoing()
+    /// Records a failed send; whether to log it.
+    mutating func failed(_ error: SocketError) -> Bool {
+        if WorkerReporter.peerIsGone(error) {
+            broken = true
+            socket.discardOutgoing()
+            return true
+        }
+        defer { failing = true }
+        return !failing
     }
 }
 

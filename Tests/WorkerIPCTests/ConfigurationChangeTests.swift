@@ -195,4 +195,14 @@ struct WorkerReporterWatchdogGoneTests {
         #expect(!reporter.hasOutgoing)  // the IPC thread stops polling for POLLOUT
         #expect(log.all.filter { $0.contains("cannot send to the watchdog") }.count == 1)
     }
+
+    @Test("only a watchdog that is gone stops the reports; a failure of another kind is retried")
+    func whichFailuresEndTheReports() {
+        for code in [EPIPE, ECONNRESET, ENOTCONN, EBADF] {
+            #expect(WorkerReporter.peerIsGone(SocketError(code: code, "send")), "\(code)")
+        }
+        for code in [ENOBUFS, ENOMEM, EMSGSIZE] {
+            #expect(!WorkerReporter.peerIsGone(SocketError(code: code, "send")), "\(code)")
+        }
+    }
 }
