@@ -78,34 +78,28 @@ public final class WorkerReporter: Sendable {
     /// never interleaved with another's.
     public func send(_ message: WorkerMessage) {
         let isEvent = if case .event = message { true } else { false }
-        let outcome = socket.withLock { box -> Result<Bool, SocketError>? in
-            if box.broken { return nil }
-            if isEvent, box.socket.outgoingBytes > Self.eventBacklogLimit { return .success(false) }
-            do throws(SocketError) {
-                try box.socket.enqueue(message)
-                box.failing = false
-                return .success(true)
-            } catch {
-                return box.failed(error) ? .failure(error) : nil
-            }
+        // Queued: true, dropped (the watchdog behind): false, not sent (a failure): nil.
+        let (queued, failure) = socket.withLock { box -> (Bool?, SocketError?) in
+            if isEvent, !box.broken, box.socket.outgoingBytes > Self.eventBacklogLimit { return (false, nil) }
+            let (sent, failure) = box.attempt { socket throws(SocketError) in try socket.enqueue(message) }
+            return (sent ? true : nil, failure)
         }
-        switch outcome {
-        case nil: break
-        case .failure(let failure): logFailure(failure)
-        case .success(false):
+        if let failure { logFailure(failure) }
+        switch queued {
+        case false?:
             if dropped.withLock({ count in
                 count += 1
                 return count == 1
             }) {
                 logger.warning("the watchdog is behind: events go to this worker's log only until it catches up")
             }
-        case .success(true) where isEvent:
+        case true? where isEvent:
             let count = dropped.withLock { count in
                 defer { count = 0 }
                 return count
             }
             if count > 0 { logger.notice("the watchdog caught up; \(count) events went to this worker's log only") }
-        case .success(true): break
+        default: break
         }
     }
 
@@ -116,23 +110,11 @@ public final class WorkerReporter: Sendable {
     /// - Returns: false when the socket has failed, now (logged) or before.
     @discardableResult
     public func flush() -> Bool {
-        let failure = socket.withLock { box -> SocketError?? in
-            if box.broken { return .some(nil) }
-            do throws(SocketError) {
-                try box.socket.flush()
-                box.failing = false
-                return nil
-            } catch {
-                return box.failed(error) ? .some(error) : .some(nil)
-            }
+        let (sent, failure) = socket.withLock { box in
+            box.attempt { socket throws(SocketError) in try socket.flush() }
         }
-        switch failure {
-        case nil: return true
-        case .some(nil): return false
-        case .some(.some(let error)):
-            logFailure(error)
-            return false
-        }
+        if let failure { logFailure(failure) }
+        return sent
     }
 
     /// Whether a failed send means the watchdog's end is gone (it died, or closed the socket): nothing sent after it
@@ -141,7 +123,7 @@ public final class WorkerReporter: Sendable {
         [EPIPE, ECONNRESET, ENOTCONN, EBADF].contains(failure.code)
     }
 
-    /// A failure `MessageSocketBox.failed` said to log: once when the watchdog is gone (what the engine sends after that
+    /// A failure `MessageSocketBox.attempt` said to log: once when the watchdog is gone (what the engine sends after that
     /// goes nowhere, quietly: a worker's events are in its own log), once per run of other failures.
     private func logFailure(_ failure: SocketError) {
         if Self.peerIsGone(failure) {
@@ -180,18 +162,28 @@ struct MessageSocketBox: @unchecked Sendable {
     /// The watchdog's end is gone: nothing more is sent, and nothing waits to be.
     private(set) var broken = false
     /// The last send failed otherwise, and was logged: the next failures are not, until a send succeeds.
-    var failing = false
+    private var failing = false
     init(_ socket: MessageSocket) { self.socket = socket }
 
-    /// Records a failed send; whether to log it.
-    mutating func failed(_ error: SocketError) -> Bool {
-        if WorkerReporter.peerIsGone(error) {
-            broken = true
-            socket.discardOutgoing()
-            return true
+    /// Runs a send on the socket, unless the watchdog is gone; whether it succeeded, and its failure when that is
+    /// to be logged (the first after the watchdog went, or the first of a run of other failures).
+    mutating func attempt(
+        _ send: (MessageSocket) throws(SocketError) -> Void
+    ) -> (succeeded: Bool, failure: SocketError?) {
+        guard !broken else { return (false, nil) }
+        do throws(SocketError) {
+            try send(socket)
+            failing = false
+            return (true, nil)
+        } catch {
+            if WorkerReporter.peerIsGone(error) {
+                broken = true
+                socket.discardOutgoing()
+                return (false, error)
+            }
+            defer { failing = true }
+            return (false, failing ? nil : error)
         }
-        defer { failing = true }
-        return !failing
     }
 }
 

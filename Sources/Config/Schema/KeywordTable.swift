@@ -51,18 +51,16 @@ public struct KeywordTable<Model>: Sendable {
     public func apply(_ nodes: [ConfigNode], to model: inout Model, _ context: SchemaContext) {
         context.blocks.append(blockName)
         defer { context.blocks.removeLast() }
-        // By index, each node read where it lies: a for-in loop would copy every node (a retain and a release of its
-        // arguments, children and file name). callgrind still counts one copy a statement, for the handler's call.
-        nodes.withUnsafeBufferPointer { nodes in
-            for index in nodes.indices {
-                context.observer?(blockName, nodes[index])
-                guard let entry = dispatch[nodes[index].keyword] else {
-                    context.unknown(nodes[index], in: blockName, known: knownKeywords)
-                    continue
-                }
-                if let reason = entry.reason { context.notInEffect(nodes[index], in: blockName, reason) }
-                entry.handler?(&model, nodes[index], context)
+        // By index, each node passed as the array's element: a for-in loop would copy every node (a retain and a
+        // release of its keyword, arguments, children and file name).
+        for index in nodes.indices {
+            context.observer?(blockName, nodes[index])
+            guard let entry = dispatch[nodes[index].keyword] else {
+                context.unknown(nodes[index], in: blockName, known: knownKeywords)
+                continue
             }
+            if let reason = entry.reason { context.notInEffect(nodes[index], in: blockName, reason) }
+            entry.handler?(&model, nodes[index], context)
         }
     }
 }

@@ -207,12 +207,12 @@ enum LVSSchema {
         }
         for index in children.indices {  // by index: a for-in loop copies every node
             let keyword = children[index].keyword
-            let child = children[index]
             // Only keywords starting with these letters are looked at further.
             switch keyword.utf8.first {
             case UInt8(ascii: "s"), UInt8(ascii: "m"), UInt8(ascii: "o"), UInt8(ascii: "p"): break
             default: continue
             }
+            let child = children[index]
             if keyword.hasPrefix("sh-"), server.scheduler != .sourceHashing {
                 context.warning(
                     "'\(keyword)' only applies to the sh scheduler, not \(server.scheduler.rawValue)", at: child)
