@@ -76,7 +76,9 @@ for daemon in ${BENCH_DAEMONS:-vigil keepalived}; do
   for ((run = 0; run < ${BENCH_RUNS:-5}; run++)); do
     start_daemon "$daemon" "$WORK/vrrp20.conf"
     wait_until 30 holds 203.0.113.20
-    sleep 3
+    # The steady state, for both daemons alike: Vigil's processes trim once more 10 s after the load
+    # (MemoryTrim.settleDelay); keepalived's size does not move after its start.
+    sleep 15
     samples+=($(($(pss_kib "$DAEMON") / 1024)))
     ((run == 0)) && "$ROOT/Benchmarks/pss-breakdown.sh" "$DAEMON" >&2
     stop_daemon

@@ -105,6 +105,22 @@ public enum MemoryTrim {
         return report
     }
 
+    /// How long after a (re)load's trim a process trims once more (`trimSettled`), in nanoseconds.
+    public static let settleDelay: Int64 = 10_000_000_000
+
+    /// Trims once more when a (re)load's follow-up is over: what ran once after the first trim (the VRRP instances'
+    /// first transitions and announcements, the first reports and status) is given back too. With 20 VRRP
+    /// instances the first trim left 6–8 MiB of vigild's text resident in each process, of which a steady state
+    /// references under 2 MiB in 45 s (`Benchmarks/text-residency.py`): one function run once keeps its whole page.
+    /// A process its own first trim locked (`locksAfterTrim`: `…_no_swap`, the VRRP worker's default) is unlocked
+    /// for the trim and locked again at once, so that a reload's code does not stay locked for good either; one
+    /// locked at its start (a tight RLIMIT_RTTIME) keeps everything, as `trim` says.
+    @discardableResult
+    public static func trimSettled(heap: Bool = true) -> Report {
+        if locksAfterTrim.load(ordering: .relaxed) && status("VmLck") > 0 { munlockall() }
+        return trim(heap: heap)
+    }
+
     /// Sets glibc's allocator up for a long-running daemon; called first thing in `main`, before a second thread
     /// exists. Fixed thresholds (`M_MMAP_THRESHOLD`, `M_TRIM_THRESHOLD` 128 KiB, glibc's starting values): without
     /// them, freeing one large buffer (a configuration message of megabytes) raises the mmap threshold to its size and

@@ -90,6 +90,8 @@ final class Supervisor {
     var lastReload: ReloadReport?
     /// A load or reload happened and this process has not yet given back what it touched for it (`MemoryTrim`).
     var trimPending = true
+    /// When the watchdog trims once more after the last load's trim (`MemoryTrim.trimSettled`); nil: not armed.
+    var settledTrimAt: Int64?
     /// What the last load or reload leaves to free (`retireAfterLoad`); freed in `trimAfterLoad`, once every worker
     /// has its configuration.
     var loadLeftovers = LoadLeftovers()
@@ -183,6 +185,7 @@ final class Supervisor {
         // wake the loop at once, again and again.
         if !reading, !stopping, let at = reloadTimeWakeAt(now: now) { wakeAt = min(wakeAt, at) }
         if !stopping, let at = anycastWakeAt { wakeAt = min(wakeAt, at) }
+        if !stopping, let at = settledTrimAt { wakeAt = min(wakeAt, at) }
         let timeout = Int32(clamping: max(0, (wakeAt - now + 999_999) / 1_000_000))
 
         var descriptors = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
@@ -243,6 +246,7 @@ final class Supervisor {
         // Not inside the log call: a log call builds its message only at a level that is written.
         let trimmed = MemoryTrim.trim()
         logger.info("memory given back after the load: \(trimmed)")
+        settledTrimAt = monotonicNanoseconds() + MemoryTrim.settleDelay
     }
 
     // MARK: Workers
@@ -576,6 +580,12 @@ final class Supervisor {
         }
         if !reading { reloadTimeFileTick() }
         anycastTick(now: now)
+        if let at = settledTrimAt, now >= at {
+            settledTrimAt = nil
+            // What the first reports, status and transitions ran once after the load's trim goes back too.
+            let trimmed = MemoryTrim.trimSettled()
+            logger.info("memory given back once settled: \(trimmed)")
+        }
         for (data, dump) in pendingDumps where now >= dump.deadline {
             for role in dump.waiting.values {
                 pendingDumps[data]?.sections.append("\(role) worker: no answer within 1 s")

@@ -102,6 +102,7 @@ public enum WorkerRuntime {
                 bfdChannel = nil
             }
             beacon.sendIfDue(through: engine, progress: reporter.progress)
+            if worker.settledTrim.takeDue(now: monotonicNanoseconds()) { worker.trimSettled() }
             if let lateness = beacon.takeLateness(), let priority = autoPriority.loopRan(late: lateness) {
                 logger.warning(
                     .init(
@@ -127,6 +128,22 @@ public enum WorkerRuntime {
                 worker.drain()
             }
         }
+    }
+}
+
+/// When a worker trims once more after a (re)load (`MemoryTrim.trimSettled`), `MemoryTrim.settleDelay` after that
+/// load's trim: armed on the engine's loop, taken by the runtime's main loop (which wakes at least once per beacon
+/// period). A reload before it is due moves it on.
+final class SettledTrim: Sendable {
+    private let due = Atomic<Int64>(0)
+
+    func arm() { due.store(monotonicNanoseconds() + MemoryTrim.settleDelay, ordering: .relaxed) }
+
+    /// True once per arming, when it is due.
+    func takeDue(now: Int64) -> Bool {
+        let at = due.load(ordering: .relaxed)
+        guard at != 0, now >= at else { return false }
+        return due.compareExchange(expected: at, desired: 0, ordering: .relaxed).exchanged
     }
 }
 
@@ -184,6 +201,8 @@ struct WorkerLoop {
     var stopping = false
     /// The configuration applied last and how many the watchdog has sent, on the engine's loop.
     let held = HeldConfiguration()
+    /// When to trim once more after the last (re)load's trim.
+    let settledTrim = SettledTrim()
 
     init(
         role: WorkerRole, socket: MessageSocket, reporter: WorkerReporter, engine: WorkerEngine, logger: Logger,
@@ -243,6 +262,7 @@ struct WorkerLoop {
         let progress = reporter.progress
         let held = held
         let trimsHeap = role != .checker
+        let settledTrim = settledTrim
         onLoop {
             let message: WorkerMessage
             let decodeStart = monotonicNanoseconds()
@@ -259,7 +279,7 @@ struct WorkerLoop {
             case .configure, .reconfigure:
                 Self.configure(
                     message, isReload: isReload, held: held, engine: engine, logger: logger, trimsHeap: trimsHeap,
-                    progress: { progress.mark() })
+                    settledTrim: settledTrim, progress: { progress.mark() })
             case .peerState(let state): engine.peerStateChanged(state)
             default: logger.warning("unexpected large message from the watchdog; ignored")
             }
@@ -271,7 +291,7 @@ struct WorkerLoop {
     /// with the whole configuration (keeping VIPs and rules, as after any restart).
     static func configure(
         _ message: WorkerMessage, isReload: Bool, held: HeldConfiguration, engine: any WorkerEngine, logger: Logger,
-        trimsHeap: Bool, progress: @escaping @Sendable () -> Void
+        trimsHeap: Bool, settledTrim: SettledTrim, progress: @escaping @Sendable () -> Void
     ) {
         var configuration: WorkerConfiguration
         switch message {
@@ -306,6 +326,21 @@ struct WorkerLoop {
             // Not inside the log call: a log call builds its message only at a level that is written.
             let trimmed = MemoryTrim.trim(heap: trimsHeap)
             logger.info("memory given back after the configuration: \(trimmed)")
+            if let error = trimmed.lockError {
+                logger.error("cannot lock the process in memory (no_swap): \(String(cString: strerror(error)))")
+            }
+            settledTrim.arm()
+        }
+    }
+
+    /// `MemoryTrim.trimSettled` on the engine's loop, as the (re)load's trim ran: what the first transitions, their
+    /// announcements and the first reports ran once goes back too.
+    func trimSettled() {
+        let logger = logger
+        let trimsHeap = role != .checker
+        onLoop {
+            let trimmed = MemoryTrim.trimSettled(heap: trimsHeap)
+            logger.info("memory given back once settled: \(trimmed)")
             if let error = trimmed.lockError {
                 logger.error("cannot lock the process in memory (no_swap): \(String(cString: strerror(error)))")
             }
@@ -362,10 +397,11 @@ struct WorkerLoop {
             let logger = logger
             let trimsHeap = role != .checker
             let progress = reporter.progress
+            let settledTrim = settledTrim
             onLoop {
                 Self.configure(
                     message, isReload: isReload, held: held, engine: engine, logger: logger, trimsHeap: trimsHeap,
-                    progress: { progress.mark() })
+                    settledTrim: settledTrim, progress: { progress.mark() })
             }
         case .ping(let sequence):
             // Answered here, not on the engine's loop: the answer carries the loop's progress instead.

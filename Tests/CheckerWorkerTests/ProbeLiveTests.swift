@@ -111,12 +111,27 @@ final class CannedUDPServer: Sendable {
 
 /// Test servers listen below the ephemeral range (32768+): a probe to a stopped server on an ephemeral port
 /// could otherwise pick that very port as its source and connect to itself (TCP simultaneous open).
+///
+/// Each port is handed out once per process, in turn from a random start: a test that stops its server to see
+/// "connection refused" and then listens on the same port again must find it free, which a random draw by a test
+/// running in parallel could take in between.
 enum TestPorts {
+    static let range = 20000..<30000
+    private static let next = Mutex(Int.random(in: range))
+
+    /// The next port no other test of this process was given.
+    static func fresh() -> Int {
+        next.withLock { port in
+            defer { port = port + 1 == range.upperBound ? range.lowerBound : port + 1 }
+            return port
+        }
+    }
+
     static func bind(_ port: Int?, _ body: (Int) throws -> any Channel) throws -> any Channel {
         if let port { return try body(port) }
         var lastError: (any Error)?
         for _ in 0..<50 {
-            do { return try body(Int.random(in: 20000..<30000)) } catch { lastError = error }
+            do { return try body(fresh()) } catch { lastError = error }
         }
         throw lastError!
     }

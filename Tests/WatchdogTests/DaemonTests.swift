@@ -160,6 +160,17 @@ struct DaemonTests {
             #expect(numbers[1] < numbers[0], "\(line)")
             if line.contains("vrrp-worker") { #expect(line.contains("memory locked"), "\(line)") }
         }
+        // And once more when the load's follow-up is over (MemoryTrim.settleDelay): the first transitions' and reports'
+        // code goes back too, and the VRRP worker is locked again.
+        let settled = ["watchdog", "vrrp-worker"].map { "\($0): [Watchdog] memory given back once settled" }
+        try waitFor("the watchdog and the VRRP worker to trim once settled", seconds: 25) {
+            settled.allSatisfy { daemon.log.contains($0) }
+        }
+        for line in daemon.log.split(separator: "\n") where line.contains("memory given back once settled") {
+            let numbers = line.split(separator: ": ").last!.split(separator: " ").compactMap { Int($0) }
+            #expect(numbers.count == 2 && numbers[1] < numbers[0], "\(line)")
+            if line.contains("vrrp-worker") { #expect(line.contains("memory locked"), "\(line)") }
+        }
         let status = try #require(daemon.status())
         let pids = [daemon.process.processIdentifier] + status.workers.compactMap(\.pid)
         #expect(pids.count == 3)

@@ -11,10 +11,12 @@ import WorkerIPC
     import Glibc
 #endif
 
-/// A metrics listener on a free loopback port, serving a small snapshot.
+/// A metrics listener on a free loopback port, serving a small snapshot. Its ports (30000–32767) are apart from
+/// the checker tests' servers (20000–29999, `TestPorts`), which stop and listen again on the same port, and below
+/// the ephemeral range, where a client's own source port could take them.
 func startMetricsServer(_ limits: MetricsLimits = MetricsLimits()) throws -> MetricsServer {
     for _ in 0..<20 {
-        let address = ListenAddress(address: IPAddress("127.0.0.1")!, port: Int.random(in: 20000...60000))
+        let address = ListenAddress(address: IPAddress("127.0.0.1")!, port: Int.random(in: 30000..<32768))
         guard let server = try? MetricsServer(address: address, limits: limits, logger: Logger(label: "test")) else {
             continue
         }
