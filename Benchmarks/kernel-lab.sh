@@ -120,7 +120,9 @@ for daemon in ${BENCH_DAEMONS:-vigil keepalived}; do
       echo "bench: $daemon did not program $((SERVICES * 10)) destinations ($(destinations) - 1 in the kernel); its log:" >&2
       tail -n 20 "$WORK/$daemon.log" >&2
     fi
-    sleep 2
+    # The steady state, for both daemons alike: Vigil's processes trim once more 10 s after the load's trim
+    # (MemoryTrim.settleDelay).
+    sleep 15
     memories+=($(($(pss_kib "$DAEMON") / 1024)))
     ((run == 0)) && "$ROOT/Benchmarks/pss-breakdown.sh" "$DAEMON" >&2
     cp "$WORK/scale-reload.conf" "$WORK/active.conf"
