@@ -203,6 +203,8 @@ struct WorkerLoop {
     let held = HeldConfiguration()
     /// When to trim once more after the last (re)load's trim.
     let settledTrim = SettledTrim()
+    /// The checker worker gives back the code start-up alone ran, not its heap (MemoryTrim.trim's `heap`).
+    var trimsHeap: Bool { role != .checker }
 
     init(
         role: WorkerRole, socket: MessageSocket, reporter: WorkerReporter, engine: WorkerEngine, logger: Logger,
@@ -261,7 +263,7 @@ struct WorkerLoop {
         let logger = logger
         let progress = reporter.progress
         let held = held
-        let trimsHeap = role != .checker
+        let trimsHeap = trimsHeap
         let settledTrim = settledTrim
         onLoop {
             let message: WorkerMessage
@@ -323,12 +325,8 @@ struct WorkerLoop {
         engine.afterApply {
             // The trim reads this process's mappings and gives them back, a task of its own after the last write.
             progress()
-            // Not inside the log call: a log call builds its message only at a level that is written.
-            let trimmed = MemoryTrim.trim(heap: trimsHeap)
-            logger.info("memory given back after the configuration: \(trimmed)")
-            if let error = trimmed.lockError {
-                logger.error("cannot lock the process in memory (no_swap): \(String(cString: strerror(error)))")
-            }
+            // Trimmed before the log call, not inside its message: a message is built only at a level that is written.
+            Self.log(MemoryTrim.trim(heap: trimsHeap), "after the configuration", logger: logger)
             settledTrim.arm()
         }
     }
@@ -337,13 +335,15 @@ struct WorkerLoop {
     /// announcements and the first reports ran once goes back too.
     func trimSettled() {
         let logger = logger
-        let trimsHeap = role != .checker
-        onLoop {
-            let trimmed = MemoryTrim.trimSettled(heap: trimsHeap)
-            logger.info("memory given back once settled: \(trimmed)")
-            if let error = trimmed.lockError {
-                logger.error("cannot lock the process in memory (no_swap): \(String(cString: strerror(error)))")
-            }
+        let trimsHeap = trimsHeap
+        onLoop { Self.log(MemoryTrim.trimSettled(heap: trimsHeap), "once settled", logger: logger) }
+    }
+
+    /// Says what a trim gave back (`when`: after what) and whether its lock failed.
+    static func log(_ trimmed: MemoryTrim.Report, _ when: String, logger: Logger) {
+        logger.info("memory given back \(when): \(trimmed)")
+        if let error = trimmed.lockError {
+            logger.error("cannot lock the process in memory (no_swap): \(String(cString: strerror(error)))")
         }
     }
 
@@ -395,7 +395,7 @@ struct WorkerLoop {
             configured = true
             let held = held
             let logger = logger
-            let trimsHeap = role != .checker
+            let trimsHeap = trimsHeap
             let progress = reporter.progress
             let settledTrim = settledTrim
             onLoop {
