@@ -6,8 +6,10 @@
 # Kinds: the daemon's binary split into text, read-only data, RELRO (.data.rel.ro and .got, written once by the
 # dynamic linker: private dirty in every process of a PIE), .data and .bss; the Swift runtime and the other shared
 # libraries, each as code (clean file pages) and data (written pages); the main heap; glibc's per-thread malloc
-# arenas (64 MiB reservations); thread stacks (found by each thread's stack pointer, /proc/PID/task/TID/syscall);
-# other anonymous memory. Used for the memory figures in BENCHMARKS.md.
+# arenas (64 MiB reservations); thread stacks (found by each thread's stack pointer, /proc/PID/task/TID/syscall: the
+# kernel merges an anonymous mapping next to a stack into the stack's, so large malloc blocks mapped there count as
+# stack: 2 MiB of "thread stacks" in one checker worker with its stack pointers 1 MiB from its top); other anonymous
+# memory (large malloc blocks, mapped on their own). Used for the memory figures in BENCHMARKS.md.
 set -uo pipefail
 # shellcheck source=Benchmarks/lib.sh
 source "$(dirname "$0")/lib.sh"

@@ -128,13 +128,45 @@ struct MicroBenchmark {
                 _ = core.configure(configuration, isReload: false, now: .zero, using: &random)
                 held.append(core)
                 let afterCore = heapInUse()
+                // What the checker reports and the watchdog keeps: the state (every real server's health) and the
+                // IPVS statistics (every real server's counters, named as the kernel and the file name them).
+                let state = core.report(ipvsServices: [])
+                held.append(state)
+                let afterState = heapInUse()
+                let statistics = IPVSStatisticsReport(
+                    services: configuration.lvs?.virtualServers.map { server in
+                        IPVSServiceStatistics(
+                            virtualServer: VirtualServerNames.name(server.address), address: "\(server.address)",
+                            protocolNumber: 6, counters: IPVSCounters(),
+                            realServers: server.realServers.map { real in
+                                IPVSRealServerStatistics(
+                                    endpoint: ServerAddress(real.address, port: UInt16(real.port ?? 0)),
+                                    naming: .withPort,
+                                    weight: real.weight, activeConnections: 0, inactiveConnections: 0,
+                                    persistentConnections: 0, counters: IPVSCounters())
+                            })
+                    } ?? [], readAt: 0)
+                held.append(statistics)
+                let afterStatistics = heapInUse()
+                // The table the checker holds as the kernel's (IPVSSync), built from the desired state.
+                held.append(core.desiredState().table)
+                let afterTable = heapInUse()
                 detail =
                     "parse tree \(treeBytes / 1024) KiB, model \((afterParse - base) / 1024) KiB, encoding \((afterEncode - afterParse) / 1024) KiB, "
-                    + "decoded \((afterDecode - afterEncode) / 1024) KiB, checker core \((afterCore - afterDecode) / 1024) KiB"
+                    + "decoded \((afterDecode - afterEncode) / 1024) KiB, checker core \((afterCore - afterDecode) / 1024) KiB, "
+                    + "state report \((afterState - afterCore) / 1024) KiB, "
+                    + "IPVS statistics \((afterStatistics - afterState) / 1024) KiB, "
+                    + "IPVS table \((afterTable - afterStatistics) / 1024) KiB"
                 withExtendedLifetime(held) {}
                 detail +=
                     "; strides: VirtualServer \(MemoryLayout<VirtualServer>.stride), "
-                    + "RealServer \(MemoryLayout<RealServer>.stride), Checker \(MemoryLayout<Checker>.stride)"
+                    + "RealServer \(MemoryLayout<RealServer>.stride), Checker \(MemoryLayout<Checker>.stride), "
+                    + "IPVSDestination \(MemoryLayout<IPVSDestination>.stride), "
+                    + "RealServerReport \(MemoryLayout<RealServerReport>.stride), "
+                    + "IPVSRealServerStatistics \(MemoryLayout<IPVSRealServerStatistics>.stride), "
+                    + "CheckState \(MemoryLayout<HealthScheduler.CheckState>.stride), "
+                    + "CheckTiming \(MemoryLayout<CheckTiming>.stride), "
+                    + "ServerState \(MemoryLayout<HealthScheduler.ServerState>.stride)"
             case "replies":
                 // The kernel's answers to one full read of FILE's table (the services dump, then each service's
                 // real servers), parsed: what the checker's reads cost, apart from the system calls.

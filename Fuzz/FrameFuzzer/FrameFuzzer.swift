@@ -32,7 +32,9 @@ enum FrameSeeds {
                 virtualServers: [
                     VirtualServerReport(
                         name: "192.0.2.10 80", health: .up,
-                        realServers: [RealServerReport(address: "198.51.100.1 80", health: .down)])
+                        realServers: [
+                            RealServerReport(server: ServerAddress(configName: "198.51.100.1 80")!, health: .down)
+                        ])
                 ])),
         .event(WorkerEvent(summary: "VI_1 entered MASTER")),
         .command(id: 4, .stop(release: true)),

@@ -10,6 +10,21 @@ public struct IPVSVirtualServer: Hashable, Sendable {
         self.destinations = destinations
     }
 
+    /// The same without what only the kernel reports (counters, connections open now): what a plan compares.
+    public var settings: IPVSVirtualServer {
+        guard destinations.contains(where: { $0.statistics != nil || $0.hasConnections }) || service.statistics != nil
+        else { return self }
+        var stripped = self
+        stripped.service.statistics = nil
+        for index in stripped.destinations.indices {
+            stripped.destinations[index].statistics = nil
+            stripped.destinations[index].activeConnections = 0
+            stripped.destinations[index].inactiveConnections = 0
+            stripped.destinations[index].persistentConnections = 0
+        }
+        return stripped
+    }
+
     /// The real server at `address` and `port`, if present.
     public func destination(at address: IPAddress, port: UInt16) -> IPVSDestination? {
         destinations.first { $0.address == address && $0.port == port }

@@ -84,7 +84,7 @@ public struct IPVSServiceFlags: OptionSet, Hashable, Sendable {
 }
 
 /// Traffic counters and rates of a service or real server (`IPVS_*_ATTR_STATS64`, else `STATS`).
-public struct IPVSStatistics: Hashable, Sendable {
+public struct IPVSStatistics: Hashable, Sendable, Codable {
     public var connections: UInt64 = 0
     public var incomingPackets: UInt64 = 0
     public var outgoingPackets: UInt64 = 0
@@ -227,7 +227,9 @@ public struct IPVSDestination: Hashable, Sendable {
     public var activeConnections: UInt32 = 0
     public var inactiveConnections: UInt32 = 0
     public var persistentConnections: UInt32 = 0
-    public var statistics: IPVSStatistics?
+    /// Read back from the kernel only, and held out of line: the table the checker holds as the kernel's has 10,000
+    /// real servers for 1,000 × 10 and keeps none of their counters; inline, their 81 bytes were 0.8 MiB of its heap.
+    @OutOfLine public var statistics: IPVSStatistics? = nil
 
     public init(
         address: IPAddress, port: UInt16, forwarding: IPVSForwardingMethod = .nat, weight: UInt32 = 1,
@@ -243,6 +245,9 @@ public struct IPVSDestination: Hashable, Sendable {
     }
 
     public var family: IPAddress.Family { address.family }
+
+    /// Whether the kernel reported connections to it (open, inactive or persistence templates).
+    public var hasConnections: Bool { activeConnections != 0 || inactiveConnections != 0 || persistentConnections != 0 }
 
     /// "192.0.2.11:80", "[2001:db8::11]:80".
     public var endpoint: String { IPVSFormat.endpoint(address, port) }

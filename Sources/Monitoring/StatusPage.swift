@@ -149,7 +149,7 @@ public enum StatusPage {
                     + "</h3>\n")
             page.tableHead(["real server", "health", "weight", "active conn.", "inactive conn.", "detail"])
             for real in server.realServers {
-                let kernelReals = services.flatMap(\.realServers).filter { $0.realServer == real.address }
+                let kernelReals = services.flatMap(\.realServers).filter { $0.isNamed(real.server) }
                 let active =
                     kernelReals.isEmpty ? "–" : String(kernelReals.reduce(0) { $0 + Int($1.activeConnections) })
                 let inactive =

@@ -203,8 +203,6 @@ struct WorkerLoop {
     let held = HeldConfiguration()
     /// When to trim once more after the last (re)load's trim.
     let settledTrim = SettledTrim()
-    /// The checker worker gives back the code start-up alone ran, not its heap (MemoryTrim.trim's `heap`).
-    var trimsHeap: Bool { role != .checker }
 
     init(
         role: WorkerRole, socket: MessageSocket, reporter: WorkerReporter, engine: WorkerEngine, logger: Logger,
@@ -263,7 +261,6 @@ struct WorkerLoop {
         let logger = logger
         let progress = reporter.progress
         let held = held
-        let trimsHeap = trimsHeap
         let settledTrim = settledTrim
         onLoop {
             let message: WorkerMessage
@@ -280,7 +277,7 @@ struct WorkerLoop {
             switch message {
             case .configure, .reconfigure:
                 Self.configure(
-                    message, isReload: isReload, held: held, engine: engine, logger: logger, trimsHeap: trimsHeap,
+                    message, isReload: isReload, held: held, engine: engine, logger: logger,
                     settledTrim: settledTrim, progress: { progress.mark() })
             case .peerState(let state): engine.peerStateChanged(state)
             default: logger.warning("unexpected large message from the watchdog; ignored")
@@ -293,7 +290,7 @@ struct WorkerLoop {
     /// with the whole configuration (keeping VIPs and rules, as after any restart).
     static func configure(
         _ message: WorkerMessage, isReload: Bool, held: HeldConfiguration, engine: any WorkerEngine, logger: Logger,
-        trimsHeap: Bool, settledTrim: SettledTrim, progress: @escaping @Sendable () -> Void
+        settledTrim: SettledTrim, progress: @escaping @Sendable () -> Void
     ) {
         var configuration: WorkerConfiguration
         switch message {
@@ -326,7 +323,7 @@ struct WorkerLoop {
             // The trim reads this process's mappings and gives them back, a task of its own after the last write.
             progress()
             // Trimmed before the log call, not inside its message: a message is built only at a level that is written.
-            Self.log(MemoryTrim.trim(heap: trimsHeap), "after the configuration", logger: logger)
+            Self.log(MemoryTrim.trim(), "after the configuration", logger: logger)
             settledTrim.arm()
         }
     }
@@ -335,8 +332,7 @@ struct WorkerLoop {
     /// announcements and the first reports ran once goes back too.
     func trimSettled() {
         let logger = logger
-        let trimsHeap = trimsHeap
-        onLoop { Self.log(MemoryTrim.trimSettled(heap: trimsHeap), "once settled", logger: logger) }
+        onLoop { Self.log(MemoryTrim.trimSettled(), "once settled", logger: logger) }
     }
 
     /// Says what a trim gave back (`when`: after what) and whether its lock failed.
@@ -395,12 +391,11 @@ struct WorkerLoop {
             configured = true
             let held = held
             let logger = logger
-            let trimsHeap = trimsHeap
             let progress = reporter.progress
             let settledTrim = settledTrim
             onLoop {
                 Self.configure(
-                    message, isReload: isReload, held: held, engine: engine, logger: logger, trimsHeap: trimsHeap,
+                    message, isReload: isReload, held: held, engine: engine, logger: logger,
                     settledTrim: settledTrim, progress: { progress.mark() })
             }
         case .ping(let sequence):

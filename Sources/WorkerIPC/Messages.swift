@@ -99,19 +99,45 @@ public enum ServerHealth: String, Codable, Sendable, Hashable {
 }
 
 public struct RealServerReport: Codable, Sendable, Hashable {
-    /// `ADDRESS PORT` (or `ADDRESS` for a port-less fwmark real server), as in the configuration.
-    public var address: String
+    /// The real server as the configuration names it (`address` prints it: `ADDRESS PORT`, or `ADDRESS` for a
+    /// port-less fwmark real server), held in fixed size (`ServerAddress`).
+    public var server: ServerAddress
     public var health: ServerHealth
     /// The weight in effect (after `misc_dynamic` / FILE_CHECK changes), when known.
     public var weight: Int?
     /// The checkers failing now, or the last failure's reason (`TCP_CHECK: connection refused`).
     public var detail: String?
 
-    public init(address: String, health: ServerHealth = .unknown, weight: Int? = nil, detail: String? = nil) {
-        self.address = address
+    public init(server: ServerAddress, health: ServerHealth = .unknown, weight: Int? = nil, detail: String? = nil) {
+        self.server = server
         self.health = health
         self.weight = weight
         self.detail = detail
+    }
+
+    /// `ADDRESS PORT` (or `ADDRESS`), as in the configuration.
+    public var address: String { server.configName }
+
+    private enum CodingKeys: String, CodingKey {
+        case address, health, weight, detail
+    }
+
+    /// Written as before the fixed-size address: `address` as text.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(server.configName, forKey: .address)
+        try container.encode(health, forKey: .health)
+        try container.encodeIfPresent(weight, forKey: .weight)
+        try container.encodeIfPresent(detail, forKey: .detail)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            server: try container.decodeServerAddress(forKey: .address, ServerAddress.init(configName:)),
+            health: try container.decode(ServerHealth.self, forKey: .health),
+            weight: try container.decodeIfPresent(Int.self, forKey: .weight),
+            detail: try container.decodeIfPresent(String.self, forKey: .detail))
     }
 }
 

@@ -21,11 +21,19 @@ public struct IPVSCounters: Codable, Sendable, Hashable {
 
 /// One real server of an IPVS service, as the kernel reports it.
 public struct IPVSRealServerStatistics: Codable, Sendable, Hashable {
-    /// `198.51.100.11:80`, `[2001:db8::11]:80`.
-    public var address: String
-    /// The configuration's name of the real server (`198.51.100.11 80`), nil for one the file does not name (a
-    /// sorry server, or a real server another tool added).
-    public var realServer: String?
+    /// Whether and how the configuration names a real server the kernel holds.
+    public enum Naming: UInt8, Sendable, Hashable {
+        /// A sorry server, or a real server another tool added.
+        case unnamed
+        /// `real_server 198.51.100.11 80`.
+        case withPort
+        /// A port-less real server of a firewall-mark service (`real_server 198.51.100.11`).
+        case withoutPort
+    }
+
+    /// The kernel's real server, with its port (`address` prints it), held in fixed size (`ServerAddress`).
+    public var endpoint: ServerAddress
+    public var naming: Naming
     /// The weight in the kernel (0 while a real server is out of rotation with `inhibit_on_failure`).
     public var weight: Int
     /// Connections open now (`ActiveConn`, `InActConn` in `ipvsadm -Ln`), and persistence templates.
@@ -35,16 +43,76 @@ public struct IPVSRealServerStatistics: Codable, Sendable, Hashable {
     public var counters: IPVSCounters
 
     public init(
-        address: String, realServer: String?, weight: Int, activeConnections: UInt32, inactiveConnections: UInt32,
+        endpoint: ServerAddress, naming: Naming, weight: Int, activeConnections: UInt32, inactiveConnections: UInt32,
         persistentConnections: UInt32, counters: IPVSCounters
     ) {
-        self.address = address
-        self.realServer = realServer
+        self.endpoint = endpoint
+        self.naming = naming
         self.weight = weight
         self.activeConnections = activeConnections
         self.inactiveConnections = inactiveConnections
         self.persistentConnections = persistentConnections
         self.counters = counters
+    }
+
+    /// `198.51.100.11:80`, `[2001:db8::11]:80`.
+    public var address: String { endpoint.endpoint }
+
+    /// The configuration's name of the real server (`198.51.100.11 80`), nil for one the file does not name.
+    public var realServer: String? {
+        switch naming {
+        case .unnamed: nil
+        case .withPort: endpoint.configName
+        case .withoutPort: ServerAddress(endpoint.ip, port: nil).configName
+        }
+    }
+
+    /// Whether this is the configuration's real server `server` (what `realServer` names), compared without text.
+    public func isNamed(_ server: ServerAddress) -> Bool {
+        switch naming {
+        case .unnamed: false
+        case .withPort: server == endpoint
+        case .withoutPort: server.port == nil && server.ip == endpoint.ip
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case address, realServer, weight, activeConnections, inactiveConnections, persistentConnections, counters
+    }
+
+    /// Written as before the fixed-size address: `address` and `realServer` as text.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(address, forKey: .address)
+        try container.encodeIfPresent(realServer, forKey: .realServer)
+        try container.encode(weight, forKey: .weight)
+        try container.encode(activeConnections, forKey: .activeConnections)
+        try container.encode(inactiveConnections, forKey: .inactiveConnections)
+        try container.encode(persistentConnections, forKey: .persistentConnections)
+        try container.encode(counters, forKey: .counters)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let endpoint = try container.decodeServerAddress(forKey: .address, ServerAddress.init(endpoint:))
+        var naming = Naming.unnamed
+        if let name = try container.decodeIfPresent(String.self, forKey: .realServer) {
+            // The name is the endpoint's address, with or without its port: anything else is not this real server.
+            if name == endpoint.configName {
+                naming = .withPort
+            } else if name == ServerAddress(endpoint.ip, port: nil).configName {
+                naming = .withoutPort
+            } else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .realServer, in: container, debugDescription: "\(name) does not name \(endpoint.endpoint)")
+            }
+        }
+        self.init(
+            endpoint: endpoint, naming: naming, weight: try container.decode(Int.self, forKey: .weight),
+            activeConnections: try container.decode(UInt32.self, forKey: .activeConnections),
+            inactiveConnections: try container.decode(UInt32.self, forKey: .inactiveConnections),
+            persistentConnections: try container.decode(UInt32.self, forKey: .persistentConnections),
+            counters: try container.decode(IPVSCounters.self, forKey: .counters))
     }
 }
 

@@ -15,7 +15,7 @@ extension WorkerState {
                 ?? VirtualServerReport(
                     name: name,
                     realServers: server.realServers.map {
-                        RealServerReport(address: $0.configName)
+                        RealServerReport(server: ServerAddress($0))
                     })
         }
         return WorkerState(vrrpInstances: instances, virtualServers: servers)

@@ -319,7 +319,8 @@ struct CheckerChangeTests {
             virtualServers: [
                 VirtualServerReport(
                     name: "192.0.2.1 80", health: .up,
-                    realServers: [RealServerReport(address: "198.51.100.11 80", health: .up)])
+                    realServers: [RealServerReport(server: ServerAddress(configName: "198.51.100.11 80")!, health: .up)]
+                )
             ])
         var restarted = CheckerCore()
         #expect(restarted.configure(saved, isReload: false, now: .zero, using: &random).startedUp.isEmpty)

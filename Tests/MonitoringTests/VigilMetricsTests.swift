@@ -70,8 +70,9 @@ func sampleSnapshot(state: VRRPInstanceReport.State = .master, detail: String = 
         VirtualServerReport(
             name: "192.0.2.100 80", health: .up,
             realServers: [
-                RealServerReport(address: "198.51.100.11 80", health: .up, weight: 1),
-                RealServerReport(address: "198.51.100.12 80", health: .down, weight: 1, detail: detail),
+                RealServerReport(server: ServerAddress(configName: "198.51.100.11 80")!, health: .up, weight: 1),
+                RealServerReport(
+                    server: ServerAddress(configName: "198.51.100.12 80")!, health: .down, weight: 1, detail: detail),
             ])
     ])
     var statistics = CheckerStatistics()
@@ -93,7 +94,8 @@ func sampleSnapshot(state: VRRPInstanceReport.State = .master, detail: String = 
             counters: IPVSCounters(connections: 20, inPackets: 200, outPackets: 0, inBytes: 20000, outBytes: 0),
             realServers: [
                 IPVSRealServerStatistics(
-                    address: "198.51.100.11:80", realServer: "198.51.100.11 80", weight: 1, activeConnections: 3,
+                    endpoint: ServerAddress(endpoint: "198.51.100.11:80")!, naming: .withPort, weight: 1,
+                    activeConnections: 3,
                     inactiveConnections: 9, persistentConnections: 0,
                     counters: IPVSCounters(connections: 20, inPackets: 200, outPackets: 0, inBytes: 20000, outBytes: 0))
             ])

@@ -18,7 +18,8 @@ struct AnycastGateTests {
         VirtualServerReport(
             name: name,
             realServers: (0..<total).map {
-                RealServerReport(address: "198.51.100.\($0 + 1) 80", health: $0 < up ? .up : .down)
+                RealServerReport(
+                    server: ServerAddress(configName: "198.51.100.\($0 + 1) 80")!, health: $0 < up ? .up : .down)
             })
     }
 

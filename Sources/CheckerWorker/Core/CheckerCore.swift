@@ -469,7 +469,8 @@ public struct CheckerCore: Sendable {
                     let state = scheduler.servers[entryIndex]
                     let real = server.realServers[entries[entryIndex].realServer]
                     return RealServerReport(
-                        address: real.configName, health: state.isUp ? .up : .down, weight: weight(ofEntry: entryIndex),
+                        server: ServerAddress(real), health: state.isUp ? .up : .down,
+                        weight: weight(ofEntry: entryIndex),
                         detail: state.detail)
                 })
         }

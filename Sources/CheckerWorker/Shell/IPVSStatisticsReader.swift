@@ -225,7 +225,9 @@ final class IPVSStatisticsReader {
                 real.address == destination.address && (real.port.map(UInt16.init) ?? servicePort) == destination.port
             }
             return IPVSRealServerStatistics(
-                address: destination.endpoint, realServer: named?.configName, weight: Int(destination.weight),
+                endpoint: ServerAddress(destination.address, port: destination.port),
+                naming: named.map { $0.port == nil ? .withoutPort : .withPort } ?? .unnamed,
+                weight: Int(destination.weight),
                 activeConnections: destination.activeConnections, inactiveConnections: destination.inactiveConnections,
                 persistentConnections: destination.persistentConnections, counters: counters(destination.statistics))
         }

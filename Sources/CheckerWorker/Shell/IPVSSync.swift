@@ -239,8 +239,10 @@ final class IPVSSync {
         heldDaemons = current.daemons
         write(operations[...], into: current.table) { [self] table, failed in
             let wanted = Set(desired.table.virtualServers.map(\.service.key))
+            // Without the counters and connection counts the read brought: nothing here compares them, and counters
+            // would cost each real server a box (`IPVSDestination.statistics`).
             held = Dictionary(
-                table.virtualServers.filter { wanted.contains($0.service.key) }.map { ($0.service.key, $0) },
+                table.virtualServers.filter { wanted.contains($0.service.key) }.map { ($0.service.key, $0.settings) },
                 uniquingKeysWith: { first, _ in first })
             heldDaemons = desired.syncDaemons
             if operations.count > 0 {
