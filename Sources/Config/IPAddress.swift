@@ -60,6 +60,31 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible, Codable {
         return bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80
     }
 
+    /// `192.0.2.1:80`, `[2001:db8::1]:80`: an address and a port as `ipvsadm -n` prints them and a URL writes them.
+    public func endpoint(port: Int) -> String { family == .ipv6 ? "[\(self)]:\(port)" : "\(self):\(port)" }
+
+    /// Reads `endpoint(port:)`'s form: an IPv6 address in brackets, an IPv4 one without, then `:` and a decimal
+    /// port (its range is the caller's to check). Host names are not taken.
+    public static func parseEndpoint(_ text: some StringProtocol) -> (address: IPAddress, port: Int)? {
+        let text = String(text)
+        let address: IPAddress
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":"),
+                let parsed = IPAddress(text[text.index(after: text.startIndex)..<close]), parsed.family == .ipv6
+            else { return nil }
+            address = parsed
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":"), let parsed = IPAddress(text[..<colon]), parsed.family == .ipv4
+            else { return nil }
+            address = parsed
+            portText = text[text.index(after: colon)...]
+        }
+        guard !portText.isEmpty, portText.allSatisfy(\.isASCII), let port = Int(portText) else { return nil }
+        return (address, port)
+    }
+
     public var description: String {
         switch self {
         case .v4:

@@ -328,6 +328,6 @@ public struct IPVSInfo: Hashable, Sendable {
 public enum IPVSFormat {
     /// "192.0.2.1:80" or "[2001:db8::1]:80", as ipvsadm -n prints them.
     public static func endpoint(_ address: IPAddress, _ port: UInt16) -> String {
-        address.family == .ipv6 ? "[\(address)]:\(port)" : "\(address):\(port)"
+        address.endpoint(port: Int(port))
     }
 }

@@ -71,7 +71,7 @@ public enum MemoryTrim {
         /// beyond this are free memory a trim could not give back (pieces of pages between live allocations).
         public var heapInUseKiB = 0
         /// How long `malloc_trim` took.
-        public var heapTrimNanoseconds: Int64 = 0
+        public var heapTrimTime = Duration.zero
         /// The process was locked in memory by this trim (`locksAfterTrim`).
         public var locked = false
         /// errno of a lock that failed.
@@ -79,8 +79,15 @@ public enum MemoryTrim {
         public var description: String {
             "\(residentKiBBefore) KiB resident before, \(residentKiBAfter) KiB after, heap in use \(heapInUseKiB) KiB "
                 + "(\(mappings) file mappings dropped"
-                + "; heap trimmed in \(heapTrimNanoseconds / 1_000_000).\(heapTrimNanoseconds / 100_000 % 10) ms)"
+                + "; heap trimmed in \(Self.milliseconds(heapTrimTime)) ms)"
                 + (locked ? "; memory locked" : "")
+        }
+
+        /// `1.9`: milliseconds with one decimal.
+        static func milliseconds(_ time: Duration) -> String {
+            let (seconds, attoseconds) = time.components
+            let tenths = seconds * 10_000 + attoseconds / 100_000_000_000_000
+            return "\(tenths / 10).\(tenths % 10)"
         }
     }
 
@@ -93,9 +100,7 @@ public enum MemoryTrim {
     public static func trim() -> Report {
         var report = Report()
         report.residentKiBBefore = status("VmRSS")
-        let start = monotonicNow()
-        malloc_trim(0)
-        report.heapTrimNanoseconds = monotonicNow() - start
+        report.heapTrimTime = ContinuousClock().measure { _ = malloc_trim(0) }
         // A locked process keeps what it has resident: that is what locking asks for. A real-time one with a tight
         // RLIMIT_RTTIME keeps its mappings too: the code it dropped would be faulted back in on its next turns, time it
         // pays against that limit without sleeping (at keepalived's 10 ms the kernel killed the VRRP worker at its
@@ -172,11 +177,4 @@ public enum MemoryTrim {
         else { return 0 }
         return line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
     }
-}
-
-/// CLOCK_MONOTONIC in nanoseconds (WorkerIPC's `monotonicNanoseconds`, which this module does not see).
-private func monotonicNow() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
 }

@@ -29,6 +29,15 @@ public struct IPVSRealServerStatistics: Codable, Sendable, Hashable {
         case withPort
         /// A port-less real server of a firewall-mark service (`real_server 198.51.100.11`).
         case withoutPort
+
+        /// Whether the configuration's real server `server` is the kernel's `endpoint` named this way.
+        func names(_ server: ServerAddress, at endpoint: ServerAddress) -> Bool {
+            switch self {
+            case .unnamed: false
+            case .withPort: server == endpoint
+            case .withoutPort: server.port == nil && server.ip == endpoint.ip
+            }
+        }
     }
 
     /// The kernel's real server, with its port (`address` prints it), held in fixed size (`ServerAddress`).
@@ -68,13 +77,7 @@ public struct IPVSRealServerStatistics: Codable, Sendable, Hashable {
     }
 
     /// Whether this is the configuration's real server `server` (what `realServer` names), compared without text.
-    public func isNamed(_ server: ServerAddress) -> Bool {
-        switch naming {
-        case .unnamed: false
-        case .withPort: server == endpoint
-        case .withoutPort: server.port == nil && server.ip == endpoint.ip
-        }
-    }
+    public func isNamed(_ server: ServerAddress) -> Bool { naming.names(server, at: endpoint) }
 
     private enum CodingKeys: String, CodingKey {
         case address, realServer, weight, activeConnections, inactiveConnections, persistentConnections, counters
@@ -98,11 +101,9 @@ public struct IPVSRealServerStatistics: Codable, Sendable, Hashable {
         var naming = Naming.unnamed
         if let name = try container.decodeIfPresent(String.self, forKey: .realServer) {
             // The name is the endpoint's address, with or without its port: anything else is not this real server.
-            if name == endpoint.configName {
-                naming = .withPort
-            } else if name == ServerAddress(endpoint.ip, port: nil).configName {
-                naming = .withoutPort
-            } else {
+            let named = ServerAddress(configName: name)
+            naming = named?.port == nil ? .withoutPort : .withPort
+            guard let named, naming.names(named, at: endpoint) else {
                 throw DecodingError.dataCorruptedError(
                     forKey: .realServer, in: container, debugDescription: "\(name) does not name \(endpoint.endpoint)")
             }

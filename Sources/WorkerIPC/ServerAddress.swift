@@ -27,10 +27,7 @@ public struct ServerAddress: Hashable, Sendable {
     public var configName: String { port.map { "\(ip) \($0)" } ?? "\(ip)" }
 
     /// As `ipvsadm -n` prints it: `198.51.100.11:80`, `[2001:db8::11]:80` (port 0 when there is none).
-    public var endpoint: String {
-        let port = port ?? 0
-        return ip.family == .ipv6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
-    }
+    public var endpoint: String { ip.endpoint(port: Int(port ?? 0)) }
 
     /// Reads `configName`'s form; nil for anything else.
     public init?(configName text: String) {
@@ -44,15 +41,9 @@ public struct ServerAddress: Hashable, Sendable {
         self.init(ip, port: port)
     }
 
-    /// Reads `endpoint`'s form (an IPv6 address in brackets, an IPv4 one without); nil for anything else.
+    /// Reads `endpoint`'s form (`IPAddress.parseEndpoint`); nil for anything else.
     public init?(endpoint text: String) {
-        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {
-            return nil
-        }
-        var host = text[..<colon]
-        let bracketed = host.first == "[" && host.last == "]"
-        if bracketed { host = host.dropFirst().dropLast() }
-        guard let ip = IPAddress(host), bracketed == (ip.family == .ipv6) else { return nil }
+        guard let (ip, port) = IPAddress.parseEndpoint(text), let port = UInt16(exactly: port) else { return nil }
         self.init(ip, port: port)
     }
 }

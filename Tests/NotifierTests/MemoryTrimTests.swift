@@ -7,6 +7,14 @@ import Testing
 #endif
 
 @Suite struct MemoryTrimTests {
+    /// The log line's trim time: milliseconds with one decimal, rounded down.
+    @Test func trimTimeReadsInMilliseconds() {
+        #expect(MemoryTrim.Report.milliseconds(.zero) == "0.0")
+        #expect(MemoryTrim.Report.milliseconds(.microseconds(1_960)) == "1.9")
+        #expect(MemoryTrim.Report.milliseconds(.milliseconds(15) + .microseconds(700)) == "15.7")
+        #expect(MemoryTrim.Report.milliseconds(.seconds(2) + .microseconds(50)) == "2000.0")
+    }
+
     /// Only private, read-only file mappings with no written page are dropped: relocated data (RELRO, with anonymous
     /// pages), writable data, the heap and the vDSO are kept.
     @Test func picksOnlyCleanReadOnlyFileMappings() {

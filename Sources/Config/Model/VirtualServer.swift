@@ -49,7 +49,7 @@ extension VirtualServer {
     public var displayName: String {
         switch address {
         case .endpoint(let ip, let port):
-            "\(ip.family == .ipv6 ? "[\(ip)]" : "\(ip)"):\(port) \(`protocol`.rawValue)"
+            "\(ip.endpoint(port: port)) \(`protocol`.rawValue)"
         case .fwmark(let mark): "fwmark \(mark)"
         case .group(let name): "group \(name) \(`protocol`.rawValue)"
         }
