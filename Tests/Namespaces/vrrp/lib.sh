@@ -156,8 +156,11 @@ PY
 
 # vre_capture_start NS INTERFACE NAME FILTER: tcpdump in NS into $VRE_TMP/NAME.pcap. --immediate-mode: without it
 # libpcap hands packets over a block at a time, and those of the last block are lost when tcpdump is interrupted.
+# -B 8192 (KiB): on "any" with the default buffer the kernel drops some of a burst of back-to-back frames (14 of 100
+# frames sent as 10 bursts of 10 ARPs, "packets dropped by kernel"), none of them with it.
 vre_capture_start() {
-    ip netns exec "$1" tcpdump -i "$2" -n -U --immediate-mode -w "$VRE_TMP/$3.pcap" "$4" >"$VRE_TMP/$3.tcpdump.log" 2>&1 &
+    ip netns exec "$1" tcpdump -i "$2" -n -U --immediate-mode -B 8192 -w "$VRE_TMP/$3.pcap" "$4" \
+        >"$VRE_TMP/$3.tcpdump.log" 2>&1 &
     echo $! >"$VRE_TMP/$3-tcpdump.daemon"
     sleep 0.5
 }
