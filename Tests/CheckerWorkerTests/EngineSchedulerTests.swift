@@ -46,6 +46,24 @@ struct EngineSchedulerTests {
         return scheduler
     }
 
+    @Test("a check's state is stored narrow (128 bytes) and reads back what was written")
+    func narrowState() {
+        var state = HealthScheduler.CheckState(
+            plan: plan(rise: 3, fall: Int.max), passing: true, nextDue: .milliseconds(1_500), periodDue: .seconds(1))
+        #expect(state.plan.keyword == "TCP_CHECK" && state.plan.kind == 0)
+        #expect(state.plan.rise == 3 && state.plan.fall == Int(UInt32.max))
+        #expect(state.nextDue == .milliseconds(1_500) && state.periodDue == .seconds(1) && state.startedAt == .zero)
+        state.consecutiveFailures = 4
+        state.consecutiveSuccesses = -1
+        state.startedAt = .nanoseconds(123_456_789)
+        #expect(state.consecutiveFailures == 4 && state.consecutiveSuccesses == 0)
+        #expect(state.startedAt == .nanoseconds(123_456_789))
+        #expect(HealthScheduler.CheckPlan(keyword: "BFD_CHECK", timing: CheckTiming()).keyword == "BFD_CHECK")
+        #expect(HealthScheduler.CheckPlan(keyword: "NO_SUCH_CHECK", timing: CheckTiming()).keyword == "other")
+        #expect(MemoryLayout<HealthScheduler.CheckState>.stride <= 128)
+        #expect(MemoryLayout<DueEntry>.stride == 16)
+    }
+
     @Test("a failing server is retried `retry` times, `delay_before_retry` apart, then declared down")
     func retryTiming() {
         var scheduler = scheduler([plan(delayLoop: 2, retry: 2, delayBeforeRetry: 1)])

@@ -18,8 +18,8 @@ enum ModelDiff {
 
     private static func compare(_ old: Any, _ new: Any, path: [Field], into paths: inout Set<[Field]>) {
         if let old = old as? AnyHashable, let new = new as? AnyHashable, old == new { return }
-        // A field stored out of line is its value (its label, `_name`, is the field's with an underscore).
-        if let old = old as? any OutOfLineField, let new = new as? any OutOfLineField {
+        // A field stored out of line or narrow is its value (its label, `_name`, is the field's with an underscore).
+        if let old = old as? any StoredField, let new = new as? any StoredField {
             return compare(old.storedValue, new.storedValue, path: path, into: &paths)
         }
         let oldMirror = Mirror(reflecting: old)

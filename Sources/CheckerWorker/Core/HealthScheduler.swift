@@ -30,22 +30,25 @@ public struct HealthScheduler: Sendable {
         }
     }
 
-    /// How one checker is run: its resolved timing and the real server's `rise`/`fall`.
+    /// How one checker is run: its resolved timing and the real server's `rise`/`fall`. Stored narrow, like
+    /// `CheckState` (one per real server's checker): the keyword is the kind's entry in `HealthScheduler.keywords`.
     public struct CheckPlan: Hashable, Sendable {
-        public var keyword: String
-        /// The keyword's index in `HealthScheduler.keywords` (per-kind counters without hashing a string).
-        public var kind: Int
         public var timing: CheckTiming
         /// Consecutive failed attempts that fail a passing checker: `fall`, else `retry + 1`.
-        public var fall: Int
+        @StoredAs<UInt32> public var fall: Int
         /// Consecutive successes that make a failed checker pass: `rise`, else 1.
-        public var rise: Int
+        @StoredAs<UInt32> public var rise: Int
+        private var kindIndex: UInt8
         /// Never probed: its verdict arrives as events (`BFD_CHECK` follows its BFD session).
         public var eventDriven = false
 
+        /// The keyword's index in `HealthScheduler.keywords` (per-kind counters without hashing a string).
+        public var kind: Int { Int(kindIndex) }
+        /// The checker's keyword (`TCP_CHECK`, …; "other" for one `HealthScheduler.keywords` does not list).
+        public var keyword: String { HealthScheduler.keywords[kind] }
+
         public init(keyword: String, timing: CheckTiming, rise: Int? = nil, fall: Int? = nil) {
-            self.keyword = keyword
-            kind = HealthScheduler.keywords.firstIndex(of: keyword) ?? HealthScheduler.keywords.count - 1
+            kindIndex = UInt8(HealthScheduler.keywords.firstIndex(of: keyword) ?? HealthScheduler.keywords.count - 1)
             self.timing = timing
             self.fall = max(1, fall ?? timing.retry + 1)
             self.rise = max(1, rise ?? 1)
@@ -63,26 +66,35 @@ public struct HealthScheduler: Sendable {
         }
     }
 
-    /// One checker's state.
+    /// One checker's state: one per real server's checker (10,000 in a farm of 1,000 × 10), so its fields are
+    /// ordered and sized to pack (128 bytes; 240 with `Duration`s and `Int`s): instants in whole nanoseconds, the
+    /// consecutive counts in `UInt32`s. Each reads and writes as before.
     public struct CheckState: Hashable, Sendable {
         public var plan: CheckPlan
         public var passing: Bool
-        public var consecutiveFailures = 0
-        public var consecutiveSuccesses = 0
+        public var inFlight = false
+        @StoredAs<UInt32> public var consecutiveFailures = 0
+        @StoredAs<UInt32> public var consecutiveSuccesses = 0
         /// When the next attempt is due; meaningless while `inFlight`.
-        public var nextDue: Duration
+        @StoredAsNanoseconds public var nextDue: Duration
         /// When the current period's check was due: periods are counted from it (start to start), not from when a
         /// check ended, so checks spread at start stay spread whatever happens to one turn of the loop.
-        public var periodDue: Duration = .zero
-        public var inFlight = false
+        @StoredAsNanoseconds public var periodDue: Duration
+        /// When the attempt in flight started (the `started` of `due`), for its duration.
+        @StoredAsNanoseconds public var startedAt: Duration = .zero
         /// The last failure's reason, cleared when the checker passes again.
         public var lastFailure: String?
         public var runs = 0
         public var failures = 0
         /// Attempts that could not run (a shortage of this host's), rescheduled without a verdict.
         public var notRun = 0
-        /// When the attempt in flight started (the `started` of `due`), for its duration.
-        public var startedAt: Duration = .zero
+
+        public init(plan: CheckPlan, passing: Bool, nextDue: Duration, periodDue: Duration) {
+            self.plan = plan
+            self.passing = passing
+            self.nextDue = nextDue
+            self.periodDue = periodDue
+        }
     }
 
     /// One real server's state.
@@ -337,27 +349,26 @@ public struct HealthScheduler: Sendable {
 
 /// One waiting check by its due time: the scheduler's queue entries (ties broken by server, then checker).
 ///
-/// The heap orders by `order`, the due time in whole nanoseconds, computed once per entry: comparing `Duration`s
-/// goes through 128-bit arithmetic, and the heap compares about 2 log₂(n) times per check.
+/// The due time is kept in whole nanoseconds, as `CheckState` keeps it: comparing `Duration`s goes through 128-bit
+/// arithmetic, and the heap compares about 2 log₂(n) times per check. With the check's indexes as `UInt32`s an
+/// entry is 16 bytes, not 40 (the queue holds one per check and the stale ones not yet popped).
 struct DueEntry: Comparable, Sendable {
     let order: Int64
-    let due: Duration
-    let id: HealthScheduler.CheckID
+    private let server: UInt32
+    private let checker: UInt32
 
     init(due: Duration, id: HealthScheduler.CheckID) {
-        let (seconds, attoseconds) = due.components
-        self.order = seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000
-        self.due = due
-        self.id = id
+        order = due.clampedNanoseconds
+        server = UInt32(id.server)
+        checker = UInt32(id.checker)
     }
+
+    var due: Duration { .nanoseconds(order) }
+    var id: HealthScheduler.CheckID { HealthScheduler.CheckID(server: Int(server), checker: Int(checker)) }
 
     static func < (a: DueEntry, b: DueEntry) -> Bool {
-        if a.order != b.order { return a.order < b.order }
-        if a.id.server != b.id.server { return a.id.server < b.id.server }
-        return a.id.checker < b.id.checker
+        (a.order, a.server, a.checker) < (b.order, b.server, b.checker)
     }
-
-    static func == (a: DueEntry, b: DueEntry) -> Bool { a.due == b.due && a.id == b.id }
 }
 
 /// `quorum` with `hysteresis` (keepalived's `update_quorum_state`): the quorum is gained when the live weight

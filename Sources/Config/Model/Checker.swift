@@ -93,21 +93,25 @@ public struct ConnectionOptions: Sendable, Hashable, Codable, OutOfLineStorable 
 }
 
 /// The resolved timing of a checker, keepalived's defaults filled in.
+///
+/// Held in every checker of the model and every check the checker worker schedules, so it is stored narrow (40 bytes,
+/// not 80): durations in whole nanoseconds, `retry` in the `UInt32` the schema allows. Each field reads, writes and
+/// encodes as before.
 public struct CheckTiming: Sendable, Hashable, Codable {
     /// keepalived's defaults: `connect_timeout` 5 s, `delay_loop` 60 s.
     public static let defaultConnectTimeout = Duration.seconds(5)
     public static let defaultDelayLoop = Duration.seconds(60)
 
     /// `connect_timeout`; for MISC_CHECK, see `MiscCheck.timeout`.
-    public var connectTimeout = defaultConnectTimeout
-    /// `retry` (old name `nb_get_retry`): extra attempts after a failure before the server is down.
-    public var retry = 1
+    @StoredAsNanoseconds public var connectTimeout = defaultConnectTimeout
     /// `delay_before_retry`: 3 s for HTTP_GET/SSL_GET, `delay_loop` for DNS_CHECK, else 1 s.
-    public var delayBeforeRetry = Duration.seconds(1)
+    @StoredAsNanoseconds public var delayBeforeRetry = Duration.seconds(1)
     /// `warmup`: the most the first check is delayed at random; `delay_loop` unless written, 0 is none.
-    public var warmup = defaultDelayLoop
+    @StoredAsNanoseconds public var warmup = defaultDelayLoop
     /// `delay_loop`: time between checks.
-    public var delayLoop = defaultDelayLoop
+    @StoredAsNanoseconds public var delayLoop = defaultDelayLoop
+    /// `retry` (old name `nb_get_retry`): extra attempts after a failure before the server is down.
+    @StoredAs<UInt32> public var retry = 1
     /// `alpha`: the server starts down until this checker succeeds.
     public var alpha = false
 

@@ -37,12 +37,21 @@ extension Optional: OutOfLineStorable where Wrapped: Hashable & Codable {
     public static var absent: Self { nil }
 }
 
-/// What `ModelDiff` (a test) reads through: the wrapped value of an `OutOfLine` field.
-public protocol OutOfLineField {
+/// What `ModelDiff` (a test) reads through: the value a field wrapper stores in its own way (`OutOfLine`,
+/// `StoredAsNanoseconds`, `StoredAs`).
+public protocol StoredField {
     var storedValue: Any { get }
 }
 
-extension OutOfLine: OutOfLineField {
+extension OutOfLine: StoredField {
+    public var storedValue: Any { wrappedValue }
+}
+
+extension StoredAsNanoseconds: StoredField {
+    public var storedValue: Any { wrappedValue }
+}
+
+extension StoredAs: StoredField {
     public var storedValue: Any { wrappedValue }
 }
 
@@ -60,6 +69,35 @@ public struct NotCompared<Value: Sendable & Codable>: Sendable, Hashable, CodedA
     public static func == (lhs: Self, rhs: Self) -> Bool { true }
 
     public func hash(into hasher: inout Hasher) {}
+}
+
+/// A `Duration` stored in whole nanoseconds: 8 bytes where a `Duration` takes 16, for fields held once per checker
+/// or per check (`CheckTiming`, the checker's schedule: 10,000 of each for a farm of 1,000 × 10). Truncated toward
+/// zero and clamped (`Duration.clampedNanoseconds`: no setting comes near ±292 years); encoded as the `Duration`.
+@propertyWrapper
+public struct StoredAsNanoseconds: Sendable, Hashable, CodedAsWrappedValue {
+    private var nanoseconds: Int64
+
+    public init(wrappedValue: Duration) { nanoseconds = wrappedValue.clampedNanoseconds }
+
+    public var wrappedValue: Duration {
+        get { .nanoseconds(nanoseconds) }
+        set { nanoseconds = newValue.clampedNanoseconds }
+    }
+}
+
+/// An `Int` stored in a narrower integer type, clamped to its range: for counts held once per checker or per check
+/// (`retry`, `rise`, `fall`, consecutive results). Encoded as the `Int`.
+@propertyWrapper
+public struct StoredAs<Storage: FixedWidthInteger & Sendable & Codable>: Sendable, Hashable, CodedAsWrappedValue {
+    private var storage: Storage
+
+    public init(wrappedValue: Int) { storage = Storage(clamping: wrappedValue) }
+
+    public var wrappedValue: Int {
+        get { Int(storage) }
+        set { storage = Storage(clamping: newValue) }
+    }
 }
 
 /// A property wrapper encoded as the value it wraps, so a wrapped field reads and writes as the bare field did.
