@@ -1,3 +1,4 @@
+import Config
 import WorkerIPC
 
 /// Exit statuses a worker uses to tell the watchdog not to restart it; keepalived's values.
@@ -315,10 +316,8 @@ public struct ActivityLedger: Hashable, Sendable {
 }
 
 extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
+    /// In whole nanoseconds (`clampedNanoseconds`, Config's one conversion).
+    var nanoseconds: Int64 { clampedNanoseconds }
 
     /// `2350.0`: milliseconds with one decimal, as the watchdog's log lines print them.
     var millisecondsText: String { fixedPoint(Double(nanoseconds) / 1e6, digits: 1) }

@@ -207,10 +207,8 @@ public struct HealthScheduler: Sendable {
         Int64(random.next().multipliedFullWidth(by: UInt64(bound) + 1).high)
     }
 
-    static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return max(0, seconds) * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
+    /// A duration in whole nanoseconds, never negative (the conversion is `Duration.clampedNanoseconds`).
+    static func nanoseconds(_ duration: Duration) -> Int64 { max(0, duration.clampedNanoseconds) }
 
     /// Pauses or resumes a server's checks. Resumed checks run at once if their time has passed.
     public mutating func setSuspended(_ suspended: Bool, server: Int) {
