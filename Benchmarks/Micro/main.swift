@@ -128,6 +128,16 @@ struct MicroBenchmark {
                 _ = core.configure(configuration, isReload: false, now: .zero, using: &random)
                 held.append(core)
                 let afterCore = heapInUse()
+                // How each check runs (the engine's runners: TCP_CHECK's socket plans, the other probes).
+                var runners = CheckRunners()
+                runners.build(
+                    core.entries.map(\.token), core: core, lvs: configuration.lvs ?? LVSConfig(),
+                    make: {
+                        HealthProbes.make(
+                            checker: $0, realServer: $1, virtualServer: $2, group: nil, scripts: nil, sslContext: nil)
+                    })
+                held.append(runners)
+                let afterRunners = heapInUse()
                 // What the checker reports and the watchdog keeps: the state (every real server's health) and the
                 // IPVS statistics (every real server's counters, named as the kernel and the file name them).
                 let state = core.report(ipvsServices: [])
@@ -154,7 +164,8 @@ struct MicroBenchmark {
                 detail =
                     "parse tree \(treeBytes / 1024) KiB, model \((afterParse - base) / 1024) KiB, encoding \((afterEncode - afterParse) / 1024) KiB, "
                     + "decoded \((afterDecode - afterEncode) / 1024) KiB, checker core \((afterCore - afterDecode) / 1024) KiB, "
-                    + "state report \((afterState - afterCore) / 1024) KiB, "
+                    + "check runners \((afterRunners - afterCore) / 1024) KiB, "
+                    + "state report \((afterState - afterRunners) / 1024) KiB, "
                     + "IPVS statistics \((afterStatistics - afterState) / 1024) KiB, "
                     + "IPVS table \((afterTable - afterStatistics) / 1024) KiB"
                 withExtendedLifetime(held) {}

@@ -46,13 +46,6 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         var ipvsStatistics: (IPVSStatisticsReport) -> Void = { _ in }
     }
 
-    /// How one check of a real server runs.
-    enum Runner {
-        /// TCP_CHECK: the loop's connector, no future.
-        case connect(SocketPlan)
-        case probe(any HealthProbe)
-    }
-
     /// How long `stop` waits for the `omega` scripts before it reports done.
     static let omegaWait = TimeAmount.seconds(2)
     /// Checks due within this much of now start in the same turn: at a thousand checks a second the loop wakes
@@ -76,7 +69,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     /// The kernel's traffic counters of the managed services, every few seconds (metrics, status page).
     private var trafficReader: IPVSStatisticsReader!
     private var notifications: CheckerNotifications!
-    private var runners: [Int: [Runner]] = [:]
+    private var runners = CheckRunners()
     private var configuration: WorkerConfiguration?
     /// `announce_table` and `announce_protocol` as last applied, for `watchdogGone` (which runs off the loop).
     private let announcements = Mutex<(table: UInt32, protocolNumber: UInt8)?>(nil)
@@ -230,7 +223,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         let change = core.configure(
             configuration, isReload: isReload, rebuildAll: rebuildAll, now: now, using: &random, progress: sink.progress
         )
-        for token in change.dropped { runners[token] = nil }
+        for token in change.dropped { runners.remove(token: token) }
         // `rs_init_notifies`: real servers that start up get their notify_up and FIFO line (no mail, as keepalived).
         if globals.rsInitNotifies {
             for index in change.startedUp {
@@ -298,19 +291,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
 
     /// Builds the checkers' runners of the real servers `tokens` name (`CheckerCore.Change.build`).
     private func buildRunners(_ tokens: [Int], lvs: LVSConfig, context: ProbeContext) {
-        for (count, token) in tokens.enumerated() {
-            guard let index = core.entry(token: token) else { continue }
-            let entry = core.entries[index]
-            let server = lvs.virtualServers[entry.virtualServer]
-            let real = server.realServers[entry.realServer]
-            runners[token] = real.checkers.map { checker in
-                let probe = makeProbe(checker, real, server, context)
-                if let tcp = probe as? TCPProbe, case .success(let plan) = tcp.plan { return .connect(plan) }
-                return .probe(probe)
-            }
-            if count % 256 == 255 { sink.progress() }
-        }
-        sink.progress()
+        runners.build(
+            tokens, core: core, lvs: lvs, make: { makeProbe($0, $1, $2, context) }, progress: sink.progress)
     }
 
     public func afterApply(_ body: @escaping @Sendable () -> Void) {
@@ -356,15 +338,15 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
                 // A connect to a nearby real server runs its handshake inside the call: on a starved machine a few
                 // dozen of them can take as long as a heartbeat.
                 if count % 16 == 15 { sink.progress() }
-                guard let runner = runners[ticket.token]?[ticket.checker] else {
+                guard let runner = runners[ticket.token, ticket.checker] else {
                     completed(ticket, .notRun("no probe"))
                     continue
                 }
                 switch runner {
                 case .connect(let plan):
                     loop.connector.start(plan, .ticket(ticket))
-                case .probe(let probe):
-                    probe.run(on: loop).whenComplete { [self] result in
+                case .probe(let box):
+                    box.probe.run(on: loop).whenComplete { [self] result in
                         switch result {
                         case .success(let outcome): completed(ticket, outcome)
                         case .failure(let error): completed(ticket, .failure("\(error)"))

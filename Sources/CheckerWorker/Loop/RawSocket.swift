@@ -7,67 +7,99 @@ import Config
 
 /// How to open one check's socket, worked out once when the probe is built: the peer and the local addresses as
 /// `sockaddr`s, the options keepalived.conf asks for (`bindto`, `bind_port`, `bind_if`, `fwmark`), the timeout.
-/// Nothing is converted or formatted per check; the label is built only for a failure's reason.
+/// Nothing is converted or formatted per check: the label and the timeout's text are built only for a failure's
+/// reason. A farm holds one plan per TCP check, so the plan is small (about 100 bytes): the peer in a
+/// `sockaddr_in6`-sized buffer, the rarely set source options out of line, no text unless the probe names its
+/// checks in its own words.
 public final class SocketPlan: Sendable {
-    /// `TCP_CHECK 198.51.100.11:80`: the reason's prefix.
-    public let label: String
-    let family: Int32
-    let remote: SocketAddressStorage
-    let local: SocketAddressStorage?
-    let device: [UInt8]?
-    let mark: UInt32?
+    /// How a plan's reasons name the check.
+    enum Label: Sendable {
+        /// `KEYWORD ADDRESS:PORT`, the endpoint read back from the peer's address (`TCP_CHECK 198.51.100.11:80`).
+        case endpoint(String)
+        /// The probe's own words (`DNS_CHECK [2001:db8::1]:53 A example.com`).
+        case text(String)
+    }
+
+    /// The source side: `bindto`/`bind_port`, `bind_if`, `fwmark` (nil when the check sets none).
+    final class Source: Sendable {
+        let local: SockaddrBytes?
+        let device: [UInt8]?
+        let mark: UInt32?
+
+        init(local: SockaddrBytes?, device: [UInt8]?, mark: UInt32?) {
+            self.local = local
+            self.device = device
+            self.mark = mark
+        }
+    }
+
+    let remote: SockaddrBytes
     /// connect_timeout, in nanoseconds.
     let timeout: UInt64
-    let timeoutText: String
+    let source: Source?
+    private let naming: Label
 
-    /// - Returns: nil with the reason when the target cannot be connected to (no port, a bad `bind_if`).
-    static func make(target: ProbeTarget, port: Int?, label: String) -> Result<SocketPlan, ProbeFailure> {
-        guard let port, (0...65535).contains(port) else {
-            return .failure(ProbeFailure("\(label): no port to connect to"))
+    /// `TCP_CHECK 198.51.100.11:80`: the reason's prefix.
+    public var label: String {
+        switch naming {
+        case .endpoint(let keyword): "\(keyword) \(endpointText(remote.address, port: remote.port))"
+        case .text(let text): text
         }
-        var local: SocketAddressStorage?
+    }
+
+    /// `AF_INET` or `AF_INET6`.
+    var family: Int32 { remote.family }
+
+    /// The timeout as reasons print it (`1s`, `0.5s`).
+    var timeoutText: String { Duration.nanoseconds(Int64(clamping: timeout)).secondsText }
+
+    /// - Parameter label: the reasons' prefix, `.endpoint(KEYWORD)` for `KEYWORD ADDRESS:PORT` of the peer.
+    /// - Returns: nil with the reason when the target cannot be connected to (no port, a bad `bind_if`).
+    static func make(target: ProbeTarget, port: Int?, label: Label) -> Result<SocketPlan, ProbeFailure> {
+        let text: () -> String = {
+            switch label {
+            case .endpoint(let keyword): "\(keyword) \(endpointText(target.address, port: port))"
+            case .text(let text): text
+            }
+        }
+        guard let port, (0...65535).contains(port) else {
+            return .failure(ProbeFailure("\(text()): no port to connect to"))
+        }
+        var local: SockaddrBytes?
         if target.bindAddress != nil || target.bindPort != nil {
             let address =
                 target.bindAddress ?? (target.address.family == .ipv4 ? .v4(0) : .v6([UInt8](repeating: 0, count: 16)))
             guard address.family == target.address.family else {
-                return .failure(ProbeFailure("\(label): bindto \(address) is not of the target's family"))
+                return .failure(ProbeFailure("\(text()): bindto \(address) is not of the target's family"))
             }
-            local = SocketAddressStorage(address, port: target.bindPort ?? 0)
+            local = SockaddrBytes(address, port: target.bindPort ?? 0)
         }
         var device: [UInt8]?
         if let name = target.bindInterface {
             guard (1...15).contains(name.utf8.count) else {
-                return .failure(ProbeFailure("\(label): bind_if \(name): not an interface name"))
+                return .failure(ProbeFailure("\(text()): bind_if \(name): not an interface name"))
             }
             device = Array(name.utf8)
         }
+        let source =
+            local == nil && device == nil && target.fwmark == nil
+            ? nil : Source(local: local, device: device, mark: target.fwmark)
         return .success(
             SocketPlan(
-                label: label, family: target.address.family == .ipv4 ? AF_INET : AF_INET6,
-                remote: SocketAddressStorage(target.address, port: port), local: local, device: device,
-                mark: target.fwmark, timeout: UInt64(max(0, HealthScheduler.nanoseconds(target.connectTimeout))),
-                timeoutText: target.connectTimeout.secondsText))
+                remote: SockaddrBytes(target.address, port: port), source: source,
+                timeout: UInt64(max(0, HealthScheduler.nanoseconds(target.connectTimeout))), label: label))
     }
 
-    init(
-        label: String, family: Int32, remote: SocketAddressStorage, local: SocketAddressStorage?, device: [UInt8]?,
-        mark: UInt32?, timeout: UInt64, timeoutText: String
-    ) {
-        self.label = label
-        self.family = family
+    init(remote: SockaddrBytes, source: Source?, timeout: UInt64, label: Label) {
         self.remote = remote
-        self.local = local
-        self.device = device
-        self.mark = mark
+        self.source = source
         self.timeout = timeout
-        self.timeoutText = timeoutText
+        naming = label
     }
 
     /// The same socket with another label (HTTP_GET names the url in its reasons).
     func relabelled(_ label: String) -> SocketPlan {
-        SocketPlan(
-            label: label, family: family, remote: remote, local: local, device: device, mark: mark, timeout: timeout,
-            timeoutText: timeoutText)
+        SocketPlan(remote: remote, source: source, timeout: timeout, label: .text(label))
     }
 
     /// Opens a non-blocking socket of `type` with the plan's options and starts connecting it.
@@ -90,17 +122,19 @@ public final class SocketPlan: Sendable {
                 return fail(.option)
             }
         }
-        if var mark {
-            guard setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, 4) == 0 else { return fail(.option) }
-        }
-        if let device {
-            let set = device.withUnsafeBytes {
-                setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, $0.baseAddress, socklen_t($0.count))
+        if let source {
+            if var mark = source.mark {
+                guard setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, 4) == 0 else { return fail(.option) }
             }
-            guard set == 0 else { return fail(.device) }
-        }
-        if let local {
-            guard local.withPointer({ bind(fd, $0, $1) }) == 0 else { return fail(.bind) }
+            if let device = source.device {
+                let set = device.withUnsafeBytes {
+                    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, $0.baseAddress, socklen_t($0.count))
+                }
+                guard set == 0 else { return fail(.device) }
+            }
+            if let local = source.local {
+                guard local.withPointer({ bind(fd, $0, $1) }) == 0 else { return fail(.bind) }
+            }
         }
         if remote.withPointer({ connect(fd, $0, $1) }) == 0 { return .success((fd, true)) }
         guard errno == EINPROGRESS else { return fail(.connect) }
@@ -173,10 +207,10 @@ struct ProbeFailure: Error {
     init(_ message: String) { self.message = message }
 }
 
-/// A `sockaddr_in` or `sockaddr_in6`, built once.
-struct SocketAddressStorage: Sendable {
-    private var storage = sockaddr_storage()
-    let length: socklen_t
+/// A `sockaddr_in` or `sockaddr_in6`, built once, in the 28 bytes of the larger (not a 128-byte
+/// `sockaddr_storage`): the family field, at the same offset in both, tells which.
+struct SockaddrBytes: Sendable {
+    private var storage = sockaddr_in6()
 
     init(_ address: IPAddress, port: Int) {
         switch address {
@@ -185,23 +219,38 @@ struct SocketAddressStorage: Sendable {
             ipv4.sin_family = sa_family_t(AF_INET)
             ipv4.sin_port = UInt16(port).bigEndian
             ipv4.sin_addr = in_addr(s_addr: value.bigEndian)
-            length = socklen_t(MemoryLayout<sockaddr_in>.size)
             withUnsafeMutableBytes(of: &storage) { raw in
                 withUnsafeBytes(of: ipv4) { raw.copyMemory(from: $0) }
             }
         case .v6(let bytes):
-            var ipv6 = sockaddr_in6()
-            ipv6.sin6_family = sa_family_t(AF_INET6)
-            ipv6.sin6_port = UInt16(port).bigEndian
-            withUnsafeMutableBytes(of: &ipv6.sin6_addr) { raw in
+            storage.sin6_family = sa_family_t(AF_INET6)
+            storage.sin6_port = UInt16(port).bigEndian
+            withUnsafeMutableBytes(of: &storage.sin6_addr) { raw in
                 for (index, byte) in bytes.prefix(16).enumerated() { raw[index] = byte }
-            }
-            length = socklen_t(MemoryLayout<sockaddr_in6>.size)
-            withUnsafeMutableBytes(of: &storage) { raw in
-                withUnsafeBytes(of: ipv6) { raw.copyMemory(from: $0) }
             }
         }
     }
+
+    /// `AF_INET` or `AF_INET6`.
+    var family: Int32 { Int32(storage.sin6_family) }
+
+    /// The `sockaddr`'s length for `bind` and `connect`.
+    var length: socklen_t {
+        socklen_t(family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size)
+    }
+
+    /// The address, read back (for a reason's text).
+    var address: IPAddress {
+        if family == AF_INET {
+            return withUnsafeBytes(of: storage) { raw in
+                .v4(UInt32(bigEndian: raw.load(as: sockaddr_in.self).sin_addr.s_addr))
+            }
+        }
+        return withUnsafeBytes(of: storage.sin6_addr) { .v6(Array($0)) }
+    }
+
+    /// The port, read back (sin_port and sin6_port share their offset).
+    var port: Int { Int(UInt16(bigEndian: storage.sin6_port)) }
 
     func withPointer<Result>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> Result) -> Result {
         withUnsafeBytes(of: storage) { raw in

@@ -14,7 +14,7 @@ struct DNSProbe: HealthProbe {
         guard target.port != nil else { return loop.makeSucceededFuture(.failure("\(label): no port")) }
         guard let query = DNSMessage.query(id: UInt16.random(in: .min ... .max), name: check.name, type: check.type)
         else { return loop.makeSucceededFuture(.failure("\(label): name \"\(check.name)\" is not a valid DNS name")) }
-        switch SocketPlan.make(target: target, port: target.port, label: label) {
+        switch SocketPlan.make(target: target, port: target.port, label: .text(label)) {
         case .failure(let failure): return loop.makeSucceededFuture(.failure(failure.message))
         case .success(let plan):
             return RawDatagramExchange.run(DNSDialogue(request: query, label: label), plan: plan, on: loop)

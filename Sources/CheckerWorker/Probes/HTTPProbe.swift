@@ -32,8 +32,7 @@ struct HTTPProbe: HealthProbe {
     ) throws {
         self.target = target
         self.tlsGroup = tlsGroup
-        plan = SocketPlan.make(
-            target: target, port: target.port, label: "\(secure ? "SSL_GET" : "HTTP_GET") \(target.endpointText)")
+        plan = SocketPlan.make(target: target, port: target.port, label: .endpoint(secure ? "SSL_GET" : "HTTP_GET"))
         keyword = secure ? "SSL_GET" : "HTTP_GET"
         let defaultPort = secure ? 443 : 80
         let portSuffix = target.port.map { $0 == defaultPort ? "" : ":\($0)" } ?? ""

@@ -15,7 +15,7 @@ struct PingProbe: HealthProbe {
         let dialogue = PingDialogue(
             family: target.address.family, sequence: UInt16.random(in: .min ... .max),
             payload: (0..<16).map { _ in UInt8.random(in: .min ... .max) }, label: label)
-        switch SocketPlan.make(target: target, port: 0, label: label) {
+        switch SocketPlan.make(target: target, port: 0, label: .text(label)) {
         case .failure(let failure): return loop.makeSucceededFuture(.failure(failure.message))
         case .success(let plan):
             // IPPROTO_ICMP or IPPROTO_ICMPV6: an unprivileged ICMP datagram socket.

@@ -11,9 +11,7 @@ struct SMTPProbe: HealthProbe {
     init(targets: [ProbeTarget], heloName: String) {
         self.targets = targets
         self.heloName = heloName
-        plans = targets.map {
-            SocketPlan.make(target: $0, port: $0.port, label: "SMTP_CHECK \($0.endpointText)")
-        }
+        plans = targets.map { SocketPlan.make(target: $0, port: $0.port, label: .endpoint("SMTP_CHECK")) }
     }
 
     func run(on loop: CheckLoop) -> EventLoopFuture<ProbeOutcome> {

@@ -9,7 +9,7 @@ struct TCPProbe: HealthProbe {
 
     init(target: ProbeTarget) {
         self.target = target
-        plan = SocketPlan.make(target: target, port: target.port, label: "TCP_CHECK \(target.endpointText)")
+        plan = SocketPlan.make(target: target, port: target.port, label: .endpoint("TCP_CHECK"))
     }
 
     func run(on loop: CheckLoop) -> EventLoopFuture<ProbeOutcome> {

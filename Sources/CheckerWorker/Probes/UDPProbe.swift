@@ -11,7 +11,7 @@ struct UDPProbe: HealthProbe {
     func run(on loop: CheckLoop) -> EventLoopFuture<ProbeOutcome> {
         let label = "UDP_CHECK \(target.endpointText)"
         guard target.port != nil else { return loop.makeSucceededFuture(.failure("\(label): no port")) }
-        switch SocketPlan.make(target: target, port: target.port, label: label) {
+        switch SocketPlan.make(target: target, port: target.port, label: .text(label)) {
         case .failure(let failure): return loop.makeSucceededFuture(.failure(failure.message))
         case .success(let plan):
             let payload = check.payload ?? (0..<16).map { _ in UInt8.random(in: .min ... .max) }
