@@ -70,7 +70,9 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     private var trafficReader: IPVSStatisticsReader!
     private var notifications: CheckerNotifications!
     private var runners = CheckRunners()
-    private var configuration: WorkerConfiguration?
+    /// What a reload compares with the last configuration applied (not the whole configuration: a successor's
+    /// saved state, the VRRP and BFD parts are read once, at their `apply`, and let go).
+    private var applied: (globals: GlobalDefs, groups: [VirtualServerGroup]?)?
     /// `announce_table` and `announce_protocol` as last applied, for `watchdogGone` (which runs off the loop).
     private let announcements = Mutex<(table: UInt32, protocolNumber: UInt8)?>(nil)
     /// `net_namespace_ipvs`: where the daemon's IPVS clients open their sockets (nil in tests with a fake kernel).
@@ -194,9 +196,9 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         // servers the reload keeps have theirs.
         finishStart()
         let previousOwned = isReload ? ipvs.ownedServices : configuration.savedState?.ipvsServices ?? []
-        let previousGlobals = self.configuration?.globalDefs
-        let previousGroups = self.configuration?.lvs?.virtualServerGroups
-        self.configuration = configuration
+        let previousGlobals = applied?.globals
+        let previousGroups = applied?.groups
+        applied = (configuration.globalDefs, configuration.lvs?.virtualServerGroups)
         let globals = configuration.globalDefs
         announcements.withLock { $0 = globals.announceTable.map { ($0, globals.announceProtocol) } }
         // Fixed for the worker's life: vigild refuses a reload that changes it.
@@ -449,7 +451,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     // MARK: ha_suspend and sync daemons
 
     public func peerStateChanged(_ state: WorkerState) {
-        guard configuration != nil, !stopped else { return }
+        guard applied != nil, !stopped else { return }
         handle(core.peerStateChanged(state))
         runDueChecks()
     }
@@ -457,7 +459,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     // MARK: BFD_CHECK
 
     public func bfdSessionsReceived(_ message: BFDChannelMessage, at receivedAt: Int64) {
-        guard configuration != nil, !stopped else { return }
+        guard applied != nil, !stopped else { return }
         handle(core.bfdSessionsReceived(message, at: receivedAt))
     }
 

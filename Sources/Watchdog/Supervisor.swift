@@ -90,6 +90,8 @@ final class Supervisor {
     var lastReload: ReloadReport?
     /// A load or reload happened and this process has not yet given back what it touched for it (`MemoryTrim`).
     var trimPending = true
+    /// What the pending trim follows, for its log line.
+    var trimOccasion = "after the load"
     /// When the watchdog trims once more after the last load's trim (`MemoryTrim.trimSettled`); nil: not armed.
     var settledTrimAt: Int64?
     /// What the last load or reload leaves to free (`retireAfterLoad`); freed in `trimAfterLoad`, once every worker
@@ -245,7 +247,8 @@ final class Supervisor {
         loadLeftovers = LoadLeftovers()
         // Not inside the log call: a log call builds its message only at a level that is written.
         let trimmed = MemoryTrim.trim()
-        logger.info("memory given back after the load: \(trimmed)")
+        logger.info("memory given back \(trimOccasion): \(trimmed)")
+        trimOccasion = "after the load"
         settledTrimAt = monotonicNanoseconds() + MemoryTrim.settleDelay
     }
 
@@ -370,6 +373,12 @@ final class Supervisor {
             send(.reconfigure(change), to: role)
         } else {
             send(.configure(configuration), to: role)
+            // A whole configuration (a start, or a restarted worker's) is megabytes encoded here: the heap it took goes
+            // back once the worker has read it (`trimAfterLoad`), as after a load.
+            if !trimPending {
+                trimPending = true
+                trimOccasion = "after sending the \(role) worker its configuration"
+            }
         }
         slots[role]?.configurationsSent += 1
         // The successor of this worker gets `savedState` from the slot, not from here.
