@@ -382,9 +382,7 @@ final class Supervisor {
         }
         slots[role]?.configurationsSent += 1
         // The successor of this worker gets `savedState` from the slot, not from here.
-        var kept = configuration
-        kept.savedState = nil
-        slots[role]?.lastConfiguration = kept
+        slots[role]?.lastConfiguration = configuration.withoutSavedState
     }
 
     /// How often the processes' resident sizes are read for the status and the metrics.

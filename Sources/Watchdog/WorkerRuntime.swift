@@ -311,11 +311,8 @@ struct WorkerLoop {
         }
         // Decoded lists grew one element at a time; the worker holds this configuration until the next.
         configuration.lvs?.dropSpareCapacity()
-        // Held for the next change to apply to; a successor's saved state (every real server's last report) is read
-        // once, by this `apply`, and not kept.
-        var kept = configuration
-        kept.savedState = nil
-        held.store(kept)
+        // Held for the next change to apply to, without a successor's saved state.
+        held.store(configuration.withoutSavedState)
         let applyStart = monotonicNanoseconds()
         engine.apply(configuration, isReload: isReload)
         logger.debug("applied the configuration in \((monotonicNanoseconds() - applyStart) / 1_000_000) ms")

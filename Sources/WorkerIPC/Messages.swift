@@ -32,6 +32,14 @@ public struct WorkerConfiguration: Codable, Sendable, Hashable {
     /// The state the previous incarnation of this worker last reported, so a restart does not flap.
     public var savedState: WorkerState?
 
+    /// This configuration without `savedState`: what a worker or the watchdog keeps for the next change (the saved
+    /// state, every real server's last report, is read once, by the worker's first `apply`).
+    public var withoutSavedState: WorkerConfiguration {
+        var kept = self
+        kept.savedState = nil
+        return kept
+    }
+
     public init(
         globalDefs: GlobalDefs, vrrp: VRRPConfig? = nil, lvs: LVSConfig? = nil, releaseOnStop: Bool = true,
         savedState: WorkerState? = nil, bfd: BFDConfig? = nil, bfdSessions: [BFDSessionReport]? = nil

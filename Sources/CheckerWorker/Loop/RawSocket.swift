@@ -18,6 +18,14 @@ public final class SocketPlan: Sendable {
         case endpoint(String)
         /// The probe's own words (`DNS_CHECK [2001:db8::1]:53 A example.com`).
         case text(String)
+
+        /// The label of a check of `address`:`port`.
+        func text(_ address: IPAddress, port: Int?) -> String {
+            switch self {
+            case .endpoint(let keyword): "\(keyword) \(endpointText(address, port: port))"
+            case .text(let text): text
+            }
+        }
     }
 
     /// The source side: `bindto`/`bind_port`, `bind_if`, `fwmark` (nil when the check sets none).
@@ -40,12 +48,7 @@ public final class SocketPlan: Sendable {
     private let naming: Label
 
     /// `TCP_CHECK 198.51.100.11:80`: the reason's prefix.
-    public var label: String {
-        switch naming {
-        case .endpoint(let keyword): "\(keyword) \(endpointText(remote.address, port: remote.port))"
-        case .text(let text): text
-        }
-    }
+    public var label: String { naming.text(remote.address, port: remote.port) }
 
     /// `AF_INET` or `AF_INET6`.
     var family: Int32 { remote.family }
@@ -56,12 +59,7 @@ public final class SocketPlan: Sendable {
     /// - Parameter label: the reasons' prefix, `.endpoint(KEYWORD)` for `KEYWORD ADDRESS:PORT` of the peer.
     /// - Returns: nil with the reason when the target cannot be connected to (no port, a bad `bind_if`).
     static func make(target: ProbeTarget, port: Int?, label: Label) -> Result<SocketPlan, ProbeFailure> {
-        let text: () -> String = {
-            switch label {
-            case .endpoint(let keyword): "\(keyword) \(endpointText(target.address, port: port))"
-            case .text(let text): text
-            }
-        }
+        let text = { label.text(target.address, port: port) }
         guard let port, (0...65535).contains(port) else {
             return .failure(ProbeFailure("\(text()): no port to connect to"))
         }
