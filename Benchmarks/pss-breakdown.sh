@@ -9,7 +9,8 @@
 # arenas (64 MiB reservations); thread stacks (found by each thread's stack pointer, /proc/PID/task/TID/syscall: the
 # kernel merges an anonymous mapping next to a stack into the stack's, so large malloc blocks mapped there count as
 # stack: 2 MiB of "thread stacks" in one checker worker with its stack pointers 1 MiB from its top); other anonymous
-# memory (large malloc blocks, mapped on their own). Used for the memory figures in BENCHMARKS.md.
+# memory (large malloc blocks, mapped on their own); and how much anonymous memory is in transparent huge pages. Used for
+# the memory figures in BENCHMARKS.md.
 set -uo pipefail
 # shellcheck source=Benchmarks/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -24,6 +25,9 @@ for p in $(descendants "$1"); do
   sps=$(cat /proc/"$p"/task/*/syscall 2>/dev/null | awk 'NF >= 3 { sp = $(NF - 1); sub(/^0x/, "", sp)
     while (length(sp) < 16) sp = "0" sp; printf "%s ", sp }')
   printf '%s (%s): %s threads (%s)\n' "$p" "$(tr '\0' ' ' </proc/"$p"/cmdline | cut -c1-60)" "$threads" "$names"
+  # Anonymous memory the kernel backs with 2 MiB pages, and whether the process allows it (vigild turns it off).
+  printf '  transparent huge pages: %s KiB (THP_enabled %s)\n' \
+    "$(awk '/^AnonHugePages:/ {print $2}' /proc/"$p"/smaps_rollup)" "$(awk '/^THP_enabled:/ {print $2}' /proc/"$p"/status)"
   awk -v exe="$(readlink /proc/"$p"/exe)" -v sps="$sps" -v list="$mappings" '
     function pad(h) { while (length(h) < 16) h = "0" h; return h }
     function close_mapping() {

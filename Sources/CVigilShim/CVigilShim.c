@@ -33,6 +33,14 @@ int cvigil_set_keep_capabilities(int keep) {
     return prctl(PR_SET_KEEPCAPS, (unsigned long)(keep ? 1 : 0), 0, 0, 0);
 }
 
+int cvigil_transparent_huge_pages_disabled(void) {
+    return prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
+}
+
+int cvigil_disable_transparent_huge_pages(int disable) {
+    return prctl(PR_SET_THP_DISABLE, (unsigned long)(disable ? 1 : 0), 0, 0, 0);
+}
+
 void cvigil_openlog(int facility) {
     openlog("vigild", LOG_PID | LOG_NDELAY, facility);
 }

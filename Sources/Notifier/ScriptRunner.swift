@@ -258,7 +258,8 @@ public final class ScriptRunner: Sendable {
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for argument in argv { free(argument) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+        // With transparent huge pages as vigild was started with, as under keepalived (vigild's own are off).
+        let result = HugePages.asStarted { posix_spawn(&pid, path, &actions, &attributes, argv, envp) }
         guard result == 0 else { return .failure("posix_spawn \(path): \(String(cString: strerror(result)))") }
         return .success(pid)
     }

@@ -65,7 +65,8 @@ enum Syscalls {
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for argument in argv { free(argument) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
+        // A worker starts with transparent huge pages as vigild was started with, and turns them off itself.
+        let result = HugePages.asStarted { posix_spawn(&pid, path, &actions, &attributes, argv, environ) }
         guard result == 0 else {
             throw WatchdogError(code: result, "posix_spawn \(path): \(String(cString: strerror(result)))")
         }

@@ -18,6 +18,7 @@ enum VigilDaemon {
     static func main() {
         // Every process (watchdog and re-executed workers) starts here, before it starts a thread.
         MemoryTrim.configureAllocator()
+        HugePages.disable()
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let line = WorkerCommandLine.read(arguments) {
             VigilDaemonCommand.runWorker(line.role, fd: line.ipcFD, parentPID: line.parentPID, options: line.options)

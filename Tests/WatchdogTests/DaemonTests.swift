@@ -202,6 +202,39 @@ struct DaemonTests {
         }
     }
 
+    /// Transparent huge pages are off in the watchdog and each worker (on a kernel that backs memory with them
+    /// wherever it can, Debian's, a thread's stack or a malloc arena holds 2 MiB pages for kilobytes in use), and a
+    /// script vigild starts runs with them as vigild itself was started, as under keepalived.
+    @Test func processesRunWithoutHugePagesAndTheirScriptsAsStarted() throws {
+        let daemon = try DaemonUnderTest()
+        defer { daemon.tearDown() }
+        let script = daemon.directory.appendingPathComponent("thp.sh").path
+        let output = daemon.directory.appendingPathComponent("thp.out").path
+        try "#!/bin/sh\ngrep THP_enabled /proc/$$/status > \(output).new && mv \(output).new \(output)\n"
+            .write(toFile: script, atomically: true, encoding: .utf8)
+        #expect(chmod(script, 0o755) == 0)
+        let config = twoWorkerConfig.replacingOccurrences(
+            of: "    priority 100\n", with: "    priority 100\n    notify_master \(script)\n")
+        #expect(config.contains("notify_master"))
+        try config.write(toFile: daemon.config, atomically: true, encoding: .utf8)
+        try daemon.start()
+        func thp(_ process: String) throws -> String {
+            let status = try String(contentsOfFile: "/proc/\(process)/status", encoding: .utf8)
+            return try #require(status.split(separator: "\n").first { $0.hasPrefix("THP_enabled:") }).description
+        }
+        let status = try #require(daemon.status())
+        let pids = [daemon.process.processIdentifier] + status.workers.compactMap(\.pid)
+        #expect(pids.count == 3)
+        for pid in pids { #expect(try thp("\(pid)") == "THP_enabled:\t0", "process \(pid)") }
+        // The lone BACKUP becomes MASTER once no advert came for its master-down interval (about 3.6 s).
+        try waitFor("the notify_master script to run", seconds: 20) {
+            FileManager.default.fileExists(atPath: output)
+        }
+        let scripts = try String(contentsOfFile: output, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(scripts == (try thp("self")), "the script's setting is the one vigild was started with (this test's)")
+    }
+
     /// A stopped worker (SIGSTOP) answers nothing and is replaced within two heartbeats (the default, 1 s).
     @Test func aStoppedWorkerIsReplaced() throws {
         let daemon = try DaemonUnderTest(config: threeWorkerConfig)

@@ -20,6 +20,13 @@ int cvigil_gettid(void);
 /// Keeps permitted capabilities across setuid (PR_SET_KEEPCAPS). Returns 0 or -1 with errno set.
 int cvigil_set_keep_capabilities(int keep);
 
+/// Whether transparent huge pages are off for the calling process (PR_GET_THP_DISABLE): 1, 0, or -1 with errno set.
+int cvigil_transparent_huge_pages_disabled(void);
+
+/// Turns transparent huge pages off (`disable` non-zero) or back to the system's setting for the calling process
+/// (PR_SET_THP_DISABLE: the whole process, inherited by children and kept across execve). Returns 0 or -1 with errno.
+int cvigil_disable_transparent_huge_pages(int disable);
+
 /// Opens the connection to syslog with ident "vigild" and `facility` (LOG_LOCAL0…LOG_LOCAL7).
 void cvigil_openlog(int facility);
 
