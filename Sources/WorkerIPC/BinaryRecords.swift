@@ -75,7 +75,7 @@ struct BinaryRecordWriter: BinaryPrimitiveWriter {
 
     /// A list of records, as `Array`'s `Codable` writes it (an unkeyed container, each element a record), without its
     /// generic container: a virtual server's real servers, a real server's checkers.
-    func records<R: BinaryRecord>(_ values: [R]) throws {
+    func records<R: BinaryRecord>(_ values: some Collection<R>) throws {
         let countAt = state.container(.unkeyed)
         for value in values {
             state.count(at: countAt)
@@ -300,7 +300,7 @@ extension RealServer: BinaryRecord {
         server.checkDefaults = try record.field()
         server.rise = try record.optional()
         server.fall = try record.optional()
-        server.checkers = try record.records()
+        server.checkers = Checkers(try record.records(Checker.self))
         server.location = try record.field()
         self = server
     }

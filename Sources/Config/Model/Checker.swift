@@ -307,3 +307,79 @@ public struct FileCheck: Sendable, Hashable, Codable {
         self.trackFile = trackFile
     }
 }
+
+/// A real server's checkers, in the order they were written. Most real servers have exactly one, held inline: as an
+/// array each was an allocation of its own (128 bytes with the array's header), 10,000 of them in the watchdog and
+/// again in the checker worker for a farm of 1,000 × 10. None, or more than one, are held in an array (an empty one
+/// allocates nothing). A collection like the array it replaces, encoded as one.
+public struct Checkers: Sendable, Hashable, RandomAccessCollection, MutableCollection, RangeReplaceableCollection,
+    ExpressibleByArrayLiteral
+{
+    /// Exactly one checker is always `.one`: equality and hashing can then compare the cases as they are.
+    private enum Storage: Sendable, Hashable {
+        case one(Checker)
+        case many([Checker])
+    }
+
+    private var storage: Storage
+
+    public init() { storage = .many([]) }
+
+    public init(arrayLiteral elements: Checker...) { self.init(elements) }
+
+    public init<S: Sequence>(_ elements: S) where S.Element == Checker {
+        let all = Array(elements)
+        storage = all.count == 1 ? .one(all[0]) : .many(all)
+    }
+
+    public var startIndex: Int { 0 }
+
+    public var endIndex: Int {
+        switch storage {
+        case .one: 1
+        case .many(let all): all.count
+        }
+    }
+
+    public subscript(position: Int) -> Checker {
+        get {
+            switch storage {
+            case .one(let checker):
+                precondition(position == 0, "Checkers index out of range")
+                return checker
+            case .many(let all): return all[position]
+            }
+        }
+        set {
+            switch storage {
+            case .one:
+                precondition(position == 0, "Checkers index out of range")
+                storage = .one(newValue)
+            case .many(var all):
+                // The array leaves `storage` while it changes, so it stays uniquely referenced (no copy).
+                storage = .many([])
+                all[position] = newValue
+                storage = .many(all)
+            }
+        }
+    }
+
+    public mutating func replaceSubrange<C: Collection>(_ subrange: Range<Int>, with newElements: C)
+    where C.Element == Checker {
+        var all: [Checker]
+        switch storage {
+        case .one(let checker): all = [checker]
+        case .many(let held): all = held
+        }
+        // As in the subscript: the array alone holds its elements while they change.
+        storage = .many([])
+        all.replaceSubrange(subrange, with: newElements)
+        storage = all.count == 1 ? .one(all[0]) : .many(all)
+    }
+}
+
+extension Checkers: Codable {
+    public init(from decoder: any Decoder) throws { self.init(try [Checker](from: decoder)) }
+
+    public func encode(to encoder: any Encoder) throws { try Array(self).encode(to: encoder) }
+}

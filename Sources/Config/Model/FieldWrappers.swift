@@ -100,6 +100,26 @@ public struct StoredAs<Storage: FixedWidthInteger & Sendable & Codable>: Sendabl
     }
 }
 
+/// An optional `Int` stored in a narrower integer type, clamped to its range: for settings of each real server that
+/// most leave out or keep small (`port`, `rise`, `fall`). Encoded as the `Int?`.
+@propertyWrapper
+public struct StoredAsOptional<Storage: FixedWidthInteger & Sendable & Codable>: Sendable, Hashable,
+    CodedAsWrappedValue
+{
+    private var storage: Storage?
+
+    public init(wrappedValue: Int?) { storage = wrappedValue.map { Storage(clamping: $0) } }
+
+    public var wrappedValue: Int? {
+        get { storage.map { Int($0) } }
+        set { storage = newValue.map { Storage(clamping: $0) } }
+    }
+}
+
+extension StoredAsOptional: StoredField {
+    public var storedValue: Any { wrappedValue as Any }
+}
+
 /// A property wrapper encoded as the value it wraps, so a wrapped field reads and writes as the bare field did.
 public protocol CodedAsWrappedValue: Codable {
     associatedtype Value: Codable

@@ -256,39 +256,44 @@ public struct SorryServer: Sendable, Hashable, Codable {
 }
 
 /// `real_server ADDR [PORT] { }`.
+///
+/// The watchdog and the checker worker each hold one per real server (10,000 for a farm of 1,000 × 10): settings
+/// are stored as narrow as their ranges allow, declared widest first (a struct is laid out in declaration order), and
+/// a single checker is held inline (`Checkers`): 184 bytes where a real server took 176 and an array of 128 for its
+/// checker.
 public struct RealServer: Sendable, Hashable, Codable {
     /// keepalived's (and ipvsadm's) largest weight.
     public static let maximumWeight = 65535
 
     public var address: IPAddress
+    @OutOfLine public var notifyUp: ScriptCommand?
+    @OutOfLine public var notifyDown: ScriptCommand?
+    /// `connect_timeout`, `retry`, `delay_before_retry`, `warmup`, `delay_loop`, `alpha` as written.
+    @OutOfLine public var checkDefaults = CheckDefaults()
+    /// `virtualhost`: the default `Host:` of this server's HTTP_GET/SSL_GET checkers.
+    @OutOfLine public var virtualhost: String?
+    public var checkers: Checkers = []
+    @NotCompared public var location: SourceLocation
+    /// `weight`, 0 to `maximumWeight`; default 1.
+    @StoredAs<Int32> public var weight = 1
+    /// `uthreshold`: the most connections IPVS sends; 0 is no limit (0 to 2^32 - 1, as IPVS takes it).
+    @StoredAs<UInt32> public var upperThreshold = 0
+    /// `lthreshold`: the connection count under which the server takes connections again.
+    @StoredAs<UInt32> public var lowerThreshold = 0
     /// `nil` when left out: fwmark services, or the virtual server's port.
-    public var port: Int?
-    /// `weight`; default 1.
-    public var weight = 1
+    @StoredAsOptional<UInt16> public var port: Int?
+    /// Vigil extension `rise N` (1 to 65535): consecutive successful checks before a down server is up again; `nil`
+    /// is keepalived's behaviour (one).
+    @StoredAsOptional<UInt16> public var rise: Int?
+    /// Vigil extension `fall N` (1 to 65535): consecutive failed checks before an up server is down; `nil` is
+    /// keepalived's behaviour (each checker's `retry` + 1 attempts).
+    @StoredAsOptional<UInt16> public var fall: Int?
     /// `lvs_method`; `nil` follows the virtual server.
     public var forwarding: ForwardingMethod?
     /// `inhibit_on_failure`; `nil` follows the virtual server.
     public var inhibitOnFailure: Bool?
-    @OutOfLine public var notifyUp: ScriptCommand?
-    @OutOfLine public var notifyDown: ScriptCommand?
-    /// `uthreshold`: the most connections IPVS sends; 0 is no limit.
-    public var upperThreshold = 0
-    /// `lthreshold`: the connection count under which the server takes connections again.
-    public var lowerThreshold = 0
     /// `smtp_alert`; `nil` follows `global_defs`.
     public var smtpAlert: Bool?
-    /// `virtualhost`: the default `Host:` of this server's HTTP_GET/SSL_GET checkers.
-    public var virtualhost: String?
-    /// `connect_timeout`, `retry`, `delay_before_retry`, `warmup`, `delay_loop`, `alpha` as written.
-    @OutOfLine public var checkDefaults = CheckDefaults()
-    /// Vigil extension `rise N`: consecutive successful checks before a down server is up again;
-    /// `nil` is keepalived's behaviour (one).
-    public var rise: Int?
-    /// Vigil extension `fall N`: consecutive failed checks before an up server is down; `nil` is
-    /// keepalived's behaviour (each checker's `retry` + 1 attempts).
-    public var fall: Int?
-    public var checkers: [Checker] = []
-    @NotCompared public var location: SourceLocation
 
     public init(address: IPAddress, port: Int?, location: SourceLocation) {
         self.address = address
