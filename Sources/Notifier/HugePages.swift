@@ -17,25 +17,22 @@ import Synchronization
 /// off again once the child exists: spawns are serialised, and in that window (a posix_spawn, microseconds) another
 /// thread's page fault may take a huge page.
 public enum HugePages {
-    /// 1 once `disable` turned THP off in this process (it was on when the process started), 0 when it was off
+    /// Whether `disable` turned THP off in this process (it was on when the process started); false when it was off
     /// already (inherited from whoever started vigild) or could not be turned off: spawns then change nothing.
-    private static let turnedOff = Atomic<Int>(0)
+    private static let turnedOff = Atomic<Bool>(false)
     private static let spawning = Mutex<Void>(())
 
     /// Turns THP off for this process; called first thing in `main`, before a second thread exists. A kernel without
     /// the switch (before 3.15) leaves THP as it is.
     public static func disable() {
         guard cvigil_transparent_huge_pages_disabled() == 0 else { return }
-        if cvigil_disable_transparent_huge_pages(1) == 0 { turnedOff.store(1, ordering: .relaxed) }
+        if cvigil_disable_transparent_huge_pages(1) == 0 { turnedOff.store(true, ordering: .relaxed) }
     }
-
-    /// Whether THP is off for this process (`THP_enabled: 0` in `/proc/self/status`).
-    public static var isDisabled: Bool { cvigil_transparent_huge_pages_disabled() == 1 }
 
     /// Runs `spawn` (a `posix_spawn`, whose result it returns) with THP as this process was started with, so that
     /// the program it starts inherits that setting, not vigild's own.
     public static func asStarted(_ spawn: () -> Int32) -> Int32 {
-        guard turnedOff.load(ordering: .relaxed) == 1 else { return spawn() }
+        guard turnedOff.load(ordering: .relaxed) else { return spawn() }
         return spawning.withLock { _ in
             _ = cvigil_disable_transparent_huge_pages(0)
             defer { _ = cvigil_disable_transparent_huge_pages(1) }

@@ -58,6 +58,7 @@ struct RealServerStorageTests {
         #expect(checkers.isEmpty && Array(checkers) == [])
         checkers.append(tcp)
         #expect(checkers.count == 1 && checkers[0] == tcp && checkers.first == tcp)
+        #expect(checkers.holdsOneInline, "one checker takes no array of its own")
         checkers.append(ping)
         #expect(Array(checkers) == [tcp, ping])
         ping.logAllFailures = true
@@ -70,6 +71,7 @@ struct RealServerStorageTests {
         #expect(Array(checkers) == [ping] && copy.count == 2, "a copy keeps its own checkers")
         // One checker reached by removal equals one written alone, and hashes the same.
         #expect(checkers == [ping] && checkers.hashValue == Checkers([ping]).hashValue)
+        #expect(checkers.holdsOneInline && Checkers([ping]).holdsOneInline)
         checkers[0].logAllFailures = false
         #expect(checkers[0] != ping)
         checkers.removeAll()
@@ -87,7 +89,8 @@ struct RealServerStorageTests {
         for checkers in [Checkers(), one, two] {
             let data = try encoder.encode(checkers)
             #expect(data == (try encoder.encode(Array(checkers))))
-            #expect(try JSONDecoder().decode(Checkers.self, from: data) == checkers)
+            let decoded = try JSONDecoder().decode(Checkers.self, from: data)
+            #expect(decoded == checkers && decoded.holdsOneInline == (checkers.count == 1))
         }
     }
 }

@@ -327,9 +327,27 @@ public struct Checkers: Sendable, Hashable, RandomAccessCollection, MutableColle
 
     public init(arrayLiteral elements: Checker...) { self.init(elements) }
 
-    public init<S: Sequence>(_ elements: S) where S.Element == Checker {
-        let all = Array(elements)
-        storage = all.count == 1 ? .one(all[0]) : .many(all)
+    public init<S: Sequence>(_ elements: S) where S.Element == Checker { storage = Self.storage(of: Array(elements)) }
+
+    /// Whether the checkers are one checker held inline (what a real server with one checker should cost).
+    var holdsOneInline: Bool {
+        if case .one = storage { return true }
+        return false
+    }
+
+    /// `all` as stored: one checker inline, any other number in the array.
+    private static func storage(of all: [Checker]) -> Storage { all.count == 1 ? .one(all[0]) : .many(all) }
+
+    /// Every checker as an array, leaving `storage` empty meanwhile: an array taken out stays uniquely referenced, so
+    /// changing it copies nothing.
+    private mutating func takeAll() -> [Checker] {
+        let all: [Checker]
+        switch storage {
+        case .one(let checker): all = [checker]
+        case .many(let held): all = held
+        }
+        storage = .many([])
+        return all
     }
 
     public var startIndex: Int { 0 }
@@ -355,9 +373,8 @@ public struct Checkers: Sendable, Hashable, RandomAccessCollection, MutableColle
             case .one:
                 precondition(position == 0, "Checkers index out of range")
                 storage = .one(newValue)
-            case .many(var all):
-                // The array leaves `storage` while it changes, so it stays uniquely referenced (no copy).
-                storage = .many([])
+            case .many:
+                var all = takeAll()
                 all[position] = newValue
                 storage = .many(all)
             }
@@ -366,15 +383,9 @@ public struct Checkers: Sendable, Hashable, RandomAccessCollection, MutableColle
 
     public mutating func replaceSubrange<C: Collection>(_ subrange: Range<Int>, with newElements: C)
     where C.Element == Checker {
-        var all: [Checker]
-        switch storage {
-        case .one(let checker): all = [checker]
-        case .many(let held): all = held
-        }
-        // As in the subscript: the array alone holds its elements while they change.
-        storage = .many([])
+        var all = takeAll()
         all.replaceSubrange(subrange, with: newElements)
-        storage = all.count == 1 ? .one(all[0]) : .many(all)
+        storage = Self.storage(of: all)
     }
 }
 
