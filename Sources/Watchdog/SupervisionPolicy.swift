@@ -270,6 +270,13 @@ extension ThreadActivity {
 /// The watchdog's readings of one worker's two threads, one per round of pings, for the spans `HeartbeatPolicy`
 /// judges. Bounded: a span longer than what it keeps is measured from its oldest reading, which credits less
 /// waiting, never more.
+///
+/// Readings come when the watchdog's loop gets to them: on a loaded machine seconds apart. A span asked for from
+/// `since` to `until` is measured between the readings around it, so the part of that interval before `since` (back
+/// to the reading at or before it) and after `until` (up to the last reading) counts the thread's CPU and waits that
+/// were not in the silence. Both are taken off, as if the thread had run or waited all that time: the span's CPU and
+/// waits are lower bounds. A busy loop whose readings were sparse is not blamed for CPU it used before its last
+/// progress (a loaded kernel lab: a checker making progress killed for 4.5 s "on a CPU" in 2.7 s of silence).
 public struct ActivityLedger: Hashable, Sendable {
     public struct Reading: Hashable, Sendable {
         public var at: Int64
@@ -294,11 +301,15 @@ public struct ActivityLedger: Hashable, Sendable {
         }
     }
 
-    /// What the main thread did from `since` to its last reading.
-    public func answeringSpan(since: Int64) -> ThreadSpan? { Self.span(answering, since: since) }
+    /// What the main thread did from `since` to `until` (default: its last reading).
+    public func answeringSpan(since: Int64, until: Int64 = .max) -> ThreadSpan? {
+        Self.span(answering, since: since, until: until)
+    }
 
-    /// What the engine's loop thread did from `since` to its last reading.
-    public func loopSpan(since: Int64) -> ThreadSpan? { Self.span(loop, since: since) }
+    /// What the engine's loop thread did from `since` to `until` (default: its last reading).
+    public func loopSpan(since: Int64, until: Int64 = .max) -> ThreadSpan? {
+        Self.span(loop, since: since, until: until)
+    }
 
     private static func append(_ reading: Reading, to readings: inout [Reading], _ capacity: Int) {
         // Another thread (a new loop thread) starts a new series.
@@ -307,11 +318,15 @@ public struct ActivityLedger: Hashable, Sendable {
         if readings.count > capacity { readings.removeFirst(readings.count - capacity) }
     }
 
-    /// From the last reading at or before `since` (the oldest kept when none is) to the last one.
-    private static func span(_ readings: [Reading], since: Int64) -> ThreadSpan? {
+    /// From the last reading at or before `since` (the oldest kept when none is) to the last one, less the time
+    /// between that first reading and `since` and between `until` and the last reading (see the type's comment).
+    private static func span(_ readings: [Reading], since: Int64, until: Int64) -> ThreadSpan? {
         guard let last = readings.last, let first = readings.last(where: { $0.at <= since }) ?? readings.first
         else { return nil }
-        return last.activity.since(first.activity)
+        let span = last.activity.since(first.activity)
+        let outside = Duration.nanoseconds(max(0, since - first.at) + max(0, last.at - min(until, last.at)))
+        return ThreadSpan(
+            onCPU: max(.zero, span.onCPU - outside), waited: max(.zero, span.waited - outside), state: span.state)
     }
 }
 

@@ -634,7 +634,10 @@ final class Supervisor {
                     loop: loopThread > 0
                         ? Syscalls.threadActivity(pid, thread: loopThread).map { (loopThread, $0) } : nil)
                 answering = slots[role]?.activity.answeringSpan(since: slot.lastHeard)
-                loop = slot.lastHeartbeat.flatMap { slots[role]?.activity.loopSpan(since: $0.progressAt) }
+                // The loop's silence is judged as of the last answer (`progressAge`): its CPU over that interval.
+                loop = slot.lastHeartbeat.flatMap {
+                    slots[role]?.activity.loopSpan(since: $0.progressAt, until: $0.answeredAt)
+                }
             }
             let verdict = heartbeat.judge(
                 sinceStart: .nanoseconds(judged - slot.startedAt), helloReceived: slot.helloAt != nil,

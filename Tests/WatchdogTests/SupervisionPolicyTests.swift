@@ -189,16 +189,54 @@ struct SupervisionPolicyTests {
             let answering = ThreadActivity(state: "R", onCPU: Int64(index) * 10, waited: Int64(index) * 1000)
             ledger.record(at: Int64(at), answering: (7, answering), loop: (8, answering))
         }
-        // Readings at 200, 300, 400 kept: since 250 counts from 200; since 50 from the oldest kept, 200.
+        // Readings at 200, 300, 400 kept: since 250 counts from 200, less the 50 ns before 250; since 50 from the
+        // oldest kept, 200.
         #expect(
             ledger.answeringSpan(since: 250)
+                == ThreadSpan(onCPU: .zero, waited: .nanoseconds(1950), state: "R"))
+        #expect(
+            ledger.answeringSpan(since: 200)
                 == ThreadSpan(onCPU: .nanoseconds(20), waited: .nanoseconds(2000), state: "R"))
         #expect(ledger.answeringSpan(since: 50) == ledger.answeringSpan(since: 200))
         #expect(ledger.answeringSpan(since: 400) == ThreadSpan(onCPU: .zero, waited: .zero, state: "R"))
+        // Until 390: the last reading (400) is 10 ns past it.
+        #expect(ledger.answeringSpan(since: 200, until: 390)?.waited == .nanoseconds(1990))
         // The engine's loop moved to another thread (a restarted loop): its old readings say nothing of it.
         ledger.record(at: 500, answering: nil, loop: (9, ThreadActivity(state: "S", onCPU: 5, waited: 5)))
         #expect(ledger.loopSpan(since: 100) == ThreadSpan(onCPU: .zero, waited: .zero, state: "S"))
-        #expect(ledger.answeringSpan(since: 250)?.waited == .nanoseconds(2000))
+        #expect(ledger.answeringSpan(since: 250)?.waited == .nanoseconds(1950))
+    }
+
+    @Test("sparse readings (a late watchdog) do not blame a loop for the CPU it used before its last progress")
+    func sparseReadings() {
+        let heartbeat = HeartbeatPolicy(interval: .seconds(1))
+        let second: Int64 = 1_000_000_000
+        func judge(_ ledger: ActivityLedger, _ answer: WorkerHeartbeat) -> LivenessVerdict {
+            heartbeat.judge(
+                sinceStart: .seconds(60), helloReceived: true, sinceLastAnswer: .zero, oldestUnanswered: nil,
+                lastHeartbeat: answer,
+                loop: ledger.loopSpan(since: answer.progressAt, until: answer.answeredAt))
+        }
+        // A loaded machine: the watchdog read the loop thread at 0 s and next at 5.5 s, 4.5 s of CPU between. The loop
+        // made progress at 3 s (busy until then) and answered at 5.2 s: 2.2 s without progress, of which at most
+        // 4.5 - 3 - 0.3 = 1.2 s were on a CPU. Runnable: starved, not stuck (it was judged stuck, with 4.5 s of CPU).
+        var busy = ActivityLedger()
+        busy.record(at: 0, answering: nil, loop: (8, ThreadActivity(state: "R", onCPU: 0, waited: 0)))
+        busy.record(
+            at: 55 * second / 10, answering: nil,
+            loop: (8, ThreadActivity(state: "R", onCPU: 45 * second / 10, waited: 0)))
+        let late = WorkerHeartbeat(sequence: 1, answeredAt: 52 * second / 10, progressAt: 3 * second, maxLoopLag: 0)
+        let span = ThreadSpan(onCPU: .milliseconds(1200), waited: .zero, state: "R")
+        #expect(judge(busy, late) == .starved(for: .milliseconds(2200), activity: span, loop: true))
+        // An endless loop on an idle machine, read every 250 ms: all its silence on a CPU, still stuck.
+        var spinning = ActivityLedger()
+        for tick: Int64 in 0...13 {
+            let at = tick * second / 4
+            spinning.record(at: at, answering: nil, loop: (8, ThreadActivity(state: "R", onCPU: at, waited: 0)))
+        }
+        let stuck = WorkerHeartbeat(sequence: 1, answeredAt: 31 * second / 10, progressAt: second, maxLoopLag: 0)
+        #expect(judge(spinning, stuck).kills)
+        #expect(spinning.loopSpan(since: second, until: 31 * second / 10)?.onCPU == .milliseconds(2100))
     }
 
     @Test("before its hello a worker that keeps running has the start-up timeout")
