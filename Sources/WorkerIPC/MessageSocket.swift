@@ -101,7 +101,15 @@ public final class MessageSocket {
     /// while `hasOutgoing`). The watchdog sends this way: a worker that stops reading (stopped, hung, busy
     /// decoding a large configuration) never blocks the loop that judges its heartbeats.
     public func enqueue<Body: Codable>(_ body: Body) throws(SocketError) {
-        for datagram in frames(body) {
+        try enqueue(encoded: MessageCodec.encode(body, version: version))
+    }
+
+    /// `enqueue` of a message already encoded (`MessageCodec.encode` with this socket's `version`): a sender that
+    /// shares the socket under a lock encodes before taking it.
+    public func enqueue(encoded payload: [UInt8]) throws(SocketError) {
+        let id = nextID
+        nextID &+= 1
+        for datagram in WorkerFrame.datagrams(for: payload, id: id) {
             outgoing.append(datagram)
             outgoingBytes += datagram.count
         }

@@ -66,7 +66,11 @@ public final class WorkerReporter: Sendable {
     /// The engine's liveness, read by the heartbeat answers.
     public let progress: WorkerProgress
 
+    /// The socket's protocol version, for encoding outside the mutex.
+    private let version: Int
+
     public init(socket: MessageSocket, logger: Logger, progress: WorkerProgress = WorkerProgress()) {
+        version = socket.version
         self.socket = Mutex(MessageSocketBox(socket))
         self.logger = logger
         self.progress = progress
@@ -75,13 +79,16 @@ public final class WorkerReporter: Sendable {
     /// Queues one message for the watchdog and sends what its socket takes now; never waits, so an engine whose
     /// watchdog is behind (a flood of events on a loaded machine) keeps working instead of blocking on the socket. The
     /// rest goes out from the worker's IPC thread when the socket is writable (`flush`). Frames of one message are
-    /// never interleaved with another's.
+    /// never interleaved with another's. The message is encoded before the socket's mutex is taken: encoding the
+    /// state report of a large farm takes long on a loaded machine, and the IPC thread answers heartbeats through
+    /// the same mutex (a checker whose pong waited behind a report's encoding was killed as hung, asleep on the lock).
     public func send(_ message: WorkerMessage) {
         let isEvent = if case .event = message { true } else { false }
+        let payload = MessageCodec.encode(message, version: version)
         // Queued: true, dropped (the watchdog behind): false, not sent (a failure): nil.
         let (queued, failure) = socket.withLock { box -> (Bool?, SocketError?) in
             if isEvent, !box.broken, box.socket.outgoingBytes > Self.eventBacklogLimit { return (false, nil) }
-            let (sent, failure) = box.attempt { socket throws(SocketError) in try socket.enqueue(message) }
+            let (sent, failure) = box.attempt { socket throws(SocketError) in try socket.enqueue(encoded: payload) }
             return (sent ? true : nil, failure)
         }
         if let failure { logFailure(failure) }
