@@ -39,6 +39,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     /// Where reports, events and statistics go (the watchdog in production, a recorder in tests).
     struct Sink {
         var report: (WorkerState) -> Void
+        /// Where reports after a whole one go as changes; nil: every report is whole (tests that read whole ones).
+        var reportChange: ((WorkerStateChange) -> Void)? = nil
         var event: (String) -> Void
         /// Marks progress during long work on the loop, for the watchdog's liveness check.
         var progress: () -> Void = {}
@@ -84,6 +86,12 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
     /// A first configuration's probes, report and statistics, waiting for its rules to be written (`finishStart`).
     private var pendingStart: (() -> Void)?
     private var reportTimer: TimerID?
+    /// Virtual servers whose report changed since the last report sent, and whether the next one must be whole (the
+    /// first after each configuration, or one asked for without a virtual server).
+    private var reportedServers: Set<Int> = []
+    private var wholeReportDue = true
+    /// The IPVS services of the last report sent: a change carries them only when they changed.
+    private var reportedIPVSServices: [String]?
     private var statisticsTimer: TimerID?
     private var dirty: Set<Int> = []
     private var flushQueued = false
@@ -105,7 +113,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         self.init(
             loop: CheckLoop(),
             sink: Sink(
-                report: { reporter.report($0) }, event: { reporter.event($0) },
+                report: { reporter.report($0) }, reportChange: { reporter.send(.stateChange($0)) },
+                event: { reporter.event($0) },
                 progress: { reporter.progress.mark() }, statistics: { reporter.send(.checkerStatistics($0)) },
                 ipvsStatistics: { reporter.send(.ipvsStatistics($0)) }),
             logger: logger,
@@ -265,6 +274,8 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         let build = change.build
         let finish = { [self] in
             buildRunners(build, lvs: lvs, context: context)
+            // The virtual servers' indices are this configuration's now: the watchdog gets the whole report.
+            wholeReportDue = true
             sendReport()
             scheduleStatistics()
             // The configuration may name services and real servers differently: the next reading reads everything.
@@ -445,7 +456,11 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
                 }
             }
         }
-        if update.report { reportSoon() }
+        if update.report {
+            if update.reported.isEmpty { wholeReportDue = true }
+            reportedServers.formUnion(update.reported)
+            reportSoon()
+        }
     }
 
     // MARK: ha_suspend and sync daemons
@@ -480,7 +495,18 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         // Not before a first configuration's rules are written: `finishStart` sends the first report then (a peer's
         // state arriving meanwhile asks for one too).
         guard pendingStart == nil else { return }
-        sink.report(core.report(ipvsServices: ipvs.ownedServices, progress: sink.progress))
+        let services = ipvs.ownedServices
+        if let reportChange = sink.reportChange, !wholeReportDue {
+            guard !reportedServers.isEmpty || services != reportedIPVSServices else { return }
+            reportChange(
+                core.reportChange(
+                    virtualServers: reportedServers, ipvsServices: services == reportedIPVSServices ? nil : services))
+        } else {
+            sink.report(core.report(ipvsServices: services, progress: sink.progress))
+            wholeReportDue = false
+        }
+        reportedServers = []
+        reportedIPVSServices = services
         // Encoding and sending the report of a large farm takes a while of its own.
         sink.progress()
     }

@@ -483,6 +483,20 @@ final class Supervisor {
             operatorInterfacesReported(role)
             if role == .checker { anycastReported(state) }
             if role == .vrrp, slots[.checker]?.helloAt != nil { send(.peerState(state), to: .checker) }
+        case .stateChange(let change):
+            // Patches the whole report this worker sent first; one that does not fit it is a bug, counted and logged.
+            guard let held = slot.state, let state = change.applied(to: held) else {
+                malformedMessages += 1
+                let held = slot.state?.virtualServers.count ?? 0
+                logger.warning(
+                    """
+                    dropped a state change from the \(role) worker that does not fit its last report \
+                    (\(change.virtualServerCount) virtual servers, \(held) held)
+                    """)
+                break
+            }
+            slot.state = state
+            if role == .checker { anycastReported(state) }
         case .event(let event):
             // The worker logged it already; the watchdog keeps it for the status page and `vigilctl status`.
             logger.debug("\(role) worker: \(event.summary)")

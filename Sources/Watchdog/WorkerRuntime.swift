@@ -415,7 +415,7 @@ struct WorkerLoop {
             stall(milliseconds: milliseconds, slices: slices, id: id)
         case .peerState(let state):
             onLoop { engine.peerStateChanged(state) }
-        case .hello, .pong, .state, .event, .ack, .checkerStatistics, .ipvsStatistics:
+        case .hello, .pong, .state, .stateChange, .event, .ack, .checkerStatistics, .ipvsStatistics:
             logger.warning("unexpected message from the watchdog; ignored")
         }
     }

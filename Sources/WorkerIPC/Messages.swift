@@ -192,6 +192,40 @@ public struct WorkerState: Codable, Sendable, Hashable {
     }
 }
 
+/// The checker worker's report after its first: only the virtual servers whose report changed since the last one
+/// sent, by their index in the last full report (`WorkerState.virtualServers`), which the watchdog patches. A real
+/// server going down in a farm of 10,000 is one virtual server's report, not the whole farm's: the whole farm encoded
+/// and decoded ten times a second under flapping was seconds of CPU on a loaded machine.
+public struct WorkerStateChange: Codable, Sendable, Hashable {
+    /// How many virtual servers the full report holds: a change that does not fit the watchdog's copy is refused.
+    public var virtualServerCount: Int
+    /// Where each of `virtualServers` goes in the full report.
+    public var indices: [Int]
+    public var virtualServers: [VirtualServerReport]
+    /// The IPVS services, when they changed since the last report.
+    public var ipvsServices: [String]?
+
+    public init(
+        virtualServerCount: Int, indices: [Int], virtualServers: [VirtualServerReport], ipvsServices: [String]? = nil
+    ) {
+        self.virtualServerCount = virtualServerCount
+        self.indices = indices
+        self.virtualServers = virtualServers
+        self.ipvsServices = ipvsServices
+    }
+
+    /// `state` with this change applied; nil when it does not fit (another count, an index out of range).
+    public func applied(to state: WorkerState) -> WorkerState? {
+        guard state.virtualServers.count == virtualServerCount, indices.count == virtualServers.count,
+            indices.allSatisfy(state.virtualServers.indices.contains)
+        else { return nil }
+        var state = state
+        for (index, server) in zip(indices, virtualServers) { state.virtualServers[index] = server }
+        if let ipvsServices { state.ipvsServices = ipvsServices }
+        return state
+    }
+}
+
 /// How the checker worker keeps up: its checks, how late they start, and its IPVS writes and reads.
 public struct CheckerStatistics: Codable, Sendable, Hashable {
     public var checksStarted: UInt64 = 0
@@ -268,6 +302,8 @@ public enum WorkerMessage: Codable, Sendable, Hashable {
     /// Answered from the worker's IPC thread, not its engine's loop: see `WorkerHeartbeat`.
     case pong(WorkerHeartbeat)
     case state(WorkerState)
+    /// The checker worker's report after a first, whole one: what changed (`WorkerStateChange`).
+    case stateChange(WorkerStateChange)
     /// From the watchdog to the checker worker: the VRRP worker's last state report, for `ha_suspend`
     /// (checks paused while this director is not MASTER) and sorry-server decisions.
     case peerState(WorkerState)

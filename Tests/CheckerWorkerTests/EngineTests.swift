@@ -48,8 +48,12 @@ final class EngineHarness {
     var events: [String] = []
     var ipvsReports: [IPVSStatisticsReport] = []
     var engine: CheckerEngine!
+    /// With `reportChanges`: the changes sent after a whole report, each applied to the last report (as the watchdog
+    /// does) and appended to `reports`; those that did not fit are counted.
+    var changes: [WorkerStateChange] = []
+    var misfits = 0
 
-    init() {
+    init(reportChanges: Bool = false) {
         engine = CheckerEngine(
             loop: loop,
             sink: CheckerEngine.Sink(
@@ -57,6 +61,16 @@ final class EngineHarness {
                     reports.append($0)
                     servicesAtReport.append(kernel?.state.virtualServers.count ?? 0)
                 },
+                reportChange: !reportChanges
+                    ? nil
+                    : { [unowned self] change in
+                        changes.append(change)
+                        if let last = reports.last, let next = change.applied(to: last) {
+                            reports.append(next)
+                        } else {
+                            misfits += 1
+                        }
+                    },
                 event: { [unowned self] in events.append($0) },
                 ipvsStatistics: { [unowned self] in ipvsReports.append($0) }),
             logger: Logger(label: "test"),
@@ -116,6 +130,48 @@ struct EngineTests {
             }
         }
         """
+
+    @Test("after a whole report, one real server's change is sent as its virtual server's report alone")
+    func reportChanges() throws {
+        let three = (0..<3).map { Self.twoServers.replacingOccurrences(of: "192.0.2.100", with: "192.0.2.10\($0)") }
+            .joined(separator: "\n")
+        let whole = EngineHarness()
+        let changing = EngineHarness(reportChanges: true)
+        for harness in [whole, changing] {
+            harness.engine.apply(try harness.configuration(three), isReload: false)
+            harness.advance(seconds: 1)
+            harness.network.down = ["198.51.100.12"]
+            harness.advance(seconds: 5)
+        }
+        // 198.51.100.12 is in all three virtual servers: down in each, in one change after the first whole report.
+        #expect(whole.health("198.51.100.12 80") == .down)
+        #expect(changing.reports.count == whole.reports.count && changing.reports.last == whole.reports.last)
+        #expect(changing.misfits == 0)
+        #expect(changing.changes.map(\.indices) == [[0, 1, 2]])
+        #expect(changing.changes.allSatisfy { $0.virtualServerCount == 3 && $0.ipvsServices == nil })
+        // A reload: a whole report again (the virtual servers' indices may have moved); then the server back up is a
+        // change again.
+        let slower = three.replacingOccurrences(of: "delay_loop 2", with: "delay_loop 3")
+        for harness in [whole, changing] {
+            harness.engine.apply(try harness.configuration(slower), isReload: true)
+            harness.network.down = []
+            harness.advance(seconds: 10)
+        }
+        #expect(changing.reports.last == whole.reports.last && whole.health("198.51.100.12 80") == .up)
+        #expect(changing.misfits == 0 && changing.changes.map(\.indices) == [[0, 1, 2], [0, 1, 2]])
+        // A change that does not fit the report it patches is refused.
+        let last = try #require(whole.reports.last)
+        let server = VirtualServerReport(name: "x", health: .up)
+        #expect(
+            WorkerStateChange(virtualServerCount: 3, indices: [3], virtualServers: [server]).applied(to: last) == nil)
+        #expect(WorkerStateChange(virtualServerCount: 2, indices: [], virtualServers: []).applied(to: last) == nil)
+        #expect(
+            WorkerStateChange(virtualServerCount: 3, indices: [0, 1], virtualServers: [server]).applied(to: last) == nil
+        )
+        #expect(
+            WorkerStateChange(virtualServerCount: 3, indices: [1], virtualServers: [server]).applied(to: last)?
+                .virtualServers.map(\.name) == [last.virtualServers[0].name, "x", last.virtualServers[2].name])
+    }
 
     @Test("a failing real server leaves IPVS after its retries and comes back; reports and events follow")
     func downAndUp() throws {

@@ -88,6 +88,8 @@ public struct CheckerCore: Sendable {
         public var syncDaemonsChanged = false
         /// The worker's report changed.
         public var report = false
+        /// The virtual servers whose report changed (a report asked for without any: the whole report).
+        public var reported: Set<Int> = []
     }
 
     public private(set) var lvs = LVSConfig()
@@ -310,6 +312,7 @@ public struct CheckerCore: Sendable {
         }
         update.dirty.insert(entry.virtualServer)
         update.report = true
+        update.reported.insert(entry.virtualServer)
         if let quorum = updateQuorum(entry.virtualServer, announce: true) { update.events.append(quorum) }
     }
 
@@ -348,6 +351,7 @@ public struct CheckerCore: Sendable {
                 note(change, ofEntry: index, into: &update)
                 // The check's own record changed even when the server's health did not: report it.
                 update.report = true
+                update.reported.insert(entries[index].virtualServer)
             }
         }
         return update
@@ -461,20 +465,34 @@ public struct CheckerCore: Sendable {
     /// Everything the watchdog keeps: each virtual server's quorum and real servers' health and weight.
     /// - Parameter progress: called every few virtual servers (a report of 10,000 real servers is long work).
     public func report(ipvsServices: [String], progress: () -> Void = {}) -> WorkerState {
-        let servers = lvs.virtualServers.enumerated().map { index, server in
+        let servers = lvs.virtualServers.indices.map { index in
             if index % 16 == 15 { progress() }
-            return VirtualServerReport(
-                name: VirtualServerNames.name(server.address), health: quorumMet[index] == true ? .up : .down,
-                realServers: entriesOf[index].map { entryIndex in
-                    let state = scheduler.servers[entryIndex]
-                    let real = server.realServers[entries[entryIndex].realServer]
-                    return RealServerReport(
-                        server: ServerAddress(real), health: state.isUp ? .up : .down,
-                        weight: weight(ofEntry: entryIndex),
-                        detail: state.detail)
-                })
+            return report(virtualServer: index)
         }
         return WorkerState(virtualServers: servers, ipvsServices: ipvsServices)
+    }
+
+    /// What changed since a whole report: the reports of `virtualServers` (indices into it), in order.
+    public func reportChange(virtualServers: Set<Int>, ipvsServices: [String]?) -> WorkerStateChange {
+        let indices = virtualServers.sorted().filter(lvs.virtualServers.indices.contains)
+        return WorkerStateChange(
+            virtualServerCount: lvs.virtualServers.count, indices: indices,
+            virtualServers: indices.map { report(virtualServer: $0) }, ipvsServices: ipvsServices)
+    }
+
+    /// One virtual server's report: its quorum, and its real servers' health, weight and failing checks.
+    func report(virtualServer index: Int) -> VirtualServerReport {
+        let server = lvs.virtualServers[index]
+        return VirtualServerReport(
+            name: VirtualServerNames.name(server.address), health: quorumMet[index] == true ? .up : .down,
+            realServers: entriesOf[index].map { entryIndex in
+                let state = scheduler.servers[entryIndex]
+                let real = server.realServers[entries[entryIndex].realServer]
+                return RealServerReport(
+                    server: ServerAddress(real), health: state.isUp ? .up : .down,
+                    weight: weight(ofEntry: entryIndex),
+                    detail: state.detail)
+            })
     }
 }
 
