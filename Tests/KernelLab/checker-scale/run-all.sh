@@ -153,9 +153,9 @@ $D ipvsadm -C
 # -------------------------------------------------------------------------------------------- busy ----
 farm_conf 500 1 all >"$CONF"
 : >"$WORK/vigild.log"
-: >"$WORK/vigilctl.err"
 vigild_start "$CONF" -C
 check "busy: the checker worker runs" wait_for 120 worker_up
+: >"$WORK/vigilctl.err" # vigilctl's errors from here on (not those of the polls while vigild started)
 # 60 s at full load, vigilctl status asked every 5 s: how long it takes to answer is printed (not asserted).
 busy_end=$((SECONDS + 60)) answers=()
 while ((SECONDS < busy_end)); do
