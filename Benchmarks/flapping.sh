@@ -15,19 +15,7 @@ director_and_servers "$WORK"
 D="ip netns exec bench-d"
 WINDOW=${WINDOW:-60}
 read -r -a builds <<<"${VIGIL_BINS:-$BIN}"
-{
-  echo 'global_defs { router_id bench }'
-  for ((s = 0; s < 1000; s++)); do
-    echo "virtual_server 192.0.2.$((s % 250 + 1)) $((80 + s / 250)) {"
-    printf '  delay_loop 1\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n'
-    for ((r = 0; r < 10; r++)); do
-      echo "  real_server 198.51.100.$((11 + r)) 80 {"
-      ((s == 0 && r == 0)) && printf '    TCP_CHECK {\n      connect_timeout 1\n      retry 0\n    }\n'
-      echo "  }"
-    done
-    echo "}"
-  done
-} >"$WORK/flap.conf"
+farm_config 1000 10 $'TCP_CHECK {\n      connect_timeout 1\n      retry 0\n    }' first >"$WORK/flap.conf"
 ip netns exec bench-r nft -f - <<'NFT'
 table inet flap {
   chain input {

@@ -49,26 +49,6 @@ while True:
 }
 start_listener
 
-# config SERVICES REALSERVERS CHECK: keepalived.conf text; CHECK is "" or a checker block.
-config() {
-  local services=$1 reals=$2 check=$3 s r
-  echo 'global_defs { router_id bench }'
-  for ((s = 0; s < services; s++)); do
-    echo "virtual_server 192.0.2.$((s % 250 + 1)) $((80 + s / 250)) {"
-    echo "  delay_loop 1"
-    echo "  lb_algo rr"
-    echo "  lb_kind DR"
-    echo "  protocol TCP"
-    for ((r = 0; r < reals; r++)); do
-      echo "  real_server 198.51.100.$((11 + r)) 80 {"
-      echo "    weight 1"
-      [[ -n $check ]] && echo "    $check"
-      echo "  }"
-    done
-    echo "}"
-  done
-}
-
 DAEMON=""
 # Both daemons run with their default settings and log to the console (-l) into $WORK/NAME.log (Vigil's IPVS write
 # count is read from it).
@@ -102,7 +82,7 @@ section() { [[ " ${BENCH_SECTIONS:-scale checks death} " == *" $1 "* ]]; }
 # ---- 5 and 6b: programming 1,000 × 10, reload of one weight, memory; RUNS fresh starts per daemon
 if section scale; then
 SERVICES=${BENCH_SERVICES:-1000} # fewer only for trying the script out
-config "$SERVICES" 10 "" >"$WORK/scale.conf"
+farm_config "$SERVICES" 10 "" >"$WORK/scale.conf"
 sed '0,/weight 1/s//weight 7/' "$WORK/scale.conf" >"$WORK/scale-reload.conf"
 # applied_writes LOG FROM_LINE: the IPVS writes Vigil's checker logged ("applied N IPVS changes") after FROM_LINE.
 applied_writes() { tail -n +"$(($2 + 1))" "$1" | awk '/applied [0-9]+ IPVS changes/ {for (i = 1; i < NF; i++) if ($i == "applied") n += $(i + 1)} END {print n + 0}'; }
@@ -153,7 +133,7 @@ for daemon in ${BENCH_DAEMONS:-vigil keepalived}; do
 done
 # The same farm with a TCP_CHECK on every real server (delay_loop 1: 10,000 checks a second offered, more than either
 # daemon does under emulation): the memory of the checks themselves, read as above, one start each.
-config "$SERVICES" 10 "$TCP_CHECK" >"$WORK/scale-checks.conf"
+farm_config "$SERVICES" 10 "$TCP_CHECK" >"$WORK/scale-checks.conf"
 for daemon in ${BENCH_DAEMONS:-vigil keepalived}; do
   start_daemon "$daemon" "$WORK/scale-checks.conf"
   if POLL=0.1 wait_until 600 has_destinations $((SERVICES * 10)); then
@@ -183,7 +163,7 @@ fi
 
 # ---- 3: health checks at 1,000 TCP_CHECKs a second offered, counted where they land.
 if section checks; then
-config 100 10 "$TCP_CHECK" >"$WORK/checks.conf"
+farm_config 100 10 "$TCP_CHECK" >"$WORK/checks.conf"
 # Every connection attempt a check makes reaches the real servers as one SYN: nftables counts them there.
 ip netns exec bench-r nft -f - <<'NFT'
 table inet bench {
@@ -260,7 +240,7 @@ fi
 
 # ---- 4: a real server's death → removal, recovery → re-adding
 if section death; then
-config 1 2 "$TCP_CHECK" >"$WORK/death.conf"
+farm_config 1 2 "$TCP_CHECK" >"$WORK/death.conf"
 # Real server 198.51.100.12's web server "stops": its host answers port 80 with a reset, as a closed port does.
 for daemon in ${BENCH_DAEMONS:-vigil keepalived}; do
   start_daemon "$daemon" "$WORK/death.conf"

@@ -108,3 +108,25 @@ s.bind(("0.0.0.0", 80)); s.listen(4096)
 while True:
     c, _ = s.accept(); c.close()' &
 }
+
+# farm_config SERVICES REALSERVERS CHECK [first]: keepalived.conf text for a farm (services 192.0.2.1-250, ports 80 up;
+# real servers 198.51.100.11 up, port 80, weight 1). CHECK is "" or a checker block, on every real server, or with
+# `first` on the first service's first real server only.
+farm_config() {
+  local services=$1 reals=$2 check=$3 only=${4:-} s r
+  echo 'global_defs { router_id bench }'
+  for ((s = 0; s < services; s++)); do
+    echo "virtual_server 192.0.2.$((s % 250 + 1)) $((80 + s / 250)) {"
+    echo "  delay_loop 1"
+    echo "  lb_algo rr"
+    echo "  lb_kind DR"
+    echo "  protocol TCP"
+    for ((r = 0; r < reals; r++)); do
+      echo "  real_server 198.51.100.$((11 + r)) 80 {"
+      echo "    weight 1"
+      [[ -n $check && ( -z $only || $s$r == 00 ) ]] && echo "    $check"
+      echo "  }"
+    done
+    echo "}"
+  done
+}

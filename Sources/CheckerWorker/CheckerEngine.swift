@@ -496,11 +496,11 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         // state arriving meanwhile asks for one too).
         guard pendingStart == nil else { return }
         let services = ipvs.ownedServices
+        let servicesChanged = services != reportedIPVSServices
         if let reportChange = sink.reportChange, !wholeReportDue {
-            guard !reportedServers.isEmpty || services != reportedIPVSServices else { return }
+            guard !reportedServers.isEmpty || servicesChanged else { return }
             reportChange(
-                core.reportChange(
-                    virtualServers: reportedServers, ipvsServices: services == reportedIPVSServices ? nil : services))
+                core.reportChange(virtualServers: reportedServers, ipvsServices: servicesChanged ? services : nil))
         } else {
             sink.report(core.report(ipvsServices: services, progress: sink.progress))
             wholeReportDue = false

@@ -487,11 +487,11 @@ final class Supervisor {
             // Patches the whole report this worker sent first; one that does not fit it is a bug, counted and logged.
             guard let held = slot.state, let state = change.applied(to: held) else {
                 malformedMessages += 1
-                let held = slot.state?.virtualServers.count ?? 0
+                let heldCount = slot.state?.virtualServers.count ?? 0
                 logger.warning(
                     """
                     dropped a state change from the \(role) worker that does not fit its last report \
-                    (\(change.virtualServerCount) virtual servers, \(held) held)
+                    (\(change.virtualServerCount) virtual servers, \(heldCount) held)
                     """)
                 break
             }

@@ -40,14 +40,19 @@ c = [w.get("checker") for w in json.load(sys.stdin)["workers"] if w.get("checker
 print(c[0].get(sys.argv[1], "") if c else "")' "$1"
 }
 is_number() { [[ $1 =~ ^[0-9]+$ ]]; }
-checker_number() { # FIELD: checker_stat, retried until it is a number (vigilctl may time out on a busy machine)
+number_of() { # COMMAND...: its output, retried until it is a number (vigilctl may time out on a busy machine)
   local value tries
   for ((tries = 0; tries < 30; tries++)); do
-    value=$(checker_stat "$1")
+    value=$("$@")
     is_number "$value" && { echo "$value"; return 0; }
     sleep 1
   done
   echo "unreadable"
+}
+checker_number() { number_of checker_stat "$1"; } # FIELD
+workers_restarts() { # the workers' restarts, summed
+  status_json | $PY -c 'import json,sys; print(sum(w["restartCount"] for w in json.load(sys.stdin)["workers"]))' \
+    2>/dev/null
 }
 worker_up() { # the checker worker running and answering heartbeats
   status_json | $PY -c '
@@ -164,14 +169,7 @@ while ((SECONDS < busy_end)); do
   sleep 5
 done
 echo "MEASURE: busy: vigilctl status during the 60 s answered in (ms): ${answers[*]}"
-restarts=unreadable
-for ((tries = 0; tries < 30; tries++)); do # vigilctl may time out on a busy machine: retried, and each failure shown
-  status_started=$(date +%s%N)
-  restarts=$(status_json | $PY -c 'import json,sys; print(sum(w["restartCount"] for w in json.load(sys.stdin)["workers"]))' 2>/dev/null)
-  echo "MEASURE: busy: vigilctl status answered in $((($(date +%s%N) - status_started) / 1000000)) ms"
-  is_number "$restarts" && break
-  sleep 1
-done
+restarts=$(number_of workers_restarts)
 [[ -s $WORK/vigilctl.err ]] && echo "MEASURE: busy: vigilctl failed $(wc -l <"$WORK/vigilctl.err") times: $(sort -u "$WORK/vigilctl.err" | head -3)"
 echo "MEASURE: busy: $(checker_stat checksStarted) checks started, lateness p50 $(checker_stat latenessP50Milliseconds) ms, p99 $(checker_stat latenessP99Milliseconds) ms, in flight $(checker_stat inFlight)"
 check "busy: a checker at full load for 60 s was never replaced (restarts: $restarts)" test "$restarts" == 0
