@@ -158,7 +158,10 @@ struct EngineTests {
             harness.advance(seconds: 10)
         }
         #expect(changing.reports.last == whole.reports.last && whole.health("198.51.100.12 80") == .up)
-        #expect(changing.misfits == 0 && changing.changes.map(\.indices) == [[0, 1, 2], [0, 1, 2]])
+        // The three checks back up may end in one turn of the loop or in two (their order after the reload is the
+        // scheduler's): each virtual server is named once, by whichever change carries it.
+        #expect(changing.misfits == 0)
+        #expect(changing.changes.dropFirst().flatMap(\.indices).sorted() == [0, 1, 2])
         // A change that does not fit the report it patches is refused.
         let last = try #require(whole.reports.last)
         let server = VirtualServerReport(name: "x", health: .up)
