@@ -165,7 +165,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
                     }
                 }
                 return names
-            }, writes: { [unowned self] in ipvs.counters.writes }, report: sink.ipvsStatistics)
+            }, writes: { [unowned self] in ipvs.writeMark(of: $0) }, report: sink.ipvsStatistics)
         ipvs.observed = { [unowned self] service, destinations in
             trafficReader.observe(service, destinations: destinations)
         }

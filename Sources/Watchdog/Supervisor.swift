@@ -504,7 +504,17 @@ final class Supervisor {
         case .checkerStatistics(let statistics):
             slot.checkerStatistics = statistics
         case .ipvsStatistics(let report):
-            slot.ipvsStatistics = report.following(slot.ipvsStatistics)
+            // A report of changes patches the whole one this worker sent first; one that does not fit is a bug.
+            guard let statistics = report.following(slot.ipvsStatistics) else {
+                malformedMessages += 1
+                logger.warning(
+                    """
+                    dropped IPVS counters from the \(role) worker that do not fit its last report \
+                    (\(report.serviceCount) services, \(slot.ipvsStatistics?.services.count ?? 0) held)
+                    """)
+                break
+            }
+            slot.ipvsStatistics = statistics
         case .ack(let id, _, let detail) where pendingDumps.values.contains(where: { $0.waiting[id] != nil }):
             let data = pendingDumps[true]?.waiting[id] != nil
             pendingDumps[data]?.waiting[id] = nil

@@ -144,22 +144,36 @@ public struct IPVSServiceStatistics: Codable, Sendable, Hashable {
 /// The kernel's counters of every IPVS service the checker worker manages, read every few seconds (`ipvsadm -Ln
 /// --stats` without running ipvsadm). Not kept across a worker's restart.
 public struct IPVSStatisticsReport: Codable, Sendable, Hashable {
+    /// Every service (a whole report), or those at the places `changed` names.
     public var services: [IPVSServiceStatistics]
     /// CLOCK_MONOTONIC (ns) when the read finished.
     public var readAt: Int64
-    /// The read found what the last report said (`services` is empty): the receiver keeps that one, read at `readAt`.
-    public var unchanged: Bool
+    /// How many services the whole list holds.
+    public var serviceCount: Int
+    /// Nil: `services` is the whole list. Otherwise the list is the one the last report left, in the same order, with
+    /// the services at these places (ascending) replaced by `services`; empty when the read found nothing changed.
+    public var changed: [Int]?
 
-    public init(services: [IPVSServiceStatistics] = [], readAt: Int64 = 0, unchanged: Bool = false) {
+    public init(
+        services: [IPVSServiceStatistics] = [], readAt: Int64 = 0, serviceCount: Int? = nil, changed: [Int]? = nil
+    ) {
         self.services = services
         self.readAt = readAt
-        self.unchanged = unchanged
+        self.serviceCount = serviceCount ?? services.count
+        self.changed = changed
     }
 
-    /// What the receiver holds after this report, given what it held.
-    public func following(_ held: IPVSStatisticsReport?) -> IPVSStatisticsReport {
-        guard unchanged else { return self }
-        var kept = held ?? IPVSStatisticsReport()
+    /// The read found what the last report said: the receiver keeps that one, read at `readAt`.
+    public var unchanged: Bool { changed?.isEmpty == true }
+
+    /// What the receiver holds after this report, given what it held; nil when a report of changes does not fit it
+    /// (nothing held, another number of services, a place out of range).
+    public func following(_ held: IPVSStatisticsReport?) -> IPVSStatisticsReport? {
+        guard let changed else { return services.count == serviceCount ? self : nil }
+        guard var kept = held, kept.changed == nil, kept.services.count == serviceCount,
+            changed.count == services.count, changed.allSatisfy({ kept.services.indices.contains($0) })
+        else { return nil }
+        for (index, service) in zip(changed, services) { kept.services[index] = service }
         kept.readAt = readAt
         return kept
     }

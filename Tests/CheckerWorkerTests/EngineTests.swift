@@ -47,6 +47,10 @@ final class EngineHarness {
     var servicesAtReport: [Int] = []
     var events: [String] = []
     var ipvsReports: [IPVSStatisticsReport] = []
+    /// The traffic counters as the watchdog holds them after each report (`following`), and the reports that did not
+    /// fit.
+    var heldStatistics: IPVSStatisticsReport?
+    var statisticsMisfits = 0
     var engine: CheckerEngine!
     /// With `reportChanges`: the changes sent after a whole report, each applied to the last report (as the watchdog
     /// does) and appended to `reports`; those that did not fit are counted.
@@ -72,7 +76,14 @@ final class EngineHarness {
                         }
                     },
                 event: { [unowned self] in events.append($0) },
-                ipvsStatistics: { [unowned self] in ipvsReports.append($0) }),
+                ipvsStatistics: { [unowned self] report in
+                    ipvsReports.append(report)
+                    if let next = report.following(heldStatistics) {
+                        heldStatistics = next
+                    } else {
+                        statisticsMisfits += 1
+                    }
+                }),
             logger: Logger(label: "test"),
             makeProbe: { [network] checker, real, _, _ in
                 FakeProbe(network: network, address: "\(real.address)", keyword: checker.kind.keyword)
@@ -638,50 +649,114 @@ struct EngineIPVSTests {
         #expect(harness.kernel?.state.destinationKeys.count == 40)
     }
 
-    @Test("traffic counters: a service whose counters stood still is not read again, and the report says unchanged")
+    @Test(
+        """
+        traffic counters: a service whose counters stood still and whose rules this worker did not write is not read \
+        again, and only what changed is reported
+        """)
     func countersReadWhatMoved() throws {
-        let harness = try Self.started(services: 20, reals: 2, extra: "ipvs_repair_interval 0")
+        // 20 services with 198.51.100.11 and .12, and a 21st whose only real server is 198.51.100.40.
+        let harness = EngineHarness()
+        let alone = """
+            virtual_server 192.0.2.200 8080 {
+             delay_loop 2
+             lb_kind DR
+             real_server 198.51.100.40 80 {
+              TCP_CHECK {
+               connect_timeout 1
+               retry 0
+               warmup 0
+              }
+             }
+            }
+
+            """
+        harness.engine.apply(
+            try harness.configuration(Self.farm(services: 20, reals: 2, extra: "ipvs_repair_interval 0") + alone),
+            isReload: false)
+        harness.loop.runQueued()
+        harness.advance(seconds: 1)
         // The first read: every service's real servers, in full.
         var statistics = harness.engine.currentStatistics()
-        #expect(statistics.ipvsCounterDumps == 20)
+        #expect(statistics.ipvsCounterDumps == 21)
         let first = try #require(harness.ipvsReports.last)
-        #expect(!first.unchanged && first.services.count == 20)
-        #expect(first.services.allSatisfy { $0.realServers.count == 2 })
+        #expect(first.changed == nil && first.services.count == 21 && first.serviceCount == 21)
+        #expect(first.services.filter { $0.realServers.count == 2 }.count == 20)
         // A quiet interval: no real server's dump, and a report of its time only, which the watchdog folds in.
         harness.advance(seconds: 5)
         statistics = harness.engine.currentStatistics()
-        #expect(statistics.ipvsCounterDumps == 20)
-        #expect(statistics.ipvsCountersKept == 20)
+        #expect(statistics.ipvsCounterDumps == 21)
+        #expect(statistics.ipvsCountersKept == 21)
         let quiet = try #require(harness.ipvsReports.last)
         #expect(quiet.unchanged && quiet.services.isEmpty && quiet.readAt > first.readAt)
-        #expect(quiet.following(first).services == first.services)
-        #expect(quiet.following(first).readAt == quiet.readAt)
-        // Traffic through one real server: that service alone is read again, and the report carries its counters.
+        #expect(quiet.following(first)?.services == first.services)
+        #expect(quiet.following(first)?.readAt == quiet.readAt)
+        // Traffic through one real server: that service alone is read again, and the report carries it alone.
         let key = try #require(harness.kernel?.state.virtualServers[3].service.key)
         harness.kernel?.carry(connections: 7, to: IPAddress("198.51.100.12")!, of: key)
         harness.advance(seconds: 5)
         statistics = harness.engine.currentStatistics()
-        #expect(statistics.ipvsCounterDumps == 21)
+        #expect(statistics.ipvsCounterDumps == 22)
         let busy = try #require(harness.ipvsReports.last)
-        #expect(!busy.unchanged && busy.services.count == 20)
-        let service = try #require(busy.services.first { $0.counters.connections == 7 })
+        #expect(busy.services.count == 1 && busy.changed?.count == 1 && busy.serviceCount == 21)
+        var held = try #require(harness.heldStatistics)
+        #expect(held.services.count == 21 && held.readAt == busy.readAt)
+        let service = try #require(held.services.first { $0.counters.connections == 7 })
         #expect(service.realServers.first { $0.address == "198.51.100.12:80" }?.counters.connections == 7)
-        #expect(busy.services.filter { $0.counters.connections > 0 }.count == 1)
-        // A rule written (a real server down): a weight or a real server may differ with no counter moved, so
-        // everything is read again.
-        harness.network.down = ["198.51.100.11"]
+        #expect(held.services.filter { $0.counters.connections > 0 }.count == 1)
+        // A rule written for one service (its one real server down): a weight or a real server may differ with no
+        // counter moved, so that service is read again; the others' readings are still good.
+        harness.network.down = ["198.51.100.40"]
         harness.advance(seconds: 5)
         let writes = harness.engine.currentStatistics().ipvsWrites
         #expect(writes > 0)
         harness.advance(seconds: 5)
         statistics = harness.engine.currentStatistics()
-        #expect(statistics.ipvsCounterDumps >= 41)
-        let after = try #require(harness.ipvsReports.last { !$0.unchanged })
-        #expect(after.services.allSatisfy { $0.realServers.count == 1 }, "198.51.100.11 left every service")
+        #expect(statistics.ipvsCounterDumps == 23)
+        let down = try #require(harness.ipvsReports.last { !$0.unchanged })
+        #expect(down.services.count == 1 && down.services[0].address == "192.0.2.200:8080")
+        held = try #require(harness.heldStatistics)
+        #expect(held.services.first { $0.address == "192.0.2.200:8080" }?.realServers.isEmpty == true)
+        // 198.51.100.11 down: a write to each of the 20 services, and each of them read again.
+        harness.network.down = ["198.51.100.11", "198.51.100.40"]
+        harness.advance(seconds: 5)
+        harness.advance(seconds: 5)
+        statistics = harness.engine.currentStatistics()
+        #expect(statistics.ipvsCounterDumps >= 43)
+        held = try #require(harness.heldStatistics)
+        #expect(held.services.filter { $0.realServers.count == 1 }.count == 20, "198.51.100.11 left every service")
         // Readings older than `refresh` are not used again, counters moving or not.
         let before = harness.engine.currentStatistics().ipvsCounterDumps
         harness.advance(seconds: 31)
-        #expect(harness.engine.currentStatistics().ipvsCounterDumps >= before + 20)
+        #expect(harness.engine.currentStatistics().ipvsCounterDumps >= before + 21)
+        #expect(harness.statisticsMisfits == 0)
+    }
+
+    @Test("a report of counters' changes fits only the whole report it follows")
+    func countersChangesFit() {
+        func service(_ name: String, connections: UInt64) -> IPVSServiceStatistics {
+            IPVSServiceStatistics(
+                virtualServer: name, address: name, protocolNumber: 6,
+                counters: IPVSCounters(connections: connections), realServers: [])
+        }
+        let whole = IPVSStatisticsReport(
+            services: [service("a", connections: 1), service("b", connections: 2)], readAt: 1)
+        let change = IPVSStatisticsReport(
+            services: [service("b", connections: 5)], readAt: 2, serviceCount: 2, changed: [1])
+        #expect(change.following(whole)?.services.map(\.counters.connections) == [1, 5])
+        #expect(change.following(whole)?.readAt == 2)
+        #expect(change.following(nil) == nil, "nothing held")
+        #expect(
+            IPVSStatisticsReport(services: [service("b", connections: 5)], readAt: 2, serviceCount: 3, changed: [1])
+                .following(whole) == nil, "another number of services")
+        #expect(
+            IPVSStatisticsReport(services: [service("b", connections: 5)], readAt: 2, serviceCount: 2, changed: [2])
+                .following(whole) == nil, "a place out of range")
+        #expect(
+            IPVSStatisticsReport(services: [], readAt: 2, serviceCount: 2, changed: [1]).following(whole) == nil,
+            "a place without its service")
+        let quiet = IPVSStatisticsReport(readAt: 3, serviceCount: 2, changed: [])
+        #expect(quiet.following(whole)?.services == whole.services)
     }
 
     /// The drift check's reads of real servers serve the traffic counters: with the default repair interval, the
@@ -704,16 +779,18 @@ struct EngineIPVSTests {
         statistics = harness.engine.currentStatistics()
         #expect(statistics.ipvsCounterDumps <= 21)
         let busy = try #require(harness.ipvsReports.last)
-        #expect(!busy.unchanged && busy.services.count == 20)
-        let service = try #require(busy.services.first { $0.counters.connections == 9 })
+        #expect(busy.changed?.count == 1 && busy.services.count == 1)
+        let service = try #require(harness.heldStatistics?.services.first { $0.counters.connections == 9 })
         #expect(service.realServers.first { $0.address == "198.51.100.12:80" }?.counters.connections == 9)
         // A write: the readings from before it are not used, whoever made them.
         harness.network.down = ["198.51.100.11"]
         harness.advance(seconds: 5)
         #expect(harness.engine.currentStatistics().ipvsWrites > 0)
         harness.advance(seconds: 5)
-        let after = try #require(harness.ipvsReports.last { !$0.unchanged })
+        let after = try #require(harness.heldStatistics)
+        #expect(after.services.count == 20)
         #expect(after.services.allSatisfy { $0.realServers.count == 1 }, "198.51.100.11 left every service")
+        #expect(harness.statisticsMisfits == 0)
     }
 
     /// A reading the drift check hands over and the reader keeps is still reported when it differs from what the
@@ -728,7 +805,7 @@ struct EngineIPVSTests {
             })
         let reader = IPVSStatisticsReader(
             loop: harness.loop, makeClient: { () throws(NetlinkError) -> any IPVSClient in kernel },
-            names: { names }, writes: { 0 }, report: { reports.append($0) })
+            names: { names }, writes: { _ in 0 }, report: { reports.append($0) })
         reader.start()
         harness.loop.runQueued()
         #expect(reader.destinationDumps == 3 && reports.count == 1)

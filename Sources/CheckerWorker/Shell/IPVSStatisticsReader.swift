@@ -10,12 +10,14 @@ import WorkerIPC
 /// It reads with a netlink socket of its own and writes nothing: a failed read is retried at the next interval.
 ///
 /// What did not move is not read again. A service's real servers are dumped only when the service's own counters
-/// (one services dump for all) changed since they were last read, when this worker wrote rules since (a weight, a real
-/// server removed: no counter moves), or when that read is `refresh` old (connections that time out move no
-/// counter). A read that found nothing changed sends the watchdog only its time (`unchanged`). A standby director,
-/// whose services carry no traffic, reads one services dump per interval and sends a few bytes: for 1,000 × 10 without
-/// traffic, under emulation, the checker's CPU went from 34 % to 14 % of a CPU and the watchdog's (which decoded every
-/// report) from 12 % to 3 % (BENCHMARKS.md).
+/// (one services dump for all) changed since they were last read, when this worker wrote rules of that service since
+/// (a weight, a real server removed: no counter moves), or when that read is `refresh` old (connections that time out
+/// move no counter). What did not change is not sent again either: after a whole report, the watchdog gets the
+/// services whose counters changed, by their place in the list it holds (`IPVSStatisticsReport.changed`); a read that
+/// found nothing changed sends it only its time. A standby director, whose services carry no traffic, reads one
+/// services dump per interval and sends a few bytes: for 1,000 × 10 without traffic, under emulation, the checker's
+/// CPU went from 34 % to 14 % of a CPU and the watchdog's (which decoded every report) from 12 % to 3 % (BENCHMARKS.md).
+/// One real server flapping in that farm is one service read and reported again, not all of them.
 ///
 /// The drift check reads every service's real servers once per repair interval anyway: it hands each of its reads
 /// here (`observe`), and that reading counts as this reader's own. With the default interval (30 s, no more than
@@ -50,8 +52,8 @@ final class IPVSStatisticsReader {
     private let loop: CheckLoop
     private let makeClient: () throws(NetlinkError) -> any IPVSClient
     private let names: () -> [IPVSServiceKey: Names]
-    /// How many rules this worker has written so far (IPVSSync's count).
-    private let writes: () -> UInt64
+    /// Moves when this worker writes rules of the service (`IPVSSync.writeMark(of:)`).
+    private let writes: (IPVSServiceKey) -> UInt64
     private let report: (IPVSStatisticsReport) -> Void
     private var client: (any IPVSClient)?
     private var timer: TimerID?
@@ -62,6 +64,9 @@ final class IPVSStatisticsReader {
     private var knownNames: [IPVSServiceKey: Names]?
     /// Counts `forget()`s: a read that began before one does not keep its readings.
     private var generation = 0
+    /// The services of the last report, in its order, as the watchdog holds them: a report of the same services
+    /// sends only those that changed, by index. Nil: the next report is whole (none yet, or a new configuration).
+    private var reportedKeys: [IPVSServiceKey]?
     /// Real servers' dumps made, and services whose last reading was used instead (tests, `vigilctl status`).
     private(set) var destinationDumps: UInt64 = 0
     private(set) var readingsKept: UInt64 = 0
@@ -70,7 +75,7 @@ final class IPVSStatisticsReader {
 
     init(
         loop: CheckLoop, makeClient: @escaping () throws(NetlinkError) -> any IPVSClient,
-        names: @escaping () -> [IPVSServiceKey: Names], writes: @escaping () -> UInt64,
+        names: @escaping () -> [IPVSServiceKey: Names], writes: @escaping (IPVSServiceKey) -> UInt64,
         report: @escaping (IPVSStatisticsReport) -> Void
     ) {
         self.loop = loop
@@ -84,6 +89,7 @@ final class IPVSStatisticsReader {
     func forget() {
         readings = [:]
         knownNames = nil
+        reportedKeys = nil
         generation += 1
     }
 
@@ -93,10 +99,9 @@ final class IPVSStatisticsReader {
         guard !stopped, let owner = knownNames?[service.key] else { return }
         let statistics = Self.statistics(of: service, destinations, names: owner)
         let last = readings[service.key]
-        let written = writes()
         readings[service.key] = Reading(
             kernel: service.statistics, statistics: statistics, readAt: Int64(loop.now.uptimeNanoseconds),
-            writes: written, reported: last.map { $0.reported && $0.statistics == statistics } ?? false)
+            writes: writes(service.key), reported: last.map { $0.reported && $0.statistics == statistics } ?? false)
         readingsObserved += 1
     }
 
@@ -137,15 +142,15 @@ final class IPVSStatisticsReader {
             return scheduleNext()
         }
         reading = true
-        // A reading from before a write of this worker is not used: real servers' weights or presence may differ with
-        // no counter moved.
-        let written = writes()
-        var previous = readings.filter { $0.value.writes == written }
-        var changed = previous.count != services.count
+        var previous = readings
         var current: [IPVSServiceKey: Reading] = [:]
         current.reserveCapacity(services.count)
         var result: [IPVSServiceStatistics] = []
         result.reserveCapacity(services.count)
+        var keys: [IPVSServiceKey] = []
+        keys.reserveCapacity(services.count)
+        /// Places in `result` of the services whose statistics differ from those last reported.
+        var changed: [Int] = []
         // The loop's clock (virtual in tests), not the report's.
         let readAt = Int64(loop.now.uptimeNanoseconds)
         let startedIn = generation
@@ -158,13 +163,17 @@ final class IPVSStatisticsReader {
             for service in services[start..<end] {
                 guard let owner = managed[service.key] else { continue }
                 let last = previous.removeValue(forKey: service.key)
-                if var last, last.kernel == service.statistics,
+                // A reading from before a write of this worker to the service is not used: its real servers' weights
+                // or presence may differ with no counter moved.
+                let written = writes(service.key)
+                if var last, last.kernel == service.statistics, last.writes == written,
                     readAt - last.readAt < HealthScheduler.nanoseconds(Self.refresh)
                 {
                     readingsKept += 1
-                    if !last.reported { changed = true }
+                    if !last.reported { changed.append(result.count) }
                     last.reported = true
                     current[service.key] = last
+                    keys.append(service.key)
                     result.append(last.statistics)
                     continue
                 }
@@ -172,14 +181,15 @@ final class IPVSStatisticsReader {
                     destinationDumps += 1
                     let destinations = try client.destinations(of: service.key)
                     let statistics = Self.statistics(of: service, destinations, names: owner)
-                    if statistics != last?.statistics || last?.reported != true { changed = true }
+                    if statistics != last?.statistics || last?.reported != true { changed.append(result.count) }
                     current[service.key] = Reading(
                         kernel: service.statistics, statistics: statistics, readAt: readAt, writes: written,
                         reported: true)
+                    keys.append(service.key)
                     result.append(statistics)
                 } catch {
-                    // The service went away meanwhile (a reload, ipvsadm -D): its counters are left out this time.
-                    changed = true
+                    // The service went away meanwhile (a reload, ipvsadm -D): its counters are left out this time, and
+                    // the report is whole.
                     continue
                 }
             }
@@ -195,9 +205,16 @@ final class IPVSStatisticsReader {
             } else {
                 readings = [:]
             }
-            report(
-                IPVSStatisticsReport(
-                    services: changed ? result : [], readAt: monotonicNanoseconds(), unchanged: !changed))
+            let readAt = monotonicNanoseconds()
+            if startedIn == generation, keys == reportedKeys {
+                report(
+                    IPVSStatisticsReport(
+                        services: changed.map { result[$0] }, readAt: readAt, serviceCount: keys.count,
+                        changed: changed))
+            } else {
+                report(IPVSStatisticsReport(services: result, readAt: readAt, serviceCount: keys.count))
+            }
+            reportedKeys = startedIn == generation ? keys : nil
             scheduleNext()
         }
         slice(from: 0)

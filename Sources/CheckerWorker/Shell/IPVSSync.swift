@@ -84,6 +84,10 @@ final class IPVSSync {
     /// Every service of the configuration once, in its order: the drift check's round.
     private var verifyOrder: [IPVSServiceKey] = []
     private var heldDaemons: [IPVSSyncDaemon] = []
+    /// `counters.writes` after the last write about each service, and after the last about none (a flush, counters
+    /// zeroed): `writeMark(of:)`.
+    private var lastWrite: [IPVSServiceKey: UInt64] = [:]
+    private var lastUnkeyedWrite: UInt64 = 0
     /// Services put in the kernel for a configuration that no longer names them: deleted by the next full sync.
     private var retired: Set<String> = []
     /// A full sync under way (reading, then writing), and the virtual servers that changed meanwhile.
@@ -119,6 +123,13 @@ final class IPVSSync {
 
     var isAvailable: Bool { client != nil }
 
+    /// Changes whenever this worker writes a rule of `key`'s service (or one about every service, a flush): a reading
+    /// of its real servers from before may differ from the kernel's with no counter moved (a weight, a real server
+    /// removed). Other services' writes leave it as it was.
+    func writeMark(of key: IPVSServiceKey) -> UInt64 {
+        max(lastWrite[key] ?? 0, lastUnkeyedWrite)
+    }
+
     /// The services this worker manages, as `TCP 192.0.2.1:80` (reported, so a successor knows what it owns).
     var ownedServices: [String] { keysOf.flatMap { $0 }.map(\.description) }
 
@@ -143,6 +154,8 @@ final class IPVSSync {
             verifyOrder = keys.enumerated().flatMap { index, serviceKeys in
                 serviceKeys.filter { ownerOf[$0] == index }
             }
+            // A service no longer managed gets a mark of 0 (unlike any a reading holds), and a later write a new one.
+            lastWrite = lastWrite.filter { ownerOf[$0.key] != nil }
         }
         self.repairInterval = repairInterval.flatMap { $0 > .zero ? $0 : nil }
         scheduleVerify()
@@ -553,6 +566,13 @@ final class IPVSSync {
         if failed > 10 { logger.error("IPVS refused \(failed - 10) more operations") }
         counters.writes += UInt64(operations.count)
         counters.failures += UInt64(failed)
+        for operation in operations {
+            if let key = operation.serviceKey {
+                lastWrite[key] = counters.writes
+            } else {
+                lastUnkeyedWrite = counters.writes
+            }
+        }
         return failed
     }
 }
