@@ -169,6 +169,7 @@ public final class CheckerEngine: WorkerEngine, @unchecked Sendable {
         ipvs.observed = { [unowned self] service, destinations in
             trafficReader.observe(service, destinations: destinations)
         }
+        trafficReader.listed = { [unowned self] services in ipvs.listed(services) }
         if loop.inEventLoop {
             loop.connector.sink = { [unowned self] ticket, outcome in completed(ticket, outcome) }
         } else {

@@ -102,8 +102,12 @@ public final class IPVSFakeKernel: IPVSClient {
         }
     }
 
+    /// How many times the services were listed (`services()`).
+    public private(set) var servicesListings = 0
+
     public func services() throws(NetlinkError) -> [IPVSService] {
-        state.virtualServers.map(\.service)
+        servicesListings += 1
+        return state.virtualServers.map(\.service)
     }
 
     /// Traffic through the real server at `address` of the service `key`: `connections` new connections of one

@@ -21,7 +21,8 @@ import WorkerIPC
 ///
 /// The drift check reads every service's real servers once per repair interval anyway: it hands each of its reads
 /// here (`observe`), and that reading counts as this reader's own. With the default interval (30 s, no more than
-/// `refresh`), the 30 s refresh then costs no dump of its own.
+/// `refresh`), the 30 s refresh then costs no dump of its own. In return, each services list read here goes to the
+/// drift check (`listed`), which then need not list the services itself.
 final class IPVSStatisticsReader {
     /// What the configuration calls a service and its real servers.
     struct Names {
@@ -72,6 +73,8 @@ final class IPVSStatisticsReader {
     private(set) var readingsKept: UInt64 = 0
     /// Readings taken from the drift check's reads (`observe`).
     private(set) var readingsObserved: UInt64 = 0
+    /// Gets every services list this reader reads (the drift check compares it instead of reading its own).
+    var listed: ([IPVSService]) -> Void = { _ in }
 
     init(
         loop: CheckLoop, makeClient: @escaping () throws(NetlinkError) -> any IPVSClient,
@@ -136,7 +139,9 @@ final class IPVSStatisticsReader {
         guard let client else { return scheduleNext() }
         let services: [IPVSService]
         do {
-            services = try client.services().filter { managed[$0.key] != nil }.sorted { $0.key < $1.key }
+            let all = try client.services()
+            listed(all)
+            services = all.filter { managed[$0.key] != nil }.sorted { $0.key < $1.key }
         } catch {
             self.client = nil
             return scheduleNext()

@@ -11,11 +11,15 @@ import Notifier
 ///   operations per netlink system call. Counted in `fullReads`.
 /// - **Incremental** (a real server up or down, a weight, a quorum): the one virtual server's rules are planned
 ///   against the rules this worker holds — what its own writes put there, no read of the kernel — and written.
-/// - **Drift repair** (`ipvs_repair_interval`): the services list is read every second and each service's real
-///   servers once per interval, a few per second (all of them in three quarters of the interval's ticks, so the time
-///   the checks themselves take does not stretch a round past the interval); anything changed behind Vigil's back
-///   (`ipvsadm -C`, `-d`, another tool) is put back and counted. When nothing drifted, nothing is written. Each read
-///   of a service's real servers also goes to `observed` (the traffic counters' reader takes it as its own).
+/// - **Drift repair** (`ipvs_repair_interval`): each service's real servers are read once per interval, a few every
+///   second (all of them in three quarters of the interval's ticks, so the time the checks themselves take does not
+///   stretch a round past the interval), and the services list is compared whenever a new one is there: the traffic
+///   counters' reader lists the services every 5 s and hands its list over (`listed(_:)`), and the drift check reads
+///   one itself only when none came for `servicesMaxAge` (or the interval, if shorter), or when a service's real
+///   servers differ from what it holds (a flush empties them all: every rule is back within a tick). Anything changed
+///   behind Vigil's back (`ipvsadm -C`, `-d`, `-E`, another tool) is put back and counted. When nothing drifted,
+///   nothing is written. Each read of a service's real servers also goes to `observed` (the traffic counters' reader
+///   takes it as its own). Listing 1,000 services every second was most of an idle checker's CPU under emulation.
 final class IPVSSync {
     struct Counters: Sendable, Hashable {
         /// Operations written, and those the kernel refused.
@@ -45,6 +49,9 @@ final class IPVSSync {
     static let operationsPerSlice = 512
     static let retryInterval: Duration = .seconds(5)
     static let verifyTick: Duration = .seconds(1)
+    /// The oldest services list the drift check compares before it reads one itself (the traffic counters' reader
+    /// hands over one every 5 s and a little more).
+    static let servicesMaxAge: Duration = .seconds(10)
 
     private let loop: CheckLoop
     private let logger: Logger
@@ -101,6 +108,13 @@ final class IPVSSync {
     private var retryTimer: TimerID?
     private var verifyTimer: TimerID?
     private var verifyCursor = 0
+    /// The last services list (this worker's or the traffic counters' reader's), when it was read (the loop's clock),
+    /// and whether the drift check has compared it with what it holds.
+    private var listedServices: [IPVSServiceKey: IPVSService] = [:]
+    private var listedAt: UInt64?
+    private var listCompared = true
+    /// `counters.writes` when the list was read: a service this worker wrote since is as it wrote it, not as listed.
+    private var listedWrites: UInt64 = 0
     /// Gets every read the drift check makes of a service's real servers, with the service from the same turn's
     /// services dump.
     var observed: (IPVSService, [IPVSDestination]) -> Void = { _, _ in }
@@ -348,27 +362,42 @@ final class IPVSSync {
         }
     }
 
-    /// One drift check: the services list, and the real servers of the next few services, against what is held.
+    /// A services list read by someone else (the traffic counters' reader) on this loop: the drift check compares it
+    /// at its next tick instead of reading one.
+    func listed(_ services: [IPVSService]) {
+        listedServices = Dictionary(services.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        listedAt = loop.now.uptimeNanoseconds
+        listedWrites = counters.writes
+        listCompared = false
+    }
+
+    /// The list tells what the kernel holds of `key`'s service: this worker wrote none of its rules since.
+    private func listCurrent(_ key: IPVSServiceKey) -> Bool {
+        writeMark(of: key) <= listedWrites
+    }
+
+    /// Reads the services list now (a drift check's own read).
+    private func listServices(_ client: any IPVSClient) throws(NetlinkError) {
+        let services = try client.services()
+        counters.verifyDumps += 1
+        listed(services)
+    }
+
+    /// One drift check: the real servers of the next few services, and the services list when there is a new one (or
+    /// the last is too old), against what is held.
     private func verify() {
         guard let interval = repairInterval, let client, !syncing, !held.isEmpty else { return }
-        let services: [IPVSService]
+        var drifted: Set<Int> = []
+        let maxAge = UInt64(HealthScheduler.nanoseconds(min(interval, Self.servicesMaxAge)))
         do {
-            services = try client.services()
+            if let listedAt, loop.now.uptimeNanoseconds - listedAt < maxAge {
+            } else {
+                try listServices(client)
+            }
         } catch {
             return resync(reason: "the services list could not be read: \(error)")
         }
-        counters.verifyDumps += 1
-        let present = Dictionary(services.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
-        var drifted: Set<Int> = []
-        for (key, server) in held {
-            guard let owner = ownerOf[key] else { continue }
-            if let service = present[key] {
-                if !server.service.hasSameSettings(as: service) { drifted.insert(owner) }
-            } else {
-                held[key] = nil
-                drifted.insert(owner)
-            }
-        }
+        compareList(into: &drifted)
         // Each service's real servers once per interval, spread over three quarters of the interval's ticks (a tick
         // comes a second after the last check ended, so a round of 30 ticks took 30 s and more), in the
         // configuration's order: sorting the held keys at every tick took over a second per tick for 1,000 services
@@ -376,26 +405,38 @@ final class IPVSSync {
         let keys = verifyOrder
         let ticks = max(1, Int(interval / Self.verifyTick) * 3 / 4)
         let perTick = max(1, (keys.count + ticks - 1) / ticks)
+        var ownList = listedAt == loop.now.uptimeNanoseconds
         for _ in 0..<min(perTick, keys.count) {
             verifyCursor = verifyCursor % keys.count
             let key = keys[verifyCursor]
             verifyCursor += 1
-            guard let service = present[key], let owner = ownerOf[key], let server = held[key] else { continue }
+            guard let service = listedServices[key], let owner = ownerOf[key], let server = held[key] else { continue }
             do {
                 let destinations = try client.destinations(of: key)
                 counters.verifyDumps += 1
+                // The service's counters as listed, maybe a few seconds before: the reader reads its real servers again
+                // when the service's counters moved since, so an older listing costs a dump, never a wrong figure.
                 observed(service, destinations)
                 if !Self.sameDestinations(destinations, server.destinations) {
                     held[key]?.destinations = destinations
                     drifted.insert(owner)
+                    // The service itself may be gone (a flush lists no real server): a list of this tick says so for
+                    // every service at once.
+                    if !ownList {
+                        try listServices(client)
+                        ownList = true
+                        compareList(into: &drifted)
+                    }
                 }
             } catch {
                 return resync(reason: "real servers of \(key) could not be read: \(error)")
             }
         }
         guard !drifted.isEmpty else { return }
-        for key in held.keys where present[key] != nil && drifted.contains(ownerOf[key] ?? -1) {
-            if held[key]?.service.hasSameSettings(as: present[key]!) == false { held[key]?.service = present[key]! }
+        for key in held.keys where drifted.contains(ownerOf[key] ?? -1) && listCurrent(key) {
+            if let listed = listedServices[key], held[key]?.service.hasSameSettings(as: listed) == false {
+                held[key]?.service = listed
+            }
         }
         let before = counters.writes
         for index in drifted.sorted() { update(virtualServer: index) }
@@ -406,6 +447,23 @@ final class IPVSSync {
                 "IPVS rules of \(drifted.count) virtual servers were changed behind Vigil's back; \(written) changes put them back"
             logger.warning("\(text)")
             event(text)
+        }
+    }
+
+    /// Compares a services list not compared yet with the services held: a service missing or with other settings
+    /// marks its virtual server drifted (a missing one is no longer held, so its update adds it again). A service
+    /// this worker wrote after the list was read is left to the next list.
+    private func compareList(into drifted: inout Set<Int>) {
+        guard !listCompared else { return }
+        listCompared = true
+        for (key, server) in held {
+            guard let owner = ownerOf[key], listCurrent(key) else { continue }
+            if let service = listedServices[key] {
+                if !server.service.hasSameSettings(as: service) { drifted.insert(owner) }
+            } else {
+                held[key] = nil
+                drifted.insert(owner)
+            }
         }
     }
 

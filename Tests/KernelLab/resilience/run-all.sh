@@ -16,8 +16,8 @@
 #           IPVS changes" in the checker's log), by the running worker as a reload (no worker killed or
 #           restarted meanwhile); prints the time from SIGHUP to the weight in the kernel.
 #   drift:  rules changed behind Vigil's back come back without a SIGHUP (ipvs_repair_interval, default 30 s):
-#           `ipvsadm -d` of one real server within the interval, `ipvsadm -C` within seconds; with nothing changed,
-#           the drift checks write nothing.
+#           `ipvsadm -d` of one real server within the interval, `ipvsadm -E` of a service and `ipvsadm -C` within
+#           seconds; with nothing changed, the drift checks write nothing.
 # The checker at scale (10,000 real servers, a saturated checker) is Tests/KernelLab/checker-scale/run-all.sh.
 #
 # Run: Tests/KernelLab/kernel-lab run --env VIGIL_BIN=$PWD/.build/debug Tests/KernelLab/resilience/run-all.sh
@@ -368,6 +368,14 @@ if wait_for 45 table_is_expected_for 80 443; then
   pass "drift: ipvsadm -d of one real server undone in $((SECONDS - start)) s (interval 30 s)"
 else
   fail "drift: the deleted real server did not come back within 45 s"
+fi
+# ipvsadm -E of a service: found in the services list, which the drift check compares every 5 s or so.
+$D ipvsadm -E -t "$VIP:443" -s wlc
+start=$SECONDS
+if wait_for 15 table_is_expected_for 80 443; then
+  pass "drift: ipvsadm -E of a service's scheduler undone in $((SECONDS - start)) s"
+else
+  fail "drift: the edited service was not put back within 15 s: $(table | tr '\n' '|')"
 fi
 $D ipvsadm -C
 start=$SECONDS
