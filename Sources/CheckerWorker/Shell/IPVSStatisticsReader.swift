@@ -154,7 +154,7 @@ final class IPVSStatisticsReader {
         result.reserveCapacity(services.count)
         var keys: [IPVSServiceKey] = []
         keys.reserveCapacity(services.count)
-        /// Places in `result` of the services whose statistics differ from those last reported.
+        // Places in `result` of the services whose statistics differ from those last reported.
         var changed: [Int] = []
         // The loop's clock (virtual in tests), not the report's.
         let readAt = Int64(loop.now.uptimeNanoseconds)

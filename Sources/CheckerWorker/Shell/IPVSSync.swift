@@ -19,7 +19,8 @@ import Notifier
 ///   servers differ from what it holds (a flush empties them all: every rule is back within a tick). Anything changed
 ///   behind Vigil's back (`ipvsadm -C`, `-d`, `-E`, another tool) is put back and counted. When nothing drifted,
 ///   nothing is written. Each read of a service's real servers also goes to `observed` (the traffic counters' reader
-///   takes it as its own). Listing 1,000 services every second was most of an idle checker's CPU under emulation.
+///   takes it as its own). Listing 1,000 services every second was 30 % of an idle checker loop's CPU under
+///   emulation (BENCHMARKS.md, 2026-12-04 night).
 final class IPVSSync {
     struct Counters: Sendable, Hashable {
         /// Operations written, and those the kernel refused.
@@ -389,10 +390,12 @@ final class IPVSSync {
         guard let interval = repairInterval, let client, !syncing, !held.isEmpty else { return }
         var drifted: Set<Int> = []
         let maxAge = UInt64(HealthScheduler.nanoseconds(min(interval, Self.servicesMaxAge)))
+        // A list of this tick (the drift check's own) is not read again when a service's real servers differ.
+        var ownList = false
         do {
-            if let listedAt, loop.now.uptimeNanoseconds - listedAt < maxAge {
-            } else {
+            if listedAt.map({ loop.now.uptimeNanoseconds - $0 >= maxAge }) ?? true {
                 try listServices(client)
+                ownList = true
             }
         } catch {
             return resync(reason: "the services list could not be read: \(error)")
@@ -405,7 +408,6 @@ final class IPVSSync {
         let keys = verifyOrder
         let ticks = max(1, Int(interval / Self.verifyTick) * 3 / 4)
         let perTick = max(1, (keys.count + ticks - 1) / ticks)
-        var ownList = listedAt == loop.now.uptimeNanoseconds
         for _ in 0..<min(perTick, keys.count) {
             verifyCursor = verifyCursor % keys.count
             let key = keys[verifyCursor]
