@@ -486,13 +486,9 @@ final class Supervisor {
         case .stateChange(let change):
             // Patches the whole report this worker sent first; one that does not fit it is a bug, counted and logged.
             guard let held = slot.state, let state = change.applied(to: held) else {
-                malformedMessages += 1
-                let heldCount = slot.state?.virtualServers.count ?? 0
-                logger.warning(
-                    """
-                    dropped a state change from the \(role) worker that does not fit its last report \
-                    (\(change.virtualServerCount) virtual servers, \(heldCount) held)
-                    """)
+                dropMisfit(
+                    "a state change", from: role,
+                    sent: "\(change.virtualServerCount) virtual servers", held: slot.state?.virtualServers.count)
                 break
             }
             slot.state = state
@@ -506,12 +502,9 @@ final class Supervisor {
         case .ipvsStatistics(let report):
             // A report of changes patches the whole one this worker sent first; one that does not fit is a bug.
             guard let statistics = report.following(slot.ipvsStatistics) else {
-                malformedMessages += 1
-                logger.warning(
-                    """
-                    dropped IPVS counters from the \(role) worker that do not fit its last report \
-                    (\(report.serviceCount) services, \(slot.ipvsStatistics?.services.count ?? 0) held)
-                    """)
+                dropMisfit(
+                    "IPVS counters", from: role, sent: "\(report.serviceCount) services",
+                    held: slot.ipvsStatistics?.services.count)
                 break
             }
             slot.ipvsStatistics = statistics
@@ -530,6 +523,13 @@ final class Supervisor {
             logger.warning("the \(role) worker sent a message only the watchdog sends; ignored")
         }
         slots[role] = slot
+    }
+
+    /// A report of changes that does not fit the whole report it patches: a bug, counted as malformed and logged.
+    private func dropMisfit(_ what: String, from role: WorkerRole, sent: String, held: Int?) {
+        malformedMessages += 1
+        logger.warning(
+            "dropped \(what) from the \(role) worker: it does not fit its last report (\(sent), \(held ?? 0) held)")
     }
 
     static func milliseconds(_ nanoseconds: Int64) -> String {

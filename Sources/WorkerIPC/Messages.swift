@@ -216,13 +216,25 @@ public struct WorkerStateChange: Codable, Sendable, Hashable {
 
     /// `state` with this change applied; nil when it does not fit (another count, an index out of range).
     public func applied(to state: WorkerState) -> WorkerState? {
-        guard state.virtualServers.count == virtualServerCount, indices.count == virtualServers.count,
-            indices.allSatisfy(state.virtualServers.indices.contains)
+        guard let servers = state.virtualServers.patched(count: virtualServerCount, at: indices, with: virtualServers)
         else { return nil }
         var state = state
-        for (index, server) in zip(indices, virtualServers) { state.virtualServers[index] = server }
+        state.virtualServers = servers
         if let ipvsServices { state.ipvsServices = ipvsServices }
         return state
+    }
+}
+
+extension Array {
+    /// The receiver with the elements at `indices` replaced by `elements` (a report of changes applied to the whole one
+    /// held); nil when it does not fit: the receiver is not `count` long, or an index has no element or is out of range.
+    func patched(count: Int, at indices: [Int], with elements: [Element]) -> [Element]? {
+        guard self.count == count, indices.count == elements.count, indices.allSatisfy(self.indices.contains) else {
+            return nil
+        }
+        var result = self
+        for (index, element) in zip(indices, elements) { result[index] = element }
+        return result
     }
 }
 

@@ -170,10 +170,10 @@ public struct IPVSStatisticsReport: Codable, Sendable, Hashable {
     /// (nothing held, another number of services, a place out of range).
     public func following(_ held: IPVSStatisticsReport?) -> IPVSStatisticsReport? {
         guard let changed else { return services.count == serviceCount ? self : nil }
-        guard var kept = held, kept.changed == nil, kept.services.count == serviceCount,
-            changed.count == services.count, changed.allSatisfy({ kept.services.indices.contains($0) })
+        guard var kept = held, kept.changed == nil,
+            let patched = kept.services.patched(count: serviceCount, at: changed, with: services)
         else { return nil }
-        for (index, service) in zip(changed, services) { kept.services[index] = service }
+        kept.services = patched
         kept.readAt = readAt
         return kept
     }

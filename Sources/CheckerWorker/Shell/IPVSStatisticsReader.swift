@@ -210,14 +210,16 @@ final class IPVSStatisticsReader {
             } else {
                 readings = [:]
             }
-            let readAt = monotonicNanoseconds()
-            if startedIn == generation, keys == reportedKeys {
+            // The watchdog's clock for the report; `readAt` above is the loop's. (A `forget()` since the read began
+            // left `reportedKeys` nil: the report is whole.)
+            let finishedAt = monotonicNanoseconds()
+            if keys == reportedKeys {
                 report(
                     IPVSStatisticsReport(
-                        services: changed.map { result[$0] }, readAt: readAt, serviceCount: keys.count,
+                        services: changed.map { result[$0] }, readAt: finishedAt, serviceCount: keys.count,
                         changed: changed))
             } else {
-                report(IPVSStatisticsReport(services: result, readAt: readAt, serviceCount: keys.count))
+                report(IPVSStatisticsReport(services: result, readAt: finishedAt, serviceCount: keys.count))
             }
             reportedKeys = startedIn == generation ? keys : nil
             scheduleNext()

@@ -116,8 +116,8 @@ final class IPVSSync {
     private var listCompared = true
     /// `counters.writes` when the list was read: a service this worker wrote since is as it wrote it, not as listed.
     private var listedWrites: UInt64 = 0
-    /// Gets every read the drift check makes of a service's real servers, with the service from the same turn's
-    /// services dump.
+    /// Gets every read the drift check makes of a service's real servers, with the service (its counters) from the
+    /// last services list, at most `servicesMaxAge` old.
     var observed: (IPVSService, [IPVSDestination]) -> Void = { _, _ in }
     private(set) var repairInterval: Duration?
     private var stopped = false
