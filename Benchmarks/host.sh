@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks that run between network namespaces on this host's kernel (no IPVS needed):
 #   6a. memory (PSS of all the daemon's processes) with a VRRP-only configuration of 20 instances;
+#   6b. the CPU of the same daemon idle (20 instances as MASTER), with the adverts it sent counted on the wire;
 #   6c. memory over 300 reloads of a 1,000 × 10 checker configuration (Vigil only: keepalived's checker needs IPVS);
 #   7.  VRRP worker restart: kill -9 of the VRRP process → the first advertisement of its successor
 #       (median and p99 over BENCH_KILLS kills), seen on the wire by a capture in the peer namespace.
@@ -11,7 +12,7 @@ source "$(dirname "$0")/lib.sh"
 WORK=$(mktemp -d /tmp/bench-host.XXXXXX)
 KILLS=${BENCH_KILLS:-50}
 A="ip netns exec bench-a"
-declare -A memory restart_median restart_p99
+declare -A memory idle_cpu restart_median restart_p99
 
 cleanup() {
   stop_daemon
@@ -65,8 +66,8 @@ stop_daemon() {
 }
 holds() { $A ip -o addr show dev eth0 | grep -q " $1/"; }
 
-# BENCH_SECTIONS picks sections (default all): memory restart checks reloads.
-section() { [[ " ${BENCH_SECTIONS:-memory restart checks reloads} " == *" $1 "* ]]; }
+# BENCH_SECTIONS picks sections (default all): memory idle restart checks reloads.
+section() { [[ " ${BENCH_SECTIONS:-memory idle restart checks reloads} " == *" $1 "* ]]; }
 
 # ---- 6a: memory, 20 VRRP instances
 if section memory; then
@@ -88,6 +89,37 @@ for daemon in ${BENCH_DAEMONS:-vigil keepalived}; do
 done
 row "Memory, 20 VRRP instances (PSS of all processes, median of ${BENCH_RUNS:-5} starts)" "${memory[vigil]:-n/a} MiB" \
   "${memory[keepalived]:-n/a} MiB" "MiB (lower is better)" "scripts/bench host"
+fi
+
+# ---- 6b: idle CPU, 20 VRRP instances as MASTER (advert_int 1): the daemon's CPU (every process) over IDLE_SECONDS
+#         (60) once settled, and the work it did: VRRP adverts captured on the wire in the peer namespace.
+if section idle; then
+IDLE_SECONDS=${BENCH_IDLE_SECONDS:-60}
+[[ -f $WORK/vrrp20.conf ]] || vrrp_config 20 >"$WORK/vrrp20.conf"
+for daemon in ${BENCH_DAEMONS:-vigil keepalived}; do
+  cpu=() parent=() adverts=()
+  for ((run = 0; run < ${BENCH_RUNS:-5}; run++)); do
+    start_daemon "$daemon" "$WORK/vrrp20.conf"
+    wait_until 30 holds 203.0.113.20
+    sleep 15 # past the start-up, the announcements and Vigil's settling trim (MemoryTrim.settleDelay)
+    ip netns exec bench-b tcpdump -l -n -i eth0 'ip proto 112' >"$WORK/idle-adverts.txt" 2>/dev/null &
+    capture=$!
+    sleep 1
+    c0=$(tree_cpu_ms "$DAEMON") p0=$(cpu_ticks "$DAEMON") lines0=$(wc -l <"$WORK/idle-adverts.txt")
+    sleep "$IDLE_SECONDS"
+    c1=$(tree_cpu_ms "$DAEMON") p1=$(cpu_ticks "$DAEMON") lines1=$(wc -l <"$WORK/idle-adverts.txt")
+    kill "$capture" 2>/dev/null
+    wait "$capture" 2>/dev/null
+    cpu+=($((c1 - c0)))
+    parent+=($(((p1 - p0) * 1000 / $(getconf CLK_TCK))))
+    adverts+=($((lines1 - lines0)))
+    stop_daemon
+  done
+  echo "bench: $daemon idle, 20 instances, $IDLE_SECONDS s: CPU ${cpu[*]} ms (its first process ${parent[*]} ms), adverts on the wire ${adverts[*]}" >&2
+  idle_cpu[$daemon]="$(median "${cpu[@]}") ms ($(median "${parent[@]}") ms in its first process; $(median "${adverts[@]}") adverts on the wire)"
+done
+row "Idle, 20 VRRP instances as MASTER (advert_int 1), $IDLE_SECONDS s once settled: CPU of all processes (median of ${BENCH_RUNS:-5} starts)" \
+  "${idle_cpu[vigil]:-n/a}" "${idle_cpu[keepalived]:-n/a}" "ms (lower is better)" "scripts/bench host"
 fi
 
 # ---- 7: VRRP worker kill -9 → the successor's first advertisement on the wire

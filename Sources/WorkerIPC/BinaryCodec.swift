@@ -203,14 +203,28 @@ final class EncoderState {
         }
     }
 
-    func key(_ key: some CodingKey) {
-        let name = key.stringValue
+    func key(_ codingKey: some CodingKey) { key(named: codingKey.stringValue) }
+
+    func key(named name: String) {
         if let index = keys[name] {
             varint(UInt64(index + 1))
         } else {
             keys[name] = keys.count
             varint(0)
             utf8(name)
+        }
+    }
+
+    /// Counters by name as `Dictionary`'s `Codable` writes them (a keyed container: each name a key, each count an
+    /// unsigned), without going through a generic keyed container: the VRRP and BFD workers send every instance's
+    /// and session's counters each second, and their generic encoding and decoding was most of an idle watchdog's
+    /// CPU. `DecoderState.counters` reads them back; a generic decoder reads the same bytes.
+    func counters(_ value: [String: UInt64]) {
+        let countAt = container(.keyed)
+        for (name, count) in value {
+            self.count(at: countAt)
+            key(named: name)
+            unsigned(count)
         }
     }
 
@@ -300,6 +314,8 @@ extension BinaryPrimitiveWriter {
             state.signed(value as! Int64)
         } else if T.self == Int32.self {
             state.signed(Int64(value as! Int32))
+        } else if T.self == [String: UInt64].self {
+            state.counters(value as! [String: UInt64])
         } else if T.self == Duration.self {
             state.duration(value as! Duration)
         } else if T.self == SourceLocation.self {
@@ -867,6 +883,21 @@ final class DecoderState {
         }
     }
 
+    /// What `EncoderState.counters` (or a generic encoder) wrote for a `[String: UInt64]` in a container at `depth`:
+    /// the entries read in order, a repeated name's last count kept (as a generic decoder keeps it).
+    func counters(depth: Int) throws(BinaryCodecError) -> [String: UInt64] {
+        let cursor = try openContainer(.keyed, "counters by name", depth: depth + 1)
+        var counters: [String: UInt64] = [:]
+        counters.reserveCapacity(cursor.remaining)
+        while cursor.remaining > 0 {
+            let name = try key()
+            cursor.remaining -= 1
+            counters[name] = try unsigned()
+        }
+        try settle(above: depth)
+        return counters
+    }
+
     /// Opens a container at `depth` (its tag and count are next), closing any left open at that depth or deeper.
     func openContainer(_ tag: BinaryCodec.Tag, _ what: String, depth: Int) throws(BinaryCodecError)
         -> ContainerCursor
@@ -978,6 +1009,7 @@ extension BinaryPrimitiveReader {
         if T.self == UInt64.self { return try readUnsigned(UInt64.self) as! T }
         if T.self == Int64.self { return try readSigned(Int64.self) as! T }
         if T.self == Int32.self { return try readSigned(Int32.self) as! T }
+        if T.self == [String: UInt64].self { return try state.counters(depth: depth) as! T }
         if T.self == Duration.self, let value = try state.duration() { return value as! T }
         if T.self == SourceLocation.self, let value = try state.location() { return value as! T }
         if T.self == IPAddress.self, let value = try state.address() { return value as! T }

@@ -215,6 +215,32 @@ struct BinaryCodecTests {
         }
     }
 
+    @Test("counters by name take a path of their own, in the bytes a generic dictionary has")
+    func countersByName() throws {
+        let counters = Dictionary(uniqueKeysWithValues: (0..<30).map { ("counter_\($0)", UInt64($0) << ($0 % 60)) })
+        // `Dictionary`'s own `Codable`, called directly, does not pass through the codec's leaf paths.
+        struct Generic: Codable {
+            var counters: [String: UInt64]
+            init(_ counters: [String: UInt64]) { self.counters = counters }
+            init(from decoder: any Decoder) throws { counters = try [String: UInt64](from: decoder) }
+            func encode(to encoder: any Encoder) throws { try counters.encode(to: encoder) }
+        }
+        let fast = try BinaryCodec.encode(counters)
+        #expect(fast == (try BinaryCodec.encode(Generic(counters))))
+        #expect(try BinaryCodec.decode([String: UInt64].self, from: fast) == counters)
+        #expect(try BinaryCodec.decode(Generic.self, from: fast).counters == counters)
+        // Several in one message: the second one's names are references to the first one's keys.
+        let reports = [counters, counters.mapValues { $0 + 1 }, [:]]
+        let many = try BinaryCodec.encode(reports)
+        #expect(many.count < 2 * fast.count)
+        #expect(try BinaryCodec.decode([[String: UInt64]].self, from: many) == reports)
+        // A count of another type, or a negative one, is an error.
+        struct Signed: Codable { var counters: [String: Int] }
+        let signed = try BinaryCodec.encode(Signed(counters: ["a": -1]))
+        struct Unsigned: Codable { var counters: [String: UInt64] }
+        #expect(throws: BinaryCodecError.self) { try BinaryCodec.decode(Unsigned.self, from: signed) }
+    }
+
     @Test("a wrong type, a value out of range and bytes left over are errors, not crashes")
     func wrongTypes() throws {
         #expect(throws: BinaryCodecError.self) { try BinaryCodec.decode(String.self, from: BinaryCodec.encode(5)) }
