@@ -225,14 +225,16 @@ struct BinaryCodecTests {
             init(from decoder: any Decoder) throws { counters = try [String: UInt64](from: decoder) }
             func encode(to encoder: any Encoder) throws { try counters.encode(to: encoder) }
         }
-        let fast = try BinaryCodec.encode(counters)
-        #expect(fast == (try BinaryCodec.encode(Generic(counters))))
-        #expect(try BinaryCodec.decode([String: UInt64].self, from: fast) == counters)
-        #expect(try BinaryCodec.decode(Generic.self, from: fast).counters == counters)
+        // In a list: a value at the top is encoded by its own `Codable`, an element through the codec's paths.
+        let fast = try BinaryCodec.encode([counters])
+        #expect(fast == (try BinaryCodec.encode([Generic(counters)])))
+        #expect(try BinaryCodec.decode([[String: UInt64]].self, from: fast) == [counters])
+        #expect(try BinaryCodec.decode([Generic].self, from: fast).map(\.counters) == [counters])
         // Several in one message: the second one's names are references to the first one's keys.
         let reports = [counters, counters.mapValues { $0 + 1 }, [:]]
         let many = try BinaryCodec.encode(reports)
         #expect(many.count < 2 * fast.count)
+        #expect(many == (try BinaryCodec.encode(reports.map(Generic.init))))
         #expect(try BinaryCodec.decode([[String: UInt64]].self, from: many) == reports)
         // A count of another type, or a negative one, is an error.
         struct Signed: Codable { var counters: [String: Int] }
