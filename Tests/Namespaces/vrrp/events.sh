@@ -102,11 +102,19 @@ ev_run() {
     ev_config "$EV/a.conf" 0
     kill -HUP "$(cat "$VRE_TMP/ev-a.daemon")"
     # keepalived closes its FIFOs at a reload (vrrp.fifo's cat ends) and starts notify_fifo_script again;
-    # Vigil keeps both open and the script running. notify.out has the reload's lines either way.
+    # Vigil keeps both open and the script running. notify.out has the reload's lines either way, not always
+    # in one write: each line is waited for. A failure prints what the scripts wrote (a fresh-clone CI failed this
+    # check once for keepalived, and said no more).
+    local failures=$failed
     check "events ($kind): reload: VI_2 DELETED (notify_deleted's script ran), VI_3 FAULT (no notify_fault)" \
         eval 'vre_wait 4 grep -qx "INSTANCE \"VI_2\" DELETED 100" "$EV/notify.out" &&
-            grep -qx "INSTANCE \"VI_3\" FAULT 100" "$EV/notify.out" && vre_wait 2 grep -qx "deleted VI_2" "$EV/flags.out" &&
+            vre_wait 2 grep -qx "INSTANCE \"VI_3\" FAULT 100" "$EV/notify.out" &&
+            vre_wait 2 grep -qx "deleted VI_2" "$EV/flags.out" &&
             sleep 0.5 && ! grep -q "^fault" "$EV/flags.out"'
+    if [ "$failed" != "$failures" ]; then
+        echo "  notify.out:" && sed 's/^/    /' "$EV/notify.out"
+        echo "  flags.out:" && sed 's/^/    /' "$EV/flags.out"
+    fi 2>&1
     if [ "$kind" = vigil ]; then
         # keepalived 2.2.7 writes the states of its backup and fault instances only (a master takes another
         # branch of vrrp_init_state); keepalived.conf(5) says "the states", and Vigil writes them all.
