@@ -1367,9 +1367,6 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
 
     private func reportIfChanged() {
         let countersDue = lastReportAt.map { $0.duration(to: system.now) >= .seconds(1) } ?? true
-        // Every path that moves a priority marks the state changed (the report carries it); the once-a-second look
-        // is a backstop. Looking after every advert and timer was a tenth of an idle worker's CPU with 20 instances.
-        if changed || countersDue { notifyPriorityChanges() }
         if changed || (started && countersDue) { report() }
     }
 
@@ -1394,9 +1391,13 @@ final class VRRPEngineCore<System: VRRPSystem>: @unchecked Sendable {
             })
     }
 
+    /// Also where moved priorities are told (`notify_priority_changes`), as the groups' states are: every path that
+    /// moves a priority marks the state changed, and the counters' report each second is a backstop. Looking after
+    /// every advert and timer instead was a tenth of an idle worker's CPU with 20 instances.
     private func report() {
         changed = false
         lastReportAt = system.now
+        notifyPriorityChanges()
         announceGroups()
         onReport(state)
     }
