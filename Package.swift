@@ -158,7 +158,8 @@ let package = Package(
             name: "WorkerIPCTests",
             dependencies: ["WorkerIPC", "TestSupport", logging]),
         .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "Config", "WorkerIPC"]),
-        .testTarget(name: "WatchdogTests", dependencies: ["Watchdog", "WorkerIPC", "vigild", "vigilctl"]),
+        .testTarget(
+            name: "WatchdogTests", dependencies: ["CVigilShim", "Watchdog", "WorkerIPC", "vigild", "vigilctl"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -103,6 +103,10 @@ public enum LivenessVerdict: Hashable, Sendable {
     /// Silent (or its loop without progress) past the limit, but the thread was waiting for a CPU, or is running
     /// or runnable without having used the limit's worth of CPU: starved by a loaded machine, not hung. Not killed.
     case starved(for: Duration, activity: ThreadSpan, loop: Bool)
+    /// A ping unanswered past the limit, its answering thread asleep rather than spinning, while the engine's loop
+    /// thread was runnable and got less than a quarter of the silence on a CPU: the answering thread waits on what the
+    /// starved loop holds (both send through one socket, under one lock). Starved, not hung; not killed.
+    case answerBehindStarvedLoop(for: Duration, answering: ThreadSpan, loop: ThreadSpan)
 
     /// The log line's reason.
     public var reason: String {
@@ -120,14 +124,25 @@ public enum LivenessVerdict: Hashable, Sendable {
         case .starved(let age, let activity, let loop):
             "\(loop ? "its engine's loop made no progress" : "answered no heartbeat") for \(age.millisecondsText) ms, "
                 + "but it is starved, not hung (\(activity))"
+        case .answerBehindStarvedLoop(let age, let answering, let loop):
+            "answered no heartbeat for \(age.millisecondsText) ms (\(answering)), but it is starved, not hung: its "
+                + "engine's loop, whose socket the answers share, waits for a CPU (\(loop))"
         }
     }
 
     /// The watchdog replaces the worker.
     public var kills: Bool {
         switch self {
-        case .alive, .starved: false
+        case .alive, .starved, .answerBehindStarvedLoop: false
         default: true
+        }
+    }
+
+    /// Starved, not hung: left to run.
+    public var isStarved: Bool {
+        switch self {
+        case .starved, .answerBehindStarvedLoop: true
+        default: false
         }
     }
 }
@@ -185,7 +200,7 @@ public struct HeartbeatPolicy: Hashable, Sendable {
     public func judge(
         sinceStart: Duration, helloReceived: Bool, sinceLastAnswer: Duration, oldestUnanswered: Duration?,
         lastHeartbeat: WorkerHeartbeat?, startupIdle: Duration? = nil, answering: ThreadSpan? = nil,
-        loop: ThreadSpan? = nil
+        loop: ThreadSpan? = nil, loopSinceLastAnswer: ThreadSpan? = nil
     ) -> LivenessVerdict {
         guard helloReceived else {
             if sinceStart > max(startupTimeout, limit) { return .noHello(silence: sinceStart) }
@@ -194,9 +209,18 @@ public struct HeartbeatPolicy: Hashable, Sendable {
         }
         if let oldestUnanswered, oldestUnanswered > interval, sinceLastAnswer > limit {
             guard let answering else { return .unanswered(for: sinceLastAnswer) }
-            return hung(silence: sinceLastAnswer, answering)
-                ? .unanswered(for: sinceLastAnswer, activity: answering)
-                : .starved(for: sinceLastAnswer, activity: answering, loop: false)
+            guard hung(silence: sinceLastAnswer, answering) else {
+                return .starved(for: sinceLastAnswer, activity: answering, loop: false)
+            }
+            // Asleep, not spinning, while the loop thread waited for a CPU: once the loop gets one (or spins, or
+            // sleeps) this no longer holds, and a hung answering thread is judged as before.
+            if answering.onCPU < limit, let loopSinceLastAnswer,
+                loopSinceLastAnswer.state == "R" || loopSinceLastAnswer.state == "D",
+                loopSinceLastAnswer.onCPU * 4 < sinceLastAnswer
+            {
+                return .answerBehindStarvedLoop(for: sinceLastAnswer, answering: answering, loop: loopSinceLastAnswer)
+            }
+            return .unanswered(for: sinceLastAnswer, activity: answering)
         }
         if let lastHeartbeat, case let age = Duration.nanoseconds(lastHeartbeat.progressAge), age > limit {
             guard let loop else { return .stuck(for: age) }
@@ -260,10 +284,62 @@ public struct ThreadActivity: Hashable, Sendable {
 extension ThreadActivity {
     /// Parses the two files; nil when either is not what the kernel writes (schedstat needs CONFIG_SCHED_INFO).
     init?(stat: String, schedstat: String) {
+        let parsed = Array(stat.utf8).withUnsafeBufferPointer { stat in
+            Array(schedstat.utf8).withUnsafeBufferPointer { ThreadActivity(stat: stat, schedstat: $0) }
+        }
+        guard let parsed else { return nil }
+        self = parsed
+    }
+
+    /// The same from the files' bytes, as `ThreadActivityReader` reads them each round of pings: nothing allocated.
+    init?(stat: UnsafeBufferPointer<UInt8>, schedstat: UnsafeBufferPointer<UInt8>) {
         guard let state = StartupProgress(procStat: stat)?.state else { return nil }
-        let fields = schedstat.split(whereSeparator: { $0 == " " || $0 == "\n" })
-        guard fields.count >= 2, let onCPU = Int64(fields[0]), let waited = Int64(fields[1]) else { return nil }
-        self.init(state: state, onCPU: onCPU, waited: waited)
+        var fields = ProcFields(schedstat[...])
+        guard let onCPU = fields.next(), let waited = fields.next(), onCPU <= Int64.max, waited <= Int64.max else {
+            return nil
+        }
+        self.init(state: state, onCPU: Int64(onCPU), waited: Int64(waited))
+    }
+}
+
+/// The decimal fields of a `/proc` line, separated by spaces (and ended by a newline), read without allocating.
+struct ProcFields {
+    private var rest: Slice<UnsafeBufferPointer<UInt8>>
+
+    init(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) {
+        rest = bytes
+    }
+
+    /// The next field's bytes; nil at the end.
+    mutating func nextWord() -> Slice<UnsafeBufferPointer<UInt8>>? {
+        guard let start = rest.firstIndex(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\n") }) else {
+            rest = rest[rest.endIndex...]
+            return nil
+        }
+        let end =
+            rest[start...].firstIndex(where: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\n") })
+            ?? rest.endIndex
+        defer { rest = rest[end...] }
+        return rest[start..<end]
+    }
+
+    /// The next field as an unsigned decimal; nil at the end, or when it is not one (or overflows).
+    mutating func next() -> UInt64? {
+        guard let word = nextWord() else { return nil }
+        return Self.decimal(word)
+    }
+
+    static func decimal(_ word: Slice<UnsafeBufferPointer<UInt8>>) -> UInt64? {
+        guard !word.isEmpty else { return nil }
+        var value: UInt64 = 0
+        for byte in word {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = times.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            guard !overflow, !carry else { return nil }
+            value = sum
+        }
+        return value
     }
 }
 
@@ -353,13 +429,25 @@ public struct StartupProgress: Hashable, Sendable {
     /// Parses `/proc/PID/stat`: `pid (comm) state ppid …`, utime and stime the 14th and 15th fields. The command
     /// name may hold spaces and parentheses, so the fields are counted after its last `)`.
     public init?(procStat text: String) {
-        guard let close = text.lastIndex(of: ")") else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        // fields[0] is the state (field 3); utime is field 14, stime field 15.
-        guard fields.count > 12, let state = fields[0].first, let user = UInt64(fields[11]),
-            let system = UInt64(fields[12])
-        else { return nil }
-        self.init(state: state, cpuTicks: user + system)
+        guard let parsed = Array(text.utf8).withUnsafeBufferPointer({ StartupProgress(procStat: $0) }) else {
+            return nil
+        }
+        self = parsed
+    }
+
+    /// The same from the file's bytes.
+    init?(procStat bytes: UnsafeBufferPointer<UInt8>) {
+        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        var fields = ProcFields(bytes[(close + 1)...])
+        // The state is field 3; utime is field 14, stime field 15 (the 12th and 13th after the state).
+        guard let stateWord = fields.nextWord(), stateWord.count == 1, let stateByte = stateWord.first else {
+            return nil
+        }
+        for _ in 0..<10 {
+            guard fields.nextWord() != nil else { return nil }
+        }
+        guard let user = fields.next(), let system = fields.next() else { return nil }
+        self.init(state: Character(Unicode.Scalar(stateByte)), cpuTicks: user &+ system)
     }
 
     /// Progress since `previous`: runnable or waiting on the disk now, or CPU time spent since.

@@ -44,8 +44,11 @@ struct WorkerSlot {
     /// Before its hello: the process's last activity read from `/proc`, and when it last showed progress.
     var startupProgress: StartupProgress?
     var startupProgressAt: Int64 = 0
-    /// After the hello: the scheduling of its main thread and its engine's loop thread, read at each round of pings.
+    /// After the hello: the scheduling of its main thread and its engine's loop thread, read at each round of pings,
+    /// through their `/proc` files held open while the process runs.
     var activity = ActivityLedger()
+    var answeringReader: ThreadActivityReader?
+    var loopReader: ThreadActivityReader?
     /// Starved (silent past the limit, not hung) now: said once per episode.
     var starved = false
     /// How many times it was found starved and left to run.
@@ -63,6 +66,17 @@ struct WorkerSlot {
 
     init(role: WorkerRole) {
         self.role = role
+    }
+
+    /// Thread `thread`'s scheduling now, read through `reader`, which is opened again when it names another thread
+    /// (a new process, or a loop thread named for the first time).
+    mutating func readActivity(
+        _ reader: WritableKeyPath<WorkerSlot, ThreadActivityReader?>, pid: pid_t, thread: Int32
+    ) -> (thread: Int32, ThreadActivity)? {
+        if self[keyPath: reader]?.pid != pid || self[keyPath: reader]?.thread != thread {
+            self[keyPath: reader] = ThreadActivityReader(pid: pid, thread: thread)
+        }
+        return self[keyPath: reader]?.read().map { (thread, $0) }
     }
 }
 
@@ -320,6 +334,8 @@ final class Supervisor {
             slot.unanswered = []
             slot.lastHeartbeat = nil
             slot.activity = ActivityLedger()
+            slot.answeringReader = nil
+            slot.loopReader = nil
             slot.starved = false
             slot.reportedState = false
             slot.checkerStatistics = nil
@@ -393,11 +409,12 @@ final class Supervisor {
 
     /// Queues `message` for `role`'s worker; never waits. What the socket buffer does not take at once goes out
     /// from the poll loop when the socket is writable, so a worker that stops reading (SIGSTOP while a large
-    /// configuration is on its way) cannot stall the loop that judges it.
+    /// configuration is on its way) cannot stall the loop that judges it. Pings go ahead of the messages waiting.
     func send(_ message: WorkerMessage, to role: WorkerRole) {
         guard let socket = slots[role]?.socket else { return }
+        let isPing = if case .ping = message { true } else { false }
         do {
-            try socket.enqueue(message)
+            try socket.enqueue(message, ahead: isPing)
         } catch {
             logger.warning("cannot send to the \(role) worker: \(error)")
             return
@@ -543,6 +560,8 @@ final class Supervisor {
             slot.socket?.close()
             slot.socket = nil
             slot.pid = nil
+            slot.answeringReader = nil
+            slot.loopReader = nil
             slot.helloAt = nil
             slot.lastPong = nil
             slot.unanswered = []
@@ -650,14 +669,16 @@ final class Supervisor {
             }
             var answering: ThreadSpan?
             var loop: ThreadSpan?
+            var loopSinceLastAnswer: ThreadSpan?
             if slot.helloAt != nil {
                 // The main thread answers pings; the heartbeat names the engine's loop thread.
                 let loopThread = slot.lastHeartbeat?.loopThread ?? 0
-                slots[role]?.activity.record(
-                    at: judged, answering: Syscalls.threadActivity(pid, thread: pid).map { (pid, $0) },
-                    loop: loopThread > 0
-                        ? Syscalls.threadActivity(pid, thread: loopThread).map { (loopThread, $0) } : nil)
+                let answeringReading = slots[role]?.readActivity(\.answeringReader, pid: pid, thread: pid)
+                let loopReading =
+                    loopThread > 0 ? slots[role]?.readActivity(\.loopReader, pid: pid, thread: loopThread) : nil
+                slots[role]?.activity.record(at: judged, answering: answeringReading, loop: loopReading)
                 answering = slots[role]?.activity.answeringSpan(since: slot.lastHeard)
+                loopSinceLastAnswer = slots[role]?.activity.loopSpan(since: slot.lastHeard)
                 // The loop's silence is judged as of the last answer (`progressAge`): its CPU over that interval.
                 loop = slot.lastHeartbeat.flatMap {
                     slots[role]?.activity.loopSpan(since: $0.progressAt, until: $0.answeredAt)
@@ -667,8 +688,9 @@ final class Supervisor {
                 sinceStart: .nanoseconds(judged - slot.startedAt), helloReceived: slot.helloAt != nil,
                 sinceLastAnswer: .nanoseconds(judged - slot.lastHeard),
                 oldestUnanswered: slot.unanswered.first.map { .nanoseconds(judged - $0.sentAt) },
-                lastHeartbeat: slot.lastHeartbeat, startupIdle: startupIdle, answering: answering, loop: loop)
-            if case .starved = verdict {
+                lastHeartbeat: slot.lastHeartbeat, startupIdle: startupIdle, answering: answering, loop: loop,
+                loopSinceLastAnswer: loopSinceLastAnswer)
+            if verdict.isStarved {
                 if !slot.starved {
                     logger.warning("\(role) worker (pid \(pid)) \(verdict.reason); not killed")
                     recordEvent("watchdog", "\(role) worker (pid \(pid)) \(verdict.reason); not killed")

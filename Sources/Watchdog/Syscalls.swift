@@ -119,16 +119,6 @@ enum Syscalls {
         FileContents.read("/proc/\(pid)/stat", limit: 1024).flatMap(StartupProgress.init(procStat:))
     }
 
-    /// The scheduling of thread `thread` of process `pid` (`ThreadActivity`); nil once it is gone, or where the
-    /// kernel keeps no schedstat.
-    static func threadActivity(_ pid: pid_t, thread: Int32) -> ThreadActivity? {
-        let base = "/proc/\(pid)/task/\(thread)/"
-        guard let schedstat = FileContents.read(base + "schedstat", limit: 128),
-            let stat = FileContents.read(base + "stat", limit: 1024)
-        else { return nil }
-        return ThreadActivity(stat: stat, schedstat: schedstat)
-    }
-
     /// poll(2) over `descriptors`, retried on EINTR by returning no events.
     static func poll(_ descriptors: inout [pollfd], timeoutMilliseconds: Int32) {
         _ = Glibc.poll(&descriptors, nfds_t(descriptors.count), timeoutMilliseconds)
@@ -210,4 +200,64 @@ enum Syscalls {
 func directoryName(_ path: String) -> String {
     guard let slash = path.lastIndex(of: "/") else { return "." }
     return slash == path.startIndex ? "/" : String(path[..<slash])
+}
+
+/// A worker thread's `/proc/PID/task/TID/stat` and `schedstat`, held open and read again with `pread` at each round
+/// of pings (`ThreadActivity`).
+///
+/// Opened by path at each round, the two files cost an open, a walk through `/proc` and a close each, and the text
+/// they gave was split into strings: a quarter of an idle watchdog's CPU (BENCHMARKS.md, 2026-12-04). The
+/// descriptors also name the thread itself rather than its number: once it has exited they read nothing, even if
+/// the kernel gives its number to another thread.
+final class ThreadActivityReader {
+    let pid: pid_t
+    let thread: Int32
+    private let stat: Int32
+    private let schedstat: Int32
+
+    /// Nil when the thread is gone, or the kernel keeps no schedstat (CONFIG_SCHED_INFO).
+    init?(pid: pid_t, thread: Int32) {
+        let base = "/proc/\(pid)/task/\(thread)/"
+        let stat = open(base + "stat", O_RDONLY | O_CLOEXEC)
+        guard stat >= 0 else { return nil }
+        let schedstat = open(base + "schedstat", O_RDONLY | O_CLOEXEC)
+        guard schedstat >= 0 else {
+            close(stat)
+            return nil
+        }
+        self.pid = pid
+        self.thread = thread
+        self.stat = stat
+        self.schedstat = schedstat
+    }
+
+    deinit {
+        close(stat)
+        close(schedstat)
+    }
+
+    /// The thread's scheduling now; nil once it is gone (the kernel answers ESRCH) or the files are not what it
+    /// writes.
+    func read() -> ThreadActivity? {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { statBuffer in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { schedstatBuffer in
+                guard let statBytes = Self.read(stat, into: statBuffer),
+                    let schedstatBytes = Self.read(schedstat, into: schedstatBuffer)
+                else { return nil }
+                return ThreadActivity(stat: statBytes, schedstat: schedstatBytes)
+            }
+        }
+    }
+
+    /// The whole file from its start (one `pread`: both files are far shorter than a page), retried on EINTR.
+    private static func read(_ fd: Int32, into buffer: UnsafeMutableBufferPointer<UInt8>) -> UnsafeBufferPointer<
+        UInt8
+    >? {
+        while true {
+            let count = pread(fd, buffer.baseAddress, buffer.count, 0)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { return nil }
+            return UnsafeBufferPointer(rebasing: buffer[..<count])
+        }
+    }
 }

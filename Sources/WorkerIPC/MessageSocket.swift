@@ -38,6 +38,10 @@ public final class MessageSocket {
     /// Datagrams `enqueue` could not send yet, oldest at `outgoingHead`.
     private var outgoing: [[UInt8]] = []
     private var outgoingHead = 0
+    /// Datagrams `enqueue(encoded:ahead:)` queued ahead of `outgoing`, oldest first: each a whole message.
+    private var ahead: [[UInt8]] = []
+    /// The kernel has taken some of a message's datagrams and not all: nothing may go before its next one.
+    private var withinMessage = false
     /// Bytes queued by `enqueue` and not yet taken by the kernel.
     public private(set) var outgoingBytes = 0
 
@@ -99,34 +103,42 @@ public final class MessageSocket {
     /// Queues `body` behind what is already queued and sends what the socket buffer takes now; never waits.
     /// The rest goes out on `flush()`, which the owner's loop calls when the socket is writable (`POLLOUT`
     /// while `hasOutgoing`). The watchdog sends this way: a worker that stops reading (stopped, hung, busy
-    /// decoding a large configuration) never blocks the loop that judges its heartbeats.
-    public func enqueue<Body: Codable>(_ body: Body) throws(SocketError) {
-        try enqueue(encoded: MessageCodec.encode(body, version: version))
+    /// decoding a large configuration) never blocks the loop that judges its heartbeats. `ahead`: see
+    /// `enqueue(encoded:ahead:)`.
+    public func enqueue<Body: Codable>(_ body: Body, ahead: Bool = false) throws(SocketError) {
+        try enqueue(encoded: MessageCodec.encode(body, version: version), ahead: ahead)
     }
 
     /// `enqueue` of a message already encoded (`MessageCodec.encode` with this socket's `version`): a sender that
     /// shares the socket under a lock encodes before taking it.
-    public func enqueue(encoded payload: [UInt8]) throws(SocketError) {
+    /// - Parameter ahead: queue it ahead of the messages already waiting (behind those queued ahead before it, and
+    ///   behind the rest of a message the kernel has taken in part: one message's datagrams are never interleaved
+    ///   with another's). Heartbeats and their answers go this way: behind a backlog of reports they would reach a
+    ///   busy peer seconds late, and a busy worker would look like a hung one.
+    public func enqueue(encoded payload: [UInt8], ahead: Bool = false) throws(SocketError) {
         let id = nextID
         nextID &+= 1
         for datagram in WorkerFrame.datagrams(for: payload, id: id) {
-            outgoing.append(datagram)
+            if ahead { self.ahead.append(datagram) } else { outgoing.append(datagram) }
             outgoingBytes += datagram.count
         }
         try flush()
     }
 
     /// Datagrams queued and not yet taken by the kernel (see `enqueue`).
-    public var hasOutgoing: Bool { outgoingHead < outgoing.count }
+    public var hasOutgoing: Bool { outgoingHead < outgoing.count || !ahead.isEmpty }
 
     /// Forgets what is queued (the peer is gone: it would never be read).
     public func discardOutgoing() {
         outgoing.removeAll()
         outgoingHead = 0
+        ahead.removeAll()
+        withinMessage = false
         outgoingBytes = 0
     }
 
-    /// Sends queued datagrams, oldest first, until the queue is empty or the socket buffer is full.
+    /// Sends queued datagrams, those queued ahead first (at a message's end), until the queues are empty or the
+    /// socket buffer is full.
     public func flush() throws(SocketError) {
         defer {
             if outgoingHead == outgoing.count {
@@ -137,9 +149,19 @@ public final class MessageSocket {
                 outgoingHead = 0
             }
         }
-        while outgoingHead < outgoing.count {
-            guard try sendNow(outgoing[outgoingHead]) else { return }
-            outgoingBytes -= outgoing[outgoingHead].count
+        while true {
+            if !withinMessage, let datagram = ahead.first {
+                guard try sendNow(datagram) else { return }
+                outgoingBytes -= datagram.count
+                ahead.removeFirst()
+                continue
+            }
+            guard outgoingHead < outgoing.count else { return }
+            let datagram = outgoing[outgoingHead]
+            guard try sendNow(datagram) else { return }
+            outgoingBytes -= datagram.count
+            withinMessage =
+                WorkerFrame.readUInt32(datagram, at: 8) + 1 < WorkerFrame.readUInt32(datagram, at: 12)
             outgoing[outgoingHead] = []
             outgoingHead += 1
         }

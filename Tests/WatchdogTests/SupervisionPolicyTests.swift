@@ -113,6 +113,41 @@ struct SupervisionPolicyTests {
         ThreadSpan(onCPU: .milliseconds(onCPU), waited: .milliseconds(waited), state: state)
     }
 
+    @Test("a main thread asleep behind a loop thread that waits for a CPU is starved; behind a running one, hung")
+    func answerBehindAStarvedLoop() {
+        let heartbeat = HeartbeatPolicy(interval: .seconds(1))
+        func judge(_ silence: Int64, _ answering: ThreadSpan, _ loop: ThreadSpan?) -> LivenessVerdict {
+            heartbeat.judge(
+                sinceStart: .seconds(60), helloReceived: true, sinceLastAnswer: .milliseconds(silence),
+                oldestUnanswered: .milliseconds(silence - 100), lastHeartbeat: Self.answer(progressAge: 10),
+                answering: answering, loopSinceLastAnswer: loop)
+        }
+        // The main thread asleep on the socket's lock, which the loop thread took before the machine's load kept it
+        // off the CPU. A likely cause of the checker replaced once in DaemonTests.aStarvedWorkerIsNotReplaced (one
+        // full run of the unit tests in five; its log was not kept).
+        let asleep = Self.span(onCPU: 0, waited: 0, "S")
+        let starvedLoop = Self.span(onCPU: 0, waited: 0, "R")
+        #expect(
+            judge(2200, asleep, starvedLoop)
+                == .answerBehindStarvedLoop(for: .milliseconds(2200), answering: asleep, loop: starvedLoop))
+        #expect(!judge(2200, asleep, starvedLoop).kills)
+        #expect(judge(2200, asleep, starvedLoop).isStarved)
+        #expect(!judge(3000, asleep, Self.span(onCPU: 700, waited: 0, "D")).kills)
+        // The loop got a quarter of the silence or more on a CPU (it ran, and would have let go of any lock), or
+        // sleeps, or is stopped with the rest: the main thread is hung, as before.
+        #expect(judge(2200, asleep, Self.span(onCPU: 550, waited: 0, "R")).kills)
+        #expect(judge(2200, asleep, Self.span(onCPU: 0, waited: 0, "S")).kills)
+        #expect(judge(2200, asleep, Self.span(onCPU: 0, waited: 0, "T")).kills)
+        #expect(judge(2200, asleep, nil) == .unanswered(for: .milliseconds(2200), activity: asleep))
+        // A main thread that spins is hung whatever the loop does.
+        #expect(judge(2200, Self.span(onCPU: 2100, waited: 0, "S"), starvedLoop).kills)
+        #expect(
+            judge(2200, asleep, starvedLoop).reason
+                == "answered no heartbeat for 2200.0 ms (0.0 ms on a CPU, 0.0 ms in finished waits for one, now "
+                + "asleep), but it is starved, not hung: its engine's loop, whose socket the answers share, waits for a "
+                + "CPU (0.0 ms on a CPU, 0.0 ms in finished waits for one, now runnable)")
+    }
+
     @Test("a silent main thread that was waiting for a CPU is starved, not hung; stopped, asleep or spinning is hung")
     func starvedIsNotHung() {
         let heartbeat = HeartbeatPolicy(interval: .seconds(1))

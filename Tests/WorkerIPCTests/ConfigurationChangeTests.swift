@@ -121,20 +121,22 @@ struct ConfigurationChangeTests {
 
 @Suite("A worker never waits on its watchdog")
 struct WorkerReporterBacklogTests {
-    @Test("behind a watchdog that does not read, events are dropped past the backlog, other messages queue")
-    func backlog() throws {
+    /// A worker's reporter and the watchdog's end of its socket.
+    static func connected() throws -> (reporter: WorkerReporter, watchdog: MessageSocket) {
         let (ours, theirs) = try MessageSocket.pair()
-        let watchdog = MessageSocket(fd: theirs)
-        let reporter = WorkerReporter(socket: MessageSocket(fd: ours), logger: Logger(label: "test"))
-        let summary = String(repeating: "x", count: 200)
-        let sent = 20_000
-        for index in 0..<sent { reporter.send(.event(WorkerEvent(summary: "\(index) \(summary)"))) }
-        reporter.send(.state(WorkerState(aliveAt: 42)))
-        #expect(reporter.hasOutgoing, "4 MB of events cannot fit the socket buffer")
-        var events = 0
-        var last: WorkerMessage?
-        var rounds = 0
+        return (
+            WorkerReporter(socket: MessageSocket(fd: ours), logger: Logger(label: "test")), MessageSocket(fd: theirs)
+        )
+    }
+
+    /// What the watchdog reads, in order, with the reporter's queue flushed as it reads (the IPC thread on `POLLOUT`),
+    /// until nothing more comes; `other` counts what was not a whole message.
+    static func readAll(
+        from reporter: WorkerReporter, at watchdog: MessageSocket
+    ) -> (messages: [WorkerMessage], other: Int, rounds: Int) {
+        var messages: [WorkerMessage] = []
         var other = 0
+        var rounds = 0
         while rounds < 100_000 {
             rounds += 1
             reporter.flush()
@@ -143,8 +145,7 @@ struct WorkerReporterBacklogTests {
                 switch watchdog.receive(WorkerMessage.self) {
                 case .message(let message):
                     read = true
-                    if case .event = message { events += 1 }
-                    last = message
+                    messages.append(message)
                 case .wouldBlock: break reading
                 case .malformed, .closed:
                     other += 1
@@ -153,6 +154,45 @@ struct WorkerReporterBacklogTests {
             }
             if !read && !reporter.hasOutgoing { break }
         }
+        return (messages, other, rounds)
+    }
+
+    @Test("a heartbeat's answer goes ahead of the messages waiting, at a message's end, in the order answered")
+    func answersGoAhead() throws {
+        let (reporter, watchdog) = try Self.connected()
+        // Ten answers of 150 KB, each two and a half datagrams: the socket buffer takes about one and a half.
+        let detail = String(repeating: "y", count: 150_000)
+        for id in 0..<10 { reporter.send(.ack(id: UInt32(id), ok: true, detail: detail)) }
+        #expect(reporter.hasOutgoing)
+        reporter.send(.pong(WorkerHeartbeat(sequence: 1, answeredAt: 1, progressAt: 1, maxLoopLag: 0)))
+        reporter.send(.ack(id: 99, ok: true, detail: ""))
+        reporter.send(.pong(WorkerHeartbeat(sequence: 2, answeredAt: 2, progressAt: 2, maxLoopLag: 0)))
+        let (messages, other, _) = Self.readAll(from: reporter, at: watchdog)
+        #expect(other == 0)
+        let order = messages.map { message in
+            switch message {
+            case .ack(let id, _, let text): text.isEmpty || text == detail ? "ack \(id)" : "ack \(id) damaged"
+            case .pong(let heartbeat): "pong \(heartbeat.sequence)"
+            default: "other"
+            }
+        }
+        let first = try #require(order.firstIndex(of: "pong 1"))
+        #expect(first <= 2, "behind at most the message the kernel had taken whole and the one taken in part: \(order)")
+        #expect(order[first + 1] == "pong 2")
+        #expect(order.filter { $0.hasPrefix("ack") } == (0..<10).map { "ack \($0)" } + ["ack 99"])
+    }
+
+    @Test("behind a watchdog that does not read, events are dropped past the backlog, other messages queue")
+    func backlog() throws {
+        let (reporter, watchdog) = try Self.connected()
+        let summary = String(repeating: "x", count: 200)
+        let sent = 20_000
+        for index in 0..<sent { reporter.send(.event(WorkerEvent(summary: "\(index) \(summary)"))) }
+        reporter.send(.state(WorkerState(aliveAt: 42)))
+        #expect(reporter.hasOutgoing, "4 MB of events cannot fit the socket buffer")
+        let (messages, other, rounds) = Self.readAll(from: reporter, at: watchdog)
+        let events = messages.count { if case .event = $0 { true } else { false } }
+        let last = messages.last
         #expect(other == 0, "every datagram the reporter sent is a whole message")
         #expect(!reporter.hasOutgoing, "everything queued went out once the watchdog read (\(rounds) rounds)")
         #expect(events > 0 && events < sent, "some events dropped, not all: \(events) of \(sent)")
