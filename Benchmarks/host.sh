@@ -97,7 +97,7 @@ if section idle; then
 IDLE_SECONDS=${BENCH_IDLE_SECONDS:-60}
 [[ -f $WORK/vrrp20.conf ]] || vrrp_config 20 >"$WORK/vrrp20.conf"
 for daemon in ${BENCH_DAEMONS:-vigil keepalived}; do
-  cpu=() parent=() adverts=()
+  cpu=() parent=() adverts=() oncpu=()
   for ((run = 0; run < ${BENCH_RUNS:-5}; run++)); do
     start_daemon "$daemon" "$WORK/vrrp20.conf"
     wait_until 30 holds 203.0.113.20
@@ -105,17 +105,22 @@ for daemon in ${BENCH_DAEMONS:-vigil keepalived}; do
     ip netns exec bench-b tcpdump -l -n -i eth0 'ip proto 112' >"$WORK/idle-adverts.txt" 2>/dev/null &
     capture=$!
     sleep 1
+    # The first process and its first child (Vigil's VRRP worker, keepalived's VRRP child), to the nanosecond too.
+    child=$(pgrep -P "$DAEMON" | head -1)
     c0=$(tree_cpu_ms "$DAEMON") p0=$(cpu_ticks "$DAEMON") lines0=$(wc -l <"$WORK/idle-adverts.txt")
+    n0=$(on_cpu_ns "$DAEMON") k0=$(on_cpu_ns "$child")
     sleep "$IDLE_SECONDS"
     c1=$(tree_cpu_ms "$DAEMON") p1=$(cpu_ticks "$DAEMON") lines1=$(wc -l <"$WORK/idle-adverts.txt")
+    n1=$(on_cpu_ns "$DAEMON") k1=$(on_cpu_ns "$child")
     kill "$capture" 2>/dev/null
     wait "$capture" 2>/dev/null
     cpu+=($((c1 - c0)))
     parent+=($(((p1 - p0) * 1000 / $(getconf CLK_TCK))))
     adverts+=($((lines1 - lines0)))
+    oncpu+=("$(((n1 - n0) / 1000000))/$(((k1 - k0) / 1000000))")
     stop_daemon
   done
-  echo "bench: $daemon idle, 20 instances, $IDLE_SECONDS s: CPU ${cpu[*]} ms (its first process ${parent[*]} ms), adverts on the wire ${adverts[*]}" >&2
+  echo "bench: $daemon idle, 20 instances, $IDLE_SECONDS s: CPU ${cpu[*]} ms (its first process ${parent[*]} ms), adverts on the wire ${adverts[*]}; on a CPU (schedstat), first process / its first child: ${oncpu[*]} ms" >&2
   idle_cpu[$daemon]="$(median "${cpu[@]}") ms ($(median "${parent[@]}") ms in its first process; $(median "${adverts[@]}") adverts on the wire)"
 done
 row "Idle, 20 VRRP instances as MASTER (advert_int 1), $IDLE_SECONDS s once settled: CPU of all processes (median of ${BENCH_RUNS:-5} starts)" \

@@ -41,6 +41,8 @@ pss_kib() {
 
 # cpu_ticks PID: utime+stime of one process, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' /proc/"$1"/stat 2>/dev/null || echo 0; }
+# on_cpu_ns PID: nanoseconds PID's threads have spent on a CPU (schedstat's first field, summed), finer than ticks.
+on_cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ sum += $1 } END { printf "%d", sum }'; }
 
 # wait_until SECONDS COMMAND...: polls every $POLL seconds (default 0.01); fails after SECONDS.
 wait_until() {
