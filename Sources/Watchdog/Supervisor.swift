@@ -412,9 +412,8 @@ final class Supervisor {
     /// configuration is on its way) cannot stall the loop that judges it. Pings go ahead of the messages waiting.
     func send(_ message: WorkerMessage, to role: WorkerRole) {
         guard let socket = slots[role]?.socket else { return }
-        let isPing = if case .ping = message { true } else { false }
         do {
-            try socket.enqueue(message, ahead: isPing)
+            try socket.enqueue(message, ahead: message.goesAhead)
         } catch {
             logger.warning("cannot send to the \(role) worker: \(error)")
             return

@@ -33,6 +33,11 @@ public enum WorkerFrame {
         bytes += [UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff)]
     }
 
+    /// The chunk index of a datagram `datagrams(for:id:)` made: 0 begins a message.
+    static func chunkIndex(of datagram: [UInt8]) -> UInt32 {
+        readUInt32(datagram, at: 8)
+    }
+
     static func readUInt32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
         bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | UInt32($1) }
     }
@@ -83,7 +88,7 @@ public struct WorkerFrameReader: Sendable {
             throw FrameError(.badMagic, "datagram does not start with the frame magic")
         }
         let id = WorkerFrame.readUInt32(datagram, at: 4)
-        let index = WorkerFrame.readUInt32(datagram, at: 8)
+        let index = WorkerFrame.chunkIndex(of: datagram)
         let count = WorkerFrame.readUInt32(datagram, at: 12)
         let payload = datagram[WorkerFrame.headerSize...]
         guard count >= 1, index < count else {

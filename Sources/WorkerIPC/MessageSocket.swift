@@ -40,8 +40,6 @@ public final class MessageSocket {
     private var outgoingHead = 0
     /// Datagrams `enqueue(encoded:ahead:)` queued ahead of `outgoing`, oldest first: each a whole message.
     private var ahead: [[UInt8]] = []
-    /// The kernel has taken some of a message's datagrams and not all: nothing may go before its next one.
-    private var withinMessage = false
     /// Bytes queued by `enqueue` and not yet taken by the kernel.
     public private(set) var outgoingBytes = 0
 
@@ -133,7 +131,6 @@ public final class MessageSocket {
         outgoing.removeAll()
         outgoingHead = 0
         ahead.removeAll()
-        withinMessage = false
         outgoingBytes = 0
     }
 
@@ -150,7 +147,9 @@ public final class MessageSocket {
             }
         }
         while true {
-            if !withinMessage, let datagram = ahead.first {
+            // At a message's end when the next datagram waiting begins a message (or none waits).
+            let atMessageEnd = outgoingHead == outgoing.count || WorkerFrame.chunkIndex(of: outgoing[outgoingHead]) == 0
+            if atMessageEnd, let datagram = ahead.first {
                 guard try sendNow(datagram) else { return }
                 outgoingBytes -= datagram.count
                 ahead.removeFirst()
@@ -160,8 +159,6 @@ public final class MessageSocket {
             let datagram = outgoing[outgoingHead]
             guard try sendNow(datagram) else { return }
             outgoingBytes -= datagram.count
-            withinMessage =
-                WorkerFrame.readUInt32(datagram, at: 8) + 1 < WorkerFrame.readUInt32(datagram, at: 12)
             outgoing[outgoingHead] = []
             outgoingHead += 1
         }

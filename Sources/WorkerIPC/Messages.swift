@@ -329,6 +329,17 @@ public enum WorkerMessage: Codable, Sendable, Hashable {
     case ack(id: UInt32, ok: Bool, detail: String)
 }
 
+extension WorkerMessage {
+    /// Pings and their answers: queued ahead of the messages waiting for the peer
+    /// (`MessageSocket.enqueue(encoded:ahead:)`), so a backlog never delays a heartbeat.
+    public var goesAhead: Bool {
+        switch self {
+        case .ping, .pong: true
+        default: false
+        }
+    }
+}
+
 /// A worker's answer to a heartbeat. The worker's IPC thread answers at once, so a worker whose engine is busy
 /// still answers; what the engine's loop is doing travels in the answer. The watchdog tells a hung worker from a
 /// busy one by it:

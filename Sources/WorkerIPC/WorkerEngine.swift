@@ -82,16 +82,16 @@ public final class WorkerReporter: Sendable {
     /// never interleaved with another's. The message is encoded before the socket's mutex is taken: encoding the
     /// state report of a large farm takes long on a loaded machine, and the IPC thread answers heartbeats through
     /// the same mutex (a checker whose pong waited behind a report's encoding was killed as hung, asleep on the lock).
-    /// Heartbeat answers go ahead of the messages waiting (`MessageSocket.enqueue(encoded:ahead:)`).
+    /// Heartbeat answers go ahead of the messages waiting (`WorkerMessage.goesAhead`).
     public func send(_ message: WorkerMessage) {
         let isEvent = if case .event = message { true } else { false }
-        let isPong = if case .pong = message { true } else { false }
+        let ahead = message.goesAhead
         let payload = MessageCodec.encode(message, version: version)
         // Queued: true, dropped (the watchdog behind): false, not sent (a failure): nil.
         let (queued, failure) = socket.withLock { box -> (Bool?, SocketError?) in
             if isEvent, !box.broken, box.socket.outgoingBytes > Self.eventBacklogLimit { return (false, nil) }
             let (sent, failure) = box.attempt { socket throws(SocketError) in
-                try socket.enqueue(encoded: payload, ahead: isPong)
+                try socket.enqueue(encoded: payload, ahead: ahead)
             }
             return (sent ? true : nil, failure)
         }
