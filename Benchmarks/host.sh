@@ -73,18 +73,19 @@ section() { [[ " ${BENCH_SECTIONS:-memory idle restart checks reloads} " == *" $
 if section memory; then
 vrrp_config 20 >"$WORK/vrrp20.conf"
 for daemon in ${BENCH_DAEMONS:-vigil keepalived}; do
-  samples=()
+  samples=() kib=()
   for ((run = 0; run < ${BENCH_RUNS:-5}; run++)); do
     start_daemon "$daemon" "$WORK/vrrp20.conf"
     wait_until 30 holds 203.0.113.20
     # The steady state, for both daemons alike: Vigil's processes trim once more 10 s after the load
     # (MemoryTrim.settleDelay); keepalived's size does not move after its start.
     sleep 15
-    samples+=($(($(pss_kib "$DAEMON") / 1024)))
+    kib+=($(pss_kib "$DAEMON"))
+    samples+=($((kib[-1] / 1024)))
     ((run == 0)) && "$ROOT/Benchmarks/pss-breakdown.sh" "$DAEMON" >&2
     stop_daemon
   done
-  echo "bench: $daemon memory with 20 instances: ${samples[*]} MiB" >&2
+  echo "bench: $daemon memory with 20 instances: ${samples[*]} MiB (${kib[*]} KiB)" >&2
   memory[$daemon]=$(median "${samples[@]}")
 done
 row "Memory, 20 VRRP instances (PSS of all processes, median of ${BENCH_RUNS:-5} starts)" "${memory[vigil]:-n/a} MiB" \

@@ -2,6 +2,7 @@
 #include "CVigilShim.h"
 #include <errno.h>
 #include <malloc.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
@@ -181,4 +182,51 @@ long cvigil_recv_datagram(int fd, void *buffer, unsigned long length, struct cvi
 unsigned long cvigil_heap_in_use(void) {
     struct mallinfo2 info = mallinfo2();
     return info.uordblks + info.hblkhd;
+}
+
+#include <elf.h>
+#include <link.h>
+
+static int cvigil_first_object_base(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    *(uintptr_t *)data = (uintptr_t)info->dlpi_addr;
+    return 1; // The first object dl_iterate_phdr reports is the executable.
+}
+
+int cvigil_executable_section(const char *name, uintptr_t *start, size_t *size) {
+    uintptr_t base = 0;
+    dl_iterate_phdr(cvigil_first_object_base, &base);
+    int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int found = -1;
+    Elf64_Ehdr header;
+    Elf64_Shdr *sections = NULL;
+    char *names = NULL;
+    if (pread(fd, &header, sizeof header, 0) != (ssize_t)sizeof header
+        || memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 || header.e_ident[EI_CLASS] != ELFCLASS64
+        || header.e_shentsize != sizeof(Elf64_Shdr) || header.e_shnum == 0 || header.e_shnum > 4096
+        || header.e_shstrndx >= header.e_shnum)
+        goto done;
+    size_t table = (size_t)header.e_shnum * sizeof(Elf64_Shdr);
+    sections = malloc(table);
+    if (sections == NULL || pread(fd, sections, table, (off_t)header.e_shoff) != (ssize_t)table) goto done;
+    const Elf64_Shdr *strings = &sections[header.e_shstrndx];
+    if (strings->sh_size == 0 || strings->sh_size > (1 << 20)) goto done;
+    names = malloc(strings->sh_size + 1);
+    if (names == NULL || pread(fd, names, strings->sh_size, (off_t)strings->sh_offset) != (ssize_t)strings->sh_size)
+        goto done;
+    names[strings->sh_size] = 0;
+    for (unsigned i = 0; i < header.e_shnum; i++) {
+        if (sections[i].sh_name >= strings->sh_size || strcmp(names + sections[i].sh_name, name) != 0) continue;
+        if (sections[i].sh_type != SHT_PROGBITS || (sections[i].sh_flags & SHF_ALLOC) == 0) break;
+        *start = base + (uintptr_t)sections[i].sh_addr;
+        *size = (size_t)sections[i].sh_size;
+        found = 0;
+        break;
+    }
+done:
+    free(names);
+    free(sections);
+    close(fd);
+    return found;
 }

@@ -17,7 +17,26 @@ import Synchronization
 ///   the process touches again is mapped back from it, with the same contents, on its next fault. This is what the
 ///   kernel does itself to those pages under memory pressure, so it adds no new way to fail. A mapping with a written
 ///   page (relocated data, RELRO) is never touched: dropping it would lose the writes.
+///
+/// **vigild's `.rodata` is made read-only first** (`protectsReadOnlyData`, once per process). The Swift compiler puts a
+/// few of its constants (protocol conformance descriptors and the like: about 130 KiB of the static runtime's and
+/// vigild's own) in sections named `.rodata` but flagged writable, and the linker merges every `.rodata` input into one
+/// output section with the union of their flags: vigild's 2.5 MiB of constants (Unicode tables, strings, type
+/// descriptors) sit in its writable data segment, where a trim must not drop them. Each process read 1.4 MiB of them
+/// through the kernel's 64 KiB fault-around and kept them for good. The dynamic linker writes none of them (no
+/// relocation there is dynamic) and neither does the running program; the first trim checks this in
+/// `/proc/self/pagemap` (every resident page of the section is still the file's page), then `mprotect`s the pages
+/// wholly inside the section read-only, and checks again, which a write can no longer race: a page written in between
+/// makes it undo the protection and leave the section as it was. From then on the section is a read-only file
+/// mapping with no written page, given back by each trim like the code.
 public enum MemoryTrim {
+    /// Set first thing in vigild (every process): the first trim write-protects the executable's `.rodata` so later
+    /// trims can give it back (see the type's doc). Not set in the test processes, whose executable is not vigild.
+    public static let protectsReadOnlyData = Atomic<Bool>(false)
+
+    /// The first trim of this process looked at `.rodata` (`protectsReadOnlyData`).
+    static let readOnlyDataLookedAt = Atomic<Bool>(false)
+
     /// `…_no_swap`: set by the worker's process settings at its start. The first trim locks the process once it has
     /// given back what start-up alone needed, so the lock holds the steady state, not the parse; later trims leave
     /// the locked mappings alone. (A real-time worker with an RLIMIT_RTTIME under `looseRealtimeBudget` locks at its
@@ -76,11 +95,14 @@ public enum MemoryTrim {
         public var locked = false
         /// errno of a lock that failed.
         public var lockError: Int32?
+        /// KiB of the executable's `.rodata` this trim made read-only (`protectsReadOnlyData`; its first trim only).
+        public var readOnlyDataProtectedKiB = 0
         public var description: String {
             "\(residentKiBBefore) KiB resident before, \(residentKiBAfter) KiB after, heap in use \(heapInUseKiB) KiB "
                 + "(\(mappings) file mappings dropped"
                 + "; heap trimmed in \(Self.milliseconds(heapTrimTime)) ms)"
                 + (locked ? "; memory locked" : "")
+                + (readOnlyDataProtectedKiB > 0 ? "; \(readOnlyDataProtectedKiB) KiB of read-only data protected" : "")
         }
 
         /// `1.9`: milliseconds with one decimal.
@@ -101,6 +123,11 @@ public enum MemoryTrim {
         var report = Report()
         report.residentKiBBefore = status("VmRSS")
         report.heapTrimTime = ContinuousClock().measure { _ = malloc_trim(0) }
+        if protectsReadOnlyData.load(ordering: .relaxed),
+            readOnlyDataLookedAt.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged
+        {
+            report.readOnlyDataProtectedKiB = protectReadOnlyData(section: ".rodata")
+        }
         // A locked process keeps what it has resident: that is what locking asks for. A real-time one with a tight
         // RLIMIT_RTTIME keeps its mappings too: the code it dropped would be faulted back in on its next turns, time it
         // pays against that limit without sleeping (at keepalived's 10 ms the kernel killed the VRRP worker at its
@@ -119,6 +146,59 @@ public enum MemoryTrim {
         report.residentKiBAfter = status("VmRSS")
         report.heapInUseKiB = Int(cvigil_heap_in_use() / 1024)
         return report
+    }
+
+    /// Makes the pages wholly inside the executable's section `name` read-only when none of them has been written (see
+    /// the type's doc); returns the KiB protected, 0 when nothing was (no section headers, no such section, a page
+    /// written, `mprotect` refused).
+    static func protectReadOnlyData(section name: String) -> Int {
+        var start: UInt = 0
+        var size = 0
+        guard cvigil_executable_section(name, &start, &size) == 0 else { return 0 }
+        let page = UInt(getpagesize())
+        let first = (start + page - 1) / page * page
+        let end = (start + UInt(size)) / page * page
+        guard end > first, protectUnwritten(first..<end) else { return 0 }
+        return Int(end - first) / 1024
+    }
+
+    /// Makes `range` (page-aligned, inside a private file mapping) read-only if no page of it has been written
+    /// (`unwritten`), checking again once it is read-only: a write that raced the first look makes it writable
+    /// again, as it was. Returns whether the range is now read-only.
+    static func protectUnwritten(_ range: Range<UInt>) -> Bool {
+        guard let pointer = UnsafeMutableRawPointer(bitPattern: range.lowerBound), !range.isEmpty,
+            unwritten(range)
+        else { return false }
+        let length = Int(range.upperBound - range.lowerBound)
+        guard mprotect(pointer, length, PROT_READ) == 0 else { return false }
+        guard unwritten(range) else {
+            _ = mprotect(pointer, length, PROT_READ | PROT_WRITE)
+            return false
+        }
+        return true
+    }
+
+    /// Whether every page of `range` (page-aligned) this process has in memory is still the file's page: in
+    /// `/proc/self/pagemap`, none is swapped (bit 62) and each present one (bit 63) is a file page (bit 61), not the
+    /// anonymous copy a write to a private mapping makes. False when pagemap cannot be read.
+    static func unwritten(_ range: Range<UInt>) -> Bool {
+        let page = UInt(getpagesize())
+        let count = Int((range.upperBound - range.lowerBound) / page)
+        let fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var entries = [UInt64](repeating: 0, count: count)
+        let bytes = count * MemoryLayout<UInt64>.size
+        let read = entries.withUnsafeMutableBytes {
+            pread(fd, $0.baseAddress, bytes, off_t(range.lowerBound / page) * off_t(MemoryLayout<UInt64>.size))
+        }
+        guard read == bytes else { return false }
+        return entries.allSatisfy { entry in
+            let present = entry >> 63 & 1 == 1
+            let swapped = entry >> 62 & 1 == 1
+            let filePage = entry >> 61 & 1 == 1
+            return !swapped && (!present || filePage)
+        }
     }
 
     /// How long after a (re)load's trim a process trims once more (`trimSettled`), in nanoseconds.

@@ -18,6 +18,7 @@ enum VigilDaemon {
     static func main() {
         // Every process (watchdog and re-executed workers) starts here, before it starts a thread.
         MemoryTrim.configureAllocator()
+        MemoryTrim.protectsReadOnlyData.store(true, ordering: .relaxed)
         HugePages.disable()
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let line = WorkerCommandLine.read(arguments) {

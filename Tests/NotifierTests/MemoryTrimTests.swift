@@ -1,3 +1,4 @@
+import CVigilShim
 import Testing
 
 @testable import Notifier
@@ -59,17 +60,10 @@ import Testing
     @Test func trimsThisProcessAndItKeepsRunning() throws {
         let pageCount = 64
         let size = pageCount * Int(getpagesize())
-        let path = "/tmp/vigil-trim-test-\(getpid())"
         let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
-        let file = open(path, O_CREAT | O_TRUNC | O_RDWR, 0o600)
-        try #require(file >= 0)
-        defer {
-            close(file)
-            unlink(path)
-        }
-        try #require(bytes.withUnsafeBytes { write(file, $0.baseAddress, size) } == size)
-        let mapped = try #require(mmap(nil, size, PROT_READ, MAP_PRIVATE, file, 0))
-        try #require(mapped != MAP_FAILED)
+        let file = try Self.temporaryFile("trim", holding: bytes)
+        defer { close(file) }
+        let mapped = try Self.map(file, size: size, protection: PROT_READ)
         defer { munmap(mapped, size) }
         let start = UInt(bitPattern: mapped)
         var sum = 0
@@ -88,6 +82,103 @@ import Testing
         #expect(again.elementsEqual(bytes), "the pages come back with the file's contents")
         #expect(sum > 0)
         #expect((1...1000).reduce(0, +) == 500_500)
+    }
+
+    /// The executable's `.rodata` is found where this process maps it: the bytes there are the file's bytes at the
+    /// offset its mapping gives. A section the file does not have is not found.
+    @Test func findsTheExecutablesReadOnlyData() throws {
+        var start: UInt = 0
+        var size = 0
+        try #require(cvigil_executable_section(".rodata", &start, &size) == 0)
+        #expect(size > 0)
+        var path = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &path, path.count - 1)
+        try #require(length > 0)
+        let exe = String(decoding: path[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let maps = try #require(FileContents.read("/proc/self/maps", limit: 16 << 20))
+        var fileOffset: UInt?
+        for line in maps.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 6, fields[5...].joined(separator: " ") == exe else { continue }
+            let bounds = fields[0].split(separator: "-").compactMap { UInt($0, radix: 16) }
+            guard bounds.count == 2, let offset = UInt(fields[2], radix: 16) else { continue }
+            if bounds[0] <= start && start < bounds[1] { fileOffset = offset + (start - bounds[0]) }
+        }
+        let offset = try #require(fileOffset, "no mapping of \(exe) holds \(String(start, radix: 16))")
+        let count = min(size, 4096)
+        let file = open(exe, O_RDONLY)
+        try #require(file >= 0)
+        defer { close(file) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        try #require(bytes.withUnsafeMutableBytes { pread(file, $0.baseAddress, count, off_t(offset)) } == count)
+        let mapped = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: start), count: count)
+        #expect(mapped.elementsEqual(bytes))
+        #expect(cvigil_executable_section(".vigil.no-such-section", &start, &size) == -1)
+    }
+
+    /// A private, writable file mapping whose pages were only read is made read-only, and the next trim gives it
+    /// back (`trimsThisProcessAndItKeepsRunning`'s way); one with a page written is left writable, its write kept.
+    @Test func protectsOnlyUnwrittenPages() throws {
+        let pageSize = Int(getpagesize())
+        let size = 8 * pageSize
+        let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) }
+        let file = try Self.temporaryFile("protect", holding: bytes)
+        defer { close(file) }
+        let read = try Self.map(file, size: size, protection: PROT_READ | PROT_WRITE)
+        defer { munmap(read, size) }
+        let written = try Self.map(file, size: size, protection: PROT_READ | PROT_WRITE)
+        defer { munmap(written, size) }
+        var sum = 0
+        for page in 0..<8 {
+            sum &+= Int(read.load(fromByteOffset: page * pageSize, as: UInt8.self))
+            sum &+= Int(written.load(fromByteOffset: page * pageSize, as: UInt8.self))
+        }
+        written.storeBytes(of: 0xEE, toByteOffset: 3 * pageSize + 5, as: UInt8.self)
+        let readRange = UInt(bitPattern: read)..<UInt(bitPattern: read) + UInt(size)
+        let writtenRange = UInt(bitPattern: written)..<UInt(bitPattern: written) + UInt(size)
+        #expect(MemoryTrim.unwritten(readRange))
+        #expect(!MemoryTrim.unwritten(writtenRange))
+        #expect(MemoryTrim.unwritten(writtenRange.lowerBound..<writtenRange.lowerBound + UInt(3 * pageSize)))
+
+        #expect(MemoryTrim.protectUnwritten(readRange))
+        #expect(!MemoryTrim.protectUnwritten(writtenRange))
+        #expect(Self.permissions(ofMappingAt: readRange.lowerBound) == "r--p")
+        #expect(Self.permissions(ofMappingAt: writtenRange.lowerBound) == "rw-p")
+        #expect(Self.residentKiB(ofMappingAt: readRange.lowerBound) == size / 1024)
+
+        MemoryTrim.trim()
+        #expect(Self.residentKiB(ofMappingAt: readRange.lowerBound) == 0, "the trim gave the protected pages back")
+        #expect(UnsafeRawBufferPointer(start: read, count: size).elementsEqual(bytes), "and they read the same")
+        #expect(written.load(fromByteOffset: 3 * pageSize + 5, as: UInt8.self) == 0xEE, "the write is kept")
+        written.storeBytes(of: 0xEF, toByteOffset: 5 * pageSize, as: UInt8.self)
+        #expect(sum > 0)
+    }
+
+    /// A file holding `bytes`, open for reading and already unlinked.
+    static func temporaryFile(_ name: String, holding bytes: [UInt8]) throws -> Int32 {
+        let path = "/tmp/vigil-\(name)-test-\(getpid())"
+        let file = open(path, O_CREAT | O_TRUNC | O_RDWR, 0o600)
+        try #require(file >= 0)
+        unlink(path)
+        try #require(bytes.withUnsafeBytes { write(file, $0.baseAddress, bytes.count) } == bytes.count)
+        return file
+    }
+
+    /// `file`'s first `size` bytes mapped private with `protection`.
+    static func map(_ file: Int32, size: Int, protection: Int32) throws -> UnsafeMutableRawPointer {
+        let mapped = try #require(mmap(nil, size, protection, MAP_PRIVATE, file, 0))
+        try #require(mapped != MAP_FAILED)
+        return mapped
+    }
+
+    /// The permissions (`r--p`) of the mapping of `/proc/self/maps` that starts at `start`.
+    static func permissions(ofMappingAt start: UInt) -> String? {
+        guard let maps = FileContents.read("/proc/self/maps", limit: 16 << 20) else { return nil }
+        let prefix = String(start, radix: 16) + "-"
+        for line in maps.split(separator: "\n") where line.hasPrefix(prefix) {
+            return line.split(separator: " ").dropFirst().first.map(String.init)
+        }
+        return nil
     }
 
     /// The `Rss:` of the mapping of `/proc/self/smaps` that starts at `start`, in KiB.

@@ -160,6 +160,15 @@ struct DaemonTests {
         try waitFor("the watchdog and the VRRP worker to trim", seconds: 10) {
             trims.allSatisfy { daemon.log.contains($0) }
         }
+        // The first trim of each process makes vigild's constants (`.rodata`, which the linker leaves writable) read-only,
+        // for this and later trims to give them back with the code.
+        for process in ["watchdog", "vrrp-worker"] {
+            let protected = daemon.log.split(separator: "\n").filter {
+                $0.contains("\(process): [Watchdog] memory given back")
+                    && $0.contains("KiB of read-only data protected")
+            }
+            #expect(protected.count == 1, "\(process): \(protected)")
+        }
         // And once more when the load's follow-up is over (MemoryTrim.settleDelay): the first transitions' and reports'
         // code goes back too, and the VRRP worker is locked again.
         let settled = ["watchdog", "vrrp-worker"].map { "\($0): [Watchdog] memory given back once settled" }
@@ -167,7 +176,8 @@ struct DaemonTests {
             settled.allSatisfy { daemon.log.contains($0) }
         }
         for line in daemon.log.split(separator: "\n") where line.contains("memory given back") {
-            let numbers = line.split(separator: ": ").last!.split(separator: " ").compactMap { Int($0) }
+            let numbers = line.split(separator: ": ").last!.split(separator: "(").first!.split(separator: " ")
+                .compactMap { Int($0) }
             // Resident before, after, and the heap in use (then how long the heap's trim took, "0.4 ms").
             #expect(numbers.count == 3, "\(line)")
             print(line)

@@ -5,6 +5,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <malloc.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /// Asks the kernel to send `signal` to the calling process when its parent dies.
 /// glibc's prctl(2) is variadic and does not import into Swift. Returns 0 or -1 with errno set.
@@ -74,6 +76,12 @@ int cvigil_set_cpu_affinity(const int *cpus, int count);
 
 /// mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT), as keepalived's `*_no_swap`. Returns 0 or -1 with errno set.
 int cvigil_lock_memory(void);
+
+/// Where the running executable's section `name` (an allocated SHT_PROGBITS section, such as ".rodata") lies in this
+/// process: its address (the executable's load address, from dl_iterate_phdr, plus the section's) and size, read from
+/// the section headers of /proc/self/exe. Returns 0, or -1 when the file cannot be read, is not a 64-bit ELF file, or
+/// has no such section (a binary stripped of its section headers).
+int cvigil_executable_section(const char *name, uintptr_t *start, size_t *size);
 
 /// setns(2) of the calling thread into the network namespace bound at `path` (/run/netns/NAME, as `ip netns add`
 /// makes it); processes it spawns afterwards start there. setns is a GNU extension. Returns 0 or -1 with errno set.
