@@ -187,25 +187,43 @@ unsigned long cvigil_heap_in_use(void) {
 #include <elf.h>
 #include <link.h>
 
-static int cvigil_first_object_base(struct dl_phdr_info *info, size_t size, void *data) {
+struct cvigil_executable {
+    uintptr_t base;
+    const ElfW(Phdr) *headers;
+    size_t count;
+};
+
+static int cvigil_first_object(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
-    *(uintptr_t *)data = (uintptr_t)info->dlpi_addr;
+    struct cvigil_executable *executable = data;
+    executable->base = (uintptr_t)info->dlpi_addr;
+    executable->headers = info->dlpi_phdr;
+    executable->count = info->dlpi_phnum;
     return 1; // The first object dl_iterate_phdr reports is the executable.
 }
 
 int cvigil_executable_section(const char *name, uintptr_t *start, size_t *size) {
-    uintptr_t base = 0;
-    dl_iterate_phdr(cvigil_first_object_base, &base);
+    struct cvigil_executable executable = {0};
+    dl_iterate_phdr(cvigil_first_object, &executable);
+    if (executable.headers == NULL || executable.count == 0 || executable.count > 64) return -1;
     int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
     int found = -1;
     Elf64_Ehdr header;
+    Elf64_Phdr programs[64];
     Elf64_Shdr *sections = NULL;
     char *names = NULL;
     if (pread(fd, &header, sizeof header, 0) != (ssize_t)sizeof header
         || memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 || header.e_ident[EI_CLASS] != ELFCLASS64
         || header.e_shentsize != sizeof(Elf64_Shdr) || header.e_shnum == 0 || header.e_shnum > 4096
-        || header.e_shstrndx >= header.e_shnum)
+        || header.e_shstrndx >= header.e_shnum || header.e_phentsize != sizeof(Elf64_Phdr)
+        || header.e_phnum != executable.count)
+        goto done;
+    // The file must be the program this process runs (under valgrind, /proc/self/exe is valgrind): its program
+    // headers are the ones the dynamic linker reports for the executable.
+    size_t programSize = executable.count * sizeof(Elf64_Phdr);
+    if (pread(fd, programs, programSize, (off_t)header.e_phoff) != (ssize_t)programSize
+        || memcmp(programs, executable.headers, programSize) != 0)
         goto done;
     size_t table = (size_t)header.e_shnum * sizeof(Elf64_Shdr);
     sections = malloc(table);
@@ -217,11 +235,19 @@ int cvigil_executable_section(const char *name, uintptr_t *start, size_t *size) 
         goto done;
     names[strings->sh_size] = 0;
     for (unsigned i = 0; i < header.e_shnum; i++) {
-        if (sections[i].sh_name >= strings->sh_size || strcmp(names + sections[i].sh_name, name) != 0) continue;
-        if (sections[i].sh_type != SHT_PROGBITS || (sections[i].sh_flags & SHF_ALLOC) == 0) break;
-        *start = base + (uintptr_t)sections[i].sh_addr;
-        *size = (size_t)sections[i].sh_size;
-        found = 0;
+        const Elf64_Shdr *section = &sections[i];
+        if (section->sh_name >= strings->sh_size || strcmp(names + section->sh_name, name) != 0) continue;
+        if (section->sh_type != SHT_PROGBITS || (section->sh_flags & SHF_ALLOC) == 0) break;
+        // Wholly inside the part of a loaded segment that the file backs.
+        for (size_t p = 0; p < executable.count; p++) {
+            const Elf64_Phdr *segment = &programs[p];
+            if (segment->p_type == PT_LOAD && section->sh_addr >= segment->p_vaddr
+                && section->sh_addr + section->sh_size <= segment->p_vaddr + segment->p_filesz) {
+                *start = executable.base + (uintptr_t)section->sh_addr;
+                *size = (size_t)section->sh_size;
+                found = 0;
+            }
+        }
         break;
     }
 done:

@@ -317,18 +317,23 @@ struct DaemonTests {
         #expect(status.workers.map(\.pid) == pids, "\(verdicts.joined(separator: "\n"))")
         #expect(status.workers.allSatisfy { $0.restartCount == 0 })
         #expect(!log.contains("killing it"))
+        // SCHED_IDLE beside a nice -20 spinner gets a few slices a second from the kernel, not none: a worker may answer
+        // in one of them and never be silent past the limit (1 run in about 20 on this host: the checker). Each worker
+        // was either judged starved, and said to run again, or never judged at all; and at least one was judged.
+        var judged = 0
         for role in WorkerRole.allCases {
             let worker = try #require(status.workers.first { $0.role == role })
+            let name = "\(role) worker (pid \(worker.pid ?? 0)) "
+            let lines = verdicts.filter { $0.contains(name) && !$0.contains("runs again") }
+            guard (worker.starvedCount ?? 0) >= 1 || !lines.isEmpty else { continue }
+            judged += 1
             // Silent (or its loop without progress) for more than the limit: the verdict was taken, and it was
             // "starved" — whichever of its two threads the watchdog found behind first.
             #expect((worker.starvedCount ?? 0) >= 1, "\(role) worker: \(String(describing: worker.starvedCount))")
-            #expect(
-                verdicts.contains {
-                    $0.contains("\(role) worker (pid \(worker.pid ?? 0)) ")
-                        && $0.contains("but it is starved, not hung")
-                })
-            #expect(log.contains("\(role) worker (pid \(worker.pid ?? 0)) runs again after being starved"))
+            #expect(lines.allSatisfy { $0.contains("but it is starved, not hung") }, "\(lines)")
+            #expect(log.contains(name + "runs again after being starved"))
         }
+        #expect(judged >= 1)
         #expect(log.contains("but it is starved, not hung"))
         #expect(during.workers.contains { $0.starvedNow == true }, "vigilctl status shows the starvation as it happens")
         let rendered = during.rendered

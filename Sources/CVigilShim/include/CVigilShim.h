@@ -79,8 +79,10 @@ int cvigil_lock_memory(void);
 
 /// Where the running executable's section `name` (an allocated SHT_PROGBITS section, such as ".rodata") lies in this
 /// process: its address (the executable's load address, from dl_iterate_phdr, plus the section's) and size, read from
-/// the section headers of /proc/self/exe. Returns 0, or -1 when the file cannot be read, is not a 64-bit ELF file, or
-/// has no such section (a binary stripped of its section headers).
+/// the section headers of /proc/self/exe. Returns 0, or -1 when the file cannot be read, is not a 64-bit ELF file, is
+/// not the program this process runs (its program headers differ from those the dynamic linker reports: under
+/// valgrind /proc/self/exe is valgrind), or has no such section wholly inside the file-backed part of a loaded segment
+/// (a binary stripped of its section headers).
 int cvigil_executable_section(const char *name, uintptr_t *start, size_t *size);
 
 /// setns(2) of the calling thread into the network namespace bound at `path` (/run/netns/NAME, as `ip netns add`
