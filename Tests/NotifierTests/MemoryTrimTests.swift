@@ -7,7 +7,9 @@ import Testing
     import Glibc
 #endif
 
-@Suite struct MemoryTrimTests {
+/// Serialized: two of these tests trim this process, and a trim drops every clean read-only mapping, the other test's
+/// too, between its steps.
+@Suite(.serialized) struct MemoryTrimTests {
     /// The log line's trim time: milliseconds with one decimal, rounded down.
     @Test func trimTimeReadsInMilliseconds() {
         #expect(MemoryTrim.Report.milliseconds(.zero) == "0.0")
