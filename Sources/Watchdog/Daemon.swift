@@ -15,9 +15,10 @@ public enum Daemon {
     ///     printed (`ConfigTest`).
     ///   - arguments: this process's command line (argv without argv[0]), re-used when detaching.
     ///   - errors: where messages go before logging is set up (stderr).
+    ///   - startRules: writes the IPVS rules of the start while the checker worker starts (`StartRulesReport`).
     public static func run(
         _ options: DaemonOptions, hostName: String, loaded: consuming LoadedConfig, arguments: [String],
-        errors: (String) -> Void
+        errors: (String) -> Void, startRules: StartRulesProgram? = nil
     ) -> Int32 {
         guard loaded.isValid else {
             for diagnostic in loaded.diagnostics.errors { errors(diagnostic.description) }
@@ -62,7 +63,9 @@ public enum Daemon {
         }
         defer { pidFile.remove() }
         do {
-            return try Supervisor(options: options, hostName: hostName, loaded: consume loaded).run()
+            return try Supervisor(
+                options: options, hostName: hostName, loaded: consume loaded, startRules: startRules
+            ).run()
         } catch {
             logger.critical("\(error)")
             if !options.logConsole { errors("vigild: \(error)") }

@@ -139,11 +139,14 @@ final class Supervisor {
     var restoreLocalIGMP = false
     /// BGP anycast's routes and their gate (Supervisor+Anycast.swift); nil without `announce_table`.
     var anycast: AnycastRoutes?
+    /// The IPVS rules of the start, written while the checker worker starts (Supervisor+StartRules.swift).
+    var startRules: StartRulesState
 
-    init(options: DaemonOptions, hostName: String, loaded: LoadedConfig) {
+    init(options: DaemonOptions, hostName: String, loaded: LoadedConfig, startRules: StartRulesProgram? = nil) {
         self.options = options
         self.hostName = hostName
         self.loaded = loaded
+        self.startRules = StartRulesState(program: startRules)
         self.heartbeat = HeartbeatPolicy(interval: options.heartbeatInterval)
         self.policy = SupervisionPolicy()
     }
@@ -155,12 +158,17 @@ final class Supervisor {
         try startOperatorInterfaces()
         control = try ControlServer(path: options.controlSocket, logger: logger)
         bfdChannels = try BFDChannels.open()
+        // The rules as soon as nothing can refuse the start any more (a `startup_script` runs first: it may prepare
+        // what they need), on a thread while the workers are spawned; the checker's configuration waits for them.
+        let scriptFirst = loaded.config.globalDefs.startupScript != nil
+        if !scriptFirst { beginStartRules() }
         logger.info("vigild \(vigilVersion) started (pid \(getpid())), configuration \(options.configFile)")
         // The configuration has been read (keepalived removes its reload file at this point too).
         if let path = reloadFilePath { unlink(path) }
         disableLocalIGMP()
         runStartupScript()
         startAnycast()
+        if scriptFirst { beginStartRules() }
         // Every worker spawned first, then their configurations built and sent while they exec.
         for role in neededRoles() {
             slots[role] = WorkerSlot(role: role)
@@ -202,6 +210,7 @@ final class Supervisor {
         if !reading, !stopping, let at = reloadTimeWakeAt(now: now) { wakeAt = min(wakeAt, at) }
         if !stopping, let at = anycastWakeAt { wakeAt = min(wakeAt, at) }
         if !stopping, let at = settledTrimAt { wakeAt = min(wakeAt, at) }
+        if let at = startRules.deadline { wakeAt = min(wakeAt, at) }
         let timeout = Int32(clamping: max(0, (wakeAt - now + 999_999) / 1_000_000))
 
         var descriptors = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
@@ -212,6 +221,9 @@ final class Supervisor {
             descriptors.append(pollfd(fd: socket.fd, events: events, revents: 0))
         }
         if let wake { descriptors.append(pollfd(fd: wake, events: Int16(POLLIN), revents: 0)) }
+        if let run = startRules.run {
+            descriptors.append(pollfd(fd: run.wake.reader, events: Int16(POLLIN), revents: 0))
+        }
         let controlStart = descriptors.count
         if servingControl { descriptors += control?.descriptors(now: now) ?? [] }
         Syscalls.poll(&descriptors, timeoutMilliseconds: timeout)
@@ -225,6 +237,7 @@ final class Supervisor {
                 control?.handle(descriptors[controlStart...], now: monotonicNanoseconds()) { answer($0) } ?? []
             if answered.contains(.stop) { beginStop() }
         }
+        collectStartRules()
         handleSignals()
         if servingControl && stopAsked && !stopping { beginStop() }
         tick()
@@ -254,7 +267,7 @@ final class Supervisor {
     /// parse and the encoding are over: what the load left is freed, and the free heap and the start-up code go back
     /// to the kernel (`MemoryTrim`).
     func trimAfterLoad() {
-        guard trimPending, !stopping,
+        guard trimPending, !stopping, startRules.run == nil,
             slots.values.allSatisfy({ $0.retired || ($0.helloAt != nil && $0.socket?.hasOutgoing == false) })
         else { return }
         trimPending = false
@@ -382,6 +395,12 @@ final class Supervisor {
     /// the last one it was sent (a reload of one weight among 10,000 real servers sends one virtual server).
     func sendConfiguration(to role: WorkerRole) {
         guard let slot = slots[role], slot.socket != nil else { return }
+        // The rules of the start are being written: the checker's configuration waits for them (`collectStartRules`).
+        if role == .checker {
+            guard startRules.run == nil else { return }
+            startRules.handedOver = true
+            startRules.release = nil
+        }
         let configuration = configuration(for: role)
         if let last = slot.lastConfiguration {
             let change = WorkerConfigurationChange(sequence: slot.configurationsSent, from: last, to: configuration)
@@ -843,7 +862,7 @@ final class Supervisor {
     ///   a control request asked for, which is being answered (the socket then waits until the read is over).
     /// - Returns: nil when vigild began to stop before the read was over (the thread is left to the process's exit).
     func loadCandidate(servingControl: Bool) -> LoadedConfig? {
-        let read = ConfigurationRead { [options, hostName] in options.loadConfiguration(hostName: hostName) }
+        let read = ThreadResult { [options, hostName] in options.loadConfiguration(hostName: hostName) }
         reading = true
         defer { reading = false }
         let started = monotonicNanoseconds()
@@ -903,6 +922,7 @@ final class Supervisor {
     }
 
     func finish() {
+        releaseStartRules()
         for role in WorkerRole.allCases { unlink(pidFilePath(role)) }
         control?.close(refusing: "vigild is stopping")
         control = nil
@@ -967,7 +987,8 @@ final class Supervisor {
             reloadsApplied: operators.reloadsApplied, reloadsRefused: operators.reloadsRefused,
             startedAtUnixSeconds: operators.startedAtUnixSeconds, recentEvents: operators.events.events,
             metricsListen: operators.metrics.map { "\($0.address)" }, residentKiB: residentKiB,
-            anycast: anycastStatus, systemdWatchdogWithheld: operators.notify?.policy.watchdogWithheld)
+            anycast: anycastStatus, systemdWatchdogWithheld: operators.notify?.policy.watchdogWithheld,
+            startRules: startRules.report)
     }
 
     /// `SIGUSR1` (data) and `SIGUSR2` (statistics): files beside the control socket, created

@@ -157,12 +157,16 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
     /// `WATCHDOG=1` messages vigild held back from systemd because a worker was not alive (nil when systemd asked
     /// for none).
     public var systemdWatchdogWithheld: Int?
+    /// The IPVS rules the watchdog wrote at the start while the checker worker started (nil: none to write, or still
+    /// being written).
+    public var startRules: StartRulesReport?
 
     public init(
         pid: Int32, version: String, configFile: String, uptimeSeconds: Double, stopping: Bool, workers: [WorkerStatus],
         lastReload: ReloadReport? = nil, reloadsApplied: Int = 0, reloadsRefused: Int = 0,
         startedAtUnixSeconds: Double? = nil, recentEvents: [DaemonEvent] = [], metricsListen: String? = nil,
-        residentKiB: Int? = nil, anycast: AnycastStatus? = nil, systemdWatchdogWithheld: Int? = nil
+        residentKiB: Int? = nil, anycast: AnycastStatus? = nil, systemdWatchdogWithheld: Int? = nil,
+        startRules: StartRulesReport? = nil
     ) {
         self.pid = pid
         self.version = version
@@ -179,6 +183,7 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
         self.residentKiB = residentKiB
         self.anycast = anycast
         self.systemdWatchdogWithheld = systemdWatchdogWithheld
+        self.startRules = startRules
     }
 
     /// The operator's view, as `vigilctl status` prints it.
@@ -197,6 +202,7 @@ public struct DaemonStatus: Codable, Sendable, Hashable {
                         : "REFUSED, still running the previous "
                             + "configuration: \(reload.message)"))
         }
+        if let startRules { lines.append(startRules.rendered) }
         for worker in workers {
             let pid = worker.pid.map { "pid \($0)" } ?? "not running"
             let uptime = worker.uptimeSeconds.map { ", up \(Self.seconds($0))" } ?? ""

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CheckerWorker
 import Config
 import Notifier
 import VRRPWorker
@@ -210,7 +211,7 @@ struct VigilDaemonCommand: ParsableCommand {
         if options.configTest || options.dumpConfig || status != 0 { return status }
         return Daemon.run(
             options, hostName: host, loaded: loaded, arguments: Array(CommandLine.arguments.dropFirst()),
-            errors: { printError($0) })
+            errors: { printError($0) }, startRules: StartRules.program)
     }
 
     /// Runs the worker for `role`; never returns.

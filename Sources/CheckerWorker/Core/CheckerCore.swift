@@ -330,9 +330,11 @@ public struct CheckerCore: Sendable {
 
     /// Whether a `BFD_CHECK` of session `name` passes; nil while nothing is known of the session. A session that
     /// sends its state to the VRRP process only passes, as keepalived drops such a checker.
-    func bfdVerdict(_ name: String) -> Bool? {
-        if let instance = bfdInstances.instance(named: name), !instance.notifiesChecker { return true }
-        return bfd.isUp(name)
+    func bfdVerdict(_ name: String) -> Bool? { Self.bfdVerdict(name, instances: bfdInstances, sessions: bfd) }
+
+    static func bfdVerdict(_ name: String, instances: BFDConfig, sessions: BFDSessionTable) -> Bool? {
+        if let instance = instances.instance(named: name), !instance.notifiesChecker { return true }
+        return sessions.isUp(name)
     }
 
     /// A message from the BFD worker: the `BFD_CHECK`s of every session whose state changed pass or fail now.
@@ -439,6 +441,35 @@ public struct CheckerCore: Sendable {
         return IPVSDesiredState.services(
             of: index, in: lvs, health: { scheduler.servers[entries[$0]].isUp },
             weight: { scheduler.servers[entries[$0]].dynamicWeight }, quorumMet: quorumMet[index])
+    }
+
+    /// The services and real servers a daemon's first configuration starts with, before any check has run: what
+    /// `configure` (no saved state) then `desiredState()` give, worked out without building the schedule. The watchdog
+    /// writes them while the worker starts (`StartRules`); `CheckerCoreTests.initialTable` holds the two equal.
+    ///
+    /// A real server starts up when each of its checkers does: a `BFD_CHECK` as its session was last reported (or as
+    /// a session that does not notify checkers: passing), any other checker passing unless it has `alpha`.
+    public static func initialTable(_ configuration: WorkerConfiguration) -> IPVSTable {
+        var config = KeepalivedConfig()
+        config.globalDefs = configuration.globalDefs
+        config.lvs = configuration.lvs ?? LVSConfig()
+        let instances = configuration.bfd ?? BFDConfig()
+        var sessions = BFDSessionTable()
+        _ = sessions.merge(configuration.bfdSessions ?? [])
+        let servers = config.lvs.virtualServers
+        return IPVSDesiredState.from(
+            config,
+            health: { id in
+                servers[id.virtualServer].realServers[id.realServer].checkers.allSatisfy { checker in
+                    if case .bfd(let bfd) = checker.kind,
+                        let verdict = bfdVerdict(bfd.name, instances: instances, sessions: sessions)
+                    {
+                        return verdict
+                    }
+                    return !checker.timing.alpha
+                }
+            }, weight: { _ in nil }, masterInstances: [], quorumMet: { _ in nil }
+        ).table
     }
 
     /// What the kernel should hold: every service, the sync daemons, the timeouts.

@@ -275,6 +275,9 @@ final class IPVSSync {
             heldDaemons = desired.syncDaemons
             if operations.count > 0 {
                 logger.info("applied \(operations.count - failed) IPVS changes (\(reason))")
+            } else if reason == "configuration" {
+                // A start whose rules the watchdog wrote (`StartRules`), or a restarted worker's: all there already.
+                logger.info("IPVS already as configured: \(held.count) services adopted, nothing written")
             }
             retired = []
             if failed == 0 { removeForeignRules = false }
@@ -573,8 +576,12 @@ final class IPVSSync {
             let end = min(services.count, start + Self.servicesPerSlice)
             for service in services[start..<end] {
                 do {
+                    // Without the counters as it goes (what a plan compares, and what is held after): a start that
+                    // adopts 10,000 real servers kept a box of counters for each until the end of the read, and the
+                    // loop's other work between the slices left the freed boxes scattered over the heap.
                     table.virtualServers.append(
-                        IPVSVirtualServer(service: service, destinations: try client.destinations(of: service.key)))
+                        IPVSVirtualServer(service: service, destinations: try client.destinations(of: service.key))
+                            .settings)
                 } catch {
                     return done(.failure(error))
                 }

@@ -316,7 +316,14 @@ scale_conf 1 >"$CONF"
 vigild_start "$CONF" -C
 check "scale: 1,000 services in the kernel" \
   wait_for 120 bash -c "[[ \$($D ipvsadm -Ln | grep -c '^TCP') == 1000 ]]"
-check "scale: the initial apply was logged" wait_for 30 grep -q "applied [0-9]* IPVS changes" "$WORK/vigild.log"
+# The start's rules: written by the watchdog while the checker worker started, then adopted by the worker, which
+# writes none of them again (one writer at a time).
+check "scale: the watchdog wrote the start's rules" \
+  grep -qE "IPVS rules at start: [0-9]+ changes for 1000 services written by the watchdog" "$WORK/vigild.log"
+check "scale: the checker adopted them and wrote nothing" wait_for 30 \
+  grep -q "IPVS already as configured: 1000 services adopted, nothing written" "$WORK/vigild.log"
+check "scale: vigilctl status says who wrote them" bash -c \
+  "$D '$BIN/vigilctl' status --control-socket '$WORK/control.sock' | grep -q 'IPVS rules at start: [0-9]* changes for 1000 services'"
 sleep 2
 applies=$(grep -c "applied [0-9]* IPVS changes" "$WORK/vigild.log")
 scale_conf 5 >"$CONF"
@@ -341,6 +348,18 @@ check "scale: the running worker applied the reload (log: ${new:-nothing})" grep
 check "scale: no worker was replaced during the scale step" bash -c "! grep -E 'killing it|restarting' '$WORK/vigild.log'"
 check "scale: still 1,000 services" test "$($D ipvsadm -Ln | grep -c '^TCP')" == 1000
 stop_vigild
+# Stopped right after its start, while the start's rules are being written or just after: nothing is left, whether
+# the checker worker was sent them (it releases them at its stop) or not (the watchdog takes back its own).
+for pause in 0.3 1 2; do
+  $D ipvsadm -C
+  vigild_start "$CONF" -C
+  sleep "$pause"
+  stop_vigild
+  check "scale: stopped $pause s after its start, vigild leaves no service ($($D ipvsadm -Ln | grep -c '^TCP') left)" \
+    test "$($D ipvsadm -Ln | grep -c '^TCP')" == 0
+  echo "INFO: stopped after $pause s: $(grep -oE 'removed [0-9]+ IPVS rules of the start' "$WORK/vigild.log" | tail -1 ||
+    true) $(grep -c 'IPVS already as configured' "$WORK/vigild.log") adoptions so far"
+done
 
 
 # ------------------------------------------------------------------------------------------- drift ----
