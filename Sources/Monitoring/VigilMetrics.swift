@@ -275,9 +275,15 @@ public enum VigilMetrics {
         var ipvsAvailable = MetricFamily(
             "vigil_ipvs_available", .gauge, help: "1 when the checker worker can talk to the kernel's IPVS.")
         var ipvsWrites = MetricFamily(
-            "vigil_ipvs_writes_total", .counter, help: "IPVS rule changes written (netlink operations).")
+            "vigil_ipvs_writes_total", .counter,
+            help: "IPVS rule changes written (netlink operations), the start's by the watchdog included.")
         var ipvsFailures = MetricFamily(
             "vigil_ipvs_write_failures_total", .counter, help: "IPVS rule changes the kernel refused.")
+        // The start's rules, written by the watchdog while the checker worker started (`StartRulesReport`): the
+        // daemon's writes as much as the worker's.
+        let startRules = snapshot.status.startRules
+        let startWrites = UInt64(max(0, startRules?.written ?? 0))
+        let startRefusals = UInt64(max(0, startRules?.refused ?? 0))
         var ipvsFullReads = MetricFamily(
             "vigil_ipvs_full_reads_total", .counter,
             help: "Whole-table reads of IPVS (start, reload, recovery); a real server going up or down causes none.")
@@ -319,8 +325,8 @@ public enum VigilMetrics {
                     sum: statistics.durationSumSeconds)
             }
             ipvsAvailable.add(.flag(statistics.ipvsAvailable))
-            ipvsWrites.add(.integer(statistics.ipvsWrites))
-            ipvsFailures.add(.integer(statistics.ipvsFailures))
+            ipvsWrites.add(.integer(statistics.ipvsWrites + startWrites))
+            ipvsFailures.add(.integer(statistics.ipvsFailures + startRefusals))
             ipvsFullReads.add(.integer(statistics.ipvsFullReads))
             ipvsDriftDumps.add(.integer(statistics.ipvsVerifyDumps))
             ipvsRepairs.add(.integer(statistics.ipvsRepairs))

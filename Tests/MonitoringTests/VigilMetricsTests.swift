@@ -194,6 +194,15 @@ struct VigilMetricsTests {
         #expect(metrics["vigil_ipvs_writes_total"] == "4")
     }
 
+    @Test("the IPVS write counters count the start's rules the watchdog wrote")
+    func startRulesAreWrites() {
+        var snapshot = sampleSnapshot()
+        snapshot.status.startRules = StartRulesReport(written: 1100, refused: 2, services: 100, milliseconds: 300)
+        let metrics = samples(VigilMetrics.exposition(snapshot))
+        #expect(metrics["vigil_ipvs_writes_total"] == "1104")
+        #expect(metrics["vigil_ipvs_write_failures_total"] == "2")
+    }
+
     @Test("IPVS traffic: the gen2brain exporter's names and labels")
     func ipvs() {
         let metrics = samples(VigilMetrics.exposition(sampleSnapshot()))

@@ -72,12 +72,12 @@ import Testing
         for page in 0..<pageCount {
             sum &+= Int(mapped.load(fromByteOffset: page * Int(getpagesize()), as: UInt8.self))
         }
-        let before = try #require(Self.residentKiB(ofMappingAt: start))
+        let before = try #require(Self.mapping(containing: start)?.residentKiB)
         #expect(before == size / 1024, "every page read was resident")
 
         let report = MemoryTrim.trim()
         #expect(report.mappings > 0)
-        let after = try #require(Self.residentKiB(ofMappingAt: start))
+        let after = try #require(Self.mapping(containing: start)?.residentKiB)
         #expect(after == 0, "the trim dropped the clean mapping (\(report))")
 
         let again = UnsafeRawBufferPointer(start: mapped, count: size)
@@ -97,16 +97,9 @@ import Testing
         let length = readlink("/proc/self/exe", &path, path.count - 1)
         try #require(length > 0)
         let exe = String(decoding: path[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let maps = try #require(FileContents.read("/proc/self/maps", limit: 16 << 20))
-        var fileOffset: UInt?
-        for line in maps.split(separator: "\n") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 6, fields[5...].joined(separator: " ") == exe else { continue }
-            let bounds = fields[0].split(separator: "-").compactMap { UInt($0, radix: 16) }
-            guard bounds.count == 2, let offset = UInt(fields[2], radix: 16) else { continue }
-            if bounds[0] <= start && start < bounds[1] { fileOffset = offset + (start - bounds[0]) }
-        }
-        let offset = try #require(fileOffset, "no mapping of \(exe) holds \(String(start, radix: 16))")
+        let mapping = try #require(Self.mapping(containing: start), "no mapping holds \(String(start, radix: 16))")
+        #expect(mapping.path == exe)
+        let offset = mapping.offset + (start - mapping.range.lowerBound)
         let count = min(size, 4096)
         let file = open(exe, O_RDONLY)
         try #require(file >= 0)
@@ -144,12 +137,13 @@ import Testing
 
         #expect(MemoryTrim.protectUnwritten(readRange))
         #expect(!MemoryTrim.protectUnwritten(writtenRange))
-        #expect(Self.permissions(ofMappingAt: readRange.lowerBound) == "r--p")
-        #expect(Self.permissions(ofMappingAt: writtenRange.lowerBound) == "rw-p")
-        #expect(Self.residentKiB(ofMappingAt: readRange.lowerBound) == size / 1024)
+        #expect(Self.mapping(containing: readRange.lowerBound)?.permissions == "r--p")
+        #expect(Self.mapping(containing: writtenRange.lowerBound)?.permissions == "rw-p")
+        #expect(Self.mapping(containing: readRange.lowerBound)?.residentKiB == size / 1024)
 
         MemoryTrim.trim()
-        #expect(Self.residentKiB(ofMappingAt: readRange.lowerBound) == 0, "the trim gave the protected pages back")
+        #expect(
+            Self.mapping(containing: readRange.lowerBound)?.residentKiB == 0, "the trim gave the protected pages back")
         #expect(UnsafeRawBufferPointer(start: read, count: size).elementsEqual(bytes), "and they read the same")
         #expect(written.load(fromByteOffset: 3 * pageSize + 5, as: UInt8.self) == 0xEE, "the write is kept")
         written.storeBytes(of: 0xEF, toByteOffset: 5 * pageSize, as: UInt8.self)
@@ -173,29 +167,37 @@ import Testing
         return mapped
     }
 
-    /// The permissions (`r--p`) of the mapping of `/proc/self/maps` that starts at `start`.
-    static func permissions(ofMappingAt start: UInt) -> String? {
-        guard let maps = FileContents.read("/proc/self/maps", limit: 16 << 20) else { return nil }
-        let prefix = String(start, radix: 16) + "-"
-        for line in maps.split(separator: "\n") where line.hasPrefix(prefix) {
-            return line.split(separator: " ").dropFirst().first.map(String.init)
-        }
-        return nil
+    /// One mapping of this process, as `/proc/self/smaps` describes it.
+    struct Mapping {
+        var range: Range<UInt>
+        /// `r--p`, `rw-p`, …
+        var permissions: String
+        /// Where in its file the mapping starts.
+        var offset: UInt
+        var path: String
+        var residentKiB: Int?
     }
 
-    /// The `Rss:` of the mapping of `/proc/self/smaps` that starts at `start`, in KiB.
-    static func residentKiB(ofMappingAt start: UInt) -> Int? {
+    /// The mapping of `/proc/self/smaps` that holds `address`.
+    static func mapping(containing address: UInt) -> Mapping? {
         guard let smaps = FileContents.read("/proc/self/smaps", limit: 64 << 20) else { return nil }
-        let prefix = String(start, radix: 16) + "-"
-        var inside = false
+        var found: Mapping?
         for line in smaps.split(separator: "\n") {
-            let first = line.prefix { $0 != " " }
-            if first.contains("-"), !first.hasSuffix(":") {
-                inside = line.hasPrefix(prefix)
-            } else if inside, line.hasPrefix("Rss:") {
-                return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            // A mapping's first line: `START-END PERMS OFFSET DEV INODE [PATH]`; then `Key: value kB` lines.
+            if let first = fields.first, !first.hasSuffix(":"), fields.count >= 5 {
+                if found != nil { break }
+                let bounds = first.split(separator: "-").compactMap { UInt($0, radix: 16) }
+                guard bounds.count == 2, bounds[0] <= address, address < bounds[1],
+                    let offset = UInt(fields[2], radix: 16)
+                else { continue }
+                found = Mapping(
+                    range: bounds[0]..<bounds[1], permissions: String(fields[1]), offset: offset,
+                    path: fields.count > 5 ? fields[5...].joined(separator: " ") : "")
+            } else if found != nil, fields.first == "Rss:", fields.count >= 2 {
+                found?.residentKiB = Int(fields[1])
             }
         }
-        return nil
+        return found
     }
 }
