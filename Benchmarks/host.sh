@@ -183,15 +183,8 @@ while True:
     c, _ = s.accept(); c.close()' &
     LISTENERS+=($!)
   done
-  ip netns exec bench-hr nft -f - <<'NFT'
-table inet bench {
-  chain input {
-    type filter hook input priority 0; policy accept;
-    tcp dport 80 tcp flags & (syn | ack) == syn counter
-  }
-}
-NFT
-  host_syns() { ip netns exec bench-hr nft list chain inet bench input | awk '/counter packets/ {for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1)}'; }
+  count_syns bench-hr
+  host_syns() { syns bench-hr; }
   {
     echo 'global_defs { router_id bench }'
     for ((s = 0; s < 1000; s++)); do

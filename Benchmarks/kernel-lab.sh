@@ -165,15 +165,7 @@ fi
 if section checks; then
 farm_config 100 10 "$TCP_CHECK" >"$WORK/checks.conf"
 # Every connection attempt a check makes reaches the real servers as one SYN: nftables counts them there.
-ip netns exec bench-r nft -f - <<'NFT'
-table inet bench {
-  chain input {
-    type filter hook input priority 0; policy accept;
-    tcp dport 80 tcp flags & (syn | ack) == syn counter
-  }
-}
-NFT
-syns() { ip netns exec bench-r nft list chain inet bench input | awk '/counter packets/ {for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1)}'; }
+count_syns
 WINDOW=${BENCH_CHECK_SECONDS:-20}
 declare -A checks_done cpu_window per_thousand restarts startup in_ipvs lateness
 for daemon in ${BENCH_DAEMONS:-vigil keepalived}; do

@@ -111,6 +111,20 @@ while True:
     c, _ = s.accept(); c.close()' &
 }
 
+# count_syns [NETNS]: an nftables counter in NETNS (bench-r) of the SYNs reaching the real servers' port 80, each a
+# check's connection attempt counted where it lands; `syns [NETNS]` reads it.
+count_syns() {
+  ip netns exec "${1:-bench-r}" nft -f - <<'NFT'
+table inet bench {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    tcp dport 80 tcp flags & (syn | ack) == syn counter
+  }
+}
+NFT
+}
+syns() { ip netns exec "${1:-bench-r}" nft list chain inet bench input | awk '/counter packets/ {for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1)}'; }
+
 # farm_config SERVICES REALSERVERS CHECK [first]: keepalived.conf text for a farm (services 192.0.2.1-250, ports 80 up;
 # real servers 198.51.100.11 up, port 80, weight 1). CHECK is "" or a checker block, on every real server, or with
 # `first` on the first service's first real server only.

@@ -20,7 +20,7 @@ struct MicroBenchmark {
         let arguments = CommandLine.arguments
         guard arguments.count >= 3 else {
             print(
-                "usage: vigil-microbench parse|encode|decode|configure|reload|desired|diff|change|checks|replies FILE [REPEAT [FILE2]]\n"
+                "usage: vigil-microbench parse|encode|decode|configure|reload|desired|initial|diff|change|checks|replies FILE [REPEAT [FILE2]]\n"
                     + "       vigil-microbench save FILE 1 OUT; vigil-microbench decode-saved OUT"
             )
             exit(2)
@@ -87,6 +87,13 @@ struct MicroBenchmark {
                     current: IPVSTable(), currentSyncDaemons: [],
                     currentTimeouts: IPVSTimeouts(tcp: 900, tcpFin: 120, udp: 300),
                     ownership: IPVSOwnership())
+                detail = "\(plan.operations.count) operations"
+            case "initial":
+                // The watchdog's share of a start (`StartRules.program`): the rules worked out, then planned
+                // against an empty kernel.
+                let table = CheckerCore.initialTable(configuration)
+                let plan = IPVSReconciler.plan(
+                    desired: table, current: IPVSTable(), ownership: .adopting(table, current: IPVSTable()))
                 detail = "\(plan.operations.count) operations"
             case "diff":
                 let again = ConfigLoader.load(path: arguments[2])
