@@ -17,10 +17,11 @@ W=$(mktemp -d /tmp/cc.XXXX)
 director_and_servers "$W"
 farm_config 100 10 "TCP_CHECK { connect_timeout 1 retry 1 }" >"$W/c.conf"
 count_syns
-ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
+# per_thousand MS CHECKS: seconds of CPU per 1,000 checks.
+per_thousand() { awk -v ms="$1" -v n="$2" 'BEGIN {printf "%.3f", ms / n}'; }
 for who in vigil keepalived; do
   if [[ $who == vigil ]]; then
-    ip netns exec bench-d "$BIN/vigild" -n -l -f "$W/c.conf" -p "$W/d.pid" -c "$W/c.pid" -r "$W/v.pid" \
+    ip netns exec bench-d "$BIN/vigild" -n -l -C -f "$W/c.conf" -p "$W/d.pid" -c "$W/c.pid" -r "$W/v.pid" \
       --control-socket "$W/s.sock" >"$W/$who.log" 2>&1 &
   else
     ip netns exec bench-d keepalived -n -l -C -f "$W/c.conf" -p "$W/d.pid" -c "$W/c.pid" -r "$W/v.pid" \
@@ -28,16 +29,13 @@ for who in vigil keepalived; do
   fi
   sleep 20
   checker=$(cat "$W/c.pid")
-  read -r u0 s0 <<<"$(ticks "$checker")"
-  n0=$(syns) t0=$(now_ms)
+  u0=$(tree_cpu_ms "$checker" user) s0=$(tree_cpu_ms "$checker" system) n0=$(syns) t0=$(now_ms)
   sleep "$WINDOW"
-  read -r u1 s1 <<<"$(ticks "$checker")"
-  n1=$(syns) t1=$(now_ms)
-  checks=$((n1 - n0))
-  echo "bench: $who: $checks checks at the real servers in $((t1 - t0)) ms; checker CPU user $(((u1 - u0) * 10)) ms, system $(((s1 - s0) * 10)) ms;" \
-    "per 1,000 checks: user $(awk -v c=$(((u1 - u0) * 10)) -v n=$checks 'BEGIN {printf "%.3f", c / n}') s," \
-    "system $(awk -v c=$(((s1 - s0) * 10)) -v n=$checks 'BEGIN {printf "%.3f", c / n}') s," \
-    "total $(awk -v c=$(((u1 - u0 + s1 - s0) * 10)) -v n=$checks 'BEGIN {printf "%.3f", c / n}') s"
+  u1=$(tree_cpu_ms "$checker" user) s1=$(tree_cpu_ms "$checker" system) n1=$(syns) t1=$(now_ms)
+  user=$((u1 - u0)) system=$((s1 - s0)) checks=$((n1 - n0))
+  echo "bench: $who: $checks checks at the real servers in $((t1 - t0)) ms; checker CPU user $user ms, system $system ms;" \
+    "per 1,000 checks: user $(per_thousand $user $checks) s, system $(per_thousand $system $checks) s," \
+    "total $(per_thousand $((user + system)) $checks) s"
   perf record -q -e cpu-clock -g -p "$checker" -o "$W/perf.$who" -- sleep 10 2>/dev/null
   echo "bench: $who: where its CPU went (perf, cpu-clock, 10 s):"
   perf report -i "$W/perf.$who" --no-children --sort dso -g none 2>/dev/null | grep -v '^#' | grep . | head -4
