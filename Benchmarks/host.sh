@@ -73,7 +73,7 @@ section() { [[ " ${BENCH_SECTIONS:-memory idle restart checks reloads} " == *" $
 if section memory; then
 vrrp_config 20 >"$WORK/vrrp20.conf"
 for daemon in ${BENCH_DAEMONS:-vigil keepalived}; do
-  samples=() kib=()
+  samples=() kib=() queried=() quiet=()
   for ((run = 0; run < ${BENCH_RUNS:-5}; run++)); do
     start_daemon "$daemon" "$WORK/vrrp20.conf"
     wait_until 30 holds 203.0.113.20
@@ -83,9 +83,19 @@ for daemon in ${BENCH_DAEMONS:-vigil keepalived}; do
     kib+=($(pss_kib "$DAEMON"))
     samples+=($((kib[-1] / 1024)))
     ((run == 0)) && "$ROOT/Benchmarks/pss-breakdown.sh" "$DAEMON" >&2
+    if [[ $daemon == vigil ]]; then
+      # An operator's `vigilctl status`: the watchdog gives back what answering it ran 10 s after the last request.
+      "$BIN/vigilctl" status --control-socket "$WORK/vigil.sock" >/dev/null
+      sleep 2
+      queried+=("$(pss_kib "$DAEMON")")
+      sleep 13
+      quiet+=("$(pss_kib "$DAEMON")")
+    fi
     stop_daemon
   done
   echo "bench: $daemon memory with 20 instances: ${samples[*]} MiB (${kib[*]} KiB)" >&2
+  [[ $daemon == vigil ]] &&
+    echo "bench: vigil memory 2 s after a vigilctl status: ${queried[*]} KiB; 15 s after: ${quiet[*]} KiB" >&2
   memory[$daemon]=$(median "${samples[@]}")
 done
 row "Memory, 20 VRRP instances (PSS of all processes, median of ${BENCH_RUNS:-5} starts)" "${memory[vigil]:-n/a} MiB" \

@@ -64,6 +64,9 @@ final class MetricsServer {
         shared.publish(snapshot)
     }
 
+    /// Responses sent so far.
+    var responsesSent: UInt64 { shared.responsesSent }
+
     /// Stops serving: closes the listener and every connection, and waits for the thread to end.
     func stop() {
         guard let thread else { return }
@@ -145,9 +148,17 @@ final class MetricsServer {
     }
 }
 
-/// What the watchdog hands the listener's thread: the latest snapshot and its generation.
+/// What the watchdog hands the listener's thread: the latest snapshot and its generation; and what the thread hands
+/// back: how many responses it has sent.
 final class MetricsShared: Sendable {
     private let state = Mutex<(generation: UInt64, snapshot: MonitoringSnapshot?)>((0, nil))
+    private let responses = Atomic<UInt64>(0)
+
+    /// Responses sent (any page, any status): the watchdog gives back what serving them ran once they stop
+    /// (`Supervisor.operatorQueryTrimAt`).
+    var responsesSent: UInt64 { responses.load(ordering: .relaxed) }
+
+    func noteResponse() { responses.add(1, ordering: .relaxed) }
 
     func publish(_ snapshot: MonitoringSnapshot) {
         state.withLock { $0 = ($0.generation &+ 1, snapshot) }
@@ -305,6 +316,7 @@ final class MetricsServerLoop {
     }
 
     private func respond(_ connection: Connection, _ response: HTTPResponse, keepAlive: Bool, head: Bool) {
+        shared.noteResponse()
         connection.output = response.serialized(keepAlive: keepAlive, omitBody: head)
         connection.written = 0
         connection.closeAfterWrite = !keepAlive

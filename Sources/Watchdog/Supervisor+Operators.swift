@@ -1,5 +1,6 @@
 import Config
 import Monitoring
+import Notifier
 import WorkerIPC
 
 #if canImport(Glibc)
@@ -79,6 +80,25 @@ extension Supervisor {
     /// When the operators' interfaces next need the loop.
     func operatorInterfacesWakeAt(now: Int64) -> Int64? {
         operators.notify?.policy.wakeAt(now: now)
+    }
+
+    /// Gives back what answering operators ran (`vigilctl`, the metrics listener's pages), `MemoryTrim.settleDelay`
+    /// after the last request: one `vigilctl status` and one scrape left 2.6-3.4 MiB of code, constants, library code
+    /// and the listener's malloc arena that the watchdog otherwise kept until the next reload (20 VRRP instances,
+    /// BENCHMARKS.md "2026-12-05 (night)"). A
+    /// scraper that asks more often than that keeps what it runs; one that asks less often has it faulted back in,
+    /// from the page cache, at its next request. Not while a load's own trims are still to come. Logged at debug
+    /// level: with a scrape every 15 s it runs four times a minute.
+    func trimAfterOperatorQueries(now: Int64) {
+        if let metrics = operators.metrics, metrics.responsesSent != metricsResponsesSeen {
+            metricsResponsesSeen = metrics.responsesSent
+            operatorQueryTrimAt = now + MemoryTrim.settleDelay
+        }
+        guard let at = operatorQueryTrimAt, now >= at, !stopping else { return }
+        operatorQueryTrimAt = nil
+        guard !trimPending, settledTrimAt == nil else { return }
+        let trimmed = MemoryTrim.trim()
+        logger.debug("memory given back after operators' requests: \(trimmed)")
     }
 
     /// Once per turn of the watchdog's loop: the snapshot for the metrics listener, and systemd's messages.

@@ -108,6 +108,10 @@ final class Supervisor {
     var trimOccasion = "after the load"
     /// When the watchdog trims once more after the last load's trim (`MemoryTrim.trimSettled`); nil: not armed.
     var settledTrimAt: Int64?
+    /// When the watchdog gives back what answering operators ran (`trimAfterOperatorQueries`); nil: not armed.
+    var operatorQueryTrimAt: Int64?
+    /// The metrics listener's responses counted so far (`MetricsServer.responsesSent`).
+    var metricsResponsesSeen: UInt64 = 0
     /// What the last load or reload leaves to free (`retireAfterLoad`); freed in `trimAfterLoad`, once every worker
     /// has its configuration.
     var loadLeftovers = LoadLeftovers()
@@ -210,6 +214,7 @@ final class Supervisor {
         if !reading, !stopping, let at = reloadTimeWakeAt(now: now) { wakeAt = min(wakeAt, at) }
         if !stopping, let at = anycastWakeAt { wakeAt = min(wakeAt, at) }
         if !stopping, let at = settledTrimAt { wakeAt = min(wakeAt, at) }
+        if !stopping, let at = operatorQueryTrimAt { wakeAt = min(wakeAt, at) }
         if let at = startRules.deadline { wakeAt = min(wakeAt, at) }
         let timeout = Int32(clamping: max(0, (wakeAt - now + 999_999) / 1_000_000))
 
@@ -654,6 +659,7 @@ final class Supervisor {
             let trimmed = MemoryTrim.trimSettled()
             logger.info("memory given back once settled: \(trimmed)")
         }
+        trimAfterOperatorQueries(now: now)
         for (data, dump) in pendingDumps where now >= dump.deadline {
             for role in dump.waiting.values {
                 pendingDumps[data]?.sections.append("\(role) worker: no answer within 1 s")
@@ -936,6 +942,7 @@ final class Supervisor {
 
     /// The answer to one control request; `.stop` is carried out by the caller once the answer is sent.
     func answer(_ request: ControlRequest) -> ControlResponse {
+        operatorQueryTrimAt = monotonicNanoseconds() + MemoryTrim.settleDelay
         switch request {
         case .status: return .status(status())
         case .reload:

@@ -7,6 +7,8 @@
 # - max_auto_priority / min_auto_priority_delay: a checker worker whose loop runs late moves itself to SCHED_RR 1,
 #   then 2 (chrt -p on every thread), with RLIMIT_RTTIME from checker_rlimit_rttime;
 # - config_save_dir: the applied reload saved before and after (the refused one nothing);
+# - operators' requests: what answering `vigilctl status`, and serving /metrics and the status page (metrics_listen),
+#   ran is given back 10 s after the last request;
 # - disable_local_igmp: net.ipv4.igmp_link_local_mcast_reports 0 in the namespace while vigild runs, 1 again after;
 # - child_wait_time 60: at stop, a worker that does not answer (SIGSTOP) is waited for past the 5 s default, not
 #   killed; once it runs again it releases its VIP and vigild exits.
@@ -35,6 +37,7 @@ global_defs {
   # The test's stalls spin 200 ms without blocking; keepalived's 10 ms default would have the kernel kill them.
   checker_rlimit_rttime 2000000
   $2
+  metrics_listen 127.0.0.1:9166
 }
 child_wait_time 60
 vrrp_instance VI_1 {
@@ -126,10 +129,25 @@ check "reload_time_file: the new VIP appears at the time written" has 192.0.2.17
 check "reload_time_file: the file is removed (no reload_repeat)" test ! -e "$WORK/reload-at"
 check "reload_file: removed after a reload that applied" test ! -e "$WORK/vigil.reload"
 check "reload_check_config: the passing check is written too" grep -q "vigil.conf: 0 errors" "$WORK/check.log"
+# The VRRP worker may add the VIP before the watchdog has written the state after the reload: its log line follows.
+wait_for 10 log_has "reloaded $WORK/vigil.conf"
 saved=$WORK/saved/vigild.$VIGIL.1
 check "config_save_dir: the refused reload saved nothing, the applied one its state before" \
   bash -c "[[ -e $saved.pre && ! -e $WORK/saved/vigild.$VIGIL.2.pre ]] && ! grep -q 192.0.2.171 $saved.pre && grep -q 192.0.2.170 $saved.pre"
 check "config_save_dir: and after (the new VIP in the configuration)" grep -q "192.0.2.171" "$saved.post"
+
+# An operator's requests: what answering them ran is given back once they stop (MemoryTrim.settleDelay, 10 s after the
+# last one). First the reload's own trims are over (the one after its load, and the settled one 10 s later).
+wait_for 20 bash -c "(( \$(grep -c 'memory given back once settled' '$WORK/vigil.log') >= 2 ))"
+rss() { awk '/^VmRSS:/ {print $2}' "/proc/$VIGIL/status"; }
+for _ in 1 2 3; do vigilctl status >/dev/null; done
+asked=$(rss)
+check "operators' requests: vigild gives back 1 MiB or more of what answering vigilctl status ran, 10 s after" \
+  wait_for 20 bash -c "(( \$(awk '/^VmRSS:/ {print \$2}' /proc/$VIGIL/status) < $asked - 1024 ))"
+for page in /metrics / /status.json; do ip netns exec "$NS" curl -sf -o /dev/null "http://127.0.0.1:9166$page"; done
+asked=$(rss)
+check "operators' requests: and of what serving /metrics and the status page ran" \
+  wait_for 20 bash -c "(( \$(awk '/^VmRSS:/ {print \$2}' /proc/$VIGIL/status) < $asked - 1024 ))"
 
 # child_wait_time 60: a stopped worker is waited for past keepalived's 5 s default.
 kill -STOP "$VRRP"
