@@ -85,10 +85,9 @@ extension Supervisor {
     /// Gives back what answering operators ran (`vigilctl`, the metrics listener's pages), `MemoryTrim.settleDelay`
     /// after the last request: one `vigilctl status` and one scrape left 2.6-3.4 MiB of code, constants, library code
     /// and the listener's malloc arena that the watchdog otherwise kept until the next reload (20 VRRP instances,
-    /// BENCHMARKS.md "2026-12-05 (night)"). A
-    /// scraper that asks more often than that keeps what it runs; one that asks less often has it faulted back in,
-    /// from the page cache, at its next request. Not while a load's own trims are still to come. Logged at debug
-    /// level: with a scrape every 15 s it runs four times a minute.
+    /// BENCHMARKS.md "2026-12-05 (night)"). A scraper that asks more often than that keeps what it runs; one that asks
+    /// less often has it faulted back in, from the page cache, at its next request. Not while a load's own trims are
+    /// still to come. Logged at debug level: with a scrape every 15 s it runs four times a minute.
     func trimAfterOperatorQueries(now: Int64) {
         if let metrics = operators.metrics, metrics.responsesSent != metricsResponsesSeen {
             metricsResponsesSeen = metrics.responsesSent

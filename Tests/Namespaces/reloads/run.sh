@@ -140,14 +140,14 @@ check "config_save_dir: and after (the new VIP in the configuration)" grep -q "1
 # last one). First the reload's own trims are over (the one after its load, and the settled one 10 s later).
 wait_for 20 bash -c "(( \$(grep -c 'memory given back once settled' '$WORK/vigil.log') >= 2 ))"
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$VIGIL/status"; }
+rss_below() { (($(rss) < $1)); }
 for _ in 1 2 3; do vigilctl status >/dev/null; done
 asked=$(rss)
 check "operators' requests: vigild gives back 1 MiB or more of what answering vigilctl status ran, 10 s after" \
-  wait_for 20 bash -c "(( \$(awk '/^VmRSS:/ {print \$2}' /proc/$VIGIL/status) < $asked - 1024 ))"
+  wait_for 20 rss_below $((asked - 1024))
 for page in /metrics / /status.json; do ip netns exec "$NS" curl -sf -o /dev/null "http://127.0.0.1:9166$page"; done
 asked=$(rss)
-check "operators' requests: and of what serving /metrics and the status page ran" \
-  wait_for 20 bash -c "(( \$(awk '/^VmRSS:/ {print \$2}' /proc/$VIGIL/status) < $asked - 1024 ))"
+check "operators' requests: and of what serving /metrics and the status page ran" wait_for 20 rss_below $((asked - 1024))
 
 # child_wait_time 60: a stopped worker is waited for past keepalived's 5 s default.
 kill -STOP "$VRRP"
